@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything perfbpf needs to build, test and benchmark on Debian 12 (bookworm).
+# Idempotent; run as root (or through sudo). Only Debian's own archive is used.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+    exec sudo "$0" "$@"
+fi
+
+build=(
+    build-essential cmake pkg-config git
+    clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+    libspdlog-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
+    libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev
+)
+test=(
+    libgtest-dev libgmock-dev libbenchmark-dev
+    util-linux iproute2 kmod procps e2fsprogs python3
+)
+# The qemu guest (scripts/vmtest.sh) and the overhead benchmarks (bench/).
+vm_and_bench=(
+    qemu-system-x86 busybox-static cpio xz-utils zstd
+    fio iperf3 linux-perf bpftrace
+)
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${build[@]}" "${test[@]}" "${vm_and_bench[@]}" >/dev/null
+echo "perfbpf dependencies installed"
