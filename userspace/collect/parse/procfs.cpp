@@ -1,0 +1,218 @@
+#include "collect/parse/procfs.h"
+
+#include <charconv>
+#include <cstdlib>
+
+#include "util/files.h"
+
+namespace perfbpf {
+namespace {
+
+uint64_t to_u64(std::string_view s) {
+    uint64_t v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+}
+
+int to_int(std::string_view s) {
+    int v = 0;
+    std::from_chars(s.data(), s.data() + s.size(), v);
+    return v;
+}
+
+double to_double(std::string_view s) {
+    return std::strtod(std::string(s).c_str(), nullptr);
+}
+
+std::vector<std::string_view> lines(std::string_view text) {
+    return split_fields(text, "\n");
+}
+
+}  // namespace
+
+std::optional<PidStat> parse_pid_stat(std::string_view text) {
+    auto open = text.find('(');
+    auto close = text.rfind(')');
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open)
+        return std::nullopt;
+    PidStat s;
+    s.pid = to_int(trim(text.substr(0, open)));
+    s.comm = std::string(text.substr(open + 1, close - open - 1));
+    auto f = split_fields(text.substr(close + 1));
+    // f[0] is field 3 (state) of proc(5).
+    if (f.size() < 22) return std::nullopt;
+    s.state = f[0].empty() ? '?' : f[0][0];
+    s.ppid = to_int(f[1]);
+    s.minflt = to_u64(f[7]);
+    s.majflt = to_u64(f[9]);
+    s.utime_ticks = to_u64(f[11]);
+    s.stime_ticks = to_u64(f[12]);
+    s.num_threads = to_int(f[17]);
+    s.starttime_ticks = to_u64(f[19]);
+    s.rss_pages = to_u64(f[21]);
+    return s;
+}
+
+std::optional<ProcStat> parse_proc_stat(std::string_view text) {
+    ProcStat st;
+    bool have_cpu = false;
+    for (auto line : lines(text)) {
+        auto f = split_fields(line);
+        if (f.empty()) continue;
+        if (f[0].starts_with("cpu")) {
+            CpuTimes t;
+            uint64_t* slots[] = {&t.user,   &t.nice, &t.system,  &t.idle,
+                                 &t.iowait, &t.irq,  &t.softirq, &t.steal};
+            for (size_t i = 0; i < 8 && i + 1 < f.size(); ++i) *slots[i] = to_u64(f[i + 1]);
+            if (f[0] == "cpu") {
+                st.all = t;
+                have_cpu = true;
+            } else {
+                size_t n = to_u64(f[0].substr(3));
+                if (st.per_cpu.size() <= n) st.per_cpu.resize(n + 1);
+                st.per_cpu[n] = t;
+            }
+        } else if (f[0] == "ctxt" && f.size() > 1) {
+            st.context_switches = to_u64(f[1]);
+        } else if (f[0] == "processes" && f.size() > 1) {
+            st.processes_forked = to_u64(f[1]);
+        } else if (f[0] == "procs_running" && f.size() > 1) {
+            st.procs_running = to_int(f[1]);
+        } else if (f[0] == "procs_blocked" && f.size() > 1) {
+            st.procs_blocked = to_int(f[1]);
+        }
+    }
+    if (!have_cpu) return std::nullopt;
+    return st;
+}
+
+std::map<std::string, uint64_t> parse_meminfo(std::string_view text) {
+    std::map<std::string, uint64_t> out;
+    for (auto line : lines(text)) {
+        auto colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        auto f = split_fields(line.substr(colon + 1));
+        if (f.empty()) continue;
+        uint64_t v = to_u64(f[0]);
+        if (f.size() > 1 && f[1] == "kB") v *= 1024;
+        out[std::string(line.substr(0, colon))] = v;
+    }
+    return out;
+}
+
+std::map<std::string, uint64_t> parse_vmstat(std::string_view text) {
+    std::map<std::string, uint64_t> out;
+    for (auto line : lines(text)) {
+        auto f = split_fields(line);
+        if (f.size() >= 2) out[std::string(f[0])] = to_u64(f[1]);
+    }
+    return out;
+}
+
+std::optional<LoadAvg> parse_loadavg(std::string_view text) {
+    auto f = split_fields(text);
+    if (f.size() < 4) return std::nullopt;
+    LoadAvg l;
+    for (int i = 0; i < 3; ++i) l.avg[i] = to_double(f[static_cast<size_t>(i)]);
+    auto slash = f[3].find('/');
+    if (slash != std::string_view::npos) {
+        l.running = to_int(f[3].substr(0, slash));
+        l.total = to_int(f[3].substr(slash + 1));
+    }
+    return l;
+}
+
+std::optional<Psi> parse_pressure(std::string_view text) {
+    Psi psi;
+    bool have_some = false;
+    for (auto line : lines(text)) {
+        auto f = split_fields(line);
+        if (f.empty()) continue;
+        PsiLine pl;
+        for (size_t i = 1; i < f.size(); ++i) {
+            auto eq = f[i].find('=');
+            if (eq == std::string_view::npos) continue;
+            auto key = f[i].substr(0, eq), val = f[i].substr(eq + 1);
+            if (key == "avg10")
+                pl.avg10 = to_double(val);
+            else if (key == "avg60")
+                pl.avg60 = to_double(val);
+            else if (key == "avg300")
+                pl.avg300 = to_double(val);
+            else if (key == "total")
+                pl.total_us = to_u64(val);
+        }
+        if (f[0] == "some") {
+            psi.some = pl;
+            have_some = true;
+        } else if (f[0] == "full") {
+            psi.full = pl;
+        }
+    }
+    if (!have_some) return std::nullopt;
+    psi.available = true;
+    return psi;
+}
+
+std::string choose_cgroup_path(std::string_view text) {
+    std::string v2, cpu, memory, systemd;
+    for (auto line : lines(text)) {
+        // "ID:CONTROLLERS:PATH"; the path may itself contain ':'.
+        auto c1 = line.find(':');
+        if (c1 == std::string_view::npos) continue;
+        auto c2 = line.find(':', c1 + 1);
+        if (c2 == std::string_view::npos) continue;
+        auto controllers = line.substr(c1 + 1, c2 - c1 - 1);
+        std::string path(trim(line.substr(c2 + 1)));
+        if (line.substr(0, c1) == "0" && controllers.empty()) {
+            v2 = path;
+            continue;
+        }
+        for (auto ctl : split_fields(controllers, ",")) {
+            if (ctl == "cpu")
+                cpu = path;
+            else if (ctl == "memory")
+                memory = path;
+            else if (ctl == "name=systemd")
+                systemd = path;
+        }
+    }
+    for (const auto* p : {&v2, &cpu, &memory, &systemd})
+        if (!p->empty() && *p != "/") return *p;
+    return "/";
+}
+
+std::vector<DiskStats> parse_diskstats(std::string_view text) {
+    std::vector<DiskStats> out;
+    for (auto line : lines(text)) {
+        auto f = split_fields(line);
+        if (f.size() < 14) continue;
+        DiskStats d;
+        d.major = static_cast<uint32_t>(to_u64(f[0]));
+        d.minor = static_cast<uint32_t>(to_u64(f[1]));
+        d.name = std::string(f[2]);
+        d.reads = to_u64(f[3]);
+        d.read_sectors = to_u64(f[5]);
+        d.read_ms = to_u64(f[6]);
+        d.writes = to_u64(f[7]);
+        d.write_sectors = to_u64(f[9]);
+        d.write_ms = to_u64(f[10]);
+        d.in_flight = to_u64(f[11]);
+        d.io_ticks_ms = to_u64(f[12]);
+        d.time_in_queue_ms = to_u64(f[13]);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+std::optional<std::pair<uint32_t, uint32_t>> parse_dev_numbers(std::string_view text) {
+    text = trim(text);
+    auto colon = text.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    auto maj = parse_u64(text.substr(0, colon));
+    auto min = parse_u64(text.substr(colon + 1));
+    if (!maj || !min) return std::nullopt;
+    return std::make_pair(static_cast<uint32_t>(*maj), static_cast<uint32_t>(*min));
+}
+
+}  // namespace perfbpf

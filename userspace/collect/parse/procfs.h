@@ -1,0 +1,79 @@
+// Parsers for procfs and sysfs text. Pure functions over file contents, so unit tests feed
+// them recorded text; the readers that open files take the /proc and /sys roots as
+// parameters.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/snapshot.h"
+
+namespace perfbpf {
+
+// /proc/PID/stat (fields after the parenthesised comm, which may hold spaces and ')').
+struct PidStat {
+    int pid = 0;
+    std::string comm;
+    char state = '?';
+    int ppid = 0;
+    uint64_t minflt = 0, majflt = 0;
+    uint64_t utime_ticks = 0, stime_ticks = 0;
+    int num_threads = 0;
+    uint64_t starttime_ticks = 0;
+    uint64_t rss_pages = 0;
+};
+std::optional<PidStat> parse_pid_stat(std::string_view text);
+
+// /proc/stat cpu lines, in clock ticks.
+struct CpuTimes {
+    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    uint64_t total() const { return user + nice + system + idle + iowait + irq + softirq + steal; }
+};
+struct ProcStat {
+    CpuTimes all;
+    std::vector<CpuTimes> per_cpu;
+    uint64_t context_switches = 0;
+    uint64_t processes_forked = 0;
+    int procs_running = 0, procs_blocked = 0;
+};
+std::optional<ProcStat> parse_proc_stat(std::string_view text);
+
+// /proc/meminfo in bytes, by key ("MemTotal", ...).
+std::map<std::string, uint64_t> parse_meminfo(std::string_view text);
+
+// /proc/vmstat counters by name.
+std::map<std::string, uint64_t> parse_vmstat(std::string_view text);
+
+// /proc/loadavg
+struct LoadAvg {
+    double avg[3] = {0, 0, 0};
+    int running = 0, total = 0;
+};
+std::optional<LoadAvg> parse_loadavg(std::string_view text);
+
+// /proc/pressure/{cpu,memory,io} or a cgroup's *.pressure file.
+std::optional<Psi> parse_pressure(std::string_view text);
+
+// /proc/PID/cgroup: the path a process's metrics are grouped under. The v2 path when it
+// is not "/", else the first non-root path among the v1 cpu, memory and name=systemd
+// hierarchies, else "/".
+std::string choose_cgroup_path(std::string_view proc_pid_cgroup);
+
+// /proc/diskstats line for one device.
+struct DiskStats {
+    uint32_t major = 0, minor = 0;
+    std::string name;
+    uint64_t reads = 0, read_sectors = 0, read_ms = 0;
+    uint64_t writes = 0, write_sectors = 0, write_ms = 0;
+    uint64_t in_flight = 0, io_ticks_ms = 0, time_in_queue_ms = 0;
+};
+std::vector<DiskStats> parse_diskstats(std::string_view text);
+
+// "MAJ:MIN" from /sys/class/block/NAME/dev.
+std::optional<std::pair<uint32_t, uint32_t>> parse_dev_numbers(std::string_view text);
+
+}  // namespace perfbpf

@@ -1,0 +1,27 @@
+// Bottleneck verdicts (USE method) over a window of snapshots.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "detect/thresholds.h"
+#include "model/snapshot.h"
+
+namespace perfbpf {
+
+enum class Severity { ok, warning, critical };
+const char* severity_name(Severity s);
+
+struct Verdict {
+    std::string resource;  // "cpu", "disk", "memory", "network"
+    Severity severity = Severity::ok;
+    std::string evidence;  // one line of numbers that justify the severity
+    std::string subject;   // the device/process/cgroup most responsible, if any
+};
+
+// One verdict per resource, worst first. `window` is oldest-first and holds at least one
+// snapshot; rates are averaged over it, so one noisy interval does not flip a verdict.
+std::vector<Verdict> assess(std::span<const Snapshot> window, const Thresholds& t);
+
+}  // namespace perfbpf

@@ -1,0 +1,90 @@
+#include "model/finalize.h"
+
+#include <algorithm>
+#include <map>
+
+namespace perfbpf {
+
+namespace {
+
+double share_pct(uint64_t ns, uint64_t interval_ns) {
+    return interval_ns ? 100.0 * static_cast<double>(ns) / static_cast<double>(interval_ns) : 0.0;
+}
+
+}  // namespace
+
+void finalize_snapshot(Snapshot& s) {
+    std::map<std::string, CgroupSample> cgroups;
+    for (auto& p : s.processes) {
+        p.cpu_pct = share_pct(p.oncpu_ns, s.interval_ns);
+        p.runq_lat_p99_us = p.runq_hist.percentile_us(0.99);
+        p.io_lat_p99_us = p.io_lat_hist.percentile_us(0.99);
+        CgroupSample& c = cgroups[p.cgroup.empty() ? "/" : p.cgroup];
+        c.processes++;
+        c.oncpu_ns += p.oncpu_ns;
+        c.runq_wait_ns += p.runq_wait_ns;
+        c.runq_hist.merge(p.runq_hist);
+        c.invol_switches += p.invol_switches;
+        c.read_bytes += p.read_bytes;
+        c.write_bytes += p.write_bytes;
+        c.tcp_tx_bytes += p.tcp_tx_bytes;
+        c.tcp_rx_bytes += p.tcp_rx_bytes;
+        c.tcp_retransmits += p.tcp_retransmits;
+        c.rss_bytes += p.rss_bytes;
+        c.rss_growth_bytes += p.rss_growth_bytes;
+    }
+    s.cgroups.clear();
+    for (auto& [path, c] : cgroups) {
+        c.path = path;
+        c.cpu_pct = share_pct(c.oncpu_ns, s.interval_ns);
+        c.runq_lat_p99_us = c.runq_hist.percentile_us(0.99);
+        s.cgroups.push_back(std::move(c));
+    }
+    s.system.runq_hist = Log2Histogram();
+    for (auto& c : s.cpus) {
+        c.runq_lat_p99_us = c.runq_hist.percentile_us(0.99);
+        s.system.runq_hist.merge(c.runq_hist);
+    }
+    s.system.runq_lat_p99_us = s.system.runq_hist.percentile_us(0.99);
+    for (auto& d : s.devices) {
+        d.lat_p50_us = d.lat_hist.percentile_us(0.50);
+        d.lat_p99_us = d.lat_hist.percentile_us(0.99);
+    }
+    // Busiest first: the order top(1) users expect and scripts can rely on.
+    std::stable_sort(s.processes.begin(), s.processes.end(),
+                     [](const ProcessSample& a, const ProcessSample& b) {
+                         if (a.oncpu_ns != b.oncpu_ns) return a.oncpu_ns > b.oncpu_ns;
+                         return a.pid < b.pid;
+                     });
+    std::stable_sort(
+        s.cgroups.begin(), s.cgroups.end(),
+        [](const CgroupSample& a, const CgroupSample& b) { return a.oncpu_ns > b.oncpu_ns; });
+}
+
+bool cgroup_within(const std::string& path, const std::string& prefix) {
+    if (prefix.empty() || prefix == "/") return true;
+    std::string p = prefix;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    if (!path.starts_with(p)) return false;
+    return path.size() == p.size() || path[p.size()] == '/';
+}
+
+void apply_filter(Snapshot& s, const SnapshotFilter& f) {
+    if (f.empty()) return;
+    std::erase_if(s.processes, [&](const ProcessSample& p) {
+        if (f.pid && p.pid != *f.pid) return true;
+        if (f.cgroup && !cgroup_within(p.cgroup, *f.cgroup)) return true;
+        return false;
+    });
+    if (f.cgroup)
+        std::erase_if(s.cgroups,
+                      [&](const CgroupSample& c) { return !cgroup_within(c.path, *f.cgroup); });
+    if (f.pid) {
+        std::erase_if(s.cgroups, [&](const CgroupSample& c) {
+            return std::none_of(s.processes.begin(), s.processes.end(),
+                                [&](const ProcessSample& p) { return p.cgroup == c.path; });
+        });
+    }
+}
+
+}  // namespace perfbpf

@@ -1,0 +1,185 @@
+// A Snapshot is what perfbpf saw during one interval: plain values, no kernel handles.
+// Every sink (top, JSON, Prometheus, history) renders the same Snapshot, so they never
+// disagree. Byte, count and time fields are totals within the interval unless the name
+// says otherwise (rss_bytes is a level at the end of the interval).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/histogram.h"
+
+namespace perfbpf {
+
+struct ProcessSample {
+    int pid = 0;  // thread-group id
+    int ppid = 0;
+    std::string comm;
+    std::string cgroup;  // path; see CgroupSample::path
+    int threads = 0;
+    bool exited = false;  // exited during the interval; numbers are what it did before
+    int exit_code = 0;
+
+    // scheduler
+    double cpu_pct = 0;  // 100 = one CPU for the whole interval
+    uint64_t oncpu_ns = 0;
+    uint64_t runq_wait_ns = 0;
+    uint64_t runq_waits = 0;
+    Log2Histogram runq_hist;
+    double runq_lat_p99_us = 0;
+    uint64_t offcpu_ns = 0;
+    uint64_t vol_switches = 0;
+    uint64_t invol_switches = 0;
+
+    // block I/O submitted by the process
+    uint64_t read_bytes = 0;
+    uint64_t write_bytes = 0;
+    uint64_t read_ios = 0;
+    uint64_t write_ios = 0;
+    Log2Histogram io_lat_hist;  // completion latency of its requests, when attributable
+    double io_lat_p99_us = 0;
+
+    // network
+    uint64_t tcp_tx_bytes = 0;
+    uint64_t tcp_rx_bytes = 0;
+    uint64_t tcp_retransmits = 0;
+
+    // memory
+    uint64_t rss_bytes = 0;        // level at the end of the interval
+    int64_t rss_growth_bytes = 0;  // change within the interval
+    uint64_t minor_faults = 0;
+    uint64_t major_faults = 0;
+};
+
+struct CgroupSample {
+    // v2 path relative to the cgroup2 mount ("/system.slice/x.service"); on a v1 or hybrid
+    // host where the v2 path is "/", the path in the cpu (or memory, name=systemd) v1
+    // hierarchy.
+    std::string path;
+    int processes = 0;
+    double cpu_pct = 0;
+    uint64_t oncpu_ns = 0;
+    uint64_t runq_wait_ns = 0;
+    Log2Histogram runq_hist;
+    double runq_lat_p99_us = 0;
+    uint64_t invol_switches = 0;
+    uint64_t read_bytes = 0;
+    uint64_t write_bytes = 0;
+    uint64_t tcp_tx_bytes = 0;
+    uint64_t tcp_rx_bytes = 0;
+    uint64_t tcp_retransmits = 0;
+    uint64_t rss_bytes = 0;
+    int64_t rss_growth_bytes = 0;
+};
+
+struct DeviceSample {
+    std::string name;  // "sda", "loop3", "nvme0n1"
+    uint32_t major = 0;
+    uint32_t minor = 0;
+    uint64_t read_bytes = 0;
+    uint64_t write_bytes = 0;
+    uint64_t read_ios = 0;
+    uint64_t write_ios = 0;
+    uint64_t other_ios = 0;  // flush, discard, ...
+    Log2Histogram lat_hist;  // issue/start -> completion
+    double lat_p50_us = 0;
+    double lat_p99_us = 0;
+    uint64_t inflight_max = 0;   // highest in-flight depth seen in the interval
+    double util_pct = 0;         // time with I/O in flight (from diskstats io_ticks)
+    double avg_queue_depth = 0;  // time-weighted (from diskstats time_in_queue)
+};
+
+struct CpuSample {
+    int cpu = 0;
+    double busy_pct = 0;
+    uint64_t runq_wait_ns = 0;
+    uint64_t runq_waits = 0;
+    Log2Histogram runq_hist;
+    double runq_lat_p99_us = 0;
+    double runq_avg_waiting = 0;  // Little's law: run-queue wait time / interval
+    double nr_running_avg = 0;    // sampled, incl. the running task; 0 when not sampled
+};
+
+struct PsiLine {
+    double avg10 = 0, avg60 = 0, avg300 = 0;  // percent
+    uint64_t total_us = 0;                    // cumulative
+    double interval_pct = 0;                  // share of this interval stalled
+};
+
+struct Psi {
+    bool available = false;
+    PsiLine some;
+    std::optional<PsiLine> full;  // cpu "full" exists only on newer kernels
+};
+
+struct SystemSample {
+    std::string kernel;
+    int ncpus = 0;
+    double loadavg[3] = {0, 0, 0};
+    int running = 0;  // from /proc/loadavg
+    int total_tasks = 0;
+    // /proc/stat, percent of all CPUs
+    double cpu_user_pct = 0, cpu_system_pct = 0, cpu_iowait_pct = 0, cpu_irq_pct = 0,
+           cpu_steal_pct = 0, cpu_idle_pct = 0;
+    double cpu_busy_pct = 0;
+    uint64_t context_switches = 0;
+    uint64_t mem_total_bytes = 0, mem_available_bytes = 0, mem_free_bytes = 0, swap_total_bytes = 0,
+             swap_free_bytes = 0;
+    uint64_t major_faults = 0, minor_faults = 0;  // /proc/vmstat, within the interval
+    uint64_t pages_swapped_in = 0, pages_swapped_out = 0;
+    Psi psi_cpu, psi_memory, psi_io;
+    // run-queue latency over all CPUs
+    Log2Histogram runq_hist;
+    double runq_lat_p99_us = 0;
+    // network
+    uint64_t tcp_retransmits = 0;
+    uint64_t tcp_tx_bytes = 0, tcp_rx_bytes = 0;
+    uint64_t tcp_state_changes = 0;
+    uint64_t tcp_resets = 0;  // transitions to CLOSE from ESTABLISHED etc.
+    std::map<std::string, uint64_t> tcp_states_entered;  // "ESTABLISHED" -> count
+    std::map<std::string, uint64_t> packet_drops;        // drop reason -> count
+    uint64_t packet_drops_total = 0;
+    double tcp_srtt_p99_us = 0;  // from tcp:tcp_probe, when it fired
+};
+
+struct OomKill {
+    int pid = 0;
+    std::string comm;
+    uint64_t rss_bytes = 0;
+    uint64_t ts_ns = 0;
+};
+
+// Data perfbpf could not see; always shown, so a quiet table is never mistaken for a quiet
+// system.
+struct DropCounters {
+    std::map<std::string, uint64_t> by_kind;  // within the interval
+    uint64_t total = 0;
+};
+
+// Whether each probe could be attached (the capability matrix shown by doctor and top).
+struct ProbeStatus {
+    std::string family;  // "sched", "block", "net", "mem", "procfs"
+    std::string probe;   // "raw_tp/sched_switch", "perf_event/cpu-clock", "/proc/pressure"
+    bool attached = false;
+    bool core = true;    // core probes must attach for doctor to pass
+    std::string reason;  // why not, when not attached
+};
+
+struct Snapshot {
+    uint64_t interval_ns = 0;
+    uint64_t end_monotonic_ns = 0;
+    int64_t end_unix_ms = 0;
+    SystemSample system;
+    std::vector<ProcessSample> processes;
+    std::vector<CgroupSample> cgroups;
+    std::vector<DeviceSample> devices;
+    std::vector<CpuSample> cpus;
+    std::vector<OomKill> oom_kills;
+    DropCounters drops;
+    std::vector<ProbeStatus> probes;
+};
+
+}  // namespace perfbpf

@@ -1,0 +1,83 @@
+#include "util/files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+
+#include "util/fd.h"
+
+namespace perfbpf {
+
+Result<std::string> read_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return fail_errno("open " + path, errno);
+    std::string out;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("read " + path, errno);
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+Result<std::string> read_first_line(const std::string& path) {
+    auto text = read_file(path);
+    if (!text) return std::unexpected(text.error());
+    auto nl = text->find('\n');
+    if (nl != std::string::npos) text->resize(nl);
+    return text;
+}
+
+Result<void> write_file(const std::string& path, std::string_view content) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.valid()) return fail_errno("open " + path + " for writing", errno);
+    while (!content.empty()) {
+        ssize_t n = ::write(fd.get(), content.data(), content.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail_errno("write " + path, errno);
+        }
+        content.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
+Result<uint64_t> parse_u64(std::string_view text) {
+    text = trim(text);
+    uint64_t v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
+        return fail("not a number: '" + std::string(text) + "'");
+    return v;
+}
+
+std::vector<std::string_view> split_fields(std::string_view text, std::string_view seps) {
+    std::vector<std::string_view> out;
+    size_t i = 0;
+    while (i < text.size()) {
+        size_t start = text.find_first_not_of(seps, i);
+        if (start == std::string_view::npos) break;
+        size_t end = text.find_first_of(seps, start);
+        if (end == std::string_view::npos) end = text.size();
+        out.push_back(text.substr(start, end - start));
+        i = end;
+    }
+    return out;
+}
+
+std::string_view trim(std::string_view text) {
+    const std::string_view ws = " \t\r\n";
+    size_t b = text.find_first_not_of(ws);
+    if (b == std::string_view::npos) return {};
+    size_t e = text.find_last_not_of(ws);
+    return text.substr(b, e - b + 1);
+}
+
+}  // namespace perfbpf

@@ -1,0 +1,30 @@
+// Small file helpers that report failures with the path and errno text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/result.h"
+
+namespace perfbpf {
+
+// Whole file (procfs/sysfs files report size 0, so this reads until EOF).
+Result<std::string> read_file(const std::string& path);
+
+// First line without the newline, or an error.
+Result<std::string> read_first_line(const std::string& path);
+
+// Writes the whole string; an error names the path.
+Result<void> write_file(const std::string& path, std::string_view content);
+
+// Parses a decimal unsigned integer; nullopt-like error when not a number.
+Result<uint64_t> parse_u64(std::string_view text);
+
+// Splits on any run of the given separator characters, dropping empty fields.
+std::vector<std::string_view> split_fields(std::string_view text, std::string_view seps = " \t\n");
+
+std::string_view trim(std::string_view text);
+
+}  // namespace perfbpf
