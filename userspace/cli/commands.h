@@ -1,0 +1,14 @@
+// Every subcommand registers itself here; main.cpp calls these in order.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace perfbpf::cli {
+
+// Exit status of the subcommand that ran (set by its callback).
+int& exit_status();
+
+void add_top(CLI::App& app);
+void add_doctor(CLI::App& app);
+
+}  // namespace perfbpf::cli

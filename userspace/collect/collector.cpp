@@ -1,0 +1,123 @@
+#include "collect/collector.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+#include "collect/drops_reader.h"
+#include "collect/system_source.h"
+#include "util/privileges.h"
+
+namespace perfbpf {
+
+uint64_t monotonic_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opts) {
+    Privileges priv = current_privileges();
+    if (!priv.enough()) return fail(priv.missing_message(opts.command));
+
+    std::unique_ptr<Collector> c(new Collector(opts));
+    c->page_bytes_ = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    auto shared = SharedMaps::create();
+    if (!shared) return std::unexpected(shared.error());
+    c->shared_ = std::make_unique<SharedMaps>(std::move(*shared));
+
+    c->families_ = load_probe_families(*c->shared_, opts.probes, opts.families);
+    bool sched_active = false;
+    for (auto& f : c->families_) {
+        for (const auto& st : f.probe->status()) c->status_.push_back(st);
+        if (f.probe->name() == "sched" && f.probe->active()) sched_active = true;
+        if (f.reader) c->sources_.push_back(std::move(f.reader));
+    }
+    auto ring = EventRing::open(c->shared_->events_fd());
+    if (!ring) return std::unexpected(ring.error());
+    c->ring_ = std::make_unique<EventRing>(std::move(*ring));
+
+    c->sources_.push_back(std::make_unique<DropsReader>(c->shared_->drops_fd()));
+    auto proc = std::make_unique<ProcSource>(opts.proc_root, !sched_active);
+    c->proc_ = proc.get();
+    c->sources_.push_back(std::move(proc));
+    auto system = std::make_unique<SystemSource>(opts.proc_root);
+    c->status_.push_back(ProbeStatus{
+        "procfs", "/proc/pressure", system->psi_available(), false,
+        system->psi_available() ? "" : "no /proc/pressure (kernel without CONFIG_PSI or psi=0)"});
+    c->sources_.push_back(std::move(system));
+
+    // The first read only sets the baselines the first interval is measured against.
+    CollectContext ctx;
+    ctx.now_ns = monotonic_ns();
+    c->build(ctx, {});
+    c->last_end_ns_ = ctx.now_ns;
+    return c;
+}
+
+void Collector::handle_events(CollectContext& ctx, std::vector<OomKill>& ooms) {
+    for (const perfbpf_event& e : ring_->drain()) {
+        std::string comm(e.comm, strnlen(e.comm, sizeof(e.comm)));
+        switch (e.type) {
+            case PERFBPF_EV_EXEC:
+                proc_->remember(static_cast<int>(e.tgid), comm);
+                break;
+            case PERFBPF_EV_EXIT:
+                ctx.exited[static_cast<int>(e.tgid)] =
+                    ExitedProcess{static_cast<int>(e.arg0), comm};
+                break;
+            case PERFBPF_EV_OOM_KILL:
+                ooms.push_back(
+                    OomKill{static_cast<int>(e.tgid), comm, e.arg1 * page_bytes_, e.ts_ns});
+                break;
+            default:
+                break;
+        }
+    }
+}
+
+Snapshot Collector::build(CollectContext& ctx, std::vector<OomKill> ooms) {
+    SnapshotBuilder builder(ctx);
+    for (auto& src : sources_) src->collect(builder);
+    for (auto& o : ooms) builder.add_oom_kill(std::move(o));
+    for (const auto& [tgid, info] : ctx.exited) {
+        if (!builder.has_process(tgid)) continue;  // exited before doing anything we track
+        ProcessSample& p = builder.process(tgid);
+        p.exited = true;
+        p.exit_code = info.exit_code;
+        if (p.comm.empty()) p.comm = info.comm;
+    }
+    for (const auto& st : status_) builder.add_probe_status(st);
+    Snapshot snap = builder.take();
+    snap.end_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    finalize_snapshot(snap);
+    apply_filter(snap, opts_.filter);
+    return snap;
+}
+
+Snapshot Collector::next(const std::atomic<bool>* stop) {
+    CollectContext ctx;
+    std::vector<OomKill> ooms;
+    const uint64_t end = last_end_ns_ + opts_.interval_ns;
+    for (;;) {
+        handle_events(ctx, ooms);
+        uint64_t now = monotonic_ns();
+        if (now >= end || (stop && stop->load())) break;
+        // Wake up at least every 50 ms to drain events while short-lived processes still
+        // exist in /proc, and to notice `stop`.
+        uint64_t wait_ns = std::min<uint64_t>(end - now, 50'000'000ULL);
+        std::this_thread::sleep_for(std::chrono::nanoseconds(wait_ns));
+    }
+    ctx.now_ns = monotonic_ns();
+    ctx.interval_ns = ctx.now_ns - last_end_ns_;
+    handle_events(ctx, ooms);
+    last_end_ns_ = ctx.now_ns;
+    return build(ctx, std::move(ooms));
+}
+
+}  // namespace perfbpf

@@ -1,0 +1,63 @@
+// The Collector owns the loaded probes and every Source; each call to next() waits for
+// the interval to end (handling ring events as they arrive) and returns its Snapshot.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "collect/event_ring.h"
+#include "collect/families.h"
+#include "collect/proc_source.h"
+#include "collect/source.h"
+#include "model/finalize.h"
+#include "model/snapshot.h"
+#include "probes/bpf_object.h"
+#include "util/result.h"
+
+namespace perfbpf {
+
+struct CollectorOptions {
+    uint64_t interval_ns = 1'000'000'000;
+    std::string proc_root = "/proc";
+    ProbeOptions probes;
+    std::set<std::string> families;  // empty: all
+    SnapshotFilter filter;
+    std::string command = "top";  // for the privilege message
+};
+
+class Collector {
+  public:
+    // Fails only when nothing can be loaded at all (no privileges); a family that cannot
+    // load is reported in probe_status() and the rest runs.
+    static Result<std::unique_ptr<Collector>> create(const CollectorOptions& opts);
+
+    // Blocks until the current interval ends (or `stop` becomes true: the snapshot then
+    // covers the shorter interval) and returns it.
+    Snapshot next(const std::atomic<bool>* stop = nullptr);
+
+    const std::vector<ProbeStatus>& probe_status() const { return status_; }
+    void set_interval(uint64_t ns) { opts_.interval_ns = ns; }
+    uint64_t interval_ns() const { return opts_.interval_ns; }
+
+  private:
+    explicit Collector(CollectorOptions opts) : opts_(std::move(opts)) {}
+    void handle_events(CollectContext& ctx, std::vector<OomKill>& ooms);
+    Snapshot build(CollectContext& ctx, std::vector<OomKill> ooms);
+
+    CollectorOptions opts_;
+    std::unique_ptr<SharedMaps> shared_;
+    std::vector<LoadedFamily> families_;
+    std::unique_ptr<EventRing> ring_;
+    ProcSource* proc_ = nullptr;  // owned by sources_
+    std::vector<std::unique_ptr<Source>> sources_;
+    std::vector<ProbeStatus> status_;
+    uint64_t last_end_ns_ = 0;
+    uint64_t page_bytes_ = 4096;
+};
+
+uint64_t monotonic_ns();
+
+}  // namespace perfbpf

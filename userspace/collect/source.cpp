@@ -1,0 +1,47 @@
+#include "collect/source.h"
+
+namespace perfbpf {
+
+ProcessSample& SnapshotBuilder::process(int tgid) {
+    auto [it, inserted] = processes_.try_emplace(tgid);
+    if (inserted) it->second.pid = tgid;
+    return it->second;
+}
+
+DeviceSample& SnapshotBuilder::device(uint32_t major, uint32_t minor) {
+    uint64_t key = (static_cast<uint64_t>(major) << 32) | minor;
+    auto [it, inserted] = devices_.try_emplace(key);
+    if (inserted) {
+        it->second.major = major;
+        it->second.minor = minor;
+    }
+    return it->second;
+}
+
+CpuSample& SnapshotBuilder::cpu(int cpu) {
+    auto [it, inserted] = cpus_.try_emplace(cpu);
+    if (inserted) it->second.cpu = cpu;
+    return it->second;
+}
+
+void SnapshotBuilder::add_drops(const std::string& kind, uint64_t count) {
+    if (count == 0) return;
+    drops_.by_kind[kind] += count;
+    drops_.total += count;
+}
+
+Snapshot SnapshotBuilder::take() {
+    Snapshot s;
+    s.interval_ns = ctx_.interval_ns;
+    s.end_monotonic_ns = ctx_.now_ns;
+    s.system = std::move(system_);
+    for (auto& [_, p] : processes_) s.processes.push_back(std::move(p));
+    for (auto& [_, d] : devices_) s.devices.push_back(std::move(d));
+    for (auto& [_, c] : cpus_) s.cpus.push_back(std::move(c));
+    s.oom_kills = std::move(oom_kills_);
+    s.drops = std::move(drops_);
+    s.probes = std::move(probes_);
+    return s;
+}
+
+}  // namespace perfbpf

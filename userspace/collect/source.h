@@ -1,0 +1,65 @@
+// A Source adds what it knows about one interval to the Snapshot being built: a probe
+// family's reader (maps -> deltas) or a procfs/sysfs reader. Sources keep their own
+// previous cumulative values; the builder only ever receives within-interval amounts.
+#pragma once
+
+#include <map>
+#include <string_view>
+
+#include "model/snapshot.h"
+
+namespace perfbpf {
+
+struct ExitedProcess {
+    int exit_code = 0;
+    std::string comm;
+};
+
+struct CollectContext {
+    uint64_t interval_ns = 0;  // actual length of this interval
+    uint64_t now_ns = 0;       // CLOCK_MONOTONIC at the end of the interval
+    // Processes (thread groups) whose exit was seen in this interval. Sources read their
+    // last values now and forget them afterwards.
+    std::map<int, ExitedProcess> exited;
+};
+
+class SnapshotBuilder {
+  public:
+    explicit SnapshotBuilder(const CollectContext& ctx) : ctx_(ctx) {}
+
+    // Get-or-create by thread-group id.
+    ProcessSample& process(int tgid);
+    bool has_process(int tgid) const { return processes_.contains(tgid); }
+    DeviceSample& device(uint32_t major, uint32_t minor);
+    CpuSample& cpu(int cpu);
+    SystemSample& system() { return system_; }
+    void add_drops(const std::string& kind, uint64_t count);
+    void add_oom_kill(OomKill kill) { oom_kills_.push_back(std::move(kill)); }
+    void add_probe_status(const ProbeStatus& status) { probes_.push_back(status); }
+    const CollectContext& context() const { return ctx_; }
+
+    std::map<int, ProcessSample>& processes() { return processes_; }
+    std::map<uint64_t, DeviceSample>& devices() { return devices_; }
+
+    // Moves everything into a Snapshot (cgroups and percentiles are filled by the Collector).
+    Snapshot take();
+
+  private:
+    const CollectContext& ctx_;
+    std::map<int, ProcessSample> processes_;
+    std::map<uint64_t, DeviceSample> devices_;
+    std::map<int, CpuSample> cpus_;
+    SystemSample system_;
+    DropCounters drops_;
+    std::vector<OomKill> oom_kills_;
+    std::vector<ProbeStatus> probes_;
+};
+
+class Source {
+  public:
+    virtual ~Source() = default;
+    virtual std::string_view name() const = 0;
+    virtual void collect(SnapshotBuilder& builder) = 0;
+};
+
+}  // namespace perfbpf

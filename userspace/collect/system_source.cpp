@@ -1,0 +1,102 @@
+#include "collect/system_source.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "util/files.h"
+
+namespace perfbpf {
+namespace {
+
+uint64_t grew(uint64_t now, uint64_t before) {
+    return now >= before ? now - before : 0;
+}
+
+double pct(uint64_t part, uint64_t whole) {
+    return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+}  // namespace
+
+SystemSource::SystemSource(std::string proc_root) : root_(std::move(proc_root)) {}
+
+bool SystemSource::psi_available() const {
+    return read_file(root_ + "/pressure/cpu").has_value();
+}
+
+void SystemSource::read_psi(const std::string& file, Psi& out, std::optional<Psi>& prev,
+                            uint64_t interval_ns) {
+    auto text = read_file(root_ + "/pressure/" + file);
+    if (!text) return;
+    auto psi = parse_pressure(*text);
+    if (!psi) return;
+    out = *psi;
+    if (prev && interval_ns) {
+        double us = static_cast<double>(interval_ns) / 1000.0;
+        out.some.interval_pct = std::min(
+            100.0, 100.0 * static_cast<double>(grew(psi->some.total_us, prev->some.total_us)) / us);
+        if (out.full && prev->full)
+            out.full->interval_pct = std::min(
+                100.0,
+                100.0 * static_cast<double>(grew(out.full->total_us, prev->full->total_us)) / us);
+    }
+    prev = *psi;
+}
+
+void SystemSource::collect(SnapshotBuilder& builder) {
+    SystemSample& sys = builder.system();
+    const uint64_t interval_ns = builder.context().interval_ns;
+    struct utsname u;
+    if (::uname(&u) == 0) sys.kernel = u.release;
+    sys.ncpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+
+    if (auto text = read_file(root_ + "/loadavg"); text) {
+        if (auto l = parse_loadavg(*text)) {
+            for (int i = 0; i < 3; ++i) sys.loadavg[i] = l->avg[i];
+            sys.running = l->running;
+            sys.total_tasks = l->total;
+        }
+    }
+    if (auto text = read_file(root_ + "/stat"); text) {
+        if (auto st = parse_proc_stat(*text)) {
+            if (prev_stat_) {
+                const CpuTimes& a = st->all;
+                const CpuTimes& b = prev_stat_->all;
+                uint64_t total = grew(a.total(), b.total());
+                sys.cpu_user_pct = pct(grew(a.user + a.nice, b.user + b.nice), total);
+                sys.cpu_system_pct = pct(grew(a.system, b.system), total);
+                sys.cpu_iowait_pct = pct(grew(a.iowait, b.iowait), total);
+                sys.cpu_irq_pct = pct(grew(a.irq + a.softirq, b.irq + b.softirq), total);
+                sys.cpu_steal_pct = pct(grew(a.steal, b.steal), total);
+                sys.cpu_idle_pct = pct(grew(a.idle, b.idle), total);
+                sys.cpu_busy_pct = total ? 100.0 - sys.cpu_idle_pct - sys.cpu_iowait_pct : 0;
+                sys.context_switches = grew(st->context_switches, prev_stat_->context_switches);
+            }
+            prev_stat_ = *st;
+        }
+    }
+    if (auto text = read_file(root_ + "/meminfo"); text) {
+        auto m = parse_meminfo(*text);
+        sys.mem_total_bytes = m["MemTotal"];
+        sys.mem_available_bytes = m["MemAvailable"];
+        sys.mem_free_bytes = m["MemFree"];
+        sys.swap_total_bytes = m["SwapTotal"];
+        sys.swap_free_bytes = m["SwapFree"];
+    }
+    if (auto text = read_file(root_ + "/vmstat"); text) {
+        auto v = parse_vmstat(*text);
+        if (!prev_vmstat_.empty()) {
+            uint64_t faults = grew(v["pgfault"], prev_vmstat_["pgfault"]);
+            sys.major_faults = grew(v["pgmajfault"], prev_vmstat_["pgmajfault"]);
+            sys.minor_faults = faults >= sys.major_faults ? faults - sys.major_faults : 0;
+            sys.pages_swapped_in = grew(v["pswpin"], prev_vmstat_["pswpin"]);
+            sys.pages_swapped_out = grew(v["pswpout"], prev_vmstat_["pswpout"]);
+        }
+        prev_vmstat_ = std::move(v);
+    }
+    read_psi("cpu", sys.psi_cpu, prev_cpu_, interval_ns);
+    read_psi("memory", sys.psi_memory, prev_mem_, interval_ns);
+    read_psi("io", sys.psi_io, prev_io_, interval_ns);
+}
+
+}  // namespace perfbpf

@@ -1,0 +1,156 @@
+// What every probe family does with its skeleton: share the tool-wide maps, skip programs
+// whose hook this kernel lacks, load (retrying without a program the verifier rejects),
+// attach each program on its own, and record per program what attached and why not.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "model/snapshot.h"
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace perfbpf {
+
+struct LinkDeleter {
+    void operator()(bpf_link* l) const { bpf_link__destroy(l); }
+};
+using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
+
+// The maps all families share: one ring buffer for discrete events, one per-CPU array of
+// drop counters. Created once; each skeleton reuses them before load.
+class SharedMaps {
+  public:
+    static Result<SharedMaps> create(uint32_t ring_bytes = 1u << 20);
+    int events_fd() const { return events_.get(); }
+    int drops_fd() const { return drops_.get(); }
+    // Points the object's maps named "events" and "drops" at the shared ones.
+    Result<void> reuse_in(bpf_object* obj) const;
+
+  private:
+    UniqueFd events_;
+    UniqueFd drops_;
+};
+
+// Options every family receives.
+struct ProbeOptions {
+    uint64_t interval_ns = 1'000'000'000;
+    int sample_hz = 49;  // cpu-clock sampling per CPU
+};
+
+// Tracks a family's programs: which were skipped, which attached.
+class ProgramTable {
+  public:
+    explicit ProgramTable(std::string family) : family_(std::move(family)) {}
+
+    // Programs that may be missing without failing doctor (e.g. a tracepoint added in a
+    // later kernel than the oldest we support).
+    void set_optional(std::set<std::string> program_names) { optional_ = std::move(program_names); }
+
+    // Before load: disables programs whose raw tracepoint is not in this kernel and those
+    // that failed a previous load attempt.
+    void prepare(bpf_object* obj);
+    // Marks a program as not loadable (verifier rejection) for the next attempt.
+    void reject(const std::string& program, const std::string& reason);
+    bool rejected(const std::string& program) const;
+    // After load: attaches every loaded raw_tp/tp program; perf_event programs are left to
+    // the family (attach_perf_event_all_cpus).
+    std::vector<LinkPtr> attach(bpf_object* obj);
+    // Records the outcome of a program the family attached itself.
+    void record(const std::string& program, const std::string& probe, bool attached,
+                const std::string& reason);
+    // The whole family failed to load: every program is reported with this reason.
+    void fail_all(bpf_object* obj, const std::string& reason);
+
+    const std::vector<ProbeStatus>& status() const { return status_; }
+    const std::string& family() const { return family_; }
+
+  private:
+    void set_status(const std::string& program, const std::string& probe, bool attached,
+                    const std::string& reason);
+    std::string family_;
+    std::set<std::string> optional_;
+    std::map<std::string, std::string> rejected_;  // program -> reason
+    std::vector<ProbeStatus> status_;
+};
+
+// The program the verifier rejected, parsed from libbpf's log ("prog 'NAME': ..."), and
+// the most useful line of the verifier's message.
+struct LoadFailure {
+    std::string program;
+    std::string reason;
+};
+LoadFailure parse_load_failure(const std::string& libbpf_log);
+
+// Owns the skeleton of one family. Ops are the bpftool-generated functions.
+template <class Skel>
+struct SkeletonOps {
+    Skel* (*open)();
+    int (*load)(Skel*);
+    void (*destroy)(Skel*);
+};
+
+template <class Skel>
+class Skeleton {
+  public:
+    Skeleton() = default;
+    Skeleton(Skel* s, void (*destroy)(Skel*)) : ptr_(s, Deleter{destroy}) {}
+    Skel* operator->() const { return ptr_.get(); }
+    Skel* get() const { return ptr_.get(); }
+    explicit operator bool() const { return ptr_ != nullptr; }
+
+  private:
+    struct Deleter {
+        void (*destroy)(Skel*);
+        void operator()(Skel* s) const {
+            if (s) destroy(s);
+        }
+    };
+    std::unique_ptr<Skel, Deleter> ptr_{nullptr, Deleter{nullptr}};
+};
+
+// Opens, configures (rodata, map sizes), shares maps and loads a skeleton; a program the
+// verifier rejects is disabled and the load retried, so one bad hook costs one feature,
+// not the family. Returns an error only when nothing could be loaded.
+Result<void> load_object_with_retry(const std::function<Result<bpf_object*>()>& open_and_configure,
+                                    const std::function<int()>& load,
+                                    const std::function<void()>& destroy, const SharedMaps& shared,
+                                    ProgramTable& table);
+
+template <class Skel>
+Result<Skeleton<Skel>> open_and_load(const SkeletonOps<Skel>& ops, const SharedMaps& shared,
+                                     ProgramTable& table,
+                                     const std::function<Result<void>(Skel*)>& configure) {
+    Skeleton<Skel> skel;
+    auto result = load_object_with_retry(
+        [&]() -> Result<bpf_object*> {
+            Skel* raw = ops.open();
+            if (!raw) return fail_errno("open " + table.family() + " BPF object", errno);
+            skel = Skeleton<Skel>(raw, ops.destroy);
+            if (auto r = configure(raw); !r) return std::unexpected(r.error());
+            return raw->obj;
+        },
+        [&] { return ops.load(skel.get()); }, [&] { skel = Skeleton<Skel>(); }, shared, table);
+    if (!result) return std::unexpected(result.error());
+    return skel;
+}
+
+// perf_event links on every online CPU for a software cpu-clock at `hz`.
+struct PerfEventLinks {
+    std::vector<UniqueFd> fds;
+    std::vector<LinkPtr> links;
+};
+Result<PerfEventLinks> attach_perf_event_all_cpus(bpf_program* prog, int hz);
+
+// Sets a map's max_entries before load; an error names the map.
+Result<void> resize_map(bpf_map* map, uint32_t entries);
+
+// /proc/sys/kernel/pid_max (fallback 4194304, the largest possible).
+uint32_t read_pid_max();
+
+}  // namespace perfbpf

@@ -1,0 +1,21 @@
+// A probe family: one BPF object, loaded and attached as well as this kernel allows.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "model/snapshot.h"
+
+namespace perfbpf {
+
+class ProbeFamily {
+  public:
+    virtual ~ProbeFamily() = default;
+    virtual std::string_view name() const = 0;
+    // One entry per program (and per extra attachment such as perf events).
+    virtual const std::vector<ProbeStatus>& status() const = 0;
+    // True when the object loaded and at least one program attached.
+    virtual bool active() const = 0;
+};
+
+}  // namespace perfbpf

@@ -1,0 +1,37 @@
+// Loader of bpf/sched.bpf.c: run-queue latency, on/off-CPU time and switches.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "probes/bpf_object.h"
+#include "probes/probe_family.h"
+
+struct sched_bpf;
+
+namespace perfbpf {
+
+class SchedProbe : public ProbeFamily {
+  public:
+    // Never fails as a whole: what could not load or attach is in status().
+    static std::unique_ptr<SchedProbe> load(const SharedMaps& shared, const ProbeOptions& opts);
+    ~SchedProbe() override;
+
+    std::string_view name() const override { return "sched"; }
+    const std::vector<ProbeStatus>& status() const override { return table_.status(); }
+    bool active() const override { return !links_.empty(); }
+
+    int task_stats_fd() const;  // hash: thread id -> sched_task_stats
+    int cpu_stats_fd() const;   // per-CPU array[1] of sched_cpu_stats
+    std::string load_error() const { return load_error_; }
+
+  private:
+    SchedProbe() : table_("sched") {}
+    ProgramTable table_;
+    Skeleton<sched_bpf> skel_;
+    std::vector<LinkPtr> links_;
+    PerfEventLinks samples_;
+    std::string load_error_;
+};
+
+}  // namespace perfbpf
