@@ -1,0 +1,103 @@
+// Helpers for kernel tests: the root/CI skip rule, child processes we own, temporary
+// directories, loop devices, and running the perfbpf binary.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace perfbpf::test {
+
+// "" when the test may run; otherwise why not.
+std::string missing_root_reason();
+
+// Skips (or, with CI=true, fails) the current test when not root.
+#define PERFBPF_REQUIRE_ROOT()                                                   \
+    do {                                                                         \
+        std::string why_ = ::perfbpf::test::missing_root_reason();               \
+        if (!why_.empty()) {                                                     \
+            if (::perfbpf::test::in_ci()) FAIL() << "CI=true and " << why_;      \
+            GTEST_SKIP() << why_;                                                \
+        }                                                                        \
+    } while (0)
+
+bool in_ci();
+
+// Skips (or fails under CI) with a reason.
+#define PERFBPF_SKIP_OR_FAIL(reason)                                             \
+    do {                                                                         \
+        if (::perfbpf::test::in_ci()) FAIL() << "CI=true and " << (reason);      \
+        GTEST_SKIP() << (reason);                                                \
+    } while (0)
+
+// A child process we started; killed (SIGKILL, by pid) and reaped on destruction.
+class Child {
+public:
+    // cpu >= 0 pins the child to that CPU before exec.
+    static Child spawn(const std::vector<std::string>& argv, int cpu = -1);
+    Child() = default;
+    Child(Child&& o) noexcept;
+    Child& operator=(Child&& o) noexcept;
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    ~Child();
+
+    pid_t pid() const { return pid_; }
+    // Waits for exit; returns the exit status (or -signal).
+    int wait();
+    // True when it has exited (reaps it).
+    bool exited();
+    void kill();
+
+private:
+    pid_t pid_ = -1;
+    bool reaped_ = false;
+    int status_ = 0;
+};
+
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+// Runs a shell command, returns its stdout; `status` receives the exit status.
+std::string run_command(const std::string& cmd, int* status = nullptr);
+
+// A loop device backed by a file in a temp dir, with an ext4 filesystem mounted under
+// mount_point(). Everything is undone on destruction.
+class LoopDevice {
+public:
+    // size_mib of backing file; direct_io makes the loop device use O_DIRECT on its file.
+    static std::optional<LoopDevice> create(size_t size_mib, bool with_filesystem,
+                                            std::string* error);
+    LoopDevice(LoopDevice&& o) noexcept;
+    LoopDevice(const LoopDevice&) = delete;
+    LoopDevice& operator=(const LoopDevice&) = delete;
+    ~LoopDevice();
+
+    const std::string& device() const { return device_; }  // "/dev/loop3"
+    std::string name() const;                              // "loop3"
+    const std::string& mount_point() const { return mount_; }
+
+private:
+    LoopDevice() = default;
+    std::string dir_, backing_, device_, mount_;
+};
+
+std::string perfbpf_binary();
+std::string fixture(const std::string& name);
+
+// Runs `perfbpf ARGS` and returns stdout; `status` receives the exit status.
+std::string run_perfbpf(const std::string& args, int* status = nullptr);
+
+}  // namespace perfbpf::test

@@ -1,0 +1,101 @@
+#include "collect/parse/procfs.h"
+
+#include <gtest/gtest.h>
+
+namespace perfbpf {
+namespace {
+
+TEST(ProcPidStat, CommWithSpacesAndParens) {
+    auto st = parse_pid_stat(
+        "1234 (my (odd) name) S 1 1234 1234 0 -1 4194560 500 0 7 0 150 50 0 0 20 0 3 0 "
+        "98765 12345678 2048 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0");
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->pid, 1234);
+    EXPECT_EQ(st->comm, "my (odd) name");
+    EXPECT_EQ(st->state, 'S');
+    EXPECT_EQ(st->ppid, 1);
+    EXPECT_EQ(st->minflt, 500u);
+    EXPECT_EQ(st->majflt, 7u);
+    EXPECT_EQ(st->utime_ticks, 150u);
+    EXPECT_EQ(st->stime_ticks, 50u);
+    EXPECT_EQ(st->num_threads, 3);
+    EXPECT_EQ(st->starttime_ticks, 98765u);
+    EXPECT_EQ(st->rss_pages, 2048u);
+}
+
+TEST(ProcPidStat, TruncatedIsRejected) {
+    EXPECT_FALSE(parse_pid_stat("12 (x) S 1 2 3"));
+    EXPECT_FALSE(parse_pid_stat("garbage"));
+}
+
+TEST(ProcStat, CpuLinesAndCounters) {
+    auto st = parse_proc_stat(
+        "cpu  100 5 50 800 10 2 3 0 0 0\n"
+        "cpu0 50 2 25 400 5 1 1 0 0 0\n"
+        "cpu1 50 3 25 400 5 1 2 0 0 0\n"
+        "intr 1 2 3\nctxt 424242\nbtime 1\nprocesses 77\nprocs_running 3\nprocs_blocked 1\n");
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->all.user, 100u);
+    EXPECT_EQ(st->all.idle, 800u);
+    EXPECT_EQ(st->all.total(), 970u);
+    ASSERT_EQ(st->per_cpu.size(), 2u);
+    EXPECT_EQ(st->per_cpu[1].softirq, 2u);
+    EXPECT_EQ(st->context_switches, 424242u);
+    EXPECT_EQ(st->procs_running, 3);
+}
+
+TEST(Meminfo, KilobytesBecomeBytes) {
+    auto m = parse_meminfo("MemTotal:       24576000 kB\nMemAvailable:   20000000 kB\nHugePages_Total:       0\n");
+    EXPECT_EQ(m["MemTotal"], 24576000ull * 1024);
+    EXPECT_EQ(m["HugePages_Total"], 0u);
+}
+
+TEST(Pressure, SomeAndFull) {
+    auto p = parse_pressure(
+        "some avg10=1.50 avg60=0.80 avg300=0.20 total=123456\n"
+        "full avg10=0.10 avg60=0.00 avg300=0.00 total=789\n");
+    ASSERT_TRUE(p);
+    EXPECT_TRUE(p->available);
+    EXPECT_DOUBLE_EQ(p->some.avg10, 1.5);
+    EXPECT_EQ(p->some.total_us, 123456u);
+    ASSERT_TRUE(p->full);
+    EXPECT_EQ(p->full->total_us, 789u);
+    EXPECT_FALSE(parse_pressure(""));
+}
+
+TEST(Loadavg, Parses) {
+    auto l = parse_loadavg("0.50 1.25 2.00 3/456 7890\n");
+    ASSERT_TRUE(l);
+    EXPECT_DOUBLE_EQ(l->avg[1], 1.25);
+    EXPECT_EQ(l->running, 3);
+    EXPECT_EQ(l->total, 456);
+}
+
+TEST(CgroupPath, PureV2) {
+    EXPECT_EQ(choose_cgroup_path("0::/system.slice/nginx.service\n"), "/system.slice/nginx.service");
+}
+
+TEST(CgroupPath, HybridPrefersV1CpuWhenV2IsRoot) {
+    EXPECT_EQ(choose_cgroup_path("9:name=systemd:/user.slice\n4:memory:/m\n1:cpu,cpuacct:/c\n0::/\n"),
+              "/c");
+    EXPECT_EQ(choose_cgroup_path("4:memory:/process_api/x\n1:cpu:/\n0::/\n"), "/process_api/x");
+    EXPECT_EQ(choose_cgroup_path("1:cpu:/\n0::/\n"), "/");
+}
+
+TEST(Diskstats, Fields) {
+    auto d = parse_diskstats(
+        "   7       3 loop3 120 0 960 30 200 0 1600 80 1 90 110 0 0 0 0 0 0\n"
+        "   8       0 sda 1 2 3 4 5 6 7 8 0 10 11\n");
+    ASSERT_EQ(d.size(), 2u);
+    EXPECT_EQ(d[0].name, "loop3");
+    EXPECT_EQ(d[0].major, 7u);
+    EXPECT_EQ(d[0].minor, 3u);
+    EXPECT_EQ(d[0].read_sectors, 960u);
+    EXPECT_EQ(d[0].writes, 200u);
+    EXPECT_EQ(d[0].in_flight, 1u);
+    EXPECT_EQ(d[0].io_ticks_ms, 90u);
+    EXPECT_EQ(d[0].time_in_queue_ms, 110u);
+}
+
+}  // namespace
+}  // namespace perfbpf
