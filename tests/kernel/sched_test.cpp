@@ -52,7 +52,8 @@ TEST(SchedProbe, HogPairOnOneCpuWaits) {
     // Together they keep CPU 0 busy; on-CPU time is not double counted.
     EXPECT_GT(pa->cpu_pct + pb->cpu_pct, 85.0);
     EXPECT_LT(pa->cpu_pct + pb->cpu_pct, 105.0);
-    auto cpu0 = std::find_if(s.cpus.begin(), s.cpus.end(), [](const CpuSample& c) { return c.cpu == 0; });
+    auto cpu0 =
+        std::find_if(s.cpus.begin(), s.cpus.end(), [](const CpuSample& c) { return c.cpu == 0; });
     ASSERT_NE(cpu0, s.cpus.end());
     EXPECT_GT(cpu0->runq_avg_waiting, 0.7);  // one of the two always waits
 }

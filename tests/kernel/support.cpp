@@ -58,7 +58,9 @@ Child& Child::operator=(Child&& o) noexcept {
     return *this;
 }
 
-Child::~Child() { kill(); }
+Child::~Child() {
+    kill();
+}
 
 void Child::kill() {
     if (pid_ > 0 && !reaped_) {
@@ -174,7 +176,9 @@ std::string LoopDevice::name() const {
     return slash == std::string::npos ? device_ : device_.substr(slash + 1);
 }
 
-std::string perfbpf_binary() { return PERFBPF_BINARY; }
+std::string perfbpf_binary() {
+    return PERFBPF_BINARY;
+}
 
 std::string fixture(const std::string& name) {
     return std::string(PERFBPF_FIXTURE_BIN_DIR) + "/" + name;

@@ -15,27 +15,27 @@ namespace perfbpf::test {
 std::string missing_root_reason();
 
 // Skips (or, with CI=true, fails) the current test when not root.
-#define PERFBPF_REQUIRE_ROOT()                                                   \
-    do {                                                                         \
-        std::string why_ = ::perfbpf::test::missing_root_reason();               \
-        if (!why_.empty()) {                                                     \
-            if (::perfbpf::test::in_ci()) FAIL() << "CI=true and " << why_;      \
-            GTEST_SKIP() << why_;                                                \
-        }                                                                        \
+#define PERFBPF_REQUIRE_ROOT()                                              \
+    do {                                                                    \
+        std::string why_ = ::perfbpf::test::missing_root_reason();          \
+        if (!why_.empty()) {                                                \
+            if (::perfbpf::test::in_ci()) FAIL() << "CI=true and " << why_; \
+            GTEST_SKIP() << why_;                                           \
+        }                                                                   \
     } while (0)
 
 bool in_ci();
 
 // Skips (or fails under CI) with a reason.
-#define PERFBPF_SKIP_OR_FAIL(reason)                                             \
-    do {                                                                         \
-        if (::perfbpf::test::in_ci()) FAIL() << "CI=true and " << (reason);      \
-        GTEST_SKIP() << (reason);                                                \
+#define PERFBPF_SKIP_OR_FAIL(reason)                                        \
+    do {                                                                    \
+        if (::perfbpf::test::in_ci()) FAIL() << "CI=true and " << (reason); \
+        GTEST_SKIP() << (reason);                                           \
     } while (0)
 
 // A child process we started; killed (SIGKILL, by pid) and reaped on destruction.
 class Child {
-public:
+  public:
     // cpu >= 0 pins the child to that CPU before exec.
     static Child spawn(const std::vector<std::string>& argv, int cpu = -1);
     Child() = default;
@@ -52,21 +52,21 @@ public:
     bool exited();
     void kill();
 
-private:
+  private:
     pid_t pid_ = -1;
     bool reaped_ = false;
     int status_ = 0;
 };
 
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -76,7 +76,7 @@ std::string run_command(const std::string& cmd, int* status = nullptr);
 // A loop device backed by a file in a temp dir, with an ext4 filesystem mounted under
 // mount_point(). Everything is undone on destruction.
 class LoopDevice {
-public:
+  public:
     // size_mib of backing file; direct_io makes the loop device use O_DIRECT on its file.
     static std::optional<LoopDevice> create(size_t size_mib, bool with_filesystem,
                                             std::string* error);
@@ -89,7 +89,7 @@ public:
     std::string name() const;                              // "loop3"
     const std::string& mount_point() const { return mount_; }
 
-private:
+  private:
     LoopDevice() = default;
     std::string dir_, backing_, device_, mount_;
 };

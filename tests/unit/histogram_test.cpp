@@ -24,8 +24,8 @@ TEST(Log2Histogram, EmptyHasZeroPercentiles) {
 
 TEST(Log2Histogram, PercentileFallsInTheRightSlot) {
     Log2Histogram h;
-    h.add_us(10, 99);    // slot [8,16)
-    h.add_us(5000, 1);   // slot [4096,8192)
+    h.add_us(10, 99);   // slot [8,16)
+    h.add_us(5000, 1);  // slot [4096,8192)
     EXPECT_GE(h.percentile_us(0.5), 8);
     EXPECT_LE(h.percentile_us(0.5), 16);
     EXPECT_LE(h.percentile_us(0.99), 16);

@@ -45,7 +45,8 @@ TEST(ProcStat, CpuLinesAndCounters) {
 }
 
 TEST(Meminfo, KilobytesBecomeBytes) {
-    auto m = parse_meminfo("MemTotal:       24576000 kB\nMemAvailable:   20000000 kB\nHugePages_Total:       0\n");
+    auto m = parse_meminfo(
+        "MemTotal:       24576000 kB\nMemAvailable:   20000000 kB\nHugePages_Total:       0\n");
     EXPECT_EQ(m["MemTotal"], 24576000ull * 1024);
     EXPECT_EQ(m["HugePages_Total"], 0u);
 }
@@ -72,12 +73,14 @@ TEST(Loadavg, Parses) {
 }
 
 TEST(CgroupPath, PureV2) {
-    EXPECT_EQ(choose_cgroup_path("0::/system.slice/nginx.service\n"), "/system.slice/nginx.service");
+    EXPECT_EQ(choose_cgroup_path("0::/system.slice/nginx.service\n"),
+              "/system.slice/nginx.service");
 }
 
 TEST(CgroupPath, HybridPrefersV1CpuWhenV2IsRoot) {
-    EXPECT_EQ(choose_cgroup_path("9:name=systemd:/user.slice\n4:memory:/m\n1:cpu,cpuacct:/c\n0::/\n"),
-              "/c");
+    EXPECT_EQ(
+        choose_cgroup_path("9:name=systemd:/user.slice\n4:memory:/m\n1:cpu,cpuacct:/c\n0::/\n"),
+        "/c");
     EXPECT_EQ(choose_cgroup_path("4:memory:/process_api/x\n1:cpu:/\n0::/\n"), "/process_api/x");
     EXPECT_EQ(choose_cgroup_path("1:cpu:/\n0::/\n"), "/");
 }

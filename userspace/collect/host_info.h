@@ -4,12 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include "collect/parse/mounts.h"
 #include "util/privileges.h"
 
 namespace perfbpf {
-
-enum class CgroupMode { v1, v2, hybrid, none };
-const char* cgroup_mode_name(CgroupMode m);
 
 struct HostInfo {
     std::string kernel;   // uname -r
@@ -26,10 +24,5 @@ struct HostInfo {
 
 // Reads the host; mounts_text/proc_root are parameters so tests can feed fixtures.
 HostInfo read_host_info(const std::string& proc_root = "/proc");
-
-// Mode and cgroup2 mount point from /proc/self/mounts text.
-CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgroup2_mount);
-// tracefs mount point from /proc/self/mounts text ("" when absent).
-std::string tracefs_from_mounts(const std::string& mounts);
 
 }  // namespace perfbpf

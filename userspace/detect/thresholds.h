@@ -42,7 +42,8 @@ struct Thresholds {
     double drops_crit_per_s = 1000;
 };
 
-// Checks ranges (warn < crit, percentages within 0..100); the message names the field.
+// Checks that each warning threshold is on the safe side of its critical one; the
+// message names both keys (ranges of single values are checked where they are parsed).
 Result<void> validate(const Thresholds& t);
 
 }  // namespace perfbpf

@@ -56,6 +56,7 @@ json process_json(const ProcessSample& p) {
             {"runq_wait_ns", p.runq_wait_ns},
             {"runq_waits", p.runq_waits},
             {"runq_lat_p99_us", p.runq_lat_p99_us},
+            {"runq_hist", histogram_json(p.runq_hist)},
             {"offcpu_ns", p.offcpu_ns},
             {"vol_switches", p.vol_switches},
             {"invol_switches", p.invol_switches},
@@ -64,6 +65,7 @@ json process_json(const ProcessSample& p) {
             {"read_ios", p.read_ios},
             {"write_ios", p.write_ios},
             {"io_lat_p99_us", p.io_lat_p99_us},
+            {"io_lat_hist", histogram_json(p.io_lat_hist)},
             {"tcp_tx_bytes", p.tcp_tx_bytes},
             {"tcp_rx_bytes", p.tcp_rx_bytes},
             {"tcp_retransmits", p.tcp_retransmits},
@@ -80,6 +82,7 @@ json cgroup_json(const CgroupSample& c) {
             {"oncpu_ns", c.oncpu_ns},
             {"runq_wait_ns", c.runq_wait_ns},
             {"runq_lat_p99_us", c.runq_lat_p99_us},
+            {"runq_hist", histogram_json(c.runq_hist)},
             {"invol_switches", c.invol_switches},
             {"read_bytes", c.read_bytes},
             {"write_bytes", c.write_bytes},
@@ -113,6 +116,7 @@ json cpu_json(const CpuSample& c) {
             {"runq_wait_ns", c.runq_wait_ns},
             {"runq_waits", c.runq_waits},
             {"runq_lat_p99_us", c.runq_lat_p99_us},
+            {"runq_hist", histogram_json(c.runq_hist)},
             {"runq_avg_waiting", c.runq_avg_waiting},
             {"nr_running_avg", c.nr_running_avg}};
 }

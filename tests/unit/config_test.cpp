@@ -1,0 +1,59 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace perfbpf {
+namespace {
+
+TEST(Config, EmptyGivesDefaults) {
+    auto c = parse_config("", "test.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_DOUBLE_EQ(c->interval_s, 1.0);
+    EXPECT_DOUBLE_EQ(c->thresholds.cpu_runq_p99_warn_us, Thresholds{}.cpu_runq_p99_warn_us);
+}
+
+TEST(Config, ReadsSectionsAndThresholds) {
+    auto c = parse_config(
+        "[top]\ninterval = 0.5\n[probes]\nsample_hz = 99\n[general]\nstate_dir = \"/srv/p\"\n"
+        "[thresholds]\ncpu_runq_p99_warn_us = 2000\ndisk_util_crit_pct = 90\n",
+        "test.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_DOUBLE_EQ(c->interval_s, 0.5);
+    EXPECT_EQ(c->sample_hz, 99);
+    EXPECT_EQ(c->state_dir, "/srv/p");
+    EXPECT_DOUBLE_EQ(c->thresholds.cpu_runq_p99_warn_us, 2000);
+    EXPECT_DOUBLE_EQ(c->thresholds.disk_util_crit_pct, 90);
+}
+
+TEST(Config, ErrorsNameTheKeyAndRange) {
+    auto out_of_range = parse_config("[top]\ninterval = 0.01\n", "f.toml");
+    ASSERT_FALSE(out_of_range);
+    EXPECT_NE(out_of_range.error().message.find("top.interval"), std::string::npos);
+    EXPECT_NE(out_of_range.error().message.find("[0.1, 3600]"), std::string::npos);
+
+    auto unknown = parse_config("[thresholds]\ncpu_typo = 1\n", "f.toml");
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message.find("thresholds.cpu_typo"), std::string::npos);
+
+    auto wrong_type = parse_config("[thresholds]\ndisk_util_warn_pct = \"high\"\n", "f.toml");
+    ASSERT_FALSE(wrong_type);
+    EXPECT_NE(wrong_type.error().message.find("must be a number"), std::string::npos);
+
+    auto syntax = parse_config("[top\n", "f.toml");
+    ASSERT_FALSE(syntax);
+    EXPECT_NE(syntax.error().message.find("f.toml:1"), std::string::npos);
+
+    auto inverted =
+        parse_config("[thresholds]\ndisk_util_warn_pct = 99\ndisk_util_crit_pct = 90\n", "f.toml");
+    ASSERT_FALSE(inverted);
+    EXPECT_NE(inverted.error().message.find("disk_util_warn_pct"), std::string::npos);
+}
+
+TEST(Config, MissingFileIsAnError) {
+    auto c = load_config("/nonexistent/perfbpf.toml");
+    ASSERT_FALSE(c);
+    EXPECT_NE(c.error().message.find("/nonexistent/perfbpf.toml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace perfbpf

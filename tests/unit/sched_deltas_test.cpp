@@ -1,0 +1,102 @@
+#include "collect/parse/sched_deltas.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace perfbpf {
+namespace {
+
+sched_task_stats thread(uint32_t tid, uint32_t tgid, uint64_t oncpu, uint64_t waits) {
+    sched_task_stats s{};
+    s.pid = tid;
+    s.tgid = tgid;
+    s.oncpu_ns = oncpu;
+    s.runq_wait_ns = waits * 1000;
+    s.runq_waits = waits;
+    s.nivcsw = waits;
+    s.runq_hist[3] = static_cast<uint32_t>(waits);
+    std::strcpy(s.comm, tid == tgid ? "main" : "worker");
+    return s;
+}
+
+TEST(SchedDeltas, ThreadsSumIntoTheirProcess) {
+    CollectContext ctx;
+    ctx.interval_ns = 1'000'000'000;
+    SchedDeltas d;
+    {
+        SnapshotBuilder b(ctx);
+        d.add_thread(thread(10, 10, 100, 1), b);
+        d.add_thread(thread(11, 10, 200, 2), b);
+        d.end_read();
+    }
+    SnapshotBuilder b(ctx);
+    d.add_thread(thread(10, 10, 150, 3), b);
+    d.add_thread(thread(11, 10, 260, 2), b);
+    d.end_read();
+    ProcessSample& p = b.process(10);
+    EXPECT_EQ(p.oncpu_ns, 50u + 60u);
+    EXPECT_EQ(p.runq_waits, 2u);
+    EXPECT_EQ(p.invol_switches, 2u);
+    EXPECT_EQ(p.runq_hist.slot(3), 2u);
+    EXPECT_EQ(p.comm, "main");  // the leader names the process
+}
+
+TEST(SchedDeltas, ReusedTidCountsFromZero) {
+    CollectContext ctx;
+    SchedDeltas d;
+    {
+        SnapshotBuilder b(ctx);
+        d.add_thread(thread(20, 20, 5000, 5), b);
+        d.end_read();
+    }
+    SnapshotBuilder b(ctx);
+    d.add_thread(thread(20, 21, 300, 1), b);  // a new process got tid 20
+    d.end_read();
+    EXPECT_EQ(b.process(21).oncpu_ns, 300u);
+}
+
+TEST(SchedDeltas, ForgottenThreadIsNewAgain) {
+    CollectContext ctx;
+    SchedDeltas d;
+    {
+        SnapshotBuilder b(ctx);
+        d.add_thread(thread(30, 30, 100, 1), b);
+        d.end_read();
+    }
+    {
+        SnapshotBuilder b(ctx);  // thread 30 absent from this read
+        d.end_read();
+    }
+    SnapshotBuilder b(ctx);
+    d.add_thread(thread(30, 30, 120, 1), b);
+    EXPECT_EQ(b.process(30).oncpu_ns, 120u);
+}
+
+TEST(SchedDeltas, CpuRatesFromDeltas) {
+    CollectContext ctx;
+    ctx.interval_ns = 1'000'000'000;
+    SchedDeltas d;
+    sched_cpu_stats a{}, b{};
+    a.busy_ns = 1'000'000'000;
+    a.runq_wait_ns = 0;
+    b.busy_ns = 1'500'000'000;
+    b.runq_wait_ns = 2'000'000'000;
+    b.runq_waits = 10;
+    b.nr_running_sum = 30;
+    b.nr_running_samples = 10;
+    {
+        SnapshotBuilder sb(ctx);
+        d.add_cpu(0, a, ctx.interval_ns, sb);
+    }
+    SnapshotBuilder sb(ctx);
+    d.add_cpu(0, b, ctx.interval_ns, sb);
+    Snapshot s = sb.take();
+    ASSERT_EQ(s.cpus.size(), 1u);
+    EXPECT_DOUBLE_EQ(s.cpus[0].busy_pct, 50.0);
+    EXPECT_DOUBLE_EQ(s.cpus[0].runq_avg_waiting, 2.0);
+    EXPECT_DOUBLE_EQ(s.cpus[0].nr_running_avg, 3.0);
+}
+
+}  // namespace
+}  // namespace perfbpf

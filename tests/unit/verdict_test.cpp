@@ -1,0 +1,117 @@
+#include "detect/verdict.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "sinks/snapshot_record.h"
+
+namespace perfbpf {
+namespace {
+
+const Verdict& find(const std::vector<Verdict>& v, const std::string& resource) {
+    auto it =
+        std::find_if(v.begin(), v.end(), [&](const Verdict& x) { return x.resource == resource; });
+    EXPECT_NE(it, v.end()) << resource;
+    return *it;
+}
+
+Snapshot quiet_snapshot() {
+    Snapshot s;
+    s.interval_ns = 1'000'000'000;
+    s.system.ncpus = 2;
+    s.system.mem_total_bytes = 16ull << 30;
+    s.system.mem_available_bytes = 12ull << 30;
+    s.system.cpu_busy_pct = 5;
+    CpuSample c;
+    c.runq_hist.add_us(20, 100);
+    c.runq_wait_ns = 100 * 20'000;
+    s.cpus = {c};
+    s.system.runq_hist = c.runq_hist;
+    return s;
+}
+
+TEST(Verdicts, QuietSystemIsOkEverywhere) {
+    Snapshot s = quiet_snapshot();
+    auto v = assess(std::span<const Snapshot>(&s, 1), Thresholds{});
+    ASSERT_EQ(v.size(), 4u);
+    for (const auto& x : v) EXPECT_EQ(x.severity, Severity::ok) << x.resource << ": " << x.evidence;
+}
+
+TEST(Verdicts, LongRunQueueWaitIsCpuCriticalAndNamesTheWaiter) {
+    Snapshot s = quiet_snapshot();
+    s.system.runq_hist = Log2Histogram();
+    s.system.runq_hist.add_us(40'000, 100);
+    s.cpus[0].runq_wait_ns = 4'000'000'000;
+    ProcessSample p;
+    p.pid = 812;
+    p.comm = "make";
+    p.runq_wait_ns = 3'000'000'000;
+    s.processes = {p};
+    auto v = assess(std::span<const Snapshot>(&s, 1), Thresholds{});
+    const Verdict& cpu = find(v, "cpu");
+    EXPECT_EQ(cpu.severity, Severity::critical);
+    EXPECT_NE(cpu.evidence.find("pid 812 make"), std::string::npos) << cpu.evidence;
+    EXPECT_EQ(v.front().resource, "cpu");  // worst first
+}
+
+TEST(Verdicts, SaturatedDeviceIsDiskWarningOrWorse) {
+    Snapshot s = quiet_snapshot();
+    DeviceSample d;
+    d.name = "sda";
+    d.util_pct = 98;
+    d.write_ios = 1000;
+    d.lat_hist.add_us(30'000, 1000);
+    s.devices = {d};
+    auto v = assess(std::span<const Snapshot>(&s, 1), Thresholds{});
+    const Verdict& disk = find(v, "disk");
+    EXPECT_EQ(disk.severity, Severity::critical);
+    EXPECT_EQ(disk.subject, "sda");
+}
+
+TEST(Verdicts, OomKillIsMemoryCritical) {
+    Snapshot s = quiet_snapshot();
+    s.oom_kills.push_back(OomKill{99, "hog", 1 << 30, 0});
+    auto v = assess(std::span<const Snapshot>(&s, 1), Thresholds{});
+    EXPECT_EQ(find(v, "memory").severity, Severity::critical);
+}
+
+TEST(Verdicts, RetransmitRateIsNetworkTrouble) {
+    Snapshot s = quiet_snapshot();
+    s.system.tcp_retransmits = 500;
+    auto v = assess(std::span<const Snapshot>(&s, 1), Thresholds{});
+    EXPECT_EQ(find(v, "network").severity, Severity::critical);
+}
+
+TEST(Verdicts, WindowSmoothsOneNoisyInterval) {
+    // One bad interval among four quiet ones: the p99 over the window stays moderate.
+    std::vector<Snapshot> w(5, quiet_snapshot());
+    for (auto& s : w) s.system.runq_hist.add_us(20, 10'000);
+    w[2].system.runq_hist.add_us(40'000, 60);
+    auto v = assess(w, Thresholds{});
+    EXPECT_NE(find(v, "cpu").severity, Severity::critical);
+}
+
+TEST(Verdicts, RecordedCpuContentionIsCritical) {
+    auto rec =
+        read_recording(std::string(PERFBPF_FIXTURES_DIR) + "/recordings/cpu-contention.jsonl");
+    ASSERT_TRUE(rec) << rec.error().message;
+    ASSERT_EQ(rec->size(), 3u);
+    auto v = assess(*rec, Thresholds{});
+    const Verdict& cpu = find(v, "cpu");
+    EXPECT_EQ(cpu.severity, Severity::critical) << cpu.evidence;
+    EXPECT_NE(cpu.subject.find("spin"), std::string::npos) << cpu.subject;
+    EXPECT_EQ(find(v, "disk").severity, Severity::ok);
+}
+
+TEST(Thresholds, WarningAboveCriticalIsRejected) {
+    Thresholds t;
+    EXPECT_TRUE(validate(t));
+    t.cpu_runq_p99_warn_us = t.cpu_runq_p99_crit_us + 1;
+    auto r = validate(t);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("cpu_runq_p99_warn_us"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace perfbpf

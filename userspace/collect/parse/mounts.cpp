@@ -1,0 +1,47 @@
+#include "collect/parse/mounts.h"
+
+#include "util/files.h"
+
+namespace perfbpf {
+
+const char* cgroup_mode_name(CgroupMode m) {
+    switch (m) {
+        case CgroupMode::v1:
+            return "v1";
+        case CgroupMode::v2:
+            return "v2";
+        case CgroupMode::hybrid:
+            return "hybrid (v1 controllers, v2 unified tree)";
+        case CgroupMode::none:
+            return "none";
+    }
+    return "none";
+}
+
+CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgroup2_mount) {
+    bool v1 = false, v2 = false;
+    for (auto line : split_fields(mounts, "\n")) {
+        auto f = split_fields(line);
+        if (f.size() < 3) continue;
+        if (f[2] == "cgroup2") {
+            v2 = true;
+            if (cgroup2_mount && cgroup2_mount->empty()) *cgroup2_mount = std::string(f[1]);
+        } else if (f[2] == "cgroup") {
+            v1 = true;
+        }
+    }
+    if (v1 && v2) return CgroupMode::hybrid;
+    if (v2) return CgroupMode::v2;
+    if (v1) return CgroupMode::v1;
+    return CgroupMode::none;
+}
+
+std::string tracefs_from_mounts(const std::string& mounts) {
+    for (auto line : split_fields(mounts, "\n")) {
+        auto f = split_fields(line);
+        if (f.size() >= 3 && f[2] == "tracefs") return std::string(f[1]);
+    }
+    return {};
+}
+
+}  // namespace perfbpf

@@ -1,0 +1,16 @@
+// What /proc/self/mounts says about cgroups and tracefs.
+#pragma once
+
+#include <string>
+
+namespace perfbpf {
+
+enum class CgroupMode { v1, v2, hybrid, none };
+const char* cgroup_mode_name(CgroupMode m);
+
+// Mode and cgroup2 mount point from /proc/self/mounts text.
+CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgroup2_mount);
+// tracefs mount point from /proc/self/mounts text ("" when absent).
+std::string tracefs_from_mounts(const std::string& mounts);
+
+}  // namespace perfbpf

@@ -1,0 +1,39 @@
+// Recordings: snapshots as JSON lines (the same fields as `top --json`), written by
+// `top --record FILE` and read back for replay (`top --replay FILE`) and by unit tests
+// that assert verdicts on real data.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "model/snapshot.h"
+#include "util/result.h"
+
+namespace perfbpf {
+
+// The inverse of snapshot_json (verdicts are recomputed on replay, not read).
+Result<Snapshot> snapshot_from_json(const nlohmann::json& j);
+
+Result<std::vector<Snapshot>> read_recording(const std::string& path);
+
+class Recorder {
+  public:
+    // Appends to `path` (created if missing).
+    static Result<Recorder> open(const std::string& path);
+    // Writes one line and flushes, so a killed run keeps every complete interval.
+    Result<void> append(const Snapshot& s);
+
+  private:
+    struct Closer {
+        void operator()(FILE* f) const {
+            if (f) std::fclose(f);
+        }
+    };
+    std::unique_ptr<FILE, Closer> file_;
+    std::string path_;
+};
+
+}  // namespace perfbpf
