@@ -58,6 +58,12 @@ Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opt
     return c;
 }
 
+std::map<std::string, std::map<std::string, uint64_t>> Collector::run_counts() const {
+    std::map<std::string, std::map<std::string, uint64_t>> out;
+    for (const auto& f : families_) out[std::string(f.probe->name())] = f.probe->run_counts();
+    return out;
+}
+
 void Collector::handle_events(CollectContext& ctx, std::vector<OomKill>& ooms) {
     for (const perfbpf_event& e : ring_->drain()) {
         std::string comm(e.comm, strnlen(e.comm, sizeof(e.comm)));

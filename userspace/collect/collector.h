@@ -39,6 +39,8 @@ class Collector {
     Snapshot next(const std::atomic<bool>* stop = nullptr);
 
     const std::vector<ProbeStatus>& probe_status() const { return status_; }
+    // Runs of every attached program, by family and probe (see enable_run_stats).
+    std::map<std::string, std::map<std::string, uint64_t>> run_counts() const;
     void set_interval(uint64_t ns) { opts_.interval_ns = ns; }
     uint64_t interval_ns() const { return opts_.interval_ns; }
 

@@ -113,13 +113,31 @@ std::vector<LinkPtr> ProgramTable::attach(bpf_object* obj) {
         }
         links.emplace_back(link);
         set_status(bpf_program__name(prog), section, true, "");
+        prog_fds_[section] = bpf_program__fd(prog);
     }
     return links;
 }
 
 void ProgramTable::record(const std::string& program, const std::string& probe, bool attached,
-                          const std::string& reason) {
+                          const std::string& reason, int prog_fd) {
     set_status(program, probe, attached, reason);
+    if (attached && prog_fd >= 0) prog_fds_[probe] = prog_fd;
+}
+
+std::map<std::string, uint64_t> ProgramTable::run_counts() const {
+    std::map<std::string, uint64_t> out;
+    for (const auto& [probe, fd] : prog_fds_) {
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) out[probe] = info.run_cnt;
+    }
+    return out;
+}
+
+Result<UniqueFd> enable_run_stats() {
+    int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+    if (fd < 0) return fail_errno("enable BPF run statistics", errno);
+    return UniqueFd(fd);
 }
 
 void ProgramTable::fail_all(bpf_object* obj, const std::string& reason) {

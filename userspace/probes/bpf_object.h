@@ -61,14 +61,19 @@ class ProgramTable {
     // After load: attaches every loaded raw_tp/tp program; perf_event programs are left to
     // the family (attach_perf_event_all_cpus).
     std::vector<LinkPtr> attach(bpf_object* obj);
-    // Records the outcome of a program the family attached itself.
+    // Records the outcome of a program the family attached itself (prog_fd: for run
+    // counts, when attached).
     void record(const std::string& program, const std::string& probe, bool attached,
-                const std::string& reason);
+                const std::string& reason, int prog_fd = -1);
     // The whole family failed to load: every program is reported with this reason.
     void fail_all(bpf_object* obj, const std::string& reason);
 
     const std::vector<ProbeStatus>& status() const { return status_; }
     const std::string& family() const { return family_; }
+
+    // How many times each attached program ran (by probe name); counts only grow while
+    // run statistics are enabled (enable_run_stats).
+    std::map<std::string, uint64_t> run_counts() const;
 
   private:
     void set_status(const std::string& program, const std::string& probe, bool attached,
@@ -77,7 +82,12 @@ class ProgramTable {
     std::set<std::string> optional_;
     std::map<std::string, std::string> rejected_;  // program -> reason
     std::vector<ProbeStatus> status_;
+    std::map<std::string, int> prog_fds_;  // probe -> program fd (owned by the object)
 };
+
+// Turns on the kernel's per-program run counters (BPF_ENABLE_STATS) for as long as the
+// returned fd is open; the kernel turns them off again when it is closed.
+Result<UniqueFd> enable_run_stats();
 
 // The program the verifier rejected, parsed from libbpf's log ("prog 'NAME': ..."), and
 // the most useful line of the verifier's message.

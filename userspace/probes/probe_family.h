@@ -1,6 +1,9 @@
 // A probe family: one BPF object, loaded and attached as well as this kernel allows.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,6 +19,8 @@ class ProbeFamily {
     virtual const std::vector<ProbeStatus>& status() const = 0;
     // True when the object loaded and at least one program attached.
     virtual bool active() const = 0;
+    // Runs of each attached program by probe name (see enable_run_stats).
+    virtual std::map<std::string, uint64_t> run_counts() const = 0;
 };
 
 }  // namespace perfbpf

@@ -37,7 +37,8 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
         auto links = attach_perf_event_all_cpus(sampler, opts.sample_hz);
         if (links) {
             probe->samples_ = std::move(*links);
-            probe->table_.record("on_cpu_sample", "perf_event/cpu-clock", true, "");
+            probe->table_.record("on_cpu_sample", "perf_event/cpu-clock", true, "",
+                                 bpf_program__fd(sampler));
         } else {
             probe->table_.record("on_cpu_sample", "perf_event/cpu-clock", false,
                                  links.error().message);

@@ -20,6 +20,7 @@ class SchedProbe : public ProbeFamily {
     std::string_view name() const override { return "sched"; }
     const std::vector<ProbeStatus>& status() const override { return table_.status(); }
     bool active() const override { return !links_.empty(); }
+    std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
 
     int task_stats_fd() const;  // hash: thread id -> sched_task_stats
     int cpu_stats_fd() const;   // per-CPU array[1] of sched_cpu_stats

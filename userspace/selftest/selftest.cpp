@@ -1,0 +1,93 @@
+#include "selftest/selftest.h"
+
+#include <algorithm>
+
+namespace perfbpf::selftest {
+
+const char* outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::pass:
+            return "pass";
+        case Outcome::fail:
+            return "FAIL";
+        case Outcome::skip:
+            return "skip";
+    }
+    return "skip";
+}
+
+const ProcessSample* find_process(const Snapshot& s, int pid) {
+    auto it = std::find_if(s.processes.begin(), s.processes.end(),
+                           [&](const ProcessSample& p) { return p.pid == pid; });
+    return it == s.processes.end() ? nullptr : &*it;
+}
+
+namespace {
+
+void run_family(const FamilyCheck& check, std::vector<Row>& rows) {
+    // Per-program run counts show which hooks fired; off again when the fd closes.
+    auto stats = enable_run_stats();
+    CollectorOptions opts;
+    opts.interval_ns = 1'000'000'000;
+    opts.probes.interval_ns = opts.interval_ns;
+    opts.families = {check.family};
+    opts.command = "selftest";
+    auto collector = Collector::create(opts);
+    if (!collector) {
+        rows.push_back(Row{check.family, "workload", Outcome::fail, 0, collector.error().message});
+        return;
+    }
+    bool any_attached = false;
+    std::vector<Row> probe_rows;
+    for (const auto& st : (*collector)->probe_status()) {
+        if (st.family != check.family) continue;
+        any_attached |= st.attached;
+        Row r{st.family, st.probe, Outcome::skip, 0, st.reason};
+        if (!st.attached) r.outcome = st.core ? Outcome::fail : Outcome::skip;
+        probe_rows.push_back(std::move(r));
+    }
+    if (!any_attached) {
+        rows.push_back(
+            Row{check.family, "workload", Outcome::fail, 0, "no probe of the family attached"});
+        rows.insert(rows.end(), probe_rows.begin(), probe_rows.end());
+        return;
+    }
+    auto runs_before = (*collector)->run_counts()[check.family];
+    CheckResult result = check.run(**collector);
+    auto runs_after = (*collector)->run_counts()[check.family];
+    rows.push_back(Row{check.family, "workload", result.passed ? Outcome::pass : Outcome::fail,
+                       result.events, result.detail});
+    // Attached probes share the family's verdict (the check reads what they all feed);
+    // each shows how often it ran during the workload when run statistics are on.
+    for (auto& r : probe_rows) {
+        if (r.outcome != Outcome::skip || !r.reason.empty()) continue;
+        r.outcome = result.passed ? Outcome::pass : Outcome::fail;
+        if (!result.passed) r.reason = "family check failed";
+        if (!stats) continue;
+        r.events = runs_after[r.probe] - runs_before[r.probe];
+        if (r.events == 0) {
+            r.outcome = Outcome::fail;
+            r.reason = "attached but never ran during the workload";
+        }
+    }
+    rows.insert(rows.end(), probe_rows.begin(), probe_rows.end());
+}
+
+}  // namespace
+
+std::vector<Row> run_selftest(const std::vector<std::string>& only) {
+    std::vector<Row> rows;
+    for (const auto& check : family_checks()) {
+        if (!only.empty() && std::find(only.begin(), only.end(), check.family) == only.end())
+            continue;
+        run_family(check, rows);
+    }
+    return rows;
+}
+
+bool all_passed(const std::vector<Row>& rows) {
+    return !rows.empty() && std::none_of(rows.begin(), rows.end(),
+                                         [](const Row& r) { return r.outcome == Outcome::fail; });
+}
+
+}  // namespace perfbpf::selftest
