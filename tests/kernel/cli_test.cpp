@@ -1,0 +1,111 @@
+// The perfbpf binary as users run it: top --once --json, doctor, missing privileges.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "support.h"
+
+namespace perfbpf {
+namespace {
+
+using nlohmann::json;
+using test::Child;
+using test::fixture;
+using test::run_command;
+using test::run_perfbpf;
+
+const json* find_pid(const json& doc, int pid) {
+    for (const auto& p : doc["processes"])
+        if (p["pid"] == pid) return &p;
+    return nullptr;
+}
+
+TEST(TopJson, OnceReportsTheHogPairWithRunQueueWaits) {
+    PERFBPF_REQUIRE_ROOT();
+    Child a = Child::spawn({fixture("spin"), "20"}, 0);
+    Child b = Child::spawn({fixture("spin"), "20"}, 0);
+    int status = -1;
+    std::string out = run_perfbpf("top --once --json --interval 1 2>/dev/null", &status);
+    ASSERT_EQ(status, 0);
+    json doc = json::parse(out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << out.substr(0, 500);
+    for (const char* key :
+         {"interval_ns", "system", "processes", "cgroups", "devices", "verdicts", "drops"})
+        EXPECT_TRUE(doc.contains(key)) << key;
+    EXPECT_NEAR(doc["interval_ns"].get<double>(), 1e9, 0.1e9);
+    for (pid_t pid : {a.pid(), b.pid()}) {
+        const json* p = find_pid(doc, pid);
+        ASSERT_TRUE(p) << "pid " << pid << " missing";
+        EXPECT_EQ((*p)["comm"], "spin");
+        EXPECT_GT((*p)["cpu_pct"].get<double>(), 25.0);
+        EXPECT_GT((*p)["runq_wait_ns"].get<double>(), 2e8);
+        EXPECT_GT((*p)["invol_switches"].get<double>(), 5);
+        EXPECT_GT((*p)["runq_lat_p99_us"].get<double>(), 500);
+    }
+    bool cpu_verdict = false;
+    for (const auto& v : doc["verdicts"]) cpu_verdict |= v["resource"] == "cpu";
+    EXPECT_TRUE(cpu_verdict);
+}
+
+TEST(TopJson, PidFilterKeepsOnlyThatProcess) {
+    PERFBPF_REQUIRE_ROOT();
+    Child a = Child::spawn({fixture("spin"), "20"});
+    int status = -1;
+    std::string out = run_perfbpf(
+        "top --once --json --interval 0.3 --pid " + std::to_string(a.pid()) + " 2>/dev/null",
+        &status);
+    ASSERT_EQ(status, 0);
+    json doc = json::parse(out);
+    ASSERT_EQ(doc["processes"].size(), 1u);
+    EXPECT_EQ(doc["processes"][0]["pid"], a.pid());
+}
+
+TEST(TopText, WithoutTerminalPrintsPlainTextEachInterval) {
+    PERFBPF_REQUIRE_ROOT();
+    int status = -1;
+    std::string out = run_perfbpf("top -n 2 --interval 0.2 < /dev/null 2>/dev/null | cat", &status);
+    ASSERT_EQ(status, 0);
+    size_t headers = 0;
+    for (size_t pos = 0; (pos = out.find("PID COMM", pos)) != std::string::npos; ++pos) ++headers;
+    EXPECT_EQ(headers, 2u) << out;
+}
+
+TEST(Doctor, AllCoreProbesAttachOnThisKernel) {
+    PERFBPF_REQUIRE_ROOT();
+    int status = -1;
+    std::string out = run_perfbpf("doctor --json 2>/dev/null", &status);
+    json doc = json::parse(out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << out;
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_TRUE(doc["ok"].get<bool>());
+    EXPECT_TRUE(doc["btf"].get<bool>());
+    ASSERT_FALSE(doc["probes"].empty());
+    for (const auto& p : doc["probes"]) {
+        if (p["core"].get<bool>()) {
+            EXPECT_TRUE(p["attached"].get<bool>()) << p.dump();
+        }
+    }
+}
+
+TEST(Privileges, UnprivilegedUserGetsOneClearLine) {
+    PERFBPF_REQUIRE_ROOT();
+    if (run_command("command -v setpriv").empty())
+        PERFBPF_SKIP_OR_FAIL("setpriv (util-linux) missing");
+    // A copy nobody can reach, wherever the build tree lives (e.g. under /root).
+    test::TempDir dir;
+    std::string copy = dir.path() + "/perfbpf";
+    run_command("cp " + test::perfbpf_binary() + " " + copy + " && chmod 755 " + dir.path() + " " +
+                copy);
+    int status = -1;
+    std::string err = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + copy +
+                                      " top --once --json 2>&1 >/dev/null",
+                                  &status);
+    EXPECT_EQ(status, 1);
+    EXPECT_NE(err.find("CAP_BPF"), std::string::npos) << err;
+    EXPECT_NE(err.find("sudo"), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+}  // namespace
+}  // namespace perfbpf
