@@ -25,69 +25,6 @@ std::string missing_root_reason() {
     return {};
 }
 
-Child Child::spawn(const std::vector<std::string>& argv, int cpu) {
-    Child c;
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (cpu >= 0) {
-            cpu_set_t set;
-            CPU_ZERO(&set);
-            CPU_SET(cpu, &set);
-            sched_setaffinity(0, sizeof(set), &set);
-        }
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    c.pid_ = pid;
-    return c;
-}
-
-Child::Child(Child&& o) noexcept
-    : pid_(std::exchange(o.pid_, -1)), reaped_(o.reaped_), status_(o.status_) {}
-
-Child& Child::operator=(Child&& o) noexcept {
-    if (this != &o) {
-        kill();
-        pid_ = std::exchange(o.pid_, -1);
-        reaped_ = o.reaped_;
-        status_ = o.status_;
-    }
-    return *this;
-}
-
-Child::~Child() {
-    kill();
-}
-
-void Child::kill() {
-    if (pid_ > 0 && !reaped_) {
-        ::kill(pid_, SIGKILL);
-        wait();
-    }
-}
-
-int Child::wait() {
-    if (pid_ <= 0) return -1;
-    if (!reaped_) {
-        while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-        }
-        reaped_ = true;
-    }
-    if (WIFEXITED(status_)) return WEXITSTATUS(status_);
-    if (WIFSIGNALED(status_)) return -WTERMSIG(status_);
-    return -1;
-}
-
-bool Child::exited() {
-    if (pid_ <= 0 || reaped_) return true;
-    pid_t r = waitpid(pid_, &status_, WNOHANG);
-    if (r == pid_) reaped_ = true;
-    return reaped_;
-}
-
 TempDir::TempDir() {
     char tmpl[] = "/tmp/perfbpf-test.XXXXXX";
     if (mkdtemp(tmpl)) path_ = tmpl;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "selftest/workload.h"
+
 namespace perfbpf::test {
 
 // "" when the test may run; otherwise why not.
@@ -33,30 +35,9 @@ bool in_ci();
         GTEST_SKIP() << (reason);                                           \
     } while (0)
 
-// A child process we started; killed (SIGKILL, by pid) and reaped on destruction.
-class Child {
-  public:
-    // cpu >= 0 pins the child to that CPU before exec.
-    static Child spawn(const std::vector<std::string>& argv, int cpu = -1);
-    Child() = default;
-    Child(Child&& o) noexcept;
-    Child& operator=(Child&& o) noexcept;
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    ~Child();
-
-    pid_t pid() const { return pid_; }
-    // Waits for exit; returns the exit status (or -signal).
-    int wait();
-    // True when it has exited (reaps it).
-    bool exited();
-    void kill();
-
-  private:
-    pid_t pid_ = -1;
-    bool reaped_ = false;
-    int status_ = 0;
-};
+// A child process we started: killed (SIGKILL, by pid) and reaped on destruction.
+// Child::spawn(argv, cpu) execs argv, pinned to `cpu` when >= 0.
+using Child = selftest::Worker;
 
 class TempDir {
   public:

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,12 +30,33 @@ Result<Worker> Worker::start(const std::function<int()>& fn, int cpu) {
     return w;
 }
 
+void Worker::record_cpu_time(const struct rusage& ru) {
+    auto ns = [](const timeval& tv) {
+        return static_cast<uint64_t>(tv.tv_sec) * 1'000'000'000ULL +
+               static_cast<uint64_t>(tv.tv_usec) * 1000ULL;
+    };
+    cpu_time_ns_ = ns(ru.ru_utime) + ns(ru.ru_stime);
+}
+
+Worker Worker::spawn(const std::vector<std::string>& argv, int cpu) {
+    auto w = start(
+        [&argv]() -> int {
+            std::vector<char*> args;
+            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+            args.push_back(nullptr);
+            execvp(args[0], args.data());
+            return 127;
+        },
+        cpu);
+    return w ? std::move(*w) : Worker();
+}
+
 Worker::Worker(Worker&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)), reaped_(o.reaped_), status_(o.status_) {}
 
 Worker& Worker::operator=(Worker&& o) noexcept {
     if (this != &o) {
-        stop();
+        kill();
         pid_ = std::exchange(o.pid_, -1);
         reaped_ = o.reaped_;
         status_ = o.status_;
@@ -43,22 +65,34 @@ Worker& Worker::operator=(Worker&& o) noexcept {
 }
 
 Worker::~Worker() {
-    stop();
+    kill();
 }
 
-void Worker::stop() {
+void Worker::kill() {
     if (pid_ > 0 && !reaped_) {
         ::kill(pid_, SIGKILL);
         wait();
     }
 }
 
+bool Worker::exited() {
+    if (pid_ <= 0 || reaped_) return true;
+    struct rusage ru {};
+    if (wait4(pid_, &status_, WNOHANG, &ru) == pid_) {
+        reaped_ = true;
+        record_cpu_time(ru);
+    }
+    return reaped_;
+}
+
 int Worker::wait() {
     if (pid_ <= 0) return -1;
     if (!reaped_) {
-        while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+        struct rusage ru {};
+        while (wait4(pid_, &status_, 0, &ru) < 0 && errno == EINTR) {
         }
         reaped_ = true;
+        record_cpu_time(ru);
     }
     if (WIFEXITED(status_)) return WEXITSTATUS(status_);
     if (WIFSIGNALED(status_)) return -WTERMSIG(status_);

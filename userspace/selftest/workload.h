@@ -2,10 +2,13 @@
 // RAII (killed by pid and reaped on destruction; we only ever signal our own children).
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "util/result.h"
 
@@ -15,6 +18,9 @@ class Worker {
   public:
     // Forks; the child pins itself to `cpu` (when >= 0), runs fn and exits with its result.
     static Result<Worker> start(const std::function<int()>& fn, int cpu = -1);
+    // Forks and execs argv (PATH searched); exit status 127 when exec fails. pid() is -1
+    // when fork itself failed.
+    static Worker spawn(const std::vector<std::string>& argv, int cpu = -1);
     Worker() = default;
     Worker(Worker&& o) noexcept;
     Worker& operator=(Worker&& o) noexcept;
@@ -25,12 +31,19 @@ class Worker {
     pid_t pid() const { return pid_; }
     // Exit status of the child (waits); -signal when killed.
     int wait();
-    void stop();
+    // True once the child has exited (reaps it without blocking).
+    bool exited();
+    // User + system CPU time of the reaped child (from wait4), 0 before it was reaped.
+    uint64_t cpu_time_ns() const { return cpu_time_ns_; }
+    // SIGKILL (to our own child, by pid) and reap.
+    void kill();
 
   private:
+    void record_cpu_time(const struct rusage& ru);
     pid_t pid_ = -1;
     bool reaped_ = false;
     int status_ = 0;
+    uint64_t cpu_time_ns_ = 0;
 };
 
 // Burns CPU for `seconds`.
