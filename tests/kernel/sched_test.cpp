@@ -22,10 +22,11 @@ const ProcessSample* find_pid(const Snapshot& s, int pid) {
     return it == s.processes.end() ? nullptr : &*it;
 }
 
-std::unique_ptr<Collector> sched_collector(uint64_t interval_ns) {
+std::unique_ptr<Collector> sched_collector(uint64_t interval_ns, bool measure_waits = false) {
     CollectorOptions o;
     o.interval_ns = interval_ns;
     o.probes.interval_ns = interval_ns;
+    o.probes.sched_measure_waits = measure_waits;
     o.families = {"sched"};
     auto c = Collector::create(o);
     EXPECT_TRUE(c) << c.error().message;
@@ -42,9 +43,12 @@ double proc_cpu_ns(pid_t pid) {
            static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-TEST(SchedProbe, HogPairOnOneCpuWaits) {
+// Both ways of measuring: the kernel's counters (CONFIG_SCHED_INFO) and the fallback.
+class SchedModes : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SchedModes, HogPairOnOneCpuWaits) {
     PERFBPF_REQUIRE_ROOT();
-    auto collector = sched_collector(1'000'000'000);
+    auto collector = sched_collector(1'000'000'000, GetParam());
     ASSERT_TRUE(collector);
     Child a = Child::spawn({fixture("spin"), "20"}, 0);
     Child b = Child::spawn({fixture("spin"), "20"}, 0);
@@ -77,9 +81,9 @@ TEST(SchedProbe, HogPairOnOneCpuWaits) {
     EXPECT_GT(cpu0->runq_avg_waiting, 0.7);  // at least one of the two always waits
 }
 
-TEST(SchedProbe, ExitedProcessStillReported) {
+TEST_P(SchedModes, ExitedProcessStillReported) {
     PERFBPF_REQUIRE_ROOT();
-    auto collector = sched_collector(1'500'000'000);
+    auto collector = sched_collector(1'500'000'000, GetParam());
     ASSERT_TRUE(collector);
     Child c = Child::spawn({fixture("spin"), "0.5"});
     Snapshot s = collector->next();
@@ -92,6 +96,11 @@ TEST(SchedProbe, ExitedProcessStillReported) {
     ASSERT_GT(cpu_ns, 0);
     EXPECT_NEAR(static_cast<double>(p->oncpu_ns), cpu_ns, 0.05 * cpu_ns + 20e6);
 }
+
+INSTANTIATE_TEST_SUITE_P(SchedProbe, SchedModes, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                             return info.param ? "MeasuredWaits" : "KernelCounters";
+                         });
 
 }  // namespace
 }  // namespace perfbpf

@@ -82,7 +82,10 @@ int run_doctor(const DoctorOptions& o) {
     if (!load_error.empty()) std::printf("\nprobes not loaded: %s\n", load_error.c_str());
     std::printf("\n%-7s %-34s %-12s %s\n", "FAMILY", "PROBE", "STATE", "REASON");
     for (const auto& p : probes) {
-        const char* state = p.attached ? "attached" : (p.core ? "FAILED" : "unavailable");
+        const char* state = p.attached  ? "attached"
+                            : p.skipped ? "not needed"
+                            : p.core    ? "FAILED"
+                                        : "unavailable";
         std::printf("%-7s %-34s %-12s %s\n", p.family.c_str(), p.probe.c_str(), state,
                     p.reason.c_str());
     }

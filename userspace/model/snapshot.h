@@ -164,8 +164,9 @@ struct ProbeStatus {
     std::string family;  // "sched", "block", "net", "mem", "procfs"
     std::string probe;   // "raw_tp/sched_switch", "perf_event/cpu-clock", "/proc/pressure"
     bool attached = false;
-    bool core = true;    // core probes must attach for doctor to pass
-    std::string reason;  // why not, when not attached
+    bool core = true;      // core probes must attach for doctor to pass
+    std::string reason;    // why not, when not attached
+    bool skipped = false;  // left out on purpose (not needed on this kernel)
 };
 
 struct Snapshot {

@@ -84,6 +84,10 @@ void ProgramTable::prepare(bpf_object* obj) {
         if (auto it = rejected_.find(name); it != rejected_.end()) {
             bpf_program__set_autoload(prog, false);
             set_status(name, section, false, it->second);
+        } else if (auto sk = skipped_.find(name); sk != skipped_.end()) {
+            bpf_program__set_autoload(prog, false);
+            set_status(name, section, false, sk->second);
+            status_.back().skipped = true;
         } else if (!tp.empty() && btf.available() && !btf.has_tracepoint(tp)) {
             bpf_program__set_autoload(prog, false);
             set_status(name, section, false, "tracepoint " + tp + " not in this kernel");
@@ -93,6 +97,11 @@ void ProgramTable::prepare(bpf_object* obj) {
 
 void ProgramTable::reject(const std::string& program, const std::string& reason) {
     rejected_[program] = reason.empty() ? "rejected by the verifier" : reason;
+}
+
+void ProgramTable::skip(const std::string& program, const std::string& reason) {
+    skipped_[program] = reason;
+    optional_.insert(program);
 }
 
 bool ProgramTable::rejected(const std::string& program) const {

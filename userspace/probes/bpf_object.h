@@ -41,6 +41,9 @@ class SharedMaps {
 struct ProbeOptions {
     uint64_t interval_ns = 1'000'000'000;
     int sample_hz = 49;  // cpu-clock sampling per CPU
+    // sched: measure run-queue waits with wakeup hooks even when the kernel counts them
+    // (the fallback for kernels without CONFIG_SCHED_INFO; tests use it to cover it).
+    bool sched_measure_waits = false;
 };
 
 // Tracks a family's programs: which were skipped, which attached.
@@ -57,6 +60,8 @@ class ProgramTable {
     void prepare(bpf_object* obj);
     // Marks a program as not loadable (verifier rejection) for the next attempt.
     void reject(const std::string& program, const std::string& reason);
+    // Leaves a program out on purpose (not needed on this kernel); reported, not a failure.
+    void skip(const std::string& program, const std::string& reason);
     bool rejected(const std::string& program) const;
     // After load: attaches every loaded raw_tp/tp program; perf_event programs are left to
     // the family (attach_perf_event_all_cpus).
@@ -81,6 +86,7 @@ class ProgramTable {
     std::string family_;
     std::set<std::string> optional_;
     std::map<std::string, std::string> rejected_;  // program -> reason
+    std::map<std::string, std::string> skipped_;   // program -> reason
     std::vector<ProbeStatus> status_;
     std::map<std::string, int> prog_fds_;  // probe -> program fd (owned by the object)
 };

@@ -18,6 +18,7 @@ class KernelBtf {
     // A raw tracepoint exists when its btf_trace_NAME typedef does.
     bool has_tracepoint(std::string_view name) const;
     bool has_struct(std::string_view name) const;
+    bool has_member(std::string_view struct_name, std::string_view member) const;
     // Name of an enum value (e.g. enum skb_drop_reason), or "" when unknown.
     std::string enum_value_name(std::string_view enum_name, long long value) const;
     const struct btf* raw() const { return btf_; }

@@ -1,10 +1,23 @@
 #include "probes/sched_probe.h"
 
+#include <time.h>
+
 #include <algorithm>
 
+#include "probes/kernel_btf.h"
 #include "sched.skel.h"
 
 namespace perfbpf {
+
+namespace {
+
+uint64_t monotonic_now_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
 
 std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const ProbeOptions& opts) {
     std::unique_ptr<SchedProbe> probe(new SchedProbe());
@@ -18,12 +31,25 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
     const uint64_t flush_ns =
         std::clamp<uint64_t>(opts.interval_ns / 50, 5'000'000ULL, 100'000'000ULL);
 
+    // With CONFIG_SCHED_INFO the kernel counts run-queue waits itself and the switch hook
+    // reads them; the wakeup hooks and the pid-indexed array are the fallback.
+    const bool kernel_counts_waits =
+        !opts.sched_measure_waits && KernelBtf::get().has_member("task_struct", "sched_info");
+    if (kernel_counts_waits) {
+        const std::string why = "not needed: the kernel counts run-queue waits (CONFIG_SCHED_INFO)";
+        probe->table_.skip("on_sched_wakeup", why);
+        probe->table_.skip("on_sched_wakeup_new", why);
+    }
+    const uint32_t wakeup_slots = kernel_counts_waits ? 1 : pid_max;
+
     SkeletonOps<sched_bpf> ops{sched_bpf__open, sched_bpf__load, sched_bpf__destroy};
     auto skel =
         open_and_load<sched_bpf>(ops, shared, probe->table_, [&](sched_bpf* s) -> Result<void> {
             s->rodata->flush_period_ns = flush_ns;
-            s->rodata->wakeup_slots = pid_max;
-            return resize_map(s->maps.wakeup_ts, pid_max);
+            s->rodata->wakeup_slots = wakeup_slots;
+            s->rodata->attach_ns = monotonic_now_ns();
+            s->rodata->measure_waits = !kernel_counts_waits;
+            return resize_map(s->maps.wakeup_ts, wakeup_slots);
         });
     if (!skel) {
         probe->load_error_ = skel.error().message;

@@ -23,6 +23,7 @@ json probe_status_json(const std::vector<ProbeStatus>& probes) {
                        {"probe", p.probe},
                        {"attached", p.attached},
                        {"core", p.core},
+                       {"skipped", p.skipped},
                        {"reason", p.reason}});
     return out;
 }

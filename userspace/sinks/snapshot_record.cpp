@@ -202,6 +202,7 @@ Result<Snapshot> snapshot_from_json(const json& j) {
             get(pj, "probe", p.probe);
             get(pj, "attached", p.attached);
             get(pj, "core", p.core);
+            get(pj, "skipped", p.skipped);
             get(pj, "reason", p.reason);
             s.probes.push_back(std::move(p));
         }
