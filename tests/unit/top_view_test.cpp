@@ -217,7 +217,7 @@ TEST(TopView, FilterPreviewsWhileTypingAndAppliesOnEnter) {
     Snapshot s = sample();
     TopUiState st = press({}, "/alp");
     EXPECT_EQ(st.mode, TopMode::filter);
-    EXPECT_TRUE(st.filter.empty());
+    EXPECT_TRUE(st.filter().empty());
     TopFrame f = frame(s, st);
     EXPECT_EQ(column(f, "comm"), (Names{"alpha"}));
     EXPECT_EQ(f.status.text.rfind("Filter: alp", 0), 0u) << f.status.text;
@@ -229,7 +229,7 @@ TEST(TopView, FilterPreviewsWhileTypingAndAppliesOnEnter) {
     st = press(st, "/BEx");
     st = handle_top_key(st, top_key::backspace, {});
     st = handle_top_key(st, top_key::enter, {});
-    EXPECT_EQ(st.filter, "BE");
+    EXPECT_EQ(st.filter(), "BE");
     f = frame(s, st);
     EXPECT_EQ(column(f, "comm"), (Names{"beta"}));  // case-insensitive
     EXPECT_NE(f.status.text.find("filter \"BE\""), std::string::npos);
@@ -241,26 +241,39 @@ TEST(TopView, FilterPreviewsWhileTypingAndAppliesOnEnter) {
     EXPECT_FALSE(st.quit);
     EXPECT_EQ(st.filter_edit, "q");
     st = handle_top_key(st, top_key::escape, {});
-    EXPECT_EQ(st.filter, "BE");  // cancel keeps the applied one
+    EXPECT_EQ(st.filter(), "BE");  // cancel keeps the applied one
     st = handle_top_key(st, top_key::escape, {});
-    EXPECT_TRUE(st.filter.empty());  // Esc outside editing clears it
+    EXPECT_TRUE(st.filter().empty());  // Esc outside editing clears it
+}
+
+TEST(TopView, EachViewKeepsItsOwnFilter) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "/gamma");
+    st = handle_top_key(st, top_key::enter, {});
+    EXPECT_EQ(frame(s, st).total_rows, 1u);
+    st = press(st, "d");  // a process name would hide every device
+    EXPECT_TRUE(st.filter().empty());
+    EXPECT_EQ(frame(s, st).total_rows, 2u);
+    st = press(st, "d");
+    EXPECT_EQ(st.filter(), "gamma");
+    EXPECT_EQ(column(frame(s, st), "comm"), (Names{"gamma"}));
 }
 
 TEST(TopView, FilterMatchesPidExactlyAndCgroupBySubstring) {
     Snapshot s = sample();
     TopUiState st;
-    st.filter = "20";
+    st.filter() = "20";
     EXPECT_EQ(column(frame(s, st), "comm"), (Names{"beta"}));
-    st.filter = "2";
+    st.filter() = "2";
     EXPECT_EQ(frame(s, st).total_rows, 0u);
     EXPECT_NE(frame(s, st).status.text.find("processes: no rows"), std::string::npos);
-    st.filter = "system.slice";
+    st.filter() = "system.slice";
     EXPECT_EQ(column(frame(s, st), "comm"), (Names{"gamma", "alpha"}));
     st.view = TopView::devices;
-    st.filter = "loop";
+    st.filter() = "loop";
     EXPECT_EQ(column(frame(s, st), "device"), (Names{"loop3"}));
     st.view = TopView::cpus;
-    st.filter = "1";
+    st.filter() = "1";
     EXPECT_EQ(column(frame(s, st), "cpu"), (Names{"1"}));
 }
 
@@ -301,6 +314,7 @@ TEST(TopView, FitsEightyColumnsDroppingByPriority) {
     for (const auto& l : f.header) EXPECT_LE(l.text.size(), 80u);
     for (const auto& r : f.rows) EXPECT_LE(r.text.size(), 80u);
     EXPECT_LE(f.status.text.size(), 80u);
+    EXPECT_TRUE(f.status.text.ends_with("? help  q quit")) << f.status.text;
     for (const char* id : {"pid", "comm", "cpu", "rss", "runq", "read", "write"})
         EXPECT_TRUE(has_column(f, id)) << id;
     for (const char* id : {"retrans", "cgroup"}) EXPECT_FALSE(has_column(f, id)) << id;

@@ -332,7 +332,7 @@ TopUiState filter_key(TopUiState s, int key) {
     switch (key) {
         case top_key::enter:
         case '\r':
-            s.filter = s.filter_edit;
+            s.filter() = s.filter_edit;
             s.mode = TopMode::normal;
             s.selected = 0;
             s.first_row = 0;
@@ -381,11 +381,11 @@ TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
             break;
         case '/':
             s.mode = TopMode::filter;
-            s.filter_edit = s.filter;
+            s.filter_edit = s.filter();
             break;
         case top_key::escape:
-            if (!s.filter.empty()) {
-                s.filter.clear();
+            if (!s.filter().empty()) {
+                s.filter() = "";
                 s.selected = 0;
                 s.first_row = 0;
             }
@@ -687,7 +687,11 @@ std::string printf_string(const char* fmt, auto... args) {
 
 std::string psi_part(const char* name, const Psi& p) {
     if (!p.available) return std::string(name) + " -";
-    return printf_string("%s %.1f%% (avg10 %.1f)", name, p.some.interval_pct, p.some.avg10);
+    return printf_string("%s %.1f%%", name, p.some.interval_pct);
+}
+
+std::string psi_avg10(const Psi& p) {
+    return p.available ? format_fixed(p.some.avg10, 1) : "-";
 }
 
 std::string probes_part(const std::vector<ProbeStatus>& probes) {
@@ -743,8 +747,10 @@ std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>&
         format_bytes(static_cast<double>(swap_used)).c_str(),
         format_count(secs > 0 ? static_cast<double>(y.major_faults) / secs : 0).c_str(),
         format_count(secs > 0 ? static_cast<double>(y.pages_swapped_out) / secs : 0).c_str())});
-    out.push_back({"PSI  some, share of the interval:  " + psi_part("cpu", y.psi_cpu) + "  " +
-                   psi_part("memory", y.psi_memory) + "  " + psi_part("io", y.psi_io)});
+    // PSI "some": the share of the interval in which at least one task stalled.
+    out.push_back({"PSI  " + psi_part("cpu", y.psi_cpu) + "  " + psi_part("memory", y.psi_memory) +
+                   "  " + psi_part("io", y.psi_io) + "  (avg10 " + psi_avg10(y.psi_cpu) + " " +
+                   psi_avg10(y.psi_memory) + " " + psi_avg10(y.psi_io) + ")"});
     // Lost data is always shown, so an undercounting table is never mistaken for a quiet one.
     TopLine lost;
     if (s->drops.total == 0) {
@@ -778,7 +784,7 @@ std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>&
     return out;
 }
 
-TopLine status_line(const TopUiState& st, const TopFrame& f, size_t& cursor) {
+TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_t& cursor) {
     if (st.mode == TopMode::filter) {
         std::string prompt = "Filter: " + st.filter_edit;
         cursor = prompt.size();
@@ -793,13 +799,12 @@ TopLine status_line(const TopUiState& st, const TopFrame& f, size_t& cursor) {
         if (c.sorted) sorted_title = c.title;
     out += "  sort " + sorted_title +
            (st.current_sort().descending ? " (high first)" : " (low first)");
-    if (!st.filter.empty()) out += "  filter \"" + st.filter + "\"";
+    if (!st.filter().empty()) out += "  filter \"" + st.filter() + "\"";
     if (st.paused) out += "  PAUSED (p resumes)";
-    if (!st.message.empty())
-        out += "  | " + st.message;
-    else
-        out += "  | Tab view  / filter  p pause  ? help  q quit";
-    return {out, st.message.empty() ? Severity::ok : Severity::warning, false};
+    if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
+    std::string hints = "  | Tab view  / filter  p pause  ? help  q quit";
+    if (out.size() + hints.size() > width) hints = "  | ? help  q quit";
+    return {out + hints, Severity::ok, false};
 }
 
 }  // namespace
@@ -817,7 +822,7 @@ std::vector<std::string> top_help_lines() {
         "  I  L  U        sort by read B/s (again: write), I/O latency p99, util",
         "  T  X           sort by TCP sent B/s (again: received), retransmits",
         "  <  >  R        move the sort column left / right; reverse the order",
-        "  /              filter: name or cgroup substring, or a pid",
+        "  /              filter this view: name or cgroup substring, or a pid",
         "                 (Enter applies, Esc cancels; Esc later clears it)",
         "  p              pause the display; collection goes on, nothing is lost",
         "  Up Down PgUp PgDn Home End, j k   move the selection",
@@ -861,7 +866,7 @@ TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& v
                 break;
         }
     }
-    f.status = status_line(state, f, f.cursor_column);
+    f.status = status_line(state, f, width, f.cursor_column);
     f.status.text = fit_line(std::move(f.status.text), width);
     f.cursor_column = std::min(f.cursor_column, width > 0 ? width - 1 : 0);
     if (state.mode == TopMode::help) f.help = top_help_lines();

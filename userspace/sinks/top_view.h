@@ -53,7 +53,9 @@ struct TopUiState {
     TopMode mode = TopMode::normal;
     std::array<TopSort, kTopViewCount> sort = {TopSort{"cpu", true}, TopSort{"cpu", true},
                                                TopSort{"util", true}, TopSort{"cpu", false}};
-    std::string filter;       // applied: case-insensitive substring of name/cgroup, or a pid
+    // Applied filters, one per view like the sort: a case-insensitive substring of the
+    // name or cgroup path, or a pid (CPU number) exactly.
+    std::array<std::string, kTopViewCount> filters;
     std::string filter_edit;  // being typed in TopMode::filter
     // Freezes the display; the collector keeps running so no interval is lost, and sort,
     // filter and views still work on the frozen data.
@@ -64,9 +66,11 @@ struct TopUiState {
     bool quit = false;
 
     const TopSort& current_sort() const { return sort[static_cast<size_t>(view)]; }
+    const std::string& filter() const { return filters[static_cast<size_t>(view)]; }
+    std::string& filter() { return filters[static_cast<size_t>(view)]; }
     // The filter the table uses: the one being typed while editing.
     const std::string& active_filter() const {
-        return mode == TopMode::filter ? filter_edit : filter;
+        return mode == TopMode::filter ? filter_edit : filter();
     }
 };
 
