@@ -284,6 +284,9 @@ TEST(TopView, PauseAndHelpAndQuit) {
     EXPECT_NE(frame(s, st).status.text.find("PAUSED"), std::string::npos);
     st = press(st, "p");
     EXPECT_FALSE(st.paused);
+    st.ended = true;
+    EXPECT_NE(frame(s, st).status.text.find("END of data"), std::string::npos);
+    st.ended = false;
 
     st = press(st, "?");
     EXPECT_EQ(st.mode, TopMode::help);

@@ -283,6 +283,23 @@ TEST(Tui, IterationsEndTheView) {
     expect_restored(r);
 }
 
+TEST(Tui, TheLastUpdateStaysWhenTheSourceEnds) {
+    int calls = 0;
+    PtyRun r = run_in_pty("xterm",
+                          [&](int fd) {
+                              return tui_main(
+                                  fd, [&](const std::atomic<bool>&) -> std::optional<TopUpdate> {
+                                      if (calls < 2) return update(calls++);
+                                      return std::nullopt;  // the end of a replay
+                                  });
+                          },
+                          {{"END", "", 0}, {"", "q"}});
+    ASSERT_FALSE(r.timed_out) << r.output;
+    EXPECT_EQ(r.steps_done, 2u);
+    EXPECT_EQ(exit_code(r), 0);
+    expect_restored(r);
+}
+
 TEST(Tui, ErrorFromTheSourceRestoresFirstThenPropagates) {
     int calls = 0;
     PtyRun r =

@@ -801,6 +801,7 @@ TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_
            (st.current_sort().descending ? " (high first)" : " (low first)");
     if (!st.filter().empty()) out += "  filter \"" + st.filter() + "\"";
     if (st.paused) out += "  PAUSED (p resumes)";
+    if (st.ended) out += "  END of data";
     if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
     std::string hints = "  | Tab view  / filter  p pause  ? help  q quit";
     if (out.size() + hints.size() > width) hints = "  | ? help  q quit";

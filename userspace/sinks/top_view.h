@@ -60,6 +60,7 @@ struct TopUiState {
     // Freezes the display; the collector keeps running so no interval is lost, and sort,
     // filter and views still work on the frozen data.
     bool paused = false;
+    bool ended = false;    // the source has nothing more (the end of a replay)
     size_t selected = 0;   // row index in the sorted, filtered table
     size_t first_row = 0;  // scroll position
     std::string message;   // one-key notice ("no RUNQ99 column in the devices view")

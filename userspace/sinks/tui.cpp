@@ -424,10 +424,15 @@ Result<void> run_tui(const TopSource& source, const TuiOptions& opts) {
                 dirty = true;
                 if (state.quit) break;
             }
-            if (state.quit || taken.finished) {
+            if (taken.error) {
                 error = taken.error;
                 break;
             }
+            if (taken.finished && !state.ended) {
+                state.ended = true;  // a replay's last frame stays until q
+                dirty = true;
+            }
+            if (state.quit) break;
             if (opts.iterations > 0 && taken.count >= opts.iterations) break;
         }
     }

@@ -35,7 +35,8 @@ struct TuiOptions {
 // True when both fds are terminals, so a full-screen view can take keys and draw.
 bool tui_possible(int input_fd = 0, int output_fd = 1);
 
-// Runs until q, `stop` or `iterations`. Fails, leaving the screen as it was, when the
+// Runs until q, `stop` or `iterations`; when the source ends, its last update stays on
+// screen until q. Fails, leaving the screen as it was, when the
 // terminal cannot be set up (unknown $TERM); the caller then falls back to plain text.
 Result<void> run_tui(const TopSource& source, const TuiOptions& opts);
 
