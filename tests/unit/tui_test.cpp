@@ -29,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kSmcup = "\x1b[?1049h";
 constexpr const char* kRmcup = "\x1b[?1049l";
 
-TopUpdate update(int seq) {
+TopUpdate update(int seq, const std::string& comm = "tuiunitproc") {
     TopUpdate u;
     Snapshot& s = u.snapshot;
     s.interval_ns = 1'000'000'000;
@@ -37,7 +37,7 @@ TopUpdate update(int seq) {
     s.system.ncpus = 2;
     ProcessSample p;
     p.pid = 4242;
-    p.comm = "tuiunitproc";
+    p.comm = comm;
     p.cpu_pct = 42;
     p.rss_bytes = 1 << 20;
     s.processes.push_back(p);
@@ -73,6 +73,7 @@ struct Step {
     std::string send;      // bytes typed on the terminal
     int signal = 0;        // sent to the child
     unsigned short resize_cols = 0, resize_rows = 0;
+    double delay_s = 0;  // after the text appears, before acting
 };
 
 struct PtyRun {
@@ -80,6 +81,7 @@ struct PtyRun {
     int status = -1;
     bool timed_out = false;
     size_t steps_done = 0;
+    std::vector<size_t> marks;  // output length when each step acted
     double last_step_to_exit_s = 0;
     termios before{}, after{};
 };
@@ -137,6 +139,19 @@ PtyRun run_in_pty(const char* term, const std::function<int(int)>& body,
             size_t at = r.output.find(s.wait_for, mark);
             if (at != std::string::npos) {
                 mark = at + s.wait_for.size();
+                if (s.delay_s > 0) {
+                    // Keep reading meanwhile, so the child never blocks on a full pty.
+                    auto until = Clock::now() + std::chrono::duration<double>(s.delay_s);
+                    while (Clock::now() < until) {
+                        pollfd q{master, POLLIN, 0};
+                        if (poll(&q, 1, 20) > 0) {
+                            char buf[4096];
+                            ssize_t n = read(master, buf, sizeof(buf));
+                            if (n > 0) r.output.append(buf, static_cast<size_t>(n));
+                        }
+                    }
+                }
+                r.marks.push_back(r.output.size());
                 if (s.resize_cols) {
                     winsize nws{s.resize_rows, s.resize_cols, 0, 0};
                     ioctl(master, TIOCSWINSZ, &nws);  // the kernel sends SIGWINCH
@@ -214,6 +229,53 @@ TEST(Tui, KeysAnswerWhileTheSourceBlocksAndQRestores) {
     EXPECT_EQ(r.steps_done, 3u);
     EXPECT_EQ(exit_code(r), 0);
     EXPECT_LT(r.last_step_to_exit_s, 3.0);  // q while the source is 60 s into its interval
+    expect_restored(r);
+}
+
+// Update n is named by 8 letters counting up from 'a' + n: each update changes every
+// character of the name, so curses writes all of it (it sends only what changed).
+std::string seq_name(int n) {
+    std::string s;
+    for (int i = 0; i < 8; ++i) s += static_cast<char>('a' + (n + i) % 26);
+    return s;
+}
+
+// The last update whose name appears within [from, to) of the output, or -1.
+int last_seq(const std::string& out, size_t from, size_t to, int max_seq) {
+    int seq = -1;
+    size_t best = 0;
+    for (int n = 0; n <= max_seq; ++n) {
+        size_t at = out.rfind(seq_name(n), to);
+        if (at != std::string::npos && at >= from && at + 8 <= to && at >= best) {
+            best = at;
+            seq = n;
+        }
+    }
+    return seq;
+}
+
+TEST(Tui, PauseFreezesTheScreenWhileCollectionGoesOn) {
+    int calls = 0;
+    PtyRun r = run_in_pty(
+        "xterm",
+        [&](int fd) {
+            return tui_main(fd, [&](const std::atomic<bool>& s) -> std::optional<TopUpdate> {
+                if (calls > 0 && stopped_within(s, 0.1)) return std::nullopt;
+                ++calls;
+                return update(calls, seq_name(calls));
+            });
+        },
+        {{seq_name(3), "p"}, {"PAUSED", "p", 0, 0, 0, 0.8}, {"", "", 0, 0, 0, 0.3}, {"", "q"}});
+    ASSERT_FALSE(r.timed_out) << "steps done: " << r.steps_done;
+    ASSERT_EQ(r.marks.size(), 4u);
+    EXPECT_EQ(exit_code(r), 0);
+    const int max_seq = 25;  // names repeat after 26; the test sees about 15 updates
+    int before = last_seq(r.output, 0, r.marks[0], max_seq);
+    EXPECT_GE(before, 3);
+    // Paused for 0.8 s: the source went on, the screen did not change.
+    EXPECT_EQ(last_seq(r.output, r.output.find("PAUSED"), r.marks[1], max_seq), -1);
+    int after = last_seq(r.output, r.marks[1], r.marks[2], max_seq);
+    EXPECT_GE(after, before + 5) << "resuming shows the latest interval, not the next one";
     expect_restored(r);
 }
 
