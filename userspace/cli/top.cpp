@@ -1,13 +1,17 @@
 // `perfbpf top`: live view of processes, cgroups and devices with bottleneck verdicts.
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <deque>
 #include <functional>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/signals.h"
@@ -17,6 +21,7 @@
 #include "sinks/json_sink.h"
 #include "sinks/snapshot_record.h"
 #include "sinks/text_sink.h"
+#include "sinks/tui.h"
 
 namespace perfbpf::cli {
 namespace {
@@ -43,33 +48,113 @@ void warn_unavailable(const std::vector<ProbeStatus>& status) {
         if (!s.attached) spdlog::warn("{} {} unavailable: {}", s.family, s.probe, s.reason);
 }
 
-// Renders each snapshot from `next` until it returns nothing, the iteration count is
+// The live collector or a recording; `stop` (may be null) ends a live interval early.
+using NextSnapshot = std::function<std::optional<Snapshot>(const std::atomic<bool>* stop)>;
+
+// Each snapshot with verdicts over the recent window; appends it to the recording first.
+class Intervals {
+  public:
+    Intervals(NextSnapshot next, const Thresholds& t, Recorder* recorder)
+        : next_(std::move(next)), thresholds_(t), recorder_(recorder) {}
+
+    // nullopt: no more snapshots.
+    Result<std::optional<TopUpdate>> next(const std::atomic<bool>* stop) {
+        std::optional<Snapshot> snap = next_(stop);
+        if (!snap) return std::optional<TopUpdate>();
+        if (recorder_) {
+            if (auto r = recorder_->append(*snap); !r) return std::unexpected(r.error());
+        }
+        window_.push_back(std::move(*snap));
+        if (window_.size() > kVerdictWindow) window_.pop_front();
+        std::vector<Snapshot> w(window_.begin(), window_.end());
+        return std::optional<TopUpdate>(TopUpdate{window_.back(), assess(w, thresholds_)});
+    }
+
+  private:
+    NextSnapshot next_;
+    Thresholds thresholds_;
+    Recorder* recorder_;
+    std::deque<Snapshot> window_;
+};
+
+// Prints each interval as text or JSON until the source ends, the iteration count is
 // reached or a stop is requested.
-int render_loop(const TopOptions& o, const Thresholds& thresholds,
-                const std::function<std::optional<Snapshot>()>& next, Recorder* recorder) {
-    std::deque<Snapshot> window;
+int print_loop(const TopOptions& o, Intervals& intervals) {
     const auto& stop = stop_requested();
     for (int i = 0; o.iterations == 0 || i < o.iterations; ++i) {
-        std::optional<Snapshot> snap = next();
-        if (!snap) break;
-        if (recorder) {
-            if (auto r = recorder->append(*snap); !r) {
-                std::fprintf(stderr, "perfbpf: %s\n", r.error().message.c_str());
-                return 1;
-            }
+        auto u = intervals.next(&stop);
+        if (!u) {
+            std::fprintf(stderr, "perfbpf: %s\n", u.error().message.c_str());
+            return 1;
         }
-        window.push_back(std::move(*snap));
-        if (window.size() > kVerdictWindow) window.pop_front();
-        std::vector<Snapshot> w(window.begin(), window.end());
-        auto verdicts = assess(w, thresholds);
-        const Snapshot& s = window.back();
+        if (!*u) break;
+        const TopUpdate& t = **u;
         if (o.json)
-            std::cout << snapshot_json(s, verdicts).dump(o.once ? 2 : -1) << std::endl;
+            std::cout << snapshot_json(t.snapshot, t.verdicts).dump(o.once ? 2 : -1) << std::endl;
         else
-            std::cout << render_text(s, verdicts, o.rows) << std::endl;
+            std::cout << render_text(t.snapshot, t.verdicts, o.rows) << std::endl;
         if (o.once || stop.load()) break;
     }
     return 0;
+}
+
+// Logs go to stderr, the same terminal the full-screen view draws on: while it is up they
+// are held, and printed once the terminal is restored.
+class HeldLogs {
+  public:
+    HeldLogs() : held_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)) {
+        held_->set_pattern("perfbpf: %l: %v");
+        auto& sinks = spdlog::default_logger()->sinks();
+        saved_ = sinks;
+        sinks = {held_};
+    }
+    HeldLogs(const HeldLogs&) = delete;
+    HeldLogs& operator=(const HeldLogs&) = delete;
+    ~HeldLogs() {
+        spdlog::default_logger()->sinks() = saved_;
+        for (const auto& line : held_->last_formatted()) std::fputs(line.c_str(), stderr);
+    }
+
+  private:
+    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> held_;
+    std::vector<spdlog::sink_ptr> saved_;
+};
+
+// Full screen when a person is watching; plain text or JSON for pipes, logs and scripts.
+bool wants_full_screen(const TopOptions& o) {
+    return !o.json && !o.plain && !o.once && tui_possible(STDIN_FILENO, STDOUT_FILENO);
+}
+
+// Runs the full-screen view; false (after a warning) when this terminal cannot host it.
+// A failure to record ends the view and reaches main() as an exception, after the
+// terminal is restored.
+bool run_full_screen(const TopOptions& o, Intervals& intervals) {
+    Result<void> shown;
+    {
+        HeldLogs held;
+        TuiOptions to;
+        to.stop = &stop_requested();
+        to.iterations = o.iterations;
+        // Runs on the view's collecting thread. `interrupted` is the view's own flag, set
+        // when it closes: a half-collected interval is recorded but not shown.
+        shown = run_tui(
+            [&](const std::atomic<bool>& interrupted) -> std::optional<TopUpdate> {
+                auto u = intervals.next(&interrupted);
+                if (!u) throw std::runtime_error(u.error().message);
+                if (interrupted.load()) return std::nullopt;
+                return std::move(*u);
+            },
+            to);
+    }
+    if (!shown) spdlog::warn("{}; printing plain text instead", shown.error().message);
+    return shown.has_value();
+}
+
+// Waits `ns` unless `stop` comes first; a replay on screen moves at the recorded pace.
+void wait_unless_stopped(uint64_t ns, const std::atomic<bool>* stop) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+    while (std::chrono::steady_clock::now() < end && !(stop && stop->load()))
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 
 int run_top(const TopOptions& o) {
@@ -82,6 +167,7 @@ int run_top(const TopOptions& o) {
     SnapshotFilter filter;
     if (o.pid) filter.pid = o.pid;
     if (!o.cgroup.empty()) filter.cgroup = o.cgroup;
+    const bool full_screen = wants_full_screen(o);
 
     if (!o.replay_path.empty()) {
         auto recorded = read_recording(o.replay_path);
@@ -90,15 +176,16 @@ int run_top(const TopOptions& o) {
             return 1;
         }
         size_t i = 0;
-        return render_loop(
-            o, config->thresholds,
-            [&]() -> std::optional<Snapshot> {
-                if (i >= recorded->size()) return std::nullopt;
-                Snapshot s = (*recorded)[i++];
-                apply_filter(s, filter);
-                return s;
-            },
-            nullptr);
+        auto next = [&](const std::atomic<bool>* stop) -> std::optional<Snapshot> {
+            if (i >= recorded->size()) return std::nullopt;
+            Snapshot s = (*recorded)[i++];
+            if (full_screen && i > 1) wait_unless_stopped(s.interval_ns, stop);
+            apply_filter(s, filter);
+            return s;
+        };
+        Intervals intervals(next, config->thresholds, nullptr);
+        if (full_screen && run_full_screen(o, intervals)) return 0;
+        return print_loop(o, intervals);
     }
 
     CollectorOptions co;
@@ -123,10 +210,13 @@ int run_top(const TopOptions& o) {
         return 1;
     }
     warn_unavailable((*collector)->probe_status());
-    return render_loop(
-        o, config->thresholds,
-        [&]() -> std::optional<Snapshot> { return (*collector)->next(&stop_requested()); },
-        recorder ? &*recorder : nullptr);
+    Intervals intervals(
+        [&](const std::atomic<bool>* stop) -> std::optional<Snapshot> {
+            return (*collector)->next(stop);
+        },
+        config->thresholds, recorder ? &*recorder : nullptr);
+    if (full_screen && run_full_screen(o, intervals)) return 0;
+    return print_loop(o, intervals);
 }
 
 }  // namespace
@@ -136,8 +226,12 @@ void add_top(CLI::App& app) {
     auto* cmd = app.add_subcommand(
         "top",
         "Live view of processes, cgroups and devices with verdicts on what the bottleneck is.\n"
-        "Without a terminal it prints plain text every interval; --once --json prints one\n"
-        "interval as JSON for scripts (fields documented in the README).");
+        "On a terminal it is full screen, refreshed every interval, with keys as in top(1):\n"
+        "q quit, P M Q I T sort by CPU, RSS, run-queue p99, disk, network bytes, < > move\n"
+        "the sort column, R reverse, Tab c d 1 views (cgroups, devices, CPUs), / filter,\n"
+        "p pause (collection goes on), ? all keys. Without a terminal, or with --plain, it\n"
+        "prints plain text every interval; --once --json prints one interval as JSON for\n"
+        "scripts (fields documented in the README).");
     cmd->add_option("-i,--interval", opts->interval_s,
                     "Seconds per refresh, 0.1 to 3600, fractions allowed (default 1, or [top] "
                     "interval in the config)")
@@ -145,15 +239,15 @@ void add_top(CLI::App& app) {
     cmd->add_flag("--once", opts->once, "Print one interval and exit");
     cmd->add_flag("--json", opts->json,
                   "JSON output (one object per interval, one per line unless --once)");
-    cmd->add_flag("--plain", opts->plain, "Plain text even on a terminal");
+    cmd->add_flag("--plain", opts->plain, "Plain text every interval even on a terminal");
     cmd->add_option("-p,--pid", opts->pid, "Show only this process (thread-group id)")
         ->check(CLI::PositiveNumber);
     cmd->add_option("-c,--cgroup", opts->cgroup,
                     "Show only processes in this cgroup path or below (e.g. /system.slice)");
     cmd->add_option("-n,--iterations", opts->iterations,
-                    "Stop after N intervals (0: run until stopped)")
+                    "Stop after N intervals, in any mode (0: run until stopped)")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--rows", opts->rows, "Processes shown per interval in text mode")
+    cmd->add_option("--rows", opts->rows, "Processes shown per interval in plain text")
         ->check(CLI::PositiveNumber);
     cmd->add_option(
         "--config", opts->config_path,

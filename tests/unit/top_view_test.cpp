@@ -1,0 +1,473 @@
+#include "sinks/top_view.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace perfbpf {
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+ProcessSample proc(int pid, std::string comm, double cpu, uint64_t rss_mib, std::string cgroup) {
+    ProcessSample p;
+    p.pid = pid;
+    p.comm = std::move(comm);
+    p.cpu_pct = cpu;
+    p.oncpu_ns = static_cast<uint64_t>(cpu * 1e7);
+    p.rss_bytes = rss_mib * kMiB;
+    p.cgroup = std::move(cgroup);
+    return p;
+}
+
+// Three processes whose orders differ by CPU, RSS and name; sched attached, block not.
+Snapshot sample() {
+    Snapshot s;
+    s.interval_ns = 2'000'000'000;
+    s.end_unix_ms = 1'700'000'000'000;
+    s.system.ncpus = 2;
+    s.system.loadavg[0] = 1.25;
+    s.system.total_tasks = 120;
+    s.system.running = 3;
+    s.system.cpu_busy_pct = 70;
+    s.system.mem_total_bytes = 4096 * kMiB;
+    s.system.mem_available_bytes = 1024 * kMiB;
+    s.system.psi_cpu.available = true;
+    s.system.psi_cpu.some.interval_pct = 12.5;
+    s.processes.push_back(proc(10, "alpha", 50, 100, "/system.slice/alpha.service"));
+    s.processes.push_back(proc(20, "beta", 10, 500, "/user.slice/user-0.slice"));
+    s.processes.push_back(proc(30, "gamma", 80, 1, "/system.slice/gamma.service"));
+    s.processes[0].runq_lat_p99_us = 1500;
+    s.processes[0].read_bytes = 4 * kMiB;
+    s.processes[0].write_bytes = 1 * kMiB;
+    s.processes[1].read_bytes = 2 * kMiB;
+    s.processes[1].write_bytes = 8 * kMiB;
+    s.processes[2].exited = true;
+    CgroupSample a;
+    a.path = "/system.slice";
+    a.cpu_pct = 130;
+    CgroupSample b;
+    b.path = "/user.slice";
+    b.cpu_pct = 10;
+    s.cgroups = {b, a};
+    DeviceSample d1;
+    d1.name = "sda";
+    d1.util_pct = 20;
+    DeviceSample d2;
+    d2.name = "loop3";
+    d2.util_pct = 90;
+    s.devices = {d1, d2};
+    CpuSample c0, c1;
+    c0.cpu = 0;
+    c0.busy_pct = 30;
+    c1.cpu = 1;
+    c1.busy_pct = 95;
+    s.cpus = {c1, c0};
+    s.probes.push_back({"sched", "raw_tp/sched_switch", true, true, ""});
+    s.probes.push_back({"block", "raw_tp/block_rq_issue", false, false, "not built"});
+    return s;
+}
+
+std::vector<std::string> column(const TopFrame& f, const std::string& id) {
+    size_t at = f.columns.size();
+    for (size_t i = 0; i < f.columns.size(); ++i)
+        if (f.columns[i].id == id) at = i;
+    std::vector<std::string> out;
+    if (at == f.columns.size()) return out;
+    for (const auto& r : f.rows) out.push_back(r.cells[at]);
+    return out;
+}
+
+bool has_column(const TopFrame& f, const std::string& id) {
+    return std::any_of(f.columns.begin(), f.columns.end(),
+                       [&](const TopColumn& c) { return c.id == id; });
+}
+
+TopUiState press(TopUiState s, const std::string& keys, TopKeyContext ctx = {}) {
+    for (char k : keys) s = handle_top_key(std::move(s), static_cast<unsigned char>(k), ctx);
+    return s;
+}
+
+TopFrame frame(const Snapshot& s, const TopUiState& st, size_t w = 200, size_t h = 40,
+               const std::vector<Verdict>& v = {}) {
+    return build_top_frame(&s, v, st, w, h);
+}
+
+using Names = std::vector<std::string>;
+
+TEST(TopView, DefaultSortsProcessesByCpuHighFirst) {
+    Snapshot s = sample();
+    TopFrame f = frame(s, TopUiState{});
+    EXPECT_EQ(column(f, "comm"), (Names{"gamma", "alpha", "beta"}));
+    EXPECT_EQ(f.total_rows, 3u);
+    auto sorted = std::find_if(f.columns.begin(), f.columns.end(),
+                               [](const TopColumn& c) { return c.sorted; });
+    ASSERT_NE(sorted, f.columns.end());
+    EXPECT_EQ(sorted->id, "cpu");
+    EXPECT_NE(f.status.text.find("sort CPU% (high first)"), std::string::npos) << f.status.text;
+}
+
+TEST(TopView, SortKeysLikeTop) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "M");
+    EXPECT_EQ(st.current_sort().column, "rss");
+    EXPECT_EQ(column(frame(s, st), "comm"), (Names{"beta", "alpha", "gamma"}));
+    st = press(st, "R");
+    EXPECT_FALSE(st.current_sort().descending);
+    EXPECT_EQ(column(frame(s, st), "comm"), (Names{"gamma", "alpha", "beta"}));
+    st = press(st, "N");  // pid, low first
+    EXPECT_EQ(column(frame(s, st), "pid"), (Names{"10", "20", "30"}));
+    st = press(st, "Q");
+    EXPECT_EQ(column(frame(s, st), "comm").front(), "alpha");
+}
+
+TEST(TopView, RepeatedKeyCyclesThroughItsColumns) {
+    TopUiState st = press({}, "I");
+    EXPECT_EQ(st.current_sort().column, "read");
+    st = press(st, "I");
+    EXPECT_EQ(st.current_sort().column, "write");
+    st = press(st, "I");
+    EXPECT_EQ(st.current_sort().column, "read");
+    st = press(st, "T");
+    EXPECT_EQ(st.current_sort().column, "tx");
+    st = press(st, "T");
+    EXPECT_EQ(st.current_sort().column, "rx");
+}
+
+TEST(TopView, AngleBracketsMoveTheSortColumn) {
+    TopUiState st = press({}, "<");
+    EXPECT_EQ(st.current_sort().column, "comm");
+    EXPECT_FALSE(st.current_sort().descending);  // names A-Z when first chosen
+    st = press(st, "<<<");                       // stops at the first column
+    EXPECT_EQ(st.current_sort().column, "pid");
+    st = press(st, ">>>");
+    EXPECT_EQ(st.current_sort().column, "runq");
+    EXPECT_TRUE(st.current_sort().descending);
+    auto ids = top_column_ids(TopView::processes);
+    st = press(st, std::string(ids.size() + 3, '>'));  // stops at the last column
+    EXPECT_EQ(st.current_sort().column, ids.back());
+}
+
+TEST(TopView, EveryColumnOfEveryViewSorts) {
+    Snapshot s = sample();
+    for (char v : std::string("\0cd1", 4)) {
+        TopUiState st = v ? press({}, std::string(1, v)) : TopUiState{};
+        st = press(st, std::string(20, '<'));
+        for (const auto& id : top_column_ids(st.view)) {
+            SCOPED_TRACE(std::string(top_view_name(st.view)) + " " + id);
+            EXPECT_EQ(st.current_sort().column, id);
+            TopFrame f = frame(s, st);
+            EXPECT_TRUE(has_column(f, id));
+            st = press(st, ">");
+        }
+    }
+}
+
+TEST(TopView, SortKeyWithoutColumnLeavesSortAndSaysWhy) {
+    TopUiState st = press({}, "d");
+    ASSERT_EQ(st.view, TopView::devices);
+    TopSort before = st.current_sort();
+    st = press(st, "M");
+    EXPECT_EQ(st.current_sort().column, before.column);
+    EXPECT_NE(st.message.find("no column for M"), std::string::npos);
+    EXPECT_NE(frame(sample(), st).status.text.find("no column for M"), std::string::npos);
+    st = press(st, "U");
+    EXPECT_TRUE(st.message.empty());  // a message lasts one key
+}
+
+TEST(TopView, SortIsKeptPerView) {
+    TopUiState st = press({}, "M");  // processes by RSS
+    st = press(st, "c");             // cgroups keep their own sort
+    EXPECT_EQ(st.current_sort().column, "cpu");
+    st = press(st, "c");
+    EXPECT_EQ(st.view, TopView::processes);
+    EXPECT_EQ(st.current_sort().column, "rss");
+}
+
+TEST(TopView, ViewsSwitchWithTabAndTheirKeys) {
+    Snapshot s = sample();
+    TopUiState st;
+    st.selected = 2;
+    st = handle_top_key(st, top_key::tab, {});
+    EXPECT_EQ(st.view, TopView::cgroups);
+    EXPECT_EQ(st.selected, 0u);
+    EXPECT_EQ(column(frame(s, st), "cgroup"), (Names{"/system.slice", "/user.slice"}));
+    st = handle_top_key(st, top_key::tab, {});
+    EXPECT_EQ(st.view, TopView::devices);
+    EXPECT_EQ(column(frame(s, st), "device"), (Names{"loop3", "sda"}));  // by util
+    st = handle_top_key(st, top_key::tab, {});
+    EXPECT_EQ(st.view, TopView::cpus);
+    EXPECT_EQ(column(frame(s, st), "cpu"), (Names{"0", "1"}));  // by CPU number
+    st = handle_top_key(st, top_key::tab, {});
+    EXPECT_EQ(st.view, TopView::processes);
+    st = handle_top_key(st, top_key::back_tab, {});
+    EXPECT_EQ(st.view, TopView::cpus);
+    st = press({}, "d");
+    EXPECT_EQ(st.view, TopView::devices);
+    EXPECT_TRUE(has_column(frame(s, st), "util"));
+    st = press(st, "d");
+    EXPECT_EQ(st.view, TopView::processes);
+    st = press(st, "1");
+    EXPECT_EQ(st.view, TopView::cpus);
+    st = press(st, "c");
+    EXPECT_EQ(st.view, TopView::cgroups);
+}
+
+TEST(TopView, FilterPreviewsWhileTypingAndAppliesOnEnter) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "/alp");
+    EXPECT_EQ(st.mode, TopMode::filter);
+    EXPECT_TRUE(st.filter().empty());
+    TopFrame f = frame(s, st);
+    EXPECT_EQ(column(f, "comm"), (Names{"alpha"}));
+    EXPECT_EQ(f.status.text.rfind("Filter: alp", 0), 0u) << f.status.text;
+    EXPECT_EQ(f.cursor_column, std::string("Filter: alp").size());
+    st = handle_top_key(st, top_key::escape, {});  // cancel: back to everything
+    EXPECT_EQ(st.mode, TopMode::normal);
+    EXPECT_EQ(frame(s, st).total_rows, 3u);
+
+    st = press(st, "/BEx");
+    st = handle_top_key(st, top_key::backspace, {});
+    st = handle_top_key(st, top_key::enter, {});
+    EXPECT_EQ(st.filter(), "BE");
+    f = frame(s, st);
+    EXPECT_EQ(column(f, "comm"), (Names{"beta"}));  // case-insensitive
+    EXPECT_NE(f.status.text.find("filter \"BE\""), std::string::npos);
+
+    st = press(st, "/");
+    EXPECT_EQ(st.filter_edit, "BE");  // editing starts from the applied filter
+    st = handle_top_key(st, top_key::ctrl_u, {});
+    st = press(st, "q");  // text while editing, not quit
+    EXPECT_FALSE(st.quit);
+    EXPECT_EQ(st.filter_edit, "q");
+    st = handle_top_key(st, top_key::escape, {});
+    EXPECT_EQ(st.filter(), "BE");  // cancel keeps the applied one
+    st = handle_top_key(st, top_key::escape, {});
+    EXPECT_TRUE(st.filter().empty());  // Esc outside editing clears it
+}
+
+TEST(TopView, EachViewKeepsItsOwnFilter) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "/gamma");
+    st = handle_top_key(st, top_key::enter, {});
+    EXPECT_EQ(frame(s, st).total_rows, 1u);
+    st = press(st, "d");  // a process name would hide every device
+    EXPECT_TRUE(st.filter().empty());
+    EXPECT_EQ(frame(s, st).total_rows, 2u);
+    st = press(st, "d");
+    EXPECT_EQ(st.filter(), "gamma");
+    EXPECT_EQ(column(frame(s, st), "comm"), (Names{"gamma"}));
+}
+
+TEST(TopView, FilterMatchesPidExactlyAndCgroupBySubstring) {
+    Snapshot s = sample();
+    TopUiState st;
+    st.filter() = "20";
+    EXPECT_EQ(column(frame(s, st), "comm"), (Names{"beta"}));
+    st.filter() = "2";
+    EXPECT_EQ(frame(s, st).total_rows, 0u);
+    EXPECT_NE(frame(s, st).status.text.find("processes: no rows"), std::string::npos);
+    st.filter() = "system.slice";
+    EXPECT_EQ(column(frame(s, st), "comm"), (Names{"gamma", "alpha"}));
+    st.view = TopView::devices;
+    st.filter() = "loop";
+    EXPECT_EQ(column(frame(s, st), "device"), (Names{"loop3"}));
+    st.view = TopView::cpus;
+    st.filter() = "1";
+    EXPECT_EQ(column(frame(s, st), "cpu"), (Names{"1"}));
+}
+
+TEST(TopView, PauseAndHelpAndQuit) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "p");
+    EXPECT_TRUE(st.paused);
+    EXPECT_NE(frame(s, st).status.text.find("PAUSED"), std::string::npos);
+    st = press(st, "p");
+    EXPECT_FALSE(st.paused);
+    st.ended = true;
+    EXPECT_NE(frame(s, st).status.text.find("END of data"), std::string::npos);
+    st.ended = false;
+
+    st = press(st, "?");
+    EXPECT_EQ(st.mode, TopMode::help);
+    TopFrame f = frame(s, st);
+    ASSERT_FALSE(f.help.empty());
+    EXPECT_EQ(f.help.front(), "perfbpf top: keys");
+    st = press(st, "x");  // any key closes help and does nothing else
+    EXPECT_EQ(st.mode, TopMode::normal);
+    EXPECT_TRUE(frame(s, st).help.empty());
+    EXPECT_TRUE(st.message.empty());
+    st = press(st, "?q");  // q quits from help too
+    EXPECT_TRUE(st.quit);
+    EXPECT_TRUE(press({}, "q").quit);
+}
+
+TEST(TopView, UnknownKeySaysSoResizeIsSilent) {
+    TopUiState st = press({}, "Z");
+    EXPECT_EQ(st.message, "unknown key (? for help)");
+    st = handle_top_key(st, top_key::resize, {});
+    EXPECT_TRUE(st.message.empty());
+    EXPECT_FALSE(st.quit);
+}
+
+TEST(TopView, FitsEightyColumnsDroppingByPriority) {
+    Snapshot s = sample();
+    TopFrame f = frame(s, TopUiState{}, 80, 24);
+    EXPECT_LE(f.column_line.size(), 80u);
+    for (const auto& l : f.header) EXPECT_LE(l.text.size(), 80u);
+    for (const auto& r : f.rows) EXPECT_LE(r.text.size(), 80u);
+    EXPECT_LE(f.status.text.size(), 80u);
+    EXPECT_TRUE(f.status.text.ends_with("? help  q quit")) << f.status.text;
+    for (const char* id : {"pid", "comm", "cpu", "rss", "runq", "read", "write"})
+        EXPECT_TRUE(has_column(f, id)) << id;
+    for (const char* id : {"retrans", "cgroup"}) EXPECT_FALSE(has_column(f, id)) << id;
+    // Columns keep their order, left to right, without overlapping.
+    for (size_t i = 1; i < f.columns.size(); ++i)
+        EXPECT_EQ(f.columns[i].offset, f.columns[i - 1].offset + f.columns[i - 1].width + 1);
+
+    // The sorted column is never dropped.
+    TopUiState st = press({}, "X");
+    EXPECT_TRUE(has_column(frame(s, st, 80, 24), "retrans"));
+
+    f = frame(s, TopUiState{}, 40, 24);
+    for (const char* id : {"pid", "comm", "cpu"}) EXPECT_TRUE(has_column(f, id)) << id;
+    EXPECT_LE(f.column_line.size(), 40u);
+}
+
+TEST(TopView, WideScreenShowsEveryColumnAndGivesSpareWidthToPaths) {
+    Snapshot s = sample();
+    TopFrame f = frame(s, TopUiState{}, 220, 40);
+    EXPECT_EQ(f.columns.size(), top_column_ids(TopView::processes).size());
+    EXPECT_GT(f.columns.back().width, 12u);
+    EXPECT_EQ(column(f, "cgroup").front(), "/system.slice/gamma.service");
+    // Narrower: a long path keeps its tail, the part that names the service.
+    f = frame(s, TopUiState{}, 140, 40);
+    ASSERT_TRUE(has_column(f, "cgroup"));
+    const TopColumn& cg = f.columns.back();
+    std::string cell = f.rows.front().text.substr(cg.offset);
+    EXPECT_EQ(cell.substr(0, 2), "..") << cell;
+    EXPECT_NE(cell.find("gamma.service"), std::string::npos) << cell;
+}
+
+TEST(TopView, CellsShowRatesAndDashForAbsentProbes) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "N");
+    TopFrame f = frame(s, st);
+    EXPECT_EQ(column(f, "runq"), (Names{"1.5 ms", "0", "0"}));  // sched attached
+    EXPECT_EQ(column(f, "read"), (Names{"-", "-", "-"}));       // block not attached
+    EXPECT_EQ(column(f, "rss"), (Names{"100 MiB", "500 MiB", "1.0 MiB"}));
+    EXPECT_EQ(column(f, "cpu"), (Names{"50.0", "10.0", "80.0"}));
+    s.probes[1].attached = true;
+    f = frame(s, st);
+    EXPECT_EQ(column(f, "read"), (Names{"2.0 MiB", "1.0 MiB", "0"}));  // per second over 2 s
+    EXPECT_TRUE(f.rows[2].exited);
+    EXPECT_FALSE(f.rows[0].exited);
+}
+
+TEST(TopView, HeaderShowsLoadCpuMemoryPsiDropsAndVerdicts) {
+    Snapshot s = sample();
+    std::vector<Verdict> v = {
+        {"cpu", Severity::critical, "runq p99 30 ms on 2 CPUs", "pid 30 gamma"},
+        {"disk", Severity::warning, "loop3: util 90 %", "loop3"},
+        {"memory", Severity::ok, "available 25 %", ""},
+        {"network", Severity::ok, "0 retransmits/s", ""},
+    };
+    TopFrame f = frame(s, TopUiState{}, 200, 40, v);
+    ASSERT_GE(f.header.size(), 8u);
+    EXPECT_NE(f.header[0].text.find("load 1.25"), std::string::npos) << f.header[0].text;
+    EXPECT_NE(f.header[0].text.find("tasks 120, 3 running"), std::string::npos);
+    EXPECT_EQ(f.header[1].text.rfind("CPU   70% busy", 0), 0u) << f.header[1].text;
+    EXPECT_NE(f.header[2].text.find("1.0 GiB available of 4.0 GiB (25%)"), std::string::npos)
+        << f.header[2].text;
+    EXPECT_NE(f.header[3].text.find("cpu 12.5%"), std::string::npos) << f.header[3].text;
+    EXPECT_NE(f.header[3].text.find("memory -"), std::string::npos);  // no PSI for memory
+    EXPECT_EQ(f.header[4].text.rfind("LOST 0 events", 0), 0u) << f.header[4].text;
+    EXPECT_NE(f.header[4].text.find("sched 1/1, block 0/1"), std::string::npos) << f.header[4].text;
+    EXPECT_EQ(f.header[5].severity, Severity::critical);
+    EXPECT_EQ(f.header[5].text.rfind("cpu      critical runq p99 30 ms", 0), 0u);
+    EXPECT_EQ(f.header[6].severity, Severity::warning);
+    EXPECT_EQ(f.header[7].text, "ok: memory, network");
+    // The process a verdict names is marked in the table.
+    EXPECT_EQ(f.rows[0].cells[1], "gamma");
+    EXPECT_EQ(f.rows[0].severity, Severity::critical);
+    EXPECT_EQ(f.rows[1].severity, Severity::ok);
+    TopUiState st = press({}, "d");
+    f = frame(s, st, 200, 40, v);
+    EXPECT_EQ(f.rows[0].cells[0], "loop3");
+    EXPECT_EQ(f.rows[0].severity, Severity::warning);
+}
+
+TEST(TopView, LostEventsAreAWarningWithTheirKinds) {
+    Snapshot s = sample();
+    s.drops.total = 12;
+    s.drops.by_kind = {{"ring_full", 10}, {"map_full", 2}, {"other", 0}};
+    TopFrame f = frame(s, TopUiState{});
+    EXPECT_EQ(f.header[4].severity, Severity::warning);
+    EXPECT_EQ(f.header[4].text.rfind("LOST 12 events (map_full 2, ring_full 10)", 0), 0u)
+        << f.header[4].text;
+}
+
+TEST(TopView, ScreenHeightBoundsTheTableAndSelectionScrolls) {
+    Snapshot s = sample();
+    s.processes.clear();
+    for (int i = 1; i <= 100; ++i)
+        s.processes.push_back(proc(i, "p" + std::to_string(i), i, 1, "/"));
+    TopUiState st;
+    TopFrame f = frame(s, st, 80, 24);
+    EXPECT_EQ(f.header.size() + 2 + f.page_rows, 24u);
+    EXPECT_EQ(f.rows.size(), f.page_rows);
+    EXPECT_TRUE(f.rows[0].selected);
+    EXPECT_EQ(f.rows[0].cells[1], "p100");
+
+    st = handle_top_key(st, top_key::page_down, f.key_context());
+    EXPECT_EQ(st.selected, f.page_rows);
+    f = frame(s, st, 80, 24);
+    EXPECT_EQ(f.first_row, 1u);  // scrolled just enough to show the selection
+    EXPECT_TRUE(f.rows.back().selected);
+    EXPECT_NE(f.status.text.find("processes 2-"), std::string::npos) << f.status.text;
+
+    st = handle_top_key(st, top_key::end, f.key_context());
+    EXPECT_EQ(st.selected, 99u);
+    f = frame(s, st, 80, 24);
+    EXPECT_EQ(f.rows.back().cells[1], "p1");
+    EXPECT_TRUE(f.rows.back().selected);
+    st = handle_top_key(st, top_key::home, f.key_context());
+    EXPECT_EQ(st.selected, 0u);
+    EXPECT_EQ(st.first_row, 0u);
+    st = press(st, "k", f.key_context());  // stays at the top
+    EXPECT_EQ(st.selected, 0u);
+    st = press(st, "jj", f.key_context());
+    EXPECT_EQ(st.selected, 2u);
+
+    // Fewer rows than the selection (data changed, filter applied): clamped on screen.
+    st.selected = 500;
+    st.first_row = 480;
+    f = frame(s, st, 80, 24);
+    EXPECT_TRUE(f.rows.back().selected);
+    EXPECT_EQ(f.rows.back().cells[1], "p1");
+}
+
+TEST(TopView, TinyScreensAndNoSnapshotDoNotBreak) {
+    Snapshot s = sample();
+    for (size_t w : {0u, 1u, 10u, 30u})
+        for (size_t h : {0u, 1u, 2u, 3u, 5u}) {
+            TopFrame f = build_top_frame(&s, {}, TopUiState{}, w, h);
+            EXPECT_LE(f.header.size() + 2 + f.rows.size(), std::max<size_t>(h, 2));
+            for (const auto& r : f.rows) EXPECT_LE(r.text.size(), w);
+            EXPECT_LE(f.status.text.size(), w);
+        }
+    TopFrame f = build_top_frame(nullptr, {}, TopUiState{}, 80, 24);
+    ASSERT_EQ(f.header.size(), 1u);
+    EXPECT_NE(f.header[0].text.find("collecting the first interval"), std::string::npos);
+    EXPECT_TRUE(f.rows.empty());
+    EXPECT_EQ(f.total_rows, 0u);
+}
+
+TEST(TopView, HelpFitsEightyByTwentyFour) {
+    auto help = top_help_lines();
+    EXPECT_LE(help.size() + 2, 24u);
+    for (const auto& l : help) EXPECT_LE(l.size() + 4, 80u) << l;
+}
+
+}  // namespace
+}  // namespace perfbpf

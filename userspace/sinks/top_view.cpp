@@ -1,0 +1,877 @@
+#include "sinks/top_view.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <set>
+#include <span>
+
+#include "util/format.h"
+
+namespace perfbpf {
+
+const char* top_view_name(TopView v) {
+    switch (v) {
+        case TopView::processes:
+            return "processes";
+        case TopView::cgroups:
+            return "cgroups";
+        case TopView::devices:
+            return "devices";
+        case TopView::cpus:
+            return "cpus";
+    }
+    return "processes";
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Columns
+
+struct CellContext {
+    double seconds = 0;  // interval length
+};
+
+template <class Row>
+struct ColumnDef {
+    const char* id;
+    const char* title;
+    size_t width;
+    bool left_align;
+    // When the screen is narrow, columns with the highest rank go first (rightmost first
+    // among equals); rank 0 is never dropped, nor is the sorted column.
+    int drop_rank;
+    // The probe family the numbers come from; its cells show "-" when no probe of that
+    // family is attached, so a missing probe never reads as a quiet system.
+    const char* family;
+    char sort_key;    // the key that sorts by it (0: only through < and >)
+    bool descending;  // direction when first chosen: numbers high first, names A-Z
+    size_t flex_max;  // > width: takes spare width up to this
+    bool keep_tail;   // truncate from the left (paths)
+    double (*number)(const Row&, const CellContext&);  // null: sort by text
+    std::string (*text)(const Row&, const CellContext&);
+};
+
+double per_second(double v, const CellContext& c) {
+    return c.seconds > 0 ? v / c.seconds : 0;
+}
+
+std::string rate_cell(double bytes, const CellContext& c) {
+    double r = per_second(bytes, c);
+    return r == 0 ? "0" : format_bytes(r);
+}
+
+std::string bytes_cell(double bytes) {
+    return bytes == 0 ? "0" : format_bytes(bytes);
+}
+
+std::string growth_cell(int64_t bytes) {
+    if (bytes == 0) return "0";
+    std::string s = format_bytes(static_cast<double>(bytes));
+    return bytes > 0 ? "+" + s : s;
+}
+
+std::string us_cell(double us) {
+    return us == 0 ? "0" : format_us(us);
+}
+
+std::string pct_cell(double pct) {
+    return format_fixed(pct, 1);
+}
+
+std::string count_cell(double n) {
+    return format_count(n);
+}
+
+using P = ProcessSample;
+using C = CgroupSample;
+using D = DeviceSample;
+using U = CpuSample;
+using X = CellContext;
+
+// clang-format off
+const ColumnDef<P> kProcessColumns[] = {
+    {"pid", "PID", 7, false, 0, nullptr, 'N', false, 0, false,
+     [](const P& p, const X&) { return double(p.pid); },
+     [](const P& p, const X&) { return std::to_string(p.pid); }},
+    {"comm", "COMMAND", 15, true, 0, nullptr, 0, false, 0, false, nullptr,
+     [](const P& p, const X&) { return p.comm; }},
+    {"cpu", "CPU%", 6, false, 1, nullptr, 'P', true, 0, false,
+     [](const P& p, const X&) { return p.cpu_pct; },
+     [](const P& p, const X&) { return pct_cell(p.cpu_pct); }},
+    {"runq", "RUNQ99", 7, false, 3, "sched", 'Q', true, 0, false,
+     [](const P& p, const X&) { return p.runq_lat_p99_us; },
+     [](const P& p, const X&) { return us_cell(p.runq_lat_p99_us); }},
+    {"offcpu", "OFFCPU", 7, false, 7, "sched", 'O', true, 0, false,
+     [](const P& p, const X&) { return double(p.offcpu_ns); },
+     [](const P& p, const X&) { return us_cell(double(p.offcpu_ns) / 1000); }},
+    {"read", "READ/s", 8, false, 4, "block", 'I', true, 0, false,
+     [](const P& p, const X& c) { return per_second(double(p.read_bytes), c); },
+     [](const P& p, const X& c) { return rate_cell(double(p.read_bytes), c); }},
+    {"write", "WRITE/s", 8, false, 4, "block", 'I', true, 0, false,
+     [](const P& p, const X& c) { return per_second(double(p.write_bytes), c); },
+     [](const P& p, const X& c) { return rate_cell(double(p.write_bytes), c); }},
+    {"iolat", "IOLAT99", 7, false, 7, "block", 'L', true, 0, false,
+     [](const P& p, const X&) { return p.io_lat_p99_us; },
+     [](const P& p, const X&) { return us_cell(p.io_lat_p99_us); }},
+    {"tx", "TX/s", 8, false, 6, "net", 'T', true, 0, false,
+     [](const P& p, const X& c) { return per_second(double(p.tcp_tx_bytes), c); },
+     [](const P& p, const X& c) { return rate_cell(double(p.tcp_tx_bytes), c); }},
+    {"rx", "RX/s", 8, false, 6, "net", 'T', true, 0, false,
+     [](const P& p, const X& c) { return per_second(double(p.tcp_rx_bytes), c); },
+     [](const P& p, const X& c) { return rate_cell(double(p.tcp_rx_bytes), c); }},
+    {"retrans", "RETR", 5, false, 8, "net", 'X', true, 0, false,
+     [](const P& p, const X&) { return double(p.tcp_retransmits); },
+     [](const P& p, const X&) { return count_cell(double(p.tcp_retransmits)); }},
+    {"rss", "RSS", 8, false, 2, nullptr, 'M', true, 0, false,
+     [](const P& p, const X&) { return double(p.rss_bytes); },
+     [](const P& p, const X&) { return bytes_cell(double(p.rss_bytes)); }},
+    {"rss_growth", "RSS+", 9, false, 5, nullptr, 'G', true, 0, false,
+     [](const P& p, const X&) { return double(p.rss_growth_bytes); },
+     [](const P& p, const X&) { return growth_cell(p.rss_growth_bytes); }},
+    {"cgroup", "CGROUP", 12, true, 9, nullptr, 0, false, 60, true, nullptr,
+     [](const P& p, const X&) { return p.cgroup; }},
+};
+
+const ColumnDef<C> kCgroupColumns[] = {
+    {"cgroup", "CGROUP", 24, true, 0, nullptr, 0, false, 70, true, nullptr,
+     [](const C& g, const X&) { return g.path; }},
+    {"procs", "PROCS", 5, false, 6, nullptr, 'N', true, 0, false,
+     [](const C& g, const X&) { return double(g.processes); },
+     [](const C& g, const X&) { return std::to_string(g.processes); }},
+    {"cpu", "CPU%", 6, false, 1, nullptr, 'P', true, 0, false,
+     [](const C& g, const X&) { return g.cpu_pct; },
+     [](const C& g, const X&) { return pct_cell(g.cpu_pct); }},
+    {"runq", "RUNQ99", 7, false, 3, "sched", 'Q', true, 0, false,
+     [](const C& g, const X&) { return g.runq_lat_p99_us; },
+     [](const C& g, const X&) { return us_cell(g.runq_lat_p99_us); }},
+    {"read", "READ/s", 8, false, 4, "block", 'I', true, 0, false,
+     [](const C& g, const X& c) { return per_second(double(g.read_bytes), c); },
+     [](const C& g, const X& c) { return rate_cell(double(g.read_bytes), c); }},
+    {"write", "WRITE/s", 8, false, 4, "block", 'I', true, 0, false,
+     [](const C& g, const X& c) { return per_second(double(g.write_bytes), c); },
+     [](const C& g, const X& c) { return rate_cell(double(g.write_bytes), c); }},
+    {"tx", "TX/s", 8, false, 7, "net", 'T', true, 0, false,
+     [](const C& g, const X& c) { return per_second(double(g.tcp_tx_bytes), c); },
+     [](const C& g, const X& c) { return rate_cell(double(g.tcp_tx_bytes), c); }},
+    {"rx", "RX/s", 8, false, 7, "net", 'T', true, 0, false,
+     [](const C& g, const X& c) { return per_second(double(g.tcp_rx_bytes), c); },
+     [](const C& g, const X& c) { return rate_cell(double(g.tcp_rx_bytes), c); }},
+    {"retrans", "RETR", 5, false, 8, "net", 'X', true, 0, false,
+     [](const C& g, const X&) { return double(g.tcp_retransmits); },
+     [](const C& g, const X&) { return count_cell(double(g.tcp_retransmits)); }},
+    {"rss", "RSS", 8, false, 2, nullptr, 'M', true, 0, false,
+     [](const C& g, const X&) { return double(g.rss_bytes); },
+     [](const C& g, const X&) { return bytes_cell(double(g.rss_bytes)); }},
+    {"rss_growth", "RSS+", 9, false, 5, nullptr, 'G', true, 0, false,
+     [](const C& g, const X&) { return double(g.rss_growth_bytes); },
+     [](const C& g, const X&) { return growth_cell(g.rss_growth_bytes); }},
+};
+
+const ColumnDef<D> kDeviceColumns[] = {
+    {"device", "DEVICE", 10, true, 0, nullptr, 0, false, 16, false, nullptr,
+     [](const D& d, const X&) { return d.name; }},
+    {"read", "READ/s", 8, false, 2, nullptr, 'I', true, 0, false,
+     [](const D& d, const X& c) { return per_second(double(d.read_bytes), c); },
+     [](const D& d, const X& c) { return rate_cell(double(d.read_bytes), c); }},
+    {"write", "WRITE/s", 8, false, 2, nullptr, 'I', true, 0, false,
+     [](const D& d, const X& c) { return per_second(double(d.write_bytes), c); },
+     [](const D& d, const X& c) { return rate_cell(double(d.write_bytes), c); }},
+    {"riops", "R_IO/s", 7, false, 3, nullptr, 0, true, 0, false,
+     [](const D& d, const X& c) { return per_second(double(d.read_ios), c); },
+     [](const D& d, const X& c) { return count_cell(per_second(double(d.read_ios), c)); }},
+    {"wiops", "W_IO/s", 7, false, 3, nullptr, 0, true, 0, false,
+     [](const D& d, const X& c) { return per_second(double(d.write_ios), c); },
+     [](const D& d, const X& c) { return count_cell(per_second(double(d.write_ios), c)); }},
+    {"p50", "P50", 7, false, 5, "block", 0, true, 0, false,
+     [](const D& d, const X&) { return d.lat_p50_us; },
+     [](const D& d, const X&) { return us_cell(d.lat_p50_us); }},
+    {"p99", "P99", 7, false, 1, "block", 'L', true, 0, false,
+     [](const D& d, const X&) { return d.lat_p99_us; },
+     [](const D& d, const X&) { return us_cell(d.lat_p99_us); }},
+    {"qdepth", "QDEPTH", 6, false, 4, nullptr, 0, true, 0, false,
+     [](const D& d, const X&) { return d.avg_queue_depth; },
+     [](const D& d, const X&) { return format_fixed(d.avg_queue_depth, 1); }},
+    {"inflight", "INFLT", 5, false, 6, "block", 0, true, 0, false,
+     [](const D& d, const X&) { return double(d.inflight_max); },
+     [](const D& d, const X&) { return std::to_string(d.inflight_max); }},
+    {"util", "UTIL%", 6, false, 1, nullptr, 'U', true, 0, false,
+     [](const D& d, const X&) { return d.util_pct; },
+     [](const D& d, const X&) { return pct_cell(d.util_pct); }},
+};
+
+const ColumnDef<U> kCpuColumns[] = {
+    {"cpu", "CPU", 4, false, 0, nullptr, 'N', false, 0, false,
+     [](const U& u, const X&) { return double(u.cpu); },
+     [](const U& u, const X&) { return std::to_string(u.cpu); }},
+    {"busy", "BUSY%", 6, false, 1, nullptr, 'P', true, 0, false,
+     [](const U& u, const X&) { return u.busy_pct; },
+     [](const U& u, const X&) { return pct_cell(u.busy_pct); }},
+    {"runq", "RUNQ99", 7, false, 1, "sched", 'Q', true, 0, false,
+     [](const U& u, const X&) { return u.runq_lat_p99_us; },
+     [](const U& u, const X&) { return us_cell(u.runq_lat_p99_us); }},
+    {"runq_wait", "RQWAIT", 7, false, 3, "sched", 0, true, 0, false,
+     [](const U& u, const X&) { return double(u.runq_wait_ns); },
+     [](const U& u, const X&) { return us_cell(double(u.runq_wait_ns) / 1000); }},
+    {"waiting", "WAITING", 7, false, 2, "sched", 0, true, 0, false,
+     [](const U& u, const X&) { return u.runq_avg_waiting; },
+     [](const U& u, const X&) { return format_fixed(u.runq_avg_waiting, 2); }},
+    {"nr_running", "NR_RUN", 6, false, 4, nullptr, 0, true, 0, false,
+     [](const U& u, const X&) { return u.nr_running_avg; },
+     [](const U& u, const X&) {
+         return u.nr_running_avg > 0 ? format_fixed(u.nr_running_avg, 2) : std::string("-");
+     }},
+};
+// clang-format on
+
+// The same questions asked of any view's column table, without knowing its row type.
+struct ColumnInfo {
+    std::string id, title;
+    size_t width;
+    bool left_align;
+    int drop_rank;
+    char sort_key;
+    bool descending;
+};
+
+template <class Row, size_t N>
+std::vector<ColumnInfo> infos(const ColumnDef<Row> (&defs)[N]) {
+    std::vector<ColumnInfo> out;
+    for (const auto& d : defs)
+        out.push_back(
+            {d.id, d.title, d.width, d.left_align, d.drop_rank, d.sort_key, d.descending});
+    return out;
+}
+
+std::vector<ColumnInfo> column_infos(TopView v) {
+    switch (v) {
+        case TopView::processes:
+            return infos(kProcessColumns);
+        case TopView::cgroups:
+            return infos(kCgroupColumns);
+        case TopView::devices:
+            return infos(kDeviceColumns);
+        case TopView::cpus:
+            return infos(kCpuColumns);
+    }
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys
+
+TopView next_view(TopView v, int step) {
+    int n = static_cast<int>(kTopViewCount);
+    return static_cast<TopView>((static_cast<int>(v) + step + n) % n);
+}
+
+void switch_view(TopUiState& s, TopView v) {
+    s.view = s.view == v ? TopView::processes : v;  // the view's key again goes back
+    s.selected = 0;
+    s.first_row = 0;
+}
+
+void set_sort_column(TopUiState& s, const ColumnInfo& col) {
+    TopSort& sort = s.sort[static_cast<size_t>(s.view)];
+    if (sort.column == col.id) return;
+    sort.column = col.id;
+    sort.descending = col.descending;
+}
+
+// A sort key picks the first of its columns; pressed again, the next one (I: read, write).
+void sort_by_key(TopUiState& s, char key) {
+    auto cols = column_infos(s.view);
+    std::vector<const ColumnInfo*> matching;
+    for (const auto& c : cols)
+        if (c.sort_key == key) matching.push_back(&c);
+    if (matching.empty()) {
+        s.message = std::string("no column for ") + key + " in the " + top_view_name(s.view) +
+                    " view (? for help)";
+        return;
+    }
+    const std::string& current = s.current_sort().column;
+    size_t pick = 0;
+    for (size_t i = 0; i < matching.size(); ++i)
+        if (matching[i]->id == current) pick = (i + 1) % matching.size();
+    set_sort_column(s, *matching[pick]);
+}
+
+void move_sort_column(TopUiState& s, int step) {
+    auto cols = column_infos(s.view);
+    const std::string& current = s.current_sort().column;
+    size_t at = 0;
+    for (size_t i = 0; i < cols.size(); ++i)
+        if (cols[i].id == current) at = i;
+    if (step < 0 && at == 0) return;
+    size_t to = std::min(cols.size() - 1, step < 0 ? at - 1 : at + 1);
+    set_sort_column(s, cols[to]);
+}
+
+void move_selection(TopUiState& s, long delta, const TopKeyContext& ctx) {
+    if (ctx.rows == 0) {
+        s.selected = 0;
+        s.first_row = 0;
+        return;
+    }
+    long last = static_cast<long>(ctx.rows) - 1;
+    long to = std::clamp(static_cast<long>(s.selected) + delta, 0L, last);
+    s.selected = static_cast<size_t>(to);
+    size_t page = std::max<size_t>(1, ctx.page_rows);
+    if (s.selected < s.first_row) s.first_row = s.selected;
+    if (s.selected >= s.first_row + page) s.first_row = s.selected + 1 - page;
+}
+
+bool printable(int key) {
+    return key >= 32 && key < 127;
+}
+
+TopUiState filter_key(TopUiState s, int key) {
+    switch (key) {
+        case top_key::enter:
+        case '\r':
+            s.filter() = s.filter_edit;
+            s.mode = TopMode::normal;
+            s.selected = 0;
+            s.first_row = 0;
+            return s;
+        case top_key::escape:
+            s.filter_edit.clear();
+            s.mode = TopMode::normal;
+            return s;
+        case top_key::backspace:
+        case 8:  // ^H
+            if (!s.filter_edit.empty()) s.filter_edit.pop_back();
+            return s;
+        case top_key::ctrl_u:
+            s.filter_edit.clear();
+            return s;
+        default:
+            if (printable(key)) s.filter_edit.push_back(static_cast<char>(key));
+            return s;
+    }
+}
+
+}  // namespace
+
+std::vector<std::string> top_column_ids(TopView v) {
+    std::vector<std::string> ids;
+    for (const auto& c : column_infos(v)) ids.push_back(c.id);
+    return ids;
+}
+
+TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
+    s.message.clear();
+    if (key == top_key::resize || key == top_key::ctrl_l) return s;  // only a redraw
+    if (s.mode == TopMode::filter) return filter_key(std::move(s), key);
+    if (s.mode == TopMode::help) {
+        if (key == 'q') s.quit = true;
+        s.mode = TopMode::normal;
+        return s;
+    }
+    switch (key) {
+        case 'q':
+            s.quit = true;
+            break;
+        case '?':
+        case 'h':
+            s.mode = TopMode::help;
+            break;
+        case '/':
+            s.mode = TopMode::filter;
+            s.filter_edit = s.filter();
+            break;
+        case top_key::escape:
+            if (!s.filter().empty()) {
+                s.filter() = "";
+                s.selected = 0;
+                s.first_row = 0;
+            }
+            break;
+        case 'p':
+            s.paused = !s.paused;
+            break;
+        case top_key::tab:
+            s.view = next_view(s.view, 1);
+            s.selected = s.first_row = 0;
+            break;
+        case top_key::back_tab:
+            s.view = next_view(s.view, -1);
+            s.selected = s.first_row = 0;
+            break;
+        case 'c':
+            switch_view(s, TopView::cgroups);
+            break;
+        case 'd':
+            switch_view(s, TopView::devices);
+            break;
+        case '1':
+            switch_view(s, TopView::cpus);
+            break;
+        case '<':
+            move_sort_column(s, -1);
+            break;
+        case '>':
+            move_sort_column(s, 1);
+            break;
+        case 'R': {
+            TopSort& sort = s.sort[static_cast<size_t>(s.view)];
+            sort.descending = !sort.descending;
+            break;
+        }
+        case top_key::up:
+        case 'k':
+            move_selection(s, -1, ctx);
+            break;
+        case top_key::down:
+        case 'j':
+            move_selection(s, 1, ctx);
+            break;
+        case top_key::page_up:
+            move_selection(s, -static_cast<long>(std::max<size_t>(1, ctx.page_rows)), ctx);
+            break;
+        case top_key::page_down:
+        case ' ':
+            move_selection(s, static_cast<long>(std::max<size_t>(1, ctx.page_rows)), ctx);
+            break;
+        case top_key::home:
+            move_selection(s, -static_cast<long>(ctx.rows), ctx);
+            break;
+        case top_key::end:
+            move_selection(s, static_cast<long>(ctx.rows), ctx);
+            break;
+        case 'P':
+        case 'M':
+        case 'N':
+        case 'Q':
+        case 'O':
+        case 'I':
+        case 'L':
+        case 'T':
+        case 'X':
+        case 'G':
+        case 'U':
+            sort_by_key(s, static_cast<char>(key));
+            break;
+        default:
+            s.message = "unknown key (? for help)";
+            break;
+    }
+    return s;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Frame
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool all_digits(const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+    });
+}
+
+bool contains_ci(const std::string& hay, const std::string& needle_lower) {
+    return lower(hay).find(needle_lower) != std::string::npos;
+}
+
+// Filters: a number matches a pid (or CPU number) exactly; text matches names and cgroup
+// paths as a case-insensitive substring.
+bool matches(const ProcessSample& p, const std::string& f) {
+    if (f.empty()) return true;
+    if (all_digits(f) && std::to_string(p.pid) == f) return true;
+    std::string n = lower(f);
+    return contains_ci(p.comm, n) || contains_ci(p.cgroup, n);
+}
+bool matches(const CgroupSample& c, const std::string& f) {
+    return f.empty() || contains_ci(c.path, lower(f));
+}
+bool matches(const DeviceSample& d, const std::string& f) {
+    return f.empty() || contains_ci(d.name, lower(f));
+}
+bool matches(const CpuSample& c, const std::string& f) {
+    if (f.empty()) return true;
+    if (all_digits(f)) return std::to_string(c.cpu) == f;
+    return contains_ci("cpu" + std::to_string(c.cpu), lower(f));
+}
+
+std::string fit_cell(const std::string& text, size_t width, bool left_align, bool keep_tail) {
+    if (text.size() > width) {
+        if (keep_tail && width > 2) return ".." + text.substr(text.size() - (width - 2));
+        return text.substr(0, width);
+    }
+    std::string pad(width - text.size(), ' ');
+    return left_align ? text + pad : pad + text;
+}
+
+std::string fit_line(std::string s, size_t width) {
+    if (s.size() > width) s.resize(width);
+    return s;
+}
+
+std::set<std::string> attached_families(const Snapshot& s) {
+    std::set<std::string> out;
+    for (const auto& p : s.probes)
+        if (p.attached) out.insert(p.family);
+    return out;
+}
+
+// Which table rows a verdict that is not ok names: "pid 123 comm" or a device name.
+struct Subjects {
+    std::map<int, Severity> pids;
+    std::map<std::string, Severity> devices;
+};
+
+Subjects verdict_subjects(const std::vector<Verdict>& verdicts) {
+    Subjects out;
+    for (const auto& v : verdicts) {
+        if (v.severity == Severity::ok || v.subject.empty()) continue;
+        if (v.subject.starts_with("pid ")) {
+            int pid = std::atoi(v.subject.c_str() + 4);
+            Severity& s = out.pids[pid];
+            s = std::max(s, v.severity);
+        } else {
+            Severity& s = out.devices[v.subject];
+            s = std::max(s, v.severity);
+        }
+    }
+    return out;
+}
+
+Severity row_severity(const ProcessSample& p, const Subjects& s) {
+    auto it = s.pids.find(p.pid);
+    return it == s.pids.end() ? Severity::ok : it->second;
+}
+Severity row_severity(const DeviceSample& d, const Subjects& s) {
+    auto it = s.devices.find(d.name);
+    return it == s.devices.end() ? Severity::ok : it->second;
+}
+Severity row_severity(const CgroupSample&, const Subjects&) {
+    return Severity::ok;
+}
+Severity row_severity(const CpuSample&, const Subjects&) {
+    return Severity::ok;
+}
+bool row_exited(const ProcessSample& p) {
+    return p.exited;
+}
+template <class Row>
+bool row_exited(const Row&) {
+    return false;
+}
+
+// Chooses the columns that fit `width`: drops by rank (never rank 0 or the sorted
+// column), then gives spare width to a flexible column.
+template <class Row, size_t N>
+std::vector<size_t> fit_columns(const ColumnDef<Row> (&defs)[N], const std::string& sorted,
+                                size_t width, std::vector<size_t>& widths) {
+    std::vector<size_t> shown;
+    for (size_t i = 0; i < N; ++i) shown.push_back(i);
+    auto total = [&] {
+        size_t t = 0;
+        for (size_t i : shown) t += defs[i].width;
+        return t + (shown.empty() ? 0 : shown.size() - 1);
+    };
+    while (total() > width) {
+        size_t victim = N;
+        for (size_t i : shown) {
+            const auto& d = defs[i];
+            if (d.drop_rank == 0 || d.id == sorted) continue;
+            if (victim == N || d.drop_rank >= defs[victim].drop_rank) victim = i;
+        }
+        if (victim == N) break;
+        std::erase(shown, victim);
+    }
+    widths.assign(N, 0);
+    for (size_t i : shown) widths[i] = defs[i].width;
+    size_t used = total();
+    for (size_t i : shown) {
+        if (defs[i].flex_max > defs[i].width && used < width) {
+            size_t extra = std::min(width - used, defs[i].flex_max - defs[i].width);
+            widths[i] += extra;
+            used += extra;
+        }
+    }
+    return shown;
+}
+
+template <class Row, size_t N>
+void build_table(TopFrame& f, std::span<const Row> all, const ColumnDef<Row> (&defs)[N],
+                 const Snapshot& snap, const Subjects& subjects, const TopUiState& state,
+                 size_t width) {
+    const CellContext cc{static_cast<double>(snap.interval_ns) / 1e9};
+    const std::set<std::string> families = attached_families(snap);
+    const TopSort& sort = state.current_sort();
+
+    size_t sort_col = 0;
+    for (size_t i = 0; i < N; ++i)
+        if (defs[i].id == sort.column) sort_col = i;
+
+    std::vector<const Row*> rows;
+    const std::string& filter = state.active_filter();
+    for (const Row& r : all)
+        if (matches(r, filter)) rows.push_back(&r);
+
+    const auto& sd = defs[sort_col];
+    const auto& key = defs[0];  // ties: by the first column, ascending
+    auto key_less = [&](const Row* a, const Row* b) {
+        if (key.number) return key.number(*a, cc) < key.number(*b, cc);
+        return key.text(*a, cc) < key.text(*b, cc);
+    };
+    std::stable_sort(rows.begin(), rows.end(), [&](const Row* a, const Row* b) {
+        if (sd.number) {
+            double x = sd.number(*a, cc), y = sd.number(*b, cc);
+            if (x != y) return sort.descending ? x > y : x < y;
+        } else {
+            std::string x = sd.text(*a, cc), y = sd.text(*b, cc);
+            if (x != y) return sort.descending ? x > y : x < y;
+        }
+        return key_less(a, b);
+    });
+
+    std::vector<size_t> widths;
+    std::vector<size_t> shown = fit_columns(defs, sort.column, width, widths);
+    size_t offset = 0;
+    std::string header;
+    for (size_t i : shown) {
+        if (!header.empty()) {
+            header += ' ';
+            ++offset;
+        }
+        const auto& d = defs[i];
+        f.columns.push_back(
+            TopColumn{d.id, d.title, offset, widths[i], d.left_align, d.id == sort.column});
+        header += fit_cell(d.title, widths[i], d.left_align, false);
+        offset += widths[i];
+    }
+    f.column_line = fit_line(header, width);
+
+    f.total_rows = rows.size();
+    size_t page = std::max<size_t>(1, f.page_rows);
+    size_t selected = rows.empty() ? 0 : std::min(state.selected, rows.size() - 1);
+    size_t first = std::min(state.first_row, selected);
+    if (selected >= first + page) first = selected + 1 - page;
+    f.first_row = first;
+    for (size_t r = first; r < rows.size() && r < first + f.page_rows; ++r) {
+        const Row& row = *rows[r];
+        TopRow out;
+        out.severity = row_severity(row, subjects);
+        out.exited = row_exited(row);
+        out.selected = r == selected;
+        std::string line;
+        for (size_t i : shown) {
+            const auto& d = defs[i];
+            bool available = !d.family || families.contains(d.family);
+            std::string cell = available ? d.text(row, cc) : "-";
+            if (!line.empty()) line += ' ';
+            line += fit_cell(cell, widths[i], d.left_align, d.keep_tail);
+            out.cells.push_back(std::move(cell));
+        }
+        out.text = fit_line(std::move(line), width);
+        f.rows.push_back(std::move(out));
+    }
+}
+
+std::string printf_string(const char* fmt, auto... args) {
+    char buf[512];
+    std::snprintf(buf, sizeof(buf), fmt, args...);
+    return buf;
+}
+
+std::string psi_part(const char* name, const Psi& p) {
+    if (!p.available) return std::string(name) + " -";
+    return printf_string("%s %.1f%%", name, p.some.interval_pct);
+}
+
+std::string psi_avg10(const Psi& p) {
+    return p.available ? format_fixed(p.some.avg10, 1) : "-";
+}
+
+std::string probes_part(const std::vector<ProbeStatus>& probes) {
+    // family -> attached, total; in the order first seen
+    std::vector<std::pair<std::string, std::pair<int, int>>> fam;
+    for (const auto& p : probes) {
+        auto it =
+            std::find_if(fam.begin(), fam.end(), [&](auto& e) { return e.first == p.family; });
+        if (it == fam.end()) {
+            fam.push_back({p.family, {0, 0}});
+            it = fam.end() - 1;
+        }
+        it->second.second++;
+        if (p.attached) it->second.first++;
+    }
+    std::string out = "probes:";
+    for (const auto& [name, n] : fam)
+        out += printf_string("%s %s %d/%d", out.size() > 7 ? "," : "", name.c_str(), n.first,
+                             n.second);
+    if (fam.empty()) out += " none reported";
+    return out;
+}
+
+std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>& verdicts) {
+    std::vector<TopLine> out;
+    if (!s) {
+        out.push_back({"perfbpf top  collecting the first interval..."});
+        return out;
+    }
+    const SystemSample& y = s->system;
+    const double secs = static_cast<double>(s->interval_ns) / 1e9;
+    std::time_t t = static_cast<std::time_t>(s->end_unix_ms / 1000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char when[16];
+    std::strftime(when, sizeof(when), "%H:%M:%S", &tm);
+    out.push_back({printf_string(
+        "perfbpf top  %s  interval %.2fs  load %.2f %.2f %.2f  tasks %d, %d running", when, secs,
+        y.loadavg[0], y.loadavg[1], y.loadavg[2], y.total_tasks, y.running)});
+    out.push_back({printf_string(
+        "CPU  %3.0f%% busy  us %.1f  sy %.1f  wa %.1f  irq %.1f  st %.1f  runq p99 %s  %d CPUs",
+        y.cpu_busy_pct, y.cpu_user_pct, y.cpu_system_pct, y.cpu_iowait_pct, y.cpu_irq_pct,
+        y.cpu_steal_pct, format_us(y.runq_lat_p99_us).c_str(), y.ncpus)});
+    double avail_pct = y.mem_total_bytes ? 100.0 * static_cast<double>(y.mem_available_bytes) /
+                                               static_cast<double>(y.mem_total_bytes)
+                                         : 0;
+    uint64_t swap_used =
+        y.swap_total_bytes > y.swap_free_bytes ? y.swap_total_bytes - y.swap_free_bytes : 0;
+    out.push_back({printf_string(
+        "MEM  %s available of %s (%.0f%%)  swap used %s  major faults %s/s  swap-out %s pages/s",
+        format_bytes(static_cast<double>(y.mem_available_bytes)).c_str(),
+        format_bytes(static_cast<double>(y.mem_total_bytes)).c_str(), avail_pct,
+        format_bytes(static_cast<double>(swap_used)).c_str(),
+        format_count(secs > 0 ? static_cast<double>(y.major_faults) / secs : 0).c_str(),
+        format_count(secs > 0 ? static_cast<double>(y.pages_swapped_out) / secs : 0).c_str())});
+    // PSI "some": the share of the interval in which at least one task stalled.
+    out.push_back({"PSI  " + psi_part("cpu", y.psi_cpu) + "  " + psi_part("memory", y.psi_memory) +
+                   "  " + psi_part("io", y.psi_io) + "  (avg10 " + psi_avg10(y.psi_cpu) + " " +
+                   psi_avg10(y.psi_memory) + " " + psi_avg10(y.psi_io) + ")"});
+    // Lost data is always shown, so an undercounting table is never mistaken for a quiet one.
+    TopLine lost;
+    if (s->drops.total == 0) {
+        lost.text = "LOST 0 events  " + probes_part(s->probes);
+    } else {
+        lost.text =
+            printf_string("LOST %llu events (", static_cast<unsigned long long>(s->drops.total));
+        bool first = true;
+        for (const auto& [kind, n] : s->drops.by_kind) {
+            if (n == 0) continue;
+            lost.text += printf_string("%s%s %llu", first ? "" : ", ", kind.c_str(),
+                                       static_cast<unsigned long long>(n));
+            first = false;
+        }
+        lost.text += "): numbers undercount  " + probes_part(s->probes);
+        lost.severity = Severity::warning;
+        lost.emphasis = true;
+    }
+    out.push_back(std::move(lost));
+    std::string ok;
+    for (const auto& v : verdicts) {
+        if (v.severity == Severity::ok) {
+            ok += (ok.empty() ? "" : ", ") + v.resource;
+            continue;
+        }
+        out.push_back({printf_string("%-8s %-8s %s", v.resource.c_str(), severity_name(v.severity),
+                                     v.evidence.c_str()),
+                       v.severity, true});
+    }
+    if (!ok.empty()) out.push_back({"ok: " + ok});
+    return out;
+}
+
+TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_t& cursor) {
+    if (st.mode == TopMode::filter) {
+        std::string prompt = "Filter: " + st.filter_edit;
+        cursor = prompt.size();
+        return {prompt + "   (Enter apply, Esc cancel, Ctrl-U clear)", Severity::ok, true};
+    }
+    std::string out = printf_string("%s: no rows", top_view_name(st.view));
+    if (f.total_rows)
+        out = printf_string("%s %zu-%zu of %zu", top_view_name(st.view), f.first_row + 1,
+                            f.first_row + f.rows.size(), f.total_rows);
+    std::string sorted_title = st.current_sort().column;
+    for (const auto& c : f.columns)
+        if (c.sorted) sorted_title = c.title;
+    out += "  sort " + sorted_title +
+           (st.current_sort().descending ? " (high first)" : " (low first)");
+    if (!st.filter().empty()) out += "  filter \"" + st.filter() + "\"";
+    if (st.paused) out += "  PAUSED (p resumes)";
+    if (st.ended) out += "  END of data";
+    if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
+    std::string hints = "  | Tab view  / filter  p pause  ? help  q quit";
+    if (out.size() + hints.size() > width) hints = "  | ? help  q quit";
+    return {out + hints, Severity::ok, false};
+}
+
+}  // namespace
+
+std::vector<std::string> top_help_lines() {
+    return {
+        "perfbpf top: keys",
+        "",
+        "  q              quit",
+        "  ? h            this help (any key closes it)",
+        "  Tab, Shift-Tab next / previous view: processes cgroups devices cpus",
+        "  c  d  1        cgroups, devices, per-CPU view (again: processes)",
+        "  P  M  N        sort by CPU%, RSS, PID (processes in cgroups)",
+        "  Q  O  G        sort by run-queue p99, off-CPU time, RSS growth",
+        "  I  L  U        sort by read B/s (again: write), I/O latency p99, util",
+        "  T  X           sort by TCP sent B/s (again: received), retransmits",
+        "  <  >  R        move the sort column left / right; reverse the order",
+        "  /              filter this view: name or cgroup substring, or a pid",
+        "                 (Enter applies, Esc cancels; Esc later clears it)",
+        "  p              pause the display; collection goes on, nothing is lost",
+        "  Up Down PgUp PgDn Home End, j k   move the selection",
+        "",
+        "RUNQ99: run-queue latency p99. OFFCPU: time off CPU in the interval.",
+        "IOLAT99: block I/O latency p99. RETR: TCP retransmits in the interval.",
+        "RSS+: RSS change in the interval. \"-\": that probe family is not loaded.",
+    };
+}
+
+TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& verdicts,
+                         const TopUiState& state, size_t width, size_t height) {
+    TopFrame f;
+    f.header = header_lines(snapshot, verdicts);
+    for (auto& l : f.header) l.text = fit_line(std::move(l.text), width);
+    // The column titles and the status line take two lines; keep at least one table row
+    // by trimming the header on very short screens.
+    size_t header_max = height > 3 ? height - 3 : 0;
+    if (f.header.size() > header_max) f.header.resize(header_max);
+    size_t used = f.header.size() + 2;
+    f.page_rows = height > used ? height - used : 0;
+
+    if (snapshot) {
+        Subjects subjects = verdict_subjects(verdicts);
+        switch (state.view) {
+            case TopView::processes:
+                build_table<ProcessSample>(f, snapshot->processes, kProcessColumns, *snapshot,
+                                           subjects, state, width);
+                break;
+            case TopView::cgroups:
+                build_table<CgroupSample>(f, snapshot->cgroups, kCgroupColumns, *snapshot, subjects,
+                                          state, width);
+                break;
+            case TopView::devices:
+                build_table<DeviceSample>(f, snapshot->devices, kDeviceColumns, *snapshot, subjects,
+                                          state, width);
+                break;
+            case TopView::cpus:
+                build_table<CpuSample>(f, snapshot->cpus, kCpuColumns, *snapshot, subjects, state,
+                                       width);
+                break;
+        }
+    }
+    f.status = status_line(state, f, width, f.cursor_column);
+    f.status.text = fit_line(std::move(f.status.text), width);
+    f.cursor_column = std::min(f.cursor_column, width > 0 ? width - 1 : 0);
+    if (state.mode == TopMode::help) f.help = top_help_lines();
+    return f;
+}
+
+}  // namespace perfbpf

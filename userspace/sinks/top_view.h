@@ -1,0 +1,133 @@
+// The view model of the full-screen `top`: what to show for a Snapshot, its verdicts and
+// the UI state (view, sort, filter, pause, selection), as plain lines and cells; and the
+// keys as a pure state machine. No ncurses here: sinks/tui.cpp only paints a TopFrame, so
+// everything a user sees is unit-tested without a terminal.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "detect/verdict.h"
+#include "model/snapshot.h"
+
+namespace perfbpf {
+
+enum class TopView { processes, cgroups, devices, cpus };
+inline constexpr size_t kTopViewCount = 4;
+const char* top_view_name(TopView v);
+
+enum class TopMode {
+    normal,
+    filter,  // editing the filter text; the table previews it as it is typed
+    help,    // help overlay open; any key closes it
+};
+
+// Keys as the renderer passes them: printable ASCII as itself, control characters as
+// their codes, the rest as these values (outside the range of any character).
+namespace top_key {
+inline constexpr int tab = '\t';
+inline constexpr int enter = '\n';
+inline constexpr int escape = 27;
+inline constexpr int backspace = 127;
+inline constexpr int ctrl_l = 12;
+inline constexpr int ctrl_u = 21;
+inline constexpr int up = 0x10000;
+inline constexpr int down = 0x10001;
+inline constexpr int page_up = 0x10002;
+inline constexpr int page_down = 0x10003;
+inline constexpr int home = 0x10004;
+inline constexpr int end = 0x10005;
+inline constexpr int back_tab = 0x10006;
+inline constexpr int resize = 0x10007;
+}  // namespace top_key
+
+struct TopSort {
+    std::string column;  // a column id of the view ("cpu", "rss", ...)
+    bool descending = true;
+};
+
+struct TopUiState {
+    TopView view = TopView::processes;
+    TopMode mode = TopMode::normal;
+    std::array<TopSort, kTopViewCount> sort = {TopSort{"cpu", true}, TopSort{"cpu", true},
+                                               TopSort{"util", true}, TopSort{"cpu", false}};
+    // Applied filters, one per view like the sort: a case-insensitive substring of the
+    // name or cgroup path, or a pid (CPU number) exactly.
+    std::array<std::string, kTopViewCount> filters;
+    std::string filter_edit;  // being typed in TopMode::filter
+    // Freezes the display; the collector keeps running so no interval is lost, and sort,
+    // filter and views still work on the frozen data.
+    bool paused = false;
+    bool ended = false;    // the source has nothing more (the end of a replay)
+    size_t selected = 0;   // row index in the sorted, filtered table
+    size_t first_row = 0;  // scroll position
+    std::string message;   // one-key notice ("no RUNQ99 column in the devices view")
+    bool quit = false;
+
+    const TopSort& current_sort() const { return sort[static_cast<size_t>(view)]; }
+    const std::string& filter() const { return filters[static_cast<size_t>(view)]; }
+    std::string& filter() { return filters[static_cast<size_t>(view)]; }
+    // The filter the table uses: the one being typed while editing.
+    const std::string& active_filter() const {
+        return mode == TopMode::filter ? filter_edit : filter();
+    }
+};
+
+// What the key handler needs to know about the table on screen.
+struct TopKeyContext {
+    size_t rows = 0;       // rows after filtering
+    size_t page_rows = 1;  // table rows that fit on the screen
+};
+
+TopUiState handle_top_key(TopUiState state, int key, const TopKeyContext& ctx);
+
+// Column ids of a view, left to right (the order `<` and `>` move the sort through).
+std::vector<std::string> top_column_ids(TopView v);
+
+struct TopColumn {
+    std::string id;
+    std::string title;
+    size_t offset = 0;  // first character in the line
+    size_t width = 0;
+    bool left_align = false;
+    bool sorted = false;
+};
+
+struct TopLine {
+    std::string text;
+    Severity severity = Severity::ok;
+    bool emphasis = false;  // verdict lines that are not ok, the column header
+};
+
+struct TopRow {
+    std::string text;  // cells padded to their columns, fitted to the width
+    std::vector<std::string> cells;
+    Severity severity = Severity::ok;  // the subject of a verdict that is not ok
+    bool exited = false;
+    bool selected = false;
+};
+
+struct TopFrame {
+    std::vector<TopLine> header;  // load, CPU, memory, PSI, drops and probes, verdicts
+    std::vector<TopColumn> columns;
+    std::string column_line;   // the column titles, aligned like the rows
+    std::vector<TopRow> rows;  // only the rows that fit, from first_row on
+    size_t total_rows = 0;     // after filtering
+    size_t first_row = 0;
+    size_t page_rows = 0;
+    TopLine status;                 // bottom line: view, sort, filter, pause; or the filter prompt
+    size_t cursor_column = 0;       // where the text cursor goes while editing the filter
+    std::vector<std::string> help;  // the help overlay, when open
+
+    TopKeyContext key_context() const { return {total_rows, page_rows}; }
+};
+
+// `snapshot` is null before the first interval ends. width/height: the screen in cells.
+TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& verdicts,
+                         const TopUiState& state, size_t width, size_t height);
+
+std::vector<std::string> top_help_lines();
+
+}  // namespace perfbpf

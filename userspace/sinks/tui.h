@@ -1,0 +1,43 @@
+// The full-screen `top`: paints the TopFrame of sinks/top_view with ncurses and feeds it
+// keys. Snapshots come from a callback that runs on a thread of its own, so the screen
+// keeps answering keys while an interval is being collected. The terminal is restored on
+// every way out: q, the stop flag (SIGINT/SIGTERM), an exception from the callback (rethrown
+// after the restore) and, as far as signal-safe code can, a fatal signal.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "detect/verdict.h"
+#include "model/snapshot.h"
+#include "util/result.h"
+
+namespace perfbpf {
+
+struct TopUpdate {
+    Snapshot snapshot;
+    std::vector<Verdict> verdicts;
+};
+
+// Blocks until the next interval ends and returns it; returns nullopt when `stop` became
+// true meanwhile or there is nothing more to show.
+using TopSource = std::function<std::optional<TopUpdate>(const std::atomic<bool>& stop)>;
+
+struct TuiOptions {
+    const std::atomic<bool>* stop = nullptr;  // set from a signal handler: leave cleanly
+    int iterations = 0;                       // leave after this many updates (0: never)
+    int input_fd = 0;                         // the terminal: keys from here,
+    int output_fd = 1;                        // the screen to here
+};
+
+// True when both fds are terminals, so a full-screen view can take keys and draw.
+bool tui_possible(int input_fd = 0, int output_fd = 1);
+
+// Runs until q, `stop` or `iterations`; when the source ends, its last update stays on
+// screen until q. Fails, leaving the screen as it was, when the
+// terminal cannot be set up (unknown $TERM); the caller then falls back to plain text.
+Result<void> run_tui(const TopSource& source, const TuiOptions& opts);
+
+}  // namespace perfbpf
