@@ -22,6 +22,9 @@
 
 #define TASK_RUNNING 0
 #define TASK_DEAD 0x80
+#define SCHED_NORMAL 0
+#define SCHED_BATCH 3
+#define SCHED_IDLE 5
 
 /* Set by user space before load. */
 const volatile __u64 flush_period_ns = 20 * 1000 * 1000ULL;
@@ -131,7 +134,12 @@ static __always_inline void set_base(struct task_struct *cur, struct task_acc *a
 		acc->origin_ns = cur->start_time;
 		return;
 	}
-	slice = oncpu - cur->se.prev_sum_exec_runtime;
+	/* The fair class records the total at which this slice began; other classes
+	 * (rt, the stop class of migration threads) leave it stale, so their first slice is
+	 * not counted rather than counted with their whole past. */
+	slice = 0;
+	if (cur->policy == SCHED_NORMAL || cur->policy == SCHED_BATCH || cur->policy == SCHED_IDLE)
+		slice = oncpu - cur->se.prev_sum_exec_runtime;
 	if (slice > oncpu)
 		slice = 0;
 	acc->base_oncpu_ns = oncpu - slice;

@@ -45,7 +45,8 @@ constexpr size_t kVerdictWindow = 5;
 
 void warn_unavailable(const std::vector<ProbeStatus>& status) {
     for (const auto& s : status)
-        if (!s.attached) spdlog::warn("{} {} unavailable: {}", s.family, s.probe, s.reason);
+        if (!s.attached && !s.skipped)
+            spdlog::warn("{} {} unavailable: {}", s.family, s.probe, s.reason);
 }
 
 // The live collector or a recording; `stop` (may be null) ends a live interval early.

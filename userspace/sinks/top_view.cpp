@@ -704,6 +704,7 @@ std::string probes_part(const std::vector<ProbeStatus>& probes) {
             fam.push_back({p.family, {0, 0}});
             it = fam.end() - 1;
         }
+        if (p.skipped) continue;  // left out on purpose: neither missing nor attached
         it->second.second++;
         if (p.attached) it->second.first++;
     }
