@@ -31,6 +31,10 @@ struct {
 	__type(value, __u32);
 } sock_owner SEC(".maps");
 
+/* Per-CPU, yet updated with atomic adds (local and uncontended, a few ns): the same counter
+ * is updated in process context and in softirqs that may interrupt it on that CPU, and
+ * fexit programs run preemptible. Only the per-ACK RTT sample is a plain update: losing
+ * one of those rarely is harmless. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -84,9 +88,9 @@ static __always_inline void count_transfer(const struct sock *sk, int ret, bool 
 
 	if (cpu) {
 		if (tx)
-			cpu->tx_bytes += ret;
+			__sync_fetch_and_add(&cpu->tx_bytes, ret);
 		else
-			cpu->rx_bytes += ret;
+			__sync_fetch_and_add(&cpu->rx_bytes, ret);
 	}
 	if (!tgid)
 		return;
@@ -156,7 +160,7 @@ int BPF_PROG(on_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff 
 	cpu = this_cpu();
 	if (!cpu)
 		return 0;
-	cpu->retransmits += segs;
+	__sync_fetch_and_add(&cpu->retransmits, segs);
 	owner = bpf_map_lookup_elem(&sock_owner, &key);
 	/* Look up only: a process that exited has no entry, and none is created for it. */
 	if (owner)
@@ -164,7 +168,7 @@ int BPF_PROG(on_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff 
 	if (p)
 		__sync_fetch_and_add(&p->retransmits, segs);
 	else
-		cpu->retransmits_unattributed += segs;
+		__sync_fetch_and_add(&cpu->retransmits_unattributed, segs);
 	return 0;
 }
 
@@ -178,8 +182,9 @@ int BPF_PROG(on_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 		return 0;
 	cpu = this_cpu();
 	if (cpu)
-		cpu->transitions[oldstate & (PERFBPF_TCP_STATES - 1)]
-				[newstate & (PERFBPF_TCP_STATES - 1)]++;
+		__sync_fetch_and_add(&cpu->transitions[oldstate & (PERFBPF_TCP_STATES - 1)]
+						      [newstate & (PERFBPF_TCP_STATES - 1)],
+				     1);
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(): the owner is current; its SYNs may be retransmitted. */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -229,6 +234,6 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 		return 0;
 	if (slot > PERFBPF_DROP_REASON_OTHER)
 		slot = PERFBPF_DROP_REASON_OTHER;
-	cpu->drops[slot & (PERFBPF_DROP_REASON_SLOTS - 1)]++;
+	__sync_fetch_and_add(&cpu->drops[slot & (PERFBPF_DROP_REASON_SLOTS - 1)], 1);
 	return 0;
 }
