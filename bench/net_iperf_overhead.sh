@@ -2,6 +2,7 @@
 # Overhead of the running tool on TCP throughput: iperf3 over loopback, alternating runs
 # without and with `perfbpf top --json` (all probe families) running.
 # Usage: bench/net_iperf_overhead.sh [RUNS] [SECONDS] [-- IPERF3_CLIENT_ARGS...]
+#   TOOL="cmd args" runs that in place of `perfbpf top --json --interval 1`.
 #   e.g. bench/net_iperf_overhead.sh 4 5 -- -l 1K   (small writes: per-call cost)
 # Prints per run the throughput and the throughput per CPU-second the two iperf3 processes
 # used (sender + receiver, user + system, which includes the loopback softirq work they
@@ -41,7 +42,7 @@ without=()
 with=()
 for ((i = 0; i < runs; i++)); do
     without+=("$(gbps "$@")")
-    "$perfbpf" top --json --interval 1 >"$tmp/top.json" 2>/dev/null &
+    ${TOOL:-"$perfbpf" top --json --interval 1} >"$tmp/top.json" 2>/dev/null &
     top=$!
     sleep 2 # loaded and attached
     with+=("$(gbps "$@")")

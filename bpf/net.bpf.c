@@ -65,11 +65,16 @@ static __always_inline struct net_proc_stats *proc_entry(__u32 tgid)
 	return bpf_map_lookup_elem(&proc_stats, &tgid);
 }
 
-static __always_inline void remember_owner(const struct sock *sk, __u32 tgid)
+static __always_inline void remember_owner(const struct sock *sk, __u32 tgid,
+					   struct net_proc_stats *p)
 {
 	__u64 key = (__u64)sk;
-	__u32 *owner = bpf_map_lookup_elem(&sock_owner, &key);
+	__u32 *owner;
 
+	if (p->last_sk == key)
+		return;
+	p->last_sk = key;
+	owner = bpf_map_lookup_elem(&sock_owner, &key);
 	if (owner) {
 		if (*owner != tgid)
 			*owner = tgid;
@@ -77,6 +82,22 @@ static __always_inline void remember_owner(const struct sock *sk, __u32 tgid)
 	}
 	if (bpf_map_update_elem(&sock_owner, &key, &tgid, BPF_ANY))
 		count_drop(PERFBPF_DROP_NET_MAP_FULL);
+}
+
+/* A socket closed: forget its owner, and make the owner's process look the address up
+ * again should a new socket of its own get the same address. */
+static __always_inline void forget_owner(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u32 *owner = bpf_map_lookup_elem(&sock_owner, &key);
+	struct net_proc_stats *p;
+
+	if (!owner)
+		return;
+	p = bpf_map_lookup_elem(&proc_stats, owner);
+	if (p && p->last_sk == key)
+		p->last_sk = 0;
+	bpf_map_delete_elem(&sock_owner, &key);
 }
 
 /* A TCP send or receive call of the current process moved `ret` bytes. */
@@ -95,15 +116,15 @@ static __always_inline void count_transfer(const struct sock *sk, int ret, bool 
 	if (!tgid)
 		return;
 	p = proc_entry(tgid);
-	if (p) {
-		if (tx)
-			__sync_fetch_and_add(&p->tx_bytes, ret);
-		else
-			__sync_fetch_and_add(&p->rx_bytes, ret);
+	if (!p)
+		return;
+	if (tx) {
+		__sync_fetch_and_add(&p->tx_bytes, ret);
+		/* Only sending sockets retransmit: their owner is what retransmissions need. */
+		remember_owner(sk, tgid, p);
+	} else {
+		__sync_fetch_and_add(&p->rx_bytes, ret);
 	}
-	/* Only sending sockets retransmit: their owner is what retransmissions need. */
-	if (tx)
-		remember_owner(sk, tgid);
 }
 
 SEC("raw_tp/sock_send_length")
@@ -176,7 +197,6 @@ SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(on_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	struct net_cpu_stats *cpu;
-	__u64 key = (__u64)sk;
 
 	if (sock_protocol(sk) != IPPROTO_TCP)
 		return 0;
@@ -188,12 +208,13 @@ int BPF_PROG(on_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(): the owner is current; its SYNs may be retransmitted. */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		struct net_proc_stats *p = tgid ? proc_entry(tgid) : NULL;
 
-		if (tgid && proc_entry(tgid))
-			remember_owner(sk, tgid);
+		if (p)
+			remember_owner(sk, tgid, p);
 	} else if (newstate == TCP_CLOSE) {
 		/* The address may be reused by a socket of another process. */
-		bpf_map_delete_elem(&sock_owner, &key);
+		forget_owner(sk);
 	}
 	return 0;
 }

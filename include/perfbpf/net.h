@@ -20,6 +20,9 @@ struct net_proc_stats {
     __u64 tx_bytes;    /* accepted by TCP send calls (send, write, sendmsg, sendfile) */
     __u64 rx_bytes;    /* returned by TCP receive calls (MSG_PEEK excluded) */
     __u64 retransmits; /* segments retransmitted on sockets this process owns */
+    /* bookkeeping of the BPF side: the socket last entered in sock_owner for this
+     * process, so a bulk sender's every send does not look its socket up again */
+    __u64 last_sk;
 };
 
 /* Cumulative system-wide totals, one PERCPU_ARRAY slot; user space sums the CPUs. */
