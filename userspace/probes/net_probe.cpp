@@ -58,7 +58,6 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
 // Says in the tracepoint's status which path counts the bytes on this kernel, or why
 // per-process TCP bytes are unavailable.
 void NetProbe::describe_byte_hooks() {
-    bool all = true;
     for (const auto& hook : kByteHooks) {
         std::string tp_probe = std::string("raw_tp/") + hook.tracepoint;
         const ProbeStatus* tp = find_status(table_.status(), tp_probe);
@@ -73,13 +72,11 @@ void NetProbe::describe_byte_hooks() {
                           tp_reason + "; TCP bytes counted through " + fexit_probe);
             continue;
         }
-        all = false;
         std::string why = fx ? fx->reason : "not loaded";
         table_.record(hook.tp_program, tp_probe, false,
                       tp_reason + ", and " + fexit_probe + " failed (" + why +
                           "): per-process TCP bytes unavailable");
     }
-    tcp_bytes_ = all;
 }
 
 NetProbe::~NetProbe() = default;

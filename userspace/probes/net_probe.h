@@ -24,8 +24,6 @@ class NetProbe : public ProbeFamily {
 
     int proc_stats_fd() const;  // hash: tgid -> net_proc_stats
     int cpu_stats_fd() const;   // per-CPU array[1] of net_cpu_stats
-    // Whether per-process TCP bytes are counted (a send and a receive hook attached).
-    bool tcp_bytes_available() const { return tcp_bytes_; }
     std::string load_error() const { return load_error_; }
 
   private:
@@ -34,7 +32,6 @@ class NetProbe : public ProbeFamily {
     ProgramTable table_;
     Skeleton<net_bpf> skel_;
     std::vector<LinkPtr> links_;
-    bool tcp_bytes_ = false;
     std::string load_error_;
 };
 
