@@ -23,7 +23,8 @@ struct {
 
 /* Owner of a TCP socket, keyed by the socket's address. LRU: a socket that closes without
  * a TCP_CLOSE transition we saw, or a server with more sockets than entries, only costs
- * the attribution of that socket's retransmissions (still counted system-wide). */
+ * the attribution of that socket's retransmissions (still counted system-wide). An entry
+ * evicted while its process keeps sending is restored within 16 MiB (see count_transfer). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 32768);
@@ -66,12 +67,12 @@ static __always_inline struct net_proc_stats *proc_entry(__u32 tgid)
 }
 
 static __always_inline void remember_owner(const struct sock *sk, __u32 tgid,
-					   struct net_proc_stats *p)
+					   struct net_proc_stats *p, bool refresh)
 {
 	__u64 key = (__u64)sk;
 	__u32 *owner;
 
-	if (p->last_sk == key)
+	if (p->last_sk == key && !refresh)
 		return;
 	p->last_sk = key;
 	owner = bpf_map_lookup_elem(&sock_owner, &key);
@@ -119,9 +120,13 @@ static __always_inline void count_transfer(const struct sock *sk, int ret, bool 
 	if (!p)
 		return;
 	if (tx) {
+		__u64 before = p->tx_bytes;
+
 		__sync_fetch_and_add(&p->tx_bytes, ret);
-		/* Only sending sockets retransmit: their owner is what retransmissions need. */
-		remember_owner(sk, tgid, p);
+		/* Only sending sockets retransmit: their owner is what retransmissions need.
+		 * Looked up again each time the process crosses a 16 MiB mark, in case the
+		 * LRU evicted the entry meanwhile. */
+		remember_owner(sk, tgid, p, ((before + ret) ^ before) >> 24);
 	} else {
 		__sync_fetch_and_add(&p->rx_bytes, ret);
 	}
@@ -211,7 +216,7 @@ int BPF_PROG(on_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 		struct net_proc_stats *p = tgid ? proc_entry(tgid) : NULL;
 
 		if (p)
-			remember_owner(sk, tgid, p);
+			remember_owner(sk, tgid, p, true);
 	} else if (newstate == TCP_CLOSE) {
 		/* The address may be reused by a socket of another process. */
 		forget_owner(sk);
