@@ -135,14 +135,18 @@ struct SystemSample {
     Log2Histogram runq_hist;
     double runq_lat_p99_us = 0;
     // network
-    uint64_t tcp_retransmits = 0;
+    uint64_t tcp_retransmits = 0;               // segments, as RetransSegs counts them
+    uint64_t tcp_retransmits_unattributed = 0;  // of those, on sockets with no known owner
     uint64_t tcp_tx_bytes = 0, tcp_rx_bytes = 0;
     uint64_t tcp_state_changes = 0;
     uint64_t tcp_resets = 0;  // transitions to CLOSE from ESTABLISHED etc.
     std::map<std::string, uint64_t> tcp_states_entered;  // "ESTABLISHED" -> count
     std::map<std::string, uint64_t> packet_drops;        // drop reason -> count
     uint64_t packet_drops_total = 0;
-    double tcp_srtt_p99_us = 0;  // from tcp:tcp_probe, when it fired
+    // from tcp:tcp_probe (one sample per incoming ACK), when it fired
+    uint64_t tcp_rtt_samples = 0;
+    double tcp_srtt_p99_us = 0;
+    double tcp_cwnd_avg_segs = 0;  // mean congestion window over the samples
 };
 
 struct OomKill {

@@ -151,6 +151,7 @@ json system_json(const SystemSample& s) {
             {"runq_lat_p99_us", s.runq_lat_p99_us},
             {"runq_hist", histogram_json(s.runq_hist)},
             {"tcp_retransmits", s.tcp_retransmits},
+            {"tcp_retransmits_unattributed", s.tcp_retransmits_unattributed},
             {"tcp_tx_bytes", s.tcp_tx_bytes},
             {"tcp_rx_bytes", s.tcp_rx_bytes},
             {"tcp_state_changes", s.tcp_state_changes},
@@ -158,7 +159,9 @@ json system_json(const SystemSample& s) {
             {"tcp_states_entered", s.tcp_states_entered},
             {"packet_drops", s.packet_drops},
             {"packet_drops_total", s.packet_drops_total},
-            {"tcp_srtt_p99_us", s.tcp_srtt_p99_us}};
+            {"tcp_rtt_samples", s.tcp_rtt_samples},
+            {"tcp_srtt_p99_us", s.tcp_srtt_p99_us},
+            {"tcp_cwnd_avg_segs", s.tcp_cwnd_avg_segs}};
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+// Reads the net family's maps every interval: per-process TCP bytes and retransmits as
+// interval amounts (delta logic in collect/parse/net_deltas), system-wide TCP and drop
+// counters. Entries of exited processes are read one last time, then deleted.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "collect/parse/net_deltas.h"
+#include "collect/source.h"
+
+namespace perfbpf {
+
+class NetProbe;
+
+class NetReader : public Source {
+  public:
+    explicit NetReader(const NetProbe& probe);
+    std::string_view name() const override { return "net"; }
+    void collect(SnapshotBuilder& builder) override;
+
+  private:
+    // Entries of processes that exited unseen (lost exit event, sched family not loaded)
+    // are found by checking /proc every this many reads.
+    static constexpr uint64_t kSweepEveryReads = 30;
+    const NetProbe& probe_;
+    NetDeltas deltas_;
+    std::vector<std::string> drop_labels_;  // per drop-reason slot, from kernel BTF
+    uint64_t reads_ = 0;
+};
+
+}  // namespace perfbpf

@@ -1,0 +1,92 @@
+#include "probes/net_probe.h"
+
+#include "net.skel.h"
+#include "probes/kernel_btf.h"
+
+namespace perfbpf {
+namespace {
+
+// Per-process TCP bytes: the tracepoint where the kernel has it (6.3+), else fexit on
+// TCP's own send/receive functions. fexit is tried only when the tracepoint is missing:
+// some kernels (this project's 6.18 host among them) refuse trampolines.
+struct ByteHook {
+    const char* tracepoint;
+    const char* tp_program;
+    const char* fexit_program;
+};
+constexpr ByteHook kByteHooks[] = {
+    {"sock_send_length", "on_sock_send_length", "on_tcp_sendmsg"},
+    {"sock_recv_length", "on_sock_recv_length", "on_tcp_recvmsg"},
+};
+
+const ProbeStatus* find_status(const std::vector<ProbeStatus>& all, const std::string& probe) {
+    for (const auto& s : all)
+        if (s.probe == probe) return &s;
+    return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOptions&) {
+    std::unique_ptr<NetProbe> probe(new NetProbe());
+    // The byte hooks differ by kernel (tracepoints added in 6.3, fexit where they are
+    // missing): each may be absent without failing doctor; what is missing is said in
+    // the tracepoint's status.
+    probe->table_.set_optional(
+        {"on_sock_send_length", "on_sock_recv_length", "on_tcp_sendmsg", "on_tcp_recvmsg"});
+    const auto& btf = KernelBtf::get();
+
+    SkeletonOps<net_bpf> ops{net_bpf__open, net_bpf__load, net_bpf__destroy};
+    auto skel = open_and_load<net_bpf>(ops, shared, probe->table_, [&](net_bpf* s) -> Result<void> {
+        for (const auto& hook : kByteHooks) {
+            if (!btf.has_tracepoint(hook.tracepoint)) continue;
+            bpf_program* fexit = bpf_object__find_program_by_name(s->obj, hook.fexit_program);
+            if (fexit) bpf_program__set_autoload(fexit, false);
+        }
+        return {};
+    });
+    if (!skel) {
+        probe->load_error_ = skel.error().message;
+        return probe;
+    }
+    probe->skel_ = std::move(*skel);
+    probe->links_ = probe->table_.attach(probe->skel_->obj);
+    probe->describe_byte_hooks();
+    return probe;
+}
+
+// Says in the tracepoint's status which path counts the bytes on this kernel, or why
+// per-process TCP bytes are unavailable.
+void NetProbe::describe_byte_hooks() {
+    for (const auto& hook : kByteHooks) {
+        std::string tp_probe = std::string("raw_tp/") + hook.tracepoint;
+        const ProbeStatus* tp = find_status(table_.status(), tp_probe);
+        if (tp && tp->attached) continue;
+        std::string tp_reason = tp ? tp->reason : "not loaded";
+        if (!KernelBtf::get().has_tracepoint(hook.tracepoint)) tp_reason += " (added in 6.3)";
+        bpf_program* fexit = bpf_object__find_program_by_name(skel_->obj, hook.fexit_program);
+        std::string fexit_probe = fexit ? bpf_program__section_name(fexit) : hook.fexit_program;
+        const ProbeStatus* fx = find_status(table_.status(), fexit_probe);
+        if (fx && fx->attached) {
+            table_.record(hook.tp_program, tp_probe, false,
+                          tp_reason + "; TCP bytes counted through " + fexit_probe);
+            continue;
+        }
+        std::string why = fx ? fx->reason : "not loaded";
+        table_.record(hook.tp_program, tp_probe, false,
+                      tp_reason + ", and " + fexit_probe + " failed (" + why +
+                          "): per-process TCP bytes unavailable");
+    }
+}
+
+NetProbe::~NetProbe() = default;
+
+int NetProbe::proc_stats_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.proc_stats) : -1;
+}
+
+int NetProbe::cpu_stats_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.cpu_stats) : -1;
+}
+
+}  // namespace perfbpf

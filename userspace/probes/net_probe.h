@@ -1,0 +1,38 @@
+// Loader of bpf/net.bpf.c: per-process TCP bytes and retransmits, TCP state changes,
+// smoothed RTT and cwnd, packet drops by reason.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "probes/bpf_object.h"
+#include "probes/probe_family.h"
+
+struct net_bpf;
+
+namespace perfbpf {
+
+class NetProbe : public ProbeFamily {
+  public:
+    // Never fails as a whole: what could not load or attach is in status().
+    static std::unique_ptr<NetProbe> load(const SharedMaps& shared, const ProbeOptions& opts);
+    ~NetProbe() override;
+
+    std::string_view name() const override { return "net"; }
+    const std::vector<ProbeStatus>& status() const override { return table_.status(); }
+    bool active() const override { return !links_.empty(); }
+
+    int proc_stats_fd() const;  // hash: tgid -> net_proc_stats
+    int cpu_stats_fd() const;   // per-CPU array[1] of net_cpu_stats
+    std::string load_error() const { return load_error_; }
+
+  private:
+    NetProbe() : table_("net") {}
+    void describe_byte_hooks();
+    ProgramTable table_;
+    Skeleton<net_bpf> skel_;
+    std::vector<LinkPtr> links_;
+    std::string load_error_;
+};
+
+}  // namespace perfbpf
