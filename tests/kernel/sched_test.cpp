@@ -10,22 +10,11 @@ namespace perfbpf {
 namespace {
 
 using test::Child;
+using test::find_process;
 using test::fixture;
 
-const ProcessSample* find_pid(const Snapshot& s, int pid) {
-    auto it = std::find_if(s.processes.begin(), s.processes.end(),
-                           [&](const ProcessSample& p) { return p.pid == pid; });
-    return it == s.processes.end() ? nullptr : &*it;
-}
-
 std::unique_ptr<Collector> sched_collector(uint64_t interval_ns) {
-    CollectorOptions o;
-    o.interval_ns = interval_ns;
-    o.probes.interval_ns = interval_ns;
-    o.families = {"sched"};
-    auto c = Collector::create(o);
-    EXPECT_TRUE(c) << c.error().message;
-    return c ? std::move(*c) : nullptr;
+    return test::family_collector({"sched"}, interval_ns);
 }
 
 TEST(SchedProbe, HogPairOnOneCpuWaits) {
@@ -36,8 +25,8 @@ TEST(SchedProbe, HogPairOnOneCpuWaits) {
     Child b = Child::spawn({fixture("spin"), "20"}, 0);
     collector->next();  // both hogs are running for the whole of the next interval
     Snapshot s = collector->next();
-    const ProcessSample* pa = find_pid(s, a.pid());
-    const ProcessSample* pb = find_pid(s, b.pid());
+    const ProcessSample* pa = find_process(s, a.pid());
+    const ProcessSample* pb = find_process(s, b.pid());
     ASSERT_TRUE(pa && pb) << "hog pids missing from the snapshot";
     for (const ProcessSample* p : {pa, pb}) {
         SCOPED_TRACE("pid " + std::to_string(p->pid));
@@ -64,7 +53,7 @@ TEST(SchedProbe, ExitedProcessStillReported) {
     Child c = Child::spawn({fixture("spin"), "0.5"});
     Snapshot s = collector->next();
     ASSERT_TRUE(c.exited() || c.wait() == 0);
-    const ProcessSample* p = find_pid(s, c.pid());
+    const ProcessSample* p = find_process(s, c.pid());
     ASSERT_TRUE(p) << "a process that exited during the interval must still appear";
     EXPECT_TRUE(p->exited);
     EXPECT_NEAR(static_cast<double>(p->oncpu_ns), 0.5e9, 0.15e9);
