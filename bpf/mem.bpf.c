@@ -12,7 +12,14 @@
  * correction: a change we chose not to attribute (see on_rss_stat) is picked up by the
  * process's next one. That is also why there is no rate limit: skipping events would
  * leave a level stale by an unknown amount (an unmap is one event for any size) until the
- * process's next change, which may never come. */
+ * process's next change, which may never come.
+ *
+ * Page faults are not counted here. exceptions:page_fault_user would add a second hook to
+ * every fault (its dispatch alone costs about what rss_stat costs), has no minor/major
+ * flag, and counts differently from the kernel (spurious and failed faults in, faults the
+ * kernel takes on user memory in system calls out). The kernel already keeps exact
+ * per-task minor/major counters: user space reads them from /proc/PID/stat for running
+ * processes, and the exit hook below records a process's totals as it exits. */
 #include "common.bpf.h"
 #include "core_fixes.bpf.h"
 #include "perfbpf/mem.h"
