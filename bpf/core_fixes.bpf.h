@@ -23,7 +23,10 @@ static __always_inline __u32 task_state(struct task_struct *t)
  * argument (the new count) of the rss_stat tracepoint, so we read the counters instead.
  * A percpu_counter's .count is the kernel's own approximation (get_mm_counter()): it
  * misses the per-CPU deltas not yet folded in, at most percpu_counter_batch - 1 pages
- * per CPU and counter (batch = max(32, 2 * nr_cpus)). */
+ * per CPU and counter (batch = max(32, 2 * nr_cpus)): 744 KiB for three counters on two
+ * CPUs, a fixed bound, not a share. Measured on 6.18 after touching 256 MiB: 90-270 KiB
+ * below VmRSS (which sums the per-CPU deltas there), under 0.1 %; on 6.1 equal. Summing
+ * the per-CPU deltas would take a loop over CPUs per event; not worth it. */
 struct mm_rss_stat___pre62 {
 	atomic_long_t count[4];
 } __attribute__((preserve_access_index));
