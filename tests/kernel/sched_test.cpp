@@ -14,13 +14,8 @@ namespace perfbpf {
 namespace {
 
 using test::Child;
+using test::find_process;
 using test::fixture;
-
-const ProcessSample* find_pid(const Snapshot& s, int pid) {
-    auto it = std::find_if(s.processes.begin(), s.processes.end(),
-                           [&](const ProcessSample& p) { return p.pid == pid; });
-    return it == s.processes.end() ? nullptr : &*it;
-}
 
 std::unique_ptr<Collector> sched_collector(uint64_t interval_ns, bool measure_waits = false) {
     CollectorOptions o;
@@ -56,8 +51,8 @@ TEST_P(SchedModes, HogPairOnOneCpuWaits) {
     const double a0 = proc_cpu_ns(a.pid()), b0 = proc_cpu_ns(b.pid());
     Snapshot s = collector->next();
     const double a_cpu = proc_cpu_ns(a.pid()) - a0, b_cpu = proc_cpu_ns(b.pid()) - b0;
-    const ProcessSample* pa = find_pid(s, a.pid());
-    const ProcessSample* pb = find_pid(s, b.pid());
+    const ProcessSample* pa = find_process(s, a.pid());
+    const ProcessSample* pb = find_process(s, b.pid());
     ASSERT_TRUE(pa && pb) << "hog pids missing from the snapshot";
     for (auto [p, kernel_ns] : {std::pair{pa, a_cpu}, std::pair{pb, b_cpu}}) {
         SCOPED_TRACE("pid " + std::to_string(p->pid));
@@ -88,7 +83,7 @@ TEST_P(SchedModes, ExitedProcessStillReported) {
     Child c = Child::spawn({fixture("spin"), "0.5"});
     Snapshot s = collector->next();
     ASSERT_EQ(c.wait(), 0);
-    const ProcessSample* p = find_pid(s, c.pid());
+    const ProcessSample* p = find_process(s, c.pid());
     ASSERT_TRUE(p) << "a process that exited during the interval must still appear";
     EXPECT_TRUE(p->exited);
     // All of its CPU time (as the kernel's rusage tells the parent), within a few ticks.

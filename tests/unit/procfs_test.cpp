@@ -64,6 +64,39 @@ TEST(Pressure, SomeAndFull) {
     EXPECT_FALSE(parse_pressure(""));
 }
 
+TEST(Pressure, IntervalShareFromTotals) {
+    auto before = parse_pressure(
+        "some avg10=0.00 avg60=0.00 avg300=0.00 total=1000000\n"
+        "full avg10=0.00 avg60=0.00 avg300=0.00 total=400000\n");
+    auto now = parse_pressure(
+        "some avg10=9.00 avg60=2.00 avg300=0.50 total=1250000\n"
+        "full avg10=4.00 avg60=1.00 avg300=0.20 total=500000\n");
+    ASSERT_TRUE(before && now);
+    set_psi_interval(*now, *before, 1'000'000'000);  // 1 s: 250 ms some, 100 ms full
+    EXPECT_DOUBLE_EQ(now->some.interval_pct, 25.0);
+    ASSERT_TRUE(now->full);
+    EXPECT_DOUBLE_EQ(now->full->interval_pct, 10.0);
+}
+
+TEST(Pressure, IntervalShareCappedAndWithoutFullLine) {
+    // Stall time is summed over tasks' states, not wall time: cap at 100 %. A kernel
+    // without the cpu "full" line (before 5.13) leaves it absent.
+    auto before = parse_pressure("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    auto now = parse_pressure("some avg10=99.00 avg60=50.00 avg300=20.00 total=3000000\n");
+    ASSERT_TRUE(before && now);
+    set_psi_interval(*now, *before, 2'000'000'000);
+    EXPECT_DOUBLE_EQ(now->some.interval_pct, 100.0);
+    EXPECT_FALSE(now->full);
+    // A total that went backwards is not read as a huge unsigned difference.
+    auto reset = parse_pressure("some avg10=0.00 avg60=0.00 avg300=0.00 total=100000\n");
+    set_psi_interval(*reset, *now, 1'000'000'000);
+    EXPECT_DOUBLE_EQ(reset->some.interval_pct, 0.0);
+    // No interval (the first read): nothing to compute.
+    auto first = parse_pressure("some avg10=0.00 avg60=0.00 avg300=0.00 total=500\n");
+    set_psi_interval(*first, *before, 0);
+    EXPECT_DOUBLE_EQ(first->some.interval_pct, 0.0);
+}
+
 TEST(Loadavg, Parses) {
     auto l = parse_loadavg("0.50 1.25 2.00 3/456 7890\n");
     ASSERT_TRUE(l);

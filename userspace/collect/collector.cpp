@@ -30,10 +30,11 @@ Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opt
     c->shared_ = std::make_unique<SharedMaps>(std::move(*shared));
 
     c->families_ = load_probe_families(*c->shared_, opts.probes, opts.families);
-    bool sched_active = false;
+    bool sched_active = false, mem_active = false;
     for (auto& f : c->families_) {
         for (const auto& st : f.probe->status()) c->status_.push_back(st);
         if (f.probe->name() == "sched" && f.probe->active()) sched_active = true;
+        if (f.probe->name() == "mem" && f.probe->active()) mem_active = true;
         if (f.reader) c->sources_.push_back(std::move(f.reader));
     }
     auto ring = EventRing::open(c->shared_->events_fd());
@@ -41,7 +42,9 @@ Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opt
     c->ring_ = std::make_unique<EventRing>(std::move(*ring));
 
     c->sources_.push_back(std::make_unique<DropsReader>(c->shared_->drops_fd()));
-    auto proc = std::make_unique<ProcSource>(opts.proc_root, !sched_active);
+    // An active family is the only source of its metric; /proc stands in for the others
+    // (the rule is spelled out in proc_source.h).
+    auto proc = std::make_unique<ProcSource>(opts.proc_root, !sched_active, !mem_active);
     c->proc_ = proc.get();
     c->sources_.push_back(std::move(proc));
     auto system = std::make_unique<SystemSource>(opts.proc_root);

@@ -1,7 +1,9 @@
 #include "collect/families.h"
 
+#include "collect/mem_reader.h"
 #include "collect/net_reader.h"
 #include "collect/sched_reader.h"
+#include "probes/mem_probe.h"
 #include "probes/net_probe.h"
 #include "probes/sched_probe.h"
 
@@ -26,6 +28,7 @@ struct Entry {
 const Entry kFamilies[] = {
     {"sched", &load_family<SchedProbe, SchedReader>},
     {"net", &load_family<NetProbe, NetReader>},
+    {"mem", &load_family<MemProbe, MemReader>},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "collect/parse/procfs.h"
@@ -21,9 +22,10 @@ uint64_t grew(uint64_t now, uint64_t before) {
 
 }  // namespace
 
-ProcSource::ProcSource(std::string proc_root, bool fill_cpu)
+ProcSource::ProcSource(std::string proc_root, bool fill_cpu, bool fill_rss)
     : root_(std::move(proc_root)),
       fill_cpu_(fill_cpu),
+      fill_rss_(fill_rss),
       ticks_per_s_(::sysconf(_SC_CLK_TCK)),
       page_bytes_(::sysconf(_SC_PAGESIZE)) {}
 
@@ -67,11 +69,16 @@ void ProcSource::collect(SnapshotBuilder& builder) {
             p.ppid = st->ppid;
             p.threads = st->num_threads;
             p.cgroup = k.cgroup;
-            p.rss_bytes = rss;
+            if (fill_rss_) {
+                p.rss_bytes = rss;
+                p.rss_peak_bytes = same ? std::max(rss, k.rss_bytes) : rss;
+            }
             if (same) {
                 p.minor_faults = grew(st->minflt, k.minflt);
                 p.major_faults = grew(st->majflt, k.majflt);
-                p.rss_growth_bytes = static_cast<int64_t>(rss) - static_cast<int64_t>(k.rss_bytes);
+                if (fill_rss_)
+                    p.rss_growth_bytes =
+                        static_cast<int64_t>(rss) - static_cast<int64_t>(k.rss_bytes);
                 if (fill_cpu_)
                     p.oncpu_ns = grew(cpu_ticks, k.cpu_ticks) * 1'000'000'000ULL /
                                  static_cast<uint64_t>(ticks_per_s_);
@@ -79,7 +86,7 @@ void ProcSource::collect(SnapshotBuilder& builder) {
                 // Started within the interval: everything it has, it gained now.
                 p.minor_faults = st->minflt;
                 p.major_faults = st->majflt;
-                p.rss_growth_bytes = static_cast<int64_t>(rss);
+                if (fill_rss_) p.rss_growth_bytes = static_cast<int64_t>(rss);
                 if (fill_cpu_)
                     p.oncpu_ns = cpu_ticks * 1'000'000'000ULL / static_cast<uint64_t>(ticks_per_s_);
             }
@@ -94,20 +101,37 @@ void ProcSource::collect(SnapshotBuilder& builder) {
         }
         ::closedir(dir);
     }
-    // Processes reported by probes but gone from /proc: name them from memory.
+    // Processes reported by probes but gone from /proc: name them from memory, and count
+    // what they did since the last scan from the totals a probe read at their exit.
     for (auto& [tgid, p] : builder.processes()) {
-        if (auto it = known_.find(tgid); it != known_.end() && it->second.last_seen_scan != scan_) {
-            if (p.comm.empty()) p.comm = it->second.comm;
-            if (p.cgroup.empty()) p.cgroup = it->second.cgroup;
-            if (!p.ppid) p.ppid = it->second.ppid;
-            if (it->second.scanned) {
-                // Its memory was returned at exit.
-                p.rss_growth_bytes = -static_cast<int64_t>(it->second.rss_bytes);
-                it->second.rss_bytes = 0;
+        auto it = known_.find(tgid);
+        const bool gone = it == known_.end() || it->second.last_seen_scan != scan_;
+        if (!gone) continue;
+        const SnapshotBuilder::FaultTotals* exit_faults = builder.exit_fault_totals(tgid);
+        Known* k = it != known_.end() ? &it->second : nullptr;
+        if (k) {
+            if (p.comm.empty()) p.comm = k->comm;
+            if (p.cgroup.empty()) p.cgroup = k->cgroup;
+            if (!p.ppid) p.ppid = k->ppid;
+        }
+        const bool scanned = k && k->scanned;
+        if (exit_faults) {
+            p.minor_faults = scanned ? grew(exit_faults->minor, k->minflt) : exit_faults->minor;
+            p.major_faults = scanned ? grew(exit_faults->major, k->majflt) : exit_faults->major;
+            if (k) {
+                k->minflt = exit_faults->minor;
+                k->majflt = exit_faults->major;
             }
         }
-        if (p.cgroup.empty()) p.cgroup = "/";
+        if (fill_rss_ && scanned && k->rss_bytes) {
+            // Its memory was returned at exit.
+            p.rss_growth_bytes = -static_cast<int64_t>(k->rss_bytes);
+            p.rss_peak_bytes = k->rss_bytes;
+            k->rss_bytes = 0;
+        }
     }
+    for (auto& [_, p] : builder.processes())
+        if (p.cgroup.empty()) p.cgroup = "/";
     for (auto it = known_.begin(); it != known_.end();) {
         if (scan_ - it->second.last_seen_scan > kForgetAfterScans)
             it = known_.erase(it);

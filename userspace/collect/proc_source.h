@@ -1,6 +1,17 @@
-// Per-process facts from /proc: names, parents, cgroups, RSS, page faults, and CPU time
-// when the sched probes are not active. Runs after the probe readers, so it also names the
-// processes they reported (including ones that exited, from what it remembered).
+// Per-process facts from /proc: names, parents, cgroups, page faults, and RSS and CPU time
+// when the probe families that measure them are not active. Runs after the probe readers,
+// so it also names the processes they reported (including ones that exited, from what it
+// remembered).
+//
+// Precedence, one rule per metric: a probe family that is active is the only source of its
+// metric for every process; /proc/PID/stat is the source when it is not.
+//  - CPU time: the sched family, else utime + stime.
+//  - RSS (level, growth, peak): the mem family (it sees every RSS change, including those
+//    of processes that exit within the interval), else /proc/PID/stat rss.
+//  - Page faults: always /proc/PID/stat minflt/majflt deltas for running processes (the
+//    kernel keeps the minor/major split there and nowhere per fault); for a process that
+//    exited, the lifetime totals the mem family read at its exit (builder's
+//    exit_fault_totals) minus what /proc showed at the previous scan.
 #pragma once
 
 #include <map>
@@ -13,7 +24,8 @@ namespace perfbpf {
 class ProcSource : public Source {
   public:
     // fill_cpu: derive oncpu_ns from utime+stime (when the sched family is unavailable).
-    ProcSource(std::string proc_root, bool fill_cpu);
+    // fill_rss: RSS from /proc/PID/stat (when the mem family is unavailable).
+    ProcSource(std::string proc_root, bool fill_cpu, bool fill_rss);
     std::string_view name() const override { return "procfs"; }
     void collect(SnapshotBuilder& builder) override;
 
@@ -37,6 +49,7 @@ class ProcSource : public Source {
 
     std::string root_;
     bool fill_cpu_;
+    bool fill_rss_;
     long ticks_per_s_;
     long page_bytes_;
     uint64_t scan_ = 0;

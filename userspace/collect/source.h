@@ -36,6 +36,19 @@ class SnapshotBuilder {
     void add_drops(const std::string& kind, uint64_t count);
     void add_oom_kill(OomKill kill) { oom_kills_.push_back(std::move(kill)); }
     void add_probe_status(const ProbeStatus& status) { probes_.push_back(status); }
+
+    // Lifetime fault totals of a process that exited in this interval, as a probe read them
+    // at its exit; the procfs source turns them into interval amounts with the totals it
+    // last read from /proc/PID/stat.
+    struct FaultTotals {
+        uint64_t minor = 0;
+        uint64_t major = 0;
+    };
+    void set_exit_fault_totals(int tgid, FaultTotals totals) { exit_faults_[tgid] = totals; }
+    const FaultTotals* exit_fault_totals(int tgid) const {
+        auto it = exit_faults_.find(tgid);
+        return it == exit_faults_.end() ? nullptr : &it->second;
+    }
     const CollectContext& context() const { return ctx_; }
 
     std::map<int, ProcessSample>& processes() { return processes_; }
@@ -53,6 +66,7 @@ class SnapshotBuilder {
     DropCounters drops_;
     std::vector<OomKill> oom_kills_;
     std::vector<ProbeStatus> probes_;
+    std::map<int, FaultTotals> exit_faults_;
 };
 
 class Source {

@@ -31,15 +31,7 @@ void SystemSource::read_psi(const std::string& file, Psi& out, std::optional<Psi
     auto psi = parse_pressure(*text);
     if (!psi) return;
     out = *psi;
-    if (prev && interval_ns) {
-        double us = static_cast<double>(interval_ns) / 1000.0;
-        out.some.interval_pct = std::min(
-            100.0, 100.0 * static_cast<double>(grew(psi->some.total_us, prev->some.total_us)) / us);
-        if (out.full && prev->full)
-            out.full->interval_pct = std::min(
-                100.0,
-                100.0 * static_cast<double>(grew(out.full->total_us, prev->full->total_us)) / us);
-    }
+    if (prev) set_psi_interval(out, *prev, interval_ns);
     prev = *psi;
 }
 

@@ -47,9 +47,14 @@ struct ProcessSample {
     uint64_t tcp_rx_bytes = 0;
     uint64_t tcp_retransmits = 0;
 
-    // memory
+    // memory (resident: file + anon + shmem pages). A process that exited holds nothing at
+    // the end: rss_bytes 0, growth minus what it held at the previous end; what it reached
+    // before exiting is in rss_peak_bytes.
     uint64_t rss_bytes = 0;        // level at the end of the interval
     int64_t rss_growth_bytes = 0;  // change within the interval
+    // Highest level within the interval (from every RSS change with the mem probes; from
+    // /proc alone, the larger of the levels at the interval's start and end).
+    uint64_t rss_peak_bytes = 0;
     uint64_t minor_faults = 0;
     uint64_t major_faults = 0;
 };

@@ -72,6 +72,7 @@ json process_json(const ProcessSample& p) {
             {"tcp_retransmits", p.tcp_retransmits},
             {"rss_bytes", p.rss_bytes},
             {"rss_growth_bytes", p.rss_growth_bytes},
+            {"rss_peak_bytes", p.rss_peak_bytes},
             {"minor_faults", p.minor_faults},
             {"major_faults", p.major_faults}};
 }

@@ -1,5 +1,6 @@
 #include "collect/parse/procfs.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -152,6 +153,18 @@ std::optional<Psi> parse_pressure(std::string_view text) {
     if (!have_some) return std::nullopt;
     psi.available = true;
     return psi;
+}
+
+void set_psi_interval(Psi& now, const Psi& before, uint64_t interval_ns) {
+    if (!interval_ns) return;
+    const double interval_us = static_cast<double>(interval_ns) / 1000.0;
+    auto pct = [&](const PsiLine& a, const PsiLine& b) {
+        // Totals only grow; one that went backwards (a different file) shows no stall.
+        uint64_t stalled = a.total_us >= b.total_us ? a.total_us - b.total_us : 0;
+        return std::min(100.0, 100.0 * static_cast<double>(stalled) / interval_us);
+    };
+    now.some.interval_pct = pct(now.some, before.some);
+    if (now.full && before.full) now.full->interval_pct = pct(*now.full, *before.full);
 }
 
 std::string choose_cgroup_path(std::string_view text) {

@@ -58,6 +58,11 @@ std::optional<LoadAvg> parse_loadavg(std::string_view text);
 // /proc/pressure/{cpu,memory,io} or a cgroup's *.pressure file.
 std::optional<Psi> parse_pressure(std::string_view text);
 
+// Fills now.{some,full}.interval_pct: the share of an interval of interval_ns during which
+// tasks stalled, from the growth of the cumulative totals (µs) since `before`, capped at
+// 100. A line missing from either read, or a total that went backwards, gives 0.
+void set_psi_interval(Psi& now, const Psi& before, uint64_t interval_ns);
+
 // /proc/PID/cgroup: the path a process's metrics are grouped under. The v2 path when it
 // is not "/", else the first non-root path among the v1 cpu, memory and name=systemd
 // hierarchies, else "/".
