@@ -139,9 +139,8 @@ TEST(MemProbe, ExitedProcessShowsItsPeakAndFaults) {
 
 TEST(MemProbe, OomKillInMemoryCgroupIsReported) {
     PERFBPF_REQUIRE_ROOT();
-    std::string error;
-    auto cgroup = test::MemoryCgroup::create(64 * kMiB, &error);
-    if (!cgroup) PERFBPF_SKIP_OR_FAIL("cannot create a memory cgroup: " + error);
+    auto cgroup = test::MemoryCgroup::create(64 * kMiB);
+    if (!cgroup) PERFBPF_SKIP_OR_FAIL("cannot create a memory cgroup: " + cgroup.error().message);
     auto collector = mem_collector(1'000'000'000);
     ASSERT_TRUE(collector);
     Child victim =

@@ -13,6 +13,7 @@
 
 #include "collect/collector.h"
 #include "model/snapshot.h"
+#include "selftest/cgroup.h"
 #include "selftest/workload.h"
 
 namespace perfbpf::test {
@@ -79,26 +80,7 @@ class LoopDevice {
     std::string dir_, backing_, device_, mount_;
 };
 
-// A memory cgroup this test creates under its own, with a limit; the processes in it must
-// have exited before destruction, which removes it. Uses the v1 memory hierarchy when the
-// memory controller is mounted there (memory.limit_in_bytes), else cgroup v2 (memory.max)
-// when the parent enables the memory controller for its children.
-class MemoryCgroup {
-  public:
-    static std::optional<MemoryCgroup> create(uint64_t limit_bytes, std::string* error);
-    MemoryCgroup(MemoryCgroup&& o) noexcept;
-    MemoryCgroup(const MemoryCgroup&) = delete;
-    MemoryCgroup& operator=(const MemoryCgroup&) = delete;
-    ~MemoryCgroup();
-
-    // A shell command that moves the shell into the cgroup, then execs `command`.
-    std::string enter_and_exec(const std::string& command) const;
-    const std::string& path() const { return dir_; }
-
-  private:
-    MemoryCgroup() = default;
-    std::string dir_;
-};
+using selftest::MemoryCgroup;
 
 // A Collector running only `families`, with the given interval; null (and a test failure)
 // when it cannot be created. Every core probe of those families must attach.

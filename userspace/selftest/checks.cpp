@@ -1,8 +1,15 @@
 // The workload and the expectations of each probe family; one entry per family.
 #include <string>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "selftest/cgroup.h"
 #include "selftest/selftest.h"
 #include "selftest/workload.h"
+#include "util/files.h"
 #include "util/format.h"
 
 namespace perfbpf::selftest {
@@ -36,11 +43,129 @@ CheckResult check_sched(Collector& collector) {
     return r;
 }
 
+uint64_t own_rss_bytes() {
+    auto statm = read_file("/proc/self/statm");
+    if (!statm) return 0;
+    auto f = split_fields(*statm);
+    auto pages = f.size() > 1 ? parse_u64(f[1]) : fail("statm");
+    return pages ? *pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+bool attached(const Collector& collector, const std::string& probe) {
+    for (const auto& st : collector.probe_status())
+        if (st.probe == probe) return st.attached;
+    return false;
+}
+
+// A loopback TCP transfer credited to its sender and receiver, a SYN the listener drops
+// and the client retransmits, and UDP datagrams to a closed port dropped for it.
+CheckResult check_net(Collector& collector) {
+    constexpr uint64_t kBytes = 16ull << 20;
+    CheckResult r;
+    auto transfer = start_tcp_transfer(kBytes);
+    if (!transfer) return {false, 0, transfer.error().message};
+    auto syn = start_syn_retransmitter(1.6);
+    if (!syn) return {false, 0, syn.error().message};
+    if (auto u = send_udp_to_closed_port(20); !u) return {false, 0, u.error().message};
+    Snapshot s = collector.next();
+    transfer->sender.wait();
+    transfer->receiver.wait();
+    syn->wait();
+    Snapshot s2 = collector.next();  // the SYN retransmit comes after the 1 s initial RTO
+    auto total = [&](int pid, uint64_t ProcessSample::*field) {
+        uint64_t sum = 0;
+        for (const Snapshot* snap : {&s, &s2})
+            if (const ProcessSample* p = find_process(*snap, pid)) sum += p->*field;
+        return sum;
+    };
+    const uint64_t tx = total(transfer->sender.pid(), &ProcessSample::tcp_tx_bytes);
+    const uint64_t rx = total(transfer->receiver.pid(), &ProcessSample::tcp_rx_bytes);
+    const uint64_t retrans = total(syn->pid(), &ProcessSample::tcp_retransmits);
+    const uint64_t drops = s.system.packet_drops_total + s2.system.packet_drops_total;
+    r.events = tx + rx + retrans + drops;
+    std::string problems;
+    if (attached(collector, "raw_tp/sock_send_length") || tx) {
+        if (tx < kBytes * 95 / 100 || tx > kBytes * 105 / 100)
+            problems += "sender credited " + std::to_string(tx) + " of " + std::to_string(kBytes) +
+                        " bytes; ";
+        if (rx < kBytes * 95 / 100 || rx > kBytes * 105 / 100)
+            problems += "receiver credited " + std::to_string(rx) + " of " +
+                        std::to_string(kBytes) + " bytes; ";
+    }
+    if (retrans == 0) problems += "no SYN retransmit credited to the client; ";
+    if (drops < 20) problems += "only " + std::to_string(drops) + " of 20 UDP drops counted; ";
+    r.passed = problems.empty();
+    r.detail = r.passed ? "TCP " + format_bytes(static_cast<double>(tx)) + " sent / " +
+                              format_bytes(static_cast<double>(rx)) +
+                              " received by the right pids, " + std::to_string(retrans) +
+                              " SYN retransmits, " + std::to_string(drops) + " drops"
+                        : problems;
+    return r;
+}
+
+// A process that touches 64 MiB, and one OOM-killed in a memory cgroup of our own.
+CheckResult check_mem(Collector& collector) {
+    constexpr uint64_t kBytes = 64ull << 20;
+    CheckResult r;
+    auto grower = Worker::start([] { return grow_rss_and_wait(kBytes, 1.5); });
+    if (!grower) return {false, 0, grower.error().message};
+    std::string oom_note;
+    std::optional<Worker> victim;
+    auto cgroup = MemoryCgroup::create(32ull << 20);
+    if (cgroup) {
+        // The child joins the cgroup itself before it allocates, so the limit applies.
+        const std::string procs = cgroup->path() + "/cgroup.procs";
+        auto w = Worker::start([procs] {
+            if (!write_file(procs, std::to_string(getpid()))) return 2;
+            return grow_rss_and_wait(256ull << 20, 0.1);
+        });
+        if (w) victim = std::move(*w);
+    } else {
+        oom_note = "no OOM check: " + cgroup.error().message;
+    }
+    Snapshot s = collector.next();
+    const ProcessSample* p = find_process(s, grower->pid());
+    int64_t growth = p ? p->rss_growth_bytes : 0;
+    r.events = p ? 1 : 0;
+    std::string problems;
+    // The worker was born in the interval, so its growth also holds the pages it shares
+    // with us since fork: at most our own RSS.
+    const int64_t inherited = static_cast<int64_t>(own_rss_bytes());
+    if (growth < static_cast<int64_t>(kBytes * 95 / 100) ||
+        growth > static_cast<int64_t>(kBytes * 105 / 100) + inherited)
+        problems += "RSS growth " + format_bytes(static_cast<double>(growth)) +
+                    " for a process that touched 64 MiB; ";
+    if (victim) {
+        int status = victim->wait();
+        bool seen = false;
+        for (const auto& k : s.oom_kills) seen |= k.pid == victim->pid();
+        if (!seen) {
+            Snapshot s2 = collector.next();
+            for (const auto& k : s2.oom_kills) seen |= k.pid == victim->pid();
+        }
+        if (status != -SIGKILL)
+            oom_note = "the 32 MiB cgroup did not OOM-kill its member (exit " +
+                       std::to_string(status) + ")";
+        else if (!seen)
+            problems += "OOM kill of pid " + std::to_string(victim->pid()) + " not reported; ";
+        else
+            r.events++;
+    }
+    r.passed = problems.empty();
+    r.detail = r.passed
+                   ? "RSS +" + format_bytes(static_cast<double>(growth)) + " for 64 MiB touched" +
+                         (oom_note.empty() ? ", OOM kill reported" : "; " + oom_note)
+                   : problems;
+    return r;
+}
+
 }  // namespace
 
 const std::vector<FamilyCheck>& family_checks() {
     static const std::vector<FamilyCheck> checks = {
         {"sched", check_sched},
+        {"net", check_net},
+        {"mem", check_mem},
     };
     return checks;
 }

@@ -55,21 +55,26 @@ void run_family(const FamilyCheck& check, std::vector<Row>& rows) {
     auto runs_before = (*collector)->run_counts()[check.family];
     CheckResult result = check.run(**collector);
     auto runs_after = (*collector)->run_counts()[check.family];
-    rows.push_back(Row{check.family, "workload", result.passed ? Outcome::pass : Outcome::fail,
-                       result.events, result.detail});
+    Row workload{check.family, "workload", result.passed ? Outcome::pass : Outcome::fail,
+                 result.events, result.detail};
     // Attached probes share the family's verdict (the check reads what they all feed);
-    // each shows how often it ran during the workload when run statistics are on.
+    // each shows how often it ran during the workload when run statistics are on, and
+    // the workload row their sum.
+    uint64_t runs = 0;
     for (auto& r : probe_rows) {
         if (r.outcome != Outcome::skip || !r.reason.empty()) continue;
         r.outcome = result.passed ? Outcome::pass : Outcome::fail;
         if (!result.passed) r.reason = "family check failed";
         if (!stats) continue;
         r.events = runs_after[r.probe] - runs_before[r.probe];
+        runs += r.events;
         if (r.events == 0) {
             r.outcome = Outcome::fail;
             r.reason = "attached but never ran during the workload";
         }
     }
+    if (stats) workload.events = runs;
+    rows.push_back(std::move(workload));
     rows.insert(rows.end(), probe_rows.begin(), probe_rows.end());
 }
 

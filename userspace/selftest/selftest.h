@@ -18,15 +18,15 @@ struct Row {
     std::string family;
     std::string probe;  // "raw_tp/sched_switch", or "workload" for the family's check
     Outcome outcome = Outcome::skip;
-    uint64_t events = 0;  // what the family counted for the workload
+    uint64_t events = 0;  // probe runs during the workload (or what the check counted)
     std::string reason;   // why it failed or was skipped
 };
 
 // What a family check reports about its workload.
 struct CheckResult {
     bool passed = false;
-    uint64_t events = 0;
-    std::string detail;  // numbers seen (pass) or what was wrong (fail)
+    uint64_t events = 0;  // shown when run statistics are unavailable
+    std::string detail;   // numbers seen (pass) or what was wrong (fail)
 };
 
 struct FamilyCheck {

@@ -1,15 +1,23 @@
 #include "selftest/workload.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
+#include <vector>
+
+#include "util/fd.h"
 
 namespace perfbpf::selftest {
 
@@ -125,6 +133,125 @@ int exec_self_version() {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+namespace {
+
+void sleep_seconds(double seconds) {
+    auto whole = static_cast<time_t>(seconds);
+    timespec ts{whole, static_cast<long>((seconds - static_cast<double>(whole)) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+Result<int> tcp_listener(int backlog, uint16_t* port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail_errno("socket", errno);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(fd, backlog) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        int err = errno;
+        ::close(fd);
+        return fail_errno("listen on 127.0.0.1", err);
+    }
+    *port = ntohs(addr.sin_port);
+    return fd;
+}
+
+int connect_loopback(uint16_t port, bool nonblocking) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+    if (fd < 0) return -1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
+        !(nonblocking && errno == EINPROGRESS)) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+}  // namespace
+
+Result<TcpTransfer> start_tcp_transfer(uint64_t bytes) {
+    uint16_t port = 0;
+    auto listener = tcp_listener(1, &port);
+    if (!listener) return std::unexpected(listener.error());
+    UniqueFd lfd(*listener);
+    auto receiver = Worker::start([&]() -> int {
+        int c = ::accept(lfd.get(), nullptr, nullptr);
+        if (c < 0) return 1;
+        std::vector<char> buf(1 << 16);
+        for (;;) {
+            ssize_t n = ::read(c, buf.data(), buf.size());
+            if (n <= 0) return n == 0 ? 0 : 1;
+        }
+    });
+    if (!receiver) return std::unexpected(receiver.error());
+    auto sender = Worker::start([&]() -> int {
+        int c = connect_loopback(port, false);
+        if (c < 0) return 1;
+        std::vector<char> buf(1 << 16, 'x');
+        uint64_t left = bytes;
+        while (left) {
+            ssize_t n = ::write(c, buf.data(), std::min<uint64_t>(left, buf.size()));
+            if (n <= 0) return 1;
+            left -= static_cast<uint64_t>(n);
+        }
+        ::close(c);
+        return 0;
+    });
+    if (!sender) return std::unexpected(sender.error());
+    return TcpTransfer{std::move(*sender), std::move(*receiver)};
+}
+
+Result<Worker> start_syn_retransmitter(double seconds) {
+    uint16_t port = 0;
+    // Backlog 0: the accept queue is full after one connection, and the next SYNs are
+    // dropped by the listener, so their senders retransmit them.
+    auto listener = tcp_listener(0, &port);
+    if (!listener) return std::unexpected(listener.error());
+    UniqueFd lfd(*listener);
+    return Worker::start([&, port]() -> int {
+        std::vector<UniqueFd> clients;
+        for (int i = 0; i < 4; ++i) clients.emplace_back(connect_loopback(port, true));
+        sleep_seconds(seconds);
+        return 0;
+    });
+}
+
+Result<void> send_udp_to_closed_port(int count) {
+    // Bind a port, then close it: nothing listens there while we send.
+    UniqueFd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    UniqueFd out(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!probe.valid() || !out.valid()) return fail_errno("udp socket", errno);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        return fail_errno("bind udp 127.0.0.1", errno);
+    probe.reset();
+    char byte = 0;
+    for (int i = 0; i < count; ++i)
+        ::sendto(out.get(), &byte, 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    return {};
+}
+
+int grow_rss_and_wait(uint64_t bytes, double seconds) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 1;
+    auto* c = static_cast<volatile char*>(p);
+    for (uint64_t off = 0; off < bytes; off += 4096) c[off] = 1;
+    sleep_seconds(seconds);
+    return 0;
 }
 
 }  // namespace perfbpf::selftest

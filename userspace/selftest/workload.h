@@ -52,4 +52,21 @@ int spin_for(double seconds);
 // Execs this binary with --version (so exec and exit hooks fire); returns its status.
 int exec_self_version();
 
+// A TCP transfer of `bytes` over 127.0.0.1 between two workers of ours.
+struct TcpTransfer {
+    Worker sender;
+    Worker receiver;
+};
+Result<TcpTransfer> start_tcp_transfer(uint64_t bytes);
+
+// A client whose SYN the kernel drops (the listener's accept queue is full and never
+// drained), so it retransmits it after the initial RTO (1 s). Runs ~`seconds`.
+Result<Worker> start_syn_retransmitter(double seconds);
+
+// Sends `count` UDP datagrams to a closed port on 127.0.0.1 (dropped: no socket).
+Result<void> send_udp_to_closed_port(int count);
+
+// Touches `bytes` of anonymous memory, then stays alive for `seconds`.
+int grow_rss_and_wait(uint64_t bytes, double seconds);
+
 }  // namespace perfbpf::selftest

@@ -1,0 +1,36 @@
+// A memory cgroup created under our own, with a limit: where the selftest and the kernel
+// tests provoke an OOM kill without touching anything else. Uses the v1 memory hierarchy
+// when the memory controller is mounted there (memory.limit_in_bytes), else cgroup v2
+// (memory.max) when the parent enables the memory controller for its children. The
+// processes in it must have exited before destruction, which removes it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "util/result.h"
+
+namespace perfbpf::selftest {
+
+class MemoryCgroup {
+  public:
+    static Result<MemoryCgroup> create(uint64_t limit_bytes);
+    MemoryCgroup(MemoryCgroup&& o) noexcept;
+    MemoryCgroup(const MemoryCgroup&) = delete;
+    MemoryCgroup& operator=(const MemoryCgroup&) = delete;
+    ~MemoryCgroup();
+
+    // Moves a process into the cgroup.
+    bool add(pid_t pid) const;
+    // A shell command that moves the shell into the cgroup, then execs `command`.
+    std::string enter_and_exec(const std::string& command) const;
+    const std::string& path() const { return dir_; }
+
+  private:
+    MemoryCgroup() = default;
+    std::string dir_;
+};
+
+}  // namespace perfbpf::selftest
