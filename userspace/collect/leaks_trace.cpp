@@ -1,0 +1,236 @@
+#include "collect/leaks_trace.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include "collect/collector.h"
+#include "collect/leaks_reader.h"
+#include "collect/leaks_target.h"
+#include "probes/bpf_object.h"
+#include "probes/leaks_probe.h"
+#include "symbolize/leak_frames.h"
+#include "util/files.h"
+#include "util/privileges.h"
+
+namespace perfbpf {
+
+Result<std::string> find_shim_library() {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return fail("cannot read /proc/self/exe: " + ec.message());
+    auto shim = exe.parent_path() / "libperfbpf_shim.so";
+    if (!std::filesystem::exists(shim, ec))
+        return fail("interposition library " + shim.string() +
+                    " is missing (it is built and installed next to the perfbpf binary)");
+    return shim.string();
+}
+
+namespace {
+
+// Sleeps until `deadline_ns` or until stop/target exit, polling every 20 ms.
+void wait_until(uint64_t deadline_ns, const std::atomic<bool>& stop,
+                const std::function<bool()>& target_gone) {
+    while (monotonic_ns() < deadline_ns && !stop.load() && !target_gone()) {
+        uint64_t left = deadline_ns - monotonic_ns();
+        std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(left, 20'000'000)));
+    }
+}
+
+struct TempFile {
+    std::string path;
+    TempFile() {
+        char tmpl[] = "/tmp/perfbpf-maps.XXXXXX";
+        int fd = ::mkstemp(tmpl);
+        if (fd >= 0) {
+            ::close(fd);
+            path = tmpl;
+        }
+    }
+    ~TempFile() {
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
+
+std::string overhead_warning(const std::string& mode, bool command) {
+    if (mode == "exact")
+        return command ? "exact mode sees every allocation: expect the target to run several "
+                         "times slower (measured ≈2-6x on a malloc-bound program)"
+                       : "exact mode on a running process probes every malloc and free in its "
+                         "libc: expect a malloc-bound target to run 20-40x slower";
+    if (mode == "sampled") return "sampled mode: expect a few percent of overhead";
+    return {};
+}
+
+}  // namespace
+
+Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::atomic<bool>& stop,
+                                   const LeaksIntervalFn& on_interval) {
+    const bool command = !opts.command.empty();
+    if (command == (opts.pid > 0)) return fail("give either -p PID or -- CMD ARGS");
+    if (opts.mode != "exact" && opts.mode != "sampled")
+        return fail("mode " + opts.mode + " is not available here");
+    if (opts.mode == "sampled" && !command)
+        return fail(
+            "sampled mode needs the interposition library: use -- CMD (for a running "
+            "process: --mode growth, or --mode exact)");
+
+    // Checks that need no privileges come first, so their message is the one shown.
+    std::string shim, exe;
+    if (command) {
+        auto path = resolve_command(opts.command[0]);
+        if (!path) return std::unexpected(path.error());
+        exe = *path;
+        auto s = opts.shim_path.empty() ? find_shim_library() : Result<std::string>(opts.shim_path);
+        if (!s) return std::unexpected(s.error());
+        shim = *s;
+    } else if (auto why = check_pid(opts.pid); !why.empty()) {
+        return fail(why);
+    }
+    if (auto msg = current_privileges().missing_message("trace --leaks"); !msg.empty())
+        return fail(msg);
+
+    std::string lib;
+    if (!command) {
+        if (!opts.allocator_lib.empty()) {
+            if (::access(opts.allocator_lib.c_str(), R_OK) != 0)
+                return fail_errno("--allocator-lib " + opts.allocator_lib, errno);
+            lib = opts.allocator_lib;
+        } else {
+            auto l = find_mapped_libc(opts.pid);
+            if (!l) return std::unexpected(l.error());
+            lib = *l;
+        }
+    }
+
+    auto shared = SharedMaps::create();
+    if (!shared) return std::unexpected(shared.error());
+
+    TempFile maps_file;
+    std::optional<SpawnedTarget> child;
+    int pid = opts.pid;
+    if (command) {
+        std::string preload = shim;
+        if (const char* old = std::getenv("LD_PRELOAD"); old && *old)
+            preload += ":" + std::string(old);
+        std::vector<std::pair<std::string, std::string>> env = {
+            {"LD_PRELOAD", preload},
+            {"PERFBPF_LEAKS_MODE", opts.mode},
+            {"PERFBPF_LEAKS_SAMPLE_BYTES", std::to_string(opts.sample_bytes)},
+            {"PERFBPF_LEAKS_MAX_STACKS", std::to_string(opts.max_stacks - 1)},
+            {"PERFBPF_LEAKS_MAPS_FILE", maps_file.path},
+            {"PERFBPF_LEAKS_PID", "$PID"},  // the shim records only in the traced process
+        };
+        if (opts.seed) env.push_back({"PERFBPF_LEAKS_SEED", std::to_string(opts.seed)});
+        auto spawned = SpawnedTarget::spawn_paused(exe, opts.command, env);
+        if (!spawned) return std::unexpected(spawned.error());
+        child = std::move(*spawned);
+        pid = child->pid();
+    }
+
+    LeaksProbeOptions po;
+    po.tgid = pid;
+    po.max_stacks = opts.max_stacks;
+    po.max_live = opts.max_live;
+    po.shim = command;
+    auto probe = LeaksProbe::load(*shared, po);
+    if (!probe) return std::unexpected(probe.error());
+    if (command) {
+        if (auto r = (*probe)->attach_shim(shim, pid); !r) return std::unexpected(r.error());
+    } else {
+        if (auto r = (*probe)->attach_allocator(lib, pid); !r) return std::unexpected(r.error());
+        if (auto why = check_pid(pid); !why.empty()) return fail(why + " (during attach)");
+    }
+
+    LeakReport notes_only;
+    if (auto w = overhead_warning(opts.mode, command); !w.empty()) {
+        spdlog::warn("{}", w);
+        notes_only.notes.push_back(w);
+    }
+    if (!command) {
+        for (const auto& p : (*probe)->probes()) {
+            if (!p.attached && !p.reason.empty())
+                notes_only.notes.push_back(p.reason);
+            else if (p.attached && !p.emulated)
+                notes_only.notes.push_back(p.function +
+                                           ": probed on an instruction the kernel "
+                                           "single-steps (slow per call)");
+        }
+    }
+
+    const uint64_t start_ns = monotonic_ns();
+    if (child) {
+        if (auto r = child->release(); !r) return fail(opts.command[0] + ": " + r.error().message);
+    }
+    const std::string comm =
+        command ? std::filesystem::path(exe).filename().string() : process_comm(pid);
+
+    LeaksReader reader(**probe, start_ns);
+    MappingSet maps;
+    Symbolizer symbolizer;
+    auto refresh_maps = [&] {
+        if (auto m = read_proc_maps(pid); m && !m->empty()) maps.merge(*m);
+    };
+    bool exited = false;
+    auto target_gone = [&] {
+        if (exited) return true;
+        if (child)
+            exited = child->exited();
+        else
+            exited = !check_pid(pid).empty();
+        return exited;
+    };
+
+    refresh_maps();
+    uint64_t next = start_ns + opts.interval_ns;
+    const uint64_t end = opts.duration_ns ? start_ns + opts.duration_ns : UINT64_MAX;
+    for (;;) {
+        wait_until(std::min(next, end), stop, target_gone);
+        uint64_t now = monotonic_ns();
+        if (!target_gone()) refresh_maps();
+        reader.sample(now);
+        const bool done = stop.load() || target_gone() || now >= end;
+        if (done) break;
+        if (on_interval) {
+            LeakReport interim =
+                reader.report(now, opts.mode, opts.mode == "sampled", opts.min_age_ns);
+            interim.pid = pid;
+            interim.comm = comm;
+            symbolize_report(interim, maps, symbolizer, nullptr);
+            on_interval(interim);
+        }
+        next += opts.interval_ns;
+    }
+
+    const uint64_t now = monotonic_ns();
+    if (!target_gone()) refresh_maps();
+    if (!maps_file.path.empty()) {
+        if (auto text = read_file(maps_file.path); text && !text->empty())
+            maps.merge(parse_proc_maps(*text));
+    }
+    LeakReport report = reader.report(now, opts.mode, opts.mode == "sampled", opts.min_age_ns);
+    report.pid = pid;
+    report.comm = comm;
+    report.notes = notes_only.notes;
+    if (!command && opts.mode == "exact")
+        report.notes.push_back(
+            "exact mode on a running process: allocations made before the "
+            "trace started are not known, so their frees are ignored");
+    if (child) {
+        report.target_exited = child->exited();
+        if (report.target_exited) report.exit_code = child->exit_code();
+    } else {
+        report.target_exited = target_gone();
+    }
+    symbolize_report(report, maps, symbolizer, nullptr);
+    if (child && !report.target_exited) child->terminate();
+    return report;
+}
+
+}  // namespace perfbpf
