@@ -27,6 +27,7 @@ struct TraceOptions {
     uint64_t seed = 0;
     bool json = false;
     std::string folded;
+    std::string output;
     std::string allocator_lib;
     uint32_t max_stacks = 16384;
     std::vector<std::string> command;
@@ -54,7 +55,7 @@ int run_trace(const TraceOptions& o) {
     t.allocator_lib = o.allocator_lib;
     t.max_stacks = o.max_stacks;
 
-    const bool live = !o.json && ::isatty(STDOUT_FILENO);
+    const bool live = !o.json && o.output.empty() && ::isatty(STDOUT_FILENO);
     LeaksIntervalFn on_interval;
     if (live) {
         on_interval = [&](const LeakReport& r) {
@@ -74,11 +75,18 @@ int run_trace(const TraceOptions& o) {
             return 1;
         }
     }
-    if (o.json)
-        std::cout << leaks_json(*report).dump(2) << std::endl;
-    else
-        std::cout << (live ? "\033[H\033[2J" : "") << leaks_text(*report, o.top, true)
-                  << std::flush;
+    std::string text =
+        o.json ? leaks_json(*report).dump(2) + "\n" : leaks_text(*report, o.top, true);
+    if (!o.output.empty()) {
+        std::ofstream f(o.output);
+        f << text;
+        if (!f) {
+            std::fprintf(stderr, "perfbpf: cannot write %s\n", o.output.c_str());
+            return 1;
+        }
+        return 0;
+    }
+    std::cout << (live ? "\033[H\033[2J" : "") << text << std::flush;
     return 0;
 }
 
@@ -116,6 +124,9 @@ void add_trace(CLI::App& app) {
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
     cmd->add_option("--seed", o->seed, "Sampled mode: fixed seed for reproducible sampling");
     cmd->add_flag("--json", o->json, "Print the final report as JSON");
+    cmd->add_option("-o,--output", o->output,
+                    "Write the final report to this file instead of standard output (which the "
+                    "traced command shares)");
     cmd->add_option("--folded", o->folded,
                     "Write outstanding bytes as folded stacks (flamegraph.pl, speedscope)");
     cmd->add_option("--allocator-lib", o->allocator_lib,

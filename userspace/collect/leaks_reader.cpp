@@ -164,6 +164,8 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
         r.stacks.push_back(std::move(s));
     }
 
+    r.counters["images"] = probe_.images();
+    r.counters["stacks"] = probe_.stack_top() - base;
     // Tracer counters, summed over CPUs.
     const char* names[] = {"batches",      "events",   "live_full",  "stack_range",
                            "unknown_free", "replaced", "read_fault", "stack_full"};
