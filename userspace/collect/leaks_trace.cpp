@@ -74,6 +74,9 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
                                    const LeaksIntervalFn& on_interval) {
     const bool command = !opts.command.empty();
     if (command == (opts.pid > 0)) return fail("give either -p PID or -- CMD ARGS");
+    if (!command) {
+        if (auto why = check_pid(opts.pid); !why.empty()) return fail(why);
+    }
     if (opts.mode != "exact" && opts.mode != "sampled")
         return fail("mode " + opts.mode + " is not available here");
     if (opts.mode == "sampled" && !command)
@@ -90,8 +93,6 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         auto s = opts.shim_path.empty() ? find_shim_library() : Result<std::string>(opts.shim_path);
         if (!s) return std::unexpected(s.error());
         shim = *s;
-    } else if (auto why = check_pid(opts.pid); !why.empty()) {
-        return fail(why);
     }
     if (auto msg = current_privileges().missing_message("trace --leaks"); !msg.empty())
         return fail(msg);

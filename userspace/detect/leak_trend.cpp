@@ -93,8 +93,15 @@ TrendVerdict classify_trend(const TrendInput& in, const TrendThresholds& th) {
     };
 
     if (last <= 0) return finish(LeakClass::churn, in.total_allocs > 0 ? 1.0 : 0.0);
+    const bool enough_points = pts.size() >= 4;
+    const LinearFit tail = enough_points ? fit_line(tail_of(pts, th.tail_fraction)) : LinearFit{};
+    const bool growing_now =
+        enough_points && fit.slope > 0 && tail.slope > th.plateau_tail_ratio * fit.slope;
+    // A cache fills over several intervals; a working set of short-lived blocks is there
+    // from the first one.
+    const bool filled_gradually = enough_points && pts[1].bytes < 0.5 * last;
     if (in.frees_known && in.allocated_bytes > 0 &&
-        last < th.churn_outstanding_ratio * in.allocated_bytes)
+        last < th.churn_outstanding_ratio * in.allocated_bytes && !growing_now && !filled_gradually)
         return finish(LeakClass::churn, 1.0 - last / in.allocated_bytes);
 
     const bool never_freed =
@@ -103,8 +110,7 @@ TrendVerdict classify_trend(const TrendInput& in, const TrendThresholds& th) {
                       (in.oldest_age_s >= 0 && in.duration_s > 0 &&
                        in.oldest_age_s >= th.leak_age_ratio * in.duration_s);
 
-    if (pts.size() >= 4 && fit.slope > 0) {
-        const LinearFit tail = fit_line(tail_of(pts, th.tail_fraction));
+    if (enough_points && fit.slope > 0) {
         if (tail.slope <= th.plateau_tail_ratio * fit.slope) {
             double flatness = 1.0 - std::max(0.0, tail.slope) / fit.slope;
             return finish(LeakClass::plateau, flatness * sample_factor(pts.size()));
@@ -114,7 +120,7 @@ TrendVerdict classify_trend(const TrendInput& in, const TrendThresholds& th) {
             return finish(LeakClass::leak, conf);
         return finish(LeakClass::growing, conf);
     }
-    if (pts.size() >= 4) {
+    if (enough_points) {
         // Not growing over the trace (flat or shrinking) but still holding memory.
         return finish(LeakClass::plateau, sample_factor(pts.size()) * (1.0 - fit.r2 * 0.5));
     }

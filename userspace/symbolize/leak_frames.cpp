@@ -37,7 +37,9 @@ void symbolize_report(LeakReport& report, const MappingSet& maps, Symbolizer& sy
                 frames = symbolizer.user(s.ips[i], maps, return_address);
             }
             for (const auto& f : frames) {
-                if (is_shim_module(f.module)) continue;
+                // The shim's own frames, and the kernel's uretprobe trampoline page that
+                // stands in for a return address while a return probe is pending.
+                if (is_shim_module(f.module) || f.module == "[uprobes]") continue;
                 s.frames.push_back(
                     LeakFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined});
             }

@@ -265,7 +265,12 @@ KernelSymbols KernelSymbols::parse(std::string_view text) {
             addr == 0)
             continue;
         Sym s{addr, std::string(f[2]), {}};
-        if (f.size() >= 4) s.module = std::string(f[3]);
+        if (f.size() >= 4) {
+            std::string_view mod = f[3];
+            if (mod.size() >= 2 && mod.front() == '[' && mod.back() == ']')
+                mod = mod.substr(1, mod.size() - 2);
+            s.module = std::string(mod);
+        }
         k.syms_.push_back(std::move(s));
     }
     std::sort(k.syms_.begin(), k.syms_.end(),
