@@ -29,7 +29,8 @@ struct TraceOptions {
     std::string folded;
     std::string output;
     std::string allocator_lib;
-    uint32_t max_stacks = 16384;
+    uint32_t max_stacks = 8192;
+    uint32_t max_live = 1u << 18;
     std::vector<std::string> command;
 };
 
@@ -54,6 +55,7 @@ int run_trace(const TraceOptions& o) {
     t.seed = o.seed;
     t.allocator_lib = o.allocator_lib;
     t.max_stacks = o.max_stacks;
+    t.max_live = o.max_live;
 
     const bool live = !o.json && o.output.empty() && ::isatty(STDOUT_FILENO);
     LeaksIntervalFn on_interval;
@@ -131,8 +133,12 @@ void add_trace(CLI::App& app) {
                     "Write outstanding bytes as folded stacks (flamegraph.pl, speedscope)");
     cmd->add_option("--allocator-lib", o->allocator_lib,
                     "With -p: the library or static binary that defines malloc and free");
-    cmd->add_option("--max-stacks", o->max_stacks, "Distinct stacks tracked")
+    cmd->add_option("--max-stacks", o->max_stacks, "Distinct stacks tracked (default 8192)")
         ->check(CLI::Range(64u, 1u << 20));
+    cmd->add_option("--max-live", o->max_live,
+                    "Outstanding allocations tracked at once (default 262144); more are counted "
+                    "as dropped")
+        ->check(CLI::Range(1024u, 1u << 26));
     cmd->add_option("command", o->command, "-- CMD ARGS...: the program to start and trace");
     cmd->callback([o] { exit_status() = run_trace(*o); });
 }

@@ -1,5 +1,6 @@
 #include "collect/leaks_trace.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -33,6 +34,43 @@ Result<std::string> find_shim_library() {
 }
 
 namespace {
+
+// Detaching uprobes waits for RCU grace periods (≈0.1 s here), which a traced command's
+// run would otherwise include. A helper process that shares the probes' file descriptions
+// holds the last references: the tracer closes its own cheaply and goes on; the helper
+// closes its copies (the slow release) after the tracer lets it go, with stdio closed so
+// nobody waits for its output.
+class BackgroundRelease {
+  public:
+    BackgroundRelease() {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) return;
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            ::close(fds[1]);
+            for (int fd = 0; fd <= 2; ++fd) ::close(fd);
+            char b;
+            while (::read(fds[0], &b, 1) > 0) {
+            }
+            _exit(0);
+        }
+        ::close(fds[0]);
+        if (pid < 0) {
+            ::close(fds[1]);
+            return;
+        }
+        go_ = fds[1];
+    }
+    // Call after the tracer has dropped its own references.
+    void release() {
+        if (go_ >= 0) ::close(go_);
+        go_ = -1;
+    }
+    ~BackgroundRelease() { release(); }
+
+  private:
+    int go_ = -1;
+};
 
 // Sleeps until `deadline_ns` or until stop/target exit, polling every 20 ms.
 void wait_until(uint64_t deadline_ns, const std::atomic<bool>& stop,
@@ -229,8 +267,14 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     } else {
         report.target_exited = target_gone();
     }
-    symbolize_report(report, maps, symbolizer, nullptr);
     if (child && !report.target_exited) child->terminate();
+    {
+        BackgroundRelease helper;
+        probe->reset();
+        shared = std::unexpected(Error{"released"});
+        helper.release();
+    }
+    symbolize_report(report, maps, symbolizer, nullptr);
     return report;
 }
 

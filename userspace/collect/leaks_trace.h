@@ -26,8 +26,8 @@ struct LeaksTraceOptions {
     uint64_t seed = 0;  // sampled mode: 0 = random
     std::string allocator_lib;
     std::string shim_path;  // libperfbpf_shim.so
-    uint32_t max_stacks = 16384;
-    uint32_t max_live = 1u << 20;
+    uint32_t max_stacks = 8192;
+    uint32_t max_live = 1u << 18;
 };
 
 // Called at each interval's end with an interim report (symbolized), for the live view.

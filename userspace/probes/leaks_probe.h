@@ -15,8 +15,8 @@ namespace perfbpf {
 
 struct LeaksProbeOptions {
     int tgid = 0;                  // the traced process
-    uint32_t max_stacks = 16384;   // distinct allocation stacks
-    uint32_t max_live = 1u << 20;  // outstanding allocations tracked at once
+    uint32_t max_stacks = 8192;   // distinct allocation stacks
+    uint32_t max_live = 1u << 18;  // outstanding allocations tracked at once
     bool shim = true;              // batches from the interposition library; else libc probes
 };
 

@@ -141,6 +141,8 @@ static uint32_t max_stacks = 16383;
 static atomic_int init_state; /* 0 not started, 1 in progress, 2 done */
 static uintptr_t shim_text_lo, shim_text_hi;
 static atomic_bool process_exiting;
+/* Sampled mode, initialised: malloc and free take the inline fast paths below. */
+static bool sampled_fast;
 
 /* ---- per-thread state ---- */
 struct thread_state {
@@ -570,6 +572,7 @@ static void on_fork_child(void)
 {
 	/* A forked child is another process: it only forwards (perfbpf traces one). */
 	mode = SHIM_PASSIVE;
+	sampled_fast = false;
 	self.count = 0;
 }
 
@@ -644,6 +647,7 @@ static void shim_init(void)
 		e->weight_q16 = (uint64_t)(want == SHIM_SAMPLED ? sample_mean_bytes : 0);
 		flush();
 		mode = want;
+		sampled_fast = want == SHIM_SAMPLED;
 	}
 	self.depth--;
 	atomic_store(&init_state, 2);
@@ -771,6 +775,11 @@ SHIM_EXPORT void *malloc(size_t size)
 		resolve_real();
 	}
 	void *p = real.malloc(size);
+	/* Sampled mode: most calls only count bytes down to the next sample. */
+	if (LIKELY(sampled_fast) && LIKELY((self.bytes_left -= (int64_t)size) > 0))
+		return p;
+	if (sampled_fast)
+		self.bytes_left += (int64_t)size; /* record_alloc counts it again */
 	if (should_record())
 		record_alloc(p, size, 0, RET_SLOT);
 	return p;
@@ -781,6 +790,12 @@ SHIM_EXPORT void free(void *p)
 	if (UNLIKELY(!p || in_boot_arena(p)))
 		return;
 	ENSURE_REAL();
+	/* Sampled mode: nothing sampled is outstanding, so this cannot be a sampled block. */
+	if (LIKELY(sampled_fast) &&
+	    LIKELY(atomic_load_explicit(&sampled_live, memory_order_relaxed) == 0)) {
+		real.free(p);
+		return;
+	}
 	if (should_record())
 		record_free(p);
 	real.free(p);
