@@ -81,11 +81,12 @@ Result<void> LeaksProbe::attach_allocator(const std::string& lib, int pid) {
         p.function = spec.function;
         auto fn = find_elf_function(lib, spec.function);
         if (!fn) {
-            if (spec.required)
-                return fail(lib + " has no allocator symbols (" + spec.function +
-                            " not found): use --allocator-lib with the library or binary that "
-                            "defines malloc and free");
-            continue;
+            if (!spec.required) continue;
+            if (fn.error().message.find("no function") == std::string::npos)
+                return fail(fn.error().message);  // unreadable file: say so
+            return fail(lib + " has no allocator symbols (" + spec.function +
+                        " not found): use --allocator-lib with the library or binary that "
+                        "defines malloc and free");
         }
         bool alias = false;
         for (uint64_t v : placed) alias |= v == fn->vaddr;
