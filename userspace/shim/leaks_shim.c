@@ -179,12 +179,34 @@ static inline struct leaks_event *append(void)
 	return &self.ev[self.count++];
 }
 
-/* After append: hand over now if a full batch would wait too long to be useful. */
+static inline uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Sampled mode hands a batch over when it is full or its first event is this old: samples
+ * are rare, so a batch could otherwise wait long, and a trap per sample costs more than
+ * the sampling saves on an allocation-heavy program (tens of thousands of samples/s). */
+#define SAMPLED_FLUSH_NS (100ULL * 1000 * 1000)
+static TLS uint64_t batch_started_ns;
+
+/* After append: hand over a full batch, and in sampled mode one that waited long. */
 static inline void maybe_flush_now(bool urgent)
 {
-	if (urgent || self.count == LEAKS_BATCH || mode == SHIM_SAMPLED ||
-	    UNLIKELY(atomic_load_explicit(&process_exiting, memory_order_relaxed)))
+	if (urgent || self.count == LEAKS_BATCH ||
+	    UNLIKELY(atomic_load_explicit(&process_exiting, memory_order_relaxed))) {
 		flush();
+		return;
+	}
+	if (mode == SHIM_SAMPLED) {
+		uint64_t now = coarse_now_ns();
+		if (self.count == 1)
+			batch_started_ns = now;
+		else if (now - batch_started_ns >= SAMPLED_FLUSH_NS)
+			flush();
+	}
 }
 
 /* ---- stack table: process-wide, insert under a lock, lookups lock-free ---- */
