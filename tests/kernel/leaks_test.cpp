@@ -238,6 +238,43 @@ TEST(LeaksSampled, DefaultMeanIntervalHoldsTheTruth) {
     }
 }
 
+TEST(LeaksGrowth, NamesTheLeakAndCallsTheCachePlateau) {
+    PERFBPF_REQUIRE_ROOT();
+    // Every 20 ms: the cache adds a 64 KiB entry until it holds 25 (0.5 s), then replaces
+    // them; the leak adds 32 KiB and never frees.
+    Child c = Child::spawn({fixture("cache_plateau"), "8"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Trace t = trace("-p " + std::to_string(c.pid()) + " --duration 4 -i 0.25");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["mode"], "growth");
+    ASSERT_TRUE(t.report.contains("processes"));
+    const auto& proc = t.report["processes"][0];
+    EXPECT_EQ(proc["pid"], c.pid());
+    EXPECT_EQ(proc["comm"], "cache_plateau");
+    EXPECT_EQ(proc["trend"]["class"], "leak") << proc.dump();
+    auto has_frame = [](const json& s, const std::string& fn) {
+        for (const auto& f : s["frames"])
+            if (f["function"] == fn) return true;
+        return false;
+    };
+    bool leak_found = false, cache_found = false;
+    double leak_bytes = 0;
+    for (const auto& s : t.report["stacks"]) {
+        if (has_frame(s, "leak_chunk") && s["class"] == "leak") {
+            leak_found = true;
+            leak_bytes += s["outstanding_bytes"].get<double>();
+        }
+        if (has_frame(s, "cache_put") && s["outstanding_bytes"].get<double>() > 256 * 1024) {
+            cache_found = true;
+            EXPECT_EQ(s["class"], "plateau") << s.dump();
+        }
+    }
+    EXPECT_TRUE(leak_found) << "no leaking stack through leak_chunk";
+    EXPECT_TRUE(cache_found) << "no stack through cache_put";
+    // 32 KiB per 20 ms tick for 4 s is ≈6 MiB; at least half of it must be attributed.
+    EXPECT_GT(leak_bytes, 3.0 * 1024 * 1024);
+}
+
 // ---- bad input: one clear line, non-zero exit, nothing left running ----
 
 TEST(LeaksBadInput, UnknownPid) {

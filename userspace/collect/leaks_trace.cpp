@@ -12,9 +12,11 @@
 #include <thread>
 
 #include "collect/collector.h"
+#include "collect/leaks_growth_reader.h"
 #include "collect/leaks_reader.h"
 #include "collect/leaks_target.h"
 #include "probes/bpf_object.h"
+#include "probes/leaks_growth_probe.h"
 #include "probes/leaks_probe.h"
 #include "symbolize/leak_frames.h"
 #include "util/files.h"
@@ -103,6 +105,7 @@ std::string overhead_warning(const std::string& mode, bool command) {
                        : "exact mode on a running process probes every malloc and free in its "
                          "libc: expect a malloc-bound target to run 20-40x slower";
     if (mode == "sampled") return "sampled mode: expect a few percent of overhead";
+    if (mode == "growth") return {};
     return {};
 }
 
@@ -115,7 +118,8 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     if (!command) {
         if (auto why = check_pid(opts.pid); !why.empty()) return fail(why);
     }
-    if (opts.mode != "exact" && opts.mode != "sampled")
+    const bool growth = opts.mode == "growth";
+    if (opts.mode != "exact" && opts.mode != "sampled" && !growth)
         return fail("mode " + opts.mode + " is not available here");
     if (opts.mode == "sampled" && !command)
         return fail(
@@ -128,15 +132,18 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         auto path = resolve_command(opts.command[0]);
         if (!path) return std::unexpected(path.error());
         exe = *path;
-        auto s = opts.shim_path.empty() ? find_shim_library() : Result<std::string>(opts.shim_path);
-        if (!s) return std::unexpected(s.error());
-        shim = *s;
+        if (!growth) {
+            auto s =
+                opts.shim_path.empty() ? find_shim_library() : Result<std::string>(opts.shim_path);
+            if (!s) return std::unexpected(s.error());
+            shim = *s;
+        }
     }
     if (auto msg = current_privileges().missing_message("trace --leaks"); !msg.empty())
         return fail(msg);
 
     std::string lib;
-    if (!command) {
+    if (!command && !growth) {
         if (!opts.allocator_lib.empty()) {
             if (::access(opts.allocator_lib.c_str(), R_OK) != 0)
                 return fail_errno("--allocator-lib " + opts.allocator_lib, errno);
@@ -158,32 +165,45 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         std::string preload = shim;
         if (const char* old = std::getenv("LD_PRELOAD"); old && *old)
             preload += ":" + std::string(old);
-        std::vector<std::pair<std::string, std::string>> env = {
-            {"LD_PRELOAD", preload},
-            {"PERFBPF_LEAKS_MODE", opts.mode},
-            {"PERFBPF_LEAKS_SAMPLE_BYTES", std::to_string(opts.sample_bytes)},
-            {"PERFBPF_LEAKS_MAX_STACKS", std::to_string(opts.max_stacks - 1)},
-            {"PERFBPF_LEAKS_MAPS_FILE", maps_file.path},
-            {"PERFBPF_LEAKS_PID", "$PID"},  // the shim records only in the traced process
-        };
-        if (opts.seed) env.push_back({"PERFBPF_LEAKS_SEED", std::to_string(opts.seed)});
+        std::vector<std::pair<std::string, std::string>> env;
+        if (!growth)
+            env = {
+                {"LD_PRELOAD", preload},
+                {"PERFBPF_LEAKS_MODE", opts.mode},
+                {"PERFBPF_LEAKS_SAMPLE_BYTES", std::to_string(opts.sample_bytes)},
+                {"PERFBPF_LEAKS_MAX_STACKS", std::to_string(opts.max_stacks - 1)},
+                {"PERFBPF_LEAKS_MAPS_FILE", maps_file.path},
+                {"PERFBPF_LEAKS_PID", "$PID"},  // the shim records only in the traced process
+            };
+        if (opts.seed && !growth) env.push_back({"PERFBPF_LEAKS_SEED", std::to_string(opts.seed)});
         auto spawned = SpawnedTarget::spawn_paused(exe, opts.command, env);
         if (!spawned) return std::unexpected(spawned.error());
         child = std::move(*spawned);
         pid = child->pid();
     }
 
-    LeaksProbeOptions po;
-    po.tgid = pid;
-    po.max_stacks = opts.max_stacks;
-    po.max_live = opts.max_live;
-    po.shim = command;
-    auto probe = LeaksProbe::load(*shared, po);
-    if (!probe) return std::unexpected(probe.error());
-    if (command) {
-        if (auto r = (*probe)->attach_shim(shim, pid); !r) return std::unexpected(r.error());
+    std::unique_ptr<LeaksProbe> probe;
+    std::unique_ptr<LeaksGrowthProbe> growth_probe;
+    if (growth) {
+        auto g = LeaksGrowthProbe::load(*shared, pid);
+        if (!g) return std::unexpected(g.error());
+        growth_probe = std::move(*g);
     } else {
-        if (auto r = (*probe)->attach_allocator(lib, pid); !r) return std::unexpected(r.error());
+        LeaksProbeOptions po;
+        po.tgid = pid;
+        po.max_stacks = opts.max_stacks;
+        po.max_live = opts.max_live;
+        po.shim = command;
+        auto p = LeaksProbe::load(*shared, po);
+        if (!p) return std::unexpected(p.error());
+        probe = std::move(*p);
+        if (command) {
+            if (auto r = probe->attach_shim(shim, pid); !r) return std::unexpected(r.error());
+        } else {
+            if (auto r = probe->attach_allocator(lib, pid); !r) return std::unexpected(r.error());
+        }
+    }
+    if (!command) {
         if (auto why = check_pid(pid); !why.empty()) return fail(why + " (during attach)");
     }
 
@@ -192,8 +212,8 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         spdlog::warn("{}", w);
         notes_only.notes.push_back(w);
     }
-    if (!command) {
-        for (const auto& p : (*probe)->probes()) {
+    if (probe && !command) {
+        for (const auto& p : probe->probes()) {
             if (!p.attached && !p.reason.empty())
                 notes_only.notes.push_back(p.reason);
             else if (p.attached && !p.emulated)
@@ -201,6 +221,14 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
                                            ": probed on an instruction the kernel "
                                            "single-steps (slow per call)");
         }
+    }
+    if (growth_probe) {
+        for (const auto& st : growth_probe->status())
+            if (!st.attached) notes_only.notes.push_back(st.probe + ": " + st.reason);
+        if (!command)
+            notes_only.notes.push_back(
+                "growth mode names the code paths that add memory; for every allocation's "
+                "stack and exact outstanding bytes run --mode exact (slower)");
     }
 
     const uint64_t start_ns = monotonic_ns();
@@ -210,7 +238,20 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     const std::string comm =
         command ? std::filesystem::path(exe).filename().string() : process_comm(pid);
 
-    LeaksReader reader(**probe, start_ns);
+    std::unique_ptr<LeaksReader> reader;
+    std::unique_ptr<LeaksGrowthReader> growth_reader;
+    if (probe) reader = std::make_unique<LeaksReader>(*probe, start_ns);
+    if (growth_probe)
+        growth_reader = std::make_unique<LeaksGrowthReader>(*growth_probe, pid, start_ns);
+    const bool estimated = opts.mode == "sampled";
+    auto sample = [&](uint64_t now) {
+        if (reader) reader->sample(now);
+        if (growth_reader) growth_reader->sample(now);
+    };
+    auto build = [&](uint64_t now) {
+        return reader ? reader->report(now, opts.mode, estimated, opts.min_age_ns)
+                      : growth_reader->report(now);
+    };
     MappingSet maps;
     Symbolizer symbolizer;
     auto refresh_maps = [&] {
@@ -233,12 +274,11 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         wait_until(std::min(next, end), stop, target_gone);
         uint64_t now = monotonic_ns();
         if (!target_gone()) refresh_maps();
-        reader.sample(now);
+        sample(now);
         const bool done = stop.load() || target_gone() || now >= end;
         if (done) break;
         if (on_interval) {
-            LeakReport interim =
-                reader.report(now, opts.mode, opts.mode == "sampled", opts.min_age_ns);
+            LeakReport interim = build(now);
             interim.pid = pid;
             interim.comm = comm;
             symbolize_report(interim, maps, symbolizer, nullptr);
@@ -253,7 +293,9 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         if (auto text = read_file(maps_file.path); text && !text->empty())
             maps.merge(parse_proc_maps(*text));
     }
-    LeakReport report = reader.report(now, opts.mode, opts.mode == "sampled", opts.min_age_ns);
+    if (target_gone() && growth_reader) sample(now);  // final stack totals (RSS is gone)
+    LeakReport report = build(now);
+    for (auto& p : report.processes) p.comm = comm;
     report.pid = pid;
     report.comm = comm;
     report.notes = notes_only.notes;
@@ -270,7 +312,10 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     if (child && !report.target_exited) child->terminate();
     {
         BackgroundRelease helper;
-        probe->reset();
+        reader.reset();
+        growth_reader.reset();
+        probe.reset();
+        growth_probe.reset();
         shared = std::unexpected(Error{"released"});
         helper.release();
     }

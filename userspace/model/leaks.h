@@ -24,7 +24,10 @@ struct LeakStack {
     uint32_t index = 0;         // id in the tracer's stack table
     std::vector<uint64_t> ips;  // raw addresses, innermost first
     bool kernel = false;
-    bool ip0_exact = false;         // ips[0] is the probed instruction, not a return address
+    bool ip0_exact = false;  // ips[0] is the probed instruction, not a return address
+    // Growth mode: the word at the top of the stack, the caller of a function that pushed
+    // no frame (kept as frame 1 when it follows a call instruction).
+    uint64_t caller_candidate = 0;
     std::vector<LeakFrame> frames;  // symbolized (shim frames removed)
     bool truncated = false;         // the unwinder stopped before the thread's first frame
 

@@ -135,9 +135,14 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
         if (r.estimated)
             o << " (95% " << format_bytes(s->outstanding_bytes_lo) << " - "
               << format_bytes(s->outstanding_bytes_hi) << ", " << s->samples << " samples)";
-        o << " in " << std::llround(s->outstanding_allocs) << " allocations outstanding, "
-          << std::llround(s->total_allocs) << " allocated, " << std::llround(s->total_frees)
-          << " freed; " << format_bytes(s->trend.slope_bytes_per_s) << "/s, confidence "
+        if (r.mode == "growth")
+            o << " added (" << std::llround(s->total_allocs)
+              << " page faults and heap-growing calls); ";
+        else
+            o << " in " << std::llround(s->outstanding_allocs) << " allocations outstanding, "
+              << std::llround(s->total_allocs) << " allocated, " << std::llround(s->total_frees)
+              << " freed; ";
+        o << format_bytes(s->trend.slope_bytes_per_s) << "/s, confidence "
           << format_fixed(s->trend.confidence, 2);
         if (s->oldest_age_ns) o << ", oldest " << age_text(s->oldest_age_ns);
         o << "\n";

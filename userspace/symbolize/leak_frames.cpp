@@ -1,6 +1,10 @@
 #include "symbolize/leak_frames.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "perfbpf/leaks.h"
+#include "util/fd.h"
 
 namespace perfbpf {
 
@@ -11,6 +15,22 @@ bool is_stack_root(const std::string& function) {
     for (const char* r : roots)
         if (function == r) return true;
     return false;
+}
+
+bool follows_call(const MappingSet& maps, uint64_t addr) {
+    const Mapping* m = maps.find(addr);
+    if (!m || !m->executable || !m->is_file() || addr - m->start < 6) return false;
+    UniqueFd fd(::open(m->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return false;
+    uint8_t b[6];
+    off_t off = static_cast<off_t>(addr - m->start + m->file_offset - 6);
+    if (::pread(fd.get(), b, sizeof(b), off) != static_cast<ssize_t>(sizeof(b))) return false;
+    // call rel32 (e8); call *disp32(%rip) (ff 15); call *%reg (ff d0-d7); call *d8(%reg)
+    // (ff 50-57 d8); call *d32(%reg) (ff 90-97 d32)
+    return b[1] == 0xe8 || (b[0] == 0xff && b[1] == 0x15) ||
+           (b[4] == 0xff && b[5] >= 0xd0 && b[5] <= 0xd7) ||
+           (b[3] == 0xff && b[4] >= 0x50 && b[4] <= 0x57) ||
+           (b[0] == 0xff && b[1] >= 0x90 && b[1] <= 0x97);
 }
 
 namespace {
@@ -28,6 +48,10 @@ void symbolize_report(LeakReport& report, const MappingSet& maps, Symbolizer& sy
                       const KernelSymbols* kernel) {
     for (auto& s : report.stacks) {
         s.frames.clear();
+        if (s.caller_candidate && !s.kernel && !s.ips.empty() &&
+            (s.ips.size() < 2 || s.ips[1] != s.caller_candidate) &&
+            follows_call(maps, s.caller_candidate))
+            s.ips.insert(s.ips.begin() + 1, s.caller_candidate);
         for (size_t i = 0; i < s.ips.size(); ++i) {
             const bool return_address = !(i == 0 && s.ip0_exact);
             std::vector<SymbolFrame> frames;

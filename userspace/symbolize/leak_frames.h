@@ -13,6 +13,10 @@ namespace perfbpf {
 void symbolize_report(LeakReport& report, const MappingSet& maps, Symbolizer& symbolizer,
                       const KernelSymbols* kernel);
 
+// True when the code just before `addr` in the process is a call instruction (addr is
+// then plausibly a return address).
+bool follows_call(const MappingSet& maps, uint64_t addr);
+
 // True when `function` is where a thread's stack starts (_start, start_thread, clone...).
 bool is_stack_root(const std::string& function);
 
