@@ -275,6 +275,27 @@ TEST(LeaksGrowth, NamesTheLeakAndCallsTheCachePlateau) {
     EXPECT_GT(leak_bytes, 3.0 * 1024 * 1024);
 }
 
+TEST(LeaksKernel, SeesPipeAllocationsAProcessHolds) {
+    PERFBPF_REQUIRE_ROOT();
+    const int pipes = 300;
+    Child c = Child::spawn({fixture("pipe_holder"), std::to_string(pipes), "0.6", "4"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Trace t = trace("--kernel -p " + std::to_string(c.pid()) + " --duration 2.5 -i 0.5");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["mode"], "kernel");
+    // Each pipe allocates its buffer array (kcalloc) and its pipe_inode_info in
+    // alloc_pipe_info; they stay allocated while the process holds the pipes.
+    double held = 0;
+    for (const auto& s : t.report["stacks"]) {
+        bool in_pipe_alloc = false;
+        for (const auto& f : s["frames"]) in_pipe_alloc |= f["function"] == "alloc_pipe_info";
+        if (!in_pipe_alloc) continue;
+        EXPECT_EQ(s["kernel"], true);
+        held = std::max(held, s["outstanding_allocs"].get<double>());
+    }
+    EXPECT_GE(held, pipes) << "no kernel stack through alloc_pipe_info holding the pipes";
+}
+
 // ---- bad input: one clear line, non-zero exit, nothing left running ----
 
 TEST(LeaksBadInput, UnknownPid) {

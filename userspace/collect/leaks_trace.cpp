@@ -13,10 +13,12 @@
 
 #include "collect/collector.h"
 #include "collect/leaks_growth_reader.h"
+#include "collect/leaks_kernel_reader.h"
 #include "collect/leaks_reader.h"
 #include "collect/leaks_target.h"
 #include "probes/bpf_object.h"
 #include "probes/leaks_growth_probe.h"
+#include "probes/leaks_kernel_probe.h"
 #include "probes/leaks_probe.h"
 #include "symbolize/leak_frames.h"
 #include "util/files.h"
@@ -114,14 +116,17 @@ std::string overhead_warning(const std::string& mode, bool command) {
 Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::atomic<bool>& stop,
                                    const LeaksIntervalFn& on_interval) {
     const bool command = !opts.command.empty();
-    if (command == (opts.pid > 0)) return fail("give either -p PID or -- CMD ARGS");
-    if (!command) {
+    const bool kernel = opts.kernel;
+    const bool system_wide = kernel && !command && opts.pid <= 0;
+    if (command && opts.pid > 0) return fail("give either -p PID or -- CMD ARGS, not both");
+    if (!command && opts.pid <= 0 && !kernel) return fail("give either -p PID or -- CMD ARGS");
+    if (!command && !system_wide) {
         if (auto why = check_pid(opts.pid); !why.empty()) return fail(why);
     }
-    const bool growth = opts.mode == "growth";
-    if (opts.mode != "exact" && opts.mode != "sampled" && !growth)
+    const bool growth = opts.mode == "growth" && !kernel;
+    if (!kernel && opts.mode != "exact" && opts.mode != "sampled" && !growth)
         return fail("mode " + opts.mode + " is not available here");
-    if (opts.mode == "sampled" && !command)
+    if (opts.mode == "sampled" && !command && !kernel)
         return fail(
             "sampled mode needs the interposition library: use -- CMD (for a running "
             "process: --mode growth, or --mode exact)");
@@ -143,7 +148,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         return fail(msg);
 
     std::string lib;
-    if (!command && !growth) {
+    if (!command && !growth && !kernel) {
         if (!opts.allocator_lib.empty()) {
             if (::access(opts.allocator_lib.c_str(), R_OK) != 0)
                 return fail_errno("--allocator-lib " + opts.allocator_lib, errno);
@@ -175,7 +180,8 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
                 {"PERFBPF_LEAKS_MAPS_FILE", maps_file.path},
                 {"PERFBPF_LEAKS_PID", "$PID"},  // the shim records only in the traced process
             };
-        if (opts.seed && !growth) env.push_back({"PERFBPF_LEAKS_SEED", std::to_string(opts.seed)});
+        if (opts.seed && !growth && !kernel)
+            env.push_back({"PERFBPF_LEAKS_SEED", std::to_string(opts.seed)});
         auto spawned = SpawnedTarget::spawn_paused(exe, opts.command, env);
         if (!spawned) return std::unexpected(spawned.error());
         child = std::move(*spawned);
@@ -184,7 +190,12 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
 
     std::unique_ptr<LeaksProbe> probe;
     std::unique_ptr<LeaksGrowthProbe> growth_probe;
-    if (growth) {
+    std::unique_ptr<LeaksKernelProbe> kernel_probe;
+    if (kernel) {
+        auto k = LeaksKernelProbe::load(*shared, system_wide ? 0 : pid);
+        if (!k) return std::unexpected(k.error());
+        kernel_probe = std::move(*k);
+    } else if (growth) {
         auto g = LeaksGrowthProbe::load(*shared, pid);
         if (!g) return std::unexpected(g.error());
         growth_probe = std::move(*g);
@@ -203,7 +214,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
             if (auto r = probe->attach_allocator(lib, pid); !r) return std::unexpected(r.error());
         }
     }
-    if (!command) {
+    if (!command && !system_wide) {
         if (auto why = check_pid(pid); !why.empty()) return fail(why + " (during attach)");
     }
 
@@ -240,6 +251,8 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
 
     std::unique_ptr<LeaksReader> reader;
     std::unique_ptr<LeaksGrowthReader> growth_reader;
+    std::unique_ptr<LeaksKernelReader> kernel_reader;
+    if (kernel_probe) kernel_reader = std::make_unique<LeaksKernelReader>(*kernel_probe, start_ns);
     if (probe) reader = std::make_unique<LeaksReader>(*probe, start_ns);
     if (growth_probe)
         growth_reader = std::make_unique<LeaksGrowthReader>(*growth_probe, pid, start_ns);
@@ -247,18 +260,24 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     auto sample = [&](uint64_t now) {
         if (reader) reader->sample(now);
         if (growth_reader) growth_reader->sample(now);
+        if (kernel_reader) kernel_reader->sample(now);
     };
     auto build = [&](uint64_t now) {
+        if (kernel_reader) return kernel_reader->report(now, opts.min_age_ns);
         return reader ? reader->report(now, opts.mode, estimated, opts.min_age_ns)
                       : growth_reader->report(now);
     };
     MappingSet maps;
     Symbolizer symbolizer;
+    std::unique_ptr<KernelSymbols> ksyms;
+    if (kernel) ksyms = std::make_unique<KernelSymbols>(KernelSymbols::load());
     auto refresh_maps = [&] {
+        if (system_wide) return;
         if (auto m = read_proc_maps(pid); m && !m->empty()) maps.merge(*m);
     };
     bool exited = false;
     auto target_gone = [&] {
+        if (system_wide) return false;
         if (exited) return true;
         if (child)
             exited = child->exited();
@@ -281,7 +300,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
             LeakReport interim = build(now);
             interim.pid = pid;
             interim.comm = comm;
-            symbolize_report(interim, maps, symbolizer, nullptr);
+            symbolize_report(interim, maps, symbolizer, ksyms.get());
             on_interval(interim);
         }
         next += opts.interval_ns;
@@ -314,12 +333,14 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         BackgroundRelease helper;
         reader.reset();
         growth_reader.reset();
+        kernel_reader.reset();
         probe.reset();
         growth_probe.reset();
+        kernel_probe.reset();
         shared = std::unexpected(Error{"released"});
         helper.release();
     }
-    symbolize_report(report, maps, symbolizer, nullptr);
+    symbolize_report(report, maps, symbolizer, ksyms.get());
     return report;
 }
 

@@ -68,9 +68,18 @@ void symbolize_report(LeakReport& report, const MappingSet& maps, Symbolizer& sy
                     LeakFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined});
             }
         }
-        if (s.kernel)
+        if (s.kernel) {
+            // The tracer's own frames: the BPF program and the tracepoint glue.
+            size_t skip = 0;
+            for (size_t i = 0; i < s.frames.size() && i < 4; ++i) {
+                const std::string& fn = s.frames[i].function;
+                if (fn.starts_with("bpf_prog_") || fn.starts_with("bpf_trace_run") ||
+                    fn.starts_with("__bpf_trace_") || fn.starts_with("__traceiter_"))
+                    skip = i + 1;
+            }
+            s.frames.erase(s.frames.begin(), s.frames.begin() + static_cast<long>(skip));
             s.truncated = s.ips.size() >= LEAKS_MAX_DEPTH;
-        else
+        } else
             s.truncated = s.ips.empty() || (s.ips.size() >= LEAKS_MAX_DEPTH || s.frames.empty() ||
                                             !is_stack_root(s.frames.back().function));
     }
