@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 
 #include "collect/bpf_map_iter.h"
+#include "detect/leak_trend.h"
 #include "probes/leaks_growth_probe.h"
 #include "util/files.h"
 

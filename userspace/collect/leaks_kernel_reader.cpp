@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 
 #include "collect/bpf_map_iter.h"
+#include "detect/leak_trend.h"
 #include "probes/leaks_kernel_probe.h"
 
 namespace perfbpf {
@@ -65,14 +66,7 @@ LeakReport LeaksKernelReader::report(uint64_t now_ns, uint64_t min_age_ns) {
             }
         }
         s.series = series_[id];
-        TrendInput in;
-        in.series = s.series;
-        in.total_allocs = s.total_allocs;
-        in.total_frees = s.total_frees;
-        in.allocated_bytes = s.allocated_bytes;
-        in.oldest_age_s = s.oldest_age_ns ? static_cast<double>(s.oldest_age_ns) / 1e9 : -1;
-        in.duration_s = static_cast<double>(r.duration_ns) / 1e9;
-        s.trend = classify_trend(in);
+        s.trend = classify_stack(s, static_cast<double>(r.duration_ns) / 1e9);
         r.stacks.push_back(std::move(s));
     }
     r.counters["live_full"] = probe_.live_full();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "detect/leak_trend.h"
 #include "probes/leaks_probe.h"
 
 namespace perfbpf {
@@ -153,14 +154,7 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
         }
         if (auto it = series_.find(idx); it != series_.end()) s.series = it->second;
 
-        TrendInput in;
-        in.series = s.series;
-        in.total_allocs = s.total_allocs;
-        in.total_frees = s.total_frees;
-        in.allocated_bytes = s.allocated_bytes;
-        in.oldest_age_s = s.oldest_age_ns ? static_cast<double>(s.oldest_age_ns) / 1e9 : -1;
-        in.duration_s = static_cast<double>(r.duration_ns) / 1e9;
-        s.trend = classify_trend(in);
+        s.trend = classify_stack(s, static_cast<double>(r.duration_ns) / 1e9);
         r.stacks.push_back(std::move(s));
     }
 

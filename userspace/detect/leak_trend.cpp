@@ -133,4 +133,15 @@ TrendVerdict classify_trend(const TrendInput& in, const TrendThresholds& th) {
     return finish(LeakClass::growing, 0.3);
 }
 
+TrendVerdict classify_stack(const LeakStack& s, double duration_s) {
+    TrendInput in;
+    in.series = s.series;
+    in.total_allocs = s.total_allocs;
+    in.total_frees = s.total_frees;
+    in.allocated_bytes = s.allocated_bytes;
+    in.oldest_age_s = s.oldest_age_ns ? static_cast<double>(s.oldest_age_ns) / 1e9 : -1;
+    in.duration_s = duration_s;
+    return classify_trend(in);
+}
+
 }  // namespace perfbpf

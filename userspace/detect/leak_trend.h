@@ -8,15 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include "model/leaks.h"
+#include "model/trend.h"
+
 namespace perfbpf {
 
-enum class LeakClass { leak, growing, plateau, churn };
 std::string_view leak_class_name(LeakClass c);
-
-struct TrendPoint {
-    double t_s = 0;    // seconds since the trace started
-    double bytes = 0;  // outstanding (or cumulative faulted-in) bytes at t_s
-};
 
 struct TrendInput {
     std::vector<TrendPoint> series;  // in time order; the start (0 s, 0 B) included
@@ -33,12 +30,6 @@ struct TrendInput {
     bool owner_rss_flat = false;
 };
 
-struct TrendVerdict {
-    LeakClass cls = LeakClass::churn;
-    double slope_bytes_per_s = 0;  // least-squares slope over the whole trace
-    double confidence = 0;         // 0..1
-};
-
 // Thresholds, with the reasons in leak_trend.cpp.
 struct TrendThresholds {
     double tail_fraction = 0.4;        // the last part of the trace that decides "still growing"
@@ -50,6 +41,10 @@ struct TrendThresholds {
 };
 
 TrendVerdict classify_trend(const TrendInput& in, const TrendThresholds& th = {});
+
+// The verdict of one stack of a report from its totals and series (exact, sampled and
+// kernel modes: frees known).
+TrendVerdict classify_stack(const LeakStack& s, double duration_s);
 
 // Least-squares slope and r² of y over t (0, 0 when fewer than two distinct times).
 struct LinearFit {

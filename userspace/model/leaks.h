@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/leak_trend.h"
+#include "model/trend.h"
 
 namespace perfbpf {
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "detect/leak_trend.h"
 #include "util/format.h"
 
 namespace perfbpf {
