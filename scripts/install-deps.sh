@@ -19,6 +19,7 @@ test=(
 # The qemu guest (scripts/vmtest.sh) and the overhead benchmarks (bench/).
 vm_and_bench=(
     qemu-system-x86 busybox-static cpio xz-utils zstd
+    heaptrack valgrind libc6-dbg
     fio iperf3 linux-perf bpftrace
 )
 

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     perfbpf::cli::add_top(app);
     perfbpf::cli::add_doctor(app);
     perfbpf::cli::add_selftest(app);
+    perfbpf::cli::add_trace(app);
 
     try {
         app.parse(argc, argv);

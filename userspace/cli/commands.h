@@ -11,5 +11,6 @@ int& exit_status();
 void add_top(CLI::App& app);
 void add_doctor(CLI::App& app);
 void add_selftest(CLI::App& app);
+void add_trace(CLI::App& app);
 
 }  // namespace perfbpf::cli

@@ -22,6 +22,10 @@ const char* drop_kind_name(uint32_t kind) {
             return "net_map_full";
         case PERFBPF_DROP_MEM_MAP_FULL:
             return "mem_map_full";
+        case PERFBPF_DROP_LEAKS_LIVE_FULL:
+            return "leaks_live_full";
+        case PERFBPF_DROP_LEAKS_STACKS_FULL:
+            return "leaks_stacks_full";
         default:
             return "other";
     }

@@ -75,7 +75,8 @@ void ProgramTable::set_status(const std::string& program, const std::string& pro
 
 void ProgramTable::prepare(bpf_object* obj) {
     status_.clear();
-    const auto& btf = KernelBtf::get();
+    // Parsing the kernel's BTF costs tens of ms: only objects with tracepoints need it.
+    auto btf_ready = [] { return KernelBtf::get().available(); };
     bpf_program* prog;
     bpf_object__for_each_program(prog, obj) {
         std::string name = bpf_program__name(prog);
@@ -88,7 +89,7 @@ void ProgramTable::prepare(bpf_object* obj) {
             bpf_program__set_autoload(prog, false);
             set_status(name, section, false, sk->second);
             status_.back().skipped = true;
-        } else if (!tp.empty() && btf.available() && !btf.has_tracepoint(tp)) {
+        } else if (!tp.empty() && btf_ready() && !KernelBtf::get().has_tracepoint(tp)) {
             bpf_program__set_autoload(prog, false);
             set_status(name, section, false, "tracepoint " + tp + " not in this kernel");
         }

@@ -1,0 +1,94 @@
+/* Leak tracer (`perfbpf trace --leaks`): what the interposition library (userspace/shim),
+ * bpf/leaks.bpf.c and the C++ side share. Fixed-width types only.
+ *
+ * With `-- CMD` the shim batches allocator events per thread and hands a whole batch to
+ * the hook perfbpf_leaks_hook(batch, count), whose first instruction is a 5-byte nop (the
+ * cheapest uprobe on x86: ≈0.26 µs). The uprobe on that hook applies the batch to the
+ * kernel maps. With `-p PID` uprobes in the target's libc produce the same map updates. */
+#ifndef PERFBPF_LEAKS_H
+#define PERFBPF_LEAKS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define LEAKS_BATCH 32         /* events per hook call */
+#define LEAKS_MAX_DEPTH 32     /* frames kept per stack */
+#define LEAKS_SHIM_ABI 1       /* bumped when the layout below changes */
+#define LEAKS_WEIGHT_ONE 65536 /* weight_q16 of an allocation seen with certainty */
+
+/* The hook the uprobe attaches to (exported by libperfbpf_shim.so). */
+#define LEAKS_HOOK_SYMBOL "perfbpf_leaks_hook"
+
+enum leaks_event_kind {
+    LEAKS_EV_ALLOC = 1,     /* ptr, size, stack, weight_q16 */
+    LEAKS_EV_FREE = 2,      /* ptr */
+    LEAKS_EV_CHURN = 3,     /* an allocation freed before its batch was handed over:
+                               size, stack, weight_q16 */
+    LEAKS_EV_NEW_STACK = 4, /* stack = id, ptr = address of `size` frames in the target */
+    LEAKS_EV_INIT = 5,      /* the shim started in this process image: size = ABI */
+};
+
+/* Flags on ALLOC/CHURN events. */
+#define LEAKS_FLAG_MMAP 0x1 /* anonymous mmap, not the heap */
+
+struct leaks_event {
+    __u64 ptr;
+    __u64 size;
+    __u64 weight_q16; /* 1/p of a sampled allocation in 1/65536 units; ONE when exact */
+    __u32 stack;      /* shim stack id (1-based, per process image), 0 = unknown */
+    __u16 kind;       /* enum leaks_event_kind */
+    __u16 flags;
+};
+
+/* One outstanding allocation (BPF map "live", key: address). */
+struct leaks_alloc {
+    __u64 size;
+    __u64 ts_ns;      /* CLOCK_MONOTONIC when the BPF side saw it */
+    __u64 weight_q16; /* as in leaks_event */
+    __u32 stack;      /* index into "stack_stats"/"stacks" */
+    __u16 owed_frees; /* frees of an earlier allocation at this address still in flight */
+    __u16 flags;
+};
+
+/* Per-stack totals (BPF per-CPU array "stack_stats", index: stack). Cumulative since the
+ * trace started; user space sums the CPUs. Counts of samples and estimated (weighted)
+ * amounts: in exact mode est_count_q16 == allocs * 65536 and est_bytes == bytes. */
+struct leaks_stack_stats {
+    __u64 allocs; /* allocation events (samples in sampled mode) */
+    __u64 frees;
+    __u64 alloc_bytes; /* raw bytes of the allocation events */
+    __u64 free_bytes;
+    __u64 est_alloc_q16; /* Σ weight_q16 of allocations */
+    __u64 est_free_q16;
+    __u64 est_alloc_bytes; /* Σ size * weight of allocations */
+    __u64 est_free_bytes;
+};
+
+/* Frames of one stack (BPF array "stacks", index: stack). Innermost first; return
+ * addresses except ips[0] in the modes where the BPF side unwinds (flags & IP0_EXACT). */
+struct leaks_stack {
+    __u32 depth;
+    __u32 flags;
+    __u32 tgid;
+    __u32 pad;
+    __u64 ips[LEAKS_MAX_DEPTH];
+};
+
+#define LEAKS_STACK_KERNEL 0x1    /* kernel addresses (--kernel) */
+#define LEAKS_STACK_IP0_EXACT 0x2 /* ips[0] is the probed instruction, not a return addr */
+
+/* Tracer-wide counters (BPF array "leak_counters", index: enum leaks_counter). */
+enum leaks_counter {
+    LEAKS_CNT_BATCHES = 0,
+    LEAKS_CNT_EVENTS,
+    LEAKS_CNT_LIVE_FULL,    /* an allocation could not be tracked: map "live" full */
+    LEAKS_CNT_STACK_RANGE,  /* stack id beyond the "stacks" map */
+    LEAKS_CNT_UNKNOWN_FREE, /* free of an address never seen allocated */
+    LEAKS_CNT_REPLACED,     /* allocation at an address still live (its free was late) */
+    LEAKS_CNT_READ_FAULT,   /* a batch or stack could not be read from the target */
+    LEAKS_CNT_STACK_FULL,   /* BPF-side stack table full */
+    LEAKS_CNT_MAX = 16
+};
+
+#endif

@@ -1,0 +1,357 @@
+// `perfbpf trace --leaks` against the leak fixtures: exact byte totals and counts per leak
+// site (function and file:line), for -- CMD and -p PID; sampled estimates; bad input.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support.h"
+
+namespace perfbpf {
+namespace {
+
+using nlohmann::json;
+using test::Child;
+using test::fixture;
+using test::TempDir;
+
+int marker_line(const std::string& source, const std::string& marker) {
+    std::ifstream in(std::string(PERFBPF_FIXTURES_DIR) + "/" + source);
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n)
+        if (line.find(marker) != std::string::npos) return n;
+    ADD_FAILURE() << "marker " << marker << " not in " << source;
+    return -1;
+}
+
+struct Trace {
+    int status = -1;
+    std::string stderr_text;
+    json report;
+};
+
+// Runs `perfbpf trace --leaks --json ARGS`, the report written to a file (the traced
+// command shares stdout).
+Trace trace(const std::string& args) {
+    TempDir dir;
+    std::string out = dir.path() + "/report.json", err = dir.path() + "/stderr";
+    Trace t;
+    test::run_perfbpf("trace --leaks --json -o " + out + " " + args + " >/dev/null 2>" + err,
+                      &t.status);
+    std::ifstream e(err);
+    t.stderr_text.assign(std::istreambuf_iterator<char>(e), {});
+    std::ifstream in(out);
+    if (in) t.report = json::parse(in, nullptr, false);
+    return t;
+}
+
+// The stack whose frames include `function` at `source`:`line`.
+const json* find_site(const json& report, const std::string& function, const std::string& source,
+                      int line) {
+    if (!report.contains("stacks")) return nullptr;
+    for (const auto& s : report["stacks"]) {
+        for (const auto& f : s["frames"]) {
+            std::string file = f["file"];
+            if (f["function"] == function && f["line"] == line && file.ends_with("/" + source))
+                return &s;
+        }
+    }
+    return nullptr;
+}
+
+void expect_site(const json& report, const std::string& function, const std::string& source,
+                 const std::string& marker, double bytes, double allocs, const char* cls) {
+    SCOPED_TRACE(function + " (" + marker + ")");
+    const json* s = find_site(report, function, source, marker_line(source, marker));
+    ASSERT_NE(s, nullptr) << "no stack with " << function << " at " << source << ":"
+                          << marker_line(source, marker);
+    EXPECT_EQ((*s)["outstanding_bytes"].get<double>(), bytes);
+    EXPECT_EQ((*s)["outstanding_allocs"].get<double>(), allocs);
+    if (cls) {
+        EXPECT_EQ((*s)["class"], cls);
+    }
+}
+
+TEST(LeaksExact, CommandReportsEachLeakSiteExactly) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("leaky") + " 10");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["mode"], "exact");
+    EXPECT_EQ(t.report["estimated"], false);
+    EXPECT_EQ(t.report["comm"], "leaky");
+    expect_site(t.report, "leak_malloc", "leaky.c", "LEAK:malloc", 10 * 1000, 10, "leak");
+    expect_site(t.report, "leak_calloc", "leaky.c", "LEAK:calloc", 10 * 1000, 10, "leak");
+    expect_site(t.report, "leak_strdup", "leaky.c", "LEAK:strdup", 10 * 24, 10, "leak");
+    expect_site(t.report, "leak_memalign", "leaky.c", "LEAK:posix_memalign", 10 * 4096, 10, "leak");
+    // The realloc'ed buffer: one block of its final size, from the realloc call.
+    expect_site(t.report, "grow_buffer", "leaky.c", "LEAK:realloc", 10 * 1024, 1, nullptr);
+    // Allocated and freed: seen, never outstanding.
+    const json* churn = find_site(t.report, "churn", "leaky.c", marker_line("leaky.c", "CHURN:"));
+    ASSERT_NE(churn, nullptr);
+    EXPECT_EQ((*churn)["total_allocs"], 1000);
+    EXPECT_EQ((*churn)["outstanding_bytes"], 0);
+    EXPECT_EQ((*churn)["class"], "churn");
+    // The fixture has no frame pointers: its stacks still reach _start.
+    const json* m =
+        find_site(t.report, "leak_malloc", "leaky.c", marker_line("leaky.c", "LEAK:malloc"));
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ((*m)["truncated"], false);
+    EXPECT_EQ((*m)["frames"].back()["function"], "_start");
+}
+
+TEST(LeaksExact, CppNewAndNewArray) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("leaky_cpp") + " 20");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    expect_site(t.report, "demo::leak_new()", "leaky_cpp.cpp", "LEAK:new", 20 * 48, 20, "leak");
+    expect_site(t.report, "demo::leak_new_array()", "leaky_cpp.cpp", "LEAK:new[]", 20 * 1024, 20,
+                "leak");
+}
+
+TEST(LeaksExact, LeaksFromSeveralThreads) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("leaky_threads") + " 4 300");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    expect_site(t.report, "thread_leak", "leaky_threads.c", "LEAK:thread", 4 * 300 * 512, 4 * 300,
+                "leak");
+}
+
+TEST(LeaksExact, LeakInsideDlopenedLibrary) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("leaky_dlopen") + " 15");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    expect_site(t.report, "plugin_leak", "libleaky_plugin.c", "LEAK:plugin", 15 * 2048, 15, "leak");
+    const json* s = find_site(t.report, "plugin_leak", "libleaky_plugin.c",
+                              marker_line("libleaky_plugin.c", "LEAK:plugin"));
+    ASSERT_NE(s, nullptr);
+    EXPECT_TRUE((*s)["frames"][0]["module"].get<std::string>().ends_with("libleaky_plugin.so"));
+}
+
+TEST(LeaksExact, LeakFreeProgramReportsNothingOfItsOwn) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("leak_free") + " 200");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    ASSERT_TRUE(t.report.contains("stacks"));
+    int own_stacks = 0;
+    for (const auto& s : t.report["stacks"]) {
+        for (const auto& f : s["frames"]) {
+            std::string file = f["file"];
+            // printf's stdio buffer is libc's, allocated on the program's behalf.
+            if (!file.ends_with("/leak_free.c") ||
+                f["line"] == marker_line("leak_free.c", "printf"))
+                continue;
+            ++own_stacks;
+            EXPECT_EQ(s["outstanding_bytes"], 0) << s.dump();
+            EXPECT_EQ(s["class"], "churn");
+            break;
+        }
+    }
+    // malloc, calloc, strdup, realloc, posix_memalign, aligned_alloc, memalign, mmap
+    EXPECT_GE(own_stacks, 8);
+}
+
+TEST(LeaksExact, RunningProcessByPid) {
+    PERFBPF_REQUIRE_ROOT();
+    // Waits 1.5 s (the trace attaches meanwhile), then leaks 20 rounds 50 ms apart.
+    Child c = Child::spawn({fixture("leaky"), "20", "1.5", "50"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Trace t = trace("--mode exact -p " + std::to_string(c.pid()));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["pid"], c.pid());
+    EXPECT_EQ(t.report["target_exited"], true);
+    expect_site(t.report, "leak_malloc", "leaky.c", "LEAK:malloc", 20 * 1000, 20, nullptr);
+    expect_site(t.report, "leak_calloc", "leaky.c", "LEAK:calloc", 20 * 1000, 20, nullptr);
+    expect_site(t.report, "leak_memalign", "leaky.c", "LEAK:posix_memalign", 20 * 4096, 20,
+                nullptr);
+    expect_site(t.report, "grow_buffer", "leaky.c", "LEAK:realloc", 20 * 1024, 1, nullptr);
+    // strdup allocates inside libc: without frame pointers in the program, the kernel's
+    // frame-pointer walk stops at strdup, and the report says the stack is truncated.
+    bool strdup_seen = false;
+    for (const auto& s : t.report["stacks"]) {
+        if (s["frames"].empty() ||
+            s["frames"][0]["function"].get<std::string>().find("strdup") == std::string::npos)
+            continue;
+        strdup_seen = true;
+        EXPECT_EQ(s["outstanding_bytes"], 20 * 24);
+        EXPECT_EQ(s["outstanding_allocs"], 20);
+        if (s["frames"].size() == 1) {
+            EXPECT_EQ(s["truncated"], true);
+        }
+    }
+    EXPECT_TRUE(strdup_seen);
+}
+
+// Each leak site of `leaky ROUNDS` and its true bytes.
+struct Site {
+    const char* function;
+    const char* marker;
+    double bytes_per_round;
+};
+const Site kLeakySites[] = {{"leak_malloc", "LEAK:malloc", 1000},
+                            {"leak_calloc", "LEAK:calloc", 1000},
+                            {"leak_memalign", "LEAK:posix_memalign", 4096}};
+
+TEST(LeaksSampled, SmallMeanEstimatesEachLeakWithin15Percent) {
+    PERFBPF_REQUIRE_ROOT();
+    const int rounds = 3000;  // 3 MB, 3 MB, 12 MB
+    const int mean = 8192;    // ≥ 360 samples per leak
+    Trace t = trace("--mode sampled --sample-bytes " + std::to_string(mean) + " --seed 7 -- " +
+                    fixture("leaky") + " " + std::to_string(rounds));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["estimated"], true);
+    for (const auto& site : kLeakySites) {
+        SCOPED_TRACE(site.function);
+        const json* s =
+            find_site(t.report, site.function, "leaky.c", marker_line("leaky.c", site.marker));
+        ASSERT_NE(s, nullptr);
+        const double truth = site.bytes_per_round * rounds;
+        EXPECT_NEAR((*s)["outstanding_bytes"].get<double>(), truth, 0.15 * truth);
+        EXPECT_GE((*s)["samples"].get<double>(), 200);
+        EXPECT_LE((*s)["outstanding_bytes_lo"].get<double>(),
+                  (*s)["outstanding_bytes"].get<double>());
+        EXPECT_GE((*s)["outstanding_bytes_hi"].get<double>(),
+                  (*s)["outstanding_bytes"].get<double>());
+    }
+}
+
+TEST(LeaksSampled, DefaultMeanIntervalHoldsTheTruth) {
+    PERFBPF_REQUIRE_ROOT();
+    const int rounds = 9000;  // malloc 9 MB, calloc 9 MB, posix_memalign 36.9 MB: all ≥ 8 MiB
+    Trace t =
+        trace("--mode sampled --seed 11 -- " + fixture("leaky") + " " + std::to_string(rounds));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["sample_mean_bytes"], 512 * 1024);
+    for (const auto& site : kLeakySites) {
+        SCOPED_TRACE(site.function);
+        const json* s =
+            find_site(t.report, site.function, "leaky.c", marker_line("leaky.c", site.marker));
+        ASSERT_NE(s, nullptr);
+        const double truth = site.bytes_per_round * rounds;
+        ASSERT_GE(truth, 8.0 * 1024 * 1024);
+        EXPECT_LE((*s)["outstanding_bytes_lo"].get<double>(), truth);
+        EXPECT_GE((*s)["outstanding_bytes_hi"].get<double>(), truth);
+    }
+}
+
+TEST(LeaksGrowth, NamesTheLeakAndCallsTheCachePlateau) {
+    PERFBPF_REQUIRE_ROOT();
+    // Every 20 ms: the cache adds a 64 KiB entry until it holds 25 (0.5 s), then replaces
+    // them; the leak adds 32 KiB and never frees.
+    Child c = Child::spawn({fixture("cache_plateau"), "8"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Trace t = trace("-p " + std::to_string(c.pid()) + " --duration 4 -i 0.25");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["mode"], "growth");
+    ASSERT_TRUE(t.report.contains("processes"));
+    const auto& proc = t.report["processes"][0];
+    EXPECT_EQ(proc["pid"], c.pid());
+    EXPECT_EQ(proc["comm"], "cache_plateau");
+    EXPECT_EQ(proc["trend"]["class"], "leak") << proc.dump();
+    auto has_frame = [](const json& s, const std::string& fn) {
+        for (const auto& f : s["frames"])
+            if (f["function"] == fn) return true;
+        return false;
+    };
+    bool leak_found = false, cache_found = false;
+    double leak_bytes = 0;
+    for (const auto& s : t.report["stacks"]) {
+        if (has_frame(s, "leak_chunk") && s["class"] == "leak") {
+            leak_found = true;
+            leak_bytes += s["outstanding_bytes"].get<double>();
+        }
+        if (has_frame(s, "cache_put") && s["outstanding_bytes"].get<double>() > 256 * 1024) {
+            cache_found = true;
+            EXPECT_EQ(s["class"], "plateau") << s.dump();
+        }
+    }
+    EXPECT_TRUE(leak_found) << "no leaking stack through leak_chunk";
+    EXPECT_TRUE(cache_found) << "no stack through cache_put";
+    // 32 KiB per 20 ms tick for 4 s is ≈6 MiB; at least half of it must be attributed.
+    EXPECT_GT(leak_bytes, 3.0 * 1024 * 1024);
+}
+
+TEST(LeaksKernel, SeesPipeAllocationsAProcessHolds) {
+    PERFBPF_REQUIRE_ROOT();
+    const int pipes = 300;
+    Child c = Child::spawn({fixture("pipe_holder"), std::to_string(pipes), "0.6", "4"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Trace t = trace("--kernel -p " + std::to_string(c.pid()) + " --duration 2.5 -i 0.5");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["mode"], "kernel");
+    // Each pipe allocates its buffer array (kcalloc) and its pipe_inode_info in
+    // alloc_pipe_info; they stay allocated while the process holds the pipes.
+    double held = 0;
+    for (const auto& s : t.report["stacks"]) {
+        bool in_pipe_alloc = false;
+        for (const auto& f : s["frames"]) in_pipe_alloc |= f["function"] == "alloc_pipe_info";
+        if (!in_pipe_alloc) continue;
+        EXPECT_EQ(s["kernel"], true);
+        held = std::max(held, s["outstanding_allocs"].get<double>());
+    }
+    EXPECT_GE(held, pipes) << "no kernel stack through alloc_pipe_info holding the pipes";
+}
+
+// ---- bad input: one clear line, non-zero exit, nothing left running ----
+
+TEST(LeaksBadInput, UnknownPid) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-p 4000000");
+    EXPECT_NE(t.status, 0);
+    EXPECT_NE(t.stderr_text.find("no process 4000000"), std::string::npos) << t.stderr_text;
+}
+
+TEST(LeaksBadInput, CommandNotFoundOrNotExecutable) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- /nonexistent/prog");
+    EXPECT_NE(t.status, 0);
+    EXPECT_NE(t.stderr_text.find("/nonexistent/prog"), std::string::npos) << t.stderr_text;
+    Trace t2 = trace("-- no-such-command-perfbpf");
+    EXPECT_NE(t2.status, 0);
+    EXPECT_NE(t2.stderr_text.find("command not found"), std::string::npos) << t2.stderr_text;
+    TempDir dir;
+    std::string file = dir.path() + "/not-exec";
+    std::ofstream(file) << "#!/bin/sh\n";
+    Trace t3 = trace("-- " + file);
+    EXPECT_NE(t3.status, 0);
+    EXPECT_NE(t3.stderr_text.find("not executable"), std::string::npos) << t3.stderr_text;
+}
+
+TEST(LeaksBadInput, TargetWithoutLibc) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("static_sleeper"), "10"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Trace t = trace("--mode exact -p " + std::to_string(c.pid()));
+    EXPECT_NE(t.status, 0);
+    EXPECT_NE(t.stderr_text.find("maps no C library"), std::string::npos) << t.stderr_text;
+    EXPECT_FALSE(c.exited()) << "the traced process must be left alone";
+}
+
+TEST(LeaksBadInput, AllocatorLibWithoutAllocator) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("leaky"), "1", "10"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Trace t =
+        trace("--mode exact -p " + std::to_string(c.pid()) + " --allocator-lib " + fixture("spin"));
+    EXPECT_NE(t.status, 0);
+    EXPECT_NE(t.stderr_text.find("no allocator symbols"), std::string::npos) << t.stderr_text;
+}
+
+TEST(LeaksBadInput, NoPermission) {
+    PERFBPF_REQUIRE_ROOT();
+    int st = 0;
+    std::string out = test::run_command(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " +
+            test::perfbpf_binary() + " trace --leaks -- " + fixture("leaky") + " 1 2>&1",
+        &st);
+    EXPECT_NE(st, 0);
+    EXPECT_NE(out.find("trace --leaks"), std::string::npos) << out;
+    EXPECT_EQ(out.find("ready"), std::string::npos) << "the command must not have been started";
+}
+
+}  // namespace
+}  // namespace perfbpf

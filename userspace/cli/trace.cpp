@@ -1,0 +1,146 @@
+// `perfbpf trace --leaks`: allocation tracing with stacks, file:line and growth trends.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/signals.h"
+#include "collect/leaks_trace.h"
+#include "sinks/leaks_sink.h"
+
+namespace perfbpf::cli {
+namespace {
+
+struct TraceOptions {
+    bool leaks = false;
+    int pid = 0;
+    std::string mode;
+    bool kernel = false;
+    double interval_s = 1.0;
+    double duration_s = 0;
+    size_t top = 10;
+    double min_age_s = 0;
+    uint64_t sample_bytes = 512 * 1024;
+    uint64_t seed = 0;
+    bool json = false;
+    std::string folded;
+    std::string output;
+    std::string allocator_lib;
+    uint32_t max_stacks = 8192;
+    uint32_t max_live = 1u << 18;
+    std::vector<std::string> command;
+};
+
+int run_trace(const TraceOptions& o) {
+    if (!o.leaks) {
+        std::fprintf(stderr, "perfbpf: trace: say what to trace (--leaks)\n");
+        return 2;
+    }
+    install_stop_handlers();
+    LeaksTraceOptions t;
+    t.pid = o.pid;
+    t.command = o.command;
+    t.kernel = o.kernel;
+    t.mode = o.mode.empty() ? (o.kernel            ? "kernel"
+                               : o.command.empty() ? "growth"
+                                                   : "exact")
+                            : o.mode;
+    t.interval_ns = static_cast<uint64_t>(std::llround(o.interval_s * 1e9));
+    t.duration_ns = static_cast<uint64_t>(std::llround(o.duration_s * 1e9));
+    t.min_age_ns = static_cast<uint64_t>(std::llround(o.min_age_s * 1e9));
+    t.sample_bytes = o.sample_bytes;
+    t.seed = o.seed;
+    t.allocator_lib = o.allocator_lib;
+    t.max_stacks = o.max_stacks;
+    t.max_live = o.max_live;
+
+    const bool live = !o.json && o.output.empty() && ::isatty(STDOUT_FILENO);
+    LeaksIntervalFn on_interval;
+    if (live) {
+        on_interval = [&](const LeakReport& r) {
+            std::cout << "\033[H\033[2J" << leaks_text(r, o.top, false) << std::flush;
+        };
+    }
+    auto report = run_leaks_trace(t, stop_requested(), on_interval);
+    if (!report) {
+        std::fprintf(stderr, "perfbpf: %s\n", report.error().message.c_str());
+        return 1;
+    }
+    if (!o.folded.empty()) {
+        std::ofstream f(o.folded);
+        f << leaks_folded(*report);
+        if (!f) {
+            std::fprintf(stderr, "perfbpf: cannot write %s\n", o.folded.c_str());
+            return 1;
+        }
+    }
+    std::string text =
+        o.json ? leaks_json(*report).dump(2) + "\n" : leaks_text(*report, o.top, true);
+    if (!o.output.empty()) {
+        std::ofstream f(o.output);
+        f << text;
+        if (!f) {
+            std::fprintf(stderr, "perfbpf: cannot write %s\n", o.output.c_str());
+            return 1;
+        }
+        return 0;
+    }
+    std::cout << (live ? "\033[H\033[2J" : "") << text << std::flush;
+    return 0;
+}
+
+}  // namespace
+
+void add_trace(CLI::App& app) {
+    auto o = std::make_shared<TraceOptions>();
+    auto* cmd = app.add_subcommand(
+        "trace",
+        "Trace one thing in depth. --leaks: allocations with stacks, file:line and growth\n"
+        "trends, for a command perfbpf starts (-- CMD ARGS, default mode exact) or a running\n"
+        "process (-p PID, default mode growth). Ctrl-C, --duration or the target's exit\n"
+        "ends the trace and prints the report.");
+    cmd->add_flag("--leaks", o->leaks, "Trace memory allocations and leaks");
+    cmd->add_option("-p,--pid", o->pid, "Trace this running process")->check(CLI::PositiveNumber);
+    cmd->add_option("--mode", o->mode,
+                    "exact: every allocation and free; sampled: allocations sampled by bytes "
+                    "(-- CMD only, ~1.1x); growth: RSS and the stacks that grow the heap, no "
+                    "allocator probes (safe on production)")
+        ->check(CLI::IsMember({"exact", "sampled", "growth"}));
+    cmd->add_flag("--kernel", o->kernel,
+                  "Kernel allocations (kmalloc, kmem_cache, pages) with kernel stacks, "
+                  "system-wide or for -p PID");
+    cmd->add_option("-i,--interval", o->interval_s, "Seconds between samples of the trend")
+        ->check(CLI::Range(0.05, 3600.0))
+        ->default_val(1.0);
+    cmd->add_option("-d,--duration", o->duration_s, "Stop after this many seconds (0: never)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--top", o->top, "Stacks shown in the text report")->default_val(10);
+    cmd->add_option("--min-age", o->min_age_s,
+                    "Count only allocations at least this many seconds old as outstanding")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--sample-bytes", o->sample_bytes,
+                    "Sampled mode: mean bytes between samples (default 524288)")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
+    cmd->add_option("--seed", o->seed, "Sampled mode: fixed seed for reproducible sampling");
+    cmd->add_flag("--json", o->json, "Print the final report as JSON");
+    cmd->add_option("-o,--output", o->output,
+                    "Write the final report to this file instead of standard output (which the "
+                    "traced command shares)");
+    cmd->add_option("--folded", o->folded,
+                    "Write outstanding bytes as folded stacks (flamegraph.pl, speedscope)");
+    cmd->add_option("--allocator-lib", o->allocator_lib,
+                    "With -p: the library or static binary that defines malloc and free");
+    cmd->add_option("--max-stacks", o->max_stacks, "Distinct stacks tracked (default 8192)")
+        ->check(CLI::Range(64u, 1u << 20));
+    cmd->add_option("--max-live", o->max_live,
+                    "Outstanding allocations tracked at once (default 262144); more are counted "
+                    "as dropped")
+        ->check(CLI::Range(1024u, 1u << 26));
+    cmd->add_option("command", o->command, "-- CMD ARGS...: the program to start and trace");
+    cmd->callback([o] { exit_status() = run_trace(*o); });
+}
+
+}  // namespace perfbpf::cli

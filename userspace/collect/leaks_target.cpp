@@ -1,0 +1,186 @@
+#include "collect/leaks_target.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "symbolize/proc_maps.h"
+#include "util/files.h"
+
+namespace perfbpf {
+
+Result<std::string> resolve_command(const std::string& cmd) {
+    auto check = [](const std::string& path) -> Result<std::string> {
+        struct stat st;
+        if (::stat(path.c_str(), &st) != 0) return fail_errno(path, errno);
+        if (S_ISDIR(st.st_mode)) return fail(path + ": is a directory");
+        if (::access(path.c_str(), X_OK) != 0)
+            return fail(path + ": not executable (" + errno_text(errno) + ")");
+        return path;
+    };
+    if (cmd.empty()) return fail("no command given");
+    if (cmd.find('/') != std::string::npos) return check(cmd);
+    const char* path_env = std::getenv("PATH");
+    std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+    bool found_not_exec = false;
+    for (auto dir : split_fields(path, ":")) {
+        std::string candidate = std::string(dir) + "/" + cmd;
+        struct stat st;
+        if (::stat(candidate.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+        found_not_exec = true;
+    }
+    return fail(cmd + (found_not_exec ? ": not executable" : ": command not found"));
+}
+
+Result<SpawnedTarget> SpawnedTarget::spawn_paused(
+    const std::string& path, const std::vector<std::string>& argv,
+    const std::vector<std::pair<std::string, std::string>>& env) {
+    int go[2], status[2];
+    if (::pipe2(go, O_CLOEXEC) != 0) return fail_errno("pipe", errno);
+    if (::pipe2(status, O_CLOEXEC) != 0) {
+        ::close(go[0]);
+        ::close(go[1]);
+        return fail_errno("pipe", errno);
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int err = errno;
+        for (int fd : {go[0], go[1], status[0], status[1]}) ::close(fd);
+        return fail_errno("fork", err);
+    }
+    if (pid == 0) {
+        ::close(go[1]);
+        ::close(status[0]);
+        char b;
+        // Wait for the parent: it attaches the probes first. EOF means it gave up.
+        if (::read(go[0], &b, 1) != 1) _exit(127);
+        const std::string self = std::to_string(::getpid());
+        for (const auto& [k, v] : env)
+            ::setenv(k.c_str(), v == "$PID" ? self.c_str() : v.c_str(), 1);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(path.c_str(), args.data());
+        int err = errno;
+        (void)!::write(status[1], &err, sizeof(err));
+        _exit(127);
+    }
+    ::close(go[0]);
+    ::close(status[1]);
+    SpawnedTarget t;
+    t.pid_ = pid;
+    t.go_.reset(go[1]);
+    t.status_.reset(status[0]);
+    return t;
+}
+
+SpawnedTarget::SpawnedTarget(SpawnedTarget&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)),
+      reaped_(o.reaped_),
+      exit_code_(o.exit_code_),
+      go_(std::move(o.go_)),
+      status_(std::move(o.status_)) {}
+
+SpawnedTarget& SpawnedTarget::operator=(SpawnedTarget&& o) noexcept {
+    if (this != &o) {
+        kill_and_reap();
+        pid_ = std::exchange(o.pid_, -1);
+        reaped_ = o.reaped_;
+        exit_code_ = o.exit_code_;
+        go_ = std::move(o.go_);
+        status_ = std::move(o.status_);
+    }
+    return *this;
+}
+
+SpawnedTarget::~SpawnedTarget() {
+    kill_and_reap();
+}
+
+void SpawnedTarget::kill_and_reap() {
+    if (pid_ > 0 && !reaped_) {
+        ::kill(pid_, SIGKILL);
+        int st;
+        while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+        }
+        reaped_ = true;
+    }
+}
+
+Result<void> SpawnedTarget::release() {
+    char b = 1;
+    if (::write(go_.get(), &b, 1) != 1) return fail_errno("start the target", errno);
+    go_.reset();
+    int err = 0;
+    ssize_t n;
+    while ((n = ::read(status_.get(), &err, sizeof(err))) < 0 && errno == EINTR) {
+    }
+    status_.reset();
+    if (n == static_cast<ssize_t>(sizeof(err))) {
+        kill_and_reap();
+        return fail_errno("cannot execute the command", err);
+    }
+    return {};
+}
+
+bool SpawnedTarget::exited() {
+    if (pid_ <= 0 || reaped_) return true;
+    int st;
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+        reaped_ = true;
+        exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+    }
+    return reaped_;
+}
+
+void SpawnedTarget::terminate(int grace_ms) {
+    if (pid_ <= 0 || exited()) return;
+    ::kill(pid_, SIGTERM);
+    for (int waited = 0; waited < grace_ms; waited += 10) {
+        if (exited()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    kill_and_reap();
+}
+
+std::string check_pid(int pid, const std::string& proc_root) {
+    if (pid <= 0) return "invalid pid " + std::to_string(pid);
+    auto stat = read_first_line(proc_root + "/" + std::to_string(pid) + "/stat");
+    if (!stat) return "no process " + std::to_string(pid);
+    auto close = stat->rfind(')');
+    if (close != std::string::npos && close + 2 < stat->size() && (*stat)[close + 2] == 'Z')
+        return "process " + std::to_string(pid) + " has exited (zombie)";
+    return {};
+}
+
+Result<std::string> find_mapped_libc(int pid, const std::string& proc_root) {
+    auto maps = read_proc_maps(pid, proc_root);
+    if (!maps) return std::unexpected(maps.error());
+    for (const auto& m : *maps) {
+        if (!m.is_file()) continue;
+        auto slash = m.path.rfind('/');
+        std::string_view base = std::string_view(m.path).substr(slash + 1);
+        if (base.starts_with("libc.so") || (base.starts_with("libc-") && base.ends_with(".so")))
+            return proc_root + "/" + std::to_string(pid) + "/root" + m.path;
+    }
+    return fail("process " + std::to_string(pid) +
+                " maps no C library (statically linked?): use --allocator-lib with the file "
+                "that defines its malloc and free (for a static binary, the binary itself)");
+}
+
+std::string process_comm(int pid, const std::string& proc_root) {
+    auto c = read_first_line(proc_root + "/" + std::to_string(pid) + "/comm");
+    return c ? *c : std::string();
+}
+
+}  // namespace perfbpf

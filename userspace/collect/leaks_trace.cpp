@@ -1,0 +1,347 @@
+#include "collect/leaks_trace.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include "collect/collector.h"
+#include "collect/leaks_growth_reader.h"
+#include "collect/leaks_kernel_reader.h"
+#include "collect/leaks_reader.h"
+#include "collect/leaks_target.h"
+#include "probes/bpf_object.h"
+#include "probes/leaks_growth_probe.h"
+#include "probes/leaks_kernel_probe.h"
+#include "probes/leaks_probe.h"
+#include "symbolize/leak_frames.h"
+#include "util/files.h"
+#include "util/privileges.h"
+
+namespace perfbpf {
+
+Result<std::string> find_shim_library() {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return fail("cannot read /proc/self/exe: " + ec.message());
+    auto shim = exe.parent_path() / "libperfbpf_shim.so";
+    if (!std::filesystem::exists(shim, ec))
+        return fail("interposition library " + shim.string() +
+                    " is missing (it is built and installed next to the perfbpf binary)");
+    return shim.string();
+}
+
+namespace {
+
+// Detaching uprobes waits for RCU grace periods (≈0.1 s here), which a traced command's
+// run would otherwise include. A helper process that shares the probes' file descriptions
+// holds the last references: the tracer closes its own cheaply and goes on; the helper
+// closes its copies (the slow release) after the tracer lets it go, with stdio closed so
+// nobody waits for its output.
+class BackgroundRelease {
+  public:
+    BackgroundRelease() {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0) return;
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            ::close(fds[1]);
+            for (int fd = 0; fd <= 2; ++fd) ::close(fd);
+            char b;
+            while (::read(fds[0], &b, 1) > 0) {
+            }
+            _exit(0);
+        }
+        ::close(fds[0]);
+        if (pid < 0) {
+            ::close(fds[1]);
+            return;
+        }
+        go_ = fds[1];
+    }
+    // Call after the tracer has dropped its own references.
+    void release() {
+        if (go_ >= 0) ::close(go_);
+        go_ = -1;
+    }
+    ~BackgroundRelease() { release(); }
+
+  private:
+    int go_ = -1;
+};
+
+// Sleeps until `deadline_ns` or until stop/target exit, polling every 20 ms.
+void wait_until(uint64_t deadline_ns, const std::atomic<bool>& stop,
+                const std::function<bool()>& target_gone) {
+    while (monotonic_ns() < deadline_ns && !stop.load() && !target_gone()) {
+        uint64_t left = deadline_ns - monotonic_ns();
+        std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(left, 20'000'000)));
+    }
+}
+
+struct TempFile {
+    std::string path;
+    TempFile() {
+        char tmpl[] = "/tmp/perfbpf-maps.XXXXXX";
+        int fd = ::mkstemp(tmpl);
+        if (fd >= 0) {
+            ::close(fd);
+            path = tmpl;
+        }
+    }
+    ~TempFile() {
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
+
+std::string overhead_warning(const std::string& mode, bool command) {
+    if (mode == "exact")
+        return command ? "exact mode sees every allocation: expect the target to run several "
+                         "times slower (measured ≈2-6x on a malloc-bound program)"
+                       : "exact mode on a running process probes every malloc and free in its "
+                         "libc: expect a malloc-bound target to run 20-40x slower";
+    if (mode == "sampled") return "sampled mode: expect a few percent of overhead";
+    if (mode == "growth") return {};
+    return {};
+}
+
+}  // namespace
+
+Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::atomic<bool>& stop,
+                                   const LeaksIntervalFn& on_interval) {
+    const bool command = !opts.command.empty();
+    const bool kernel = opts.kernel;
+    const bool system_wide = kernel && !command && opts.pid <= 0;
+    if (command && opts.pid > 0) return fail("give either -p PID or -- CMD ARGS, not both");
+    if (!command && opts.pid <= 0 && !kernel) return fail("give either -p PID or -- CMD ARGS");
+    if (!command && !system_wide) {
+        if (auto why = check_pid(opts.pid); !why.empty()) return fail(why);
+    }
+    const bool growth = opts.mode == "growth" && !kernel;
+    if (!kernel && opts.mode != "exact" && opts.mode != "sampled" && !growth)
+        return fail("mode " + opts.mode + " is not available here");
+    if (opts.mode == "sampled" && !command && !kernel)
+        return fail(
+            "sampled mode needs the interposition library: use -- CMD (for a running "
+            "process: --mode growth, or --mode exact)");
+
+    // Checks that need no privileges come first, so their message is the one shown.
+    std::string shim, exe;
+    if (command) {
+        auto path = resolve_command(opts.command[0]);
+        if (!path) return std::unexpected(path.error());
+        exe = *path;
+        if (!growth) {
+            auto s =
+                opts.shim_path.empty() ? find_shim_library() : Result<std::string>(opts.shim_path);
+            if (!s) return std::unexpected(s.error());
+            shim = *s;
+        }
+    }
+    if (auto msg = current_privileges().missing_message("trace --leaks"); !msg.empty())
+        return fail(msg);
+
+    std::string lib;
+    if (!command && !growth && !kernel) {
+        if (!opts.allocator_lib.empty()) {
+            if (::access(opts.allocator_lib.c_str(), R_OK) != 0)
+                return fail_errno("--allocator-lib " + opts.allocator_lib, errno);
+            lib = opts.allocator_lib;
+        } else {
+            auto l = find_mapped_libc(opts.pid);
+            if (!l) return std::unexpected(l.error());
+            lib = *l;
+        }
+    }
+
+    auto shared = SharedMaps::create();
+    if (!shared) return std::unexpected(shared.error());
+
+    TempFile maps_file;
+    std::optional<SpawnedTarget> child;
+    int pid = opts.pid;
+    if (command) {
+        std::string preload = shim;
+        if (const char* old = std::getenv("LD_PRELOAD"); old && *old)
+            preload += ":" + std::string(old);
+        std::vector<std::pair<std::string, std::string>> env;
+        if (!growth)
+            env = {
+                {"LD_PRELOAD", preload},
+                {"PERFBPF_LEAKS_MODE", opts.mode},
+                {"PERFBPF_LEAKS_SAMPLE_BYTES", std::to_string(opts.sample_bytes)},
+                {"PERFBPF_LEAKS_MAX_STACKS", std::to_string(opts.max_stacks - 1)},
+                {"PERFBPF_LEAKS_MAPS_FILE", maps_file.path},
+                {"PERFBPF_LEAKS_PID", "$PID"},  // the shim records only in the traced process
+            };
+        if (opts.seed && !growth && !kernel)
+            env.push_back({"PERFBPF_LEAKS_SEED", std::to_string(opts.seed)});
+        auto spawned = SpawnedTarget::spawn_paused(exe, opts.command, env);
+        if (!spawned) return std::unexpected(spawned.error());
+        child = std::move(*spawned);
+        pid = child->pid();
+    }
+
+    std::unique_ptr<LeaksProbe> probe;
+    std::unique_ptr<LeaksGrowthProbe> growth_probe;
+    std::unique_ptr<LeaksKernelProbe> kernel_probe;
+    if (kernel) {
+        auto k = LeaksKernelProbe::load(*shared, system_wide ? 0 : pid);
+        if (!k) return std::unexpected(k.error());
+        kernel_probe = std::move(*k);
+    } else if (growth) {
+        auto g = LeaksGrowthProbe::load(*shared, pid);
+        if (!g) return std::unexpected(g.error());
+        growth_probe = std::move(*g);
+    } else {
+        LeaksProbeOptions po;
+        po.tgid = pid;
+        po.max_stacks = opts.max_stacks;
+        po.max_live = opts.max_live;
+        po.shim = command;
+        auto p = LeaksProbe::load(*shared, po);
+        if (!p) return std::unexpected(p.error());
+        probe = std::move(*p);
+        if (command) {
+            if (auto r = probe->attach_shim(shim, pid); !r) return std::unexpected(r.error());
+        } else {
+            if (auto r = probe->attach_allocator(lib, pid); !r) return std::unexpected(r.error());
+        }
+    }
+    if (!command && !system_wide) {
+        if (auto why = check_pid(pid); !why.empty()) return fail(why + " (during attach)");
+    }
+
+    LeakReport notes_only;
+    if (auto w = overhead_warning(opts.mode, command); !w.empty()) {
+        spdlog::warn("{}", w);
+        notes_only.notes.push_back(w);
+    }
+    if (probe && !command) {
+        for (const auto& p : probe->probes()) {
+            if (!p.attached && !p.reason.empty())
+                notes_only.notes.push_back(p.reason);
+            else if (p.attached && !p.emulated)
+                notes_only.notes.push_back(p.function +
+                                           ": probed on an instruction the kernel "
+                                           "single-steps (slow per call)");
+        }
+    }
+    if (growth_probe) {
+        for (const auto& st : growth_probe->status())
+            if (!st.attached) notes_only.notes.push_back(st.probe + ": " + st.reason);
+        if (!command)
+            notes_only.notes.push_back(
+                "growth mode names the code paths that add memory; for every allocation's "
+                "stack and exact outstanding bytes run --mode exact (slower)");
+    }
+
+    const uint64_t start_ns = monotonic_ns();
+    if (child) {
+        if (auto r = child->release(); !r) return fail(opts.command[0] + ": " + r.error().message);
+    }
+    const std::string comm =
+        command ? std::filesystem::path(exe).filename().string() : process_comm(pid);
+
+    std::unique_ptr<LeaksReader> reader;
+    std::unique_ptr<LeaksGrowthReader> growth_reader;
+    std::unique_ptr<LeaksKernelReader> kernel_reader;
+    if (kernel_probe) kernel_reader = std::make_unique<LeaksKernelReader>(*kernel_probe, start_ns);
+    if (probe) reader = std::make_unique<LeaksReader>(*probe, start_ns);
+    if (growth_probe)
+        growth_reader = std::make_unique<LeaksGrowthReader>(*growth_probe, pid, start_ns);
+    const bool estimated = opts.mode == "sampled";
+    auto sample = [&](uint64_t now) {
+        if (reader) reader->sample(now);
+        if (growth_reader) growth_reader->sample(now);
+        if (kernel_reader) kernel_reader->sample(now);
+    };
+    auto build = [&](uint64_t now) {
+        if (kernel_reader) return kernel_reader->report(now, opts.min_age_ns);
+        return reader ? reader->report(now, opts.mode, estimated, opts.min_age_ns)
+                      : growth_reader->report(now);
+    };
+    MappingSet maps;
+    Symbolizer symbolizer;
+    std::unique_ptr<KernelSymbols> ksyms;
+    if (kernel) ksyms = std::make_unique<KernelSymbols>(KernelSymbols::load());
+    auto refresh_maps = [&] {
+        if (system_wide) return;
+        if (auto m = read_proc_maps(pid); m && !m->empty()) maps.merge(*m);
+    };
+    bool exited = false;
+    auto target_gone = [&] {
+        if (system_wide) return false;
+        if (exited) return true;
+        if (child)
+            exited = child->exited();
+        else
+            exited = !check_pid(pid).empty();
+        return exited;
+    };
+
+    refresh_maps();
+    uint64_t next = start_ns + opts.interval_ns;
+    const uint64_t end = opts.duration_ns ? start_ns + opts.duration_ns : UINT64_MAX;
+    for (;;) {
+        wait_until(std::min(next, end), stop, target_gone);
+        uint64_t now = monotonic_ns();
+        if (!target_gone()) refresh_maps();
+        sample(now);
+        const bool done = stop.load() || target_gone() || now >= end;
+        if (done) break;
+        if (on_interval) {
+            LeakReport interim = build(now);
+            interim.pid = pid;
+            interim.comm = comm;
+            symbolize_report(interim, maps, symbolizer, ksyms.get());
+            on_interval(interim);
+        }
+        next += opts.interval_ns;
+    }
+
+    const uint64_t now = monotonic_ns();
+    if (!target_gone()) refresh_maps();
+    if (!maps_file.path.empty()) {
+        if (auto text = read_file(maps_file.path); text && !text->empty())
+            maps.merge(parse_proc_maps(*text));
+    }
+    if (target_gone() && growth_reader) sample(now);  // final stack totals (RSS is gone)
+    LeakReport report = build(now);
+    for (auto& p : report.processes) p.comm = comm;
+    report.pid = pid;
+    report.comm = comm;
+    report.notes = notes_only.notes;
+    if (!command && opts.mode == "exact")
+        report.notes.push_back(
+            "exact mode on a running process: allocations made before the "
+            "trace started are not known, so their frees are ignored");
+    if (child) {
+        report.target_exited = child->exited();
+        if (report.target_exited) report.exit_code = child->exit_code();
+    } else {
+        report.target_exited = target_gone();
+    }
+    if (child && !report.target_exited) child->terminate();
+    {
+        BackgroundRelease helper;
+        reader.reset();
+        growth_reader.reset();
+        kernel_reader.reset();
+        probe.reset();
+        growth_probe.reset();
+        kernel_probe.reset();
+        shared = std::unexpected(Error{"released"});
+        helper.release();
+    }
+    symbolize_report(report, maps, symbolizer, ksyms.get());
+    return report;
+}
+
+}  // namespace perfbpf

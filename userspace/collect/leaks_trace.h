@@ -1,0 +1,43 @@
+// One `perfbpf trace --leaks` session: starts or attaches to the target, loads and
+// attaches the probes of the chosen mode, samples every interval, and returns the final
+// report, symbolized (also for a target that has exited).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/leaks.h"
+#include "util/result.h"
+
+namespace perfbpf {
+
+struct LeaksTraceOptions {
+    std::string mode;     // exact | sampled | growth
+    bool kernel = false;  // --kernel: kernel allocations instead
+    int pid = 0;
+    std::vector<std::string> command;
+    uint64_t interval_ns = 1'000'000'000;
+    uint64_t duration_ns = 0;  // 0: until stopped or the target exits
+    uint64_t min_age_ns = 0;   // outstanding allocations younger than this are left out
+    uint64_t sample_bytes = 512 * 1024;
+    uint64_t seed = 0;  // sampled mode: 0 = random
+    std::string allocator_lib;
+    std::string shim_path;  // libperfbpf_shim.so
+    uint32_t max_stacks = 8192;
+    uint32_t max_live = 1u << 18;
+};
+
+// Called at each interval's end with an interim report (symbolized), for the live view.
+using LeaksIntervalFn = std::function<void(const LeakReport&)>;
+
+// Errors are one line each: bad PID, command not found, no permission, no allocator.
+Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::atomic<bool>& stop,
+                                   const LeaksIntervalFn& on_interval = {});
+
+// Where libperfbpf_shim.so is: next to the running binary (/proc/self/exe), or an error.
+Result<std::string> find_shim_library();
+
+}  // namespace perfbpf

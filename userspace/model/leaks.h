@@ -1,0 +1,79 @@
+// The leak tracer's report (`perfbpf trace --leaks`): plain values, rendered as text,
+// JSON and folded stacks by sinks/leaks_sink. No kernel handles.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/trend.h"
+
+namespace perfbpf {
+
+struct LeakFrame {
+    std::string function;  // demangled; "module+0xoffset" when unknown
+    std::string file;
+    int line = 0;  // line of the call for a caller's frame; 0 when unknown
+    std::string module;
+    uint64_t offset = 0;  // address in the module's ELF file (kernel: the address)
+    bool inlined = false;
+};
+
+struct LeakStack {
+    uint32_t index = 0;         // id in the tracer's stack table
+    std::vector<uint64_t> ips;  // raw addresses, innermost first
+    bool kernel = false;
+    bool ip0_exact = false;  // ips[0] is the probed instruction, not a return address
+    // Growth mode: the word at the top of the stack, the caller of a function that pushed
+    // no frame (kept as frame 1 when it follows a call instruction).
+    uint64_t caller_candidate = 0;
+    std::vector<LeakFrame> frames;  // symbolized (shim frames removed)
+    bool truncated = false;         // the unwinder stopped before the thread's first frame
+
+    // Totals over the trace (estimates in sampled mode)
+    double outstanding_bytes = 0;
+    double outstanding_allocs = 0;
+    double total_allocs = 0;
+    double total_frees = 0;
+    double allocated_bytes = 0;
+    double outstanding_bytes_lo = 0;  // sampled mode: 95 % interval
+    double outstanding_bytes_hi = 0;
+    uint64_t samples = 0;            // sampled mode: sampled allocations still outstanding
+    uint64_t oldest_age_ns = 0;      // age of the oldest outstanding allocation at the end
+    std::vector<TrendPoint> series;  // outstanding bytes at each interval end
+
+    TrendVerdict trend;
+};
+
+// Growth mode: one process's resident memory over the trace.
+struct ProcessGrowth {
+    int pid = 0;
+    std::string comm;
+    std::vector<TrendPoint> rss;   // RSS bytes at each interval end
+    std::vector<TrendPoint> anon;  // anonymous RSS bytes
+    TrendVerdict trend;
+    double heap_growth_bytes = 0;  // brk + anonymous mmap - munmap over the trace
+    double faulted_bytes = 0;      // anonymous memory first touched
+};
+
+struct LeakReport {
+    std::string mode;  // exact | sampled | growth | kernel
+    int pid = 0;       // 0: system-wide (kernel mode)
+    std::string comm;
+    uint64_t duration_ns = 0;
+    bool estimated = false;
+    uint64_t sample_mean_bytes = 0;
+    uint64_t truncated_stacks = 0;
+    bool target_exited = false;
+    int exit_code = 0;
+    std::vector<LeakStack> stacks;             // sorted by outstanding bytes, descending
+    std::vector<ProcessGrowth> processes;      // growth mode
+    std::map<std::string, uint64_t> counters;  // tracer counters and drops
+    std::vector<std::string> notes;            // what the reader should know (overhead, limits)
+};
+
+// Sorts stacks by outstanding bytes (descending) and counts truncated ones.
+void finish_report(LeakReport& r);
+
+}  // namespace perfbpf

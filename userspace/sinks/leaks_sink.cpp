@@ -1,0 +1,177 @@
+#include "sinks/leaks_sink.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "detect/leak_trend.h"
+#include "util/format.h"
+
+namespace perfbpf {
+
+using nlohmann::json;
+
+namespace {
+
+json frame_json(const LeakFrame& f) {
+    return {{"function", f.function}, {"file", f.file},     {"line", f.line},
+            {"module", f.module},     {"offset", f.offset}, {"inlined", f.inlined}};
+}
+
+json trend_json(const TrendVerdict& t) {
+    return {{"class", leak_class_name(t.cls)},
+            {"slope_bytes_per_s", t.slope_bytes_per_s},
+            {"confidence", t.confidence}};
+}
+
+std::string base(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Order of the report: leaks first, then growing, plateau, churn; bytes within a class.
+std::vector<const LeakStack*> ordered(const LeakReport& r) {
+    std::vector<const LeakStack*> out;
+    for (const auto& s : r.stacks) out.push_back(&s);
+    std::stable_sort(out.begin(), out.end(), [](const LeakStack* a, const LeakStack* b) {
+        if (a->trend.cls != b->trend.cls) return a->trend.cls < b->trend.cls;
+        return a->outstanding_bytes > b->outstanding_bytes;
+    });
+    return out;
+}
+
+std::string age_text(uint64_t ns) {
+    return format_us(static_cast<double>(ns) / 1e3);
+}
+
+}  // namespace
+
+json leaks_json(const LeakReport& r) {
+    json stacks = json::array();
+    for (const auto& s : r.stacks) {
+        json frames = json::array();
+        for (const auto& f : s.frames) frames.push_back(frame_json(f));
+        json j{{"class", leak_class_name(s.trend.cls)},
+               {"outstanding_bytes", std::llround(s.outstanding_bytes)},
+               {"outstanding_allocs", std::llround(s.outstanding_allocs)},
+               {"total_allocs", std::llround(s.total_allocs)},
+               {"total_frees", std::llround(s.total_frees)},
+               {"allocated_bytes", std::llround(s.allocated_bytes)},
+               {"slope_bytes_per_s", s.trend.slope_bytes_per_s},
+               {"confidence", s.trend.confidence},
+               {"oldest_age_ns", s.oldest_age_ns},
+               {"truncated", s.truncated},
+               {"kernel", s.kernel},
+               {"frames", frames}};
+        if (r.estimated) {
+            j["outstanding_bytes_lo"] = std::llround(s.outstanding_bytes_lo);
+            j["outstanding_bytes_hi"] = std::llround(s.outstanding_bytes_hi);
+            j["samples"] = s.samples;
+        }
+        json series = json::array();
+        for (const auto& p : s.series) series.push_back({p.t_s, std::llround(p.bytes)});
+        j["series"] = series;
+        stacks.push_back(std::move(j));
+    }
+    json procs = json::array();
+    for (const auto& p : r.processes) {
+        json rss = json::array();
+        for (const auto& pt : p.rss) rss.push_back({pt.t_s, std::llround(pt.bytes)});
+        procs.push_back({{"pid", p.pid},
+                         {"comm", p.comm},
+                         {"rss", rss},
+                         {"trend", trend_json(p.trend)},
+                         {"heap_growth_bytes", std::llround(p.heap_growth_bytes)},
+                         {"faulted_bytes", std::llround(p.faulted_bytes)}});
+    }
+    json out{{"mode", r.mode},
+             {"pid", r.pid},
+             {"comm", r.comm},
+             {"duration_ns", r.duration_ns},
+             {"estimated", r.estimated},
+             {"truncated_stacks", r.truncated_stacks},
+             {"target_exited", r.target_exited},
+             {"stacks", stacks},
+             {"counters", r.counters},
+             {"notes", r.notes}};
+    if (r.estimated) out["sample_mean_bytes"] = r.sample_mean_bytes;
+    if (r.target_exited) out["exit_code"] = r.exit_code;
+    if (!r.processes.empty()) out["processes"] = procs;
+    return out;
+}
+
+std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
+    std::ostringstream o;
+    const double dur_s = static_cast<double>(r.duration_ns) / 1e9;
+    o << "perfbpf trace --leaks: " << r.mode << " mode, pid " << r.pid;
+    if (!r.comm.empty()) o << " (" << r.comm << ")";
+    o << ", " << format_fixed(dur_s, 1) << " s";
+    if (r.target_exited) o << ", target exited (status " << r.exit_code << ")";
+    o << (final_report ? "" : " [live]") << "\n";
+    for (const auto& n : r.notes) o << "note: " << n << "\n";
+
+    for (const auto& p : r.processes) {
+        o << "process " << p.pid << " (" << p.comm << "): " << leak_class_name(p.trend.cls)
+          << ", RSS " << format_bytes(p.rss.empty() ? 0 : p.rss.back().bytes) << ", "
+          << format_bytes(p.trend.slope_bytes_per_s) << "/s, confidence "
+          << format_fixed(p.trend.confidence, 2) << "; anonymous memory faulted in "
+          << format_bytes(p.faulted_bytes) << ", heap growth " << format_bytes(p.heap_growth_bytes)
+          << "\n";
+    }
+
+    size_t shown = 0, leaks = 0;
+    double leaked = 0;
+    for (const auto& s : r.stacks)
+        if (s.trend.cls == LeakClass::leak) {
+            ++leaks;
+            leaked += s.outstanding_bytes;
+        }
+    o << leaks << " leaking stack" << (leaks == 1 ? "" : "s") << " holding " << format_bytes(leaked)
+      << (r.estimated ? " (estimated)" : "") << "; " << r.stacks.size() << " stacks in all";
+    if (r.truncated_stacks) o << ", " << r.truncated_stacks << " truncated";
+    o << "\n";
+    for (const LeakStack* s : ordered(r)) {
+        if (shown++ >= top) break;
+        o << "\n[" << leak_class_name(s->trend.cls) << "] " << format_bytes(s->outstanding_bytes);
+        if (r.estimated)
+            o << " (95% " << format_bytes(s->outstanding_bytes_lo) << " - "
+              << format_bytes(s->outstanding_bytes_hi) << ", " << s->samples << " samples)";
+        if (r.mode == "growth")
+            o << " added (" << std::llround(s->total_allocs)
+              << " page faults and heap-growing calls); ";
+        else
+            o << " in " << std::llround(s->outstanding_allocs) << " allocations outstanding, "
+              << std::llround(s->total_allocs) << " allocated, " << std::llround(s->total_frees)
+              << " freed; ";
+        o << format_bytes(s->trend.slope_bytes_per_s) << "/s, confidence "
+          << format_fixed(s->trend.confidence, 2);
+        if (s->oldest_age_ns) o << ", oldest " << age_text(s->oldest_age_ns);
+        o << "\n";
+        for (const auto& f : s->frames) {
+            o << "    " << f.function;
+            if (!f.file.empty()) o << " at " << f.file << ":" << f.line;
+            if (f.inlined) o << " (inlined)";
+            o << "  [" << base(f.module) << "]\n";
+        }
+        if (s->frames.empty()) o << "    (no stack)\n";
+        if (s->truncated) o << "    ... (stack truncated)\n";
+    }
+    if (shown > top) o << "\n(" << r.stacks.size() - top << " more stacks: --top N)\n";
+    return o.str();
+}
+
+std::string leaks_folded(const LeakReport& r) {
+    std::ostringstream o;
+    for (const auto& s : r.stacks) {
+        if (s.outstanding_bytes <= 0 || s.frames.empty()) continue;
+        for (size_t i = s.frames.size(); i-- > 0;) {
+            std::string f = s.frames[i].function;
+            std::replace(f.begin(), f.end(), ';', ':');
+            o << f << (i ? ";" : "");
+        }
+        o << " " << std::llround(s.outstanding_bytes) << "\n";
+    }
+    return o.str();
+}
+
+}  // namespace perfbpf

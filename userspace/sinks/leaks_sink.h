@@ -1,0 +1,18 @@
+// The leak tracer's report as text, JSON (the contract in docs/leaks.md) and folded
+// stacks (flamegraph.pl / speedscope), all from the same LeakReport.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "model/leaks.h"
+
+namespace perfbpf {
+
+nlohmann::json leaks_json(const LeakReport& r);
+// Plain text; leaks first, then the rest by outstanding bytes, `top` stacks at most.
+std::string leaks_text(const LeakReport& r, size_t top, bool final_report);
+// One line per stack: "outer;...;inner bytes" (outstanding bytes; growth mode: faulted).
+std::string leaks_folded(const LeakReport& r);
+
+}  // namespace perfbpf

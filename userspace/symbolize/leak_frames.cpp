@@ -1,0 +1,89 @@
+#include "symbolize/leak_frames.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "perfbpf/leaks.h"
+#include "util/fd.h"
+
+namespace perfbpf {
+
+bool is_stack_root(const std::string& function) {
+    static const char* const roots[] = {
+        "_start",  "__libc_start_main", "__libc_start_call_main", "start_thread", "clone", "clone3",
+        "__clone", "__clone3",          "__GI___clone3",          "thread_start"};
+    for (const char* r : roots)
+        if (function == r) return true;
+    return false;
+}
+
+bool follows_call(const MappingSet& maps, uint64_t addr) {
+    const Mapping* m = maps.find(addr);
+    if (!m || !m->executable || !m->is_file() || addr - m->start < 6) return false;
+    UniqueFd fd(::open(m->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return false;
+    uint8_t b[6];
+    off_t off = static_cast<off_t>(addr - m->start + m->file_offset - 6);
+    if (::pread(fd.get(), b, sizeof(b), off) != static_cast<ssize_t>(sizeof(b))) return false;
+    // call rel32 (e8); call *disp32(%rip) (ff 15); call *%reg (ff d0-d7); call *d8(%reg)
+    // (ff 50-57 d8); call *d32(%reg) (ff 90-97 d32)
+    return b[1] == 0xe8 || (b[0] == 0xff && b[1] == 0x15) ||
+           (b[4] == 0xff && b[5] >= 0xd0 && b[5] <= 0xd7) ||
+           (b[3] == 0xff && b[4] >= 0x50 && b[4] <= 0x57) ||
+           (b[0] == 0xff && b[1] >= 0x90 && b[1] <= 0x97);
+}
+
+namespace {
+
+bool is_shim_module(const std::string& module) {
+    auto slash = module.rfind('/');
+    std::string_view base = slash == std::string::npos ? std::string_view(module)
+                                                       : std::string_view(module).substr(slash + 1);
+    return base.starts_with("libperfbpf_shim");
+}
+
+}  // namespace
+
+void symbolize_report(LeakReport& report, const MappingSet& maps, Symbolizer& symbolizer,
+                      const KernelSymbols* kernel) {
+    for (auto& s : report.stacks) {
+        s.frames.clear();
+        if (s.caller_candidate && !s.kernel && !s.ips.empty() &&
+            (s.ips.size() < 2 || s.ips[1] != s.caller_candidate) &&
+            follows_call(maps, s.caller_candidate))
+            s.ips.insert(s.ips.begin() + 1, s.caller_candidate);
+        for (size_t i = 0; i < s.ips.size(); ++i) {
+            const bool return_address = !(i == 0 && s.ip0_exact);
+            std::vector<SymbolFrame> frames;
+            if (s.kernel) {
+                if (kernel) frames.push_back(kernel->lookup(s.ips[i]));
+            } else {
+                frames = symbolizer.user(s.ips[i], maps, return_address);
+            }
+            for (const auto& f : frames) {
+                // The shim's own frames, and the kernel's uretprobe trampoline page that
+                // stands in for a return address while a return probe is pending.
+                if (is_shim_module(f.module) || f.module == "[uprobes]") continue;
+                s.frames.push_back(
+                    LeakFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined});
+            }
+        }
+        if (s.kernel) {
+            // The tracer's own frames: the BPF program and the tracepoint glue.
+            size_t skip = 0;
+            for (size_t i = 0; i < s.frames.size() && i < 4; ++i) {
+                const std::string& fn = s.frames[i].function;
+                if (fn.starts_with("bpf_prog_") || fn.starts_with("bpf_trace_run") ||
+                    fn.starts_with("__bpf_trace_") || fn.starts_with("__traceiter_"))
+                    skip = i + 1;
+            }
+            s.frames.erase(s.frames.begin(), s.frames.begin() + static_cast<long>(skip));
+            s.truncated = s.ips.size() >= LEAKS_MAX_DEPTH;
+        } else
+            s.truncated = s.ips.empty() || (s.ips.size() >= LEAKS_MAX_DEPTH || s.frames.empty() ||
+                                            !is_stack_root(s.frames.back().function));
+    }
+    finish_report(report);
+}
+
+}  // namespace perfbpf
