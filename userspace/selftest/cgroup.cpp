@@ -1,5 +1,6 @@
 #include "selftest/cgroup.h"
 
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,57 +43,90 @@ std::optional<std::string> own_cgroup(const std::string& controllers) {
 
 }  // namespace
 
+// Mounts the hierarchy at a private temporary directory when it is not visible where
+// systemd puts it (e.g. inside a chroot whose /sys was bind-mounted without submounts).
+// Mounting an existing hierarchy again shows the same cgroups; nothing else changes.
+Result<std::string> mount_privately(bool v1_memory) {
+    char tmpl[] = "/tmp/perfbpf-cgroup.XXXXXX";
+    if (!mkdtemp(tmpl)) return fail_errno("mkdtemp for a cgroup mount", errno);
+    int rc = v1_memory ? ::mount("cgroup", tmpl, "cgroup", 0, "memory")
+                       : ::mount("cgroup2", tmpl, "cgroup2", 0, nullptr);
+    if (rc != 0) {
+        int err = errno;
+        ::rmdir(tmpl);
+        return fail_errno(std::string("mount ") + (v1_memory ? "the v1 memory" : "the cgroup2") +
+                              " hierarchy at " + tmpl,
+                          err);
+    }
+    return std::string(tmpl);
+}
+
 Result<MemoryCgroup> MemoryCgroup::create(uint64_t limit_bytes) {
     namespace fs = std::filesystem;
+    MemoryCgroup cg;
     // Where to create it, and the files that set its limit and keep it from swapping (no
     // swap to escape to: the limit is met by the OOM killer, as on a host without swap).
-    std::string parent, limit_file, no_swap_file, no_swap_value;
+    std::string parent, limit_file, no_swap_file;
     auto v1 = own_cgroup("memory");
     auto v2 = own_cgroup("");
-    // cgroup v2 is mounted at /sys/fs/cgroup (pure v2) or /sys/fs/cgroup/unified (hybrid).
-    std::string v2_mount = fs::exists("/sys/fs/cgroup/cgroup.controllers")
-                               ? "/sys/fs/cgroup"
-                               : "/sys/fs/cgroup/unified";
-    if (v1 && fs::exists("/sys/fs/cgroup/memory/cgroup.procs")) {
-        parent = "/sys/fs/cgroup/memory" + (*v1 == "/" ? "" : *v1);
+    auto under = [](const std::string& root, const std::string& path) {
+        return root + (path == "/" ? "" : path);
+    };
+    if (v1) {
+        std::string root = "/sys/fs/cgroup/memory";
+        if (!fs::exists(root + "/cgroup.procs")) {
+            auto mnt = mount_privately(true);
+            if (!mnt) return std::unexpected(mnt.error());
+            root = cg.private_mount_ = *mnt;
+        }
+        parent = under(root, *v1);
         limit_file = "memory.limit_in_bytes";
         no_swap_file = "memory.swappiness";
-        no_swap_value = "0";
-    } else if (v2 && fs::exists(v2_mount + "/cgroup.controllers")) {
-        parent = v2_mount + (*v2 == "/" ? "" : *v2);
+    } else if (v2) {
+        // cgroup v2 is at /sys/fs/cgroup (pure v2) or /sys/fs/cgroup/unified (hybrid).
+        std::string root = fs::exists("/sys/fs/cgroup/cgroup.controllers")
+                               ? "/sys/fs/cgroup"
+                               : "/sys/fs/cgroup/unified";
+        if (!fs::exists(root + "/cgroup.controllers")) {
+            auto mnt = mount_privately(false);
+            if (!mnt) return std::unexpected(mnt.error());
+            root = cg.private_mount_ = *mnt;
+        }
+        parent = under(root, *v2);
         std::string enabled = " " + read_text(parent + "/cgroup.subtree_control") + " ";
         for (char& c : enabled)
             if (c == '\n') c = ' ';
-        if (enabled.find(" memory ") == std::string::npos) {
+        if (enabled.find(" memory ") == std::string::npos)
             return fail("cgroup v2 memory controller not enabled for children of " + parent);
-        }
         limit_file = "memory.max";
         no_swap_file = "memory.swap.max";
-        no_swap_value = "0";
     } else {
-        return fail("no memory cgroup controller (neither v1 memory nor cgroup v2 mounted)");
+        return fail("no memory cgroup controller in /proc/self/cgroup (kernel without memcg?)");
     }
-    MemoryCgroup cg;
     std::string dir = parent + "/perfbpf-test-" + std::to_string(getpid());
     std::error_code ec;
-    if (!fs::create_directory(dir, ec)) {
-        return fail("mkdir " + dir + ": " + ec.message());
-    }
+    if (!fs::create_directory(dir, ec)) return fail("mkdir " + dir + ": " + ec.message());
     cg.dir_ = dir;
-    write_text(dir + "/" + no_swap_file, no_swap_value);
-    if (!write_text(dir + "/" + limit_file, std::to_string(limit_bytes))) {
-        return fail("write " + dir + "/" + limit_file +
-                    " failed");  // the destructor removes the directory
-    }
+    write_text(dir + "/" + no_swap_file, "0");
+    // On failure the destructor removes the directory (and the private mount).
+    if (!write_text(dir + "/" + limit_file, std::to_string(limit_bytes)))
+        return fail("write " + dir + "/" + limit_file + " failed");
     return cg;
 }
 
-MemoryCgroup::MemoryCgroup(MemoryCgroup&& o) noexcept : dir_(std::exchange(o.dir_, {})) {}
+MemoryCgroup::MemoryCgroup(MemoryCgroup&& o) noexcept
+    : dir_(std::exchange(o.dir_, {})), private_mount_(std::exchange(o.private_mount_, {})) {}
 
 MemoryCgroup::~MemoryCgroup() {
-    if (dir_.empty()) return;
-    // The kernel may need a moment to let go of an OOM-killed member.
-    for (int i = 0; i < 50 && ::rmdir(dir_.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(20000);
+    if (!dir_.empty()) {
+        // The kernel may need a moment to let go of an OOM-killed member.
+        for (int i = 0; i < 50 && ::rmdir(dir_.c_str()) != 0 && errno == EBUSY; ++i)
+            ::usleep(20000);
+    }
+    if (!private_mount_.empty()) {
+        ::umount2(private_mount_.c_str(), MNT_DETACH);
+        ::rmdir(private_mount_.c_str());
+    }
 }
 
 std::string MemoryCgroup::enter_and_exec(const std::string& command) const {

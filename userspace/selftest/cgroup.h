@@ -2,7 +2,8 @@
 // tests provoke an OOM kill without touching anything else. Uses the v1 memory hierarchy
 // when the memory controller is mounted there (memory.limit_in_bytes), else cgroup v2
 // (memory.max) when the parent enables the memory controller for its children. The
-// processes in it must have exited before destruction, which removes it.
+// processes in it must have exited before destruction, which removes it. Where the
+// hierarchy is not mounted in the usual place (a chroot), it is mounted privately.
 #pragma once
 
 #include <sys/types.h>
@@ -31,6 +32,7 @@ class MemoryCgroup {
   private:
     MemoryCgroup() = default;
     std::string dir_;
+    std::string private_mount_;  // set when the hierarchy had to be mounted for us
 };
 
 }  // namespace perfbpf::selftest
