@@ -1,6 +1,8 @@
 #include "collect/families.h"
 
+#include "collect/block_reader.h"
 #include "collect/sched_reader.h"
+#include "probes/block_probe.h"
 #include "probes/sched_probe.h"
 
 namespace perfbpf {
@@ -23,6 +25,7 @@ struct Entry {
 // The whole set, one line per family.
 const Entry kFamilies[] = {
     {"sched", &load_family<SchedProbe, SchedReader>},
+    {"block", &load_family<BlockProbe, BlockReader>},
 };
 
 }  // namespace
