@@ -1,8 +1,10 @@
 #include "collect/families.h"
 
+#include "collect/block_reader.h"
 #include "collect/mem_reader.h"
 #include "collect/net_reader.h"
 #include "collect/sched_reader.h"
+#include "probes/block_probe.h"
 #include "probes/mem_probe.h"
 #include "probes/net_probe.h"
 #include "probes/sched_probe.h"
@@ -27,6 +29,7 @@ struct Entry {
 // The whole set, one line per family.
 const Entry kFamilies[] = {
     {"sched", &load_family<SchedProbe, SchedReader>},
+    {"block", &load_family<BlockProbe, BlockReader>},
     {"net", &load_family<NetProbe, NetReader>},
     {"mem", &load_family<MemProbe, MemReader>},
 };

@@ -90,6 +90,10 @@ struct DeviceSample {
     uint64_t write_ios = 0;
     uint64_t other_ios = 0;  // flush, discard, ...
     Log2Histogram lat_hist;  // issue/start -> completion
+    // Where lat_hist's samples started: "issue" (the kernel's dispatch stamp), "issue-probe"
+    // (stamped by the probe on queues without I/O stats), "alloc" (request allocation,
+    // includes queueing), '+'-joined when mixed; "" when there were no samples.
+    std::string lat_source;
     double lat_p50_us = 0;
     double lat_p99_us = 0;
     uint64_t inflight_max = 0;   // highest in-flight depth seen in the interval

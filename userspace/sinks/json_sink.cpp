@@ -107,6 +107,7 @@ json device_json(const DeviceSample& d) {
             {"lat_p50_us", d.lat_p50_us},
             {"lat_p99_us", d.lat_p99_us},
             {"lat_hist", histogram_json(d.lat_hist)},
+            {"lat_source", d.lat_source},
             {"inflight_max", d.inflight_max},
             {"util_pct", d.util_pct},
             {"avg_queue_depth", d.avg_queue_depth}};

@@ -1,0 +1,59 @@
+/* Block probe family: what bpf/block.bpf.c produces. */
+#ifndef PERFBPF_BLOCK_H
+#define PERFBPF_BLOCK_H
+
+#include "perfbpf/common.h"
+
+/* Where a device's latency samples started (block_dev_stats.lat_src counts each). */
+enum perfbpf_block_lat_src {
+    /* rq->io_start_time_ns: the kernel stamps dispatch when the queue keeps I/O stats
+     * (QUEUE_FLAG_STATS, on whenever writeback throttling or another rq-qos policy is). */
+    PERFBPF_BLK_LAT_KERNEL_ISSUE = 0,
+    /* issue time stamped by block_rq_issue (queues without stats) */
+    PERFBPF_BLK_LAT_PROBE_ISSUE,
+    /* rq->start_time_ns (allocation, includes time queued before dispatch): until the probe
+     * starts stamping the device's issues, or when the request's in-flight slot was taken */
+    PERFBPF_BLK_LAT_ALLOC,
+    /* no start time at all: counted, not in the histogram */
+    PERFBPF_BLK_LAT_NONE,
+    PERFBPF_BLK_LAT_SRC_COUNT,
+};
+
+/* Cumulative per-disk totals since load, key: the disk's struct request_queue address (one
+ * entry per queue; major/minor say which disk it is). One shared entry per disk, updated
+ * with atomic adds from every CPU. Laid out by cache line: an issue touches only the first,
+ * a completion the first two and one histogram line. */
+struct block_dev_stats {
+    __u32 major; /* of the whole disk (gendisk major, first_minor) */
+    __u32 minor;
+    __u64 generation; /* dev_generation when major/minor were last resolved */
+    /* In-flight requests now (issued, not completed: the in-flight slots this disk's
+     * requests own) and the highest level seen while max_epoch equalled the probe's
+     * inflight_epoch: user space bumps the epoch after each read, so the next issue restarts
+     * the maximum. */
+    __s64 inflight;
+    __s64 inflight_max;
+    __u64 max_epoch;
+    __u32 stamp_issues; /* 1: the queue has no io_start_time_ns; block_rq_issue stamps */
+    __u32 pad;
+    __u64 read_ios; /* requests fully completed */
+    __u64 write_ios;
+    /* second line */
+    __u64 other_ios;  /* flush, discard, passthrough, ... */
+    __u64 read_bytes; /* completed, summed over partial completions */
+    __u64 write_bytes;
+    __u64 other_bytes; /* discard, write-zeroes, ... */
+    __u64 lat_src[PERFBPF_BLK_LAT_SRC_COUNT];
+    __u64 lat_hist[PERFBPF_HIST_SLOTS]; /* log2 µs, issue -> completion */
+};
+
+/* Cumulative per-process (thread group) totals, key: tgid. Attributed in the submitter's
+ * context when a bio becomes a request or is merged into one. */
+struct block_proc_stats {
+    __u64 read_bytes;
+    __u64 write_bytes;
+    __u64 read_ios; /* requests the process created (merged bios add bytes, not ios) */
+    __u64 write_ios;
+};
+
+#endif

@@ -1,0 +1,118 @@
+#include "collect/block_reader.h"
+
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <map>
+#include <vector>
+
+#include "collect/bpf_map_iter.h"
+#include "probes/block_probe.h"
+#include "util/files.h"
+
+namespace perfbpf {
+
+void BlockReader::collect(SnapshotBuilder& builder) {
+    if (!probe_.active()) return;
+    ++reads_;
+    collect_devices(builder);
+    collect_processes(builder);
+    deltas_.end_read();
+}
+
+std::string BlockReader::device_name(uint32_t major, uint32_t minor, bool& rescanned) {
+    if (auto name = names_.find(major, minor)) return *name;
+    // A disk that appeared since the last scan (or one /proc/diskstats hides): rescan sysfs
+    // at most once per read.
+    if (!rescanned) {
+        names_.scan_sysfs(sys_root_);
+        rescanned = true;
+        if (auto name = names_.find(major, minor)) return *name;
+    }
+    return std::to_string(major) + ":" + std::to_string(minor);
+}
+
+void BlockReader::collect_devices(SnapshotBuilder& builder) {
+    std::map<std::pair<uint32_t, uint32_t>, DiskUtil> util;
+    std::set<std::pair<uint32_t, uint32_t>> present;
+    bool have_diskstats = false;
+    if (auto text = read_file(proc_root_ + "/diskstats")) {
+        auto stats = parse_diskstats(*text);
+        have_diskstats = true;
+        names_.learn_diskstats(stats);
+        util = diskstats_.update(stats, builder.context().interval_ns);
+        bool appeared = false;
+        for (const auto& d : stats) {
+            present.insert({d.major, d.minor});
+            appeared |= disks_seen_.insert({d.major, d.minor, d.name}).second;
+        }
+        // A new disk may have the queue address of a removed one.
+        if (appeared) probe_.bump_dev_generation();
+    }
+    bool rescanned = false;
+    std::vector<uint64_t> vanished;
+    for_each_entry<uint64_t, block_dev_stats>(
+        probe_.dev_stats_fd(), [&](const uint64_t& queue, const block_dev_stats& s) {
+            DeviceSample sample;
+            if (!deltas_.device(queue, s, epoch_, sample) || !s.major) {
+                // Entries of removed disks would otherwise stay until the map is full.
+                if (have_diskstats && s.major && !present.contains({s.major, s.minor}))
+                    vanished.push_back(queue);
+                return;
+            }
+            auto u = util.find({s.major, s.minor});
+            // Only a level left: a request whose completion the probe missed keeps its
+            // slot until the slot is reused; the kernel's own count says whether anything
+            // is really in flight (a stuck device must still show).
+            if (!sample.read_ios && !sample.write_ios && !sample.other_ios && !sample.read_bytes &&
+                !sample.write_bytes && u != util.end() && u->second.in_flight == 0 &&
+                u->second.util_pct == 0)
+                return;
+            const uint64_t key = (static_cast<uint64_t>(s.major) << 32) | s.minor;
+            if (builder.devices().contains(key)) {
+                merge_device(builder.devices()[key], sample);
+                return;
+            }
+            DeviceSample& d = builder.device(s.major, s.minor);
+            sample.name = device_name(s.major, s.minor, rescanned);
+            if (u != util.end()) {
+                sample.util_pct = u->second.util_pct;
+                sample.avg_queue_depth = u->second.avg_queue_depth;
+            }
+            d = std::move(sample);
+        });
+    for (uint64_t queue : vanished) {
+        bpf_map_delete_elem(probe_.dev_stats_fd(), &queue);
+        deltas_.forget_device(queue);
+    }
+    // The next issue on each device starts the next interval's maximum.
+    probe_.set_inflight_epoch(++epoch_);
+}
+
+void BlockReader::collect_processes(SnapshotBuilder& builder) {
+    const auto& exited = builder.context().exited;
+    const bool sweep = reads_ % kSweepEveryReads == 0;
+    std::vector<uint32_t> finished;
+    for_each_entry<uint32_t, block_proc_stats>(
+        probe_.proc_stats_fd(), [&](const uint32_t& tgid, const block_proc_stats& s) {
+            BlockProcDelta delta = deltas_.process(tgid, s);
+            if (delta.any()) {
+                ProcessSample& p = builder.process(static_cast<int>(tgid));
+                p.read_bytes += delta.read_bytes;
+                p.write_bytes += delta.write_bytes;
+                p.read_ios += delta.read_ios;
+                p.write_ios += delta.write_ios;
+            }
+            // Exited processes were kept for this read only; the sweep catches those whose
+            // exit event was lost (or not watched: the sched family reports exits).
+            if (exited.contains(static_cast<int>(tgid)) ||
+                (sweep && ::access((proc_root_ + "/" + std::to_string(tgid)).c_str(), F_OK) != 0))
+                finished.push_back(tgid);
+        });
+    for (uint32_t tgid : finished) {
+        bpf_map_delete_elem(probe_.proc_stats_fd(), &tgid);
+        deltas_.forget_process(tgid);
+    }
+}
+
+}  // namespace perfbpf

@@ -1,0 +1,45 @@
+#include "probes/block_probe.h"
+
+#include "block.skel.h"
+
+namespace perfbpf {
+
+std::unique_ptr<BlockProbe> BlockProbe::load(const SharedMaps& shared, const ProbeOptions&) {
+    std::unique_ptr<BlockProbe> probe(new BlockProbe());
+    // Requeues only correct the in-flight level after a driver gives a started request back.
+    probe->table_.set_optional({"on_block_rq_requeue"});
+    SkeletonOps<block_bpf> ops{block_bpf__open, block_bpf__load, block_bpf__destroy};
+    auto skel = open_and_load<block_bpf>(ops, shared, probe->table_,
+                                         [](block_bpf*) -> Result<void> { return {}; });
+    if (!skel) {
+        probe->load_error_ = skel.error().message;
+        return probe;
+    }
+    probe->skel_ = std::move(*skel);
+    probe->links_ = probe->table_.attach(probe->skel_->obj);
+    return probe;
+}
+
+BlockProbe::~BlockProbe() = default;
+
+int BlockProbe::dev_stats_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.dev_stats) : -1;
+}
+
+int BlockProbe::proc_stats_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.proc_stats) : -1;
+}
+
+void BlockProbe::set_inflight_epoch(uint64_t epoch) {
+    if (skel_ && skel_->bss) __atomic_store_n(&skel_->bss->inflight_epoch, epoch, __ATOMIC_RELAXED);
+}
+
+void BlockProbe::bump_dev_generation() {
+    if (skel_ && skel_->bss) __atomic_fetch_add(&skel_->bss->dev_generation, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t BlockProbe::inflight_epoch() const {
+    return skel_ && skel_->bss ? __atomic_load_n(&skel_->bss->inflight_epoch, __ATOMIC_RELAXED) : 0;
+}
+
+}  // namespace perfbpf

@@ -1,0 +1,45 @@
+// Loader of bpf/block.bpf.c: per-disk requests, bytes, latency and in-flight depth; per-process
+// bytes submitted.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "probes/bpf_object.h"
+#include "probes/probe_family.h"
+
+struct block_bpf;
+
+namespace perfbpf {
+
+class BlockProbe : public ProbeFamily {
+  public:
+    // Never fails as a whole: what could not load or attach is in status().
+    static std::unique_ptr<BlockProbe> load(const SharedMaps& shared, const ProbeOptions& opts);
+    ~BlockProbe() override;
+
+    std::string_view name() const override { return "block"; }
+    const std::vector<ProbeStatus>& status() const override { return table_.status(); }
+    bool active() const override { return !links_.empty(); }
+    std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
+
+    int dev_stats_fd() const;   // hash: request queue address -> block_dev_stats
+    int proc_stats_fd() const;  // hash: tgid -> block_proc_stats
+    // Starts a new in-flight maximum: the next issue on each device restarts it.
+    void set_inflight_epoch(uint64_t epoch);
+    uint64_t inflight_epoch() const;
+    // A disk appeared: a queue address may have been reused, so every entry resolves its
+    // disk's numbers again at its next event.
+    void bump_dev_generation();
+    std::string load_error() const { return load_error_; }
+
+  private:
+    BlockProbe() : table_("block") {}
+    ProgramTable table_;
+    Skeleton<block_bpf> skel_;
+    std::vector<LinkPtr> links_;
+    std::string load_error_;
+};
+
+}  // namespace perfbpf
