@@ -56,66 +56,36 @@ std::string run_command(const std::string& cmd, int* status) {
 
 std::optional<LoopDevice> LoopDevice::create(size_t size_mib, bool with_filesystem,
                                              std::string* error) {
-    LoopDevice d;
-    char tmpl[] = "/tmp/perfbpf-loop.XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        *error = std::string("mkdtemp: ") + std::strerror(errno);
+    auto dev = selftest::LoopDevice::create(static_cast<uint64_t>(size_mib) << 20);
+    if (!dev) {
+        *error = dev.error().message;
         return std::nullopt;
     }
-    d.dir_ = tmpl;
-    d.backing_ = d.dir_ + "/backing.img";
-    int st = 0;
-    run_command("truncate -s " + std::to_string(size_mib) + "M " + d.backing_, &st);
-    if (st != 0) {
-        *error = "truncate failed";
-        return std::nullopt;
-    }
-    std::string dev = run_command("losetup -f --show --direct-io=on " + d.backing_ + " 2>&1", &st);
-    // A backing file on tmpfs (the vmtest guest's /tmp) refuses O_DIRECT before 6.6: fall
-    // back to a buffered loop device.
-    if (st != 0) dev = run_command("losetup -f --show " + d.backing_ + " 2>&1", &st);
-    while (!dev.empty() && (dev.back() == '\n' || dev.back() == ' ')) dev.pop_back();
-    if (st != 0 || dev.rfind("/dev/loop", 0) != 0) {
-        *error = "losetup: " + dev;
-        return std::nullopt;
-    }
-    d.device_ = dev;
+    LoopDevice d(std::move(*dev));
     if (with_filesystem) {
-        std::string out = run_command("mkfs.ext4 -q -F " + d.device_ + " 2>&1", &st);
+        int st = 0;
+        std::string out = run_command("mkfs.ext4 -q -F " + d.device() + " 2>&1", &st);
         if (st != 0) {
             *error = "mkfs.ext4: " + out;
-            return std::nullopt;  // destructor detaches the device
+            return std::nullopt;  // the destructor detaches the device
         }
-        d.mount_ = d.dir_ + "/mnt";
-        std::filesystem::create_directories(d.mount_);
-        out = run_command("mount " + d.device_ + " " + d.mount_ + " 2>&1", &st);
+        std::string mnt = d.dev_.directory() + "/mnt";
+        std::filesystem::create_directories(mnt);
+        out = run_command("mount " + d.device() + " " + mnt + " 2>&1", &st);
         if (st != 0) {
             *error = "mount: " + out;
-            d.mount_.clear();
             return std::nullopt;
         }
+        d.mount_ = mnt;
     }
     return std::optional<LoopDevice>(std::move(d));
 }
 
 LoopDevice::LoopDevice(LoopDevice&& o) noexcept
-    : dir_(std::exchange(o.dir_, {})),
-      backing_(std::exchange(o.backing_, {})),
-      device_(std::exchange(o.device_, {})),
-      mount_(std::exchange(o.mount_, {})) {}
+    : dev_(std::move(o.dev_)), mount_(std::exchange(o.mount_, {})) {}
 
 LoopDevice::~LoopDevice() {
     if (!mount_.empty()) run_command("umount " + mount_ + " 2>/dev/null");
-    if (!device_.empty()) run_command("losetup -d " + device_ + " 2>/dev/null");
-    if (!dir_.empty()) {
-        std::error_code ec;
-        std::filesystem::remove_all(dir_, ec);
-    }
-}
-
-std::string LoopDevice::name() const {
-    auto slash = device_.rfind('/');
-    return slash == std::string::npos ? device_ : device_.substr(slash + 1);
 }
 
 std::unique_ptr<Collector> family_collector(const std::set<std::string>& families,

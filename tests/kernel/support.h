@@ -14,6 +14,7 @@
 #include "collect/collector.h"
 #include "model/snapshot.h"
 #include "selftest/cgroup.h"
+#include "selftest/loop.h"
 #include "selftest/workload.h"
 
 namespace perfbpf::test {
@@ -59,11 +60,10 @@ class TempDir {
 // Runs a shell command, returns its stdout; `status` receives the exit status.
 std::string run_command(const std::string& cmd, int* status = nullptr);
 
-// A loop device backed by a file in a temp dir, with an ext4 filesystem mounted under
-// mount_point(). Everything is undone on destruction.
+// A loop device over a file of ours (selftest::LoopDevice), optionally with an ext4
+// filesystem mounted in its temporary directory. Everything is undone on destruction.
 class LoopDevice {
   public:
-    // size_mib of backing file; direct_io makes the loop device use O_DIRECT on its file.
     static std::optional<LoopDevice> create(size_t size_mib, bool with_filesystem,
                                             std::string* error);
     LoopDevice(LoopDevice&& o) noexcept;
@@ -71,13 +71,14 @@ class LoopDevice {
     LoopDevice& operator=(const LoopDevice&) = delete;
     ~LoopDevice();
 
-    const std::string& device() const { return device_; }  // "/dev/loop3"
-    std::string name() const;                              // "loop3"
+    const std::string& device() const { return dev_.device(); }  // "/dev/loop3"
+    std::string name() const { return dev_.name(); }             // "loop3"
     const std::string& mount_point() const { return mount_; }
 
   private:
-    LoopDevice() = default;
-    std::string dir_, backing_, device_, mount_;
+    explicit LoopDevice(selftest::LoopDevice dev) : dev_(std::move(dev)) {}
+    selftest::LoopDevice dev_;
+    std::string mount_;
 };
 
 using selftest::MemoryCgroup;

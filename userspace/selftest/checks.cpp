@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "selftest/cgroup.h"
+#include "selftest/loop.h"
 #include "selftest/selftest.h"
 #include "selftest/workload.h"
 #include "util/files.h"
@@ -159,11 +160,59 @@ CheckResult check_mem(Collector& collector) {
     return r;
 }
 
+// Direct writes and reads of a few MiB on a loop device of our own: credited to the
+// process that made them, and counted with latencies on that device.
+CheckResult check_block(Collector& collector) {
+    constexpr uint64_t kBytes = 8ull << 20;
+    auto loop = LoopDevice::create(16ull << 20);
+    if (!loop) return {false, 0, "no loop device for the workload: " + loop.error().message};
+    const std::string device = loop->device();
+    auto io = Worker::start([device] { return block_io(device, kBytes); });
+    if (!io) return {false, 0, io.error().message};
+    Snapshot s = collector.next();
+    int status = io->wait();
+    if (status != 0)
+        return {false, 0, "direct I/O on " + device + " failed (" + std::to_string(status) + ")"};
+    const ProcessSample* p = find_process(s, io->pid());
+    const DeviceSample* d = nullptr;
+    for (const auto& dev : s.devices)
+        if (dev.name == loop->name()) d = &dev;
+    std::string problems;
+    // Written: 8 MiB direct, 32 KiB by aio, 1 MiB buffered (written back by its fsync).
+    constexpr uint64_t kWritten = kBytes + (32ull << 10) + (1ull << 20);
+    auto near = [](uint64_t v, uint64_t want) {
+        return v >= want * 95 / 100 && v <= want * 105 / 100;
+    };
+    auto within = [&](uint64_t v) { return near(v, kBytes); };
+    if (!p || !near(p->write_bytes, kWritten) || !within(p->read_bytes))
+        problems += "the writer was credited " +
+                    format_bytes(p ? static_cast<double>(p->write_bytes) : 0) + " written, " +
+                    format_bytes(p ? static_cast<double>(p->read_bytes) : 0) + " read (expected " +
+                    format_bytes(static_cast<double>(kWritten)) + " and 8 MiB); ";
+    if (!d)
+        problems += loop->name() + " missing from the devices; ";
+    else if (!near(d->write_bytes, kWritten) || !within(d->read_bytes) || d->write_ios == 0 ||
+             d->lat_hist.count() < d->write_ios)
+        problems += loop->name() + ": " + format_bytes(static_cast<double>(d->write_bytes)) +
+                    " written in " + std::to_string(d->write_ios) + " requests, " +
+                    std::to_string(d->lat_hist.count()) + " latencies; ";
+    CheckResult r;
+    r.passed = problems.empty();
+    r.events = d ? d->read_ios + d->write_ios : 0;
+    r.detail = r.passed
+                   ? "9 MiB written, 8 MiB read (direct, aio, buffered) on " + loop->name() +
+                         ": credited to its pid, " + std::to_string(d->write_ios + d->read_ios) +
+                         " requests, p99 " + format_us(d->lat_p99_us)
+                   : problems;
+    return r;
+}
+
 }  // namespace
 
 const std::vector<FamilyCheck>& family_checks() {
     static const std::vector<FamilyCheck> checks = {
         {"sched", check_sched},
+        {"block", check_block},
         {"net", check_net},
         {"mem", check_mem},
     };
