@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything perfbpf needs to build, test and benchmark on Debian 12 (bookworm).
 # Idempotent; run as root (or through sudo). Only Debian's own archive is used.
+# sudo is installed too: the README's test command runs ctest through it, and a minimal
+# Debian root (CI's, a container's) has none.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps.sh: run it as root (sudo is not installed)" >&2; exit 1; }
     exec sudo "$0" "$@"
 fi
 
 build=(
-    build-essential cmake pkg-config git
+    build-essential cmake pkg-config git sudo
     clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
     libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev
