@@ -21,6 +21,7 @@ namespace {
 
 using test::Child;
 using test::fixture;
+using test::in_netns;
 using test::run_command;
 
 constexpr uint64_t kMiB = 1024 * 1024;
@@ -155,23 +156,23 @@ class RoutedNetns {
             "ip netns add " + s,
             "ip netns add " + r,
             "ip netns add " + d,
-            "ip -n " + s + " link add vs type veth peer name vrs netns " + r,
-            "ip -n " + r + " link add vrd type veth peer name vd netns " + d,
-            "ip -n " + s + " addr add 10.201.1.1/24 dev vs",
-            "ip -n " + r + " addr add 10.201.1.2/24 dev vrs",
-            "ip -n " + r + " addr add 10.201.2.1/24 dev vrd",
-            "ip -n " + d + " addr add 10.201.2.2/24 dev vd",
-            "ip -n " + s + " link set lo up",
-            "ip -n " + d + " link set lo up",
-            "ip -n " + s + " link set vs up",
-            "ip -n " + r + " link set vrs up",
-            "ip -n " + r + " link set vrd up",
-            "ip -n " + d + " link set vd up",
-            "ip -n " + s + " route add default via 10.201.1.2",
-            "ip -n " + d + " route add default via 10.201.2.1",
+            in_netns(s, "ip link add vs type veth peer name vrs netns " + r),
+            in_netns(r, "ip link add vrd type veth peer name vd netns " + d),
+            in_netns(s, "ip addr add 10.201.1.1/24 dev vs"),
+            in_netns(r, "ip addr add 10.201.1.2/24 dev vrs"),
+            in_netns(r, "ip addr add 10.201.2.1/24 dev vrd"),
+            in_netns(d, "ip addr add 10.201.2.2/24 dev vd"),
+            in_netns(s, "ip link set lo up"),
+            in_netns(d, "ip link set lo up"),
+            in_netns(s, "ip link set vs up"),
+            in_netns(r, "ip link set vrs up"),
+            in_netns(r, "ip link set vrd up"),
+            in_netns(d, "ip link set vd up"),
+            in_netns(s, "ip route add default via 10.201.1.2"),
+            in_netns(d, "ip route add default via 10.201.2.1"),
             // Per-namespace setting of the router namespace only.
-            "ip netns exec " + r + " sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'",
-            "tc -n " + r + " qdisc add dev vrd root tbf rate 200mbit burst 32kb limit 40kb",
+            in_netns(r, "sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'"),
+            in_netns(r, "tc qdisc add dev vrd root tbf rate 200mbit burst 32kb limit 40kb"),
         };
         for (const auto& cmd : steps) {
             n->created_ = true;
@@ -198,7 +199,7 @@ class RoutedNetns {
 
     // A "Tcp:" counter of /proc/net/snmp as seen inside namespace `ns`.
     static uint64_t tcp_mib(const std::string& ns, const std::string& field) {
-        std::istringstream in(run_command("ip netns exec " + ns + " cat /proc/net/snmp"));
+        std::istringstream in(run_command(in_netns(ns, "cat /proc/net/snmp")));
         std::string header, values, line;
         while (std::getline(in, line)) {
             if (!line.starts_with("Tcp:")) continue;

@@ -39,6 +39,10 @@ TempDir::~TempDir() {
     }
 }
 
+std::string in_netns(const std::string& netns, const std::string& cmd) {
+    return "nsenter --net=/run/netns/" + netns + " " + cmd;
+}
+
 std::string run_command(const std::string& cmd, int* status) {
     std::string out;
     FILE* p = popen(cmd.c_str(), "r");

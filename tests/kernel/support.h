@@ -60,6 +60,11 @@ class TempDir {
 // Runs a shell command, returns its stdout; `status` receives the exit status.
 std::string run_command(const std::string& cmd, int* status = nullptr);
 
+// `cmd` run inside the named network namespace (/run/netns/NAME). nsenter joins only the
+// network namespace; `ip -n` and `ip netns exec` also remount /sys in a private mount
+// namespace, which fails where / is not a mount point (a chroot, as in fresh-debian.sh).
+std::string in_netns(const std::string& netns, const std::string& cmd);
+
 // A loop device over a file of ours (selftest::LoopDevice), optionally with an ext4
 // filesystem mounted in its temporary directory. Everything is undone on destruction.
 class LoopDevice {
