@@ -133,6 +133,17 @@ class StoppedThread {
     Stop wait_stop(uint64_t timeout_ns, int* sig, int* event);
     Result<void> save_state();
     bool restore_state();
+    // An error for a failed ptrace or memory access: the process's exit, when that is why.
+    std::unexpected<Error> failed(const std::string& what, int err) {
+        int sig = 0, event = 0;
+        // ESRCH from a thread that was stopped: it is being killed; its exit follows.
+        if (!process_alive(pid_) ||
+            (err == ESRCH && wait_stop(1'000'000'000, &sig, &event) == Stop::Exited)) {
+            gone_ = true;
+            return fail(exited_message(pid_));
+        }
+        return fail_errno(what, err);
+    }
     int pid_, tid_;
     bool attached_ = true, gone_ = false, changed_ = false;
     arch::Regs saved_{};
@@ -168,7 +179,7 @@ StoppedThread::Stop StoppedThread::wait_stop(uint64_t timeout_ns, int* sig, int*
 
 Result<void> StoppedThread::save_state() {
     if (::ptrace(PTRACE_GETREGS, tid_, nullptr, &saved_) != 0)
-        return fail_errno("ptrace GETREGS", errno);
+        return failed("ptrace GETREGS", errno);
     ext_state_.assign(64 * 1024, 0);
     for (int note : {arch::kExtendedStateNote, arch::kFpStateNote}) {
         iovec iov{ext_state_.data(), ext_state_.size()};
@@ -206,14 +217,14 @@ void StoppedThread::finish() {
 Result<void> StoppedThread::write(uint64_t addr, const void* buf, size_t len) {
     iovec local{const_cast<void*>(buf), len}, remote{reinterpret_cast<void*>(addr), len};
     if (::process_vm_writev(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(len))
-        return fail_errno("write the target's memory", errno);
+        return failed("write the target's memory", errno);
     return {};
 }
 
 Result<void> StoppedThread::read(uint64_t addr, void* buf, size_t len) {
     iovec local{buf, len}, remote{reinterpret_cast<void*>(addr), len};
     if (::process_vm_readv(pid_, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(len))
-        return fail_errno("read the target's memory", errno);
+        return failed("read the target's memory", errno);
     return {};
 }
 
@@ -241,14 +252,12 @@ Result<uint64_t> StoppedThread::call(uint64_t fn, std::initializer_list<uint64_t
     if (auto r = write(f.return_slot, &ret, sizeof(ret)); !r) return std::unexpected(r.error());
     changed_ = true;
     if (::ptrace(PTRACE_SETREGS, tid_, nullptr, &f.regs) != 0)
-        return fail_errno("ptrace SETREGS", errno);
+        return failed("ptrace SETREGS", errno);
     int resume_sig = 0;
     const uint64_t deadline = now_ns() + timeout_ns;
     for (;;) {
-        if (::ptrace(PTRACE_CONT, tid_, nullptr, reinterpret_cast<void*>(long{resume_sig})) != 0) {
-            if (!process_alive(pid_)) gone_ = true;
-            return gone_ ? fail(exited_message(pid_)) : fail_errno("ptrace CONT", errno);
-        }
+        if (::ptrace(PTRACE_CONT, tid_, nullptr, reinterpret_cast<void*>(long{resume_sig})) != 0)
+            return failed("ptrace CONT", errno);
         resume_sig = 0;
         int sig = 0, event = 0;
         uint64_t left = deadline > now_ns() ? deadline - now_ns() : 0;
@@ -267,7 +276,7 @@ Result<uint64_t> StoppedThread::call(uint64_t fn, std::initializer_list<uint64_t
         if (sig == SIGSEGV) {
             arch::Regs now{};
             if (::ptrace(PTRACE_GETREGS, tid_, nullptr, &now) != 0)
-                return fail_errno("ptrace GETREGS", errno);
+                return failed("ptrace GETREGS", errno);
             if (arch::call_returned(now)) return arch::call_result(now);
         }
         if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
@@ -445,20 +454,6 @@ Result<leaks_shim_control> read_control(int pid, uint64_t addr) {
 }
 
 }  // namespace
-
-std::string unsafe_spot(const arch::Regs& regs, const std::vector<CodeRange>& code) {
-    const uint64_t ip = arch::instruction_pointer(regs);
-    for (const auto& c : code) {
-        if (ip < c.lo || ip >= c.hi) continue;
-        if (c.what != "libc") return "in " + c.what;
-        if (!arch::in_syscall(regs)) return "running libc code (perhaps the allocator)";
-        if (arch::allocator_syscall(arch::syscall_nr(regs)))
-            return "in system call " + std::to_string(arch::syscall_nr(regs)) +
-                   " from libc (perhaps inside the allocator)";
-        return {};
-    }
-    return {};
-}
 
 std::string injection_blocker(int pid) {
 #if !defined(__x86_64__)

@@ -13,24 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "collect/leaks_inject_x86_64.h"
+#include "collect/leaks_inject_spot.h"
 #include "perfbpf/leaks.h"
 #include "util/result.h"
 
 namespace perfbpf {
-
-// Code a thread must not be stopped in to be made to call (libc, the dynamic loader, the
-// shim): [lo, hi) of an executable mapping.
-struct CodeRange {
-    uint64_t lo = 0, hi = 0;
-    std::string what;  // "libc", "the dynamic loader", "perfbpf's shim"
-};
-
-// Pure: "" when a thread stopped with `regs` may be made to call a function, else why
-// not. In libc it may only be stopped in a system call the allocator does not make (a
-// sleep, a read, a futex wait: it holds none of the allocator's locks there); never in the
-// dynamic loader or the shim.
-std::string unsafe_spot(const inject_arch::Regs& regs, const std::vector<CodeRange>& code);
 
 enum class InjectPhase {
     Stopped,  // a thread is stopped at a safe point, nothing changed yet
