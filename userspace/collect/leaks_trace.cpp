@@ -78,12 +78,10 @@ class BackgroundRelease {
     int go_ = -1;
 };
 
-// Sleeps until `deadline_ns` or until stop/target exit, polling (and calling `tick`)
-// every 20 ms.
+// Sleeps until `deadline_ns` or until stop/target exit, polling every 20 ms.
 void wait_until(uint64_t deadline_ns, const std::atomic<bool>& stop,
-                const std::function<bool()>& target_gone, const std::function<void()>& tick) {
+                const std::function<bool()>& target_gone) {
     while (monotonic_ns() < deadline_ns && !stop.load() && !target_gone()) {
-        tick();
         uint64_t left = deadline_ns - monotonic_ns();
         std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(left, 20'000'000)));
     }
@@ -399,11 +397,16 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         return exited;
     };
 
-    // The injected library restores its entries by itself when these stop (perfbpf killed).
-    uint64_t beat = 0;
-    auto heartbeat = [&] {
-        if (injected) (void)write_shim_heartbeat(*injected, ++beat);
-    };
+    // The injected library restores its entries by itself when these stop (perfbpf
+    // killed). A thread of its own, so a slow interim symbolization cannot miss a beat.
+    std::jthread heartbeat;
+    if (injected)
+        heartbeat = std::jthread([shim = *injected](std::stop_token st) {
+            for (uint64_t beat = 1; !st.stop_requested(); ++beat) {
+                (void)write_shim_heartbeat(shim, beat);
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        });
     std::vector<std::string> end_notes;
     auto finish_injection = [&] {
         if (!injected || target_gone()) return;
@@ -416,6 +419,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
             return;
         }
         auto after = detach_shim(*injected, inject_opts);
+        heartbeat = {};  // detached, or left to restore itself
         if (after)
             end_notes.push_back("at the end the injected library restored " +
                                 std::to_string(after->restored_slots) +
@@ -432,7 +436,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     uint64_t next = start_ns + opts.interval_ns;
     const uint64_t end = opts.duration_ns ? start_ns + opts.duration_ns : UINT64_MAX;
     for (;;) {
-        wait_until(std::min(next, end), stop, target_gone, heartbeat);
+        wait_until(std::min(next, end), stop, target_gone);
         uint64_t now = monotonic_ns();
         if (!target_gone()) refresh_maps();
         const bool done = stop.load() || target_gone() || now >= end;
