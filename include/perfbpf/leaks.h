@@ -29,9 +29,11 @@
  *   struct leaks_shim_control *perfbpf_shim_attach(__u32 abi, __u32 max_stacks,
  *                                                  __u32 heartbeat_timeout_ms,
  *                                                  const char *maps_file);
- *   int perfbpf_shim_detach(void);  (entries restored) */
+ *   int perfbpf_shim_detach(void);  (entries restored)
+ *   int perfbpf_shim_rescan(void);  (entries patched in modules loaded since) */
 #define LEAKS_ATTACH_SYMBOL "perfbpf_shim_attach"
 #define LEAKS_DETACH_SYMBOL "perfbpf_shim_detach"
+#define LEAKS_RESCAN_SYMBOL "perfbpf_shim_rescan"
 
 enum leaks_shim_state {
     LEAKS_SHIM_IDLE = 0,

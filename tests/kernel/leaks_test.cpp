@@ -285,6 +285,17 @@ TEST(LeaksInject, RunningCppProgram) {
                 "leak");
 }
 
+TEST(LeaksInject, LibraryDlopenedAfterInjection) {
+    PERFBPF_REQUIRE_ROOT();
+    // The plugin is loaded 1.2 s after start (the library is injected before), then leaks
+    // 15 times from its own code, which calls malloc through its own GOT.
+    Child c = Child::spawn({fixture("leaky_dlopen"), "15", "1.2", "0.5"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Trace t = trace("--mode exact --inject=always -p " + std::to_string(c.pid()));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    expect_site(t.report, "plugin_leak", "libleaky_plugin.c", "LEAK:plugin", 15 * 2048, 15, "leak");
+}
+
 TEST(LeaksInject, FreesOfOlderBlocksDoNotHideLeaksAtTheirAddresses) {
     PERFBPF_REQUIRE_ROOT();
     // 30 blocks allocated before the trace are freed after it started, and each address is

@@ -497,7 +497,8 @@ Result<InjectedShim> inject_shim(int pid, const std::string& libc, const InjectO
             return at;
         };
         const uint64_t lib_at = put(opts.library), attach_at = put(LEAKS_ATTACH_SYMBOL),
-                       detach_at = put(LEAKS_DETACH_SYMBOL), maps_at = put(opts.maps_file);
+                       detach_at = put(LEAKS_DETACH_SYMBOL), rescan_at = put(LEAKS_RESCAN_SYMBOL),
+                       maps_at = put(opts.maps_file);
         if (auto r = t.write(data, blob.data(), blob.size()); !r) return std::unexpected(r.error());
         auto handle =
             t.call(*dlopen_fn, {lib_at, RTLD_NOW | RTLD_LOCAL}, opts.call_timeout_ns, "dlopen");
@@ -516,9 +517,11 @@ Result<InjectedShim> inject_shim(int pid, const std::string& libc, const InjectO
         if (auto r = t.write(data, blob.data(), blob.size()); !r) return std::unexpected(r.error());
         auto attach_fn = t.call(*dlsym_fn, {*handle, attach_at}, opts.call_timeout_ns, "dlsym");
         auto detach_fn = t.call(*dlsym_fn, {*handle, detach_at}, opts.call_timeout_ns, "dlsym");
+        auto rescan_fn = t.call(*dlsym_fn, {*handle, rescan_at}, opts.call_timeout_ns, "dlsym");
         if (!attach_fn) return std::unexpected(attach_fn.error());
         if (!detach_fn) return std::unexpected(detach_fn.error());
-        if (!*attach_fn || !*detach_fn)
+        if (!rescan_fn) return std::unexpected(rescan_fn.error());
+        if (!*attach_fn || !*detach_fn || !*rescan_fn)
             return fail(opts.library + " in the target lacks " LEAKS_ATTACH_SYMBOL);
         if (auto r = t.write(data, blob.data(), blob.size()); !r) return std::unexpected(r.error());
         auto control = t.call(*attach_fn,
@@ -531,6 +534,7 @@ Result<InjectedShim> inject_shim(int pid, const std::string& libc, const InjectO
         shim.tid = t.tid();
         shim.control_addr = *control;
         shim.detach_fn = *detach_fn;
+        shim.rescan_fn = *rescan_fn;
         auto c = read_control(pid, *control);
         if (!c) return std::unexpected(c.error());
         shim.control = *c;
@@ -545,7 +549,11 @@ Result<InjectedShim> inject_shim(int pid, const std::string& libc, const InjectO
     return shim;
 }
 
-Result<leaks_shim_control> detach_shim(const InjectedShim& shim, const InjectOptions& opts) {
+namespace {
+
+// Makes a thread of the target call `fn()` in the shim; the control block after it.
+Result<leaks_shim_control> call_shim(const InjectedShim& shim, const InjectOptions& opts,
+                                     uint64_t fn, const char* what) {
     auto maps = target_maps(shim.pid);
     if (!maps) return std::unexpected(maps.error());
     std::string libc;
@@ -559,11 +567,21 @@ Result<leaks_shim_control> detach_shim(const InjectedShim& shim, const InjectOpt
     }
     if (libc.empty()) return fail("the target maps no C library any more");
     auto body = [&](StoppedThread& t, const std::vector<Mapping>&) -> Result<leaks_shim_control> {
-        auto restored = t.call(shim.detach_fn, {}, opts.call_timeout_ns, LEAKS_DETACH_SYMBOL);
-        if (!restored) return std::unexpected(restored.error());
+        auto r = t.call(fn, {}, opts.call_timeout_ns, what);
+        if (!r) return std::unexpected(r.error());
         return read_control(shim.pid, shim.control_addr);
     };
     return with_stopped_thread(shim.pid, libc, opts.library, opts, body);
+}
+
+}  // namespace
+
+Result<leaks_shim_control> detach_shim(const InjectedShim& shim, const InjectOptions& opts) {
+    return call_shim(shim, opts, shim.detach_fn, LEAKS_DETACH_SYMBOL);
+}
+
+Result<leaks_shim_control> rescan_shim(const InjectedShim& shim, const InjectOptions& opts) {
+    return call_shim(shim, opts, shim.rescan_fn, LEAKS_RESCAN_SYMBOL);
 }
 
 Result<leaks_shim_control> read_shim_control(const InjectedShim& shim) {

@@ -40,6 +40,7 @@ struct InjectedShim {
     int tid = 0;  // the thread that made the calls
     uint64_t control_addr = 0;
     uint64_t detach_fn = 0;
+    uint64_t rescan_fn = 0;
     leaks_shim_control control{};  // as read after attach
     uint64_t took_ns = 0;          // from the first stop to the detach
 };
@@ -55,6 +56,9 @@ Result<InjectedShim> inject_shim(int pid, const std::string& libc, const InjectO
 
 // Makes the target call the shim's detach function; returns the control block after it.
 Result<leaks_shim_control> detach_shim(const InjectedShim& shim, const InjectOptions& opts);
+// Makes the target call the shim's rescan function (patch modules loaded since); returns
+// the control block after it.
+Result<leaks_shim_control> rescan_shim(const InjectedShim& shim, const InjectOptions& opts);
 
 // The shim's control block now, and a new heartbeat value (any change will do).
 Result<leaks_shim_control> read_shim_control(const InjectedShim& shim);

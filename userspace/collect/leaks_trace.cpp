@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "collect/collector.h"
@@ -78,10 +79,12 @@ class BackgroundRelease {
     int go_ = -1;
 };
 
-// Sleeps until `deadline_ns` or until stop/target exit, polling every 20 ms.
+// Sleeps until `deadline_ns` or until stop/target exit, polling (and calling `tick`)
+// every 20 ms.
 void wait_until(uint64_t deadline_ns, const std::atomic<bool>& stop,
-                const std::function<bool()>& target_gone) {
+                const std::function<bool()>& target_gone, const std::function<void()>& tick) {
     while (monotonic_ns() < deadline_ns && !stop.load() && !target_gone()) {
+        tick();
         uint64_t left = deadline_ns - monotonic_ns();
         std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(left, 20'000'000)));
     }
@@ -407,9 +410,39 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
             }
         });
+    // A module the target dlopens is patched by the library at its next batch; one whose
+    // only allocator calls are its own (unpatched) ones would start none: perfbpf sees it
+    // in /proc/PID/maps within 0.2 s and makes the target patch it.
+    std::set<std::string> code_files;
+    auto executable_files = [&] {
+        std::set<std::string> files;
+        if (auto m = read_proc_maps(pid))
+            for (const auto& mapping : *m)
+                if (mapping.executable && mapping.is_file()) files.insert(mapping.path);
+        return files;
+    };
+    if (injected) code_files = executable_files();
+    uint64_t next_module_check_ns = 0;
+    int rescans = 0;
+    auto watch_modules = [&] {
+        if (!injected || monotonic_ns() < next_module_check_ns) return;
+        next_module_check_ns = monotonic_ns() + 200'000'000;
+        auto files = executable_files();
+        bool added = false;
+        for (const auto& f : files) added |= !code_files.contains(f);
+        code_files = std::move(files);
+        if (added && rescan_shim(*injected, inject_opts)) ++rescans;
+    };
+
     std::vector<std::string> end_notes;
     auto finish_injection = [&] {
-        if (!injected || target_gone()) return;
+        if (!injected) return;
+        if (rescans)
+            end_notes.push_back(
+                "modules loaded during the trace made perfbpf ask the library to "
+                "patch them " +
+                std::to_string(rescans) + " time(s)");
+        if (target_gone()) return;
         auto before = read_shim_control(*injected);
         if (before && before->state == LEAKS_SHIM_SELF_DETACHED) {
             end_notes.push_back(
@@ -436,7 +469,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     uint64_t next = start_ns + opts.interval_ns;
     const uint64_t end = opts.duration_ns ? start_ns + opts.duration_ns : UINT64_MAX;
     for (;;) {
-        wait_until(std::min(next, end), stop, target_gone);
+        wait_until(std::min(next, end), stop, target_gone, watch_modules);
         uint64_t now = monotonic_ns();
         if (!target_gone()) refresh_maps();
         const bool done = stop.load() || target_gone() || now >= end;

@@ -1223,6 +1223,21 @@ SHIM_EXPORT int perfbpf_shim_detach(void)
 	return restored;
 }
 
+/* perfbpf saw a new module mapped (a dlopen whose module has made no call through the
+ * shim yet, so no batch started to notice it). */
+SHIM_EXPORT int perfbpf_shim_rescan(void)
+{
+	int patched = 0;
+	self.depth++;
+	if (injected) {
+		atomic_store(&modules_seen, leaks_modules_added());
+		patched = leaks_patch_all(patch_fns, npatch_fns, self_address()).slots;
+		control.patched_slots = (uint32_t)leaks_patched_slots();
+	}
+	self.depth--;
+	return patched;
+}
+
 static void restore_in_child(void)
 {
 	if (injected) {
