@@ -11,8 +11,11 @@
  * stack totals in the per-CPU array "stack_stats"; frames in the array "stacks". The
  * shim's batches of different threads arrive in any order, so a free may come before
  * the allocation it frees, and an allocation before the free of an earlier block at the
- * same address: the per-address bookkeeping below (owed_frees, early_free) settles both
- * without timestamps. */
+ * same address: the per-address bookkeeping below (owed_frees, early_free) settles both.
+ * A free seen before any allocation at its address is either early (its allocation sits
+ * in another thread's batch) or the free of a block allocated before the trace (a running
+ * process): it is taken as early only for an allocation from another thread whose batch
+ * began before that free was handed over; anything else happened after the free. */
 #include "common.bpf.h"
 #include "perfbpf/leaks.h"
 
@@ -56,11 +59,17 @@ struct {
 	__type(value, struct leaks_alloc);
 } live SEC(".maps");
 
+struct early {
+	__u64 ts_ns; /* when the early free was handed over */
+	__u32 tid;   /* by which thread */
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __u64); /* when the early free was seen */
+	__type(value, struct early);
 } early_free SEC(".maps");
 
 struct {
@@ -132,24 +141,32 @@ static __always_inline void add_free(__u32 idx, __u64 size, __u64 weight)
 	s->est_free_bytes += (size * weight) >> 16;
 }
 
-/* Records an allocation at `ptr` made from stack `idx`. */
+/* Records an allocation at `ptr` made from stack `idx`, by a batch that began at
+ * `batch_start` (`now` for the synchronous -p probes, whose events are in order). */
 static __always_inline void on_alloc(__u64 ptr, __u64 size, __u64 weight, __u32 idx, __u16 flags,
-				     __u64 now)
+				     __u64 now, __u64 batch_start)
 {
 	struct leaks_alloc a = {
 		.size = size, .ts_ns = now, .weight_q16 = weight, .stack = idx, .flags = flags};
 	struct leaks_alloc *old;
-	__u64 *early;
+	struct early *early;
 	long err;
 
 	add_alloc(idx, size, weight);
 	if (last_early_free_ns && now - last_early_free_ns < EARLY_FREE_WINDOW_NS) {
 		early = bpf_map_lookup_elem(&early_free, &ptr);
-		if (early && now - *early < EARLY_FREE_WINDOW_NS) {
-			/* its free was handed over first: allocated and freed */
+		if (early) {
+			bool overtaken = now - early->ts_ns < EARLY_FREE_WINDOW_NS &&
+					 early->tid != (__u32)bpf_get_current_pid_tgid() &&
+					 batch_start < early->ts_ns;
+
 			bpf_map_delete_elem(&early_free, &ptr);
-			add_free(idx, size, weight);
-			return;
+			if (overtaken) {
+				/* its free was handed over first: allocated and freed */
+				add_free(idx, size, weight);
+				return;
+			}
+			/* else that free was of an older block (allocated before the trace) */
 		}
 	}
 	err = bpf_map_update_elem(&live, &ptr, &a, BPF_NOEXIST);
@@ -173,8 +190,10 @@ static __always_inline void on_free(__u64 ptr, __u64 now)
 	struct leaks_alloc *a = bpf_map_lookup_elem(&live, &ptr);
 
 	if (!a) {
+		struct early e = {.ts_ns = now, .tid = (__u32)bpf_get_current_pid_tgid()};
+
 		count(LEAKS_CNT_UNKNOWN_FREE);
-		bpf_map_update_elem(&early_free, &ptr, &now, BPF_ANY);
+		bpf_map_update_elem(&early_free, &ptr, &e, BPF_ANY);
 		last_early_free_ns = now;
 		return;
 	}
@@ -192,6 +211,7 @@ struct batch_ctx {
 	struct batch_scratch *b;
 	__u32 count;
 	__u64 now;
+	__u64 start; /* when the batch's first event was recorded */
 };
 
 static __always_inline __u32 shim_index(__u32 stack)
@@ -244,7 +264,8 @@ static int handle_event(__u32 i, struct batch_ctx *c)
 	e = &c->b->ev[i];
 	switch (e->kind) {
 	case LEAKS_EV_ALLOC:
-		on_alloc(e->ptr, e->size, e->weight_q16, shim_index(e->stack), e->flags, c->now);
+		on_alloc(e->ptr, e->size, e->weight_q16, shim_index(e->stack), e->flags, c->now,
+			 c->start);
 		break;
 	case LEAKS_EV_FREE:
 		on_free(e->ptr, c->now);
@@ -291,6 +312,7 @@ int on_shim_batch(void *ctx)
 	}
 	c.count = n;
 	c.now = bpf_ktime_get_ns();
+	c.start = ARG3(ctx);
 	count(LEAKS_CNT_BATCHES);
 	{
 		__u32 which = LEAKS_CNT_EVENTS;
@@ -487,7 +509,7 @@ static __always_inline int complete(void *ctx, __u32 fn)
 		on_free(p->arg, now);
 	if (ptr)
 		on_alloc(ptr, p->size, LEAKS_WEIGHT_ONE, p->stack,
-			 fn == FN_MMAP ? LEAKS_FLAG_MMAP : 0, now);
+			 fn == FN_MMAP ? LEAKS_FLAG_MMAP : 0, now, now);
 	return 0;
 }
 

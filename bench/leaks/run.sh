@@ -13,7 +13,9 @@
 #   --quick       3 reps, 500000 / 10000000 pairs, valgrind skipped: a smoke test
 # Environment: PERFBPF (default build/perfbpf), CC (default cc), METRIC=wall|cpu (default
 # wall; cpu = user + system time of the command and its children, steadier on a busy host;
-# the -p rows always time the target's own work).
+# the -p rows always time the target's own work). The exact -p rows: exact_pid through the
+# injected interposition library (the default, --inject=auto), exact_pid_uprobes through
+# uprobes in libc (--inject=never).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,10 +54,11 @@ timed() {
 # The workload's own work time under `perfbpf -p` (attached while it waits 700 ms).
 timed_pid() {
   local mode=$1 n=$2 pid out
+  shift 2
   "$wl" "$n" 1 64 700 2>"$work/err" >/dev/null &
   pid=$!
   sleep 0.2  # past exec and the dynamic loader: libc is mapped
-  "$perfbpf" trace --leaks --mode "$mode" -p "$pid" -o "$work/report.txt" 2>/dev/null &
+  "$perfbpf" trace --leaks --mode "$mode" "$@" -p "$pid" -o "$work/report.txt" 2>/dev/null &
   local tracer=$!
   wait "$pid"
   wait "$tracer" || true
@@ -83,7 +86,8 @@ measure alone timed "$wl" "$pairs"
 measure alone_long timed "$wl" "$long_pairs"
 measure alone_work timed_self "$pairs"
 measure exact_cmd timed "$perfbpf" trace --leaks --mode exact -o "$work/r" -- "$wl" "$pairs"
-measure exact_pid timed_pid exact "$pairs"
+measure exact_pid timed_pid exact "$pairs" --inject=always
+measure exact_pid_uprobes timed_pid exact "$pairs" --inject=never
 measure sampled_cmd timed "$perfbpf" trace --leaks --mode sampled -o "$work/r" -- "$wl" "$long_pairs"
 if "$perfbpf" trace --leaks --mode growth --duration 0.1 -o "$work/r" -- /bin/true >/dev/null 2>&1; then
   measure growth_cmd timed "$perfbpf" trace --leaks --mode growth -o "$work/r" -- "$wl" "$long_pairs"
@@ -100,11 +104,11 @@ echo >&2
 printf '%-14s %10s %8s  %s\n' config seconds ratio target >&2
 json="{\"metric\": \"${METRIC:-wall}\", \"pairs\": $pairs, \"long_pairs\": $long_pairs, \"reps\": $reps, \"configs\": {"
 sep=""
-for name in exact_cmd exact_pid sampled_cmd growth_cmd heaptrack valgrind; do
+for name in exact_cmd exact_pid exact_pid_uprobes sampled_cmd growth_cmd heaptrack valgrind; do
   [[ -n ${results[$name]:-} ]] || continue
   case $name in
     exact_cmd) base=${results[alone]} target="<= 10x" ;;
-    exact_pid) base=${results[alone_work]} target="<= 30x" ;;
+    exact_pid|exact_pid_uprobes) base=${results[alone_work]} target="<= 30x" ;;
     sampled_cmd) base=${results[alone_long]} target="<= 1.3x" ;;
     growth_cmd) base=${results[alone_long]} target="<= 1.1x" ;;
     *) base=${results[alone]} target="peer" ;;

@@ -2,9 +2,12 @@
  * bpf/leaks.bpf.c and the C++ side share. Fixed-width types only.
  *
  * With `-- CMD` the shim batches allocator events per thread and hands a whole batch to
- * the hook perfbpf_leaks_hook(batch, count), whose first instruction is a 5-byte nop (the
- * cheapest uprobe on x86: ≈0.26 µs). The uprobe on that hook applies the batch to the
- * kernel maps. With `-p PID` uprobes in the target's libc produce the same map updates. */
+ * the hook perfbpf_leaks_hook(batch, count, batch_start_ns), whose first instruction is a
+ * 5-byte nop (the cheapest uprobe on x86: ≈0.26 µs). The uprobe on that hook applies the
+ * batch to the kernel maps. With `-p PID` perfbpf loads the same shim into the running
+ * process (ptrace, then dlopen) and calls perfbpf_shim_attach(), which rewrites the
+ * allocator entries of every module's GOT; the fallback when it cannot is uprobes in the
+ * target's libc, which produce the same map updates. */
 #ifndef PERFBPF_LEAKS_H
 #define PERFBPF_LEAKS_H
 
@@ -14,11 +17,48 @@
 
 #define LEAKS_BATCH 32         /* events per hook call */
 #define LEAKS_MAX_DEPTH 32     /* frames kept per stack */
-#define LEAKS_SHIM_ABI 1       /* bumped when the layout below changes */
+#define LEAKS_SHIM_ABI 2       /* bumped when the layout below or the hook changes */
 #define LEAKS_WEIGHT_ONE 65536 /* weight_q16 of an allocation seen with certainty */
 
-/* The hook the uprobe attaches to (exported by libperfbpf_shim.so). */
+/* The hook the uprobe attaches to (exported by libperfbpf_shim.so). Its third argument is
+ * when the batch's first event was recorded (CLOCK_MONOTONIC ns): every event of the
+ * batch happened at or after it. */
 #define LEAKS_HOOK_SYMBOL "perfbpf_leaks_hook"
+
+/* Injection (`-p PID`): perfbpf makes the target call these in the shim it loaded.
+ *   struct leaks_shim_control *perfbpf_shim_attach(__u32 abi, __u32 max_stacks,
+ *                                                  __u32 heartbeat_timeout_ms,
+ *                                                  const char *maps_file);
+ *   int perfbpf_shim_detach(void);  (entries restored)
+ *   int perfbpf_shim_rescan(void);  (entries patched in modules loaded since) */
+#define LEAKS_ATTACH_SYMBOL "perfbpf_shim_attach"
+#define LEAKS_DETACH_SYMBOL "perfbpf_shim_detach"
+#define LEAKS_RESCAN_SYMBOL "perfbpf_shim_rescan"
+
+enum leaks_shim_state {
+    LEAKS_SHIM_IDLE = 0,
+    LEAKS_SHIM_ATTACHED = 1,      /* entries patched, recording */
+    LEAKS_SHIM_DETACHED = 2,      /* perfbpf_shim_detach() restored them */
+    LEAKS_SHIM_SELF_DETACHED = 3, /* perfbpf stopped writing the heartbeat: restored */
+    LEAKS_SHIM_FAILED = 4,        /* attach failed: error, message */
+};
+
+/* The shim's state in the target, whose address perfbpf_shim_attach() returns. perfbpf
+ * reads it and writes `heartbeat` (any new value) more often than heartbeat_timeout_ms:
+ * when the shim sees no change for that long at the start of a batch, it restores every
+ * entry by itself (the tracer was killed). */
+struct leaks_shim_control {
+    __u32 abi;
+    __s32 state;           /* enum leaks_shim_state */
+    __s32 error;           /* errno of a failed attach or patch */
+    __u32 patched_slots;   /* entries pointing at the shim now */
+    __u32 patched_modules; /* modules patched by the last attach */
+    __u32 restored_slots;  /* entries restored by the last detach */
+    __u64 heartbeat;
+    __u64 attached_ns;
+    __u64 detached_ns;
+    char message[96];
+};
 
 enum leaks_event_kind {
     LEAKS_EV_ALLOC = 1,     /* ptr, size, stack, weight_q16 */

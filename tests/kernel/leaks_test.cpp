@@ -2,7 +2,9 @@
 // site (function and file:line), for -- CMD and -p PID; sampled estimates; bad input.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,7 +12,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "../elf_relocs.h"
+#include "collect/leaks_inject.h"
+#include "collect/leaks_target.h"
 #include "support.h"
+#include "symbolize/proc_maps.h"
+#include "util/files.h"
 
 namespace perfbpf {
 namespace {
@@ -75,6 +82,56 @@ void expect_site(const json& report, const std::string& function, const std::str
     if (cls) {
         EXPECT_EQ((*s)["class"], cls);
     }
+}
+
+bool has_note(const json& report, const std::string& text) {
+    if (!report.contains("notes")) return false;
+    for (const auto& n : report["notes"])
+        if (n.get<std::string>().find(text) != std::string::npos) return true;
+    return false;
+}
+
+// True when the process maps perfbpf's interposition library.
+bool maps_shim(int pid) {
+    auto maps = read_proc_maps(pid);
+    if (!maps) return false;
+    for (const auto& m : *maps)
+        if (m.path.find("libperfbpf_shim") != std::string::npos) return true;
+    return false;
+}
+
+// What the process's executable `exe` (a fixture) has in its GOT entry for `symbol` now,
+// read from its memory at the relocation's address (from the file's section headers).
+uint64_t got_entry(int pid, const std::string& exe, const std::string& symbol) {
+    auto relocs = test::relocs_from_sections(exe);
+    uint64_t offset = relocs[symbol].empty() ? 0 : *relocs[symbol].begin();
+    EXPECT_NE(offset, 0u) << exe << " has no relocation for " << symbol;
+    auto maps = read_proc_maps(pid);
+    if (!maps || !offset) return 0;
+    std::string name = exe.substr(exe.rfind('/'));
+    uint64_t base = 0;
+    for (const auto& m : *maps)
+        if (m.path.ends_with(name) && m.file_offset == 0) base = m.start;
+    uint64_t value = 0;
+    iovec local{&value, sizeof(value)}, remote{reinterpret_cast<void*>(base + offset), 8};
+    if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != 8) return 0;
+    return value;
+}
+
+// The GOT entry points into the interposition library.
+bool entry_in_shim(int pid, uint64_t value) {
+    auto maps = read_proc_maps(pid);
+    if (!maps) return false;
+    for (const auto& m : *maps)
+        if (value >= m.start && value < m.end)
+            return m.path.find("libperfbpf_shim") != std::string::npos;
+    return false;
+}
+
+char process_state(int pid) {
+    auto stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) return 0;
+    return (*stat)[stat->rfind(')') + 2];
 }
 
 TEST(LeaksExact, CommandReportsEachLeakSiteExactly) {
@@ -155,12 +212,12 @@ TEST(LeaksExact, LeakFreeProgramReportsNothingOfItsOwn) {
     EXPECT_GE(own_stacks, 8);
 }
 
-TEST(LeaksExact, RunningProcessByPid) {
+TEST(LeaksExact, RunningProcessByPidThroughUprobes) {
     PERFBPF_REQUIRE_ROOT();
     // Waits 1.5 s (the trace attaches meanwhile), then leaks 20 rounds 50 ms apart.
     Child c = Child::spawn({fixture("leaky"), "20", "1.5", "50"});
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    Trace t = trace("--mode exact -p " + std::to_string(c.pid()));
+    Trace t = trace("--mode exact --inject=never -p " + std::to_string(c.pid()));
     ASSERT_EQ(t.status, 0) << t.stderr_text;
     EXPECT_EQ(t.report["pid"], c.pid());
     EXPECT_EQ(t.report["target_exited"], true);
@@ -184,6 +241,209 @@ TEST(LeaksExact, RunningProcessByPid) {
         }
     }
     EXPECT_TRUE(strdup_seen);
+    EXPECT_TRUE(has_note(t.report, "uprobes in")) << t.report["notes"].dump();
+    EXPECT_FALSE(maps_shim(c.pid())) << "--inject=never must not load the library";
+}
+
+// ---- -p PID through the injected interposition library ----
+
+TEST(LeaksInject, RunningCProgramWithoutFramePointers) {
+    PERFBPF_REQUIRE_ROOT();
+    // Waits 1.5 s (the library is injected meanwhile), then leaks 20 rounds 50 ms apart.
+    Child c = Child::spawn({fixture("leaky"), "20", "1.5", "50"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Trace t = trace("--mode exact -p " + std::to_string(c.pid()));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_TRUE(has_note(t.report, "perfbpf loaded")) << t.report["notes"].dump();
+    EXPECT_EQ(t.report["target_exited"], true);
+    expect_site(t.report, "leak_malloc", "leaky.c", "LEAK:malloc", 20 * 1000, 20, "leak");
+    expect_site(t.report, "leak_calloc", "leaky.c", "LEAK:calloc", 20 * 1000, 20, "leak");
+    expect_site(t.report, "leak_memalign", "leaky.c", "LEAK:posix_memalign", 20 * 4096, 20, "leak");
+    expect_site(t.report, "grow_buffer", "leaky.c", "LEAK:realloc", 20 * 1024, 1, nullptr);
+    // strdup allocates inside libc, through libc's own GOT entry: seen, with the whole
+    // stack (the library unwinds with DWARF, not frame pointers).
+    expect_site(t.report, "leak_strdup", "leaky.c", "LEAK:strdup", 20 * 24, 20, "leak");
+    const json* m =
+        find_site(t.report, "leak_malloc", "leaky.c", marker_line("leaky.c", "LEAK:malloc"));
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ((*m)["truncated"], false);
+    EXPECT_EQ((*m)["frames"].back()["function"], "_start");
+    const json* churn = find_site(t.report, "churn", "leaky.c", marker_line("leaky.c", "CHURN:"));
+    ASSERT_NE(churn, nullptr);
+    EXPECT_EQ((*churn)["total_allocs"], 2000);
+    EXPECT_EQ((*churn)["outstanding_bytes"], 0);
+}
+
+TEST(LeaksInject, RunningCppProgram) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("leaky_cpp"), "20", "1.5", "20"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Trace t = trace("--mode exact --inject=always -p " + std::to_string(c.pid()));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    expect_site(t.report, "demo::leak_new()", "leaky_cpp.cpp", "LEAK:new", 20 * 48, 20, "leak");
+    expect_site(t.report, "demo::leak_new_array()", "leaky_cpp.cpp", "LEAK:new[]", 20 * 1024, 20,
+                "leak");
+}
+
+TEST(LeaksInject, LibraryDlopenedAfterInjection) {
+    PERFBPF_REQUIRE_ROOT();
+    // The plugin is loaded 1.2 s after start (the library is injected before), then leaks
+    // 15 times from its own code, which calls malloc through its own GOT.
+    Child c = Child::spawn({fixture("leaky_dlopen"), "15", "1.2", "0.5"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Trace t = trace("--mode exact --inject=always -p " + std::to_string(c.pid()));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    expect_site(t.report, "plugin_leak", "libleaky_plugin.c", "LEAK:plugin", 15 * 2048, 15, "leak");
+}
+
+TEST(LeaksInject, FreesOfOlderBlocksDoNotHideLeaksAtTheirAddresses) {
+    PERFBPF_REQUIRE_ROOT();
+    // 30 blocks allocated before the trace are freed after it started, and each address is
+    // at once reused by a leak.
+    for (const char* inject : {"always", "never"}) {
+        SCOPED_TRACE(inject);
+        Child c = Child::spawn({fixture("leaky_reuse"), "30", "1.2"});
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        Trace t = trace(std::string("--mode exact --inject=") + inject + " -p " +
+                        std::to_string(c.pid()));
+        ASSERT_EQ(t.status, 0) << t.stderr_text;
+        expect_site(t.report, "leak_again", "leaky_reuse.c", "LEAK:reuse", 30 * 200, 30, nullptr);
+        EXPECT_GE(t.report["counters"]["unknown_free"].get<double>(), 30);
+    }
+}
+
+TEST(LeaksInject, DetachRestoresEveryEntry) {
+    PERFBPF_REQUIRE_ROOT();
+    // Leaks every 20 ms for 8 s: it is still running when the 1 s trace ends.
+    Child c = Child::spawn({fixture("leaky"), "400", "0", "20"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const uint64_t before = got_entry(c.pid(), fixture("leaky"), "malloc");
+    Trace t = trace("--mode exact --inject=always --duration 1 -p " + std::to_string(c.pid()));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["target_exited"], false);
+    EXPECT_TRUE(has_note(t.report, "restored")) << t.report["notes"].dump();
+    const json* m =
+        find_site(t.report, "leak_malloc", "leaky.c", marker_line("leaky.c", "LEAK:malloc"));
+    ASSERT_NE(m, nullptr);
+    EXPECT_GE((*m)["outstanding_allocs"].get<double>(), 20);
+    // The library stays loaded, idle: no entry points into it any more.
+    EXPECT_TRUE(maps_shim(c.pid()));
+    for (const char* fn : {"malloc", "calloc", "realloc", "posix_memalign", "free"}) {
+        uint64_t now = got_entry(c.pid(), fixture("leaky"), fn);
+        EXPECT_FALSE(entry_in_shim(c.pid(), now)) << fn;
+    }
+    EXPECT_EQ(got_entry(c.pid(), fixture("leaky"), "malloc"), before);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(c.exited()) << "the target must keep running";
+    EXPECT_NE(process_state(c.pid()), 't');
+    // A second trace attaches to the library already loaded, and sees the leaks again.
+    Trace again = trace("--mode exact --inject=always --duration 1 -p " + std::to_string(c.pid()));
+    ASSERT_EQ(again.status, 0) << again.stderr_text;
+    m = find_site(again.report, "leak_malloc", "leaky.c", marker_line("leaky.c", "LEAK:malloc"));
+    ASSERT_NE(m, nullptr);
+    EXPECT_GE((*m)["outstanding_allocs"].get<double>(), 20);
+    EXPECT_FALSE(entry_in_shim(c.pid(), got_entry(c.pid(), fixture("leaky"), "malloc")));
+}
+
+TEST(LeaksInject, KilledTracerLeavesTheTargetRunningUnpatched) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("leaky"), "600", "0", "20"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    TempDir dir;
+    Child tracer = Child::spawn({test::perfbpf_binary(), "trace", "--leaks", "--mode", "exact",
+                                 "--inject=always", "--duration", "60", "-o",
+                                 dir.path() + "/report", "-p", std::to_string(c.pid())});
+    bool patched = false;
+    for (int i = 0; i < 100 && !patched; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        patched = entry_in_shim(c.pid(), got_entry(c.pid(), fixture("leaky"), "malloc"));
+    }
+    ASSERT_TRUE(patched) << "the library was not injected within 5 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    tracer.kill();  // SIGKILL: no detach call
+    // The library notices the heartbeat stopped (2 s) at its next batch and restores.
+    bool restored = false;
+    for (int i = 0; i < 100 && !restored; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        restored = !entry_in_shim(c.pid(), got_entry(c.pid(), fixture("leaky"), "malloc"));
+    }
+    EXPECT_TRUE(restored) << "GOT still patched 5 s after perfbpf was killed";
+    EXPECT_FALSE(c.exited()) << "the target must keep running";
+    EXPECT_NE(process_state(c.pid()), 't') << "left stopped";
+}
+
+TEST(LeaksInject, TargetUnderAnotherTracer) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("leaky"), "20", "1.5", "50"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const int target = c.pid();
+    // Another tracer (as gdb would be), holding the process without stopping it.
+    auto holder = Child::start([target] {
+        if (::ptrace(PTRACE_SEIZE, target, nullptr, nullptr) != 0) return 1;
+        ::pause();
+        return 0;
+    });
+    ASSERT_TRUE(holder);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Trace t = trace("--mode exact --inject=always -p " + std::to_string(target));
+    EXPECT_EQ(t.status, 1);
+    EXPECT_NE(t.stderr_text.find("already traced by pid " + std::to_string(holder->pid())),
+              std::string::npos)
+        << t.stderr_text;
+    EXPECT_EQ(std::count(t.stderr_text.begin(), t.stderr_text.end(), '\n'), 1) << t.stderr_text;
+    // auto: uprobes instead, said in one line.
+    Trace a = trace("--mode exact -p " + std::to_string(target));
+    ASSERT_EQ(a.status, 0) << a.stderr_text;
+    EXPECT_TRUE(has_note(a.report, "injection not possible")) << a.report["notes"].dump();
+    expect_site(a.report, "leak_malloc", "leaky.c", "LEAK:malloc", 20 * 1000, 20, nullptr);
+    EXPECT_FALSE(maps_shim(target));
+}
+
+TEST(LeaksInject, StoppedTargetIsLeftStopped) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("leaky"), "20", "30", "50"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ::kill(c.pid(), SIGSTOP);
+    for (int i = 0; i < 50 && process_state(c.pid()) != 'T'; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    Trace t = trace("--mode exact --inject=always -p " + std::to_string(c.pid()));
+    EXPECT_EQ(t.status, 1);
+    EXPECT_NE(t.stderr_text.find("is stopped"), std::string::npos) << t.stderr_text;
+    EXPECT_EQ(process_state(c.pid()), 'T');
+    EXPECT_FALSE(maps_shim(c.pid()));
+    ::kill(c.pid(), SIGCONT);
+}
+
+TEST(LeaksInject, ProcessExitingDuringInjection) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("leaky"), "20", "30", "50"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto libc = find_mapped_libc(c.pid());
+    ASSERT_TRUE(libc) << libc.error().message;
+    InjectOptions o;
+    o.library = std::string(PERFBPF_BINARY).substr(0, std::string(PERFBPF_BINARY).rfind('/')) +
+                "/libperfbpf_shim.so";
+    const int pid = c.pid();
+    o.on_phase = [pid](InjectPhase p) {
+        if (p == InjectPhase::Stopped) ::kill(pid, SIGKILL);  // with its thread stopped
+    };
+    auto r = inject_shim(pid, *libc, o);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("exited during injection"), std::string::npos)
+        << r.error().message;
+    // And killed after dlopen returned: the same clear error.
+    Child c2 = Child::spawn({fixture("leaky"), "20", "30", "50"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const int pid2 = c2.pid();
+    o.on_phase = [pid2](InjectPhase p) {
+        if (p == InjectPhase::Loaded) ::kill(pid2, SIGKILL);
+    };
+    auto libc2 = find_mapped_libc(pid2);
+    ASSERT_TRUE(libc2);
+    r = inject_shim(pid2, *libc2, o);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("exited during injection"), std::string::npos)
+        << r.error().message;
 }
 
 // Each leak site of `leaky ROUNDS` and its true bytes.

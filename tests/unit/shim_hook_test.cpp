@@ -28,5 +28,11 @@ TEST(ShimHook, ExportsEveryAllocatorFunction) {
     }
 }
 
+TEST(ShimHook, ExportsTheInjectionEntryPoints) {
+    // perfbpf finds them with dlsym in the target after its injected dlopen.
+    EXPECT_TRUE(find_elf_function(PERFBPF_SHIM_PATH, LEAKS_ATTACH_SYMBOL));
+    EXPECT_TRUE(find_elf_function(PERFBPF_SHIM_PATH, LEAKS_DETACH_SYMBOL));
+}
+
 }  // namespace
 }  // namespace perfbpf

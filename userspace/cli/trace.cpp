@@ -29,6 +29,7 @@ struct TraceOptions {
     std::string folded;
     std::string output;
     std::string allocator_lib;
+    std::string inject = "auto";
     uint32_t max_stacks = 8192;
     uint32_t max_live = 1u << 18;
     std::vector<std::string> command;
@@ -54,6 +55,7 @@ int run_trace(const TraceOptions& o) {
     t.sample_bytes = o.sample_bytes;
     t.seed = o.seed;
     t.allocator_lib = o.allocator_lib;
+    t.inject = o.inject;
     t.max_stacks = o.max_stacks;
     t.max_live = o.max_live;
 
@@ -133,6 +135,13 @@ void add_trace(CLI::App& app) {
                     "Write outstanding bytes as folded stacks (flamegraph.pl, speedscope)");
     cmd->add_option("--allocator-lib", o->allocator_lib,
                     "With -p: the library or static binary that defines malloc and free");
+    cmd->add_option("--inject", o->inject,
+                    "With --mode exact -p: load perfbpf's interposition library into the process "
+                    "(ptrace, dlopen; ~6x on malloc-bound code) instead of uprobes in its libc "
+                    "(60-150x). auto: inject, else uprobes; always: fail when it cannot; never: "
+                    "uprobes")
+        ->check(CLI::IsMember({"auto", "always", "never"}))
+        ->default_val("auto");
     cmd->add_option("--max-stacks", o->max_stacks, "Distinct stacks tracked (default 8192)")
         ->check(CLI::Range(64u, 1u << 20));
     cmd->add_option("--max-live", o->max_live,

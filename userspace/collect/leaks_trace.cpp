@@ -3,16 +3,19 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "collect/collector.h"
 #include "collect/leaks_growth_reader.h"
+#include "collect/leaks_inject.h"
 #include "collect/leaks_kernel_reader.h"
 #include "collect/leaks_reader.h"
 #include "collect/leaks_target.h"
@@ -76,13 +79,59 @@ class BackgroundRelease {
     int go_ = -1;
 };
 
-// Sleeps until `deadline_ns` or until stop/target exit, polling every 20 ms.
+// Sleeps until `deadline_ns` or until stop/target exit, polling (and calling `tick`)
+// every 20 ms.
 void wait_until(uint64_t deadline_ns, const std::atomic<bool>& stop,
-                const std::function<bool()>& target_gone) {
+                const std::function<bool()>& target_gone, const std::function<void()>& tick) {
     while (monotonic_ns() < deadline_ns && !stop.load() && !target_gone()) {
+        tick();
         uint64_t left = deadline_ns - monotonic_ns();
         std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(left, 20'000'000)));
     }
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa, sb;
+    return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+// The interposition library as the target sees it. A target in another mount namespace
+// (a container) or root gets a copy in its own /tmp, removed once it is mapped (the
+// mapping and the uprobe keep the file alive).
+struct ShimForTarget {
+    std::string host;    // the path perfbpf opens (and attaches the uprobe to)
+    std::string target;  // the path the target's dlopen opens
+    bool copied = false;
+    ShimForTarget() = default;
+    ShimForTarget(const ShimForTarget&) = delete;
+    ShimForTarget& operator=(const ShimForTarget&) = delete;
+    void remove_copy() {
+        if (copied) ::unlink(host.c_str());
+        copied = false;
+    }
+    ~ShimForTarget() { remove_copy(); }
+};
+
+Result<void> shim_for_target(int pid, const std::string& shim, ShimForTarget& out) {
+    const std::string root = "/proc/" + std::to_string(pid) + "/root";
+    if (same_file(shim, root + shim)) {
+        out.host = out.target = shim;
+        return {};
+    }
+    std::string tmpl = root + "/tmp/libperfbpf_shim.XXXXXX.so";
+    int fd = ::mkstemps(tmpl.data(), 3);
+    if (fd < 0) return fail_errno("copy the shim into the target's /tmp", errno);
+    UniqueFd dst(fd);
+    auto bytes = read_file(shim);
+    if (!bytes) return std::unexpected(bytes.error());
+    bool ok = ::write(fd, bytes->data(), bytes->size()) == static_cast<ssize_t>(bytes->size());
+    ::fchmod(fd, 0755);
+    out.host = tmpl;
+    out.target = tmpl.substr(root.size());
+    out.copied = true;
+    if (!ok) return fail_errno("copy the shim into " + tmpl, errno);
+    return {};
 }
 
 struct TempFile {
@@ -104,8 +153,9 @@ std::string overhead_warning(const std::string& mode, bool command) {
     if (mode == "exact")
         return command ? "exact mode sees every allocation: expect the target to run several "
                          "times slower (measured ≈2-6x on a malloc-bound program)"
-                       : "exact mode on a running process probes every malloc and free in its "
-                         "libc: expect a malloc-bound target to run 20-40x slower";
+                       : "exact mode on a running process: expect a malloc-bound target to run "
+                         "≈6x slower while traced through the injected library, 60-150x "
+                         "through uprobes";
     if (mode == "sampled") return "sampled mode: expect a few percent of overhead";
     if (mode == "growth") return {};
     return {};
@@ -147,8 +197,15 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     if (auto msg = current_privileges().missing_message("trace --leaks"); !msg.empty())
         return fail(msg);
 
+    if (opts.inject != "auto" && opts.inject != "always" && opts.inject != "never")
+        return fail("--inject takes auto, always or never");
+    const bool pid_exact = !command && !growth && !kernel;
+    if (pid_exact && opts.inject == "always" && !opts.allocator_lib.empty())
+        return fail(
+            "--inject=always cannot be used with --allocator-lib (which is probed with "
+            "uprobes)");
     std::string lib;
-    if (!command && !growth && !kernel) {
+    if (pid_exact) {
         if (!opts.allocator_lib.empty()) {
             if (::access(opts.allocator_lib.c_str(), R_OK) != 0)
                 return fail_errno("--allocator-lib " + opts.allocator_lib, errno);
@@ -191,7 +248,62 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     std::unique_ptr<LeaksProbe> probe;
     std::unique_ptr<LeaksGrowthProbe> growth_probe;
     std::unique_ptr<LeaksKernelProbe> kernel_probe;
-    if (kernel) {
+    // -p exact: the interposition library injected into the target, or uprobes in its libc.
+    std::optional<InjectedShim> injected;
+    ShimForTarget shim_copy;
+    InjectOptions inject_opts;
+    std::string path_note;
+    if (pid_exact && opts.inject != "never" && opts.allocator_lib.empty()) {
+        auto tried = [&]() -> Result<void> {
+            if (auto why = injection_blocker(pid); !why.empty()) return fail(why);
+            auto s =
+                opts.shim_path.empty() ? find_shim_library() : Result<std::string>(opts.shim_path);
+            if (!s) return std::unexpected(s.error());
+            if (auto r = shim_for_target(pid, *s, shim_copy); !r) return r;
+            LeaksProbeOptions po;
+            po.tgid = pid;
+            po.max_stacks = opts.max_stacks;
+            po.max_live = opts.max_live;
+            po.shim = true;
+            auto p = LeaksProbe::load(*shared, po);
+            if (!p) return std::unexpected(p.error());
+            // Attached before the library is mapped: the first batch is already seen.
+            if (auto r = (*p)->attach_shim(shim_copy.host, pid); !r) return r;
+            inject_opts.library = shim_copy.target;
+            inject_opts.max_stacks = opts.max_stacks - 1;
+            if (same_file(maps_file.path,
+                          "/proc/" + std::to_string(pid) + "/root" + maps_file.path))
+                inject_opts.maps_file = maps_file.path;
+            auto in = inject_shim(pid, lib, inject_opts);
+            shim_copy.remove_copy();
+            if (!in) return std::unexpected(in.error());
+            injected = *in;
+            probe = std::move(*p);
+            return {};
+        }();
+        if (tried) {
+            path_note = "exact mode on a running process: perfbpf loaded " + shim_copy.target +
+                        " into it (ptrace and dlopen on thread " + std::to_string(injected->tid) +
+                        ", " + std::to_string(injected->took_ns / 1000) + " µs) and routed " +
+                        std::to_string(injected->control.patched_slots) + " allocator entries in " +
+                        std::to_string(injected->control.patched_modules) + " modules through it";
+        } else if (!check_pid(pid).empty()) {
+            return fail(tried.error().message);  // it exited meanwhile
+        } else if (opts.inject == "always") {
+            return fail("cannot inject into process " + std::to_string(pid) + ": " +
+                        tried.error().message);
+        } else {
+            path_note = "exact mode on a running process: injection not possible (" +
+                        tried.error().message + "): using uprobes in " + lib + " (slower)";
+        }
+    } else if (pid_exact) {
+        path_note = "exact mode on a running process: uprobes in " + lib + " (" +
+                    (opts.allocator_lib.empty() ? "--inject=never" : "--allocator-lib") + ")";
+    }
+    if (!path_note.empty()) spdlog::warn("{}", path_note);
+    if (injected) {
+        // probe loaded and attached above
+    } else if (kernel) {
         auto k = LeaksKernelProbe::load(*shared, system_wide ? 0 : pid);
         if (!k) return std::unexpected(k.error());
         kernel_probe = std::move(*k);
@@ -206,6 +318,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         po.max_live = opts.max_live;
         po.shim = command;
         auto p = LeaksProbe::load(*shared, po);
+        if (!p && !command && !check_pid(pid).empty()) return fail(check_pid(pid));
         if (!p) return std::unexpected(p.error());
         probe = std::move(*p);
         if (command) {
@@ -223,7 +336,8 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         spdlog::warn("{}", w);
         notes_only.notes.push_back(w);
     }
-    if (probe && !command) {
+    if (!path_note.empty()) notes_only.notes.push_back(path_note);
+    if (probe && !command && !injected) {
         for (const auto& p : probe->probes()) {
             if (!p.attached && !p.reason.empty())
                 notes_only.notes.push_back(p.reason);
@@ -286,15 +400,84 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         return exited;
     };
 
+    // The injected library restores its entries by itself when these stop (perfbpf
+    // killed). A thread of its own, so a slow interim symbolization cannot miss a beat.
+    std::jthread heartbeat;
+    if (injected)
+        heartbeat = std::jthread([shim = *injected](std::stop_token st) {
+            for (uint64_t beat = 1; !st.stop_requested(); ++beat) {
+                (void)write_shim_heartbeat(shim, beat);
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+        });
+    // A module the target dlopens is patched by the library at its next batch; one whose
+    // only allocator calls are its own (unpatched) ones would start none: perfbpf sees it
+    // in /proc/PID/maps within 0.2 s and makes the target patch it.
+    std::set<std::string> code_files;
+    auto executable_files = [&] {
+        std::set<std::string> files;
+        if (auto m = read_proc_maps(pid))
+            for (const auto& mapping : *m)
+                if (mapping.executable && mapping.is_file()) files.insert(mapping.path);
+        return files;
+    };
+    if (injected) code_files = executable_files();
+    uint64_t next_module_check_ns = 0;
+    int rescans = 0;
+    auto watch_modules = [&] {
+        if (!injected || monotonic_ns() < next_module_check_ns) return;
+        next_module_check_ns = monotonic_ns() + 200'000'000;
+        auto files = executable_files();
+        bool added = false;
+        for (const auto& f : files) added |= !code_files.contains(f);
+        code_files = std::move(files);
+        if (added && rescan_shim(*injected, inject_opts)) ++rescans;
+    };
+
+    std::vector<std::string> end_notes;
+    auto finish_injection = [&] {
+        if (!injected) return;
+        if (rescans)
+            end_notes.push_back(
+                "modules loaded during the trace made perfbpf ask the library to "
+                "patch them " +
+                std::to_string(rescans) + " time(s)");
+        if (target_gone()) return;
+        auto before = read_shim_control(*injected);
+        if (before && before->state == LEAKS_SHIM_SELF_DETACHED) {
+            end_notes.push_back(
+                "the injected library stopped recording before the end: it did not hear from "
+                "perfbpf for " +
+                std::to_string(inject_opts.heartbeat_timeout_ms) + " ms and restored its entries");
+            return;
+        }
+        auto after = detach_shim(*injected, inject_opts);
+        heartbeat = {};  // detached, or left to restore itself
+        if (after)
+            end_notes.push_back("at the end the injected library restored " +
+                                std::to_string(after->restored_slots) +
+                                " allocator entries (it stays loaded, idle)");
+        else if (!target_gone())
+            end_notes.push_back("could not make the target detach (" + after.error().message +
+                                "): the injected library restores its entries by itself " +
+                                std::to_string(inject_opts.heartbeat_timeout_ms) +
+                                " ms after perfbpf's heartbeat stops");
+        for (const auto& n : end_notes) spdlog::warn("{}", n);
+    };
+
     refresh_maps();
     uint64_t next = start_ns + opts.interval_ns;
     const uint64_t end = opts.duration_ns ? start_ns + opts.duration_ns : UINT64_MAX;
     for (;;) {
-        wait_until(std::min(next, end), stop, target_gone);
+        wait_until(std::min(next, end), stop, target_gone, watch_modules);
         uint64_t now = monotonic_ns();
         if (!target_gone()) refresh_maps();
-        sample(now);
         const bool done = stop.load() || target_gone() || now >= end;
+        if (done) {
+            finish_injection();  // flushes the detaching thread's batch: sample after it
+            now = monotonic_ns();
+        }
+        sample(now);
         if (done) break;
         if (on_interval) {
             LeakReport interim = build(now);
@@ -318,10 +501,12 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     report.pid = pid;
     report.comm = comm;
     report.notes = notes_only.notes;
+    for (const auto& n : end_notes) report.notes.push_back(n);
     if (!command && opts.mode == "exact")
         report.notes.push_back(
-            "exact mode on a running process: allocations made before the "
-            "trace started are not known, so their frees are ignored");
+            std::string("exact mode on a running process: allocations made before the ") +
+            (injected ? "library was injected" : "trace started") +
+            " are not known, so their frees are ignored");
     if (child) {
         report.target_exited = child->exited();
         if (report.target_exited) report.exit_code = child->exit_code();

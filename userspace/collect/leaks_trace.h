@@ -25,7 +25,8 @@ struct LeaksTraceOptions {
     uint64_t sample_bytes = 512 * 1024;
     uint64_t seed = 0;  // sampled mode: 0 = random
     std::string allocator_lib;
-    std::string shim_path;  // libperfbpf_shim.so
+    std::string shim_path;        // libperfbpf_shim.so
+    std::string inject = "auto";  // -p exact: auto | always | never (uprobes in libc)
     uint32_t max_stacks = 8192;
     uint32_t max_live = 1u << 18;
 };

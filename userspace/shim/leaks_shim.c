@@ -26,6 +26,15 @@
  * PERFBPF_LEAKS_SAMPLE_BYTES, PERFBPF_LEAKS_SEED (reproducible sampling), PERFBPF_LEAKS_MAX_STACKS,
  * PERFBPF_LEAKS_MAPS_FILE (where to leave /proc/self/maps at exit).
  *
+ * Injected (`-p PID`): perfbpf loads the library into a running process with dlopen and
+ * calls perfbpf_shim_attach(). Symbol order cannot interpose then, so attach rewrites the
+ * allocator entries of every module's GOT (leaks_patch.c), libc's own included (glibc calls
+ * malloc through them), forwards to the definitions the process was bound to (dlsym
+ * RTLD_DEFAULT), and sees modules loaded later through its dlopen entry.
+ * perfbpf_shim_detach() restores every entry; so does the library itself when perfbpf's
+ * heartbeat (struct leaks_shim_control) stops, checked at the start of each batch. The
+ * library stays loaded: a later trace attaches again (new session: stack ids start over).
+ *
  * C only, no C++ runtime: the library must load into any program. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -46,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leaks_patch.h"
 #include "perfbpf/leaks.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
@@ -61,7 +71,8 @@ __asm__(".text\n"
 	"\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n" /* nopl 0x0(%rax,%rax,1) */
 	"\tret\n"
 	".size " LEAKS_HOOK_SYMBOL ", .-" LEAKS_HOOK_SYMBOL "\n");
-SHIM_EXPORT void perfbpf_leaks_hook(const struct leaks_event *events, unsigned int count);
+SHIM_EXPORT void perfbpf_leaks_hook(const struct leaks_event *events, unsigned int count,
+				    uint64_t batch_start_ns);
 
 /* ---- the real allocator ---- */
 struct real_fns {
@@ -151,15 +162,21 @@ struct thread_state {
 	int64_t bytes_left; /* sampled mode: bytes until the next sample */
 	uint64_t rng;
 	bool registered;
+	uint32_t session;	 /* the attach this thread's batch and cache belong to */
+	uint64_t batch_start_ns; /* when the batch's first event was recorded */
 	struct leaks_event ev[LEAKS_BATCH];
 };
 static TLS struct thread_state self;
 static pthread_key_t exit_key;
+/* Injected mode: bumped by each attach, so batches and stack caches of an earlier trace
+ * are dropped instead of reaching the next one with stale stack ids. */
+static atomic_uint session;
 
 static void flush(void)
 {
 	if (self.count) {
-		perfbpf_leaks_hook(self.ev, self.count);
+		if (LIKELY(self.session == atomic_load_explicit(&session, memory_order_relaxed)))
+			perfbpf_leaks_hook(self.ev, self.count, self.batch_start_ns);
 		self.count = 0;
 	}
 }
@@ -172,18 +189,39 @@ static void on_thread_exit(void *unused)
 	self.depth--;
 }
 
-static inline struct leaks_event *append(void)
+static inline uint64_t clock_ns(clockid_t clock)
 {
-	if (self.count == LEAKS_BATCH)
-		flush();
-	return &self.ev[self.count++];
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static inline uint64_t coarse_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+static bool injected; /* attached by perfbpf_shim_attach: entries patched */
+static void injected_checks(uint64_t now_ns);
+
+/* A batch's start time lets the BPF side tell a free of a block allocated before the
+ * trace from a free that overtook its allocation (another thread's batch): one clock read
+ * (vDSO) per batch. */
+static void batch_begin(void)
+{
+	self.batch_start_ns = clock_ns(CLOCK_MONOTONIC);
+	self.session = atomic_load_explicit(&session, memory_order_relaxed);
+	if (UNLIKELY(injected))
+		injected_checks(self.batch_start_ns);
+}
+
+static inline struct leaks_event *append(void)
+{
+	if (self.count == LEAKS_BATCH)
+		flush();
+	if (UNLIKELY(self.count == 0))
+		batch_begin();
+	return &self.ev[self.count++];
 }
 
 /* Sampled mode hands a batch over when it is full or its first event is this old: samples
@@ -361,6 +399,7 @@ struct stack_cache_entry {
 static TLS struct stack_cache_entry *cache;
 static TLS uintptr_t stack_lo, stack_hi;
 static TLS bool cache_failed;
+static TLS uint32_t cache_session;
 
 static bool cache_setup(void)
 {
@@ -398,6 +437,11 @@ static __attribute__((noinline)) uint32_t current_stack(const uint64_t *ret_slot
 	uint64_t slot0 = (uint64_t)(uintptr_t)ret_slot, ip0 = *ret_slot;
 	bool cacheable = (cache || cache_setup()) && slot0 >= stack_lo && slot0 < stack_hi;
 	struct stack_cache_entry *c = NULL;
+	uint32_t now_session = atomic_load_explicit(&session, memory_order_relaxed);
+	if (cacheable && UNLIKELY(cache_session != now_session)) {
+		memset(cache, 0, CACHE_ENTRIES * sizeof(*cache)); /* ids of an earlier trace */
+		cache_session = now_session;
+	}
 	if (cacheable) {
 		c = cache_slot(slot0, ip0);
 		if (c->slot0 == slot0 && c->ip0 == ip0 && c->id) {
@@ -590,19 +634,26 @@ static uint64_t env_u64(const char *name, uint64_t fallback)
 	return *end ? fallback : n;
 }
 
+static void restore_in_child(void);
+
 static void on_fork_child(void)
 {
-	/* A forked child is another process: it only forwards (perfbpf traces one). */
+	/* A forked child is another process: it only forwards (perfbpf traces one), and an
+	 * injected one gets its entries back at once. */
 	mode = SHIM_PASSIVE;
 	sampled_fast = false;
 	self.count = 0;
+	restore_in_child();
 }
+
+static char injected_maps_file[256];
 
 /* perfbpf symbolizes after the target has exited, when /proc/PID/maps is gone: leave a
  * copy where it asked (PERFBPF_LEAKS_MAPS_FILE). Plain syscalls, no stdio. */
 static void save_maps(void)
 {
-	const char *dest = getenv("PERFBPF_LEAKS_MAPS_FILE");
+	const char *dest =
+		injected_maps_file[0] ? injected_maps_file : getenv("PERFBPF_LEAKS_MAPS_FILE");
 	char buf[4096];
 	ssize_t n;
 	if (!dest || !*dest)
@@ -627,6 +678,30 @@ static void on_process_exit(void)
 	flush();
 	save_maps();
 	self.depth--;
+}
+
+/* Thread-exit flush, fork handling, exit flush: once per process. */
+static void register_process_hooks(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	pthread_key_create(&exit_key, on_thread_exit);
+	pthread_atfork(NULL, NULL, on_fork_child);
+	atexit(on_process_exit);
+}
+
+/* Tells the BPF side a new process image (or injected session) starts: stack ids restart. */
+static void announce_init(enum shim_mode want)
+{
+	struct leaks_event *e = append();
+	memset(e, 0, sizeof(*e));
+	e->kind = LEAKS_EV_INIT;
+	e->size = LEAKS_SHIM_ABI;
+	e->ptr = (uint64_t)getpid();
+	e->weight_q16 = (uint64_t)(want == SHIM_SAMPLED ? sample_mean_bytes : 0);
+	flush();
 }
 
 static void shim_init(void)
@@ -658,16 +733,8 @@ static void shim_init(void)
 		ok = sampled && sampled_scratch;
 	}
 	if (ok) {
-		pthread_key_create(&exit_key, on_thread_exit);
-		pthread_atfork(NULL, NULL, on_fork_child);
-		atexit(on_process_exit);
-		struct leaks_event *e = append();
-		memset(e, 0, sizeof(*e));
-		e->kind = LEAKS_EV_INIT;
-		e->size = LEAKS_SHIM_ABI;
-		e->ptr = (uint64_t)getpid();
-		e->weight_q16 = (uint64_t)(want == SHIM_SAMPLED ? sample_mean_bytes : 0);
-		flush();
+		register_process_hooks();
+		announce_init(want);
 		mode = want;
 		sampled_fast = want == SHIM_SAMPLED;
 	}
@@ -943,4 +1010,270 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 	if (should_record())
 		record_free(addr);
 	return real.munmap(addr, len);
+}
+
+/* ---- injected mode: perfbpf_shim_attach / perfbpf_shim_detach ---- */
+
+/* The shim's own definitions by local names: inside a library loaded with dlopen,
+ * `&malloc` would be the process's malloc (found first in the global scope). */
+#define SHIM_LOCAL(fn) extern __typeof(fn) shim_##fn __attribute__((alias(#fn), copy(fn)))
+SHIM_LOCAL(malloc);
+SHIM_LOCAL(free);
+SHIM_LOCAL(calloc);
+SHIM_LOCAL(realloc);
+SHIM_LOCAL(reallocarray);
+SHIM_LOCAL(posix_memalign);
+SHIM_LOCAL(aligned_alloc);
+SHIM_LOCAL(memalign);
+SHIM_LOCAL(valloc);
+SHIM_LOCAL(pvalloc);
+SHIM_LOCAL(mmap);
+SHIM_LOCAL(munmap);
+
+/* glibc's dlopen finds its caller from its return address (the caller's RUNPATH, $ORIGIN,
+ * namespace), so the entry that replaces it must not call it: it notes that modules may
+ * come and jumps on. The new modules are patched at the start of a later batch. */
+void *real_dlopen;
+int rescan_pending; /* 1: set by the entry below; 2: seen, modules being watched */
+__asm__(".text\n"
+	".type perfbpf_shim_dlopen,@function\n"
+	"perfbpf_shim_dlopen:\n"
+	"\tmovl $1, rescan_pending(%rip)\n"
+	"\tjmp *real_dlopen(%rip)\n"
+	".size perfbpf_shim_dlopen, .-perfbpf_shim_dlopen\n");
+void *perfbpf_shim_dlopen(const char *file, int flags);
+
+static struct leaks_patch_fn patch_fns[16];
+static int npatch_fns;
+static struct leaks_shim_control control;
+static uint32_t stack_capacity; /* rows of the stack table mapped so far */
+static uint64_t heartbeat_timeout_ns;
+static _Atomic uint64_t heartbeat_seen, heartbeat_changed_ns;
+static _Atomic unsigned long long modules_seen;
+static _Atomic uint64_t rescan_since_ns;
+static atomic_flag detach_lock = ATOMIC_FLAG_INIT;
+
+#define RESCAN_WATCH_NS (1000ULL * 1000 * 1000)
+
+/* The definition the process is bound to (its allocator: libc's, or one it links that
+ * comes first), never the shim's own, which a preloaded copy would be. */
+static void *bound_symbol(const char *name)
+{
+	void *p = dlsym(RTLD_DEFAULT, name);
+	if (!p || ((uintptr_t)p >= shim_text_lo && (uintptr_t)p < shim_text_hi))
+		p = dlsym(RTLD_NEXT, name);
+	return p;
+}
+
+static void add_patch_fn(const char *name, void *replacement, void *realfn)
+{
+	struct leaks_patch_fn *f = &patch_fns[npatch_fns++];
+	f->name = name;
+	f->replacement = (uintptr_t)replacement;
+	f->real = (uintptr_t)realfn;
+}
+
+static void resolve_bound(void)
+{
+	real.malloc = bound_symbol("malloc");
+	real.free = bound_symbol("free");
+	real.calloc = bound_symbol("calloc");
+	real.realloc = bound_symbol("realloc");
+	real.posix_memalign = bound_symbol("posix_memalign");
+	real.aligned_alloc = bound_symbol("aligned_alloc");
+	real.memalign = bound_symbol("memalign");
+	real.valloc = bound_symbol("valloc");
+	real.pvalloc = bound_symbol("pvalloc");
+	real.mmap = bound_symbol("mmap");
+	real.munmap = bound_symbol("munmap");
+	real_dlopen = bound_symbol("dlopen");
+	npatch_fns = 0;
+	add_patch_fn("malloc", shim_malloc, real.malloc);
+	add_patch_fn("free", shim_free, real.free);
+	add_patch_fn("calloc", shim_calloc, real.calloc);
+	add_patch_fn("realloc", shim_realloc, real.realloc);
+	add_patch_fn("reallocarray", shim_reallocarray, bound_symbol("reallocarray"));
+	add_patch_fn("posix_memalign", shim_posix_memalign, real.posix_memalign);
+	add_patch_fn("aligned_alloc", shim_aligned_alloc, real.aligned_alloc);
+	add_patch_fn("memalign", shim_memalign, real.memalign);
+	add_patch_fn("valloc", shim_valloc, real.valloc);
+	add_patch_fn("pvalloc", shim_pvalloc, real.pvalloc);
+	add_patch_fn("mmap", shim_mmap, real.mmap);
+	add_patch_fn("mmap64", shim_mmap, real.mmap);
+	add_patch_fn("munmap", shim_munmap, real.munmap);
+	if (real_dlopen)
+		add_patch_fn("dlopen", perfbpf_shim_dlopen, real_dlopen);
+	atomic_store(&resolve_state, 2);
+}
+
+static void attach_failed(int err, const char *why)
+{
+	control.state = LEAKS_SHIM_FAILED;
+	control.error = err;
+	strncpy(control.message, why, sizeof(control.message) - 1);
+}
+
+/* A stack table for `want` stacks: the one of an earlier session, emptied, when it is
+ * large enough (other threads may still read it: it is never unmapped). */
+static bool stack_table_for(uint32_t want)
+{
+	if (slots && want <= stack_capacity) {
+		uint32_t used = atomic_load(&next_stack_id) - 1;
+		memset(slots, 0, (size_t)(slot_mask + 1) * sizeof(*slots));
+		memset(depths, 0, used < stack_capacity ? used : stack_capacity);
+		atomic_store(&next_stack_id, 1);
+		max_stacks = want;
+		return true;
+	}
+	max_stacks = want;
+	atomic_store(&next_stack_id, 1);
+	if (!stack_table_init())
+		return false;
+	stack_capacity = want;
+	return true;
+}
+
+static uintptr_t self_address(void)
+{
+	return (uintptr_t)&current_stack;
+}
+
+SHIM_EXPORT struct leaks_shim_control *perfbpf_shim_attach(uint32_t abi, uint32_t want_stacks,
+							   uint32_t heartbeat_timeout_ms,
+							   const char *maps_file)
+{
+	self.depth++;
+	control.abi = LEAKS_SHIM_ABI;
+	control.error = 0;
+	control.message[0] = 0;
+	if (atomic_load(&init_state) != 2)
+		shim_init();
+	if (abi != LEAKS_SHIM_ABI) {
+		attach_failed(EPROTO, "perfbpf and the loaded shim are different versions");
+	} else if (mode != SHIM_PASSIVE || injected) {
+		attach_failed(EBUSY, "the process is already being traced by a perfbpf");
+	} else {
+		resolve_bound();
+		if (!real.malloc || !real.free || !real.mmap) {
+			attach_failed(ENOENT, "no malloc, free or mmap bound in the process");
+		} else if (!stack_table_for(want_stacks < 16	       ? 16
+					    : want_stacks > (1u << 20) ? 1u << 20
+								       : want_stacks)) {
+			attach_failed(ENOMEM, "cannot map the stack table");
+		} else {
+			injected_maps_file[0] = 0;
+			if (maps_file)
+				strncpy(injected_maps_file, maps_file,
+					sizeof(injected_maps_file) - 1);
+			uint64_t now = clock_ns(CLOCK_MONOTONIC);
+			heartbeat_timeout_ns = (uint64_t)heartbeat_timeout_ms * 1000000ULL;
+			atomic_store(&heartbeat_seen,
+				     __atomic_load_n(&control.heartbeat, __ATOMIC_RELAXED));
+			atomic_store(&heartbeat_changed_ns, now);
+			register_process_hooks();
+			atomic_fetch_add(&session, 1);
+			self.count = 0;
+			announce_init(SHIM_EXACT);
+			mode = SHIM_EXACT;
+			atomic_store(&modules_seen, leaks_modules_added());
+			injected = true;
+			struct leaks_patch_result r =
+				leaks_patch_all(patch_fns, npatch_fns, self_address());
+			control.patched_slots = (uint32_t)leaks_patched_slots();
+			control.patched_modules = (uint32_t)r.modules;
+			control.restored_slots = 0;
+			control.error = r.error;
+			control.attached_ns = now;
+			control.detached_ns = 0;
+			control.state = LEAKS_SHIM_ATTACHED;
+		}
+	}
+	self.depth--;
+	return &control;
+}
+
+/* Restores every entry; `why` is DETACHED (perfbpf asked) or SELF_DETACHED (it is gone). */
+static int detach_entries(int why)
+{
+	if (atomic_flag_test_and_set(&detach_lock))
+		return 0; /* another thread is detaching */
+	int restored = 0;
+	if (injected) {
+		restored = leaks_restore_all(patch_fns, npatch_fns, self_address());
+		injected = false;
+		if (why == LEAKS_SHIM_DETACHED)
+			flush();
+		else
+			self.count = 0; /* nobody listens */
+		mode = SHIM_PASSIVE;
+		control.restored_slots = (uint32_t)restored;
+		control.patched_slots = (uint32_t)leaks_patched_slots();
+		control.detached_ns = clock_ns(CLOCK_MONOTONIC);
+		control.state = why;
+	}
+	atomic_flag_clear(&detach_lock);
+	return restored;
+}
+
+SHIM_EXPORT int perfbpf_shim_detach(void)
+{
+	self.depth++;
+	int restored = detach_entries(LEAKS_SHIM_DETACHED);
+	self.depth--;
+	return restored;
+}
+
+/* perfbpf saw a new module mapped (a dlopen whose module has made no call through the
+ * shim yet, so no batch started to notice it). */
+SHIM_EXPORT int perfbpf_shim_rescan(void)
+{
+	int patched = 0;
+	self.depth++;
+	if (injected) {
+		atomic_store(&modules_seen, leaks_modules_added());
+		patched = leaks_patch_all(patch_fns, npatch_fns, self_address()).slots;
+		control.patched_slots = (uint32_t)leaks_patched_slots();
+	}
+	self.depth--;
+	return patched;
+}
+
+static void restore_in_child(void)
+{
+	if (injected) {
+		leaks_restore_all(patch_fns, npatch_fns, self_address());
+		injected = false;
+	}
+}
+
+/* At the start of a batch: is perfbpf still there, and did a dlopen bring modules? */
+static void injected_checks(uint64_t now_ns)
+{
+	uint64_t beat = __atomic_load_n(&control.heartbeat, __ATOMIC_RELAXED);
+	if (beat != atomic_load_explicit(&heartbeat_seen, memory_order_relaxed)) {
+		atomic_store_explicit(&heartbeat_seen, beat, memory_order_relaxed);
+		atomic_store_explicit(&heartbeat_changed_ns, now_ns, memory_order_relaxed);
+	} else {
+		uint64_t since = atomic_load_explicit(&heartbeat_changed_ns, memory_order_relaxed);
+		if (now_ns > since && now_ns - since > heartbeat_timeout_ns) {
+			detach_entries(LEAKS_SHIM_SELF_DETACHED);
+			return;
+		}
+	}
+	if (LIKELY(!__atomic_load_n(&rescan_pending, __ATOMIC_RELAXED)))
+		return;
+	if (__atomic_exchange_n(&rescan_pending, 2, __ATOMIC_RELAXED) == 1)
+		atomic_store(&rescan_since_ns, now_ns);
+	unsigned long long adds = leaks_modules_added();
+	if (adds != atomic_exchange(&modules_seen, adds)) {
+		atomic_store(&rescan_since_ns, now_ns);
+		leaks_patch_all(patch_fns, npatch_fns, self_address());
+		control.patched_slots = (uint32_t)leaks_patched_slots();
+	} else {
+		uint64_t since = atomic_load(&rescan_since_ns);
+		int watching = 2;
+		if (now_ns > since && now_ns - since > RESCAN_WATCH_NS)
+			__atomic_compare_exchange_n(&rescan_pending, &watching, 0, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
 }
