@@ -67,8 +67,16 @@ class Failed(Exception):
 def run_child(argv):
     """Runs argv to completion; returns (stdout, wall seconds)."""
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = p.communicate()
+    # A process group of its own, so that stopping it reaches the processes it forked
+    # (perf bench's workers).
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate()
+    except BaseException:  # stopped (SIGTERM, Ctrl-C): the workload goes too
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        raise
     wall = time.monotonic() - t0
     if p.returncode != 0:
         raise Failed(f"{' '.join(argv)} exited {p.returncode}: {err.decode(errors='replace')[-400:]}")
@@ -167,7 +175,7 @@ class Tool:
     def __init__(self, name, argv, out_path, ready, timeout_s=30):
         self.name, self.argv, self.out_path, self.ready = name, argv, out_path, ready
         self.timeout_s = timeout_s
-        self.proc = None
+        self.proc = self.out = self.err = None
 
     def start(self):
         self.out = open(self.out_path, "w+")
@@ -189,6 +197,8 @@ class Tool:
             return f.read()[-400:].strip()
 
     def stop(self):
+        """Stops the tool (SIGINT, as a user would) and returns what it printed; safe to
+        call again."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
@@ -197,8 +207,11 @@ class Tool:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
-        self.out.close()
-        self.err.close()
+        for f in (self.out, self.err):
+            if f:
+                f.close()
+        if not os.path.exists(self.out_path):
+            return ""
         with open(self.out_path) as f:
             return f.read()
 
@@ -212,8 +225,8 @@ class Config:
         if not self.make_tool:
             return workload.run()
         tool = self.make_tool()
-        tool.start()
         try:
+            tool.start()
             result = workload.run()
         finally:
             output = tool.stop()
@@ -490,14 +503,15 @@ def main():
         time.sleep(0.3)
         # The peer must work here before it is measured; a failure is reported, not fatal.
         if "peer" in configs:
+            t = configs["peer"].make_tool()
             try:
-                t = configs["peer"].make_tool()
                 t.start()
-                t.stop()
             except Failed as e:
                 peer_reason = f"bpftrace does not run here: {e}"
                 del configs["peer"]
                 order.remove("peer")
+            finally:
+                t.stop()
         if peer_reason:
             log(f"peer left out: {peer_reason}")
         if not quick:
@@ -562,6 +576,8 @@ def main():
 
 
 if __name__ == "__main__":
+    # run.sh stops the harness with SIGTERM; unwinding runs every cleanup on the way.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         main()
     except Failed as e:

@@ -42,8 +42,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # 4k random reads over 256 MiB: a sparse file on tmpfs, so the device's speed is the
 # block layer's and the loop driver's, not a host disk's.
@@ -53,4 +51,15 @@ if [[ $(cat "/sys/block/${loop#/dev/}/loop/dio" 2>/dev/null) != 1 ]]; then
     echo "run.sh: $loop does not do direct I/O; fio numbers include the page cache" >&2
 fi
 
-python3 "$here/overhead.py" --build "$build" --work "$work" --loop "$loop" "$@"
+# In the background so a signal to this script is handled at once (a foreground child
+# would delay the trap until it ended); the harness stops its own processes on SIGTERM.
+python3 "$here/overhead.py" --build "$build" --work "$work" --loop "$loop" "$@" &
+harness=$!
+stop() {
+    kill -TERM "$harness" 2>/dev/null
+    wait "$harness" 2>/dev/null || true
+    exit "$1"
+}
+trap 'stop 130' INT
+trap 'stop 143' TERM
+wait "$harness"
