@@ -1,7 +1,9 @@
-# perfbpf_bpf_object(NAME [HEADERS h...])
-# Compiles bpf/NAME.bpf.c with clang into NAME.bpf.o and generates NAME.skel.h with
-# `bpftool gen skeleton`. Rebuilt when the .bpf.c, any bpf/*.bpf.h, any shared header in
-# include/perfbpf or vmlinux.h changes. Adds NAME to the global list PERFBPF_BPF_SKELETONS.
+# perfbpf_bpf_object(NAME [SOURCE file.bpf.c])
+# Compiles bpf/NAME.bpf.c (or SOURCE) with clang into NAME.bpf.o and generates NAME.skel.h
+# with `bpftool gen skeleton`. Rebuilt when the .bpf.c, any bpf/*.bpf.h, any shared header in
+# include/perfbpf or vmlinux.h changes. The probe families (bpf/NAME.bpf.c) are added to the
+# global list PERFBPF_BPF_SKELETONS; an object with its own SOURCE (bench/'s floor) is not a
+# family and is not listed: its target bpf_NAME is for the binary that uses it.
 find_program(CLANG_BPF NAMES clang-14 clang REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
 
@@ -17,7 +19,12 @@ set(PERFBPF_SKEL_DIR ${CMAKE_BINARY_DIR}/skel)
 file(MAKE_DIRECTORY ${PERFBPF_SKEL_DIR})
 
 function(perfbpf_bpf_object name)
-  set(src ${CMAKE_SOURCE_DIR}/bpf/${name}.bpf.c)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "SOURCE" "")
+  if(arg_SOURCE)
+    set(src ${arg_SOURCE})
+  else()
+    set(src ${CMAKE_SOURCE_DIR}/bpf/${name}.bpf.c)
+  endif()
   set(obj ${PERFBPF_SKEL_DIR}/${name}.bpf.o)
   set(skel ${PERFBPF_SKEL_DIR}/${name}.skel.h)
   file(GLOB bpf_headers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bpf/*.bpf.h
@@ -39,5 +46,7 @@ function(perfbpf_bpf_object name)
     COMMENT "skeleton ${name}.skel.h"
     VERBATIM)
   add_custom_target(bpf_${name} DEPENDS ${skel})
-  set_property(GLOBAL APPEND PROPERTY PERFBPF_BPF_SKELETONS bpf_${name})
+  if(NOT arg_SOURCE)
+    set_property(GLOBAL APPEND PROPERTY PERFBPF_BPF_SKELETONS bpf_${name})
+  endif()
 endfunction()

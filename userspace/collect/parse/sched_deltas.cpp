@@ -15,10 +15,10 @@ uint64_t grew(uint64_t now, uint64_t before) {
 
 void SchedDeltas::add_thread(const sched_task_stats& now, SnapshotBuilder& builder) {
     sched_task_stats before{};
-    auto it = prev_.find(now.pid);
+    auto [it, is_new] = prev_.try_emplace(now.pid);
     // A lower on-CPU total than last time means the tid was reused by a new thread.
-    if (it != prev_.end() && it->second.tgid == now.tgid && it->second.oncpu_ns <= now.oncpu_ns)
-        before = it->second;
+    const sched_task_stats& last = it->second.stats;
+    if (!is_new && last.tgid == now.tgid && last.oncpu_ns <= now.oncpu_ns) before = last;
     ProcessSample& p = builder.process(static_cast<int>(now.tgid));
     if (p.comm.empty() || now.pid == now.tgid)
         p.comm.assign(now.comm, strnlen(now.comm, sizeof(now.comm)));
@@ -30,18 +30,12 @@ void SchedDeltas::add_thread(const sched_task_stats& now, SnapshotBuilder& build
     p.invol_switches += grew(now.nivcsw, before.nivcsw);
     for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
         p.runq_hist.add_slot(i, grew(now.runq_hist[i], before.runq_hist[i]));
-    prev_[now.pid] = now;
-    seen_[now.pid] = true;
+    it->second = Prev{now, read_};
 }
 
 void SchedDeltas::end_read() {
-    for (auto it = prev_.begin(); it != prev_.end();) {
-        if (!seen_.contains(it->first))
-            it = prev_.erase(it);
-        else
-            ++it;
-    }
-    seen_.clear();
+    std::erase_if(prev_, [&](const auto& entry) { return entry.second.seen_read != read_; });
+    ++read_;
 }
 
 void SchedDeltas::add_cpu(int cpu, const sched_cpu_stats& now, uint64_t interval_ns,
