@@ -63,8 +63,8 @@ TEST(BlockIoTuner, SequentialReadsAtTheWindowRaiseReadahead) {
     EXPECT_EQ(r->direction, +1);
     EXPECT_EQ(r->knob.scope, Scope::device("loop3"));
     EXPECT_NE(r->reason.find("98 %"), std::string::npos) << r->reason;
-    EXPECT_EQ(r->target.spec.better, Better::lower);  // busy time per MiB
-    EXPECT_EQ(r->target.spec.name, "busy_ms_per_read_mib @ device:loop3");
+    EXPECT_EQ(r->target.spec.better, Better::higher);
+    EXPECT_EQ(r->target.spec.name, "read_bytes_per_s @ device:loop3");
     // The proposal is one allowed step.
     const KnobSpec& spec = *find_knob_spec(KnobKind::block_queue, "read_ahead_kb");
     EXPECT_TRUE(check_change(spec, {"128", {}}, r->proposed));

@@ -112,9 +112,9 @@ class BlockIoTuner : public Tuner {
             r.proposed = std::to_string(to);
             r.direction = +1;
             r.reason = "sequential reads limited by the readahead window: " + shape;
-            r.expected = "larger read requests: less device time per MiB, more throughput";
-            r.target = device_metric(DeviceMetric::busy_ms_per_read_mib, dev);
-            r.guard = device_metric(DeviceMetric::read_bytes_per_s, dev);
+            r.expected = "larger read requests, more of the stream read ahead: more throughput";
+            r.target = device_metric(DeviceMetric::read_bytes_per_s, dev);
+            r.guard = psi_memory_some_pct();
             return r;
         }
         if (seq <= c_.seq_share_lower && window_sized && *ra > c_.floor_kb) {
