@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -24,6 +25,7 @@ using nlohmann::json;
 using test::Child;
 using test::fixture;
 using test::TempDir;
+namespace fs = std::filesystem;
 
 // A loop device over a file of ours in `dir`; `fill_mib` of it written first, so reads of
 // it are real I/O to the disk below (a sparse file's holes read as fast as memory).
@@ -344,6 +346,53 @@ TEST(Tune, RollbackOfAVanishedDeviceSaysSo) {
     EXPECT_NE(out.find("1 left alone"), std::string::npos) << out;
     json s = status_json(state);
     EXPECT_EQ(s["changes"][0]["outcome"], "gone") << s.dump(2);
+}
+
+// A network namespace of ours, named under /run/netns as `ip netns add` makes it.
+struct TestNetns {
+    std::string name = "perfbpf-tune-" + std::to_string(getpid());
+    bool ok = false;
+    TestNetns() {
+        int st = -1;
+        test::run_command("ip netns add " + name + " 2>&1", &st);
+        ok = st == 0;
+    }
+    ~TestNetns() {
+        if (ok) test::run_command("ip netns del " + name + " 2>&1");
+    }
+};
+
+TEST(Tune, SysctlsAreWrittenInsideTheNamedNetworkNamespaceOnly) {
+    PERFBPF_REQUIRE_ROOT();
+    TestNetns ns;
+    if (!ns.ok) PERFBPF_SKIP_OR_FAIL("cannot create a network namespace with ip netns add");
+    const std::string host_before = read_file("/proc/sys/net/ipv4/tcp_rmem").value_or("?");
+    const fs::path our_netns = fs::read_symlink("/proc/thread-self/ns/net");
+    tune::Knobs knobs(tune::KnobRoots::discover());
+    tune::KnobId rmem{tune::KnobKind::sysctl, "net.ipv4.tcp_rmem", tune::Scope::netns(ns.name)};
+    auto before = knobs.read(rmem);
+    ASSERT_TRUE(before) << before.error().message;
+    auto fields = tune::parse_int_fields(before->value).value();
+    const std::string raised = std::to_string(fields[0]) + " " + std::to_string(fields[1]) + " " +
+                               std::to_string(fields[2] * 2);
+    auto w = knobs.write(rmem, raised);
+    ASSERT_TRUE(w) << w.error().message;
+    EXPECT_EQ(w->value, raised);
+    // Seen from inside the namespace by another process, and not on the host.
+    int st = -1;
+    std::string inside = test::run_command(
+        "nsenter --net=/run/netns/" + ns.name + " cat /proc/sys/net/ipv4/tcp_rmem", &st);
+    ASSERT_EQ(st, 0);
+    EXPECT_EQ(tune::parse_knob_value(
+                  *tune::find_knob_spec(tune::KnobKind::sysctl, "net.ipv4.tcp_rmem"), inside)
+                  ->value,
+              raised);
+    EXPECT_EQ(read_file("/proc/sys/net/ipv4/tcp_rmem").value_or("?"), host_before);
+    // Our own thread never moved.
+    EXPECT_EQ(fs::read_symlink("/proc/thread-self/ns/net"), our_netns);
+    // Host-wide sysctls have no per-namespace value.
+    EXPECT_FALSE(knobs.write(
+        {tune::KnobKind::sysctl, "net.core.rmem_max", tune::Scope::netns(ns.name)}, "8388608"));
 }
 
 }  // namespace
