@@ -180,22 +180,50 @@ TEST(Tune, PlanChangesNothing) {
     EXPECT_NE(::access((tmp.path() + "/state").c_str(), F_OK), 0) << "plan created a state dir";
 }
 
+// A loop device whose read_ahead_kb `tune --auto` (a child of ours) has just raised from 128
+// to 512 for a sequential reader, the change still being verified (a verification window
+// that outlasts the test). Children die before the device goes.
+struct PendingRaise {
+    std::optional<selftest::LoopDevice> loop;
+    TempDir tmp;
+    std::string state = tmp.path() + "/state", log = tmp.path() + "/auto.log";
+    Child reader, tune;
+    std::string skip, failure;  // why it could not be set up
+};
+
+std::unique_ptr<PendingRaise> pending_raise() {
+    auto p = std::make_unique<PendingRaise>();
+    p->loop = make_loop(&p->skip);
+    if (!p->loop) {
+        p->skip = "no loop device: " + p->skip;
+        return p;
+    }
+    if (!write_file(queue_file(*p->loop, "read_ahead_kb"), "128\n")) {
+        p->failure = "cannot set read_ahead_kb";
+        return p;
+    }
+    p->reader = Child::spawn({fixture("blk_reader"), "seq", p->loop->device(), "30"});
+    p->tune =
+        spawn_tune("--auto --device " + p->loop->name() +
+                       " --interval 0.5 --window 6 --verify-window 1000 --state-dir " + p->state,
+                   p->log);
+    if (!wait_for([&] { return read_queue(*p->loop, "read_ahead_kb") == "512"; }, 20))
+        p->failure = "read_ahead_kb was not raised: " + read_file(p->log).value_or("");
+    return p;
+}
+
+#define PENDING_RAISE(p)                                 \
+    auto p = pending_raise();                            \
+    if (!p->skip.empty()) PERFBPF_SKIP_OR_FAIL(p->skip); \
+    ASSERT_TRUE(p->failure.empty()) << p->failure;       \
+    auto& loop = p->loop
+
 TEST(Tune, RollbackAfterKillNineRestoresTheOriginal) {
     PERFBPF_REQUIRE_ROOT();
-    std::string why;
-    auto loop = make_loop(&why);
-    if (!loop) PERFBPF_SKIP_OR_FAIL("no loop device: " + why);
-    set_queue(*loop, "read_ahead_kb", "128");
-    TempDir tmp;
-    const std::string state = tmp.path() + "/state", log = tmp.path() + "/auto.log";
-    Child reader = Child::spawn({fixture("blk_reader"), "seq", loop->device(), "30"});
-    // A long verification window: the change is still pending when it dies.
-    Child tune =
-        spawn_tune("--auto --device " + loop->name() +
-                       " --interval 0.5 --window 6 --verify-window 1000 --state-dir " + state,
-                   log);
-    ASSERT_TRUE(wait_for([&] { return read_queue(*loop, "read_ahead_kb") == "512"; }, 20))
-        << read_file(log).value_or("");
+    PENDING_RAISE(p);
+    const std::string& state = p->state;
+    Child& tune = p->tune;
+    Child& reader = p->reader;
     // A second writer is refused and told who holds the state dir.
     int st = -1;
     std::string second = test::run_perfbpf("tune --rollback --state-dir " + state + " 2>&1", &st);
@@ -226,19 +254,11 @@ TEST(Tune, RollbackAfterKillNineRestoresTheOriginal) {
 
 TEST(Tune, AnAdministratorsChangeWins) {
     PERFBPF_REQUIRE_ROOT();
-    std::string why;
-    auto loop = make_loop(&why);
-    if (!loop) PERFBPF_SKIP_OR_FAIL("no loop device: " + why);
-    set_queue(*loop, "read_ahead_kb", "128");
-    TempDir tmp;
-    const std::string state = tmp.path() + "/state", log = tmp.path() + "/auto.log";
-    Child reader = Child::spawn({fixture("blk_reader"), "seq", loop->device(), "30"});
-    Child tune =
-        spawn_tune("--auto --device " + loop->name() +
-                       " --interval 0.5 --window 6 --verify-window 1000 --state-dir " + state,
-                   log);
-    ASSERT_TRUE(wait_for([&] { return read_queue(*loop, "read_ahead_kb") == "512"; }, 20))
-        << read_file(log).value_or("");
+    PENDING_RAISE(p);
+    const std::string& state = p->state;
+    const std::string& log = p->log;
+    Child& tune = p->tune;
+    Child& reader = p->reader;
     set_queue(*loop, "read_ahead_kb", "256");  // someone else
     ASSERT_TRUE(wait_for(
         [&] {
@@ -311,24 +331,10 @@ TEST(Tune, BadInputIsAClearErrorAndChangesNothing) {
 
 TEST(Tune, RollbackOfAVanishedDeviceSaysSo) {
     PERFBPF_REQUIRE_ROOT();
-    std::string why;
-    auto loop = make_loop(&why);
-    if (!loop) PERFBPF_SKIP_OR_FAIL("no loop device: " + why);
-    set_queue(*loop, "read_ahead_kb", "128");
-    TempDir tmp;
-    const std::string state = tmp.path() + "/state", log = tmp.path() + "/auto.log";
-    const std::string name = loop->name();
-    {
-        Child reader = Child::spawn({fixture("blk_reader"), "seq", loop->device(), "30"});
-        Child tune =
-            spawn_tune("--auto --device " + name +
-                           " --interval 0.5 --window 6 --verify-window 1000 --state-dir " + state,
-                       log);
-        ASSERT_TRUE(wait_for([&] { return read_queue(*loop, "read_ahead_kb") == "512"; }, 20))
-            << read_file(log).value_or("");
-        tune.kill();
-        reader.kill();
-    }
+    PENDING_RAISE(p);
+    const std::string state = p->state, name = loop->name();
+    p->tune.kill();
+    p->reader.kill();
     // Detach it and remove the device node itself, so /sys/block/NAME is gone.
     loop.reset();
     {
