@@ -215,6 +215,7 @@ Result<EngineEvent> Engine::resolve(Journal& journal, int64_t now_ms) {
     if (auto r = revert(journal, p, "revert", v.detail, numbers); !r)
         return std::unexpected(r.error());
     gate_.reverted(p.rec.knob, p.rec.proposed, now_ms);
+    window_.clear();  // measured under a value that is gone: the next decision starts afresh
     return EngineEvent{EngineEvent::Kind::reverted,
                        "reverted " + p.display + " to " + p.rec.current + ": " + v.detail};
 }
