@@ -12,6 +12,11 @@
  * completion, 250 + 330 ns): issue 115-130 ns, completion 170 ns, block_getrq 165 ns,
  * each including ~33 ns of timing overhead.
  *
+ * Sequentiality (for the block-io tuner's readahead decisions): each read or write issue is
+ * compared with the ends of the device's last PERFBPF_BLK_STREAMS streams (four compares,
+ * one atomic add when it continues a stream); the copy of the request's head that provides
+ * the sector replaces the single read of rq->q.
+ *
  * Latency: on queues that keep I/O statistics (QUEUE_FLAG_STATS, set whenever writeback
  * throttling or another rq-qos policy is on: every blk-mq disk by default on both 6.1 and
  * 6.18) blk_mq_start_request() stores rq->io_start_time_ns right after block_rq_issue, so
@@ -170,15 +175,48 @@ static __always_inline bool is_passthrough(__u32 op)
 	return op == REQ_OP_DRV_IN || op == REQ_OP_DRV_OUT;
 }
 
+/* Sequentiality: a read or write that starts where one of the device's recent requests
+ * ended continues that stream (readahead, a sequential writer); any other starts a new
+ * stream in the slot used longest ago. Plain stores: two CPUs racing on one device can only
+ * lose a slot update, which makes one request look random. */
+static __always_inline void track_stream(struct block_dev_stats *d, __u32 op, __u64 sector,
+					 __u64 len_bytes)
+{
+	__u64 next = sector + (len_bytes >> 9) + 1; /* stored +1: 0 marks an unused slot */
+	__u32 i;
+
+	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
+		return;
+#pragma unroll
+	for (i = 0; i < PERFBPF_BLK_STREAMS; i++) {
+		if (d->stream_end[i] == sector + 1) {
+			d->stream_end[i] = next;
+			if (op == REQ_OP_READ)
+				__sync_fetch_and_add(&d->read_seq_ios, 1);
+			else
+				__sync_fetch_and_add(&d->write_seq_ios, 1);
+			return;
+		}
+	}
+	i = d->stream_next++ & (PERFBPF_BLK_STREAMS - 1);
+	d->stream_end[i] = next;
+}
+
 SEC("raw_tp/block_rq_issue")
 int BPF_PROG(on_block_rq_issue, struct request *rq)
 {
-	__u64 q = (__u64)BPF_CORE_READ(rq, q);
-	struct block_dev_stats *d = dev_entry(q);
-	struct inflight_slot *s = slot_of((__u64)rq);
-	__u64 epoch = inflight_epoch;
+	/* One copy of the request's head holds q, cmd_flags, __data_len and __sector (bytes
+	 * 0..56 on 6.1 and 6.18). */
+	__u64 head[7] = {};
+	struct block_dev_stats *d;
+	struct inflight_slot *s;
+	__u64 epoch = inflight_epoch, q;
 	__s64 depth;
 
+	bpf_probe_read_kernel(head, sizeof(head), rq);
+	q = HEAD_FIELD(head, rq, struct request, q);
+	d = dev_entry(q);
+	s = slot_of((__u64)rq);
 	if (!d || !s)
 		return 0;
 	/* Already the owner: issued again without a requeue event, or its completion was
@@ -189,6 +227,9 @@ int BPF_PROG(on_block_rq_issue, struct request *rq)
 		s->rq = (__u64)rq;
 		s->q = q;
 		__sync_fetch_and_add(&d->inflight, 1);
+		track_stream(d, HEAD_FIELD(head, rq, struct request, cmd_flags) & REQ_OP_MASK,
+			     HEAD_FIELD(head, rq, struct request, __sector),
+			     HEAD_FIELD(head, rq, struct request, __data_len));
 	}
 	s->issue_ns = d->stamp_issues ? bpf_ktime_get_ns() : 0;
 	/* Read back instead of using the fetched value: the value-returning atomic needs
@@ -219,7 +260,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 head[16] = {};
-	__u32 op, src = PERFBPF_BLK_LAT_KERNEL_ISSUE;
+	__u32 op, src = PERFBPF_BLK_LAT_KERNEL_ISSUE, op_class = PERFBPF_BLK_OP_OTHER;
 	struct block_dev_stats *d;
 	struct inflight_slot *s;
 	__u64 q, start;
@@ -242,12 +283,15 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 	 * is done when this part covers what remains (__data_len is not yet reduced). */
 	if (nr_bytes < HEAD_FIELD(head, rq, struct request, __data_len))
 		return 0;
-	if (op == REQ_OP_READ)
+	if (op == REQ_OP_READ) {
 		__sync_fetch_and_add(&d->read_ios, 1);
-	else if (op == REQ_OP_WRITE)
+		op_class = PERFBPF_BLK_OP_READ;
+	} else if (op == REQ_OP_WRITE) {
 		__sync_fetch_and_add(&d->write_ios, 1);
-	else
+		op_class = PERFBPF_BLK_OP_WRITE;
+	} else {
 		__sync_fetch_and_add(&d->other_ios, 1);
+	}
 
 	start = HEAD_FIELD(head, rq, struct request, io_start_time_ns);
 	s = slot_of((__u64)rq);
@@ -272,7 +316,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 	if (start) {
 		__u64 lat = now > start ? now - start : 0;
 
-		__sync_fetch_and_add(&d->lat_hist[hist_slot_us(lat)], 1);
+		__sync_fetch_and_add(&d->lat_hist[op_class][hist_slot_us(lat)], 1);
 	}
 	return 0;
 }

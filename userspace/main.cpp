@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     perfbpf::cli::add_doctor(app);
     perfbpf::cli::add_selftest(app);
     perfbpf::cli::add_trace(app);
+    perfbpf::cli::add_tune(app);
 
     try {
         app.parse(argc, argv);

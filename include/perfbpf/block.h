@@ -19,10 +19,24 @@ enum perfbpf_block_lat_src {
     PERFBPF_BLK_LAT_SRC_COUNT,
 };
 
+/* Requests of a device that started where one of its recent requests ended, per direction
+ * (block_dev_stats.seq_ios): the ends of this many recent streams are remembered, so up to
+ * as many interleaved sequential readers or writers still look sequential. */
+#define PERFBPF_BLK_STREAMS 4
+
+/* Latency histograms by what the request did (block_dev_stats.lat_hist). */
+enum perfbpf_block_op_class {
+    PERFBPF_BLK_OP_READ = 0,
+    PERFBPF_BLK_OP_WRITE,
+    PERFBPF_BLK_OP_OTHER, /* flush, discard, passthrough, ... */
+    PERFBPF_BLK_OP_CLASSES,
+};
+
 /* Cumulative per-disk totals since load, key: the disk's struct request_queue address (one
  * entry per queue; major/minor say which disk it is). One shared entry per disk, updated
- * with atomic adds from every CPU. Laid out by cache line: an issue touches only the first,
- * a completion the first two and one histogram line. */
+ * with atomic adds from every CPU. Laid out by cache line: an issue touches the first and,
+ * for reads and writes, the second; a completion the first, the third and one histogram
+ * line. */
 struct block_dev_stats {
     __u32 major; /* of the whole disk (gendisk major, first_minor) */
     __u32 minor;
@@ -35,16 +49,23 @@ struct block_dev_stats {
     __s64 inflight_max;
     __u64 max_epoch;
     __u32 stamp_issues; /* 1: the queue has no io_start_time_ns; block_rq_issue stamps */
-    __u32 pad;
-    __u64 read_ios; /* requests fully completed */
+    __u32 stream_next;  /* the stream slot a request that continues none replaces next */
+    __u64 read_ios;     /* requests fully completed */
     __u64 write_ios;
-    /* second line */
+    /* second line: sequentiality, at issue */
+    /* 1 + the sector after the last request of each recent stream (0: slot unused) */
+    __u64 stream_end[PERFBPF_BLK_STREAMS];
+    __u64 read_seq_ios; /* reads issued at a stream's end (adjacent to an earlier request) */
+    __u64 write_seq_ios;
+    __u64 pad2[2];
+    /* third line */
     __u64 other_ios;  /* flush, discard, passthrough, ... */
     __u64 read_bytes; /* completed, summed over partial completions */
     __u64 write_bytes;
     __u64 other_bytes; /* discard, write-zeroes, ... */
     __u64 lat_src[PERFBPF_BLK_LAT_SRC_COUNT];
-    __u64 lat_hist[PERFBPF_HIST_SLOTS]; /* log2 µs, issue -> completion */
+    /* log2 µs, issue -> completion, by perfbpf_block_op_class */
+    __u64 lat_hist[PERFBPF_BLK_OP_CLASSES][PERFBPF_HIST_SLOTS];
 };
 
 /* Cumulative per-process (thread group) totals, key: tgid. Attributed in the submitter's

@@ -183,5 +183,61 @@ TEST(BlockProbe, TopJsonShowsTheWriterAndItsDevice) {
     w.kill();
 }
 
+// What one read pattern looks like at the device: requests that continue a stream, and
+// their size (read_ahead_kb shapes both for buffered and mapped reads).
+struct Pattern {
+    uint64_t read_ios = 0, read_seq_ios = 0, read_bytes = 0, read_lat_samples = 0;
+    double seq_share() const { return read_ios ? double(read_seq_ios) / double(read_ios) : 0; }
+    double avg_read_kib() const { return read_ios ? double(read_bytes) / read_ios / 1024 : 0; }
+};
+
+Pattern read_pattern(const std::string& mode, const LoopDevice& loop) {
+    auto collector = test::family_collector({"block"}, 500'000'000);
+    if (!collector) return {};
+    Child r = Child::spawn({fixture("blk_reader"), mode, loop.device(), "2"});
+    Pattern p;
+    for (int i = 0; i < 12; ++i) {
+        Snapshot s = collector->next();
+        for (const auto& d : s.devices) {
+            if (d.name != loop.name()) continue;
+            p.read_ios += d.read_ios;
+            p.read_seq_ios += d.read_seq_ios;
+            p.read_bytes += d.read_bytes;
+            p.read_lat_samples += d.read_lat_hist.count();
+        }
+        if (r.exited()) break;
+    }
+    EXPECT_EQ(r.wait(), 0) << mode;
+    std::printf("%s: %lu read requests, %.0f %% sequential, %.0f KiB each\n", mode.c_str(),
+                (unsigned long)p.read_ios, 100 * p.seq_share(), p.avg_read_kib());
+    return p;
+}
+
+TEST(BlockProbe, SequentialAndRandomReadsTellApart) {
+    PERFBPF_REQUIRE_ROOT();
+    std::string why;
+    auto loop = LoopDevice::create(256, /*with_filesystem=*/false, &why);
+    if (!loop) PERFBPF_SKIP_OR_FAIL("no loop device: " + why);
+    // Our own device: a known readahead window.
+    std::string ra = "/sys/block/" + loop->name() + "/queue/read_ahead_kb";
+    ASSERT_EQ(test::run_command("echo 128 > " + ra + " && cat " + ra), "128\n");
+
+    Pattern seq = read_pattern("seq", *loop);
+    ASSERT_GT(seq.read_ios, 100u);
+    EXPECT_GE(seq.seq_share(), 0.9);
+    EXPECT_GE(seq.avg_read_kib(), 100);  // readahead-sized requests
+    EXPECT_GE(seq.read_lat_samples, seq.read_ios);
+
+    Pattern mapped = read_pattern("mmap-rand", *loop);
+    ASSERT_GT(mapped.read_ios, 100u);
+    EXPECT_LE(mapped.seq_share(), 0.2);
+    EXPECT_GE(mapped.avg_read_kib(), 64);  // read-around inflates each 1-byte touch
+
+    Pattern direct = read_pattern("dio-rand", *loop);
+    ASSERT_GT(direct.read_ios, 100u);
+    EXPECT_LE(direct.seq_share(), 0.1);
+    EXPECT_NEAR(direct.avg_read_kib(), 4, 0.5);
+}
+
 }  // namespace
 }  // namespace perfbpf

@@ -62,7 +62,7 @@ TEST(BlockDeviceDeltas, CountsHistogramAndLatencySource) {
     block_dev_stats s = dev(7, 3);
     s.read_ios = 10;
     s.read_bytes = 10 * 4096;
-    s.lat_hist[5] = 10;
+    s.lat_hist[PERFBPF_BLK_OP_READ][5] = 10;
     s.lat_src[PERFBPF_BLK_LAT_KERNEL_ISSUE] = 10;
     DeviceSample first;
     EXPECT_TRUE(d.device(0xffff1000, s, 0, first));
@@ -73,8 +73,8 @@ TEST(BlockDeviceDeltas, CountsHistogramAndLatencySource) {
     s.write_ios += 2;
     s.write_bytes += 2 * 65536;
     s.other_ios += 1;
-    s.lat_hist[5] += 3;
-    s.lat_hist[9] += 3;
+    s.lat_hist[PERFBPF_BLK_OP_READ][5] += 3;
+    s.lat_hist[PERFBPF_BLK_OP_WRITE][9] += 3;
     s.lat_src[PERFBPF_BLK_LAT_KERNEL_ISSUE] += 5;
     s.lat_src[PERFBPF_BLK_LAT_ALLOC] += 1;
     DeviceSample out;
@@ -89,7 +89,33 @@ TEST(BlockDeviceDeltas, CountsHistogramAndLatencySource) {
     EXPECT_EQ(out.lat_hist.count(), 6u);
     EXPECT_EQ(out.lat_hist.slot(5), 3u);
     EXPECT_EQ(out.lat_hist.slot(9), 3u);
+    EXPECT_EQ(out.read_lat_hist.count(), 3u);
+    EXPECT_EQ(out.read_lat_hist.slot(5), 3u);
+    EXPECT_EQ(out.write_lat_hist.count(), 3u);
+    EXPECT_EQ(out.write_lat_hist.slot(9), 3u);
     EXPECT_EQ(out.lat_source, "issue+alloc");
+}
+
+TEST(BlockDeviceDeltas, SequentialRequestsOfTheInterval) {
+    BlockDeltas d;
+    block_dev_stats s = dev(7, 3);
+    s.read_ios = 100;
+    s.read_seq_ios = 90;
+    DeviceSample first;
+    d.device(1, s, 0, first);
+    d.end_read();
+    s.read_ios += 50;
+    s.read_seq_ios += 5;
+    s.write_ios += 20;
+    s.write_seq_ios += 19;
+    DeviceSample out;
+    ASSERT_TRUE(d.device(1, s, 0, out));
+    EXPECT_EQ(out.read_seq_ios, 5u);
+    EXPECT_EQ(out.write_seq_ios, 19u);
+    DeviceSample other;
+    other.read_seq_ios = 2;
+    merge_device(out, other);
+    EXPECT_EQ(out.read_seq_ios, 7u);
 }
 
 TEST(BlockDeviceDeltas, IdleDeviceReportsNothing) {

@@ -99,6 +99,13 @@ TEST(Recording, RoundTripKeepsHistogramsAndCounters) {
     s.processes[0].rss_growth_bytes = -4096;
     s.drops.by_kind["ring_full"] = 3;
     s.drops.total = 3;
+    DeviceSample d;
+    d.name = "loop3";
+    d.read_ios = 10;
+    d.read_seq_ios = 9;
+    d.read_lat_hist.add_us(100, 10);
+    d.lat_hist = d.read_lat_hist;
+    s.devices = {d};
     finalize_snapshot(s);
     auto back = snapshot_from_json(snapshot_json(s, {}));
     ASSERT_TRUE(back) << back.error().message;
@@ -109,6 +116,10 @@ TEST(Recording, RoundTripKeepsHistogramsAndCounters) {
     EXPECT_TRUE(back->system.psi_cpu.available);
     EXPECT_DOUBLE_EQ(back->system.psi_cpu.some.avg10, 12.5);
     EXPECT_EQ(back->drops.by_kind["ring_full"], 3u);
+    ASSERT_EQ(back->devices.size(), 1u);
+    EXPECT_EQ(back->devices[0].read_seq_ios, 9u);
+    EXPECT_EQ(back->devices[0].read_lat_hist, s.devices[0].read_lat_hist);
+    EXPECT_DOUBLE_EQ(back->devices[0].read_lat_p99_us, s.devices[0].read_lat_p99_us);
     EXPECT_FALSE(snapshot_from_json(nlohmann::json::object()));
 }
 

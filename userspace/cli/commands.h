@@ -12,5 +12,6 @@ void add_top(CLI::App& app);
 void add_doctor(CLI::App& app);
 void add_selftest(CLI::App& app);
 void add_trace(CLI::App& app);
+void add_tune(CLI::App& app);
 
 }  // namespace perfbpf::cli

@@ -49,6 +49,8 @@ void finalize_snapshot(Snapshot& s) {
     for (auto& d : s.devices) {
         d.lat_p50_us = d.lat_hist.percentile_us(0.50);
         d.lat_p99_us = d.lat_hist.percentile_us(0.99);
+        d.read_lat_p99_us = d.read_lat_hist.percentile_us(0.99);
+        d.write_lat_p99_us = d.write_lat_hist.percentile_us(0.99);
     }
     // Busiest first: the order top(1) users expect and scripts can rely on.
     std::stable_sort(s.processes.begin(), s.processes.end(),

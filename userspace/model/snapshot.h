@@ -89,13 +89,22 @@ struct DeviceSample {
     uint64_t read_ios = 0;
     uint64_t write_ios = 0;
     uint64_t other_ios = 0;  // flush, discard, ...
-    Log2Histogram lat_hist;  // issue/start -> completion
+    // Requests that started where one of the device's recent requests (of up to
+    // PERFBPF_BLK_STREAMS interleaved streams) ended: the sequential share of read_ios /
+    // write_ios. Counted at issue, so within an interval it can exceed the completions.
+    uint64_t read_seq_ios = 0;
+    uint64_t write_seq_ios = 0;
+    Log2Histogram lat_hist;  // issue/start -> completion, every request
+    Log2Histogram read_lat_hist;
+    Log2Histogram write_lat_hist;
     // Where lat_hist's samples started: "issue" (the kernel's dispatch stamp), "issue-probe"
     // (stamped by the probe on queues without I/O stats), "alloc" (request allocation,
     // includes queueing), '+'-joined when mixed; "" when there were no samples.
     std::string lat_source;
     double lat_p50_us = 0;
     double lat_p99_us = 0;
+    double read_lat_p99_us = 0;
+    double write_lat_p99_us = 0;
     uint64_t inflight_max = 0;   // highest in-flight depth seen in the interval
     double util_pct = 0;         // time with I/O in flight (from diskstats io_ticks)
     double avg_queue_depth = 0;  // time-weighted (from diskstats time_in_queue)

@@ -161,9 +161,15 @@ Result<Snapshot> snapshot_from_json(const json& j) {
             get(dj, "read_ios", d.read_ios);
             get(dj, "write_ios", d.write_ios);
             get(dj, "other_ios", d.other_ios);
+            get(dj, "read_seq_ios", d.read_seq_ios);
+            get(dj, "write_seq_ios", d.write_seq_ios);
             get(dj, "lat_p50_us", d.lat_p50_us);
             get(dj, "lat_p99_us", d.lat_p99_us);
+            get(dj, "read_lat_p99_us", d.read_lat_p99_us);
+            get(dj, "write_lat_p99_us", d.write_lat_p99_us);
             d.lat_hist = histogram_from(dj.value("lat_hist", json()));
+            d.read_lat_hist = histogram_from(dj.value("read_lat_hist", json()));
+            d.write_lat_hist = histogram_from(dj.value("write_lat_hist", json()));
             get(dj, "inflight_max", d.inflight_max);
             get(dj, "util_pct", d.util_pct);
             get(dj, "avg_queue_depth", d.avg_queue_depth);

@@ -44,8 +44,16 @@ bool BlockDeltas::device(uint64_t queue, const block_dev_stats& now, uint64_t ep
     out.read_ios += grew(now.read_ios, before.read_ios);
     out.write_ios += grew(now.write_ios, before.write_ios);
     out.other_ios += grew(now.other_ios, before.other_ios);
-    for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
-        out.lat_hist.add_slot(i, grew(now.lat_hist[i], before.lat_hist[i]));
+    out.read_seq_ios += grew(now.read_seq_ios, before.read_seq_ios);
+    out.write_seq_ios += grew(now.write_seq_ios, before.write_seq_ios);
+    for (size_t c = 0; c < PERFBPF_BLK_OP_CLASSES; ++c) {
+        for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i) {
+            const uint64_t n = grew(now.lat_hist[c][i], before.lat_hist[c][i]);
+            out.lat_hist.add_slot(i, n);
+            if (c == PERFBPF_BLK_OP_READ) out.read_lat_hist.add_slot(i, n);
+            if (c == PERFBPF_BLK_OP_WRITE) out.write_lat_hist.add_slot(i, n);
+        }
+    }
     uint64_t src[PERFBPF_BLK_LAT_SRC_COUNT];
     for (size_t i = 0; i < PERFBPF_BLK_LAT_SRC_COUNT; ++i)
         src[i] = grew(now.lat_src[i], before.lat_src[i]);
@@ -78,7 +86,11 @@ void merge_device(DeviceSample& into, const DeviceSample& from) {
     into.read_ios += from.read_ios;
     into.write_ios += from.write_ios;
     into.other_ios += from.other_ios;
+    into.read_seq_ios += from.read_seq_ios;
+    into.write_seq_ios += from.write_seq_ios;
     into.lat_hist.merge(from.lat_hist);
+    into.read_lat_hist.merge(from.read_lat_hist);
+    into.write_lat_hist.merge(from.write_lat_hist);
     into.inflight_max += from.inflight_max;  // the queues' requests are in flight together
     if (!from.lat_source.empty() && into.lat_source.find(from.lat_source) == std::string::npos)
         into.lat_source += (into.lat_source.empty() ? "" : "+") + from.lat_source;

@@ -36,6 +36,21 @@ CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgrou
     return CgroupMode::none;
 }
 
+std::map<std::string, std::string> cgroup_v1_mounts(const std::string& mounts) {
+    static const std::string_view kControllers[] = {
+        "cpu",  "cpuacct", "cpuset",   "memory",     "devices", "freezer", "blkio",
+        "pids", "net_cls", "net_prio", "perf_event", "hugetlb", "rdma",    "misc"};
+    std::map<std::string, std::string> out;
+    for (auto line : split_fields(mounts, "\n")) {
+        auto f = split_fields(line);
+        if (f.size() < 4 || f[2] != "cgroup") continue;
+        for (auto opt : split_fields(f[3], ","))
+            for (auto c : kControllers)
+                if (opt == c) out.emplace(std::string(opt), std::string(f[1]));
+    }
+    return out;
+}
+
 std::string tracefs_from_mounts(const std::string& mounts) {
     for (auto line : split_fields(mounts, "\n")) {
         auto f = split_fields(line);

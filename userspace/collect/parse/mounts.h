@@ -1,6 +1,7 @@
 // What /proc/self/mounts says about cgroups and tracefs.
 #pragma once
 
+#include <map>
 #include <string>
 
 namespace perfbpf {
@@ -10,6 +11,8 @@ const char* cgroup_mode_name(CgroupMode m);
 
 // Mode and cgroup2 mount point from /proc/self/mounts text.
 CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgroup2_mount);
+// v1 hierarchies by controller ("cpu" -> "/sys/fs/cgroup/cpu,cpuacct"), first mount of each.
+std::map<std::string, std::string> cgroup_v1_mounts(const std::string& mounts);
 // tracefs mount point from /proc/self/mounts text ("" when absent).
 std::string tracefs_from_mounts(const std::string& mounts);
 

@@ -1,0 +1,122 @@
+#include "sinks/tune_sink.h"
+
+#include "util/format.h"
+
+namespace perfbpf {
+namespace {
+
+using nlohmann::json;
+using tune::Outcome;
+
+json scope_fields(const tune::KnobId& id) {
+    return {{"scope", tune::to_string(id.scope)},
+            {"scope_kind", tune::scope_kind_name(id.scope.kind)},
+            {"scope_name", id.scope.name},
+            {"knob_kind", tune::knob_kind_name(id.kind)},
+            {"key", id.key}};
+}
+
+std::string evidence_text(const std::vector<std::pair<std::string, double>>& ev) {
+    std::string out;
+    for (const auto& [k, v] : ev) out += (out.empty() ? "" : ", ") + k + "=" + format_fixed(v, 1);
+    return out;
+}
+
+}  // namespace
+
+json tune_plan_json(const std::vector<tune::PlanEntry>& plan, uint64_t watched_ns) {
+    json changes = json::array();
+    for (const auto& e : plan) {
+        json ev = json::object();
+        for (const auto& [k, v] : e.rec.evidence) ev[k] = v;
+        json j = {{"tuner", e.tuner},
+                  {"knob", e.display},
+                  {"original", e.original},
+                  {"current", e.rec.current},
+                  {"proposed", e.rec.proposed},
+                  {"evidence", ev},
+                  {"reason", e.rec.reason},
+                  {"expected", e.rec.expected},
+                  {"target", e.rec.target.spec.name},
+                  {"guard", e.rec.guard.spec.name}};
+        j.update(scope_fields(e.rec.knob));
+        if (!e.blocked.empty()) j["blocked"] = e.blocked;
+        changes.push_back(std::move(j));
+    }
+    return {{"watched_ns", watched_ns}, {"changes", std::move(changes)}};
+}
+
+std::string tune_plan_text(const std::vector<tune::PlanEntry>& plan, uint64_t watched_ns) {
+    std::string out = "watched " + format_fixed(double(watched_ns) / 1e9, 1) + " s: ";
+    if (plan.empty()) return out + "nothing to change\n";
+    out += std::to_string(plan.size()) + " recommendation" + (plan.size() == 1 ? "" : "s") +
+           " (nothing was changed)\n";
+    for (const auto& e : plan) {
+        out += "\n" + e.tuner + "  " + e.display + " [" + tune::to_string(e.rec.knob.scope) + "]\n";
+        out += "  " + e.rec.current + " -> " + e.rec.proposed;
+        if (e.original != e.rec.current) out += "   (original " + e.original + ")";
+        out += "\n  why: " + e.rec.reason + "\n";
+        out += "  evidence: " + evidence_text(e.rec.evidence) + "\n";
+        out += "  expected: " + e.rec.expected + "; verified by " + e.rec.target.spec.name +
+               ", guarded by " + e.rec.guard.spec.name + "\n";
+        if (!e.blocked.empty()) out += "  not applicable: " + e.blocked + "\n";
+    }
+    return out;
+}
+
+json tune_status_json(const std::vector<tune::StatusEntry>& entries,
+                      const std::optional<std::string>& writer) {
+    json changes = json::array();
+    for (const auto& e : entries) {
+        const tune::KnobRecord& r = e.record;
+        json j = {{"tuner", r.tuner},
+                  {"knob", r.display},
+                  {"original", r.original},
+                  {"current", e.current_error.empty() ? json(e.current) : json(nullptr)},
+                  {"applied", r.to},
+                  {"previous", r.from},
+                  {"evidence", r.evidence},
+                  {"reason", r.reason},
+                  {"expected", r.expected},
+                  {"target", r.target},
+                  {"guard", r.guard},
+                  {"outcome", tune::outcome_name(r.outcome)},
+                  {"detail", r.detail},
+                  {"verification", r.verification},
+                  {"changed", !r.closed()},
+                  {"changed_unix_ms", r.changed_unix_ms}};
+        if (!e.current_error.empty()) j["current_error"] = e.current_error;
+        j.update(scope_fields(r.id));
+        changes.push_back(std::move(j));
+    }
+    json out = {{"changes", std::move(changes)}};
+    out["writer"] = writer ? json(*writer) : json(nullptr);
+    return out;
+}
+
+std::string tune_status_text(const std::vector<tune::StatusEntry>& entries,
+                             const std::optional<std::string>& writer) {
+    std::string out =
+        writer ? "tune --auto running: " + *writer + "\n" : std::string("no tune --auto running\n");
+    size_t changed = 0;
+    for (const auto& e : entries) changed += !e.record.closed();
+    if (entries.empty()) return out + "the journal lists no knob: nothing was changed\n";
+    out += std::to_string(changed) + " knob" + (changed == 1 ? "" : "s") + " changed now, " +
+           std::to_string(entries.size()) + " in the journal\n";
+    for (const auto& e : entries) {
+        const tune::KnobRecord& r = e.record;
+        out += "\n" + r.display + " [" + tune::to_string(r.id.scope) + "]  " +
+               tune::outcome_name(r.outcome) + (r.closed() ? "" : ", changed") + "\n";
+        out += "  original " + r.original + ", applied " + r.to + ", now " +
+               (e.current_error.empty() ? e.current : "unreadable (" + e.current_error + ")") +
+               "\n";
+        if (!r.tuner.empty()) out += "  by " + r.tuner + ": " + r.reason + "\n";
+        if (!r.detail.empty()) out += "  " + r.detail + "\n";
+        if (r.outcome == Outcome::pending && !writer)
+            out +=
+                "  (its verification stopped with the run that made it; --rollback restores it)\n";
+    }
+    return out;
+}
+
+}  // namespace perfbpf

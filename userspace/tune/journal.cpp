@@ -1,0 +1,376 @@
+#include "tune/journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+
+#include "util/files.h"
+
+namespace perfbpf::tune {
+namespace {
+
+using nlohmann::json;
+
+int64_t now_unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+Result<Outcome> parse_outcome(const std::string& s) {
+    for (Outcome o : {Outcome::pending, Outcome::kept, Outcome::reverted, Outcome::overridden,
+                      Outcome::failed, Outcome::rolled_back, Outcome::gone})
+        if (s == outcome_name(o)) return o;
+    return fail("unknown outcome '" + s + "'");
+}
+
+// Applies one record to the state. `intents` maps the seq of each write intent to its knob.
+Result<void> apply_record(JournalState& st, const json& r) {
+    auto& intents = st.writes;
+    if (!r.is_object() || r.value("v", 0) != 1) return fail("not a version 1 record");
+    const std::string type = r.value("type", "");
+    const uint64_t seq = r.value("seq", uint64_t{0});
+    if (seq <= st.last_seq) return fail("sequence number " + std::to_string(seq) + " out of order");
+    auto record_of = [&](const KnobId& id) -> Result<KnobRecord*> {
+        auto it = st.knobs.find(id);
+        if (it == st.knobs.end())
+            return fail("record for " + to_string(id) + " before its original");
+        return &it->second;
+    };
+    if (type == "original") {
+        auto id = knob_id_from_json(r.at("knob"));
+        if (!id) return std::unexpected(id.error());
+        KnobRecord& k = st.knobs[*id];
+        if (!k.original.empty() && !k.closed())
+            return fail("second original for " + to_string(*id) + " while changed");
+        k = KnobRecord{};
+        k.id = *id;
+        k.display = r.value("display", "");
+        k.identity = r.value("identity", "");
+        k.original = r.at("value").get<std::string>();
+        k.left = k.original;
+    } else if (type == "change" || type == "restore") {
+        auto id = knob_id_from_json(r.at("knob"));
+        if (!id) return std::unexpected(id.error());
+        auto k = record_of(*id);
+        if (!k) return std::unexpected(k.error());
+        KnobRecord& rec = **k;
+        const std::string to = r.at("to").get<std::string>();
+        rec.open_write = seq;
+        rec.written.insert(to);
+        intents[seq] = WriteIntent{*id, to, type == "change"};
+        if (type == "change") {
+            rec.change_seq = seq;
+            rec.tuner = r.value("tuner", "");
+            rec.from = r.value("from", "");
+            rec.to = to;
+            rec.reason = r.value("reason", "");
+            rec.expected = r.value("expected", "");
+            rec.target = r.value("target", "");
+            rec.guard = r.value("guard", "");
+            rec.evidence = r.value("evidence", json::object());
+            rec.outcome = Outcome::pending;
+            rec.detail.clear();
+            rec.verification = json::object();
+            rec.changed_unix_ms = r.value("ts_ms", int64_t{0});
+        }
+    } else if (type == "done") {
+        const uint64_t ref = r.at("ref").get<uint64_t>();
+        auto it = intents.find(ref);
+        if (it == intents.end()) return fail("'done' for unknown write " + std::to_string(ref));
+        auto k = record_of(it->second.id);
+        if (!k) return std::unexpected(k.error());
+        KnobRecord& rec = **k;
+        if (rec.open_write == ref) rec.open_write = 0;
+        if (r.value("ok", false)) {
+            rec.left = r.value("value", it->second.to);
+        } else if (it->second.is_change && rec.change_seq == ref) {
+            rec.outcome = Outcome::failed;
+            rec.detail = r.value("error", "");
+        }
+        if (!it->second.is_change && rec.left == rec.original && rec.outcome != Outcome::reverted)
+            rec.outcome = Outcome::rolled_back;
+    } else if (type == "outcome") {
+        const uint64_t ref = r.at("ref").get<uint64_t>();
+        auto it = intents.find(ref);
+        if (it == intents.end() || !it->second.is_change)
+            return fail("'outcome' for unknown change " + std::to_string(ref));
+        auto k = record_of(it->second.id);
+        if (!k) return std::unexpected(k.error());
+        auto o = parse_outcome(r.value("outcome", ""));
+        if (!o) return std::unexpected(o.error());
+        if ((*k)->change_seq == ref) {
+            (*k)->outcome = *o;
+            (*k)->detail = r.value("detail", "");
+            (*k)->verification = r.value("numbers", json::object());
+        }
+    } else if (type == "override" || type == "gone") {
+        auto id = knob_id_from_json(r.at("knob"));
+        if (!id) return std::unexpected(id.error());
+        auto k = record_of(*id);
+        if (!k) return std::unexpected(k.error());
+        (*k)->outcome = type == "override" ? Outcome::overridden : Outcome::gone;
+        (*k)->detail = type == "override"
+                           ? "changed by someone else to '" + r.value("found", "") + "'"
+                           : r.value("detail", "");
+        (*k)->open_write = 0;
+    } else {
+        return fail("unknown record type '" + type + "'");
+    }
+    st.last_seq = seq;
+    ++st.records;
+    return {};
+}
+
+Result<void> fsync_dir(const std::string& dir) {
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d.valid()) return fail_errno("open " + dir, errno);
+    if (::fsync(d.get()) != 0) return fail_errno("fsync " + dir, errno);
+    return {};
+}
+
+Result<void> ensure_dir(const std::string& dir) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) return fail("state dir " + dir + " is not a directory");
+        return {};
+    }
+    if (errno != ENOENT) return fail_errno("state dir " + dir, errno);
+    // Only the last component: a mistyped --state-dir should not grow a tree.
+    if (::mkdir(dir.c_str(), 0700) != 0)
+        return fail_errno("state dir " + dir + " does not exist and cannot be created", errno);
+    std::filesystem::path parent = std::filesystem::path(dir).parent_path();
+    return fsync_dir(parent.empty() ? "." : parent.string());
+}
+
+}  // namespace
+
+const char* outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::pending:
+            return "pending";
+        case Outcome::kept:
+            return "kept";
+        case Outcome::reverted:
+            return "reverted";
+        case Outcome::overridden:
+            return "overridden";
+        case Outcome::failed:
+            return "failed";
+        case Outcome::rolled_back:
+            return "rolled-back";
+        case Outcome::gone:
+            return "gone";
+    }
+    return "?";
+}
+
+json knob_id_json(const KnobId& id) {
+    return {{"kind", knob_kind_name(id.kind)},
+            {"key", id.key},
+            {"scope", scope_kind_name(id.scope.kind)},
+            {"name", id.scope.name}};
+}
+
+Result<KnobId> knob_id_from_json(const json& j) {
+    if (!j.is_object()) return fail("knob is not an object");
+    auto kind = parse_knob_kind(j.value("kind", ""));
+    auto scope = parse_scope_kind(j.value("scope", ""));
+    if (!kind || !scope) return fail("knob with an unknown kind or scope");
+    return KnobId{*kind, j.value("key", ""), Scope{*scope, j.value("name", "")}};
+}
+
+Result<JournalState> replay_journal(const std::string& text, const std::string& path) {
+    JournalState st;
+    size_t pos = 0, line = 0;
+    while (pos < text.size()) {
+        ++line;
+        size_t nl = text.find('\n', pos);
+        const bool complete = nl != std::string::npos;
+        const size_t end = complete ? nl : text.size();
+        const bool last = !complete || end + 1 >= text.size();
+        std::string_view body(text.data() + pos, end - pos);
+        json r = json::parse(body, nullptr, false);
+        Result<void> ok = r.is_discarded() ? fail("not valid JSON") : Result<void>{};
+        if (ok) {
+            try {
+                ok = apply_record(st, r);
+            } catch (const json::exception& e) {
+                ok = fail(std::string("malformed record: ") + e.what());
+            }
+        }
+        if (!ok) {
+            // A crash while appending leaves the last line cut short: that write never
+            // happened as far as anyone knows (its knob write comes only after the fsync).
+            if (last && (!complete || r.is_discarded())) {
+                st.torn_tail = true;
+                break;
+            }
+            return fail("journal " + path + " line " + std::to_string(line) + ": " +
+                        ok.error().message +
+                        "; it is corrupt: nothing was changed (move it aside to start over, "
+                        "after restoring what it lists by hand)");
+        }
+        pos = complete ? nl + 1 : text.size();
+        st.good_bytes = pos;
+    }
+    return st;
+}
+
+Result<StateLock> StateLock::take(const std::string& dir, const std::string& command) {
+    const std::string path = dir + "/tune.lock";
+    StateLock l;
+    l.fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!l.fd_.valid())
+        return fail_errno("state dir " + dir + " is not writable: create " + path, errno);
+    if (::flock(l.fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) return fail_errno("lock " + path, errno);
+        auto who = read_file(path);
+        return fail("another perfbpf tune holds " + path + " (" +
+                    (who && !trim(*who).empty() ? std::string(trim(*who)) : "holder unknown") +
+                    "): one writer at a time");
+    }
+    std::string text = "pid " + std::to_string(::getpid()) + " (" + command + ") since unix ms " +
+                       std::to_string(now_unix_ms()) + "\n";
+    if (::ftruncate(l.fd_.get(), 0) != 0 ||
+        ::pwrite(l.fd_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+        return fail_errno("write " + path, errno);
+    return l;
+}
+
+std::optional<std::string> StateLock::holder(const std::string& dir) {
+    const std::string path = dir + "/tune.lock";
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return std::nullopt;
+    if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return std::nullopt;
+    auto who = read_file(path);
+    return who ? std::string(trim(*who)) : std::string("holder unknown");
+}
+
+Result<JournalState> Journal::load(const std::string& dir) {
+    const std::string path = dir + "/" + kFileName;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return JournalState{};
+        return fail_errno("journal " + path, errno);
+    }
+    auto text = read_file(path);
+    if (!text) return fail("journal " + path + " is unreadable: " + text.error().message);
+    return replay_journal(*text, path);
+}
+
+Result<Journal> Journal::open(const std::string& dir, const std::string& command) {
+    if (auto d = ensure_dir(dir); !d) return std::unexpected(d.error());
+    auto lock = StateLock::take(dir, command);
+    if (!lock) return std::unexpected(lock.error());
+    Journal j;
+    j.dir_ = dir;
+    j.path_ = dir + "/" + kFileName;
+    j.lock_ = std::move(*lock);
+    auto st = load(dir);
+    if (!st) return std::unexpected(st.error());
+    j.state_ = std::move(*st);
+    const bool existed = ::access(j.path_.c_str(), F_OK) == 0;
+    j.fd_.reset(::open(j.path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (!j.fd_.valid()) return fail_errno("journal " + j.path_ + " is not writable", errno);
+    if (j.state_.torn_tail) {
+        // Cut the torn line off, or the next record would be glued to it.
+        if (::ftruncate(j.fd_.get(), static_cast<off_t>(j.state_.good_bytes)) != 0 ||
+            ::fsync(j.fd_.get()) != 0)
+            return fail_errno("journal " + j.path_ + ": cutting off a torn last line", errno);
+        j.state_.torn_tail = false;
+    }
+    if (!existed) {
+        if (::fsync(j.fd_.get()) != 0) return fail_errno("fsync " + j.path_, errno);
+        if (auto r = fsync_dir(dir); !r) return std::unexpected(r.error());
+    }
+    return j;
+}
+
+Result<uint64_t> Journal::append(json record) {
+    const uint64_t seq = state_.last_seq + 1;
+    record["v"] = 1;
+    record["seq"] = seq;
+    record["ts_ms"] = now_unix_ms();
+    record["pid"] = ::getpid();
+    // Applied to a copy first: a record the replay would refuse never reaches the disk.
+    JournalState next = state_;
+    try {
+        if (auto ok = apply_record(next, record); !ok)
+            return fail("journal " + path_ + ": refusing record: " + ok.error().message);
+    } catch (const json::exception& e) {
+        return fail("journal " + path_ + ": refusing record: " + e.what());
+    }
+    std::string line = record.dump() + "\n";
+    // One write per record: a crash leaves at most this line torn.
+    ssize_t n = ::write(fd_.get(), line.data(), line.size());
+    if (n != static_cast<ssize_t>(line.size())) {
+        int err = n < 0 ? errno : EIO;
+        // Take a partial line back so the journal stays valid; replay ignores it otherwise.
+        if (n > 0) (void)::ftruncate(fd_.get(), static_cast<off_t>(state_.good_bytes));
+        return fail_errno("append to journal " + path_, err);
+    }
+    if (::fdatasync(fd_.get()) != 0) return fail_errno("fsync journal " + path_, errno);
+    next.good_bytes += line.size();
+    state_ = std::move(next);
+    return seq;
+}
+
+Result<uint64_t> Journal::original(const KnobId& id, const std::string& display,
+                                   const std::string& identity, const std::string& value) {
+    return append({{"type", "original"},
+                   {"knob", knob_id_json(id)},
+                   {"display", display},
+                   {"identity", identity},
+                   {"value", value}});
+}
+
+Result<uint64_t> Journal::change(const Change& c) {
+    return append({{"type", "change"},
+                   {"knob", knob_id_json(c.id)},
+                   {"tuner", c.tuner},
+                   {"from", c.from},
+                   {"to", c.to},
+                   {"reason", c.reason},
+                   {"expected", c.expected},
+                   {"evidence", c.evidence},
+                   {"target", c.target},
+                   {"guard", c.guard}});
+}
+
+Result<uint64_t> Journal::restore(const KnobId& id, const std::string& to, const std::string& why) {
+    return append({{"type", "restore"}, {"knob", knob_id_json(id)}, {"to", to}, {"why", why}});
+}
+
+Result<uint64_t> Journal::done(uint64_t ref, const Result<std::string>& written) {
+    json r = {{"type", "done"}, {"ref", ref}, {"ok", written.has_value()}};
+    if (written)
+        r["value"] = *written;
+    else
+        r["error"] = written.error().message;
+    return append(std::move(r));
+}
+
+Result<uint64_t> Journal::outcome(uint64_t ref, Outcome o, const std::string& detail,
+                                  const json& numbers) {
+    return append({{"type", "outcome"},
+                   {"ref", ref},
+                   {"outcome", outcome_name(o)},
+                   {"detail", detail},
+                   {"numbers", numbers}});
+}
+
+Result<uint64_t> Journal::overridden(const KnobId& id, const std::string& found) {
+    return append({{"type", "override"}, {"knob", knob_id_json(id)}, {"found", found}});
+}
+
+Result<uint64_t> Journal::gone(const KnobId& id, const std::string& detail) {
+    return append({{"type", "gone"}, {"knob", knob_id_json(id)}, {"detail", detail}});
+}
+
+}  // namespace perfbpf::tune

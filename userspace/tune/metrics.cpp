@@ -1,0 +1,72 @@
+#include "tune/metrics.h"
+
+namespace perfbpf::tune {
+namespace {
+
+const DeviceSample* find_device(const Snapshot& s, const std::string& name) {
+    for (const auto& d : s.devices)
+        if (d.name == name) return &d;
+    return nullptr;
+}
+
+double seconds(const Snapshot& s) {
+    return s.interval_ns ? double(s.interval_ns) / 1e9 : 1.0;
+}
+
+}  // namespace
+
+Metric device_metric(DeviceMetric m, const std::string& device) {
+    const std::string at = " @ device:" + device;
+    switch (m) {
+        case DeviceMetric::read_bytes_per_s:
+            return {{"read_bytes_per_s" + at, Better::higher, 64 * 1024},
+                    [device](const Snapshot& s) -> std::optional<double> {
+                        const DeviceSample* d = find_device(s, device);
+                        return d ? double(d->read_bytes) / seconds(s) : 0.0;
+                    }};
+        case DeviceMetric::read_ios_per_s:
+            return {{"read_ios_per_s" + at, Better::higher, 5},
+                    [device](const Snapshot& s) -> std::optional<double> {
+                        const DeviceSample* d = find_device(s, device);
+                        return d ? double(d->read_ios) / seconds(s) : 0.0;
+                    }};
+        case DeviceMetric::ios_per_s:
+            return {{"ios_per_s" + at, Better::higher, 5},
+                    [device](const Snapshot& s) -> std::optional<double> {
+                        const DeviceSample* d = find_device(s, device);
+                        return d ? double(d->read_ios + d->write_ios) / seconds(s) : 0.0;
+                    }};
+        case DeviceMetric::bytes_per_s:
+            return {{"bytes_per_s" + at, Better::higher, 64 * 1024},
+                    [device](const Snapshot& s) -> std::optional<double> {
+                        const DeviceSample* d = find_device(s, device);
+                        return d ? double(d->read_bytes + d->write_bytes) / seconds(s) : 0.0;
+                    }};
+        case DeviceMetric::busy_ms_per_read_mib:
+            return {{"busy_ms_per_read_mib" + at, Better::lower, 0.01},
+                    [device](const Snapshot& s) -> std::optional<double> {
+                        const DeviceSample* d = find_device(s, device);
+                        if (!d || d->read_bytes < (1u << 20)) return std::nullopt;
+                        const double busy_ms = d->util_pct / 100 * seconds(s) * 1000;
+                        return busy_ms / (double(d->read_bytes) / (1 << 20));
+                    }};
+        case DeviceMetric::read_lat_p99_us:
+            return {{"read_lat_p99_us" + at, Better::lower, 20},
+                    [device](const Snapshot& s) -> std::optional<double> {
+                        const DeviceSample* d = find_device(s, device);
+                        if (!d || d->read_lat_hist.empty()) return std::nullopt;
+                        return d->read_lat_hist.percentile_us(0.99);
+                    }};
+    }
+    return {};
+}
+
+Metric psi_memory_some_pct() {
+    return {{"psi_memory_some_pct @ host", Better::lower, 1.0},
+            [](const Snapshot& s) -> std::optional<double> {
+                if (!s.system.psi_memory.available) return std::nullopt;
+                return s.system.psi_memory.some.interval_pct;
+            }};
+}
+
+}  // namespace perfbpf::tune

@@ -1,0 +1,25 @@
+// Metrics that verify changes, sampled from one snapshot each. Rates of a device that did
+// nothing in an interval are 0 (the block family reports every device that did I/O);
+// ratios and latencies are left out then.
+#pragma once
+
+#include <string>
+
+#include "tune/verify.h"
+
+namespace perfbpf::tune {
+
+enum class DeviceMetric {
+    read_bytes_per_s,
+    read_ios_per_s,
+    ios_per_s,             // reads + writes
+    bytes_per_s,           // reads + writes
+    busy_ms_per_read_mib,  // device busy time (diskstats io_ticks) per MiB read
+    read_lat_p99_us,
+};
+
+Metric device_metric(DeviceMetric m, const std::string& device);
+// PSI memory "some": share of the interval some task stalled on memory.
+Metric psi_memory_some_pct();
+
+}  // namespace perfbpf::tune

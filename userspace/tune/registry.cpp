@@ -1,0 +1,29 @@
+#include "tune/registry.h"
+
+#include "tune/tuners/block_io.h"
+
+namespace perfbpf::tune {
+namespace {
+
+using Factory = std::unique_ptr<Tuner> (*)();
+
+// The whole set, one line per tuner, in the order plans list them.
+const Factory kTuners[] = {
+    [] { return make_block_io_tuner(); },
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<Tuner>> make_all_tuners() {
+    std::vector<std::unique_ptr<Tuner>> out;
+    for (Factory f : kTuners) out.push_back(f());
+    return out;
+}
+
+std::vector<std::string> tuner_names() {
+    std::vector<std::string> out;
+    for (const auto& t : make_all_tuners()) out.emplace_back(t->name());
+    return out;
+}
+
+}  // namespace perfbpf::tune

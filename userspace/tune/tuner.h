@@ -1,0 +1,82 @@
+// The tuner interface. A tuner turns evidence into recommended knob changes and does
+// nothing else: the engine (tune/engine.h) reads the knobs it asks about, applies what it
+// recommends within the allowlist's bounds and steps, journals every write, verifies each
+// change against its target and guard metrics, and reverts what did not help.
+//
+// Shape of a tuner (one file pair in tune/tuners/, one line in tune/registry.cpp):
+//
+//   class MyTuner : public Tuner {
+//       std::string_view name() const override { return "my-tuner"; }     // --only/--exclude
+//       std::string_view summary() const override { return "..."; }       // --help, status
+//       std::set<std::string> families() const override { return {"net"}; }  // probes needed
+//       // The knobs (and read-only facts) decide() needs, for the objects in the evidence
+//       // that the filter allows: e.g. net.ipv4.tcp_rmem @ netns:blue.
+//       std::vector<KnobId> wants(const TunerInput& in) const override;
+//       // Pure: the window and the knob values in, recommendations out. No files, no
+//       // clock, no state between calls, so unit tests replay synthetic or recorded windows.
+//       std::vector<Recommendation> decide(const TunerInput& in) const override;
+//   };
+//   std::unique_ptr<Tuner> make_my_tuner();
+//
+// Scopes: a recommendation's knob carries its scope (host, netns NAME, device NAME, cgroup
+// PATH, pid N); the engine refuses any knob outside the run's scope filter, so tuners
+// should skip objects the filter excludes (TunerInput::filter) and need not police it.
+// Hysteresis is two-sided: a tuner keeps a dead band between its raise and lower
+// conditions, and the engine's gate refuses to undo a recent change.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "model/snapshot.h"
+#include "tune/knob.h"
+#include "tune/scope.h"
+#include "tune/verify.h"
+
+namespace perfbpf::tune {
+
+using KnobValues = std::map<KnobId, KnobValue>;
+
+struct TunerInput {
+    std::span<const Snapshot> window;  // oldest first, one snapshot per interval
+    // Values of the knobs wants() named; a knob that could not be read is absent.
+    const KnobValues* knobs = nullptr;
+    const ScopeFilter* filter = nullptr;
+
+    const KnobValue* knob(const KnobId& id) const {
+        if (!knobs) return nullptr;
+        auto it = knobs->find(id);
+        return it == knobs->end() ? nullptr : &it->second;
+    }
+    bool allows(const Scope& s) const { return !filter || filter->allows(s); }
+};
+
+struct Recommendation {
+    KnobId knob;
+    std::string current;   // as read
+    std::string proposed;  // within one step of current
+    int direction = 0;     // +1 raises, -1 lowers, 0 switches (choices)
+    std::string reason;    // the evidence in words
+    std::vector<std::pair<std::string, double>> evidence;  // the numbers behind it
+    std::string expected;                                  // the expected effect, in words
+    Metric target;  // must improve beyond the noise for the change to stay
+    Metric guard;   // must not get worse
+};
+
+class Tuner {
+  public:
+    virtual ~Tuner() = default;
+    virtual std::string_view name() const = 0;
+    virtual std::string_view summary() const = 0;
+    virtual std::set<std::string> families() const = 0;
+    virtual std::vector<KnobId> wants(const TunerInput& in) const = 0;
+    virtual std::vector<Recommendation> decide(const TunerInput& in) const = 0;
+};
+
+}  // namespace perfbpf::tune

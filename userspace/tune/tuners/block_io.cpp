@@ -1,0 +1,262 @@
+#include "tune/tuners/block_io.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tune/metrics.h"
+#include "util/format.h"
+
+namespace perfbpf::tune {
+namespace {
+
+KnobId queue_knob(const std::string& dev, const char* key) {
+    return {KnobKind::block_queue, key, Scope::device(dev)};
+}
+
+// A device's totals over the window.
+struct DeviceWindow {
+    uint64_t read_ios = 0, write_ios = 0, read_seq_ios = 0, read_bytes = 0, write_bytes = 0;
+    Log2Histogram read_lat;
+    double util_pct_sum = 0;
+    size_t intervals = 0;
+};
+
+std::map<std::string, DeviceWindow> per_device(const TunerInput& in) {
+    std::map<std::string, DeviceWindow> out;
+    for (const Snapshot& s : in.window) {
+        for (const DeviceSample& d : s.devices) {
+            if (!in.allows(Scope::device(d.name))) continue;
+            DeviceWindow& w = out[d.name];
+            w.read_ios += d.read_ios;
+            w.write_ios += d.write_ios;
+            w.read_seq_ios += d.read_seq_ios;
+            w.read_bytes += d.read_bytes;
+            w.write_bytes += d.write_bytes;
+            w.read_lat.merge(d.read_lat_hist);
+            w.util_pct_sum += d.util_pct;
+            ++w.intervals;
+        }
+    }
+    return out;
+}
+
+std::optional<int64_t> int_value(const TunerInput& in, const KnobId& id) {
+    const KnobValue* v = in.knob(id);
+    if (!v) return std::nullopt;
+    auto f = parse_int_fields(v->value);
+    if (!f || f->size() != 1) return std::nullopt;
+    return (*f)[0];
+}
+
+int64_t round_to_pages(double kb) {
+    return std::max<int64_t>(4, static_cast<int64_t>(kb) / 4 * 4);
+}
+
+class BlockIoTuner : public Tuner {
+  public:
+    explicit BlockIoTuner(BlockIoConfig c) : c_(c) {}
+    std::string_view name() const override { return "block-io"; }
+    std::string_view summary() const override {
+        return "per device: read_ahead_kb from read sequentiality, I/O scheduler from the device "
+               "kind and read latency under mixed load";
+    }
+    std::set<std::string> families() const override { return {"block"}; }
+
+    std::vector<KnobId> wants(const TunerInput& in) const override {
+        std::vector<KnobId> out;
+        for (const auto& [dev, w] : per_device(in))
+            for (const char* key : {"read_ahead_kb", "max_sectors_kb", "scheduler", "rotational"})
+                out.push_back(queue_knob(dev, key));
+        return out;
+    }
+
+    std::vector<Recommendation> decide(const TunerInput& in) const override {
+        std::vector<Recommendation> out;
+        for (const auto& [dev, w] : per_device(in)) {
+            if (auto r = readahead(in, dev, w)) out.push_back(std::move(*r));
+            if (auto r = scheduler(in, dev, w)) out.push_back(std::move(*r));
+        }
+        return out;
+    }
+
+  private:
+    std::optional<Recommendation> readahead(const TunerInput& in, const std::string& dev,
+                                            const DeviceWindow& w) const {
+        const KnobId ra_id = queue_knob(dev, "read_ahead_kb");
+        auto ra = int_value(in, ra_id);
+        if (!ra || w.read_ios < c_.min_read_ios || w.read_bytes < c_.min_read_bytes)
+            return std::nullopt;
+        auto max_sectors = int_value(in, queue_knob(dev, "max_sectors_kb"));
+        const double window_kb =
+            double(max_sectors && *max_sectors > 0 ? std::min(*ra, *max_sectors) : *ra);
+        const double seq = std::min(1.0, double(w.read_seq_ios) / double(w.read_ios));
+        const double avg_kb = double(w.read_bytes) / double(w.read_ios) / 1024;
+        const double fill = window_kb > 0 ? avg_kb / window_kb : 1.0;
+
+        Recommendation r;
+        r.knob = ra_id;
+        r.current = std::to_string(*ra);
+        r.evidence = {{"read_ios", double(w.read_ios)},
+                      {"read_seq_pct", 100 * seq},
+                      {"avg_read_kib", avg_kb},
+                      {"read_ahead_kb", double(*ra)},
+                      {"max_sectors_kb", max_sectors ? double(*max_sectors) : 0.0}};
+        const std::string shape = format_fixed(100 * seq, 0) + " % of " +
+                                  std::to_string(w.read_ios) + " reads continue a stream, " +
+                                  format_fixed(avg_kb, 0) + " KiB each against a " +
+                                  format_fixed(window_kb, 0) + " KiB window";
+        const bool window_sized = fill >= c_.min_window_share && fill <= c_.max_window_share;
+        if (seq >= c_.seq_share_raise && window_sized && *ra < c_.ceiling_kb) {
+            const int64_t to = std::min(
+                c_.ceiling_kb, round_to_pages(std::max(double(*ra) * c_.step_factor, 64.0)));
+            r.proposed = std::to_string(to);
+            r.direction = +1;
+            r.reason = "sequential reads limited by the readahead window: " + shape;
+            r.expected = "larger read requests, more of the stream read ahead: more throughput";
+            r.target = device_metric(DeviceMetric::read_bytes_per_s, dev);
+            r.guard = psi_memory_some_pct();
+            return r;
+        }
+        if (seq <= c_.seq_share_lower && window_sized && *ra > c_.floor_kb) {
+            const int64_t to = std::max(c_.floor_kb, round_to_pages(double(*ra) / c_.step_factor));
+            r.proposed = std::to_string(to);
+            r.direction = -1;
+            r.reason = "random reads inflated to the readahead window: " + shape;
+            r.expected = "smaller requests for random misses: more of them served per second";
+            r.target = device_metric(DeviceMetric::read_ios_per_s, dev);
+            r.guard = device_metric(DeviceMetric::read_lat_p99_us, dev);
+            return r;
+        }
+        return std::nullopt;
+    }
+
+    double read_limit_us(DeviceKind k) const {
+        switch (k) {
+            case DeviceKind::nvme:
+                return c_.read_p99_limit_us_nvme;
+            case DeviceKind::ssd:
+                return c_.read_p99_limit_us_ssd;
+            case DeviceKind::hdd:
+                return c_.read_p99_limit_us_hdd;
+            case DeviceKind::paravirtual:
+                return c_.read_p99_limit_us_paravirtual;
+            case DeviceKind::virtual_disk:
+                return 0;
+        }
+        return 0;
+    }
+
+    std::optional<Recommendation> scheduler(const TunerInput& in, const std::string& dev,
+                                            const DeviceWindow& w) const {
+        const KnobId id = queue_knob(dev, "scheduler");
+        const KnobValue* sched = in.knob(id);
+        if (!sched || w.read_ios + w.write_ios < c_.min_ios) return std::nullopt;
+        const DeviceKind kind =
+            device_kind(dev, int_value(in, queue_knob(dev, "rotational")).value_or(0) == 1);
+        const double ios = double(w.read_ios + w.write_ios);
+        const double read_share = double(w.read_ios) / ios;
+        const double read_p99_us = w.read_lat.percentile_us(0.99);
+        const bool mixed = read_share >= c_.mixed_min_share && 1 - read_share >= c_.mixed_min_share;
+        const bool reads_suffer =
+            mixed && kind != DeviceKind::virtual_disk && read_p99_us > read_limit_us(kind);
+
+        std::vector<std::string> prefer;  // first available wins
+        switch (kind) {
+            case DeviceKind::nvme:
+                prefer = reads_suffer ? std::vector<std::string>{"kyber", "mq-deadline"}
+                                      : std::vector<std::string>{"none"};
+                break;
+            case DeviceKind::ssd:
+                prefer = reads_suffer ? std::vector<std::string>{"kyber", "mq-deadline"}
+                                      : std::vector<std::string>{"mq-deadline", "none"};
+                break;
+            case DeviceKind::hdd:
+                prefer = reads_suffer ? std::vector<std::string>{"bfq", "mq-deadline"}
+                                      : std::vector<std::string>{"mq-deadline", "bfq"};
+                break;
+            case DeviceKind::paravirtual:
+                prefer = reads_suffer ? std::vector<std::string>{"mq-deadline"}
+                                      : std::vector<std::string>{"none"};
+                break;
+            case DeviceKind::virtual_disk:
+                prefer = {"none"};
+                break;
+        }
+        std::string choice;
+        for (const auto& p : prefer)
+            if (sched->choices.empty() || std::find(sched->choices.begin(), sched->choices.end(),
+                                                    p) != sched->choices.end()) {
+                choice = p;
+                break;
+            }
+        if (choice.empty() || choice == sched->value) return std::nullopt;
+
+        Recommendation r;
+        r.knob = id;
+        r.current = sched->value;
+        r.proposed = choice;
+        r.direction = 0;
+        r.evidence = {{"ios", ios},
+                      {"read_share_pct", 100 * read_share},
+                      {"read_lat_p99_us", read_p99_us},
+                      {"read_lat_p99_limit_us", read_limit_us(kind)}};
+        const std::string kind_name = device_kind_name(kind);
+        if (reads_suffer) {
+            r.reason = "mixed load on a " + kind_name + " device: reads " +
+                       format_fixed(100 * read_share, 0) + " % of requests wait " +
+                       format_us(read_p99_us) + " at p99 (limit " + format_us(read_limit_us(kind)) +
+                       ")";
+            r.expected = choice + " serves reads ahead of writes: lower read latency";
+            r.target = device_metric(DeviceMetric::read_lat_p99_us, dev);
+            r.guard = device_metric(DeviceMetric::bytes_per_s, dev);
+        } else {
+            r.reason = kind_name + " device running " + sched->value + " at " +
+                       format_count(ios / std::max<size_t>(1, w.intervals)) +
+                       " requests per interval; " + choice + " suits this kind" +
+                       (mixed ? "" : " of load");
+            r.expected =
+                choice == "none"
+                    ? "no scheduler overhead per request: more requests per second"
+                    : choice + " orders requests for this device: more requests per second";
+            r.target = device_metric(DeviceMetric::ios_per_s, dev);
+            r.guard = device_metric(DeviceMetric::read_lat_p99_us, dev);
+        }
+        return r;
+    }
+
+    BlockIoConfig c_;
+};
+
+}  // namespace
+
+const char* device_kind_name(DeviceKind k) {
+    switch (k) {
+        case DeviceKind::nvme:
+            return "nvme";
+        case DeviceKind::ssd:
+            return "ssd";
+        case DeviceKind::hdd:
+            return "rotational";
+        case DeviceKind::paravirtual:
+            return "paravirtual";
+        case DeviceKind::virtual_disk:
+            return "virtual";
+    }
+    return "?";
+}
+
+DeviceKind device_kind(const std::string& name, bool rotational) {
+    auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
+    if (starts("nvme")) return DeviceKind::nvme;
+    for (const char* p :
+         {"loop", "nbd", "ram", "zram", "nullb", "dm-", "md", "drbd", "rbd", "pmem"})
+        if (starts(p)) return DeviceKind::virtual_disk;
+    if (starts("vd") || starts("xvd")) return DeviceKind::paravirtual;
+    return rotational ? DeviceKind::hdd : DeviceKind::ssd;
+}
+
+std::unique_ptr<Tuner> make_block_io_tuner(BlockIoConfig config) {
+    return std::make_unique<BlockIoTuner>(config);
+}
+
+}  // namespace perfbpf::tune

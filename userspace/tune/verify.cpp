@@ -1,0 +1,125 @@
+#include "tune/verify.h"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <cmath>
+
+namespace perfbpf::tune {
+namespace {
+
+// How much worse `after` is than `before` (positive: worse), in the metric's own units.
+double worsening(Better b, double before, double after) {
+    return b == Better::higher ? before - after : after - before;
+}
+
+double margin(const SampleStats& before, size_t n_after, double k, double rel, double floor) {
+    const double se = before.n > 0 && n_after > 0
+                          ? before.sd * std::sqrt(1.0 / double(before.n) + 1.0 / double(n_after))
+                          : 0;
+    return std::max({k * se, rel * std::fabs(before.mean), floor});
+}
+
+std::string num(double v) {
+    return std::fabs(v) >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v);
+}
+
+}  // namespace
+
+SampleStats sample_stats(const std::vector<double>& v) {
+    SampleStats s;
+    s.n = v.size();
+    if (v.empty()) return s;
+    double sum = 0;
+    for (double x : v) sum += x;
+    s.mean = sum / double(v.size());
+    if (v.size() > 1) {
+        double ss = 0;
+        for (double x : v) ss += (x - s.mean) * (x - s.mean);
+        s.sd = std::sqrt(ss / double(v.size() - 1));
+    }
+    return s;
+}
+
+Verification verify_change(const MetricSpec& target, const std::vector<double>& target_before,
+                           const std::vector<double>& target_after, const MetricSpec& guard,
+                           const std::vector<double>& guard_before,
+                           const std::vector<double>& guard_after, const VerifyPolicy& p) {
+    Verification v;
+    v.target_before = sample_stats(target_before);
+    v.target_after = sample_stats(target_after);
+    v.guard_before = sample_stats(guard_before);
+    v.guard_after = sample_stats(guard_after);
+    if (v.target_before.n < p.min_samples || v.target_after.n < p.min_samples) {
+        v.detail = fmt::format("too few samples of {} ({} before, {} after; {} needed)",
+                               target.name, v.target_before.n, v.target_after.n, p.min_samples);
+        return v;
+    }
+    v.target_margin =
+        margin(v.target_before, v.target_after.n, p.noise_k, p.min_rel_gain, target.abs_floor);
+    const double gain = -worsening(target.better, v.target_before.mean, v.target_after.mean);
+    std::string t =
+        fmt::format("{} {} -> {} (needed {} by {})", target.name, num(v.target_before.mean),
+                    num(v.target_after.mean), target.better == Better::higher ? "a rise" : "a fall",
+                    num(v.target_margin));
+    if (gain <= v.target_margin) {
+        v.detail = t + ": not beyond the noise";
+        return v;
+    }
+    // A guard without samples on either side (no I/O after the change, say) cannot show
+    // harm; the target decided.
+    if (v.guard_before.n > 0 && v.guard_after.n > 0) {
+        v.guard_margin =
+            margin(v.guard_before, v.guard_after.n, p.noise_k, p.guard_rel_tol, guard.abs_floor);
+        const double worse = worsening(guard.better, v.guard_before.mean, v.guard_after.mean);
+        std::string g =
+            fmt::format("guard {} {} -> {} (tolerance {})", guard.name, num(v.guard_before.mean),
+                        num(v.guard_after.mean), num(v.guard_margin));
+        if (worse > v.guard_margin) {
+            v.detail = t + " but " + g + ": worse";
+            return v;
+        }
+        t += "; " + g;
+    }
+    v.keep = true;
+    v.detail = t + ": better";
+    return v;
+}
+
+std::string ChangeGate::blocked(const KnobId& id, const std::string& to, int direction,
+                                int64_t now_ms) const {
+    if (hands_off_.contains(id)) return "changed by someone else: left alone";
+    if (auto b = backoff_.find({id, to}); b != backoff_.end() && now_ms < b->second.until_ms)
+        return fmt::format("the same change was reverted; backing off for {} s more",
+                           (b->second.until_ms - now_ms + 999) / 1000);
+    if (auto l = last_.find(id); l != last_.end()) {
+        const int64_t since = now_ms - l->second.at_ms;
+        if (since < policy_.min_gap_ms)
+            return fmt::format("changed {} s ago (at most one change per {} s)", since / 1000,
+                               policy_.min_gap_ms / 1000);
+        const bool reverses = (direction != 0 && direction == -l->second.direction) ||
+                              (direction == 0 && to == l->second.from);
+        if (reverses && since < policy_.reverse_gap_ms)
+            return fmt::format("would undo the change of {} s ago (hysteresis: {} s)", since / 1000,
+                               policy_.reverse_gap_ms / 1000);
+    }
+    return {};
+}
+
+void ChangeGate::applied(const KnobId& id, const std::string& from, const std::string& to,
+                         int direction, int64_t now_ms) {
+    last_[id] = Last{now_ms, direction, from, to};
+}
+
+void ChangeGate::reverted(const KnobId& id, const std::string& to, int64_t now_ms) {
+    Backoff& b = backoff_[{id, to}];
+    b.length_ms = b.length_ms ? b.length_ms * 2 : policy_.backoff_ms;
+    b.until_ms = now_ms + b.length_ms;
+    // The knob is back where it was: a later change in either direction undoes nothing,
+    // so only the rate limit applies to it.
+    if (auto l = last_.find(id); l != last_.end()) {
+        l->second.direction = 0;
+        l->second.from.clear();
+    }
+}
+
+}  // namespace perfbpf::tune
