@@ -36,6 +36,16 @@ CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgrou
     return CgroupMode::none;
 }
 
+std::string cgroup_v1_mount(const std::string& mounts, std::string_view controller) {
+    for (auto line : split_fields(mounts, "\n")) {
+        auto f = split_fields(line);
+        if (f.size() < 4 || f[2] != "cgroup") continue;
+        for (auto opt : split_fields(f[3], ","))
+            if (opt == controller) return std::string(f[1]);
+    }
+    return {};
+}
+
 std::string tracefs_from_mounts(const std::string& mounts) {
     for (auto line : split_fields(mounts, "\n")) {
         auto f = split_fields(line);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace perfbpf {
 
@@ -10,6 +11,9 @@ const char* cgroup_mode_name(CgroupMode m);
 
 // Mode and cgroup2 mount point from /proc/self/mounts text.
 CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgroup2_mount);
+// Mount point of the v1 hierarchy holding `controller` ("cpu", "memory"; "" when none).
+// The option list must name it exactly ("cpu" is not "cpuacct" or "cpuset").
+std::string cgroup_v1_mount(const std::string& mounts, std::string_view controller);
 // tracefs mount point from /proc/self/mounts text ("" when absent).
 std::string tracefs_from_mounts(const std::string& mounts);
 
