@@ -59,7 +59,7 @@ struct {
 	__type(value, struct net_ns_stats);
 } netns_stats SEC(".maps");
 
-/* Drops per namespace and reason: a hash, but only on the drop path. */
+/* Drops per namespace and reason beyond a slot's ways (see net_ns_stats). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 4096);
@@ -153,29 +153,72 @@ static __always_inline void remember_owner(const struct sock *sk, __u32 tgid,
 		count_drop(PERFBPF_DROP_NET_MAP_FULL);
 }
 
+static __always_inline __u64 netns_cache_tag(const struct sock *sk)
+{
+	/* Sockets are larger than 64 bytes: the address without its low 6 bits still tells
+	 * them apart, and 32 bits of it span 256 GiB. */
+	return (__u64)(__u32)((__u64)sk >> 6) << 32;
+}
+
+static __always_inline void forget_netns_cache(struct net_proc_stats *p, const struct sock *sk)
+{
+	__u64 tag = netns_cache_tag(sk);
+
+	if (!p)
+		return;
+	if ((p->netns_cache[0] & ~0xffffffffULL) == tag)
+		p->netns_cache[0] = 0;
+	if ((p->netns_cache[1] & ~0xffffffffULL) == tag)
+		p->netns_cache[1] = 0;
+}
+
 /* A socket closed: forget its owner, and make the owner's process look the address up
- * again should a new socket of its own get the same address. */
+ * again should a new socket of its own get the same address (for sock_owner and for the
+ * namespace; the closing process is usually the owner, and is checked too). */
 static __always_inline void forget_owner(const struct sock *sk)
 {
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 key = (__u64)sk;
 	__u32 *owner = bpf_map_lookup_elem(&sock_owner, &key);
 	struct net_proc_stats *p;
 
+	if (tgid)
+		forget_netns_cache(bpf_map_lookup_elem(&proc_stats, &tgid), sk);
 	if (!owner)
 		return;
 	p = bpf_map_lookup_elem(&proc_stats, owner);
 	if (p && p->last_sk == key)
 		p->last_sk = 0;
+	forget_netns_cache(p, sk);
 	bpf_map_delete_elem(&sock_owner, &key);
+}
+
+/* Namespace of a socket the current process sends (tx) or receives on, remembered in its
+ * entry for the last such socket: a process streaming on one socket reads it once. */
+static __always_inline __u32 transfer_netns(const struct sock *sk, struct net_proc_stats *p,
+					    bool tx)
+{
+	__u64 tag = netns_cache_tag(sk), *cache;
+	__u32 inum;
+
+	if (!p)
+		return sock_netns(sk);
+	cache = &p->netns_cache[tx ? 0 : 1];
+	if (*cache && (*cache & ~0xffffffffULL) == tag)
+		return (__u32)*cache;
+	inum = sock_netns(sk);
+	if (inum)
+		*cache = tag | inum;
+	return inum;
 }
 
 /* A TCP send or receive call of the current process moved `ret` bytes. */
 static __always_inline void count_transfer(const struct sock *sk, int ret, bool tx)
 {
 	struct net_cpu_stats *cpu = this_cpu();
-	struct net_ns_stats *ns = sock_netns_slot(sk);
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct net_proc_stats *p;
+	struct net_proc_stats *p = tgid ? proc_entry(tgid) : NULL;
+	struct net_ns_stats *ns = netns_slot(transfer_netns(sk, p, tx));
 
 	if (cpu) {
 		if (tx)
@@ -189,9 +232,6 @@ static __always_inline void count_transfer(const struct sock *sk, int ret, bool 
 		else
 			__sync_fetch_and_add(&ns->rx_bytes, ret);
 	}
-	if (!tgid)
-		return;
-	p = proc_entry(tgid);
 	if (!p)
 		return;
 	if (tx) {
@@ -304,8 +344,9 @@ int BPF_PROG(on_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 }
 
 /* The per-namespace sample of one segment's socket: windows, buffers and what limits the
- * sender. About fourteen probe reads, so it runs for one in PERFBPF_TCP_PROBE_SAMPLE_EVERY
- * segments per CPU. */
+ * sender. About fourteen probe reads over several cold cache lines (≈1 µs measured), so it
+ * runs for at most one segment per jiffy per CPU: every segment of a slow connection, a
+ * few hundred per second and CPU of a fast one. */
 static __always_inline void sample_windows(const struct sock *sk, __u32 srtt_us)
 {
 	const struct tcp_sock *tp = (const void *)sk;
@@ -348,7 +389,7 @@ static __always_inline void sample_windows(const struct sock *sk, __u32 srtt_us)
 }
 
 /* Fires on every segment received on an established connection (data and ACKs): one
- * array lookup and two field reads, and one in PERFBPF_TCP_PROBE_SAMPLE_EVERY samples
+ * array lookup, two field reads and the jiffies counter; at most once per jiffy it samples
  * the namespace's windows. No hash. */
 SEC("raw_tp/tcp_probe")
 int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
@@ -356,6 +397,7 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	const struct tcp_sock *tp = (const void *)sk;
 	__u32 srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3; /* kept as 8 * srtt */
 	struct net_cpu_stats *cpu;
+	__u64 jiffies;
 
 	if (!srtt_us)
 		return 0; /* no RTT sample yet */
@@ -365,8 +407,11 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	cpu->rtt_samples++;
 	cpu->cwnd_sum += BPF_CORE_READ(tp, snd_cwnd);
 	cpu->srtt_hist[hist_slot_us((__u64)srtt_us * 1000)]++;
-	if (!(cpu->probe_seq++ & (PERFBPF_TCP_PROBE_SAMPLE_EVERY - 1)))
+	jiffies = bpf_jiffies64();
+	if (jiffies != cpu->last_sample_jiffies) {
+		cpu->last_sample_jiffies = jiffies;
 		sample_windows(sk, srtt_us);
+	}
 	return 0;
 }
 
@@ -401,7 +446,8 @@ int BPF_PROG(on_sock_exceed_buf_limit, struct sock *sk, struct proto *prot, long
 
 /* Receive-buffer autotuning (tcp_rcv_space_adjust) found the application reading more
  * than the buffer's space and is about to grow it, capped at the namespace's tcp_rmem[2].
- * Fires before the new size is set: a buffer already at the cap cannot grow. 6.16+. */
+ * Fires before the new size is set: a buffer already at the cap cannot grow. A 2025
+ * tracepoint: 6.18 has it, 6.1 does not. */
 SEC("raw_tp/tcp_rcvbuf_grow")
 int BPF_PROG(on_tcp_rcvbuf_grow, struct sock *sk, int time)
 {
@@ -419,15 +465,28 @@ int BPF_PROG(on_tcp_rcvbuf_grow, struct sock *sk, int time)
 }
 
 /* Namespace of a dropped packet: its receiving socket's (6.18), its own socket's, else its
- * device's; 0 when none is known. */
+ * device's; 0 when none is known. skb->dev and skb->sk are neighbours (6.1 and 6.18), read
+ * with one probe read where CO-RE finds them so. */
 static __always_inline __u32 skb_netns(const struct sk_buff *skb, const struct sock *rx_sk)
 {
-	const struct sock *sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
-	const struct net_device *dev;
+	const __u32 dev_off = bpf_core_field_offset(struct sk_buff, dev);
+	const __u32 sk_off = bpf_core_field_offset(struct sk_buff, sk);
+	const struct net_device *dev = NULL;
+	const struct sock *sk = rx_sk;
+	__u64 pair[2];
 
+	if (!sk) {
+		if (sk_off == dev_off + sizeof(__u64) &&
+		    !bpf_probe_read_kernel(pair, sizeof(pair), (const void *)skb + dev_off)) {
+			dev = (const void *)pair[0];
+			sk = (const void *)pair[1];
+		} else {
+			sk = BPF_CORE_READ(skb, sk);
+			dev = sk ? NULL : BPF_CORE_READ(skb, dev);
+		}
+	}
 	if (sk)
 		return sock_netns(sk);
-	dev = BPF_CORE_READ(skb, dev);
 	if (dev)
 		return valid_inum(BPF_CORE_READ(dev, nd_net.net, ns.inum));
 	return 0;
@@ -442,6 +501,7 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	static const __u64 one = 1;
 	struct net_ns_drop_key key;
 	struct net_cpu_stats *cpu;
+	struct net_ns_stats *ns;
 	__u32 slot = (__u32)reason;
 	__u64 *n;
 
@@ -457,6 +517,24 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	__sync_fetch_and_add(&cpu->drops[slot], 1);
 	key.inum = skb_netns(skb, kfree_skb_has_rx_sk() ? (const struct sock *)ctx[3] : NULL);
 	key.reason = slot;
+	ns = netns_slot(key.inum);
+	if (ns) {
+		/* The first reasons a namespace drops for are counted in its slot: array
+		 * memory, no hash. A claim interrupted on this CPU by a drop of another reason
+		 * can mix the first counts of the two, once. */
+#pragma unroll
+		for (int i = 0; i < PERFBPF_NETNS_DROP_WAYS; i++) {
+			if (ns->drop_reason[i] == slot + 1) {
+				__sync_fetch_and_add(&ns->drop_count[i], 1);
+				return 0;
+			}
+			if (!ns->drop_reason[i]) {
+				ns->drop_reason[i] = slot + 1;
+				__sync_fetch_and_add(&ns->drop_count[i], 1);
+				return 0;
+			}
+		}
+	}
 	n = bpf_map_lookup_elem(&netns_drops, &key);
 	if (n) {
 		__sync_fetch_and_add(n, 1);

@@ -23,6 +23,10 @@ struct net_proc_stats {
     /* bookkeeping of the BPF side: the socket last entered in sock_owner for this
      * process, so a bulk sender's every send does not look its socket up again */
     __u64 last_sk;
+    /* bookkeeping: the namespace of the socket this process last sent [0] and received
+     * [1] on, (socket address >> 6) << 32 | namespace inode, so streaming on one socket
+     * reads the namespace once; cleared when that socket closes */
+    __u64 netns_cache[2];
 };
 
 /* Cumulative system-wide totals, one PERCPU_ARRAY slot; user space sums the CPUs. */
@@ -36,7 +40,7 @@ struct net_cpu_stats {
     __u64 srtt_hist[PERFBPF_HIST_SLOTS]; /* log2 µs, one per tcp_probe sample */
     __u64 transitions[PERFBPF_TCP_STATES][PERFBPF_TCP_STATES]; /* [old][new], TCP only */
     __u64 drops[PERFBPF_DROP_REASON_SLOTS]; /* kfree_skb by enum skb_drop_reason */
-    __u64 probe_seq; /* tcp:tcp_probe hits on this CPU, for sampling (bookkeeping) */
+    __u64 last_sample_jiffies; /* bookkeeping: when tcp_probe last sampled windows here */
 };
 
 /* Per-network-namespace totals: one PERCPU_ARRAY "netns_stats" of slots, a slot per
@@ -46,17 +50,16 @@ struct net_cpu_stats {
  * stayed idle. The slot may differ between CPUs: user space sums by tag. */
 #define PERFBPF_NETNS_SLOTS_DEFAULT 64
 #define PERFBPF_NETNS_PROBES 4
+#define PERFBPF_NETNS_DROP_WAYS 8
 /* Inode numbers of namespaces start at 0xF0000000; the initial ones just below it
  * (init_net is 0xEFFFFFF9). A value read through a stale pointer is rejected with this. */
 #define PERFBPF_NETNS_MIN_INUM 0xEFFFFFF0U
-/* tcp:tcp_probe fires on every segment received on an established socket; one in this
- * many per CPU is sampled for the per-namespace window and buffer figures (a power of 2). */
-#define PERFBPF_TCP_PROBE_SAMPLE_EVERY 16
 
 struct net_ns_stats {
     __u32 inum; /* network namespace inode number; 0: free slot */
     __u32 pad;
-    /* from here on every field is a __u64 counter (user space subtracts them as an array) */
+    /* from here to drop_reason every field is a __u64 counter (user space subtracts them as
+     * an array) */
     __u64 tx_bytes;
     __u64 rx_bytes;
     __u64 retransmits;
@@ -66,7 +69,7 @@ struct net_ns_stats {
     __u64 rcvbuf_grow;    /* tcp:tcp_rcvbuf_grow: autotuning wants a larger receive buffer */
     __u64 rcvbuf_grow_at_max; /* of those, sk_rcvbuf already at the namespace's tcp_rmem[2] */
     __u64 rcvbuf_grow_locked; /* of those, on sockets with SO_RCVBUF set (not autotuned) */
-    /* tcp:tcp_probe samples (one in PERFBPF_TCP_PROBE_SAMPLE_EVERY per CPU) */
+    /* tcp:tcp_probe samples: at most one segment per jiffy per CPU */
     __u64 probe_samples;
     __u64 snd_wnd_sum;  /* bytes: the peer's advertised receive window */
     __u64 rcv_wnd_sum;  /* bytes: our advertised receive window */
@@ -79,11 +82,17 @@ struct net_ns_stats {
     __u64 sndbuf_at_max;  /* samples with sk_sndbuf >= the namespace's tcp_wmem[2] */
     __u64 rcvbuf_at_max;  /* samples with sk_rcvbuf >= the namespace's tcp_rmem[2] */
     __u64 srtt_hist[PERFBPF_HIST_SLOTS]; /* log2 µs */
+    /* Drops by reason, for the first PERFBPF_NETNS_DROP_WAYS reasons this namespace's
+     * slot saw (the rest go to the hash "netns_drops"): way i counts drop_count[i] drops
+     * with reason drop_reason[i] - 1; drop_reason[i] 0: free. Not counters above. */
+    __u32 drop_reason[PERFBPF_NETNS_DROP_WAYS];
+    __u64 drop_count[PERFBPF_NETNS_DROP_WAYS];
 };
 
-/* Packet drops per namespace and reason: PERCPU_HASH "netns_drops". The namespace is the
- * one of the socket the packet belonged to, else of the device it was on; inum 0 when
- * neither is known. */
+/* Packet drops per namespace and reason beyond a slot's ways: PERCPU_HASH "netns_drops",
+ * only touched when a namespace drops for more than PERFBPF_NETNS_DROP_WAYS reasons. The
+ * namespace is the one of the socket the packet belonged to (or was received for), else
+ * of the device it was on; inum 0 when neither is known. */
 struct net_ns_drop_key {
     __u32 inum;
     __u32 reason; /* enum skb_drop_reason, capped at PERFBPF_DROP_REASON_OTHER */

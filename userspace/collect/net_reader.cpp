@@ -66,7 +66,8 @@ void NetReader::collect_netns(SnapshotBuilder& builder) {
         for (size_t cpu = 0; cpu < copies.size() && cpu < per_cpu.size(); ++cpu)
             per_cpu[cpu][slot] = copies[cpu];
     }
-    for (const auto& [inum, d] : netns_slots_.add_read(per_cpu))
+    NetnsGrowth growth = netns_slots_.add_read(per_cpu);
+    for (const auto& [inum, d] : growth.counters)
         add_netns_counters(d, rcvbuf_grow_attached_, builder.netns(inum));
     // An idle slot is zeroed on every CPU at once; a count that lands between the read
     // above and this write is lost, which for a slot idle this long is none.
@@ -82,7 +83,8 @@ void NetReader::collect_netns(SnapshotBuilder& builder) {
             for (uint64_t n : v) sum += n;
             drops[{k.inum, k.reason}] = sum;
         });
-    for (const auto& [key, n] : netns_drops_.add_read(drops)) {
+    for (const auto& [key, n] : netns_drops_.add_read(drops)) growth.drops[key] += n;
+    for (const auto& [key, n] : growth.drops) {
         const uint32_t reason = key.second;
         add_netns_drops(reason < drop_labels_.size() ? drop_labels_[reason]
                                                      : "REASON_" + std::to_string(reason),

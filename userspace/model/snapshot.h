@@ -215,7 +215,7 @@ struct NetnsSample {
     // "host" (the initial namespace: pid 1's), its `ip netns` name, or "". Inode 0
     // collects drops whose namespace could not be told.
     std::string name;
-    int pid = 0;         // a process in it (setns via /proc/PID/ns/net), 0 when none known
+    int pid = 0;  // a process in it (setns via /proc/PID/ns/net), 0 when none known
     int processes = 0;
     // TCP bytes moved by send/receive calls, segments retransmitted
     uint64_t tcp_tx_bytes = 0, tcp_rx_bytes = 0, tcp_retransmits = 0;
@@ -227,7 +227,7 @@ struct NetnsSample {
     // sock:sock_exceed_buf_limit by kind: protocol memory (tcp_mem, udp_mem) or the
     // socket's cgroup refused a send or receive buffer
     uint64_t mem_limit_send = 0, mem_limit_recv = 0;
-    // tcp:tcp_rcvbuf_grow (6.16+; nullopt where the tracepoint is missing): receive-buffer
+    // tcp:tcp_rcvbuf_grow (6.18 has it, 6.1 not; nullopt where missing): receive-buffer
     // autotuning wanted a larger buffer; of those, with the buffer already at this
     // namespace's tcp_rmem max, and on sockets whose SO_RCVBUF disables autotuning (their
     // limit is net.core.rmem_max).

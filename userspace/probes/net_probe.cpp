@@ -37,9 +37,9 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
     // The byte hooks differ by kernel (tracepoints added in 6.3, fexit where they are
     // missing): each may be absent without failing doctor; what is missing is said in
     // the tracepoint's status.
-    // tcp_rcvbuf_grow came with 6.16. sock_exceed_buf_limit only fires when protocol
-    // memory (tcp_mem, udp_mem) or a cgroup's socket memory runs out, which selftest cannot
-    // provoke without changing a host-wide setting.
+    // tcp_rcvbuf_grow is recent (6.18 has it, 6.1 not). sock_exceed_buf_limit only fires when
+    // protocol memory (tcp_mem, udp_mem) or a cgroup's socket memory runs out, which selftest
+    // cannot provoke without changing a host-wide setting.
     probe->table_.set_optional({"on_sock_send_length", "on_sock_recv_length", "on_tcp_sendmsg",
                                 "on_tcp_recvmsg", "on_tcp_rcvbuf_grow",
                                 "on_sock_exceed_buf_limit"});

@@ -7,11 +7,12 @@
 namespace perfbpf {
 namespace {
 
-// Everything after the tag is a __u64 counter (include/perfbpf/net.h), so growth is
-// computed word by word.
+// Everything from the tag to the drop ways is a __u64 counter (include/perfbpf/net.h), so
+// growth is computed word by word.
 constexpr size_t kFirstCounter = offsetof(net_ns_stats, tx_bytes);
-constexpr size_t kCounters = (sizeof(net_ns_stats) - kFirstCounter) / sizeof(uint64_t);
-static_assert(kFirstCounter == 8 && (sizeof(net_ns_stats) - kFirstCounter) % 8 == 0);
+constexpr size_t kEndCounters = offsetof(net_ns_stats, drop_reason);
+constexpr size_t kCounters = (kEndCounters - kFirstCounter) / sizeof(uint64_t);
+static_assert(kFirstCounter == 8 && (kEndCounters - kFirstCounter) % 8 == 0);
 using Counters = std::array<uint64_t, kCounters>;
 
 Counters counters(const net_ns_stats& s) {
@@ -36,9 +37,8 @@ uint64_t avg(uint64_t sum, uint64_t n) {
 
 }  // namespace
 
-std::map<uint32_t, net_ns_stats> NetnsSlotDeltas::add_read(
-    const std::vector<std::vector<net_ns_stats>>& per_cpu) {
-    std::map<uint32_t, net_ns_stats> out;
+NetnsGrowth NetnsSlotDeltas::add_read(const std::vector<std::vector<net_ns_stats>>& per_cpu) {
+    NetnsGrowth out;
     slots_ = 0;
     for (size_t cpu = 0; cpu < per_cpu.size(); ++cpu) {
         slots_ = std::max(slots_, per_cpu[cpu].size());
@@ -49,24 +49,39 @@ std::map<uint32_t, net_ns_stats> NetnsSlotDeltas::add_read(
                 seen_.erase(key);
                 continue;
             }
-            Counters c = counters(now);
             auto it = seen_.find(key);
-            if (it != seen_.end() && it->second.last.inum == now.inum) {
-                Counters before = counters(it->second.last);
+            const net_ns_stats* before =
+                it != seen_.end() && it->second.last.inum == now.inum ? &it->second.last : nullptr;
+            Counters c = counters(now);
+            if (before) {
+                Counters b = counters(*before);
                 bool shrank = false;
-                for (size_t i = 0; i < kCounters; ++i) shrank |= c[i] < before[i];
-                if (!shrank)
-                    for (size_t i = 0; i < kCounters; ++i) c[i] -= before[i];
+                for (size_t i = 0; i < kCounters; ++i) shrank |= c[i] < b[i];
+                if (shrank)
+                    before = nullptr;
+                else
+                    for (size_t i = 0; i < kCounters; ++i) c[i] -= b[i];
             }
             bool changed = false;
             for (uint64_t v : c) changed |= v != 0;
+            if (changed) {
+                net_ns_stats& sum = out.counters[now.inum];
+                sum.inum = now.inum;
+                add_counters(sum, c);
+            }
+            for (size_t w = 0; w < PERFBPF_NETNS_DROP_WAYS; ++w) {
+                if (!now.drop_reason[w]) continue;
+                uint64_t d = now.drop_count[w];
+                if (before && before->drop_reason[w] == now.drop_reason[w] &&
+                    d >= before->drop_count[w])
+                    d -= before->drop_count[w];
+                if (!d) continue;
+                changed = true;
+                out.drops[{now.inum, now.drop_reason[w] - 1}] += d;
+            }
             Seen& s = seen_[key];
             s.unchanged_reads = changed ? 0 : s.unchanged_reads + 1;
             s.last = now;
-            if (!changed) continue;
-            net_ns_stats& sum = out[now.inum];
-            sum.inum = now.inum;
-            add_counters(sum, c);
         }
     }
     return out;

@@ -13,6 +13,16 @@
 
 namespace perfbpf {
 
+// Drops per (namespace inode, drop-reason slot), each summed over CPUs.
+using NetnsDropKey = std::pair<uint32_t, uint32_t>;
+
+// Growth of the per-namespace slots in one read: counters by namespace inode (the drop
+// ways left zero) and the drops the slots' ways counted.
+struct NetnsGrowth {
+    std::map<uint32_t, net_ns_stats> counters;
+    std::map<NetnsDropKey, uint64_t> drops;
+};
+
 // Per-namespace slots (include/perfbpf/net.h): each CPU's copy of each slot is tagged with
 // the namespace it counts for, and a slot may be freed and claimed by another namespace,
 // so growth is tracked per CPU and slot.
@@ -23,9 +33,9 @@ class NetnsSlotDeltas {
 
     // One read of every slot: per_cpu[cpu][slot]. Returns the growth per namespace inode,
     // summed over CPUs. A copy with another tag than before, or with a counter lower than
-    // before, was claimed anew and counts from zero.
-    std::map<uint32_t, net_ns_stats> add_read(
-        const std::vector<std::vector<net_ns_stats>>& per_cpu);
+    // before, was claimed anew and counts from zero; so does a drop way with another
+    // reason or a lower count.
+    NetnsGrowth add_read(const std::vector<std::vector<net_ns_stats>>& per_cpu);
     // Slots whose copies on every CPU are free or idle long enough (never one in use).
     std::vector<uint32_t> idle_slots() const;
     // The slot was cleared (every CPU's copy zeroed).
@@ -41,9 +51,7 @@ class NetnsSlotDeltas {
     std::map<std::pair<size_t, uint32_t>, Seen> seen_;  // (cpu, slot)
 };
 
-// Drops per (namespace inode, drop-reason slot), each summed over CPUs.
-using NetnsDropKey = std::pair<uint32_t, uint32_t>;
-
+// The hash of drops beyond the slots' ways.
 class NetnsDropDeltas {
   public:
     explicit NetnsDropDeltas(uint64_t idle_reads) : idle_reads_(idle_reads) {}
