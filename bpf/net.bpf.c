@@ -153,23 +153,14 @@ static __always_inline void remember_owner(const struct sock *sk, __u32 tgid,
 		count_drop(PERFBPF_DROP_NET_MAP_FULL);
 }
 
-static __always_inline __u64 netns_cache_tag(const struct sock *sk)
-{
-	/* Sockets are larger than 64 bytes: the address without its low 6 bits still tells
-	 * them apart, and 32 bits of it span 256 GiB. */
-	return (__u64)(__u32)((__u64)sk >> 6) << 32;
-}
-
 static __always_inline void forget_netns_cache(struct net_proc_stats *p, const struct sock *sk)
 {
-	__u64 tag = netns_cache_tag(sk);
-
 	if (!p)
 		return;
-	if ((p->netns_cache[0] & ~0xffffffffULL) == tag)
-		p->netns_cache[0] = 0;
-	if ((p->netns_cache[1] & ~0xffffffffULL) == tag)
-		p->netns_cache[1] = 0;
+	if (p->netns_sk[0] == (__u64)sk)
+		p->netns_sk[0] = 0;
+	if (p->netns_sk[1] == (__u64)sk)
+		p->netns_sk[1] = 0;
 }
 
 /* A socket closed: forget its owner, and make the owner's process look the address up
@@ -194,21 +185,25 @@ static __always_inline void forget_owner(const struct sock *sk)
 }
 
 /* Namespace of a socket the current process sends (tx) or receives on, remembered in its
- * entry for the last such socket: a process streaming on one socket reads it once. */
+ * entry for the last such socket: a process streaming on one socket reads it once. (The
+ * socket is compared as a whole pointer: fexit's BTF pointers allow no arithmetic. Two
+ * threads of one process streaming at once into different namespaces may, rarely, pair a
+ * socket with the other's namespace for a call.) */
 static __always_inline __u32 transfer_netns(const struct sock *sk, struct net_proc_stats *p,
 					    bool tx)
 {
-	__u64 tag = netns_cache_tag(sk), *cache;
+	const int i = tx ? 0 : 1;
 	__u32 inum;
 
 	if (!p)
 		return sock_netns(sk);
-	cache = &p->netns_cache[tx ? 0 : 1];
-	if (*cache && (*cache & ~0xffffffffULL) == tag)
-		return (__u32)*cache;
+	if (p->netns_sk[i] == (__u64)sk)
+		return p->netns_inum[i];
 	inum = sock_netns(sk);
-	if (inum)
-		*cache = tag | inum;
+	if (inum) {
+		p->netns_inum[i] = inum;
+		p->netns_sk[i] = (__u64)sk;
+	}
 	return inum;
 }
 

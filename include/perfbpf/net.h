@@ -23,10 +23,11 @@ struct net_proc_stats {
     /* bookkeeping of the BPF side: the socket last entered in sock_owner for this
      * process, so a bulk sender's every send does not look its socket up again */
     __u64 last_sk;
-    /* bookkeeping: the namespace of the socket this process last sent [0] and received
-     * [1] on, (socket address >> 6) << 32 | namespace inode, so streaming on one socket
-     * reads the namespace once; cleared when that socket closes */
-    __u64 netns_cache[2];
+    /* bookkeeping: the socket this process last sent [0] and received [1] on and its
+     * namespace's inode, so streaming on one socket reads the namespace once; cleared when
+     * that socket closes */
+    __u64 netns_sk[2];
+    __u32 netns_inum[2];
 };
 
 /* Cumulative system-wide totals, one PERCPU_ARRAY slot; user space sums the CPUs. */

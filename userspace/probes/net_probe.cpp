@@ -39,10 +39,12 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
     // the tracepoint's status.
     // tcp_rcvbuf_grow is recent (6.18 has it, 6.1 not). sock_exceed_buf_limit only fires when
     // protocol memory (tcp_mem, udp_mem) or a cgroup's socket memory runs out, which selftest
-    // cannot provoke without changing a host-wide setting.
+    // cannot provoke without changing a host-wide setting; sock_rcvqueue_full only on an
+    // overflowing datagram socket, which selftest provokes only where it may make a network
+    // namespace of its own.
     probe->table_.set_optional({"on_sock_send_length", "on_sock_recv_length", "on_tcp_sendmsg",
-                                "on_tcp_recvmsg", "on_tcp_rcvbuf_grow",
-                                "on_sock_exceed_buf_limit"});
+                                "on_tcp_recvmsg", "on_tcp_rcvbuf_grow", "on_sock_exceed_buf_limit",
+                                "on_sock_rcvqueue_full"});
     const auto& btf = KernelBtf::get();
 
     SkeletonOps<net_bpf> ops{net_bpf__open, net_bpf__load, net_bpf__destroy};
