@@ -232,7 +232,7 @@ struct NetnsSample {
     // namespace's tcp_rmem max, and on sockets whose SO_RCVBUF disables autotuning (their
     // limit is net.core.rmem_max).
     std::optional<uint64_t> rcvbuf_grow, rcvbuf_grow_at_max, rcvbuf_grow_locked;
-    // tcp:tcp_probe, one segment in 16 per CPU: smoothed RTT and averages of the peer's
+    // tcp:tcp_probe, at most one segment per jiffy and CPU: smoothed RTT and averages of the peer's
     // window, our window, the socket buffers, bytes in flight and the bandwidth-delay
     // product (last delivery rate x srtt); samples where the peer's window limited the
     // sender, where the send buffer was full, and where the buffers were at this
