@@ -127,4 +127,20 @@ static __always_inline __u64 mm_rss_pages_btf(struct mm_struct *mm)
 	       clamp_pages(mm->rss_stat[PERFBPF_MM_SHMEMPAGES].count);
 }
 
+/* skb:kfree_skb gained a fourth argument, the receiving socket (rx_sk), after 6.1 (6.18 has
+ * it, with the record field "rx_sk"). It names the socket of drops in TCP's receive path,
+ * where skb->sk is not set. A raw_tp program may not read past the arguments of the kernel
+ * it runs on, so the read of ctx[3] must stay behind this constant. */
+static __always_inline bool kfree_skb_has_rx_sk(void)
+{
+	return bpf_core_field_exists(struct trace_event_raw_kfree_skb, rx_sk);
+}
+
+/* sock->sk_userlocks is a 4-bit bitfield on 6.1 and a plain u8 on 6.18; the probed
+ * bitfield read handles both layouts. */
+static __always_inline __u8 sock_userlocks(const struct sock *sk)
+{
+	return (__u8)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
+}
+
 #endif

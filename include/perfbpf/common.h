@@ -21,10 +21,11 @@ enum perfbpf_drop_kind {
     PERFBPF_DROP_WAKEUP_PID_RANGE,  /* sched: pid beyond the wakeup array (pid_max grew) */
     PERFBPF_DROP_BLOCK_MAP_FULL,    /* block: device or process map full */
     PERFBPF_DROP_BLOCK_INFLIGHT,    /* block: issue timestamp map full */
-    PERFBPF_DROP_NET_MAP_FULL,      /* net: process or socket map full */
+    PERFBPF_DROP_NET_MAP_FULL,      /* net: process, socket or per-namespace drop map full */
     PERFBPF_DROP_MEM_MAP_FULL,      /* mem: process map full */
     PERFBPF_DROP_LEAKS_LIVE_FULL,   /* leaks: outstanding-allocation map full */
     PERFBPF_DROP_LEAKS_STACKS_FULL, /* leaks: stack table full */
+    PERFBPF_DROP_NETNS_FULL,        /* net: no free per-namespace slot */
     PERFBPF_DROP_KIND_COUNT,
     PERFBPF_DROP_KIND_MAX = 16 /* size of the map; room to grow */
 };

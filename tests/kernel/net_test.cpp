@@ -36,17 +36,6 @@ std::unique_ptr<Collector> net_collector(uint64_t interval_ns) {
     return c ? std::move(*c) : nullptr;
 }
 
-// Waits for tcp_pair's receiver to publish its port.
-int wait_for_port(const std::string& path) {
-    for (int i = 0; i < 200; ++i) {
-        std::ifstream in(path);
-        int port = 0;
-        if (in >> port && port > 0) return port;
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return 0;
-}
-
 struct NetTotals {
     uint64_t tx_bytes = 0, rx_bytes = 0, retransmits = 0;
     bool exited = false;
@@ -111,7 +100,7 @@ TEST(NetProbe, LoopbackTransferAttributedToSenderAndReceiver) {
     test::TempDir dir;
     const std::string port_file = dir.path() + "/port";
     Child rx = Child::spawn({fixture("tcp_pair"), "recv", port_file});
-    int port = wait_for_port(port_file);
+    int port = test::wait_for_port(port_file);
     ASSERT_GT(port, 0) << "receiver did not start";
     Child tx = Child::spawn(
         {fixture("tcp_pair"), "send", "127.0.0.1", std::to_string(port), std::to_string(bytes)});
@@ -174,15 +163,8 @@ class RoutedNetns {
             in_netns(r, "sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'"),
             in_netns(r, "tc qdisc add dev vrd root tbf rate 200mbit burst 32kb limit 40kb"),
         };
-        for (const auto& cmd : steps) {
-            n->created_ = true;
-            int st = 0;
-            std::string out = run_command(cmd + " 2>&1", &st);
-            if (st != 0) {
-                *error = cmd + ": " + out;
-                return nullptr;  // the destructor removes what was made
-            }
-        }
+        n->created_ = true;
+        if (!test::run_steps(steps, error)) return nullptr;  // the destructor removes them
         return n;
     }
     ~RoutedNetns() {
@@ -235,7 +217,7 @@ TEST(NetProbe, RetransmitsOnALossyPathAttributedToSender) {
     const std::string port_file = dir.path() + "/port";
     Child rx = Child::spawn({fixture("tcp_pair"), "-n", net->receiver(), "recv", port_file,
                              RoutedNetns::kReceiverAddr});
-    int port = wait_for_port(port_file);
+    int port = test::wait_for_port(port_file);
     ASSERT_GT(port, 0) << "receiver did not start";
     Child tx =
         Child::spawn({fixture("tcp_pair"), "-n", net->sender(), "send", RoutedNetns::kReceiverAddr,
@@ -343,7 +325,7 @@ TEST(NetProbe, TopJsonShowsTheTransfer) {
     test::TempDir dir;
     const std::string port_file = dir.path() + "/port";
     Child rx = Child::spawn({fixture("tcp_pair"), "recv", port_file});
-    int port = wait_for_port(port_file);
+    int port = test::wait_for_port(port_file);
     ASSERT_GT(port, 0) << "receiver did not start";
     // Sends for longer than top needs to load and measure one interval.
     Child tx =

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 namespace perfbpf::test {
@@ -56,6 +58,18 @@ std::string run_command(const std::string& cmd, int* status) {
     int st = pclose(p);
     if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return out;
+}
+
+bool run_steps(const std::vector<std::string>& commands, std::string* error) {
+    for (const auto& cmd : commands) {
+        int st = 0;
+        std::string out = run_command(cmd + " 2>&1", &st);
+        if (st != 0) {
+            *error = cmd + ": " + out;
+            return false;
+        }
+    }
+    return true;
 }
 
 std::optional<LoopDevice> LoopDevice::create(size_t size_mib, bool with_filesystem,
@@ -110,6 +124,16 @@ const ProcessSample* find_process(const Snapshot& s, int pid) {
     for (const auto& p : s.processes)
         if (p.pid == pid) return &p;
     return nullptr;
+}
+
+int wait_for_port(const std::string& path) {
+    for (int i = 0; i < 200; ++i) {
+        std::ifstream in(path);
+        int port = 0;
+        if (in >> port && port > 0) return port;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return 0;
 }
 
 std::string perfbpf_binary() {

@@ -65,6 +65,10 @@ std::string run_command(const std::string& cmd, int* status = nullptr);
 // namespace, which fails where / is not a mount point (a chroot, as in fresh-debian.sh).
 std::string in_netns(const std::string& netns, const std::string& cmd);
 
+// Runs setup commands in order, stopping at the first that fails: false, and `error`
+// names it with its output.
+bool run_steps(const std::vector<std::string>& commands, std::string* error);
+
 // A loop device over a file of ours (selftest::LoopDevice), optionally with an ext4
 // filesystem mounted in its temporary directory. Everything is undone on destruction.
 class LoopDevice {
@@ -95,6 +99,9 @@ std::unique_ptr<Collector> family_collector(const std::set<std::string>& familie
 
 // The process with this pid in a snapshot, or null.
 const ProcessSample* find_process(const Snapshot& s, int pid);
+
+// Waits (up to 5 s) for tcp_pair's receiver to publish its port in `path`; 0 if it does not.
+int wait_for_port(const std::string& path);
 
 std::string perfbpf_binary();
 std::string fixture(const std::string& name);

@@ -26,6 +26,18 @@ TEST(Mounts, PureV2WithTracefs) {
     EXPECT_EQ(tracefs_from_mounts(m), "/sys/kernel/tracing");
 }
 
+TEST(Mounts, V1ControllerMountsByExactName) {
+    std::string m =
+        "cgroup /sys/fs/cgroup/cpuset cgroup rw,relatime,cpuset 0 0\n"
+        "cgroup /sys/fs/cgroup/cpuacct cgroup rw,relatime,cpuacct 0 0\n"
+        "cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,relatime,cpu,cpuacct 0 0\n"
+        "cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0\n";
+    EXPECT_EQ(cgroup_v1_mount(m, "cpu"), "/sys/fs/cgroup/cpu,cpuacct");
+    EXPECT_EQ(cgroup_v1_mount(m, "memory"), "/sys/fs/cgroup/memory");
+    EXPECT_EQ(cgroup_v1_mount(m, "blkio"), "");
+    EXPECT_EQ(cgroup_v1_mount("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", "memory"), "");
+}
+
 TEST(Mounts, V1OnlyAndNone) {
     EXPECT_EQ(cgroup_mode_from_mounts("cgroup /sys/fs/cgroup/memory cgroup rw 0 0\n", nullptr),
               CgroupMode::v1);

@@ -118,6 +118,48 @@ TEST(CgroupPath, HybridPrefersV1CpuWhenV2IsRoot) {
     EXPECT_EQ(choose_cgroup_path("1:cpu:/\n0::/\n"), "/");
 }
 
+TEST(CgroupPath, HierarchiesAndChoice) {
+    ProcCgroups c = parse_proc_cgroup(
+        "9:name=systemd:/user.slice\n4:memory:/process_api/x\n1:cpu,cpuacct:/\n0::/\n");
+    EXPECT_EQ(c.v2, "/");
+    EXPECT_EQ(c.cpu, "/");
+    EXPECT_EQ(c.memory, "/process_api/x");
+    EXPECT_EQ(c.systemd, "/user.slice");
+    CgroupChoice hybrid = choose_cgroup(c);
+    EXPECT_EQ(hybrid.path, "/process_api/x");
+    EXPECT_EQ(hybrid.hierarchy, "memory");
+    CgroupChoice v2 = choose_cgroup(parse_proc_cgroup("0::/app.slice/a.service\n"));
+    EXPECT_EQ(v2.path, "/app.slice/a.service");
+    EXPECT_EQ(v2.hierarchy, "v2");
+    EXPECT_EQ(choose_cgroup(parse_proc_cgroup("")).path, "/");
+}
+
+TEST(Netstat, PairsOfHeaderAndValueLines) {
+    auto m = parse_netstat(
+        "TcpExt: SyncookiesSent SyncookiesRecv ListenOverflows ListenDrops\n"
+        "TcpExt: 0 0 36 37\n"
+        "IpExt: InNoRoutes InOctets\n"
+        "IpExt: 2 123456789012\n");
+    EXPECT_EQ(m["TcpExt:ListenOverflows"], 36u);
+    EXPECT_EQ(m["TcpExt:ListenDrops"], 37u);
+    EXPECT_EQ(m["IpExt:InOctets"], 123456789012u);
+    EXPECT_FALSE(m.contains("TcpExt:TCPReqQFullDrop"));
+    // A header without its values line (a truncated read) gives nothing for it.
+    EXPECT_TRUE(parse_netstat("TcpExt: A B\nIpExt: C\nIpExt: 1\n").contains("IpExt:C"));
+    EXPECT_FALSE(parse_netstat("TcpExt: A B\nIpExt: C\nIpExt: 1\n").contains("TcpExt:A"));
+}
+
+TEST(Softnet, SumsTheHexColumnsOfEveryCpu) {
+    auto t = parse_softnet_stat(
+        "0001e240 0000000a 00000003 00000000 00000000 00000000 00000000 00000000 00000000 "
+        "00000000 00000000 00000000 00000000\n"
+        "00000010 00000001 0000000f 00000000 00000000 00000000 00000000 00000000 00000000 "
+        "00000000 00000000 00000000 00000001\n");
+    EXPECT_EQ(t.processed, 123456u + 16u);
+    EXPECT_EQ(t.dropped, 11u);
+    EXPECT_EQ(t.time_squeeze, 18u);
+}
+
 TEST(Diskstats, Fields) {
     auto d = parse_diskstats(
         "   7       3 loop3 120 0 960 30 200 0 1600 80 1 90 110 0 0 0 0 0 0\n"

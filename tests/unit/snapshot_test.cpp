@@ -35,6 +35,51 @@ TEST(Finalize, PercentagesPercentilesAndCgroupSums) {
     EXPECT_EQ(s.cgroups[0].runq_hist.count(), 20u);
 }
 
+TEST(Finalize, CgroupFilesMergeWithProcessSumsAndSchedulingShape) {
+    Snapshot s;
+    s.interval_ns = 1'000'000'000;
+    ProcessSample hog = proc(1, "/hog", 900'000'000);
+    hog.invol_switches = 200;
+    ProcessSample sleeper = proc(2, "/lat", 100'000'000);
+    sleeper.vol_switches = 1000;  // 100 µs per wakeup
+    sleeper.runq_waits = 1000;
+    sleeper.offcpu_ns = 800'000'000;
+    s.processes = {hog, sleeper};
+    CgroupSample files;  // what the cgroup source read for /lat
+    files.path = "/lat";
+    files.hierarchy = "cpu";
+    files.v1_cpu_path = "/lat";
+    files.memory.source = "v1";
+    files.memory.current_bytes = 4096;
+    s.cgroups = {files};
+    finalize_snapshot(s);
+    ASSERT_EQ(s.cgroups.size(), 2u);
+    const CgroupSample& h = s.cgroups[0];  // busiest first
+    const CgroupSample& l = s.cgroups[1];
+    EXPECT_EQ(h.path, "/hog");
+    EXPECT_DOUBLE_EQ(h.burst_avg_us, 900'000.0);  // never slept: one burst
+    EXPECT_EQ(l.path, "/lat");
+    EXPECT_EQ(l.processes, 1);
+    EXPECT_EQ(l.hierarchy, "cpu");
+    EXPECT_EQ(l.memory.current_bytes, 4096u);
+    EXPECT_EQ(l.vol_switches, 1000u);
+    EXPECT_EQ(l.runq_waits, 1000u);
+    EXPECT_EQ(l.offcpu_ns, 800'000'000u);
+    EXPECT_DOUBLE_EQ(l.burst_avg_us, 100.0);
+}
+
+TEST(Finalize, NetnsRttPercentiles) {
+    Snapshot s;
+    NetnsSample n;
+    n.srtt_hist.add_us(50, 99);
+    n.srtt_hist.add_us(5000, 1);
+    s.netns = {n};
+    finalize_snapshot(s);
+    EXPECT_GT(s.netns[0].srtt_p50_us, 30);
+    EXPECT_LT(s.netns[0].srtt_p50_us, 70);
+    EXPECT_GT(s.netns[0].srtt_p99_us, s.netns[0].srtt_p50_us);
+}
+
 TEST(Filter, CgroupPrefixOnPathBoundaries) {
     EXPECT_TRUE(cgroup_within("/a", "/a"));
     EXPECT_TRUE(cgroup_within("/a/b", "/a"));
@@ -89,6 +134,55 @@ TEST(JsonContract, TopLevelAndProcessFields) {
     EXPECT_EQ(j["verdicts"][0]["resource"], "cpu");
 }
 
+TEST(JsonContract, EvidenceKeysForTuners) {
+    Snapshot s;
+    s.interval_ns = 1'000'000'000;
+    s.processes = {proc(7, "/x", 1)};
+    NetnsSample n;
+    n.inode = 4026531833;
+    n.name = "host";
+    s.netns = {n};
+    finalize_snapshot(s);
+    auto j = snapshot_json(s, {});
+    ASSERT_TRUE(j.contains("netns"));
+    const auto& nj = j["netns"][0];
+    for (const char* key : {"inode",
+                            "name",
+                            "pid",
+                            "tcp_tx_bytes",
+                            "tcp_rx_bytes",
+                            "tcp_retransmits",
+                            "packet_drops",
+                            "cpu_backlog_drops",
+                            "rcvqueue_full",
+                            "mem_limit_send",
+                            "mem_limit_recv",
+                            "rcvbuf_grow",
+                            "rcvbuf_grow_at_max",
+                            "tcp_samples",
+                            "srtt_p99_us",
+                            "snd_wnd_avg_bytes",
+                            "rcvbuf_avg_bytes",
+                            "bdp_avg_bytes",
+                            "rwnd_limited_samples",
+                            "listen_overflows",
+                            "listen_drops",
+                            "netstat_available"})
+        EXPECT_TRUE(nj.contains(key)) << key;
+    EXPECT_TRUE(nj["rcvbuf_grow"].is_null());  // unavailable, not 0
+    const auto& c = j["cgroups"][0];
+    for (const char* key : {"hierarchy", "v1_cpu_path", "v1_memory_path", "vol_switches",
+                            "runq_waits", "burst_avg_us", "psi_cpu", "psi_memory", "psi_io",
+                            "psi_unavailable", "memory", "memory_unavailable"})
+        EXPECT_TRUE(c.contains(key)) << key;
+    EXPECT_TRUE(c["memory"].is_null());
+    for (const char* key : {"pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",
+                            "workingset_refault_anon", "workingset_refault_file", "allocstall",
+                            "softnet_backlog_drops", "softnet_time_squeeze"})
+        EXPECT_TRUE(j["system"].contains(key)) << key;
+    EXPECT_TRUE(j["processes"][0].contains("netns"));
+}
+
 TEST(Recording, RoundTripKeepsHistogramsAndCounters) {
     Snapshot s;
     s.interval_ns = 500'000'000;
@@ -121,6 +215,51 @@ TEST(Recording, RoundTripKeepsHistogramsAndCounters) {
     EXPECT_EQ(back->devices[0].read_lat_hist, s.devices[0].read_lat_hist);
     EXPECT_DOUBLE_EQ(back->devices[0].read_lat_p99_us, s.devices[0].read_lat_p99_us);
     EXPECT_FALSE(snapshot_from_json(nlohmann::json::object()));
+}
+
+TEST(Recording, RoundTripKeepsTheTunerEvidence) {
+    Snapshot s;
+    s.interval_ns = 1'000'000'000;
+    s.system.pgscan_direct = 77;
+    s.system.softnet_backlog_drops = 5;
+    NetnsSample n;
+    n.inode = 4026532179;
+    n.name = "blue";
+    n.rcvbuf_grow = 3;
+    n.rcvbuf_grow_at_max = 2;
+    n.listen_overflows = 36;
+    n.packet_drops["CPU_BACKLOG"] = 4;
+    n.srtt_hist.add_us(100, 5);
+    s.netns = {n};
+    CgroupSample c;
+    c.path = "/lat";
+    c.hierarchy = "v2";
+    c.psi_cpu.available = true;
+    c.psi_cpu.some.interval_pct = 12.5;
+    c.memory.source = "v2";
+    c.memory.high_bytes = 1u << 30;
+    c.memory.pgscan = 9;
+    s.cgroups = {c};
+    s.processes = {proc(3, "/lat", 10)};
+    finalize_snapshot(s);
+    auto back = snapshot_from_json(snapshot_json(s, {}));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->system.pgscan_direct, 77u);
+    EXPECT_EQ(back->system.softnet_backlog_drops, 5u);
+    ASSERT_EQ(back->netns.size(), 1u);
+    const NetnsSample& bn = back->netns[0];
+    EXPECT_EQ(bn.name, "blue");
+    EXPECT_EQ(bn.rcvbuf_grow_at_max, 2u);
+    EXPECT_EQ(bn.rcvbuf_grow_locked, std::nullopt);
+    EXPECT_EQ(bn.listen_overflows, 36u);
+    EXPECT_EQ(bn.packet_drops.at("CPU_BACKLOG"), 4u);
+    EXPECT_EQ(bn.srtt_hist, n.srtt_hist);
+    ASSERT_EQ(back->cgroups.size(), 1u);
+    EXPECT_DOUBLE_EQ(back->cgroups[0].psi_cpu.some.interval_pct, 12.5);
+    EXPECT_EQ(back->cgroups[0].memory.high_bytes, 1u << 30);
+    EXPECT_EQ(back->cgroups[0].memory.max_bytes, std::nullopt);
+    EXPECT_EQ(back->cgroups[0].memory.pgscan, 9u);
+    EXPECT_EQ(back->processes[0].netns, 0u);
 }
 
 }  // namespace

@@ -38,4 +38,21 @@ std::vector<Value> per_cpu_values(int map_fd, const void* key) {
     return values;
 }
 
+// Calls fn(key, per-CPU values) for every entry of a PERCPU_HASH.
+template <class Key, class Value>
+void for_each_percpu_entry(int map_fd,
+                           const std::function<void(const Key&, const std::vector<Value>&)>& fn) {
+    static_assert(sizeof(Value) % 8 == 0, "per-CPU values are 8-byte aligned");
+    int ncpus = libbpf_num_possible_cpus();
+    if (ncpus <= 0) return;
+    std::vector<Value> values(static_cast<size_t>(ncpus));
+    Key key{}, next{};
+    const Key* prev = nullptr;
+    while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+        if (bpf_map_lookup_elem(map_fd, &next, values.data()) == 0) fn(next, values);
+        key = next;
+        prev = &key;
+    }
+}
+
 }  // namespace perfbpf

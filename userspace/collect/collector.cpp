@@ -7,7 +7,9 @@
 #include <ctime>
 #include <thread>
 
+#include "collect/cgroup_source.h"
 #include "collect/drops_reader.h"
+#include "collect/netns_source.h"
 #include "collect/system_source.h"
 #include "util/privileges.h"
 
@@ -30,9 +32,12 @@ Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opt
     c->shared_ = std::make_unique<SharedMaps>(std::move(*shared));
 
     c->families_ = load_probe_families(*c->shared_, opts.probes, opts.families);
-    bool sched_active = false, mem_active = false;
+    bool sched_active = false, mem_active = false, rcvbuf_grow = false;
     for (auto& f : c->families_) {
-        for (const auto& st : f.probe->status()) c->status_.push_back(st);
+        for (const auto& st : f.probe->status()) {
+            c->status_.push_back(st);
+            rcvbuf_grow |= st.probe == "raw_tp/tcp_rcvbuf_grow" && st.attached;
+        }
         if (f.probe->name() == "sched" && f.probe->active()) sched_active = true;
         if (f.probe->name() == "mem" && f.probe->active()) mem_active = true;
         if (f.reader) c->sources_.push_back(std::move(f.reader));
@@ -52,6 +57,11 @@ Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opt
         "procfs", "/proc/pressure", system->psi_available(), false,
         system->psi_available() ? "" : "no /proc/pressure (kernel without CONFIG_PSI or psi=0)"});
     c->sources_.push_back(std::move(system));
+    // Both need every process's namespace and cgroup: after the procfs source.
+    c->sources_.push_back(
+        std::make_unique<NetnsSource>(opts.proc_root, opts.run_netns_dir, rcvbuf_grow));
+    c->sources_.push_back(
+        std::make_unique<CgroupSource>(CgroupSource::mounted_roots(opts.proc_root)));
 
     // The first read only sets the baselines the first interval is measured against.
     CollectContext ctx;

@@ -22,6 +22,7 @@ namespace perfbpf {
 struct CollectorOptions {
     uint64_t interval_ns = 1'000'000'000;
     std::string proc_root = "/proc";
+    std::string run_netns_dir = "/run/netns";  // where `ip netns` names namespaces
     ProbeOptions probes;
     std::set<std::string> families;  // empty: all
     SnapshotFilter filter;

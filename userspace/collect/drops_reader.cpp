@@ -26,6 +26,8 @@ const char* drop_kind_name(uint32_t kind) {
             return "leaks_live_full";
         case PERFBPF_DROP_LEAKS_STACKS_FULL:
             return "leaks_stacks_full";
+        case PERFBPF_DROP_NETNS_FULL:
+            return "netns_slots_full";
         default:
             return "other";
     }

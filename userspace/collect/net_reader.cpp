@@ -17,7 +17,8 @@ bool process_alive(uint32_t tgid) {
 
 }  // namespace
 
-NetReader::NetReader(const NetProbe& probe) : probe_(probe) {
+NetReader::NetReader(const NetProbe& probe)
+    : probe_(probe), rcvbuf_grow_attached_(probe.attached("raw_tp/tcp_rcvbuf_grow")) {
     const auto& btf = KernelBtf::get();
     drop_labels_.reserve(PERFBPF_DROP_REASON_SLOTS);
     for (uint32_t slot = 0; slot < PERFBPF_DROP_REASON_SLOTS; ++slot)
@@ -51,6 +52,48 @@ void NetReader::collect(SnapshotBuilder& builder) {
     uint32_t zero = 0;
     auto cpus = per_cpu_values<net_cpu_stats>(probe_.cpu_stats_fd(), &zero);
     if (!cpus.empty()) deltas_.add_system(sum_net_cpus(cpus), drop_labels_, builder.system());
+    collect_netns(builder);
+}
+
+void NetReader::collect_netns(SnapshotBuilder& builder) {
+    const int fd = probe_.netns_stats_fd();
+    const int ncpus = libbpf_num_possible_cpus();
+    if (ncpus <= 0) return;
+    std::vector<std::vector<net_ns_stats>> per_cpu(static_cast<size_t>(ncpus),
+                                                   std::vector<net_ns_stats>(probe_.netns_slots()));
+    for (uint32_t slot = 0; slot < probe_.netns_slots(); ++slot) {
+        auto copies = per_cpu_values<net_ns_stats>(fd, &slot);
+        for (size_t cpu = 0; cpu < copies.size() && cpu < per_cpu.size(); ++cpu)
+            per_cpu[cpu][slot] = copies[cpu];
+    }
+    NetnsGrowth growth = netns_slots_.add_read(per_cpu);
+    for (const auto& [inum, d] : growth.counters)
+        add_netns_counters(d, rcvbuf_grow_attached_, builder.netns(inum));
+    // An idle slot is zeroed on every CPU at once; a count that lands between the read
+    // above and this write is lost, which for a slot idle this long is none.
+    const std::vector<net_ns_stats> zeros(per_cpu.size());
+    for (uint32_t slot : netns_slots_.idle_slots()) {
+        if (bpf_map_update_elem(fd, &slot, zeros.data(), BPF_ANY) == 0) netns_slots_.cleared(slot);
+    }
+
+    std::map<NetnsDropKey, uint64_t> drops;
+    for_each_percpu_entry<net_ns_drop_key, uint64_t>(
+        probe_.netns_drops_fd(), [&](const net_ns_drop_key& k, const std::vector<uint64_t>& v) {
+            uint64_t sum = 0;
+            for (uint64_t n : v) sum += n;
+            drops[{k.inum, k.reason}] = sum;
+        });
+    for (const auto& [key, n] : netns_drops_.add_read(drops)) growth.drops[key] += n;
+    for (const auto& [key, n] : growth.drops) {
+        const uint32_t reason = key.second;
+        add_netns_drops(reason < drop_labels_.size() ? drop_labels_[reason]
+                                                     : "REASON_" + std::to_string(reason),
+                        n, builder.netns(key.first));
+    }
+    for (const auto& [inum, reason] : netns_drops_.take_idle()) {
+        net_ns_drop_key k{inum, reason};
+        bpf_map_delete_elem(probe_.netns_drops_fd(), &k);
+    }
 }
 
 }  // namespace perfbpf

@@ -1,12 +1,15 @@
 // Reads the net family's maps every interval: per-process TCP bytes and retransmits as
 // interval amounts (delta logic in collect/parse/net_deltas), system-wide TCP and drop
-// counters. Entries of exited processes are read one last time, then deleted.
+// counters, and per-namespace counters and drops (collect/parse/netns_deltas). Entries of
+// exited processes are read one last time, then deleted; per-namespace slots and drop
+// entries that stayed idle are freed.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "collect/parse/net_deltas.h"
+#include "collect/parse/netns_deltas.h"
 #include "collect/source.h"
 
 namespace perfbpf {
@@ -20,11 +23,18 @@ class NetReader : public Source {
     void collect(SnapshotBuilder& builder) override;
 
   private:
+    void collect_netns(SnapshotBuilder& builder);
+
+    // Per-namespace slots and drop entries unchanged for this many reads are freed.
+    static constexpr uint64_t kNetnsIdleReads = 60;
     // Entries of processes that exited unseen (lost exit event, sched family not loaded)
     // are found by checking /proc every this many reads.
     static constexpr uint64_t kSweepEveryReads = 30;
     const NetProbe& probe_;
     NetDeltas deltas_;
+    NetnsSlotDeltas netns_slots_{kNetnsIdleReads};
+    NetnsDropDeltas netns_drops_{kNetnsIdleReads};
+    bool rcvbuf_grow_attached_ = false;
     std::vector<std::string> drop_labels_;  // per drop-reason slot, from kernel BTF
     uint64_t reads_ = 0;
 };

@@ -1,12 +1,12 @@
 #include "collect/proc_source.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 
-#include "collect/parse/procfs.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -29,16 +29,38 @@ ProcSource::ProcSource(std::string proc_root, bool fill_cpu, bool fill_rss)
       ticks_per_s_(::sysconf(_SC_CLK_TCK)),
       page_bytes_(::sysconf(_SC_PAGESIZE)) {}
 
-std::string ProcSource::read_cgroup(int pid) const {
+std::optional<ProcCgroups> ProcSource::read_cgroups(int pid) const {
     auto text = read_file(root_ + "/" + std::to_string(pid) + "/cgroup");
-    return text ? choose_cgroup_path(*text) : std::string();
+    if (!text) return std::nullopt;
+    return parse_proc_cgroup(*text);
+}
+
+uint64_t ProcSource::read_netns(int pid) const {
+    struct stat st;
+    std::string path = root_ + "/" + std::to_string(pid) + "/ns/net";
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
 }
 
 void ProcSource::remember(int tgid, const std::string& comm) {
     Known& k = known_[tgid];
     k.comm = comm;
-    if (k.cgroup.empty()) k.cgroup = read_cgroup(tgid);
+    if (auto cgroups = read_cgroups(tgid)) {
+        k.cgroups = *cgroups;
+        k.cgroup = choose_cgroup(*cgroups);
+    }
+    if (uint64_t ns = read_netns(tgid)) k.netns = ns;
     k.last_seen_scan = scan_;
+}
+
+void ProcSource::add_cgroup(const Known& k, ProcessSample& p, SnapshotBuilder& builder) const {
+    if (k.cgroup.path.empty()) return;
+    p.cgroup = k.cgroup.path;
+    // The first process seen in the interval names the cgroup's other paths.
+    if (builder.cgroups().contains(k.cgroup.path)) return;
+    CgroupSample& c = builder.cgroup(k.cgroup.path);
+    c.hierarchy = k.cgroup.hierarchy;
+    c.v1_cpu_path = k.cgroups.cpu;
+    c.v1_memory_path = k.cgroups.memory;
 }
 
 void ProcSource::collect(SnapshotBuilder& builder) {
@@ -60,7 +82,9 @@ void ProcSource::collect(SnapshotBuilder& builder) {
                 // New process (or pid reused): name and cgroup resolved once.
                 k = Known{};
                 k.starttime = st->starttime_ticks;
-                k.cgroup = read_cgroup(pid);
+                k.cgroups = read_cgroups(pid).value_or(ProcCgroups{});
+                k.cgroup = choose_cgroup(k.cgroups);
+                k.netns = read_netns(pid);
             }
             uint64_t cpu_ticks = st->utime_ticks + st->stime_ticks;
             uint64_t rss = st->rss_pages * static_cast<uint64_t>(page_bytes_);
@@ -68,7 +92,8 @@ void ProcSource::collect(SnapshotBuilder& builder) {
             p.comm = st->comm;  // /proc comm is current after exec and prctl renames
             p.ppid = st->ppid;
             p.threads = st->num_threads;
-            p.cgroup = k.cgroup;
+            p.netns = k.netns;
+            add_cgroup(k, p, builder);
             if (fill_rss_) {
                 p.rss_bytes = rss;
                 p.rss_peak_bytes = same ? std::max(rss, k.rss_bytes) : rss;
@@ -111,7 +136,8 @@ void ProcSource::collect(SnapshotBuilder& builder) {
         Known* k = it != known_.end() ? &it->second : nullptr;
         if (k) {
             if (p.comm.empty()) p.comm = k->comm;
-            if (p.cgroup.empty()) p.cgroup = k->cgroup;
+            if (p.cgroup.empty()) add_cgroup(*k, p, builder);
+            if (!p.netns) p.netns = k->netns;
             if (!p.ppid) p.ppid = k->ppid;
         }
         const bool scanned = k && k->scanned;

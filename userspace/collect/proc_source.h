@@ -1,4 +1,5 @@
-// Per-process facts from /proc: names, parents, cgroups, page faults, and RSS and CPU time
+// Per-process facts from /proc: names, parents, cgroups, network namespaces, page faults,
+// and RSS and CPU time
 // when the probe families that measure them are not active. Runs after the probe readers,
 // so it also names the processes they reported (including ones that exited, from what it
 // remembered).
@@ -15,8 +16,10 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
+#include "collect/parse/procfs.h"
 #include "collect/source.h"
 
 namespace perfbpf {
@@ -29,15 +32,19 @@ class ProcSource : public Source {
     std::string_view name() const override { return "procfs"; }
     void collect(SnapshotBuilder& builder) override;
 
-    // A process seen by an event before it could be scanned (exec): remember its name and
-    // cgroup now, while /proc/PID still exists.
+    // A process seen by an event before it could be scanned (exec): remember its name,
+    // cgroup and network namespace now, while /proc/PID still exists. Cgroups and
+    // namespaces are read when a process is first seen and again at its exec (as
+    // `ip netns exec` and container runtimes switch them before exec).
     void remember(int tgid, const std::string& comm);
 
   private:
     struct Known {
         uint64_t starttime = 0;
         std::string comm;
-        std::string cgroup;
+        ProcCgroups cgroups;
+        CgroupChoice cgroup;
+        uint64_t netns = 0;
         int ppid = 0;
         uint64_t cpu_ticks = 0;
         uint64_t minflt = 0, majflt = 0;
@@ -45,7 +52,10 @@ class ProcSource : public Source {
         bool scanned = false;  // values above come from a /proc scan
         uint64_t last_seen_scan = 0;
     };
-    std::string read_cgroup(int pid) const;
+    std::optional<ProcCgroups> read_cgroups(int pid) const;
+    uint64_t read_netns(int pid) const;
+    // Names the process's cgroup in `builder`: path, hierarchy and its v1 paths.
+    void add_cgroup(const Known& k, ProcessSample& p, SnapshotBuilder& builder) const;
 
     std::string root_;
     bool fill_cpu_;

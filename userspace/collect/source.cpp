@@ -24,6 +24,18 @@ CpuSample& SnapshotBuilder::cpu(int cpu) {
     return it->second;
 }
 
+NetnsSample& SnapshotBuilder::netns(uint64_t inode) {
+    auto [it, inserted] = netns_.try_emplace(inode);
+    if (inserted) it->second.inode = inode;
+    return it->second;
+}
+
+CgroupSample& SnapshotBuilder::cgroup(const std::string& path) {
+    auto [it, inserted] = cgroups_.try_emplace(path);
+    if (inserted) it->second.path = path;
+    return it->second;
+}
+
 void SnapshotBuilder::add_drops(const std::string& kind, uint64_t count) {
     if (count == 0) return;
     drops_.by_kind[kind] += count;
@@ -38,6 +50,8 @@ Snapshot SnapshotBuilder::take() {
     for (auto& [_, p] : processes_) s.processes.push_back(std::move(p));
     for (auto& [_, d] : devices_) s.devices.push_back(std::move(d));
     for (auto& [_, c] : cpus_) s.cpus.push_back(std::move(c));
+    for (auto& [_, n] : netns_) s.netns.push_back(std::move(n));
+    for (auto& [_, c] : cgroups_) s.cgroups.push_back(std::move(c));
     s.oom_kills = std::move(oom_kills_);
     s.drops = std::move(drops_);
     s.probes = std::move(probes_);

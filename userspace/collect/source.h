@@ -32,6 +32,12 @@ class SnapshotBuilder {
     bool has_process(int tgid) const { return processes_.contains(tgid); }
     DeviceSample& device(uint32_t major, uint32_t minor);
     CpuSample& cpu(int cpu);
+    // Get-or-create by namespace inode / cgroup path (CgroupSample::path). Cgroups made
+    // here carry what their control files say; finalize_snapshot adds their processes.
+    NetnsSample& netns(uint64_t inode);
+    CgroupSample& cgroup(const std::string& path);
+    std::map<uint64_t, NetnsSample>& netns_samples() { return netns_; }
+    std::map<std::string, CgroupSample>& cgroups() { return cgroups_; }
     SystemSample& system() { return system_; }
     void add_drops(const std::string& kind, uint64_t count);
     void add_oom_kill(OomKill kill) { oom_kills_.push_back(std::move(kill)); }
@@ -54,7 +60,8 @@ class SnapshotBuilder {
     std::map<int, ProcessSample>& processes() { return processes_; }
     std::map<uint64_t, DeviceSample>& devices() { return devices_; }
 
-    // Moves everything into a Snapshot (cgroups and percentiles are filled by the Collector).
+    // Moves everything into a Snapshot (per-cgroup sums and percentiles are filled by the
+    // Collector).
     Snapshot take();
 
   private:
@@ -62,6 +69,8 @@ class SnapshotBuilder {
     std::map<int, ProcessSample> processes_;
     std::map<uint64_t, DeviceSample> devices_;
     std::map<int, CpuSample> cpus_;
+    std::map<uint64_t, NetnsSample> netns_;
+    std::map<std::string, CgroupSample> cgroups_;
     SystemSample system_;
     DropCounters drops_;
     std::vector<OomKill> oom_kills_;

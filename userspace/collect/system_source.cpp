@@ -83,8 +83,27 @@ void SystemSource::collect(SnapshotBuilder& builder) {
             sys.minor_faults = faults >= sys.major_faults ? faults - sys.major_faults : 0;
             sys.pages_swapped_in = grew(v["pswpin"], prev_vmstat_["pswpin"]);
             sys.pages_swapped_out = grew(v["pswpout"], prev_vmstat_["pswpout"]);
+            auto d = [&](const char* key) { return grew(v[key], prev_vmstat_[key]); };
+            sys.pgscan_kswapd = d("pgscan_kswapd");
+            sys.pgscan_direct = d("pgscan_direct");
+            sys.pgsteal_kswapd = d("pgsteal_kswapd");
+            sys.pgsteal_direct = d("pgsteal_direct");
+            sys.workingset_refault_anon = d("workingset_refault_anon");
+            sys.workingset_refault_file = d("workingset_refault_file");
+            // One counter per memory zone type: allocstall_dma, _dma32, _normal, _movable.
+            for (const auto& [key, value] : v)
+                if (key.starts_with("allocstall_"))
+                    sys.allocstall += grew(value, prev_vmstat_[key]);
         }
         prev_vmstat_ = std::move(v);
+    }
+    if (auto text = read_file(root_ + "/net/softnet_stat"); text) {
+        SoftnetTotals t = parse_softnet_stat(*text);
+        if (prev_softnet_) {
+            sys.softnet_backlog_drops = grew(t.dropped, prev_softnet_->dropped);
+            sys.softnet_time_squeeze = grew(t.time_squeeze, prev_softnet_->time_squeeze);
+        }
+        prev_softnet_ = t;
     }
     read_psi("cpu", sys.psi_cpu, prev_cpu_, interval_ns);
     read_psi("memory", sys.psi_memory, prev_mem_, interval_ns);

@@ -1,4 +1,5 @@
-// System-wide facts from /proc: CPU split, load, memory, faults, swap and PSI.
+// System-wide facts from /proc: CPU split, load, memory, faults, swap, reclaim, PSI and
+// the input backlog (softnet_stat).
 #pragma once
 
 #include <optional>
@@ -24,6 +25,7 @@ class SystemSource : public Source {
     std::string root_;
     std::optional<ProcStat> prev_stat_;
     std::map<std::string, uint64_t> prev_vmstat_;
+    std::optional<SoftnetTotals> prev_softnet_;
     std::optional<Psi> prev_cpu_, prev_mem_, prev_io_;
 };
 

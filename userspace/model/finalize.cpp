@@ -14,7 +14,12 @@ double share_pct(uint64_t ns, uint64_t interval_ns) {
 }  // namespace
 
 void finalize_snapshot(Snapshot& s) {
+    // Cgroups the collector read control files of, plus one per path its processes are in.
     std::map<std::string, CgroupSample> cgroups;
+    for (auto& c : s.cgroups) {
+        std::string path = c.path;
+        cgroups[path] = std::move(c);
+    }
     for (auto& p : s.processes) {
         p.cpu_pct = share_pct(p.oncpu_ns, s.interval_ns);
         p.runq_lat_p99_us = p.runq_hist.percentile_us(0.99);
@@ -22,8 +27,11 @@ void finalize_snapshot(Snapshot& s) {
         CgroupSample& c = cgroups[p.cgroup.empty() ? "/" : p.cgroup];
         c.processes++;
         c.oncpu_ns += p.oncpu_ns;
+        c.offcpu_ns += p.offcpu_ns;
         c.runq_wait_ns += p.runq_wait_ns;
+        c.runq_waits += p.runq_waits;
         c.runq_hist.merge(p.runq_hist);
+        c.vol_switches += p.vol_switches;
         c.invol_switches += p.invol_switches;
         c.read_bytes += p.read_bytes;
         c.write_bytes += p.write_bytes;
@@ -38,6 +46,8 @@ void finalize_snapshot(Snapshot& s) {
         c.path = path;
         c.cpu_pct = share_pct(c.oncpu_ns, s.interval_ns);
         c.runq_lat_p99_us = c.runq_hist.percentile_us(0.99);
+        c.burst_avg_us = static_cast<double>(c.oncpu_ns) / 1000.0 /
+                         static_cast<double>(std::max<uint64_t>(c.vol_switches, 1));
         s.cgroups.push_back(std::move(c));
     }
     s.system.runq_hist = Log2Histogram();
@@ -46,6 +56,10 @@ void finalize_snapshot(Snapshot& s) {
         s.system.runq_hist.merge(c.runq_hist);
     }
     s.system.runq_lat_p99_us = s.system.runq_hist.percentile_us(0.99);
+    for (auto& n : s.netns) {
+        n.srtt_p50_us = n.srtt_hist.percentile_us(0.50);
+        n.srtt_p99_us = n.srtt_hist.percentile_us(0.99);
+    }
     for (auto& d : s.devices) {
         d.lat_p50_us = d.lat_hist.percentile_us(0.50);
         d.lat_p99_us = d.lat_hist.percentile_us(0.99);

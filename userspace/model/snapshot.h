@@ -19,6 +19,7 @@ struct ProcessSample {
     int ppid = 0;
     std::string comm;
     std::string cgroup;  // path; see CgroupSample::path
+    uint64_t netns = 0;  // inode of its network namespace (NetnsSample::inode); 0 unknown
     int threads = 0;
     bool exited = false;  // exited during the interval; numbers are what it did before
     int exit_code = 0;
@@ -59,18 +60,62 @@ struct ProcessSample {
     uint64_t major_faults = 0;
 };
 
+struct PsiLine {
+    double avg10 = 0, avg60 = 0, avg300 = 0;  // percent
+    uint64_t total_us = 0;                    // cumulative
+    double interval_pct = 0;                  // share of this interval stalled
+};
+
+struct Psi {
+    bool available = false;
+    PsiLine some;
+    std::optional<PsiLine> full;  // cpu "full" exists only on newer kernels
+};
+
+// Memory of a cgroup from its control files: levels at the end of the interval, events
+// within it. cgroup v2 (memory.current, memory.high, memory.max, memory.stat) where the
+// memory controller is enabled for it, else v1 (memory.usage_in_bytes,
+// memory.limit_in_bytes, memory.stat's hierarchical total_* lines). A field the source
+// lacks is nullopt: v1 has no memory.high, no workingset and no pgscan/pgsteal.
+struct CgroupMemory {
+    std::string source;       // "v2", "v1", or "" when unavailable (see `unavailable`)
+    std::string unavailable;  // why there is no memory data ("" when there is)
+    uint64_t current_bytes = 0;
+    std::optional<uint64_t> high_bytes;  // nullopt: "max" (no limit) or v1
+    std::optional<uint64_t> max_bytes;   // nullopt: no limit
+    // memory.stat levels, bytes
+    uint64_t anon_bytes = 0, file_bytes = 0;
+    uint64_t active_anon_bytes = 0, inactive_anon_bytes = 0;
+    uint64_t active_file_bytes = 0, inactive_file_bytes = 0;
+    // memory.stat events within the interval
+    std::optional<uint64_t> workingset_refault_anon, workingset_refault_file;  // pages
+    std::optional<uint64_t> pgscan, pgsteal;                                   // pages
+    uint64_t pgmajfault = 0;
+};
+
 struct CgroupSample {
     // v2 path relative to the cgroup2 mount ("/system.slice/x.service"); on a v1 or hybrid
     // host where the v2 path is "/", the path in the cpu (or memory, name=systemd) v1
     // hierarchy.
     std::string path;
+    // Which hierarchy `path` is in: "v2", or the v1 one: "cpu", "memory", "name=systemd".
+    std::string hierarchy = "v2";
+    // Paths of its processes in the v1 cpu and memory hierarchies, where those are mounted
+    // ("" otherwise): where cpu.shares and memory.limit_in_bytes live on v1/hybrid hosts.
+    std::string v1_cpu_path, v1_memory_path;
     int processes = 0;
     double cpu_pct = 0;
     uint64_t oncpu_ns = 0;
+    uint64_t offcpu_ns = 0;
     uint64_t runq_wait_ns = 0;
+    uint64_t runq_waits = 0;  // waits in the run queue: wakeups and preemptions
     Log2Histogram runq_hist;
     double runq_lat_p99_us = 0;
+    uint64_t vol_switches = 0;  // voluntary switches: sleeps (each ends in a wakeup)
     uint64_t invol_switches = 0;
+    // On-CPU time per voluntary switch: how long its tasks run before sleeping. Short for
+    // latency-sensitive work; a task that never slept counts its whole on-CPU time.
+    double burst_avg_us = 0;
     uint64_t read_bytes = 0;
     uint64_t write_bytes = 0;
     uint64_t tcp_tx_bytes = 0;
@@ -78,6 +123,11 @@ struct CgroupSample {
     uint64_t tcp_retransmits = 0;
     uint64_t rss_bytes = 0;
     int64_t rss_growth_bytes = 0;
+    // cpu.pressure, memory.pressure, io.pressure (cgroup v2 only; interval_pct as for the
+    // system's). Not available when the cgroup is only known in a v1 hierarchy.
+    Psi psi_cpu, psi_memory, psi_io;
+    std::string psi_unavailable;  // why not, when not available
+    CgroupMemory memory;
 };
 
 struct DeviceSample {
@@ -121,18 +171,6 @@ struct CpuSample {
     double nr_running_avg = 0;    // sampled, incl. the running task; 0 when not sampled
 };
 
-struct PsiLine {
-    double avg10 = 0, avg60 = 0, avg300 = 0;  // percent
-    uint64_t total_us = 0;                    // cumulative
-    double interval_pct = 0;                  // share of this interval stalled
-};
-
-struct Psi {
-    bool available = false;
-    PsiLine some;
-    std::optional<PsiLine> full;  // cpu "full" exists only on newer kernels
-};
-
 struct SystemSample {
     std::string kernel;
     int ncpus = 0;
@@ -148,6 +186,12 @@ struct SystemSample {
              swap_free_bytes = 0;
     uint64_t major_faults = 0, minor_faults = 0;  // /proc/vmstat, within the interval
     uint64_t pages_swapped_in = 0, pages_swapped_out = 0;
+    // Reclaim, /proc/vmstat, within the interval, in pages: scanned and reclaimed by
+    // kswapd and by allocating tasks (direct reclaim), and refaults of pages reclaimed
+    // recently (the working set did not fit); allocstall: direct reclaim entries.
+    uint64_t pgscan_kswapd = 0, pgscan_direct = 0, pgsteal_kswapd = 0, pgsteal_direct = 0;
+    uint64_t workingset_refault_anon = 0, workingset_refault_file = 0;
+    uint64_t allocstall = 0;
     Psi psi_cpu, psi_memory, psi_io;
     // run-queue latency over all CPUs
     Log2Histogram runq_hist;
@@ -161,10 +205,65 @@ struct SystemSample {
     std::map<std::string, uint64_t> tcp_states_entered;  // "ESTABLISHED" -> count
     std::map<std::string, uint64_t> packet_drops;        // drop reason -> count
     uint64_t packet_drops_total = 0;
+    // /proc/net/softnet_stat, all CPUs, within the interval: packets dropped because a
+    // CPU's input backlog was full (net.core.netdev_max_backlog, a host-wide setting), and
+    // times the receive softirq ran out of budget with work left (net.core.netdev_budget).
+    uint64_t softnet_backlog_drops = 0;
+    uint64_t softnet_time_squeeze = 0;
     // from tcp:tcp_probe (one sample per incoming ACK), when it fired
     uint64_t tcp_rtt_samples = 0;
     double tcp_srtt_p99_us = 0;
     double tcp_cwnd_avg_segs = 0;  // mean congestion window over the samples
+};
+
+// One network namespace: where per-namespace settings such as net.ipv4.tcp_rmem/tcp_wmem,
+// net.core.somaxconn and net.ipv4.tcp_max_syn_backlog apply. BPF counters are attributed
+// to the namespace of the socket (or, for drops without one, of the device).
+struct NetnsSample {
+    uint64_t inode = 0;  // as /proc/PID/ns/net shows it ("net:[INODE]")
+    // "host" (the initial namespace: pid 1's), its `ip netns` name, or "". Inode 0
+    // collects drops whose namespace could not be told.
+    std::string name;
+    int pid = 0;  // a process in it (setns via /proc/PID/ns/net), 0 when none known
+    int processes = 0;
+    // TCP bytes moved by send/receive calls, segments retransmitted
+    uint64_t tcp_tx_bytes = 0, tcp_rx_bytes = 0, tcp_retransmits = 0;
+    std::map<std::string, uint64_t> packet_drops;  // skb:kfree_skb reason -> count
+    uint64_t packet_drops_total = 0;
+    uint64_t cpu_backlog_drops = 0;  // drops with reason CPU_BACKLOG (netdev_max_backlog)
+    // sock:sock_rcvqueue_full: a datagram or raw socket's queue was at its SO_RCVBUF
+    uint64_t rcvqueue_full = 0;
+    // sock:sock_exceed_buf_limit by kind: protocol memory (tcp_mem, udp_mem) or the
+    // socket's cgroup refused a send or receive buffer
+    uint64_t mem_limit_send = 0, mem_limit_recv = 0;
+    // tcp:tcp_rcvbuf_grow (6.18 has it, 6.1 not; nullopt where missing): receive-buffer
+    // autotuning wanted a larger buffer; of those, with the buffer already at this
+    // namespace's tcp_rmem max, and on sockets whose SO_RCVBUF disables autotuning (their
+    // limit is net.core.rmem_max).
+    std::optional<uint64_t> rcvbuf_grow, rcvbuf_grow_at_max, rcvbuf_grow_locked;
+    // tcp:tcp_probe, at most one segment per jiffy and CPU: smoothed RTT and averages of the peer's
+    // window, our window, the socket buffers, bytes in flight and the bandwidth-delay
+    // product (last delivery rate x srtt); samples where the peer's window limited the
+    // sender, where the send buffer was full, and where the buffers were at this
+    // namespace's tcp_wmem/tcp_rmem max.
+    uint64_t tcp_samples = 0;
+    Log2Histogram srtt_hist;
+    double srtt_p50_us = 0, srtt_p99_us = 0;
+    uint64_t snd_wnd_avg_bytes = 0, rcv_wnd_avg_bytes = 0;
+    uint64_t sndbuf_avg_bytes = 0, rcvbuf_avg_bytes = 0;
+    uint64_t inflight_avg_bytes = 0, bdp_avg_bytes = 0;
+    uint64_t rwnd_limited_samples = 0, sndbuf_limited_samples = 0;
+    uint64_t sndbuf_at_max_samples = 0, rcvbuf_at_max_samples = 0;
+    // The namespace's /proc/net/netstat (TcpExt), within the interval: connections the
+    // accept queue had no room for (somaxconn / listen backlog) and all listener drops;
+    // SYNs dropped with the SYN queue full (tcp_max_syn_backlog) and SYN cookies sent;
+    // segments dropped at the receive queue and socket backlog, queue prunes, and
+    // entries into TCP memory pressure (tcp_mem).
+    bool netstat_available = false;
+    std::string netstat_unavailable;  // why not
+    uint64_t listen_overflows = 0, listen_drops = 0;
+    uint64_t syn_queue_drops = 0, syncookies_sent = 0;
+    uint64_t rcvq_drops = 0, backlog_drops = 0, prune_called = 0, memory_pressures = 0;
 };
 
 struct OomKill {
@@ -200,6 +299,7 @@ struct Snapshot {
     std::vector<CgroupSample> cgroups;
     std::vector<DeviceSample> devices;
     std::vector<CpuSample> cpus;
+    std::vector<NetnsSample> netns;
     std::vector<OomKill> oom_kills;
     DropCounters drops;
     std::vector<ProbeStatus> probes;

@@ -19,6 +19,11 @@ constexpr ByteHook kByteHooks[] = {
     {"sock_recv_length", "on_sock_recv_length", "on_tcp_recvmsg"},
 };
 
+// Per-namespace slots per CPU (a power of two): 53 KiB per CPU. A namespace takes one of
+// PERFBPF_NETNS_PROBES neighbouring slots, so about 100 active namespaces fit before some
+// find none (counted as the drop "netns_slots_full"); idle ones are freed by the reader.
+constexpr uint32_t kNetnsSlots = 128;
+
 const ProbeStatus* find_status(const std::vector<ProbeStatus>& all, const std::string& probe) {
     for (const auto& s : all)
         if (s.probe == probe) return &s;
@@ -32,8 +37,14 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
     // The byte hooks differ by kernel (tracepoints added in 6.3, fexit where they are
     // missing): each may be absent without failing doctor; what is missing is said in
     // the tracepoint's status.
-    probe->table_.set_optional(
-        {"on_sock_send_length", "on_sock_recv_length", "on_tcp_sendmsg", "on_tcp_recvmsg"});
+    // tcp_rcvbuf_grow is recent (6.18 has it, 6.1 not). sock_exceed_buf_limit only fires when
+    // protocol memory (tcp_mem, udp_mem) or a cgroup's socket memory runs out, which selftest
+    // cannot provoke without changing a host-wide setting; sock_rcvqueue_full only on an
+    // overflowing datagram socket, which selftest provokes only where it may make a network
+    // namespace of its own.
+    probe->table_.set_optional({"on_sock_send_length", "on_sock_recv_length", "on_tcp_sendmsg",
+                                "on_tcp_recvmsg", "on_tcp_rcvbuf_grow", "on_sock_exceed_buf_limit",
+                                "on_sock_rcvqueue_full"});
     const auto& btf = KernelBtf::get();
 
     SkeletonOps<net_bpf> ops{net_bpf__open, net_bpf__load, net_bpf__destroy};
@@ -43,7 +54,8 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
             bpf_program* fexit = bpf_object__find_program_by_name(s->obj, hook.fexit_program);
             if (fexit) bpf_program__set_autoload(fexit, false);
         }
-        return {};
+        s->rodata->netns_slot_mask = kNetnsSlots - 1;
+        return resize_map(s->maps.netns_stats, kNetnsSlots);
     });
     if (!skel) {
         probe->load_error_ = skel.error().message;
@@ -87,6 +99,23 @@ int NetProbe::proc_stats_fd() const {
 
 int NetProbe::cpu_stats_fd() const {
     return skel_ ? bpf_map__fd(skel_->maps.cpu_stats) : -1;
+}
+
+int NetProbe::netns_stats_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.netns_stats) : -1;
+}
+
+int NetProbe::netns_drops_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.netns_drops) : -1;
+}
+
+uint32_t NetProbe::netns_slots() const {
+    return kNetnsSlots;
+}
+
+bool NetProbe::attached(const std::string& probe) const {
+    const ProbeStatus* st = find_status(table_.status(), probe);
+    return st && st->attached;
 }
 
 }  // namespace perfbpf

@@ -1,5 +1,6 @@
 // Loader of bpf/net.bpf.c: per-process TCP bytes and retransmits, TCP state changes,
-// smoothed RTT and cwnd, packet drops by reason.
+// smoothed RTT and cwnd, packet drops by reason; per network namespace bytes,
+// retransmits, drops, socket buffer limits and sampled TCP windows.
 #pragma once
 
 #include <memory>
@@ -23,8 +24,13 @@ class NetProbe : public ProbeFamily {
     bool active() const override { return !links_.empty(); }
     std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
 
-    int proc_stats_fd() const;  // hash: tgid -> net_proc_stats
-    int cpu_stats_fd() const;   // per-CPU array[1] of net_cpu_stats
+    int proc_stats_fd() const;   // hash: tgid -> net_proc_stats
+    int cpu_stats_fd() const;    // per-CPU array[1] of net_cpu_stats
+    int netns_stats_fd() const;  // per-CPU array[netns_slots()] of net_ns_stats
+    int netns_drops_fd() const;  // per-CPU hash: net_ns_drop_key -> count
+    uint32_t netns_slots() const;
+    // Whether the probe ("raw_tp/tcp_rcvbuf_grow") is attached.
+    bool attached(const std::string& probe) const;
     std::string load_error() const { return load_error_; }
 
   private:

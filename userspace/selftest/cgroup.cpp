@@ -23,25 +23,57 @@ bool write_text(const std::string& path, const std::string& text) {
     return write_file(path, text).has_value();
 }
 
-// This process's path in the hierarchy whose /proc/self/cgroup line has `controllers`
-// ("memory" for v1, "" for the v2 line "0::PATH").
-std::optional<std::string> own_cgroup(const std::string& controllers) {
-    std::istringstream in(read_text("/proc/self/cgroup"));
+}  // namespace
+
+std::optional<std::string> own_cgroup(const std::string& controller) {
+    auto text = read_file("/proc/self/cgroup");
+    if (!text) return std::nullopt;
+    std::istringstream in(*text);
     std::string line;
     while (std::getline(in, line)) {
         auto c1 = line.find(':');
         auto c2 = line.find(':', c1 + 1);
         if (c1 == std::string::npos || c2 == std::string::npos) continue;
         std::string list = line.substr(c1 + 1, c2 - c1 - 1);
-        bool match = controllers.empty()
+        bool match = controller.empty()
                          ? list.empty() && line.rfind("0:", 0) == 0
-                         : ("," + list + ",").find("," + controllers + ",") != std::string::npos;
+                         : ("," + list + ",").find("," + controller + ",") != std::string::npos;
         if (match) return line.substr(c2 + 1);
     }
     return std::nullopt;
 }
 
-}  // namespace
+Result<CgroupDir> CgroupDir::create(const std::string& parent_dir, const std::string& name) {
+    CgroupDir d;
+    std::string dir = parent_dir + "/" + name;
+    std::error_code ec;
+    if (!std::filesystem::create_directory(dir, ec))
+        return fail("mkdir " + dir + ": " + (ec ? ec.message() : "exists already"));
+    d.dir_ = dir;
+    return d;
+}
+
+CgroupDir::CgroupDir(CgroupDir&& o) noexcept : dir_(std::exchange(o.dir_, {})) {}
+
+CgroupDir& CgroupDir::operator=(CgroupDir&& o) noexcept {
+    if (this != &o) {
+        remove();
+        dir_ = std::exchange(o.dir_, {});
+    }
+    return *this;
+}
+
+void CgroupDir::remove() {
+    if (dir_.empty()) return;
+    // The kernel may need a moment to let go of a member that just exited (or was
+    // OOM-killed).
+    for (int i = 0; i < 50 && ::rmdir(dir_.c_str()) != 0 && errno == EBUSY; ++i) ::usleep(20000);
+    dir_.clear();
+}
+
+bool CgroupDir::add(pid_t pid) const {
+    return write_text(dir_ + "/cgroup.procs", std::to_string(pid));
+}
 
 // Mounts the hierarchy at a private temporary directory when it is not visible where
 // systemd puts it (e.g. inside a chroot whose /sys was bind-mounted without submounts).
@@ -103,26 +135,22 @@ Result<MemoryCgroup> MemoryCgroup::create(uint64_t limit_bytes) {
     } else {
         return fail("no memory cgroup controller in /proc/self/cgroup (kernel without memcg?)");
     }
-    std::string dir = parent + "/perfbpf-test-" + std::to_string(getpid());
-    std::error_code ec;
-    if (!fs::create_directory(dir, ec)) return fail("mkdir " + dir + ": " + ec.message());
-    cg.dir_ = dir;
-    write_text(dir + "/" + no_swap_file, "0");
+    auto dir = CgroupDir::create(parent, "perfbpf-test-" + std::to_string(getpid()));
+    if (!dir) return std::unexpected(dir.error());
+    cg.dir_ = std::move(*dir);
+    const std::string& d = cg.dir_.dir();
+    write_text(d + "/" + no_swap_file, "0");
     // On failure the destructor removes the directory (and the private mount).
-    if (!write_text(dir + "/" + limit_file, std::to_string(limit_bytes)))
-        return fail("write " + dir + "/" + limit_file + " failed");
+    if (!write_text(d + "/" + limit_file, std::to_string(limit_bytes)))
+        return fail("write " + d + "/" + limit_file + " failed");
     return cg;
 }
 
 MemoryCgroup::MemoryCgroup(MemoryCgroup&& o) noexcept
-    : dir_(std::exchange(o.dir_, {})), private_mount_(std::exchange(o.private_mount_, {})) {}
+    : dir_(std::move(o.dir_)), private_mount_(std::exchange(o.private_mount_, {})) {}
 
 MemoryCgroup::~MemoryCgroup() {
-    if (!dir_.empty()) {
-        // The kernel may need a moment to let go of an OOM-killed member.
-        for (int i = 0; i < 50 && ::rmdir(dir_.c_str()) != 0 && errno == EBUSY; ++i)
-            ::usleep(20000);
-    }
+    dir_.remove();  // before the private mount goes
     if (!private_mount_.empty()) {
         ::umount2(private_mount_.c_str(), MNT_DETACH);
         ::rmdir(private_mount_.c_str());
@@ -130,11 +158,7 @@ MemoryCgroup::~MemoryCgroup() {
 }
 
 std::string MemoryCgroup::enter_and_exec(const std::string& command) const {
-    return "echo $$ > " + dir_ + "/cgroup.procs && exec " + command;
-}
-
-bool MemoryCgroup::add(pid_t pid) const {
-    return write_text(dir_ + "/cgroup.procs", std::to_string(pid));
+    return "echo $$ > " + dir_.dir() + "/cgroup.procs && exec " + command;
 }
 
 }  // namespace perfbpf::selftest

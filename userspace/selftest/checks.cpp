@@ -2,6 +2,7 @@
 #include <string>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <optional>
@@ -58,16 +59,33 @@ bool attached(const Collector& collector, const std::string& probe) {
     return false;
 }
 
+const NetnsSample* find_netns(const Snapshot& s, uint64_t inode) {
+    for (const auto& n : s.netns)
+        if (n.inode == inode) return &n;
+    return nullptr;
+}
+
+uint64_t own_netns() {
+    struct stat st {};
+    return ::stat("/proc/self/ns/net", &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+}
+
 // A loopback TCP transfer credited to its sender and receiver, a SYN the listener drops
-// and the client retransmits, and UDP datagrams to a closed port dropped for it.
+// and the client retransmits, and UDP datagrams to a closed port dropped for it; per
+// network namespace: the transfer, the drops and the listener's overflows in ours, and a
+// ping socket's overflowing receive queue in a namespace of the workload's own.
 CheckResult check_net(Collector& collector) {
     constexpr uint64_t kBytes = 16ull << 20;
+    constexpr int kEchoes = 50;
     CheckResult r;
     auto transfer = start_tcp_transfer(kBytes);
     if (!transfer) return {false, 0, transfer.error().message};
     auto syn = start_syn_retransmitter(1.6);
     if (!syn) return {false, 0, syn.error().message};
     if (auto u = send_udp_to_closed_port(20); !u) return {false, 0, u.error().message};
+    std::string notes;
+    auto overflow = start_private_rcvqueue_overflow(kEchoes, 0.2);
+    if (!overflow) notes += "no receive-queue check: " + overflow.error().message + "; ";
     Snapshot s = collector.next();
     transfer->sender.wait();
     transfer->receiver.wait();
@@ -79,10 +97,21 @@ CheckResult check_net(Collector& collector) {
             if (const ProcessSample* p = find_process(*snap, pid)) sum += p->*field;
         return sum;
     };
+    auto netns_total = [&](uint64_t inode, uint64_t NetnsSample::*field) {
+        uint64_t sum = 0;
+        for (const Snapshot* snap : {&s, &s2})
+            if (const NetnsSample* n = find_netns(*snap, inode)) sum += n->*field;
+        return sum;
+    };
     const uint64_t tx = total(transfer->sender.pid(), &ProcessSample::tcp_tx_bytes);
     const uint64_t rx = total(transfer->receiver.pid(), &ProcessSample::tcp_rx_bytes);
     const uint64_t retrans = total(syn->pid(), &ProcessSample::tcp_retransmits);
     const uint64_t drops = s.system.packet_drops_total + s2.system.packet_drops_total;
+    const uint64_t ours = own_netns();
+    const uint64_t ns_tx = netns_total(ours, &NetnsSample::tcp_tx_bytes);
+    const uint64_t ns_drops = netns_total(ours, &NetnsSample::packet_drops_total);
+    const uint64_t overflows = netns_total(ours, &NetnsSample::listen_overflows);
+    const uint64_t full = overflow ? netns_total(overflow->netns, &NetnsSample::rcvqueue_full) : 0;
     r.events = tx + rx + retrans + drops;
     std::string problems;
     if (attached(collector, "raw_tp/sock_send_length") || tx) {
@@ -92,15 +121,35 @@ CheckResult check_net(Collector& collector) {
         if (rx < kBytes * 95 / 100 || rx > kBytes * 105 / 100)
             problems += "receiver credited " + std::to_string(rx) + " of " +
                         std::to_string(kBytes) + " bytes; ";
+        if (ns_tx < kBytes * 95 / 100)
+            problems += "our network namespace credited " + std::to_string(ns_tx) + " of " +
+                        std::to_string(kBytes) + " bytes sent; ";
     }
     if (retrans == 0) problems += "no SYN retransmit credited to the client; ";
     if (drops < 20) problems += "only " + std::to_string(drops) + " of 20 UDP drops counted; ";
+    if (ns_drops < 20)
+        problems += "only " + std::to_string(ns_drops) + " drops in our network namespace; ";
+    if (overflows == 0) problems += "no listen-queue overflow in our namespace's netstat; ";
+    if (overflow) {
+        int status = overflow->worker.wait();
+        if (status != 0)
+            notes +=
+                "no receive-queue check: ping sockets unavailable in a private namespace "
+                "(exit " +
+                std::to_string(status) + "); ";
+        else if (full < kEchoes * 8 / 10)
+            problems += "only " + std::to_string(full) + " of ~" + std::to_string(kEchoes) +
+                        " receive-queue overflows in the workload's namespace; ";
+    }
     r.passed = problems.empty();
-    r.detail = r.passed ? "TCP " + format_bytes(static_cast<double>(tx)) + " sent / " +
-                              format_bytes(static_cast<double>(rx)) +
-                              " received by the right pids, " + std::to_string(retrans) +
-                              " SYN retransmits, " + std::to_string(drops) + " drops"
-                        : problems;
+    r.detail = r.passed
+                   ? "TCP " + format_bytes(static_cast<double>(tx)) + " sent / " +
+                         format_bytes(static_cast<double>(rx)) + " received by the right pids, " +
+                         std::to_string(retrans) + " SYN retransmits, " + std::to_string(drops) +
+                         " drops; per namespace: " + std::to_string(overflows) +
+                         " listen overflows, " + std::to_string(full) + " receive-queue overflows" +
+                         (notes.empty() ? "" : "; " + notes)
+                   : problems + notes;
     return r;
 }
 

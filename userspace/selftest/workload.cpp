@@ -2,22 +2,29 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "util/fd.h"
+#include "util/files.h"
 
 namespace perfbpf::selftest {
 
@@ -243,6 +250,67 @@ Result<void> send_udp_to_closed_port(int count) {
     for (int i = 0; i < count; ++i)
         ::sendto(out.get(), &byte, 1, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     return {};
+}
+
+int overflow_ping_socket(const char* addr, int count) {
+    if (!write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647")) return 1;
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP));
+    if (!fd.valid()) return 1;
+    int one = 1;  // raised to the kernel's minimum: room for two or three replies
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &one, sizeof(one));
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, addr, &to.sin_addr) != 1) return 1;
+    for (int i = 0; i < count; ++i) {
+        icmphdr echo{};
+        echo.type = ICMP_ECHO;
+        echo.un.echo.sequence = htons(static_cast<uint16_t>(i));
+        char packet[sizeof(echo) + 56] = {};
+        std::memcpy(packet, &echo, sizeof(echo));
+        ::sendto(fd.get(), packet, sizeof(packet), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    }
+    return 0;
+}
+
+namespace {
+
+// Brings the loopback device of the current network namespace up.
+bool loopback_up() {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (!fd.valid() || ::ioctl(fd.get(), SIOCGIFFLAGS, &ifr) != 0) return false;
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    return ::ioctl(fd.get(), SIOCSIFFLAGS, &ifr) == 0;
+}
+
+}  // namespace
+
+Result<NetnsWorker> start_private_rcvqueue_overflow(int count, double seconds) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe", errno);
+    UniqueFd rd(fds[0]), wr(fds[1]);
+    auto w = Worker::start([&]() -> int {
+        rd.reset();
+        struct stat st {};
+        if (::unshare(CLONE_NEWNET) != 0 || !loopback_up() || ::stat("/proc/self/ns/net", &st) != 0)
+            return 2;
+        uint64_t inode = st.st_ino;
+        if (::write(wr.get(), &inode, sizeof(inode)) != sizeof(inode)) return 2;
+        wr.reset();
+        if (overflow_ping_socket("127.0.0.1", count) != 0) return 1;
+        sleep_seconds(seconds);
+        return 0;
+    });
+    if (!w) return std::unexpected(w.error());
+    wr.reset();
+    NetnsWorker out{std::move(*w), 0};
+    pollfd pfd{rd.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 5000) != 1 ||
+        ::read(rd.get(), &out.netns, sizeof(out.netns)) != static_cast<ssize_t>(sizeof(out.netns)))
+        return fail("the worker could not make a network namespace of its own (unshare, exit " +
+                    std::to_string(out.worker.wait()) + ")");
+    return out;
 }
 
 int grow_rss_and_wait(uint64_t bytes, double seconds) {

@@ -66,6 +66,22 @@ Result<Worker> start_syn_retransmitter(double seconds);
 // Sends `count` UDP datagrams to a closed port on 127.0.0.1 (dropped: no socket).
 Result<void> send_udp_to_closed_port(int count);
 
+// Sends `count` ICMP echo requests to `addr` from a ping socket with the smallest receive
+// buffer that never reads: the replies overflow its receive queue, each one a
+// sock:sock_rcvqueue_full. Allows ping sockets in the current network namespace first
+// (net.ipv4.ping_group_range, a per-namespace setting: call it only in a namespace of our
+// own). Returns 0, or 1 when the socket could not be made.
+int overflow_ping_socket(const char* addr, int count);
+
+// A worker in a network namespace of its own (unshared; it goes away with the worker)
+// that runs overflow_ping_socket on its loopback, then stays `seconds`. `netns` is the
+// inode of that namespace.
+struct NetnsWorker {
+    Worker worker;
+    uint64_t netns = 0;
+};
+Result<NetnsWorker> start_private_rcvqueue_overflow(int count, double seconds);
+
 // Touches `bytes` of anonymous memory, then stays alive for `seconds`.
 int grow_rss_and_wait(uint64_t bytes, double seconds);
 

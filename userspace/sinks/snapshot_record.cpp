@@ -50,6 +50,79 @@ void get(const json& j, const char* key, T& out) {
     if (auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
 }
 
+// A number, or null (nullopt).
+void get_opt(const json& j, const char* key, std::optional<uint64_t>& out) {
+    if (auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<uint64_t>();
+}
+
+CgroupMemory cgroup_memory_from(const json& cj) {
+    CgroupMemory m;
+    get(cj, "memory_unavailable", m.unavailable);
+    const json& mj = cj.value("memory", json());
+    if (!mj.is_object()) return m;
+    get(mj, "source", m.source);
+    get(mj, "current_bytes", m.current_bytes);
+    get_opt(mj, "high_bytes", m.high_bytes);
+    get_opt(mj, "max_bytes", m.max_bytes);
+    get(mj, "anon_bytes", m.anon_bytes);
+    get(mj, "file_bytes", m.file_bytes);
+    get(mj, "active_anon_bytes", m.active_anon_bytes);
+    get(mj, "inactive_anon_bytes", m.inactive_anon_bytes);
+    get(mj, "active_file_bytes", m.active_file_bytes);
+    get(mj, "inactive_file_bytes", m.inactive_file_bytes);
+    get_opt(mj, "workingset_refault_anon", m.workingset_refault_anon);
+    get_opt(mj, "workingset_refault_file", m.workingset_refault_file);
+    get_opt(mj, "pgscan", m.pgscan);
+    get_opt(mj, "pgsteal", m.pgsteal);
+    get(mj, "pgmajfault", m.pgmajfault);
+    return m;
+}
+
+NetnsSample netns_from(const json& nj) {
+    NetnsSample n;
+    get(nj, "inode", n.inode);
+    get(nj, "name", n.name);
+    get(nj, "pid", n.pid);
+    get(nj, "processes", n.processes);
+    get(nj, "tcp_tx_bytes", n.tcp_tx_bytes);
+    get(nj, "tcp_rx_bytes", n.tcp_rx_bytes);
+    get(nj, "tcp_retransmits", n.tcp_retransmits);
+    get(nj, "packet_drops", n.packet_drops);
+    get(nj, "packet_drops_total", n.packet_drops_total);
+    get(nj, "cpu_backlog_drops", n.cpu_backlog_drops);
+    get(nj, "rcvqueue_full", n.rcvqueue_full);
+    get(nj, "mem_limit_send", n.mem_limit_send);
+    get(nj, "mem_limit_recv", n.mem_limit_recv);
+    get_opt(nj, "rcvbuf_grow", n.rcvbuf_grow);
+    get_opt(nj, "rcvbuf_grow_at_max", n.rcvbuf_grow_at_max);
+    get_opt(nj, "rcvbuf_grow_locked", n.rcvbuf_grow_locked);
+    get(nj, "tcp_samples", n.tcp_samples);
+    get(nj, "srtt_p50_us", n.srtt_p50_us);
+    get(nj, "srtt_p99_us", n.srtt_p99_us);
+    n.srtt_hist = histogram_from(nj.value("srtt_hist", json()));
+    get(nj, "snd_wnd_avg_bytes", n.snd_wnd_avg_bytes);
+    get(nj, "rcv_wnd_avg_bytes", n.rcv_wnd_avg_bytes);
+    get(nj, "sndbuf_avg_bytes", n.sndbuf_avg_bytes);
+    get(nj, "rcvbuf_avg_bytes", n.rcvbuf_avg_bytes);
+    get(nj, "inflight_avg_bytes", n.inflight_avg_bytes);
+    get(nj, "bdp_avg_bytes", n.bdp_avg_bytes);
+    get(nj, "rwnd_limited_samples", n.rwnd_limited_samples);
+    get(nj, "sndbuf_limited_samples", n.sndbuf_limited_samples);
+    get(nj, "sndbuf_at_max_samples", n.sndbuf_at_max_samples);
+    get(nj, "rcvbuf_at_max_samples", n.rcvbuf_at_max_samples);
+    get(nj, "netstat_available", n.netstat_available);
+    get(nj, "netstat_unavailable", n.netstat_unavailable);
+    get(nj, "listen_overflows", n.listen_overflows);
+    get(nj, "listen_drops", n.listen_drops);
+    get(nj, "syn_queue_drops", n.syn_queue_drops);
+    get(nj, "syncookies_sent", n.syncookies_sent);
+    get(nj, "rcvq_drops", n.rcvq_drops);
+    get(nj, "backlog_drops", n.backlog_drops);
+    get(nj, "prune_called", n.prune_called);
+    get(nj, "memory_pressures", n.memory_pressures);
+    return n;
+}
+
 }  // namespace
 
 Result<Snapshot> snapshot_from_json(const json& j) {
@@ -84,6 +157,13 @@ Result<Snapshot> snapshot_from_json(const json& j) {
         get(sys, "minor_faults", y.minor_faults);
         get(sys, "pages_swapped_in", y.pages_swapped_in);
         get(sys, "pages_swapped_out", y.pages_swapped_out);
+        get(sys, "pgscan_kswapd", y.pgscan_kswapd);
+        get(sys, "pgscan_direct", y.pgscan_direct);
+        get(sys, "pgsteal_kswapd", y.pgsteal_kswapd);
+        get(sys, "pgsteal_direct", y.pgsteal_direct);
+        get(sys, "workingset_refault_anon", y.workingset_refault_anon);
+        get(sys, "workingset_refault_file", y.workingset_refault_file);
+        get(sys, "allocstall", y.allocstall);
         y.psi_cpu = psi_from(sys.value("psi_cpu", json()));
         y.psi_memory = psi_from(sys.value("psi_memory", json()));
         y.psi_io = psi_from(sys.value("psi_io", json()));
@@ -97,6 +177,8 @@ Result<Snapshot> snapshot_from_json(const json& j) {
         get(sys, "tcp_states_entered", y.tcp_states_entered);
         get(sys, "packet_drops", y.packet_drops);
         get(sys, "packet_drops_total", y.packet_drops_total);
+        get(sys, "softnet_backlog_drops", y.softnet_backlog_drops);
+        get(sys, "softnet_time_squeeze", y.softnet_time_squeeze);
         get(sys, "tcp_srtt_p99_us", y.tcp_srtt_p99_us);
 
         for (const auto& pj : j.value("processes", json::array())) {
@@ -105,6 +187,7 @@ Result<Snapshot> snapshot_from_json(const json& j) {
             get(pj, "ppid", p.ppid);
             get(pj, "comm", p.comm);
             get(pj, "cgroup", p.cgroup);
+            get(pj, "netns", p.netns);
             get(pj, "threads", p.threads);
             get(pj, "exited", p.exited);
             get(pj, "exit_code", p.exit_code);
@@ -135,13 +218,20 @@ Result<Snapshot> snapshot_from_json(const json& j) {
         for (const auto& cj : j.value("cgroups", json::array())) {
             CgroupSample c;
             get(cj, "path", c.path);
+            get(cj, "hierarchy", c.hierarchy);
+            get(cj, "v1_cpu_path", c.v1_cpu_path);
+            get(cj, "v1_memory_path", c.v1_memory_path);
             get(cj, "processes", c.processes);
             get(cj, "cpu_pct", c.cpu_pct);
             get(cj, "oncpu_ns", c.oncpu_ns);
+            get(cj, "offcpu_ns", c.offcpu_ns);
             get(cj, "runq_wait_ns", c.runq_wait_ns);
+            get(cj, "runq_waits", c.runq_waits);
             get(cj, "runq_lat_p99_us", c.runq_lat_p99_us);
             c.runq_hist = histogram_from(cj.value("runq_hist", json()));
+            get(cj, "vol_switches", c.vol_switches);
             get(cj, "invol_switches", c.invol_switches);
+            get(cj, "burst_avg_us", c.burst_avg_us);
             get(cj, "read_bytes", c.read_bytes);
             get(cj, "write_bytes", c.write_bytes);
             get(cj, "tcp_tx_bytes", c.tcp_tx_bytes);
@@ -149,6 +239,11 @@ Result<Snapshot> snapshot_from_json(const json& j) {
             get(cj, "tcp_retransmits", c.tcp_retransmits);
             get(cj, "rss_bytes", c.rss_bytes);
             get(cj, "rss_growth_bytes", c.rss_growth_bytes);
+            c.psi_cpu = psi_from(cj.value("psi_cpu", json()));
+            c.psi_memory = psi_from(cj.value("psi_memory", json()));
+            c.psi_io = psi_from(cj.value("psi_io", json()));
+            get(cj, "psi_unavailable", c.psi_unavailable);
+            c.memory = cgroup_memory_from(cj);
             s.cgroups.push_back(std::move(c));
         }
         for (const auto& dj : j.value("devices", json::array())) {
@@ -187,6 +282,7 @@ Result<Snapshot> snapshot_from_json(const json& j) {
             get(cj, "nr_running_avg", c.nr_running_avg);
             s.cpus.push_back(std::move(c));
         }
+        for (const auto& nj : j.value("netns", json::array())) s.netns.push_back(netns_from(nj));
         for (const auto& oj : j.value("oom_kills", json::array())) {
             OomKill o;
             get(oj, "pid", o.pid);

@@ -51,6 +51,12 @@ std::map<std::string, std::string> cgroup_v1_mounts(const std::string& mounts) {
     return out;
 }
 
+std::string cgroup_v1_mount(const std::string& mounts, std::string_view controller) {
+    auto all = cgroup_v1_mounts(mounts);
+    auto it = all.find(std::string(controller));
+    return it == all.end() ? std::string() : it->second;
+}
+
 std::string tracefs_from_mounts(const std::string& mounts) {
     for (auto line : split_fields(mounts, "\n")) {
         auto f = split_fields(line);

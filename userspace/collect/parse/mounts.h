@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace perfbpf {
 
@@ -13,6 +14,9 @@ const char* cgroup_mode_name(CgroupMode m);
 CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgroup2_mount);
 // v1 hierarchies by controller ("cpu" -> "/sys/fs/cgroup/cpu,cpuacct"), first mount of each.
 std::map<std::string, std::string> cgroup_v1_mounts(const std::string& mounts);
+// Mount point of the v1 hierarchy holding `controller` ("cpu", "memory"; "" when none).
+// The option list must name it exactly ("cpu" is not "cpuacct" or "cpuset").
+std::string cgroup_v1_mount(const std::string& mounts, std::string_view controller);
 // tracefs mount point from /proc/self/mounts text ("" when absent).
 std::string tracefs_from_mounts(const std::string& mounts);
 

@@ -167,8 +167,8 @@ void set_psi_interval(Psi& now, const Psi& before, uint64_t interval_ns) {
     if (now.full && before.full) now.full->interval_pct = pct(*now.full, *before.full);
 }
 
-std::string choose_cgroup_path(std::string_view text) {
-    std::string v2, cpu, memory, systemd;
+ProcCgroups parse_proc_cgroup(std::string_view text) {
+    ProcCgroups out;
     for (auto line : lines(text)) {
         // "ID:CONTROLLERS:PATH"; the path may itself contain ':'.
         auto c1 = line.find(':');
@@ -178,21 +178,65 @@ std::string choose_cgroup_path(std::string_view text) {
         auto controllers = line.substr(c1 + 1, c2 - c1 - 1);
         std::string path(trim(line.substr(c2 + 1)));
         if (line.substr(0, c1) == "0" && controllers.empty()) {
-            v2 = path;
+            out.v2 = path;
             continue;
         }
         for (auto ctl : split_fields(controllers, ",")) {
             if (ctl == "cpu")
-                cpu = path;
+                out.cpu = path;
             else if (ctl == "memory")
-                memory = path;
+                out.memory = path;
             else if (ctl == "name=systemd")
-                systemd = path;
+                out.systemd = path;
         }
     }
-    for (const auto* p : {&v2, &cpu, &memory, &systemd})
-        if (!p->empty() && *p != "/") return *p;
-    return "/";
+    return out;
+}
+
+CgroupChoice choose_cgroup(const ProcCgroups& c) {
+    const std::pair<const std::string*, const char*> order[] = {
+        {&c.v2, "v2"}, {&c.cpu, "cpu"}, {&c.memory, "memory"}, {&c.systemd, "name=systemd"}};
+    for (const auto& [path, hierarchy] : order)
+        if (!path->empty() && *path != "/") return {*path, hierarchy};
+    return {"/", "v2"};
+}
+
+std::string choose_cgroup_path(std::string_view text) {
+    return choose_cgroup(parse_proc_cgroup(text)).path;
+}
+
+std::map<std::string, uint64_t> parse_netstat(std::string_view text) {
+    std::map<std::string, uint64_t> out;
+    auto all = lines(text);
+    for (size_t i = 0; i + 1 < all.size(); ++i) {
+        auto colon = all[i].find(':');
+        if (colon == std::string_view::npos) continue;
+        auto prefix = all[i].substr(0, colon);
+        if (all[i + 1].substr(0, colon + 1) != all[i].substr(0, colon + 1)) continue;
+        auto names = split_fields(all[i].substr(colon + 1));
+        auto values = split_fields(all[i + 1].substr(colon + 1));
+        for (size_t k = 0; k < names.size() && k < values.size(); ++k)
+            out[std::string(prefix) + ":" + std::string(names[k])] = to_u64(values[k]);
+        ++i;  // the values line
+    }
+    return out;
+}
+
+SoftnetTotals parse_softnet_stat(std::string_view text) {
+    SoftnetTotals t;
+    auto hex = [](std::string_view s) {
+        uint64_t v = 0;
+        std::from_chars(s.data(), s.data() + s.size(), v, 16);
+        return v;
+    };
+    for (auto line : lines(text)) {
+        auto f = split_fields(line);
+        if (f.size() < 3) continue;
+        t.processed += hex(f[0]);
+        t.dropped += hex(f[1]);
+        t.time_squeeze += hex(f[2]);
+    }
+    return t;
 }
 
 std::vector<DiskStats> parse_diskstats(std::string_view text) {

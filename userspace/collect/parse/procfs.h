@@ -45,7 +45,7 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text);
 // /proc/meminfo in bytes, by key ("MemTotal", ...).
 std::map<std::string, uint64_t> parse_meminfo(std::string_view text);
 
-// /proc/vmstat counters by name.
+// /proc/vmstat counters by name (also a cgroup's memory.stat: the same "name value" lines).
 std::map<std::string, uint64_t> parse_vmstat(std::string_view text);
 
 // /proc/loadavg
@@ -63,10 +63,31 @@ std::optional<Psi> parse_pressure(std::string_view text);
 // 100. A line missing from either read, or a total that went backwards, gives 0.
 void set_psi_interval(Psi& now, const Psi& before, uint64_t interval_ns);
 
-// /proc/PID/cgroup: the path a process's metrics are grouped under. The v2 path when it
-// is not "/", else the first non-root path among the v1 cpu, memory and name=systemd
-// hierarchies, else "/".
+// /proc/PID/cgroup: a process's path in each hierarchy perfbpf uses ("" where absent).
+struct ProcCgroups {
+    std::string v2, cpu, memory, systemd;
+};
+ProcCgroups parse_proc_cgroup(std::string_view proc_pid_cgroup);
+
+// The path a process's metrics are grouped under and its hierarchy (CgroupSample::path,
+// ::hierarchy): the v2 path when it is not "/", else the first non-root path among the v1
+// cpu, memory and name=systemd hierarchies, else "/" (v2).
+struct CgroupChoice {
+    std::string path;
+    std::string hierarchy;
+};
+CgroupChoice choose_cgroup(const ProcCgroups& c);
 std::string choose_cgroup_path(std::string_view proc_pid_cgroup);
+
+// /proc/net/netstat or /proc/net/snmp: pairs of "Prefix: names..." / "Prefix: values..."
+// lines, as "Prefix:Name" -> value ("TcpExt:ListenOverflows").
+std::map<std::string, uint64_t> parse_netstat(std::string_view text);
+
+// /proc/net/softnet_stat: one line of hex counters per CPU, summed.
+struct SoftnetTotals {
+    uint64_t processed = 0, dropped = 0, time_squeeze = 0;
+};
+SoftnetTotals parse_softnet_stat(std::string_view text);
 
 // /proc/diskstats line for one device.
 struct DiskStats {

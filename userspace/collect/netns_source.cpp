@@ -1,0 +1,120 @@
+#include "collect/netns_source.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "collect/parse/netns_deltas.h"
+#include "collect/parse/procfs.h"
+#include "util/fd.h"
+#include "util/files.h"
+
+namespace perfbpf {
+namespace {
+
+// Kernels that give the initial namespaces fixed inode numbers (6.18 does, 6.1 allocates
+// them at boot) number the initial network namespace so; namespaces made later are
+// numbered from 0xF0000000 up, so nothing else can have it.
+constexpr uint64_t kInitialNetnsInode = 0xEFFFFFF9;
+
+uint64_t inode_of(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+}
+
+// Reads /proc/thread-self/net/netstat from a thread that joined the namespace bound at
+// `ns_path`; the namespace change ends with the thread.
+Result<std::string> read_netstat_inside(const std::string& ns_path) {
+    Result<std::string> out = fail("not read");
+    std::thread reader([&] {
+        UniqueFd fd(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd.valid()) {
+            out = fail_errno("open " + ns_path, errno);
+            return;
+        }
+        if (::setns(fd.get(), CLONE_NEWNET) != 0) {
+            out = fail_errno("setns " + ns_path, errno);
+            return;
+        }
+        out = read_file("/proc/thread-self/net/netstat");
+    });
+    reader.join();
+    return out;
+}
+
+}  // namespace
+
+NetnsSource::NetnsSource(std::string proc_root, std::string run_netns_dir,
+                         bool rcvbuf_grow_attached)
+    : proc_root_(std::move(proc_root)),
+      run_netns_(std::move(run_netns_dir)),
+      rcvbuf_grow_attached_(rcvbuf_grow_attached),
+      host_inode_(inode_of(proc_root_ + "/1/ns/net")) {}
+
+std::map<uint64_t, std::string> NetnsSource::named() const {
+    std::map<uint64_t, std::string> out;
+    DIR* dir = ::opendir(run_netns_.c_str());
+    if (!dir) return out;
+    while (dirent* de = ::readdir(dir)) {
+        if (de->d_name[0] == '.') continue;
+        if (uint64_t ino = inode_of(run_netns_ + "/" + de->d_name)) out.emplace(ino, de->d_name);
+    }
+    ::closedir(dir);
+    return out;
+}
+
+Result<std::string> NetnsSource::read_netstat(const NetnsSample& ns,
+                                              const std::string& named_path) const {
+    if (ns.pid) {
+        const std::string pid_dir = proc_root_ + "/" + std::to_string(ns.pid);
+        // The process may have exited or moved since its namespace was read.
+        if (inode_of(pid_dir + "/ns/net") == ns.inode) {
+            auto text = read_file(pid_dir + "/net/netstat");
+            if (text && inode_of(pid_dir + "/ns/net") == ns.inode) return text;
+        }
+    }
+    if (!named_path.empty()) return read_netstat_inside(named_path);
+    return fail(ns.pid ? "its process " + std::to_string(ns.pid) + " left it"
+                       : "no process or /run/netns name known for it");
+}
+
+void NetnsSource::collect(SnapshotBuilder& builder) {
+    const auto names = named();
+    if (host_inode_) builder.netns(host_inode_);
+    for (const auto& [ino, _] : names) builder.netns(ino);
+    for (const auto& [pid, p] : builder.processes()) {
+        if (!p.netns) continue;
+        NetnsSample& ns = builder.netns(p.netns);
+        ns.processes++;
+        if (!p.exited && (!ns.pid || pid < ns.pid)) ns.pid = pid;
+    }
+    std::map<uint64_t, std::map<std::string, uint64_t>> now;
+    for (auto& [ino, ns] : builder.netns_samples()) {
+        if (!ino) continue;  // drops whose namespace could not be told
+        auto name = names.find(ino);
+        if (ino == host_inode_ || ino == kInitialNetnsInode)
+            ns.name = "host";
+        else if (name != names.end())
+            ns.name = name->second;
+        if (rcvbuf_grow_attached_) {
+            ns.rcvbuf_grow = ns.rcvbuf_grow.value_or(0);
+            ns.rcvbuf_grow_at_max = ns.rcvbuf_grow_at_max.value_or(0);
+            ns.rcvbuf_grow_locked = ns.rcvbuf_grow_locked.value_or(0);
+        }
+        auto text = read_netstat(ns, name == names.end() ? "" : run_netns_ + "/" + name->second);
+        if (!text) {
+            ns.netstat_unavailable = text.error().message;
+            continue;
+        }
+        auto counters = parse_netstat(*text);
+        auto before = prev_.find(ino);
+        apply_netstat(counters, before == prev_.end() ? decltype(counters){} : before->second, ns);
+        now.emplace(ino, std::move(counters));
+    }
+    prev_ = std::move(now);
+}
+
+}  // namespace perfbpf
