@@ -16,7 +16,7 @@ readonly EXIT_TIMEOUT=124
 readonly BOOT_MODULES="loop veth ifb sch_netem sch_tbf sch_htb sch_prio sch_sfq sch_fq sch_codel sch_fq_pie sch_ingress cls_bpf act_bpf tcp_bbr"
 readonly EXTRA_MODULES="null_blk brd zram dummy tun bridge bfq kyber-iosched"
 # Host tools copied into the guest when present (with their shared libraries); in --help.
-readonly HOST_TOOLS="bash ip tc ss iperf3 losetup mkfs.ext4 bpftool"
+readonly HOST_TOOLS="bash ip tc ss nsenter iperf3 losetup mkfs.ext4 bpftool"
 readonly HOST_DATA="/etc/iproute2 /usr/lib/x86_64-linux-gnu/tc /etc/mke2fs.conf"
 # A KVM guest reaches init in about a second; if it has not after this, KVM is broken here.
 readonly KVM_START_TIMEOUT=30
@@ -45,7 +45,7 @@ The guest:
               sch_fq sch_codel sch_fq_pie sch_ingress cls_bpf act_bpf tcp_bbr (and deps);
               for modprobe: null_blk brd zram dummy tun bridge bfq kyber-iosched.
   tools       from the host when present, with their shared libraries: bash ip tc ss
-              iperf3 losetup mkfs.ext4 bpftool, and the host's /bin/sh (dash) as /bin/sh,
+              nsenter iperf3 losetup mkfs.ext4 bpftool, and the host's /bin/sh (dash) as /bin/sh,
               as busybox's sh would run its own applets in place of ip, tc, losetup ...;
               busybox applets for everything else.
   build dir   DIR/perfbpf (required) and every other ELF executable under DIR (not in
