@@ -249,6 +249,15 @@ TEST(DeviceNames, FromSysClassBlock) {
     EXPECT_EQ(names.scan_sysfs("/nonexistent"), 0u);
 }
 
+TEST(WholeDisks, OnlyThoseWithMedia) {
+    // tests/fixtures/sys/block: sda (8:0) and loop1 (7:1) have a size; loop0 is an unbound
+    // loop device (size 0); nodev has no dev file.
+    using Dev = std::pair<uint32_t, uint32_t>;
+    auto disks = whole_disks_with_media(std::string(PERFBPF_FIXTURES_DIR) + "/sys");
+    EXPECT_EQ(disks, (std::set<Dev>{{7, 1}, {8, 0}}));
+    EXPECT_TRUE(whole_disks_with_media("/nonexistent").empty());
+}
+
 TEST(DiskstatsDeltas, UtilisationAndQueueDepth) {
     DiskstatsDeltas deltas;
     auto first = deltas.update(

@@ -81,6 +81,18 @@ void BlockReader::collect_devices(SnapshotBuilder& builder) {
             }
             d = std::move(sample);
         });
+    // Idle disks are listed too (as iostat does), so a quiet device view is not mistaken
+    // for missing probes; unbound loop devices and empty zram (size 0) are not disks.
+    // (A dozen small sysfs reads per interval; loop devices change size without appearing.)
+    const auto disks = whole_disks_with_media(sys_root_);
+    for (const auto& [dev, u] : util) {
+        const uint64_t key = (static_cast<uint64_t>(dev.first) << 32) | dev.second;
+        if (!disks.contains(dev) || builder.devices().contains(key)) continue;
+        DeviceSample& d = builder.device(dev.first, dev.second);
+        d.name = device_name(dev.first, dev.second, rescanned);
+        d.util_pct = u.util_pct;
+        d.avg_queue_depth = u.avg_queue_depth;
+    }
     for (uint64_t queue : vanished) {
         bpf_map_delete_elem(probe_.dev_stats_fd(), &queue);
         deltas_.forget_device(queue);

@@ -130,6 +130,20 @@ size_t DeviceNames::scan_sysfs(const std::string& sys_root) {
     return found;
 }
 
+std::set<std::pair<uint32_t, uint32_t>> whole_disks_with_media(const std::string& sys_root) {
+    std::set<std::pair<uint32_t, uint32_t>> out;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(sys_root + "/block", ec)) {
+        const std::string dir = entry.path().string();
+        auto size = read_first_line(dir + "/size");
+        if (!size || *size == "0" || size->empty()) continue;
+        auto text = read_first_line(dir + "/dev");
+        if (!text) continue;
+        if (auto numbers = parse_dev_numbers(*text)) out.insert(*numbers);
+    }
+    return out;
+}
+
 std::optional<std::string> DeviceNames::find(uint32_t major, uint32_t minor) const {
     auto it = names_.find({major, minor});
     if (it == names_.end()) return std::nullopt;

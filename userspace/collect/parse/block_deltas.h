@@ -70,6 +70,10 @@ class DeviceNames {
 
 // Share of the interval a device had I/O in flight (io_ticks) and its time-weighted queue
 // depth (time_in_queue), from consecutive /proc/diskstats reads.
+// Whole disks under `sys_root`/block whose size is not zero (a loop device without a
+// backing file, an unconfigured zram or nbd has none), by (major, minor).
+std::set<std::pair<uint32_t, uint32_t>> whole_disks_with_media(const std::string& sys_root);
+
 struct DiskUtil {
     double util_pct = 0;
     double avg_queue_depth = 0;
