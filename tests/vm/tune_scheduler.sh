@@ -8,6 +8,37 @@ set -u
 reader=$1
 state=/tmp/tune-state
 fail() { echo "tune_scheduler: FAIL: $*"; exit 1; }
+# What the guest was doing, for a failure report: a hang here once cost CI the whole
+# harness timeout with only a stack dump to show for it.
+diagnose() {
+    echo "tune_scheduler: processes:"; ps 2>/dev/null | tail -n 20
+    echo "tune_scheduler: kernel log:"; dmesg 2>/dev/null | tail -n 40
+}
+# Ends the test well before the harness's timeout, saying what hung.
+script_pid=$$
+(
+    sleep 150
+    echo "tune_scheduler: FAIL: still running after 150 s"
+    diagnose
+    kill -TERM "$script_pid"
+) &
+watchdog_pid=$!
+# Waits up to 10 s for a process we started to end; one stuck in the kernel (D state) is a
+# failure with its state shown, not a hang of the test.
+reap() {
+    kill "$1" 2>/dev/null
+    i=0
+    while kill -0 "$1" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 100 ]; then
+            grep -E '^(State|Name)' /proc/"$1"/status 2>/dev/null
+            diagnose
+            fail "pid $1 did not end 10 s after SIGTERM"
+        fi
+        sleep 0.1
+    done
+    wait "$1" 2>/dev/null
+}
 
 modprobe null_blk nr_devices=1 gb=1 || fail "modprobe null_blk"
 modprobe bfq || fail "modprobe bfq"
@@ -17,10 +48,15 @@ sched=/sys/block/$dev/queue/scheduler
 echo bfq >"$sched" || fail "cannot select bfq"
 grep -q '\[bfq\]' "$sched" || fail "bfq not selected: $(cat "$sched")"
 
-"$reader" dio-rand /dev/$dev 60 4 >/dev/null &
+# One reader thread, bounded to a little more than the tune run: with none the
+# null_blk device completes requests as fast as a vCPU can issue them, and under TCG four
+# readers once starved the guest (a CI run stalled until the harness killed it). One
+# thread leaves a vCPU for perfbpf and still shows bfq's cost per request.
+"$reader" dio-rand /dev/$dev 35 1 >/dev/null &
 reader_pid=$!
 perfbpf tune --auto --device $dev --duration 25 --interval 0.5 --window 6 --state-dir $state ||
     fail "tune --auto exited $?"
+reap "$reader_pid"
 status=$(perfbpf tune --status --json --state-dir $state) || fail "tune --status"
 echo "$status"
 echo "$status" | grep -q '"knob": "/sys/block/nullb0/queue/scheduler"' || fail "no scheduler change in the journal"
@@ -30,8 +66,7 @@ echo "$status" | grep -q '"original": "bfq"' || fail "the original is not bfq"
 # per second under TCG), so the verification must keep the change.
 echo "$status" | grep -q '"outcome": "kept"' || fail "the change was not kept"
 grep -q '\[none\]' "$sched" || fail "kept, but the scheduler is $(cat "$sched")"
-kill "$reader_pid"
-wait "$reader_pid" 2>/dev/null
 perfbpf tune --rollback --state-dir $state || fail "tune --rollback exited $?"
 grep -q '\[bfq\]' "$sched" || fail "after rollback the scheduler is $(cat "$sched")"
+kill "$watchdog_pid" 2>/dev/null
 echo "tune_scheduler: ok"
