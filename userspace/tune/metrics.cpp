@@ -1,11 +1,19 @@
 #include "tune/metrics.h"
 
+#include <algorithm>
+
 namespace perfbpf::tune {
 namespace {
 
 const DeviceSample* find_device(const Snapshot& s, const std::string& name) {
     for (const auto& d : s.devices)
         if (d.name == name) return &d;
+    return nullptr;
+}
+
+const NetnsSample* find_netns(const Snapshot& s, const std::string& name) {
+    for (const auto& n : s.netns)
+        if (n.name == name) return &n;
     return nullptr;
 }
 
@@ -66,6 +74,49 @@ Metric psi_memory_some_pct() {
             [](const Snapshot& s) -> std::optional<double> {
                 if (!s.system.psi_memory.available) return std::nullopt;
                 return s.system.psi_memory.some.interval_pct;
+            }};
+}
+
+Metric netns_metric(NetnsMetric m, const std::string& netns) {
+    const std::string at = netns == "host" ? " @ host" : " @ netns:" + netns;
+    switch (m) {
+        case NetnsMetric::listen_overflows_per_s:
+            return {{"listen_overflows_per_s" + at, Better::lower, 0.5},
+                    [netns](const Snapshot& s) -> std::optional<double> {
+                        const NetnsSample* n = find_netns(s, netns);
+                        if (!n || !n->netstat_available) return std::nullopt;
+                        return double(n->listen_overflows) / seconds(s);
+                    }};
+        case NetnsMetric::syn_drops_per_s:
+            return {{"syn_drops_per_s" + at, Better::lower, 0.5},
+                    [netns](const Snapshot& s) -> std::optional<double> {
+                        const NetnsSample* n = find_netns(s, netns);
+                        if (!n || !n->netstat_available) return std::nullopt;
+                        return double(n->syn_queue_drops + n->syncookies_sent) / seconds(s);
+                    }};
+        case NetnsMetric::tcp_bytes_per_s:
+            return {{"tcp_bytes_per_s" + at, Better::higher, 64 * 1024},
+                    [netns](const Snapshot& s) -> std::optional<double> {
+                        const NetnsSample* n = find_netns(s, netns);
+                        return n ? double(n->tcp_tx_bytes + n->tcp_rx_bytes) / seconds(s) : 0.0;
+                    }};
+    }
+    return {};
+}
+
+Metric backlog_drops_per_s() {
+    return {{"backlog_drops_per_s @ host", Better::lower, 1.0},
+            [](const Snapshot& s) -> std::optional<double> {
+                uint64_t bpf = 0;
+                for (const auto& n : s.netns) bpf += n.cpu_backlog_drops;
+                return double(std::max(bpf, s.system.softnet_backlog_drops)) / seconds(s);
+            }};
+}
+
+Metric packet_drops_per_s() {
+    return {{"packet_drops_per_s @ host", Better::lower, 10.0},
+            [](const Snapshot& s) -> std::optional<double> {
+                return double(s.system.packet_drops_total) / seconds(s);
             }};
 }
 
