@@ -56,12 +56,14 @@ b() { nsenter --net=/run/netns/nblb "$@"; }
 [ "$(nproc)" -ge 2 ] || fail "needs 2 CPUs, has $(nproc)"
 echo 1000 >$sysctl || fail "cannot set netdev_max_backlog"
 ip netns add nbla && ip netns add nblb || fail "ip netns add"
-a ip link add va type veth peer name vb netns nblb || fail "veth"
+# Made here and moved, as /sys shows only this namespace's devices: every packet vb
+# receives is queued to CPU 1's backlog (RPS), whichever CPU sent it.
+ip link add va type veth peer name vb || fail "veth"
+echo 2 >/sys/class/net/vb/queues/rx-0/rps_cpus || fail "rps_cpus"
+ip link set va netns nbla && ip link set vb netns nblb || fail "moving the veth ends"
 a ip addr add 10.205.1.1/24 dev va && b ip addr add 10.205.1.2/24 dev vb || fail "addr"
 a ip link set lo up && b ip link set lo up && a ip link set va up && b ip link set vb up ||
     fail "link up"
-# Every packet vb receives is queued to CPU 1's backlog, whichever CPU sent it.
-b sh -c 'echo 2 >/sys/class/net/vb/queues/rx-0/rps_cpus' || fail "rps_cpus"
 
 b taskset -c 1 iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 pids="$pids $!"
