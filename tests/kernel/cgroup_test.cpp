@@ -139,8 +139,14 @@ TEST(Cgroups, CpuHogAndBurstySleeperToldApart) {
             EXPECT_LT(ls.oncpu_ns, hs.oncpu_ns / 2);
             EXPECT_LT(ls.burst_avg_us, 2'000.0);
             EXPECT_GE(ls.runq_waits, ls.vol_switches / 2);
-            EXPECT_GT(ls.runq_wait_ns, 20'000'000u);  // measured 140-200 ms
-            EXPECT_GT(ls.runq_lat_p99_us, 500.0);     // measured 4-6 ms
+            EXPECT_GT(ls.runq_wait_ns, 20'000'000u);  // measured 140-200 ms (6.1 guest: 42 ms)
+            // How long a waker waits behind a hog is the scheduler's choice: 4-6 ms on the
+            // host's EEVDF, 0.47 ms on 6.1's CFS (wakeup preemption) in the guest. What must
+            // hold on both: the tail is no shorter than the mean wait, and well above the
+            // few µs of a wakeup onto an idle CPU.
+            ASSERT_GT(ls.runq_waits, 0u);
+            EXPECT_GE(ls.runq_lat_p99_us, ls.runq_wait_ns / 1e3 / ls.runq_waits);
+            EXPECT_GT(ls.runq_lat_p99_us, 100.0);
             // Pressure exists per cgroup in v2 only, and says so in v1.
             if (h.name == "v2") {
                 EXPECT_TRUE(ls.psi_available) << ls.psi_unavailable;

@@ -1,5 +1,9 @@
 #include "tune/metrics.h"
 
+#include <algorithm>
+
+#include "tune/tuner.h"
+
 namespace perfbpf::tune {
 namespace {
 
@@ -9,8 +13,10 @@ const DeviceSample* find_device(const Snapshot& s, const std::string& name) {
     return nullptr;
 }
 
-double seconds(const Snapshot& s) {
-    return s.interval_ns ? double(s.interval_ns) / 1e9 : 1.0;
+const NetnsSample* find_netns(const Snapshot& s, const std::string& name) {
+    for (const auto& n : s.netns)
+        if (n.name == name) return &n;
+    return nullptr;
 }
 
 }  // namespace
@@ -22,32 +28,33 @@ Metric device_metric(DeviceMetric m, const std::string& device) {
             return {{"read_bytes_per_s" + at, Better::higher, 64 * 1024},
                     [device](const Snapshot& s) -> std::optional<double> {
                         const DeviceSample* d = find_device(s, device);
-                        return d ? double(d->read_bytes) / seconds(s) : 0.0;
+                        return d ? double(d->read_bytes) / interval_seconds(s) : 0.0;
                     }};
         case DeviceMetric::read_ios_per_s:
             return {{"read_ios_per_s" + at, Better::higher, 5},
                     [device](const Snapshot& s) -> std::optional<double> {
                         const DeviceSample* d = find_device(s, device);
-                        return d ? double(d->read_ios) / seconds(s) : 0.0;
+                        return d ? double(d->read_ios) / interval_seconds(s) : 0.0;
                     }};
         case DeviceMetric::ios_per_s:
             return {{"ios_per_s" + at, Better::higher, 5},
                     [device](const Snapshot& s) -> std::optional<double> {
                         const DeviceSample* d = find_device(s, device);
-                        return d ? double(d->read_ios + d->write_ios) / seconds(s) : 0.0;
+                        return d ? double(d->read_ios + d->write_ios) / interval_seconds(s) : 0.0;
                     }};
         case DeviceMetric::bytes_per_s:
             return {{"bytes_per_s" + at, Better::higher, 64 * 1024},
                     [device](const Snapshot& s) -> std::optional<double> {
                         const DeviceSample* d = find_device(s, device);
-                        return d ? double(d->read_bytes + d->write_bytes) / seconds(s) : 0.0;
+                        return d ? double(d->read_bytes + d->write_bytes) / interval_seconds(s)
+                                 : 0.0;
                     }};
         case DeviceMetric::busy_ms_per_read_mib:
             return {{"busy_ms_per_read_mib" + at, Better::lower, 0.01},
                     [device](const Snapshot& s) -> std::optional<double> {
                         const DeviceSample* d = find_device(s, device);
                         if (!d || d->read_bytes < (1u << 20)) return std::nullopt;
-                        const double busy_ms = d->util_pct / 100 * seconds(s) * 1000;
+                        const double busy_ms = d->util_pct / 100 * interval_seconds(s) * 1000;
                         return busy_ms / (double(d->read_bytes) / (1 << 20));
                     }};
         case DeviceMetric::read_lat_p99_us:
@@ -66,6 +73,51 @@ Metric psi_memory_some_pct() {
             [](const Snapshot& s) -> std::optional<double> {
                 if (!s.system.psi_memory.available) return std::nullopt;
                 return s.system.psi_memory.some.interval_pct;
+            }};
+}
+
+Metric netns_metric(NetnsMetric m, const std::string& netns) {
+    const std::string at = netns == "host" ? " @ host" : " @ netns:" + netns;
+    switch (m) {
+        case NetnsMetric::listen_overflows_per_s:
+            return {{"listen_overflows_per_s" + at, Better::lower, 0.5},
+                    [netns](const Snapshot& s) -> std::optional<double> {
+                        const NetnsSample* n = find_netns(s, netns);
+                        if (!n || !n->netstat_available) return std::nullopt;
+                        return double(n->listen_overflows) / interval_seconds(s);
+                    }};
+        case NetnsMetric::syn_drops_per_s:
+            return {{"syn_drops_per_s" + at, Better::lower, 0.5},
+                    [netns](const Snapshot& s) -> std::optional<double> {
+                        const NetnsSample* n = find_netns(s, netns);
+                        if (!n || !n->netstat_available) return std::nullopt;
+                        return double(n->syn_queue_drops + n->syncookies_sent) /
+                               interval_seconds(s);
+                    }};
+        case NetnsMetric::tcp_bytes_per_s:
+            return {{"tcp_bytes_per_s" + at, Better::higher, 64 * 1024},
+                    [netns](const Snapshot& s) -> std::optional<double> {
+                        const NetnsSample* n = find_netns(s, netns);
+                        return n ? double(n->tcp_tx_bytes + n->tcp_rx_bytes) / interval_seconds(s)
+                                 : 0.0;
+                    }};
+    }
+    return {};
+}
+
+Metric backlog_drops_per_s() {
+    return {{"backlog_drops_per_s @ host", Better::lower, 1.0},
+            [](const Snapshot& s) -> std::optional<double> {
+                uint64_t bpf = 0;
+                for (const auto& n : s.netns) bpf += n.cpu_backlog_drops;
+                return double(std::max(bpf, s.system.softnet_backlog_drops)) / interval_seconds(s);
+            }};
+}
+
+Metric packet_drops_per_s() {
+    return {{"packet_drops_per_s @ host", Better::lower, 10.0},
+            [](const Snapshot& s) -> std::optional<double> {
+                return double(s.system.packet_drops_total) / interval_seconds(s);
             }};
 }
 

@@ -22,4 +22,17 @@ Metric device_metric(DeviceMetric m, const std::string& device);
 // PSI memory "some": share of the interval some task stalled on memory.
 Metric psi_memory_some_pct();
 
+// Per network namespace, by its snapshot name ("host" for the initial one). A namespace
+// whose /proc/net/netstat could not be read has no netstat-based value.
+enum class NetnsMetric {
+    listen_overflows_per_s,  // TcpExt ListenOverflows
+    syn_drops_per_s,         // TcpExt TCPReqQFullDrop + SyncookiesSent
+    tcp_bytes_per_s,         // TCP bytes sent + received (net family)
+};
+Metric netns_metric(NetnsMetric m, const std::string& netns);
+// Host-wide: packets dropped with a CPU's input backlog full (the larger of softnet_stat's
+// count and the CPU_BACKLOG drops of all namespaces), and all packet drops.
+Metric backlog_drops_per_s();
+Metric packet_drops_per_s();
+
 }  // namespace perfbpf::tune

@@ -1,6 +1,7 @@
 #include "tune/registry.h"
 
 #include "tune/tuners/block_io.h"
+#include "tune/tuners/net_backlog.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -10,6 +11,7 @@ using Factory = std::unique_ptr<Tuner> (*)();
 // The whole set, one line per tuner, in the order plans list them.
 const Factory kTuners[] = {
     [] { return make_block_io_tuner(); },
+    [] { return make_net_backlog_tuner(); },
 };
 
 }  // namespace

@@ -27,6 +27,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -55,7 +56,26 @@ struct TunerInput {
         return it == knobs->end() ? nullptr : &it->second;
     }
     bool allows(const Scope& s) const { return !filter || filter->allows(s); }
+    // A knob that holds one integer (most sysctls and queue attributes); nullopt when it
+    // was not read or holds something else.
+    std::optional<int64_t> int_knob(const KnobId& id) const {
+        const KnobValue* v = knob(id);
+        if (!v) return std::nullopt;
+        auto f = parse_int_fields(v->value);
+        if (!f || f->size() != 1) return std::nullopt;
+        return (*f)[0];
+    }
 };
+
+// An interval's length in seconds; 1 s for a snapshot that does not say (synthetic windows).
+inline double interval_seconds(const Snapshot& s) {
+    return s.interval_ns ? double(s.interval_ns) / 1e9 : 1.0;
+}
+inline double window_seconds(std::span<const Snapshot> w) {
+    double sum = 0;
+    for (const Snapshot& s : w) sum += interval_seconds(s);
+    return sum;
+}
 
 struct Recommendation {
     KnobId knob;

@@ -40,14 +40,6 @@ std::map<std::string, DeviceWindow> per_device(const TunerInput& in) {
     return out;
 }
 
-std::optional<int64_t> int_value(const TunerInput& in, const KnobId& id) {
-    const KnobValue* v = in.knob(id);
-    if (!v) return std::nullopt;
-    auto f = parse_int_fields(v->value);
-    if (!f || f->size() != 1) return std::nullopt;
-    return (*f)[0];
-}
-
 int64_t round_to_pages(double kb) {
     return std::max<int64_t>(4, static_cast<int64_t>(kb) / 4 * 4);
 }
@@ -83,10 +75,10 @@ class BlockIoTuner : public Tuner {
     std::optional<Recommendation> readahead(const TunerInput& in, const std::string& dev,
                                             const DeviceWindow& w) const {
         const KnobId ra_id = queue_knob(dev, "read_ahead_kb");
-        auto ra = int_value(in, ra_id);
+        auto ra = in.int_knob(ra_id);
         if (!ra || w.read_ios < c_.min_read_ios || w.read_bytes < c_.min_read_bytes)
             return std::nullopt;
-        auto max_sectors = int_value(in, queue_knob(dev, "max_sectors_kb"));
+        auto max_sectors = in.int_knob(queue_knob(dev, "max_sectors_kb"));
         const double window_kb =
             double(max_sectors && *max_sectors > 0 ? std::min(*ra, *max_sectors) : *ra);
         const double seq = std::min(1.0, double(w.read_seq_ios) / double(w.read_ios));
@@ -152,7 +144,7 @@ class BlockIoTuner : public Tuner {
         const KnobValue* sched = in.knob(id);
         if (!sched || w.read_ios + w.write_ios < c_.min_ios) return std::nullopt;
         const DeviceKind kind =
-            device_kind(dev, int_value(in, queue_knob(dev, "rotational")).value_or(0) == 1);
+            device_kind(dev, in.int_knob(queue_knob(dev, "rotational")).value_or(0) == 1);
         const double ios = double(w.read_ios + w.write_ios);
         const double read_share = double(w.read_ios) / ios;
         const double read_p99_us = w.read_lat.percentile_us(0.99);

@@ -1,0 +1,185 @@
+#include "tune/tuners/net_backlog.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tune/metrics.h"
+#include "util/format.h"
+
+namespace perfbpf::tune {
+namespace {
+
+constexpr const char* kBacklog = "net.core.netdev_max_backlog";
+constexpr const char* kSomaxconn = "net.core.somaxconn";
+constexpr const char* kSynBacklog = "net.ipv4.tcp_max_syn_backlog";
+
+KnobId sysctl(const char* key, Scope scope) {
+    return {KnobKind::sysctl, key, std::move(scope)};
+}
+
+// Where a namespace's own sysctls are written: the host's for the initial namespace, the
+// named namespace's for one `ip netns` names; nowhere for an unnamed one.
+std::optional<Scope> scope_of(const NetnsSample& n) {
+    if (n.name == "host") return Scope::host();
+    if (n.name.empty()) return std::nullopt;
+    return Scope::netns(n.name);
+}
+
+// One namespace's queue drops over the window, for the intervals its netstat was read.
+struct NetnsWindow {
+    Scope scope;
+    uint64_t listen_overflows = 0, listen_drops = 0, syn_drops = 0;
+    double seconds = 0;
+    size_t intervals = 0;
+};
+
+std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
+    std::map<std::string, NetnsWindow> out;
+    for (const Snapshot& s : in.window) {
+        for (const NetnsSample& n : s.netns) {
+            auto scope = scope_of(n);
+            if (!scope || !n.netstat_available || !in.allows(*scope)) continue;
+            NetnsWindow& w = out[n.name];
+            w.scope = *scope;
+            w.listen_overflows += n.listen_overflows;
+            w.listen_drops += n.listen_drops;
+            w.syn_drops += n.syn_queue_drops + n.syncookies_sent;
+            w.seconds += interval_seconds(s);
+            ++w.intervals;
+        }
+    }
+    return out;
+}
+
+std::string where(const Scope& s) {
+    return s.kind == ScopeKind::host ? "the host" : "network namespace " + s.name;
+}
+
+class NetBacklogTuner : public Tuner {
+  public:
+    explicit NetBacklogTuner(NetBacklogConfig c) : c_(c) {}
+    std::string_view name() const override { return "net-backlog"; }
+    std::string_view summary() const override {
+        return "netdev_max_backlog from input backlog drops (host); somaxconn and "
+               "tcp_max_syn_backlog from accept- and SYN-queue overflows (per namespace)";
+    }
+    std::set<std::string> families() const override { return {"net"}; }
+
+    std::vector<KnobId> wants(const TunerInput& in) const override {
+        std::vector<KnobId> out;
+        if (in.allows(Scope::host())) out.push_back(sysctl(kBacklog, Scope::host()));
+        for (const auto& [name, w] : per_netns(in)) {
+            out.push_back(sysctl(kSomaxconn, w.scope));
+            out.push_back(sysctl(kSynBacklog, w.scope));
+        }
+        return out;
+    }
+
+    std::vector<Recommendation> decide(const TunerInput& in) const override {
+        std::vector<Recommendation> out;
+        if (in.window.size() < c_.min_intervals) return out;
+        if (auto r = input_backlog(in)) out.push_back(std::move(*r));
+        for (const auto& [name, w] : per_netns(in)) {
+            if (w.intervals < c_.min_intervals || w.seconds <= 0) continue;
+            if (auto r = accept_queue(in, name, w)) out.push_back(std::move(*r));
+            if (auto r = syn_queue(in, name, w)) out.push_back(std::move(*r));
+        }
+        return out;
+    }
+
+  private:
+    int64_t raised(int64_t cur, int64_t ceiling) const {
+        const double to = std::ceil(double(std::max<int64_t>(cur, 1)) * c_.step_factor);
+        return std::min<int64_t>(ceiling, static_cast<int64_t>(to));
+    }
+
+    std::optional<Recommendation> input_backlog(const TunerInput& in) const {
+        if (!in.allows(Scope::host())) return std::nullopt;
+        const KnobId id = sysctl(kBacklog, Scope::host());
+        auto cur = in.int_knob(id);
+        if (!cur || *cur >= c_.backlog_ceiling) return std::nullopt;
+        uint64_t softnet = 0, bpf = 0;
+        for (const Snapshot& s : in.window) {
+            softnet += s.system.softnet_backlog_drops;
+            for (const auto& n : s.netns) bpf += n.cpu_backlog_drops;
+        }
+        const double secs = window_seconds(in.window);
+        const double rate = double(std::max(softnet, bpf)) / secs;
+        if (rate < c_.min_backlog_drops_per_s) return std::nullopt;
+        Recommendation r;
+        r.knob = id;
+        r.current = std::to_string(*cur);
+        r.proposed = std::to_string(raised(*cur, c_.backlog_ceiling));
+        r.direction = +1;
+        r.evidence = {{"backlog_drops_per_s", rate},
+                      {"softnet_backlog_drops", double(softnet)},
+                      {"cpu_backlog_drops", double(bpf)},
+                      {"netdev_max_backlog", double(*cur)}};
+        r.reason = format_fixed(rate, 1) + " packets/s dropped with a CPU's input backlog full (" +
+                   std::to_string(*cur) + " packets)";
+        r.expected = "bursts fit in the per-CPU input queue: fewer backlog drops";
+        r.target = backlog_drops_per_s();
+        r.guard = packet_drops_per_s();
+        return r;
+    }
+
+    std::optional<Recommendation> accept_queue(const TunerInput& in, const std::string& name,
+                                               const NetnsWindow& w) const {
+        const KnobId id = sysctl(kSomaxconn, w.scope);
+        auto cur = in.int_knob(id);
+        if (!cur || *cur >= c_.somaxconn_ceiling) return std::nullopt;
+        const double rate = double(w.listen_overflows) / w.seconds;
+        if (rate < c_.min_listen_overflows_per_s) return std::nullopt;
+        Recommendation r;
+        r.knob = id;
+        r.current = std::to_string(*cur);
+        r.proposed = std::to_string(raised(*cur, c_.somaxconn_ceiling));
+        r.direction = +1;
+        r.evidence = {{"listen_overflows_per_s", rate},
+                      {"listen_overflows", double(w.listen_overflows)},
+                      {"listen_drops", double(w.listen_drops)},
+                      {"somaxconn", double(*cur)}};
+        r.reason = format_fixed(rate, 1) + " connections/s found the accept queue full in " +
+                   where(w.scope) + " (somaxconn " + std::to_string(*cur) + ")";
+        r.expected =
+            "listeners that ask for a larger backlog get it when they listen again: fewer "
+            "overflows";
+        r.target = netns_metric(NetnsMetric::listen_overflows_per_s, name);
+        r.guard = netns_metric(NetnsMetric::tcp_bytes_per_s, name);
+        return r;
+    }
+
+    std::optional<Recommendation> syn_queue(const TunerInput& in, const std::string& name,
+                                            const NetnsWindow& w) const {
+        const KnobId id = sysctl(kSynBacklog, w.scope);
+        auto cur = in.int_knob(id);
+        if (!cur || *cur >= c_.syn_backlog_ceiling) return std::nullopt;
+        const double rate = double(w.syn_drops) / w.seconds;
+        if (rate < c_.min_syn_drops_per_s) return std::nullopt;
+        Recommendation r;
+        r.knob = id;
+        r.current = std::to_string(*cur);
+        r.proposed = std::to_string(raised(*cur, c_.syn_backlog_ceiling));
+        r.direction = +1;
+        r.evidence = {{"syn_drops_per_s", rate},
+                      {"syn_drops", double(w.syn_drops)},
+                      {"tcp_max_syn_backlog", double(*cur)}};
+        r.reason = format_fixed(rate, 1) + " SYNs/s dropped or answered with cookies in " +
+                   where(w.scope) + " with the SYN queue full (tcp_max_syn_backlog " +
+                   std::to_string(*cur) + ")";
+        r.expected = "more half-open connections queued: fewer SYN drops and cookies";
+        r.target = netns_metric(NetnsMetric::syn_drops_per_s, name);
+        r.guard = netns_metric(NetnsMetric::tcp_bytes_per_s, name);
+        return r;
+    }
+
+    NetBacklogConfig c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Tuner> make_net_backlog_tuner(NetBacklogConfig config) {
+    return std::make_unique<NetBacklogTuner>(config);
+}
+
+}  // namespace perfbpf::tune
