@@ -88,16 +88,24 @@ class NetBacklogTuner : public Tuner {
     }
 
   private:
-    int64_t raised(int64_t cur, int64_t ceiling) const {
+    // One step up of `id` when `rate` reaches `min_rate` and the knob is under `ceiling`;
+    // the caller adds evidence, words and metrics. `cur` is the knob's value.
+    std::optional<Recommendation> raise(const TunerInput& in, const KnobId& id, int64_t ceiling,
+                                        double rate, double min_rate, int64_t& cur) const {
+        auto v = in.int_knob(id);
+        if (!v || *v >= ceiling || rate < min_rate) return std::nullopt;
+        cur = *v;
         const double to = std::ceil(double(std::max<int64_t>(cur, 1)) * c_.step_factor);
-        return std::min<int64_t>(ceiling, static_cast<int64_t>(to));
+        Recommendation r;
+        r.knob = id;
+        r.current = std::to_string(cur);
+        r.proposed = std::to_string(std::min<int64_t>(ceiling, static_cast<int64_t>(to)));
+        r.direction = +1;
+        return r;
     }
 
     std::optional<Recommendation> input_backlog(const TunerInput& in) const {
         if (!in.allows(Scope::host())) return std::nullopt;
-        const KnobId id = sysctl(kBacklog, Scope::host());
-        auto cur = in.int_knob(id);
-        if (!cur || *cur >= c_.backlog_ceiling) return std::nullopt;
         uint64_t softnet = 0, bpf = 0;
         for (const Snapshot& s : in.window) {
             softnet += s.system.softnet_backlog_drops;
@@ -105,72 +113,63 @@ class NetBacklogTuner : public Tuner {
         }
         const double secs = window_seconds(in.window);
         const double rate = double(std::max(softnet, bpf)) / secs;
-        if (rate < c_.min_backlog_drops_per_s) return std::nullopt;
-        Recommendation r;
-        r.knob = id;
-        r.current = std::to_string(*cur);
-        r.proposed = std::to_string(raised(*cur, c_.backlog_ceiling));
-        r.direction = +1;
+        int64_t cur = 0;
+        auto rec = raise(in, sysctl(kBacklog, Scope::host()), c_.backlog_ceiling, rate,
+                         c_.min_backlog_drops_per_s, cur);
+        if (!rec) return std::nullopt;
+        Recommendation& r = *rec;
         r.evidence = {{"backlog_drops_per_s", rate},
                       {"softnet_backlog_drops", double(softnet)},
                       {"cpu_backlog_drops", double(bpf)},
-                      {"netdev_max_backlog", double(*cur)}};
+                      {"netdev_max_backlog", double(cur)}};
         r.reason = format_fixed(rate, 1) + " packets/s dropped with a CPU's input backlog full (" +
-                   std::to_string(*cur) + " packets)";
+                   std::to_string(cur) + " packets)";
         r.expected = "bursts fit in the per-CPU input queue: fewer backlog drops";
         r.target = backlog_drops_per_s();
         r.guard = packet_drops_per_s();
-        return r;
+        return rec;
     }
 
     std::optional<Recommendation> accept_queue(const TunerInput& in, const std::string& name,
                                                const NetnsWindow& w) const {
-        const KnobId id = sysctl(kSomaxconn, w.scope);
-        auto cur = in.int_knob(id);
-        if (!cur || *cur >= c_.somaxconn_ceiling) return std::nullopt;
         const double rate = double(w.listen_overflows) / w.seconds;
-        if (rate < c_.min_listen_overflows_per_s) return std::nullopt;
-        Recommendation r;
-        r.knob = id;
-        r.current = std::to_string(*cur);
-        r.proposed = std::to_string(raised(*cur, c_.somaxconn_ceiling));
-        r.direction = +1;
+        int64_t cur = 0;
+        auto rec = raise(in, sysctl(kSomaxconn, w.scope), c_.somaxconn_ceiling, rate,
+                         c_.min_listen_overflows_per_s, cur);
+        if (!rec) return std::nullopt;
+        Recommendation& r = *rec;
         r.evidence = {{"listen_overflows_per_s", rate},
                       {"listen_overflows", double(w.listen_overflows)},
                       {"listen_drops", double(w.listen_drops)},
-                      {"somaxconn", double(*cur)}};
+                      {"somaxconn", double(cur)}};
         r.reason = format_fixed(rate, 1) + " connections/s found the accept queue full in " +
-                   where(w.scope) + " (somaxconn " + std::to_string(*cur) + ")";
+                   where(w.scope) + " (somaxconn " + std::to_string(cur) + ")";
         r.expected =
             "listeners that ask for a larger backlog get it when they listen again: fewer "
             "overflows";
         r.target = netns_metric(NetnsMetric::listen_overflows_per_s, name);
         r.guard = netns_metric(NetnsMetric::tcp_bytes_per_s, name);
-        return r;
+        return rec;
     }
 
     std::optional<Recommendation> syn_queue(const TunerInput& in, const std::string& name,
                                             const NetnsWindow& w) const {
-        const KnobId id = sysctl(kSynBacklog, w.scope);
-        auto cur = in.int_knob(id);
-        if (!cur || *cur >= c_.syn_backlog_ceiling) return std::nullopt;
         const double rate = double(w.syn_drops) / w.seconds;
-        if (rate < c_.min_syn_drops_per_s) return std::nullopt;
-        Recommendation r;
-        r.knob = id;
-        r.current = std::to_string(*cur);
-        r.proposed = std::to_string(raised(*cur, c_.syn_backlog_ceiling));
-        r.direction = +1;
+        int64_t cur = 0;
+        auto rec = raise(in, sysctl(kSynBacklog, w.scope), c_.syn_backlog_ceiling, rate,
+                         c_.min_syn_drops_per_s, cur);
+        if (!rec) return std::nullopt;
+        Recommendation& r = *rec;
         r.evidence = {{"syn_drops_per_s", rate},
                       {"syn_drops", double(w.syn_drops)},
-                      {"tcp_max_syn_backlog", double(*cur)}};
+                      {"tcp_max_syn_backlog", double(cur)}};
         r.reason = format_fixed(rate, 1) + " SYNs/s dropped or answered with cookies in " +
                    where(w.scope) + " with the SYN queue full (tcp_max_syn_backlog " +
-                   std::to_string(*cur) + ")";
+                   std::to_string(cur) + ")";
         r.expected = "more half-open connections queued: fewer SYN drops and cookies";
         r.target = netns_metric(NetnsMetric::syn_drops_per_s, name);
         r.guard = netns_metric(NetnsMetric::tcp_bytes_per_s, name);
-        return r;
+        return rec;
     }
 
     NetBacklogConfig c_;
