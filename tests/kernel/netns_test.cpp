@@ -27,63 +27,8 @@ namespace {
 using test::Child;
 using test::fixture;
 using test::in_netns;
+using test::NetnsPair;
 using test::run_command;
-
-// Namespaces "<base>a" (10.204.1.1) and "<base>b" (10.204.1.2) joined by a veth pair.
-class NetnsPair {
-  public:
-    static std::unique_ptr<NetnsPair> create(std::string* error) {
-        std::unique_ptr<NetnsPair> n(new NetnsPair());
-        const std::string base = "pbev" + std::to_string(::getpid());
-        n->a_ = base + "a";
-        n->b_ = base + "b";
-        const std::string &a = n->a_, &b = n->b_;
-        const std::vector<std::string> steps = {
-            "ip netns add " + a,
-            "ip netns add " + b,
-            in_netns(a, "ip link add va type veth peer name vb netns " + b),
-            in_netns(a, "ip addr add 10.204.1.1/24 dev va"),
-            in_netns(b, "ip addr add 10.204.1.2/24 dev vb"),
-            in_netns(a, "ip link set lo up"),
-            in_netns(b, "ip link set lo up"),
-            in_netns(a, "ip link set va up"),
-            in_netns(b, "ip link set vb up"),
-        };
-        n->created_ = true;
-        if (!test::run_steps(steps, error)) return nullptr;  // the destructor removes them
-        return n;
-    }
-    ~NetnsPair() {
-        if (!created_) return;
-        for (const auto& ns : {a_, b_}) run_command("ip netns del " + ns + " 2>/dev/null");
-    }
-    NetnsPair(const NetnsPair&) = delete;
-    NetnsPair& operator=(const NetnsPair&) = delete;
-
-    const std::string& a() const { return a_; }
-    const std::string& b() const { return b_; }
-    static uint64_t inode(const std::string& ns) {
-        struct stat st {};
-        return ::stat(("/run/netns/" + ns).c_str(), &st) == 0 ? st.st_ino : 0;
-    }
-    // Sets a per-namespace sysctl inside `ns` only.
-    static bool set(const std::string& ns, const std::string& sysctl, const std::string& value) {
-        int st = 0;
-        run_command(in_netns(ns, "sh -c 'echo " + value + " > /proc/sys/" + sysctl + "' 2>&1"),
-                    &st);
-        return st == 0;
-    }
-    // A TcpExt counter of the namespace's /proc/net/netstat, as the kernel counts it.
-    static uint64_t tcp_ext(const std::string& ns, const std::string& field) {
-        auto m = parse_netstat(run_command(in_netns(ns, "cat /proc/net/netstat")));
-        return m["TcpExt:" + field];
-    }
-
-  private:
-    NetnsPair() = default;
-    std::string a_, b_;
-    bool created_ = false;
-};
 
 sockaddr_in ipv4(const char* addr, uint16_t port) {
     sockaddr_in sa{};

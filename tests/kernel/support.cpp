@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include <sstream>
 #include <thread>
 #include <utility>
+
+#include "collect/parse/procfs.h"
 
 namespace perfbpf::test {
 
@@ -146,6 +149,55 @@ std::string fixture(const std::string& name) {
 
 std::string run_perfbpf(const std::string& args, int* status) {
     return run_command(perfbpf_binary() + " " + args, status);
+}
+
+std::unique_ptr<NetnsPair> NetnsPair::create(std::string* error) {
+    std::unique_ptr<NetnsPair> n(new NetnsPair());
+    const std::string base = "pbev" + std::to_string(::getpid());
+    n->a_ = base + "a";
+    n->b_ = base + "b";
+    const std::string &a = n->a_, &b = n->b_;
+    const std::vector<std::string> steps = {
+        "ip netns add " + a,
+        "ip netns add " + b,
+        in_netns(a, "ip link add va type veth peer name vb netns " + b),
+        in_netns(a, "ip addr add 10.204.1.1/24 dev va"),
+        in_netns(b, "ip addr add 10.204.1.2/24 dev vb"),
+        in_netns(a, "ip link set lo up"),
+        in_netns(b, "ip link set lo up"),
+        in_netns(a, "ip link set va up"),
+        in_netns(b, "ip link set vb up"),
+    };
+    n->created_ = true;
+    if (!run_steps(steps, error)) return nullptr;  // the destructor removes them
+    return n;
+}
+
+NetnsPair::~NetnsPair() {
+    if (!created_) return;
+    for (const auto& ns : {a_, b_}) run_command("ip netns del " + ns + " 2>/dev/null");
+}
+
+uint64_t NetnsPair::inode(const std::string& ns) {
+    struct stat st {};
+    return ::stat(("/run/netns/" + ns).c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+bool NetnsPair::set(const std::string& ns, const std::string& sysctl, const std::string& value) {
+    int st = 0;
+    run_command(in_netns(ns, "sh -c 'echo " + value + " > /proc/sys/" + sysctl + "' 2>&1"), &st);
+    return st == 0;
+}
+
+std::string NetnsPair::get(const std::string& ns, const std::string& sysctl) {
+    std::string out = run_command(in_netns(ns, "cat /proc/sys/" + sysctl));
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
+uint64_t NetnsPair::tcp_ext(const std::string& ns, const std::string& field) {
+    auto m = parse_netstat(run_command(in_netns(ns, "cat /proc/net/netstat")));
+    return m["TcpExt:" + field];
 }
 
 }  // namespace perfbpf::test

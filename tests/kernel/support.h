@@ -109,4 +109,29 @@ std::string fixture(const std::string& name);
 // Runs `perfbpf ARGS` and returns stdout; `status` receives the exit status.
 std::string run_perfbpf(const std::string& args, int* status = nullptr);
 
+// Namespaces "<base>a" (10.204.1.1) and "<base>b" (10.204.1.2) joined by a veth pair,
+// removed on destruction.
+class NetnsPair {
+  public:
+    static std::unique_ptr<NetnsPair> create(std::string* error);
+    ~NetnsPair();
+    NetnsPair(const NetnsPair&) = delete;
+    NetnsPair& operator=(const NetnsPair&) = delete;
+
+    const std::string& a() const { return a_; }
+    const std::string& b() const { return b_; }
+    static uint64_t inode(const std::string& ns);
+    // Sets a per-namespace sysctl inside `ns` only.
+    static bool set(const std::string& ns, const std::string& sysctl, const std::string& value);
+    // A per-namespace sysctl as `ns` reads it (whitespace as the kernel prints it).
+    static std::string get(const std::string& ns, const std::string& sysctl);
+    // A TcpExt counter of the namespace's /proc/net/netstat, as the kernel counts it.
+    static uint64_t tcp_ext(const std::string& ns, const std::string& field);
+
+  private:
+    NetnsPair() = default;
+    std::string a_, b_;
+    bool created_ = false;
+};
+
 }  // namespace perfbpf::test

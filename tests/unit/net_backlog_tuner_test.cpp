@@ -4,6 +4,7 @@
 #include "tune/metrics.h"
 #include "tune/registry.h"
 #include "tune/tuners/net_backlog.h"
+#include "tuner_test_support.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -40,7 +41,7 @@ std::vector<Snapshot> window(const Rates& r, const std::string& netns = "blue", 
 }
 
 KnobId knob(const char* key, Scope scope) {
-    return {KnobKind::sysctl, key, std::move(scope)};
+    return test::sysctl_id(key, std::move(scope));
 }
 
 KnobValues knobs(const std::string& backlog = "1000", const std::string& somaxconn = "128",
@@ -56,23 +57,15 @@ KnobValues knobs(const std::string& backlog = "1000", const std::string& somaxco
 
 std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobValues& k,
                                    const ScopeFilter& f = {}, NetBacklogConfig c = {}) {
-    auto t = make_net_backlog_tuner(c);
-    TunerInput in{w, &k, &f};
-    return t->decide(in);
+    return test::decide_with(*make_net_backlog_tuner(c), w, k, f);
 }
 
 std::optional<Recommendation> find(const std::vector<Recommendation>& rs, const std::string& key,
                                    const Scope& scope) {
-    for (const auto& r : rs)
-        if (r.knob.key == key && r.knob.scope == scope) return r;
-    return std::nullopt;
+    return test::find_rec(rs, key, scope);
 }
 
-ScopeFilter only_netns(const std::string& n) {
-    ScopeFilter f;
-    f.netns = {n};
-    return f;
-}
+using test::only_netns;
 
 TEST(NetBacklogTuner, IsRegistered) {
     auto names = tuner_names();

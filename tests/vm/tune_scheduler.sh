@@ -7,38 +7,9 @@
 set -u
 reader=$1
 state=/tmp/tune-state
-fail() { echo "tune_scheduler: FAIL: $*"; exit 1; }
-# What the guest was doing, for a failure report: a hang here once cost CI the whole
-# harness timeout with only a stack dump to show for it.
-diagnose() {
-    echo "tune_scheduler: processes:"; ps 2>/dev/null | tail -n 20
-    echo "tune_scheduler: kernel log:"; dmesg 2>/dev/null | tail -n 40
-}
-# Ends the test well before the harness's timeout, saying what hung.
-script_pid=$$
-(
-    sleep 150
-    echo "tune_scheduler: FAIL: still running after 150 s"
-    diagnose
-    kill -TERM "$script_pid"
-) &
-watchdog_pid=$!
-# Waits up to 10 s for a process we started to end; one stuck in the kernel (D state) is a
-# failure with its state shown, not a hang of the test.
-reap() {
-    kill "$1" 2>/dev/null
-    i=0
-    while kill -0 "$1" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 100 ]; then
-            grep -E '^(State|Name)' /proc/"$1"/status 2>/dev/null
-            diagnose
-            fail "pid $1 did not end 10 s after SIGTERM"
-        fi
-        sleep 0.1
-    done
-    wait "$1" 2>/dev/null
-}
+name=tune_scheduler
+. "$(dirname "$0")/lib.sh"
+watchdog 150
 
 modprobe null_blk nr_devices=1 gb=1 || fail "modprobe null_blk"
 modprobe bfq || fail "modprobe bfq"

@@ -101,6 +101,16 @@ Metric netns_metric(NetnsMetric m, const std::string& netns) {
                         return n ? double(n->tcp_tx_bytes + n->tcp_rx_bytes) / interval_seconds(s)
                                  : 0.0;
                     }};
+        case NetnsMetric::loss_per_mib:
+            return {{"loss_per_mib" + at, Better::lower, 1.0},
+                    [netns](const Snapshot& s) -> std::optional<double> {
+                        const NetnsSample* n = find_netns(s, netns);
+                        if (!n) return std::nullopt;
+                        const uint64_t moved = n->tcp_tx_bytes + n->tcp_rx_bytes;
+                        if (moved < 64 * 1024) return std::nullopt;
+                        return double(n->tcp_retransmits + n->packet_drops_total) /
+                               (double(moved) / (1 << 20));
+                    }};
     }
     return {};
 }

@@ -28,6 +28,9 @@ enum class NetnsMetric {
     listen_overflows_per_s,  // TcpExt ListenOverflows
     syn_drops_per_s,         // TcpExt TCPReqQFullDrop + SyncookiesSent
     tcp_bytes_per_s,         // TCP bytes sent + received (net family)
+    // TCP segments retransmitted + packets dropped (skb:kfree_skb) per MiB of TCP data
+    // sent + received; none in an interval that moved less than 64 KiB
+    loss_per_mib,
 };
 Metric netns_metric(NetnsMetric m, const std::string& netns);
 // Host-wide: packets dropped with a CPU's input backlog full (the larger of softnet_stat's

@@ -2,6 +2,7 @@
 
 #include "tune/tuners/block_io.h"
 #include "tune/tuners/net_backlog.h"
+#include "tune/tuners/tcp_buffers.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -12,6 +13,7 @@ using Factory = std::unique_ptr<Tuner> (*)();
 const Factory kTuners[] = {
     [] { return make_block_io_tuner(); },
     [] { return make_net_backlog_tuner(); },
+    [] { return make_tcp_buffers_tuner(); },
 };
 
 }  // namespace

@@ -77,6 +77,19 @@ inline double window_seconds(std::span<const Snapshot> w) {
     return sum;
 }
 
+// Where a namespace's own sysctls are written: the host's for the initial namespace, the
+// named namespace's for one `ip netns` names; nowhere for an unnamed one.
+inline std::optional<Scope> netns_scope(const NetnsSample& n) {
+    if (n.name == "host") return Scope::host();
+    if (n.name.empty()) return std::nullopt;
+    return Scope::netns(n.name);
+}
+
+// A namespace scope in words, for reasons: "the host", "network namespace blue".
+inline std::string netns_words(const Scope& s) {
+    return s.kind == ScopeKind::host ? "the host" : "network namespace " + s.name;
+}
+
 struct Recommendation {
     KnobId knob;
     std::string current;   // as read

@@ -17,14 +17,6 @@ KnobId sysctl(const char* key, Scope scope) {
     return {KnobKind::sysctl, key, std::move(scope)};
 }
 
-// Where a namespace's own sysctls are written: the host's for the initial namespace, the
-// named namespace's for one `ip netns` names; nowhere for an unnamed one.
-std::optional<Scope> scope_of(const NetnsSample& n) {
-    if (n.name == "host") return Scope::host();
-    if (n.name.empty()) return std::nullopt;
-    return Scope::netns(n.name);
-}
-
 // One namespace's queue drops over the window, for the intervals its netstat was read.
 struct NetnsWindow {
     Scope scope;
@@ -37,7 +29,7 @@ std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
     std::map<std::string, NetnsWindow> out;
     for (const Snapshot& s : in.window) {
         for (const NetnsSample& n : s.netns) {
-            auto scope = scope_of(n);
+            auto scope = netns_scope(n);
             if (!scope || !n.netstat_available || !in.allows(*scope)) continue;
             NetnsWindow& w = out[n.name];
             w.scope = *scope;
@@ -49,10 +41,6 @@ std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
         }
     }
     return out;
-}
-
-std::string where(const Scope& s) {
-    return s.kind == ScopeKind::host ? "the host" : "network namespace " + s.name;
 }
 
 class NetBacklogTuner : public Tuner {
@@ -143,7 +131,7 @@ class NetBacklogTuner : public Tuner {
                       {"listen_drops", double(w.listen_drops)},
                       {"somaxconn", double(cur)}};
         r.reason = format_fixed(rate, 1) + " connections/s found the accept queue full in " +
-                   where(w.scope) + " (somaxconn " + std::to_string(cur) + ")";
+                   netns_words(w.scope) + " (somaxconn " + std::to_string(cur) + ")";
         r.expected =
             "listeners that ask for a larger backlog get it when they listen again: fewer "
             "overflows";
@@ -164,7 +152,7 @@ class NetBacklogTuner : public Tuner {
                       {"syn_drops", double(w.syn_drops)},
                       {"tcp_max_syn_backlog", double(cur)}};
         r.reason = format_fixed(rate, 1) + " SYNs/s dropped or answered with cookies in " +
-                   where(w.scope) + " with the SYN queue full (tcp_max_syn_backlog " +
+                   netns_words(w.scope) + " with the SYN queue full (tcp_max_syn_backlog " +
                    std::to_string(cur) + ")";
         r.expected = "more half-open connections queued: fewer SYN drops and cookies";
         r.target = netns_metric(NetnsMetric::syn_drops_per_s, name);

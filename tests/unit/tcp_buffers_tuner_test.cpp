@@ -1,0 +1,288 @@
+// The tcp-buffers tuner's decisions over synthetic windows.
+#include <gtest/gtest.h>
+
+#include "tune/metrics.h"
+#include "tune/registry.h"
+#include "tune/tuners/tcp_buffers.h"
+#include "tuner_test_support.h"
+
+namespace perfbpf::tune {
+namespace {
+
+// One namespace's TCP evidence per one-second interval.
+struct Tcp {
+    uint64_t samples = 100, rcvbuf_at_max = 0, sndbuf_at_max = 0, sndbuf_full = 0, rwnd = 0;
+    std::optional<uint64_t> grow_at_max = std::nullopt;
+    uint64_t rx_bytes = 0, tx_bytes = 0;
+    uint64_t pressures = 0, retransmits = 0, drops = 0;
+};
+
+NetnsSample netns(const std::string& name, const Tcp& t) {
+    NetnsSample n;
+    n.name = name;
+    n.netstat_available = true;
+    n.tcp_samples = t.samples;
+    n.rcvbuf_at_max_samples = t.rcvbuf_at_max;
+    n.sndbuf_at_max_samples = t.sndbuf_at_max;
+    n.sndbuf_limited_samples = t.sndbuf_full;
+    n.rwnd_limited_samples = t.rwnd;
+    if (t.grow_at_max) {
+        n.rcvbuf_grow = *t.grow_at_max;
+        n.rcvbuf_grow_at_max = *t.grow_at_max;
+    }
+    n.tcp_rx_bytes = t.rx_bytes;
+    n.tcp_tx_bytes = t.tx_bytes;
+    n.memory_pressures = t.pressures;
+    n.tcp_retransmits = t.retransmits;
+    n.packet_drops_total = t.drops;
+    return n;
+}
+
+// `n` one-second intervals: the host namespace with `host`, "blue" with `blue`.
+std::vector<Snapshot> window(const Tcp& blue, const Tcp& host = {.samples = 0}, int n = 5) {
+    std::vector<Snapshot> w(n);
+    for (auto& s : w) {
+        s.interval_ns = 1'000'000'000;
+        s.netns.push_back(netns("host", host));
+        s.netns.push_back(netns("blue", blue));
+    }
+    return w;
+}
+
+// A receiver in blue at its small max: most samples at the max, 1 MiB/s arriving.
+const Tcp kReceiverAtMax{.rcvbuf_at_max = 90, .rx_bytes = 1 << 20};
+// A bulk sender in blue at its send max, not waiting for its peer's window.
+const Tcp kSenderAtMax{.sndbuf_at_max = 80, .sndbuf_full = 70, .rwnd = 5, .tx_bytes = 4 << 20};
+
+KnobId knob(const char* key, Scope scope) {
+    return test::sysctl_id(key, std::move(scope));
+}
+
+KnobValues knobs(const std::string& rmem = "4096 131072 262144",
+                 const std::string& wmem = "4096 16384 4194304",
+                 const std::string& rmem_max = "212992", const std::string& wmem_max = "212992") {
+    KnobValues v;
+    for (Scope s : {Scope::host(), Scope::netns("blue")}) {
+        v[knob("net.ipv4.tcp_rmem", s)] = {rmem, {}};
+        v[knob("net.ipv4.tcp_wmem", s)] = {wmem, {}};
+    }
+    v[knob("net.core.rmem_max", Scope::host())] = {rmem_max, {}};
+    v[knob("net.core.wmem_max", Scope::host())] = {wmem_max, {}};
+    return v;
+}
+
+std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobValues& k,
+                                   const ScopeFilter& f = {}, TcpBuffersConfig c = {}) {
+    return test::decide_with(*make_tcp_buffers_tuner(c), w, k, f);
+}
+
+std::optional<Recommendation> find(const std::vector<Recommendation>& rs, const std::string& key,
+                                   const Scope& scope) {
+    return test::find_rec(rs, key, scope);
+}
+
+double evidence(const Recommendation& r, const std::string& name) {
+    for (const auto& [n, v] : r.evidence)
+        if (n == name) return v;
+    ADD_FAILURE() << "no evidence " << name;
+    return -1;
+}
+
+using test::only_netns;
+
+void expect_allowed_step(const Recommendation& r) {
+    const KnobSpec* spec = find_knob_spec(r.knob.kind, r.knob.key);
+    ASSERT_TRUE(spec) << r.knob.key;
+    EXPECT_TRUE(check_scope(*spec, r.knob.scope)) << to_string(r.knob);
+    auto ok = check_change(*spec, {r.current, {}}, r.proposed);
+    EXPECT_TRUE(ok) << to_string(r.knob) << ": " << (ok ? "" : ok.error().message);
+}
+
+TEST(TcpBuffersTuner, IsRegistered) {
+    auto names = tuner_names();
+    EXPECT_NE(std::find(names.begin(), names.end(), "tcp-buffers"), names.end());
+}
+
+TEST(TcpBuffersTuner, ReceiveBuffersAtTheMaxRaiseTcpRmemInTheirNamespace) {
+    auto rs = decide(window(kReceiverAtMax), knobs());
+    ASSERT_EQ(rs.size(), 1u);
+    const Recommendation& r = rs[0];
+    EXPECT_EQ(r.knob, knob("net.ipv4.tcp_rmem", Scope::netns("blue")));
+    EXPECT_EQ(r.current, "4096 131072 262144");
+    // Only the max moves, by the step factor (4).
+    EXPECT_EQ(r.proposed, "4096 131072 1048576");
+    EXPECT_EQ(r.direction, +1);
+    EXPECT_DOUBLE_EQ(evidence(r, "rcvbuf_at_max_share"), 0.9);
+    EXPECT_DOUBLE_EQ(evidence(r, "rx_bytes_per_s"), 1 << 20);
+    EXPECT_DOUBLE_EQ(evidence(r, "net.ipv4.tcp_rmem"), 262144);
+    EXPECT_NE(r.reason.find("90% of TCP samples"), std::string::npos) << r.reason;
+    EXPECT_NE(r.reason.find("network namespace blue"), std::string::npos) << r.reason;
+    EXPECT_EQ(r.target.spec.name, "tcp_bytes_per_s @ netns:blue");
+    EXPECT_EQ(r.target.spec.better, Better::higher);
+    EXPECT_EQ(r.guard.spec.name, "loss_per_mib @ netns:blue");
+    EXPECT_EQ(r.guard.spec.better, Better::lower);
+    expect_allowed_step(r);
+    // rmem_max is host-wide: a namespace's raise never proposes it.
+    EXPECT_FALSE(find(rs, "net.core.rmem_max", Scope::host()));
+}
+
+TEST(TcpBuffersTuner, RcvbufGrowRefusedAtTheMaxIsEvidenceToo) {
+    // 6.18's tcp_rcvbuf_grow: few samples at the max, but autotuning asked for more.
+    auto rs = decide(window({.samples = 10, .grow_at_max = 3, .rx_bytes = 1 << 20}), knobs());
+    auto r = find(rs, "net.ipv4.tcp_rmem", Scope::netns("blue"));
+    ASSERT_TRUE(r);
+    EXPECT_DOUBLE_EQ(evidence(*r, "rcvbuf_grow_at_max_per_s"), 3);
+    EXPECT_NE(r->reason.find("3.0 receive-buffer growths/s"), std::string::npos) << r->reason;
+}
+
+TEST(TcpBuffersTuner, SendBuffersFullAtTheMaxRaiseTcpWmem) {
+    auto rs = decide(window(kSenderAtMax), knobs());
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].knob, knob("net.ipv4.tcp_wmem", Scope::netns("blue")));
+    EXPECT_EQ(rs[0].proposed, "4096 16384 16777216");
+    EXPECT_DOUBLE_EQ(evidence(rs[0], "sndbuf_full_share"), 0.7);
+    expect_allowed_step(rs[0]);
+    // A sender that waits for its peer's window gains nothing from a larger send buffer.
+    Tcp waiting = kSenderAtMax;
+    waiting.rwnd = 60;
+    EXPECT_TRUE(decide(window(waiting), knobs()).empty());
+}
+
+TEST(TcpBuffersTuner, NothingInTheDeadBand) {
+    // Under the share (50%), under the samples (20), under the rate (64 KiB/s), and a
+    // send buffer at the max that is rarely full: nothing.
+    EXPECT_TRUE(decide(window({.rcvbuf_at_max = 49, .rx_bytes = 1 << 20}), knobs()).empty());
+    EXPECT_TRUE(
+        decide(window({.samples = 3, .rcvbuf_at_max = 3, .rx_bytes = 1 << 20}), knobs()).empty());
+    EXPECT_TRUE(decide(window({.rcvbuf_at_max = 90, .rx_bytes = 60 << 10}), knobs()).empty());
+    EXPECT_TRUE(
+        decide(window({.sndbuf_at_max = 90, .sndbuf_full = 10, .tx_bytes = 4 << 20}), knobs())
+            .empty());
+    EXPECT_TRUE(decide(window({.rx_bytes = 1 << 20, .tx_bytes = 1 << 20}), knobs()).empty());
+    // One interval of five at the max is a share under the minimum over the window.
+    auto w = window({.rx_bytes = 1 << 20});
+    w[2].netns[1].rcvbuf_at_max_samples = 100;
+    EXPECT_TRUE(decide(w, knobs()).empty());
+    // Too few intervals to judge.
+    EXPECT_TRUE(decide(window(kReceiverAtMax, {.samples = 0}, 2), knobs()).empty());
+}
+
+TEST(TcpBuffersTuner, NeverLowers) {
+    // Quiet namespaces with large maxima: nothing, in either direction.
+    EXPECT_TRUE(decide(window({.rx_bytes = 10 << 20}),
+                       knobs("4096 131072 33554432", "4096 16384 33554432", "67108864"))
+                    .empty());
+}
+
+TEST(TcpBuffersTuner, StepsStopAtTheCeiling) {
+    TcpBuffersConfig c;
+    c.rmem_ceiling = 8 << 20;
+    auto rs = decide(window(kReceiverAtMax), knobs("4096 131072 4194304"), {}, c);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].proposed, "4096 131072 8388608");
+    EXPECT_TRUE(decide(window(kReceiverAtMax), knobs("4096 131072 8388608"), {}, c).empty());
+    EXPECT_TRUE(decide(window(kReceiverAtMax), knobs("4096 131072 67108864")).empty());
+}
+
+TEST(TcpBuffersTuner, MemoryPressureVetoesRaises) {
+    Tcp pressed = kReceiverAtMax;
+    pressed.pressures = 1;
+    EXPECT_TRUE(decide(window(pressed), knobs()).empty());
+    auto w = window(kReceiverAtMax);
+    w[4].netns[1].mem_limit_recv = 2;
+    EXPECT_TRUE(decide(w, knobs()).empty());
+}
+
+TEST(TcpBuffersTuner, FilterExcludedNamespacesAreLeftAlone) {
+    auto w = window(kReceiverAtMax, kReceiverAtMax);
+    auto rs = decide(w, knobs(), only_netns("blue"));
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].knob.scope, Scope::netns("blue"));
+    auto t = make_tcp_buffers_tuner();
+    ScopeFilter f = only_netns("blue");
+    TunerInput in{w, nullptr, &f};
+    auto wants = t->wants(in);
+    ASSERT_FALSE(wants.empty());
+    for (const auto& id : wants) EXPECT_EQ(id.scope, Scope::netns("blue"));
+    EXPECT_TRUE(decide(w, knobs(), only_netns("red")).empty());
+    // Without a filter the host's own evidence raises the host's values.
+    EXPECT_TRUE(find(decide(w, knobs()), "net.ipv4.tcp_rmem", Scope::host()));
+    // An unnamed namespace has nowhere to be written.
+    for (auto& s : w) s.netns[1].name = "";
+    EXPECT_TRUE(decide(w, knobs(), only_netns("blue")).empty());
+}
+
+TEST(TcpBuffersTuner, MissingOrMalformedKnobsProposeNothing) {
+    auto w = window(kReceiverAtMax);
+    KnobValues k = knobs();
+    k.erase(knob("net.ipv4.tcp_rmem", Scope::netns("blue")));
+    EXPECT_TRUE(decide(w, k).empty());
+    // Not three fields: not a buffer triple.
+    EXPECT_TRUE(decide(w, knobs("262144")).empty());
+    EXPECT_TRUE(decide(w, knobs("4096 262144")).empty());
+    EXPECT_TRUE(decide(w, knobs("4096 x 262144")).empty());
+}
+
+TEST(TcpBuffersTuner, ParsesTheTripleAsTheKernelPrintsIt) {
+    // The knob layer normalizes tabs, but a raw triple with tabs parses to the same fields.
+    const KnobSpec& spec = *find_knob_spec(KnobKind::sysctl, "net.ipv4.tcp_rmem");
+    auto v = parse_knob_value(spec, "4096\t131072\t262144\n");
+    ASSERT_TRUE(v);
+    auto rs = decide(window(kReceiverAtMax), knobs(v->value));
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].current, "4096 131072 262144");
+    EXPECT_EQ(rs[0].proposed, "4096 131072 1048576");
+}
+
+TEST(TcpBuffersTuner, HostRaiseCouplesRmemMaxBelowTheNewMax) {
+    auto w = window({.samples = 0}, kReceiverAtMax);
+    auto rs = decide(w, knobs("4096 131072 1048576", "4096 16384 4194304", "212992"));
+    ASSERT_EQ(rs.size(), 2u);
+    // The TCP max first (the engine applies one change at a time, in this order), then
+    // rmem_max one allowed step towards the new TCP max.
+    EXPECT_EQ(rs[0].knob, knob("net.ipv4.tcp_rmem", Scope::host()));
+    EXPECT_EQ(rs[0].proposed, "4096 131072 4194304");
+    EXPECT_EQ(rs[1].knob, knob("net.core.rmem_max", Scope::host()));
+    EXPECT_EQ(rs[1].current, "212992");
+    EXPECT_EQ(rs[1].proposed, "851968");
+    EXPECT_EQ(rs[1].target.spec.name, "tcp_bytes_per_s @ host");
+    for (const auto& r : rs) expect_allowed_step(r);
+    // Not above the new TCP max.
+    auto r = find(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "212992")),
+                  "net.core.rmem_max", Scope::host());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->proposed, "851968");  // 4 x 212992 is under the new max (1 MiB)
+    r = find(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "400000")),
+             "net.core.rmem_max", Scope::host());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->proposed, "1048576");
+    // At or above the TCP max already: left alone.
+    EXPECT_FALSE(find(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "8388608")),
+                      "net.core.rmem_max", Scope::host()));
+    // At the TCP ceiling, rmem_max still follows it up.
+    TcpBuffersConfig c;
+    c.rmem_ceiling = 1 << 20;
+    rs = decide(w, knobs("4096 131072 1048576", "4096 16384 4194304", "262144"), {}, c);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].knob, knob("net.core.rmem_max", Scope::host()));
+    EXPECT_EQ(rs[0].proposed, "1048576");
+    // Send side: wmem_max with tcp_wmem.
+    rs = decide(window({.samples = 0}, kSenderAtMax), knobs());
+    ASSERT_TRUE(find(rs, "net.ipv4.tcp_wmem", Scope::host()));
+    r = find(rs, "net.core.wmem_max", Scope::host());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->proposed, "851968");
+}
+
+TEST(TcpBuffersTuner, GuardCountsLossPerMibMoved) {
+    auto w = window({.rx_bytes = 1 << 20, .tx_bytes = 1 << 20, .retransmits = 3, .drops = 1});
+    Metric m = netns_metric(NetnsMetric::loss_per_mib, "blue");
+    EXPECT_DOUBLE_EQ(*m.value(w[0]), 2.0);  // 4 per 2 MiB
+    // An interval that moved almost nothing has no ratio to speak of.
+    w = window({.rx_bytes = 1000, .retransmits = 3});
+    EXPECT_FALSE(m.value(w[0]));
+    EXPECT_FALSE(netns_metric(NetnsMetric::loss_per_mib, "red").value(w[0]));
+}
+
+}  // namespace
+}  // namespace perfbpf::tune

@@ -1,0 +1,229 @@
+#include "tune/tuners/tcp_buffers.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tune/metrics.h"
+#include "util/format.h"
+
+namespace perfbpf::tune {
+namespace {
+
+KnobId sysctl(const char* key, Scope scope) {
+    return {KnobKind::sysctl, key, std::move(scope)};
+}
+
+// The knobs of one direction.
+struct Side {
+    const char* tcp_key;   // the per-namespace triple
+    const char* core_key;  // the host-wide cap of SO_RCVBUF / SO_SNDBUF
+    const char* buffer;    // "receive", "send": for reasons
+};
+constexpr Side kReceive{"net.ipv4.tcp_rmem", "net.core.rmem_max", "receive"};
+constexpr Side kSend{"net.ipv4.tcp_wmem", "net.core.wmem_max", "send"};
+
+// One namespace's buffer evidence over the window.
+struct NetnsWindow {
+    Scope scope;
+    uint64_t samples = 0, rcvbuf_at_max = 0, sndbuf_at_max = 0, sndbuf_limited = 0,
+             rwnd_limited = 0;
+    uint64_t grow_at_max = 0;
+    uint64_t rx_bytes = 0, tx_bytes = 0, rcvq_drops = 0, prunes = 0;
+    uint64_t memory_pressure = 0;  // TCP memory pressure entries + refused allocations
+    double seconds = 0;
+    size_t intervals = 0;
+
+    double share(uint64_t n) const { return samples ? double(n) / double(samples) : 0; }
+    bool has_tcp() const { return samples > 0 || grow_at_max > 0; }
+};
+
+std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
+    std::map<std::string, NetnsWindow> out;
+    for (const Snapshot& s : in.window) {
+        for (const NetnsSample& n : s.netns) {
+            auto scope = netns_scope(n);
+            if (!scope || !in.allows(*scope)) continue;
+            NetnsWindow& w = out[n.name];
+            w.scope = *scope;
+            w.samples += n.tcp_samples;
+            w.rcvbuf_at_max += n.rcvbuf_at_max_samples;
+            w.sndbuf_at_max += n.sndbuf_at_max_samples;
+            w.sndbuf_limited += n.sndbuf_limited_samples;
+            w.rwnd_limited += n.rwnd_limited_samples;
+            w.grow_at_max += n.rcvbuf_grow_at_max.value_or(0);
+            w.rx_bytes += n.tcp_rx_bytes;
+            w.tx_bytes += n.tcp_tx_bytes;
+            w.rcvq_drops += n.rcvq_drops;
+            w.prunes += n.prune_called;
+            w.memory_pressure += n.memory_pressures + n.mem_limit_send + n.mem_limit_recv;
+            w.seconds += interval_seconds(s);
+            ++w.intervals;
+        }
+    }
+    return out;
+}
+
+// "min default max" of a buffer triple; nullopt when not read or not three fields.
+std::optional<std::vector<int64_t>> triple(const TunerInput& in, const KnobId& id) {
+    const KnobValue* v = in.knob(id);
+    if (!v) return std::nullopt;
+    auto f = parse_int_fields(v->value);
+    if (!f || f->size() != 3) return std::nullopt;
+    return *f;
+}
+
+std::string join(const std::vector<int64_t>& f) {
+    std::string out;
+    for (int64_t x : f) out += (out.empty() ? "" : " ") + std::to_string(x);
+    return out;
+}
+
+// What the evidence of one side says, for the recommendations it leads to.
+struct Finding {
+    std::string reason;
+    std::vector<std::pair<std::string, double>> evidence;
+};
+
+class TcpBuffersTuner : public Tuner {
+  public:
+    explicit TcpBuffersTuner(TcpBuffersConfig c) : c_(c) {}
+    std::string_view name() const override { return "tcp-buffers"; }
+    std::string_view summary() const override {
+        return "tcp_rmem / tcp_wmem max per namespace (and rmem_max / wmem_max on the host) "
+               "where TCP buffers sit at that max";
+    }
+    std::set<std::string> families() const override { return {"net"}; }
+
+    std::vector<KnobId> wants(const TunerInput& in) const override {
+        std::vector<KnobId> out;
+        for (const auto& [name, w] : per_netns(in)) {
+            if (!w.has_tcp()) continue;
+            for (const Side* side : {&kReceive, &kSend}) {
+                out.push_back(sysctl(side->tcp_key, w.scope));
+                if (w.scope.kind == ScopeKind::host)
+                    out.push_back(sysctl(side->core_key, Scope::host()));
+            }
+        }
+        return out;
+    }
+
+    std::vector<Recommendation> decide(const TunerInput& in) const override {
+        std::vector<Recommendation> out;
+        for (const auto& [name, w] : per_netns(in)) {
+            if (w.intervals < c_.min_intervals || w.seconds <= 0 || !w.has_tcp()) continue;
+            // Protocol memory or a cgroup refuses buffers: larger ones press on it harder.
+            if (w.memory_pressure > 0) continue;
+            if (auto f = receive_limited(w)) raise(in, name, w, kReceive, *f, out);
+            if (auto f = send_limited(w)) raise(in, name, w, kSend, *f, out);
+        }
+        return out;
+    }
+
+  private:
+    std::optional<Finding> receive_limited(const NetnsWindow& w) const {
+        const double share = w.share(w.rcvbuf_at_max);
+        const double grow_rate = double(w.grow_at_max) / w.seconds;
+        const double rx_rate = double(w.rx_bytes) / w.seconds;
+        const bool at_max = w.samples >= c_.min_samples && share >= c_.min_at_max_share;
+        if (!(at_max || grow_rate >= c_.min_grow_at_max_per_s) || rx_rate < c_.min_bytes_per_s)
+            return std::nullopt;
+        Finding f;
+        f.evidence = {{"rcvbuf_at_max_share", share},          {"tcp_samples", double(w.samples)},
+                      {"rcvbuf_grow_at_max_per_s", grow_rate}, {"rx_bytes_per_s", rx_rate},
+                      {"rcvq_drops", double(w.rcvq_drops)},    {"prune_called", double(w.prunes)}};
+        f.reason =
+            at_max ? format_fixed(share * 100, 0) +
+                         "% of TCP samples had the receive "
+                         "buffer at the max"
+                   : format_fixed(grow_rate, 1) + " receive-buffer growths/s refused at the max";
+        f.reason += " while receiving " + format_bytes(rx_rate) + "/s";
+        return f;
+    }
+
+    std::optional<Finding> send_limited(const NetnsWindow& w) const {
+        if (w.samples < c_.min_samples) return std::nullopt;
+        const double at_max = w.share(w.sndbuf_at_max), full = w.share(w.sndbuf_limited);
+        const double rwnd = w.share(w.rwnd_limited);
+        const double tx_rate = double(w.tx_bytes) / w.seconds;
+        if (at_max < c_.min_at_max_share || full < c_.min_at_max_share ||
+            rwnd >= c_.max_rwnd_limited_share || tx_rate < c_.min_bytes_per_s)
+            return std::nullopt;
+        Finding f;
+        f.evidence = {{"sndbuf_at_max_share", at_max},
+                      {"sndbuf_full_share", full},
+                      {"rwnd_limited_share", rwnd},
+                      {"tcp_samples", double(w.samples)},
+                      {"tx_bytes_per_s", tx_rate}};
+        f.reason = format_fixed(at_max * 100, 0) +
+                   "% of TCP samples had the send buffer at the max (full in " +
+                   format_fixed(full * 100, 0) + "%, the peer's window the limit in " +
+                   format_fixed(rwnd * 100, 0) + "%) while sending " + format_bytes(tx_rate) + "/s";
+        return f;
+    }
+
+    int64_t raised(int64_t cur, int64_t ceiling) const {
+        const double to = std::ceil(double(std::max<int64_t>(cur, 1)) * c_.step_factor);
+        return std::min<int64_t>(ceiling, static_cast<int64_t>(to));
+    }
+
+    int64_t ceiling(const Side& side) const {
+        return &side == &kReceive ? c_.rmem_ceiling : c_.wmem_ceiling;
+    }
+
+    // The TCP max of `side` in the namespace raised one step, and on the host the core cap
+    // raised towards the (new) TCP max when it is below it.
+    void raise(const TunerInput& in, const std::string& name, const NetnsWindow& w,
+               const Side& side, const Finding& f, std::vector<Recommendation>& out) const {
+        const KnobId id = sysctl(side.tcp_key, w.scope);
+        auto fields = triple(in, id);
+        if (!fields) return;
+        const int64_t cur_max = (*fields)[2], top = ceiling(side);
+        int64_t tcp_max = cur_max;
+        auto base = [&](const KnobId& knob, int64_t cur, int64_t to) {
+            Recommendation r;
+            r.knob = knob;
+            r.direction = +1;
+            r.evidence = f.evidence;
+            r.evidence.emplace_back(knob.key, double(cur));
+            r.target = netns_metric(NetnsMetric::tcp_bytes_per_s, name);
+            r.guard = netns_metric(NetnsMetric::loss_per_mib, name);
+            const std::string what = knob.key == side.tcp_key ? "the max of " + knob.key : knob.key;
+            r.reason = f.reason + " in " + netns_words(w.scope) + " (" + what + ": " +
+                       format_bytes(double(cur)) + ", proposed " + format_bytes(double(to)) + ")";
+            return r;
+        };
+        if (cur_max < top) {
+            tcp_max = raised(cur_max, top);
+            std::vector<int64_t> to = *fields;
+            to[2] = tcp_max;
+            Recommendation r = base(id, cur_max, tcp_max);
+            r.current = join(*fields);
+            r.proposed = join(to);
+            r.expected = std::string("TCP ") + side.buffer +
+                         " buffers grow larger: a wider window per round trip, more throughput "
+                         "on paths with a large bandwidth-delay product";
+            out.push_back(std::move(r));
+        }
+        if (w.scope.kind != ScopeKind::host) return;
+        const KnobId core = sysctl(side.core_key, Scope::host());
+        auto cap = in.int_knob(core);
+        if (!cap || *cap >= tcp_max || *cap >= top) return;
+        const int64_t to = std::min(tcp_max, raised(*cap, top));
+        Recommendation r = base(core, *cap, to);
+        r.current = std::to_string(*cap);
+        r.proposed = std::to_string(to);
+        r.expected = std::string("applications that size their ") + side.buffer +
+                     " buffers themselves may have as much as autotuned sockets";
+        out.push_back(std::move(r));
+    }
+
+    TcpBuffersConfig c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Tuner> make_tcp_buffers_tuner(TcpBuffersConfig config) {
+    return std::make_unique<TcpBuffersTuner>(config);
+}
+
+}  // namespace perfbpf::tune
