@@ -215,6 +215,14 @@ TEST(CpuShareTuner, LowersBackTowardsTheDefaultWhenThePressureIsGone) {
     EXPECT_EQ(decide(w, {{weight("/t/lat"), {"150", {}}}})[0].proposed, "100");
     EXPECT_TRUE(decide(w, {{weight("/t/lat"), {"100", {}}}}).empty());
     EXPECT_TRUE(decide(w, {{weight("/t/lat"), {"50", {}}}}).empty());
+    // A busier sleeper meets stray waits (kernel threads on its CPU): 3.5 ms/s at 0.2 CPUs
+    // is no pressure (measured on the host after the hog was gone); the same waits at 0.08
+    // CPUs are not clearly absent.
+    EXPECT_EQ(
+        decide(window({load("/t/lat", 0.2, 400, 3.5)}), {{weight("/t/lat"), {"400", {}}}}).size(),
+        1u);
+    EXPECT_TRUE(
+        decide(window({sleeper("/t/lat", 3.5, 0)}), {{weight("/t/lat"), {"400", {}}}}).empty());
     // v1: down to 1024.
     auto v1 = window({sleeper("/t/lat", 0.2, 0, "cpu")});
     EXPECT_EQ(decide(v1, {{shares("/t/lat"), {"4096", {}}}})[0].proposed, "1024");

@@ -19,7 +19,6 @@ struct CgroupWindow {
     uint64_t oncpu_ns = 0, vol_switches = 0, runq_waits = 0, runq_wait_ns = 0;
     Log2Histogram runq_hist;
     double seconds = 0;
-    size_t intervals = 0;
 
     double cpus() const { return seconds > 0 ? double(oncpu_ns) / 1e9 / seconds : 0; }
     double wakeups_per_s() const { return seconds > 0 ? double(vol_switches) / seconds : 0; }
@@ -74,7 +73,6 @@ std::vector<CgroupWindow> per_cgroup(std::span<const Snapshot> window) {
             w.runq_waits += c.runq_waits;
             w.runq_wait_ns += c.runq_wait_ns;
             w.runq_hist.merge(c.runq_hist);
-            ++w.intervals;
         }
     }
     // Rates over the whole window: an interval a cgroup is absent from, it ran nothing.
@@ -221,7 +219,9 @@ class CpuShareTuner : public Tuner {
                                         int64_t cur) const {
         const int64_t def = default_of(p);
         if (cur <= def) return std::nullopt;
-        if (c.wait_ms_per_s() > c_.lower_wait_ms_per_s || c.wait_per_run() > c_.lower_wait_per_run)
+        // Either says the waits are gone: a cgroup that runs much also meets stray waits
+        // (kernel threads on its CPU) that are nothing beside its run time.
+        if (c.wait_ms_per_s() > c_.lower_wait_ms_per_s && c.wait_per_run() > c_.lower_wait_per_run)
             return std::nullopt;
         const auto to = static_cast<int64_t>(std::floor(double(cur) / c_.step_factor));
         Recommendation r;

@@ -30,14 +30,15 @@
 // which is the throughput that pays for the raise; a raise that costs it more is reverted.
 // The sufferer's own on-CPU time is no guard: a larger weight can only add to it.
 //
-// Lower: the pressure is gone: a latency-sensitive cgroup above the default weight (v2 100,
-// v1 1024) with no CPU-bound sibling in the window and waits clearly absent (at most
-// lower_wait_ms_per_s and lower_wait_per_run): its weight / step_factor, down to the
-// default (never below it: a weight under the default is someone else's choice). Target:
-// the run-queue wait per second of its siblings (what a weight larger than needed costs
-// them); guard: its own run-queue wait per second. Where the siblings do not wait either,
-// the engine sees no gain and reverts the lower: the raised weight then stays until
-// `tune --rollback` (harmless while nothing competes).
+// Lower: the pressure is gone: a latency-sensitive cgroup above the default weight (v2 100, v1
+// 1024) with no CPU-bound sibling in the window and waits clearly absent (at most
+// lower_wait_ms_per_s or at most lower_wait_per_run of its run time: a sleeper running 0.2 CPUs
+// alone on a CPU was measured waiting 3.5 ms/s for kernel threads): its weight / step_factor, down
+// to the default (never below it: a weight under the default is someone else's choice). Target: the
+// run-queue wait per second of its siblings (what a weight larger than needed costs them); guard:
+// its own run-queue wait per second. Where the siblings do not wait either, the engine sees no gain
+// and reverts the lower: the raised weight then stays until `tune --rollback` (harmless while
+// nothing competes).
 //
 // Dead band: between the lower and the raise conditions nothing is proposed, and a cgroup
 // whose sibling is still CPU-bound is never lowered (its waits are low because of the
@@ -67,7 +68,7 @@ struct CpuShareConfig {
     double raise_wait_per_run = 0.25;  // run-queue wait / on-CPU time
     double raise_p99_us = 500;
     double lower_wait_ms_per_s = 1;
-    double lower_wait_per_run = 0.02;
+    double lower_wait_per_run = 0.03;
     double step_factor = 4;
     int64_t weight_ceiling = 1'000;   // v2 cpu.weight (default 100)
     int64_t shares_ceiling = 10'240;  // v1 cpu.shares (default 1024)
