@@ -3,49 +3,18 @@
 // bursty sleeper sharing one CPU from two cgroups are told apart, and each cgroup's
 // control files are read from the hierarchy it lives in.
 #include <gtest/gtest.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <optional>
 
-#include "collect/cgroup_source.h"
 #include "support.h"
 #include "util/files.h"
 
 namespace perfbpf {
 namespace {
 
+using test::bursts;
 using test::Child;
-
-// Runs `work_us` of CPU, then sleeps `sleep_us`, for `seconds`.
-int bursts(double seconds, int work_us, int sleep_us) {
-    timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        selftest::spin_for(work_us / 1e6);
-        ::usleep(static_cast<useconds_t>(sleep_us));
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (static_cast<double>(now.tv_sec - start.tv_sec) +
-                static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9 >=
-            seconds)
-            return 0;
-    }
-}
-
-// The hierarchies a test cgroup can be made in here: (mount, /proc/self/cgroup controller,
-// CgroupSample::hierarchy).
-struct Hierarchy {
-    std::string root, controller, name;
-};
-
-std::vector<Hierarchy> hierarchies() {
-    CgroupRoots roots = CgroupSource::mounted_roots("/proc");
-    std::vector<Hierarchy> out;
-    if (!roots.v1_cpu.empty()) out.push_back({roots.v1_cpu, "cpu", "cpu"});
-    // The v2 tree takes processes whether or not it has controllers (hybrid hosts).
-    if (!roots.v2.empty()) out.push_back({roots.v2, "", "v2"});
-    return out;
-}
 
 const CgroupSample* find_cgroup(const Snapshot& s, const std::string& path) {
     for (const auto& c : s.cgroups)
@@ -77,9 +46,9 @@ void add(const CgroupSample& c, Sums& s) {
 
 TEST(Cgroups, CpuHogAndBurstySleeperToldApart) {
     PERFBPF_REQUIRE_ROOT();
-    auto all = hierarchies();
+    auto all = test::cgroup_hierarchies();
     if (all.empty()) PERFBPF_SKIP_OR_FAIL("neither a v1 cpu hierarchy nor cgroup v2 is mounted");
-    for (const Hierarchy& h : all) {
+    for (const test::CgroupHierarchy& h : all) {
         SCOPED_TRACE("hierarchy " + h.name + " at " + h.root);
         auto own = selftest::own_cgroup(h.controller);
         ASSERT_TRUE(own) << "this process is in no " << h.name << " cgroup";
@@ -96,19 +65,11 @@ TEST(Cgroups, CpuHogAndBurstySleeperToldApart) {
             // Both on CPU 0; each joins its cgroup itself before it runs.
             const std::string hog_procs = hog_cg->dir() + "/cgroup.procs";
             const std::string lat_procs = lat_cg->dir() + "/cgroup.procs";
-            auto hog = Child::start(
-                [hog_procs] {
-                    if (!write_file(hog_procs, std::to_string(getpid()))) return 2;
-                    return selftest::spin_for(2.5);
-                },
-                0);
+            auto hog = test::start_in_cgroups(
+                {hog_procs}, [] { return selftest::spin_for(2.5); }, 0);
             ASSERT_TRUE(hog) << hog.error().message;
-            auto lat = Child::start(
-                [lat_procs] {
-                    if (!write_file(lat_procs, std::to_string(getpid()))) return 2;
-                    return bursts(2.5, 200, 2000);
-                },
-                0);
+            auto lat = test::start_in_cgroups(
+                {lat_procs}, [] { return bursts(2.5, 200, 2000); }, 0);
             ASSERT_TRUE(lat) << lat.error().message;
             Sums hs, ls;
             for (int i = 0; i < 3; ++i) {

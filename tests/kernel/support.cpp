@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -18,7 +19,9 @@
 #include <thread>
 #include <utility>
 
+#include "collect/cgroup_source.h"
 #include "collect/parse/procfs.h"
+#include "util/files.h"
 
 namespace perfbpf::test {
 
@@ -137,6 +140,39 @@ int wait_for_port(const std::string& path) {
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
     return 0;
+}
+
+int bursts(double seconds, int work_us, int sleep_us) {
+    timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        selftest::spin_for(work_us / 1e6);
+        ::usleep(static_cast<useconds_t>(sleep_us));
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (static_cast<double>(now.tv_sec - start.tv_sec) +
+                static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9 >=
+            seconds)
+            return 0;
+    }
+}
+
+Result<Child> start_in_cgroups(const std::vector<std::string>& procs_files,
+                               const std::function<int()>& fn, int cpu) {
+    return Child::start(
+        [procs_files, fn] {
+            for (const std::string& f : procs_files)
+                if (!write_file(f, std::to_string(getpid()))) return 2;
+            return fn();
+        },
+        cpu);
+}
+
+std::vector<CgroupHierarchy> cgroup_hierarchies() {
+    CgroupRoots roots = CgroupSource::mounted_roots("/proc");
+    std::vector<CgroupHierarchy> out;
+    if (!roots.v1_cpu.empty()) out.push_back({roots.v1_cpu, "cpu", "cpu"});
+    if (!roots.v2.empty()) out.push_back({roots.v2, "", "v2"});
+    return out;
 }
 
 std::string perfbpf_binary() {

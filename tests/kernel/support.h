@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -91,6 +92,23 @@ class LoopDevice {
 };
 
 using selftest::MemoryCgroup;
+
+// A bursty sleeper: runs `work_us` of CPU, then sleeps `sleep_us`, for `seconds`; 0.
+int bursts(double seconds, int work_us, int sleep_us);
+
+// A child that first joins each cgroup (its cgroup.procs file; exit status 2 when it
+// cannot), then runs fn, pinned to `cpu` when >= 0.
+Result<Child> start_in_cgroups(const std::vector<std::string>& procs_files,
+                               const std::function<int()>& fn, int cpu = -1);
+
+// A hierarchy a test cgroup can be made in here: its mount, the controller that names it
+// in /proc/self/cgroup ("" for v2) and CgroupSample::hierarchy ("cpu", "v2").
+struct CgroupHierarchy {
+    std::string root, controller, name;
+};
+// The v1 cpu hierarchy and the v2 one, those that are mounted. The v2 tree takes processes
+// whether or not it has controllers (hybrid hosts).
+std::vector<CgroupHierarchy> cgroup_hierarchies();
 
 // A Collector running only `families`, with the given interval; null (and a test failure)
 // when it cannot be created. Every core probe of those families must attach.

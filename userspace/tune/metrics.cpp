@@ -19,6 +19,13 @@ const NetnsSample* find_netns(const Snapshot& s, const std::string& name) {
     return nullptr;
 }
 
+const CgroupSample* find_cgroup(const Snapshot& s, const std::string& path,
+                                const std::string& hierarchy) {
+    for (const auto& c : s.cgroups)
+        if (c.path == path && c.hierarchy == hierarchy) return &c;
+    return nullptr;
+}
+
 }  // namespace
 
 Metric device_metric(DeviceMetric m, const std::string& device) {
@@ -129,6 +136,43 @@ Metric packet_drops_per_s() {
             [](const Snapshot& s) -> std::optional<double> {
                 return double(s.system.packet_drops_total) / interval_seconds(s);
             }};
+}
+
+std::string cgroup_parent(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+Metric cgroup_metric(CgroupMetric m, const std::string& path, const std::string& hierarchy) {
+    const std::string at =
+        " @ cgroup:" + path + (hierarchy == "v2" ? "" : " (v1 " + hierarchy + ")");
+    switch (m) {
+        case CgroupMetric::runq_wait_ms_per_s:
+            return {{"runq_wait_ms_per_s" + at, Better::lower, 2.0},
+                    [path, hierarchy](const Snapshot& s) -> std::optional<double> {
+                        const CgroupSample* c = find_cgroup(s, path, hierarchy);
+                        return c ? double(c->runq_wait_ns) / 1e6 / interval_seconds(s) : 0.0;
+                    }};
+        case CgroupMetric::oncpu_s_per_s:
+            return {{"oncpu_s_per_s" + at, Better::higher, 0.02},
+                    [path, hierarchy](const Snapshot& s) -> std::optional<double> {
+                        const CgroupSample* c = find_cgroup(s, path, hierarchy);
+                        return c ? double(c->oncpu_ns) / 1e9 / interval_seconds(s) : 0.0;
+                    }};
+        case CgroupMetric::siblings_runq_wait_ms_per_s:
+            return {{"siblings_runq_wait_ms_per_s" + at, Better::lower, 2.0},
+                    [path, hierarchy](const Snapshot& s) -> std::optional<double> {
+                        const std::string parent = cgroup_parent(path);
+                        uint64_t wait_ns = 0;
+                        for (const auto& c : s.cgroups)
+                            if (c.hierarchy == hierarchy && c.path != path && c.path != "/" &&
+                                cgroup_parent(c.path) == parent)
+                                wait_ns += c.runq_wait_ns;
+                        return double(wait_ns) / 1e6 / interval_seconds(s);
+                    }};
+    }
+    return {};
 }
 
 }  // namespace perfbpf::tune

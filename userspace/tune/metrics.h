@@ -38,4 +38,16 @@ Metric netns_metric(NetnsMetric m, const std::string& netns);
 Metric backlog_drops_per_s();
 Metric packet_drops_per_s();
 
+// Per cgroup, by its sample's path and hierarchy ("v2", or the v1 one: "cpu", ...). A cgroup
+// that is not in a snapshot ran nothing in it: 0. Siblings are the cgroups of the same
+// hierarchy with the same parent path.
+enum class CgroupMetric {
+    runq_wait_ms_per_s,           // run-queue wait of its tasks, ms per second
+    oncpu_s_per_s,                // on-CPU time of its tasks, CPUs
+    siblings_runq_wait_ms_per_s,  // run-queue wait of its siblings together
+};
+Metric cgroup_metric(CgroupMetric m, const std::string& path, const std::string& hierarchy);
+// "/a/b" -> "/a", "/a" -> "/", "/" -> "/".
+std::string cgroup_parent(const std::string& path);
+
 }  // namespace perfbpf::tune

@@ -1,6 +1,7 @@
 #include "tune/registry.h"
 
 #include "tune/tuners/block_io.h"
+#include "tune/tuners/cpu_share.h"
 #include "tune/tuners/net_backlog.h"
 #include "tune/tuners/tcp_buffers.h"
 
@@ -14,6 +15,7 @@ const Factory kTuners[] = {
     [] { return make_block_io_tuner(); },
     [] { return make_net_backlog_tuner(); },
     [] { return make_tcp_buffers_tuner(); },
+    [] { return make_cpu_share_tuner(); },
 };
 
 }  // namespace
