@@ -19,6 +19,12 @@ const NetnsSample* find_netns(const Snapshot& s, const std::string& name) {
     return nullptr;
 }
 
+const CgroupSample* find_cgroup(const Snapshot& s, const std::string& path) {
+    for (const auto& c : s.cgroups)
+        if (c.path == path) return &c;
+    return nullptr;
+}
+
 }  // namespace
 
 Metric device_metric(DeviceMetric m, const std::string& device) {
@@ -118,6 +124,38 @@ Metric packet_drops_per_s() {
     return {{"packet_drops_per_s @ host", Better::lower, 10.0},
             [](const Snapshot& s) -> std::optional<double> {
                 return double(s.system.packet_drops_total) / interval_seconds(s);
+            }};
+}
+
+Metric cgroup_memory_current_bytes(const std::string& path) {
+    return {{"memory_current_bytes @ cgroup:" + path, Better::lower, 1 << 20},
+            [path](const Snapshot& s) -> std::optional<double> {
+                const CgroupSample* c = find_cgroup(s, path);
+                if (!c || c->memory.source.empty()) return std::nullopt;
+                return double(c->memory.current_bytes);
+            }};
+}
+
+Metric cgroup_psi_memory_some_pct(const std::string& path) {
+    return {{"psi_memory_some_pct @ cgroup:" + path, Better::lower, 1.0},
+            [path](const Snapshot& s) -> std::optional<double> {
+                const CgroupSample* c = find_cgroup(s, path);
+                if (!c || !c->psi_memory.available) return std::nullopt;
+                return c->psi_memory.some.interval_pct;
+            }};
+}
+
+Metric refaults_file_per_s() {
+    return {{"workingset_refault_file_per_s @ host", Better::lower, 10},
+            [](const Snapshot& s) -> std::optional<double> {
+                return double(s.system.workingset_refault_file) / interval_seconds(s);
+            }};
+}
+
+Metric major_faults_per_s() {
+    return {{"major_faults_per_s @ host", Better::lower, 5},
+            [](const Snapshot& s) -> std::optional<double> {
+                return double(s.system.major_faults) / interval_seconds(s);
             }};
 }
 
