@@ -1,6 +1,7 @@
 #include "tune/registry.h"
 
 #include "tune/tuners/block_io.h"
+#include "tune/tuners/memory.h"
 #include "tune/tuners/net_backlog.h"
 
 namespace perfbpf::tune {
@@ -12,6 +13,7 @@ using Factory = std::unique_ptr<Tuner> (*)();
 const Factory kTuners[] = {
     [] { return make_block_io_tuner(); },
     [] { return make_net_backlog_tuner(); },
+    [] { return make_memory_tuner(); },
 };
 
 }  // namespace

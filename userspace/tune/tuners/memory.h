@@ -1,31 +1,41 @@
 // memory: memory.high of cgroups whose memory is cold (senpai-style, cgroup v2 only), and
 // the host's vm.swappiness from reclaim and major-fault evidence.
 //
-// memory.high (per cgroup in the window that the filter allows). Evidence over the window:
-// memory pressure of the cgroup (memory.pressure "some", mean interval share), how cold
-// its memory is (inactive_anon + inactive_file against anon + file, at the end of the
-// window), working-set refaults (pages, against memory.current) and major faults per s.
+// memory.high (per cgroup, only for cgroups a --cgroup filter names: squeezing every cold
+// cgroup of a host, or relaxing a limit an administrator set, is not ours to do unasked).
+// Evidence over the window: memory pressure of the cgroup (memory.pressure "some", mean
+// interval share), how cold its memory is (reclaimable inactive pages against anon + file
+// at the end of the window: inactive_file, plus inactive_anon only when the host has swap,
+// since without swap anonymous memory cannot be reclaimed), working-set refaults (pages,
+// against memory.current) and major faults per s.
 //  - cold (inactive share >= cold_share, refaults <= max_refault_share of current, major
 //    faults <= max_majfault_per_s) and pressure <= target_psi_pct: lower memory.high one
-//    small step: from "max" (or a limit far above usage) to just under memory.current,
-//    else by step_share of memory.current; never below floor_bytes (and the allowlist's
-//    16 MiB). Target: memory.current of the cgroup (lower); guard: its PSI memory some.
+//    step, to step_share under memory.current (from "max" as from a number); never below
+//    floor_bytes (and the allowlist's 16 MiB), never more than the allowlist's halving of a
+//    number. When that halving would still leave the limit at or above memory.current (a
+//    limit more than twice the use), lowering would reclaim nothing and could not verify:
+//    nothing. step_share is above the verifier's min_rel_gain (5 %) so that the reclaim it
+//    causes can be told from noise. Target: memory.current of the cgroup (lower); guard:
+//    its PSI memory some.
 //  - pressure > relax_psi_pct (>= target_psi_pct) while memory.high is a number: relax at
 //    once, memory.high x relax_factor. A relief move (Recommendation::relief): the engine's
-//    gate lets it through min_gap/reverse_gap, and it is kept without a verification
-//    window. Target: the cgroup's PSI memory some; guard: memory.current.
+//    gate lets it through min_gap/reverse_gap/back-off, and it is kept without a
+//    verification window. Target: the cgroup's PSI memory some; guard: memory.current.
 //  Between target_psi_pct and relax_psi_pct, or with warm memory, nothing (dead band).
-//  A cgroup whose memory data is v1 (hybrid hosts: no memory.high, no per-cgroup PSI) gets
-//  a note (Recommendation::unavailable) that the plan shows instead of silence.
+//  A named cgroup whose memory data is v1 (hybrid hosts: no memory.high, no per-cgroup PSI),
+//  has no memory controller, or has no PSI gets a note (Recommendation::unavailable) that
+//  the plan shows instead of silence.
 //
 // vm.swappiness (host). Evidence: per second over the window, file and anon working-set
 // refaults, pages swapped in, major faults; swap must be present (SwapTotal > 0), else
 // nothing.
 //  - file refaults >= min_refaults_per_s while anon refaults + swap-ins are at most
 //    cold_anon_ratio of them: the page cache is squeezed while anon memory is cold: raise
-//    (+20). Target: file refaults per s (lower); guard: PSI memory some (host).
+//    (+swappiness_step, up to max_swappiness). Target: file refaults per s (lower); guard:
+//    PSI memory some (host).
 //  - anon refaults + swap-ins >= min_refaults_per_s, at least the file refaults, and major
-//    faults >= min_majfault_per_s: swapped-out anon memory is needed back: lower (-20).
+//    faults >= min_majfault_per_s: swapped-out anon memory is needed back: lower
+//    (-swappiness_step, down to min_swappiness).
 //    Target: major faults per s (lower); guard: PSI memory some (host).
 //  Anything between: nothing (dead band).
 #pragma once
@@ -44,8 +54,7 @@ struct MemoryConfig {
     double cold_share = 0.5;          // inactive / (anon + file)
     double max_refault_share = 0.01;  // refaulted bytes in the window / memory.current
     double max_majfault_per_s = 20;
-    double step_share = 0.05;        // of memory.current, per lowering step
-    double first_step_share = 0.02;  // from "max": this much under memory.current
+    double step_share = 0.10;  // under memory.current, per lowering step
     double relax_factor = 2;
     uint64_t floor_bytes = 32ull << 20;
     uint64_t min_current_bytes = 32ull << 20;  // smaller cgroups are left alone
@@ -56,6 +65,8 @@ struct MemoryConfig {
     double cold_anon_ratio = 0.1;
     double min_majfault_per_s = 50;
     int swappiness_step = 20;
+    int max_swappiness = 100;  // raises stop here (above 100 suits only very fast swap)
+    int min_swappiness = 10;   // lowerings stop here
 };
 
 std::unique_ptr<Tuner> make_memory_tuner(MemoryConfig config = {});
