@@ -247,9 +247,10 @@ TEST(MemoryTuner, V1MemoryHierarchyGetsANoteNotAChange) {
     EXPECT_EQ(r->unavailable, "memory.high needs cgroup v2; /t is in the v1 memory hierarchy");
     EXPECT_TRUE(r->proposed.empty());
     // Hybrid host: a v2 cgroup whose memory data comes from the v1 memory controller.
-    r = high_rec({.hierarchy = "v2", .source = "v1", .has_psi = false}, "max");
+    r = high_rec({.hierarchy = "v2", .source = "v1"}, "max");
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->unavailable, "memory.high needs cgroup v2; /t is in the v1 memory hierarchy");
+    EXPECT_EQ(r->unavailable,
+              "memory.high needs cgroup v2; the memory controller of /t is on v1 (hybrid host)");
     // And memory.high is not even read for it.
     auto t = make_memory_tuner();
     auto w = window({.source = "v1"});

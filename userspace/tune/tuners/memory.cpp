@@ -70,9 +70,12 @@ bool is_v2(const CgroupSample& c) {
 // Why memory.high cannot be tuned for this cgroup ("" when it can).
 std::string unavailable_reason(const CgroupWindow& w) {
     const CgroupSample& c = w.last;
-    if (c.hierarchy != "v2" || c.memory.source == "v1")
-        return "memory.high needs cgroup v2; " + c.path + " is in the v1 " +
-               (c.memory.source == "v1" ? std::string("memory") : c.hierarchy) + " hierarchy";
+    if (c.hierarchy != "v2")
+        return "memory.high needs cgroup v2; " + c.path + " is in the v1 " + c.hierarchy +
+               " hierarchy";
+    if (c.memory.source == "v1")  // hybrid host: the memory controller is mounted on v1
+        return "memory.high needs cgroup v2; the memory controller of " + c.path +
+               " is on v1 (hybrid host)";
     if (c.memory.source.empty())
         return "no memory data for " + c.path +
                (c.memory.unavailable.empty() ? "" : ": " + c.memory.unavailable);
