@@ -42,10 +42,11 @@ TEST(TuneMemory, PlanOnAV2CgroupNamesWhatMemoryHighNeeds) {
     ASSERT_TRUE(holder) << holder.error().message;
     TempDir tmp;
     int st = -1;
-    std::string out = test::run_perfbpf("tune --plan --json --only memory --duration 2.5 "
-                                        "--interval 0.5 --cgroup " +
-                                            rel + " --state-dir " + tmp.path() + "/state",
-                                        &st);
+    std::string out = test::run_perfbpf(
+        "tune --plan --json --only memory --duration 2.5 "
+        "--interval 0.5 --cgroup " +
+            rel + " --state-dir " + tmp.path() + "/state",
+        &st);
     ASSERT_EQ(st, 0) << out;
     json j = json::parse(out, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << out;
@@ -63,8 +64,8 @@ TEST(TuneMemory, PlanOnAV2CgroupNamesWhatMemoryHighNeeds) {
     EXPECT_EQ(c["key"], "memory.high");
     EXPECT_EQ(c["proposed"], "");
     if (!roots.v1_memory.empty())
-        EXPECT_EQ(c["unavailable"], "memory.high needs cgroup v2; the memory controller of " +
-                                        rel + " is on v1 (hybrid host)");
+        EXPECT_EQ(c["unavailable"], "memory.high needs cgroup v2; the memory controller of " + rel +
+                                        " is on v1 (hybrid host)");
     else  // no memory controller mounted anywhere
         EXPECT_EQ(c["unavailable"].get<std::string>().rfind("no memory data for " + rel, 0), 0u)
             << c.dump();
@@ -75,8 +76,7 @@ TEST(TuneMemory, PlanOnAV2CgroupNamesWhatMemoryHighNeeds) {
                             &st);
     EXPECT_EQ(st, 0) << out;
     EXPECT_NE(out.find("nothing to change"), std::string::npos) << out;
-    EXPECT_NE(out.find("not applicable: " + c["unavailable"].get<std::string>()),
-              std::string::npos)
+    EXPECT_NE(out.find("not applicable: " + c["unavailable"].get<std::string>()), std::string::npos)
         << out;
     holder->kill();
 }

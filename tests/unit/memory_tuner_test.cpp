@@ -69,7 +69,8 @@ KnobId swappiness() {
     return {KnobKind::sysctl, "vm.swappiness", Scope::host()};
 }
 
-KnobValues knobs(const std::string& high_value = "max", const std::string& swappiness_value = "60") {
+KnobValues knobs(const std::string& high_value = "max",
+                 const std::string& swappiness_value = "60") {
     KnobValues v;
     v[high()] = {high_value, {}};
     v[swappiness()] = {swappiness_value, {}};
@@ -96,8 +97,7 @@ std::optional<Recommendation> find(const std::vector<Recommendation>& rs, const 
 }
 
 // The proposal for /t's memory.high under `--cgroup /t`, if any.
-std::optional<Recommendation> high_rec(const Cg& c, const std::string& value,
-                                       const Host& h = {}) {
+std::optional<Recommendation> high_rec(const Cg& c, const std::string& value, const Host& h = {}) {
     return find(decide(window(c, h), knobs(value), only()), high());
 }
 
@@ -158,8 +158,8 @@ TEST(MemoryTuner, NeverBelowTheFloor) {
     // At the floor already: nothing.
     EXPECT_FALSE(high_rec(small, std::to_string(32 * MiB)));
     // Under min_current_bytes (32 MiB): left alone.
-    EXPECT_FALSE(high_rec({.current = 20 * MiB, .file = 18 * MiB, .inactive_file = 15 * MiB},
-                          "max"));
+    EXPECT_FALSE(
+        high_rec({.current = 20 * MiB, .file = 18 * MiB, .inactive_file = 15 * MiB}, "max"));
 }
 
 TEST(MemoryTuner, DeadBandAndWarmMemoryProposeNothing) {
@@ -298,7 +298,10 @@ TEST(MemoryTuner, PageCacheRefaultsWithColdAnonRaiseSwappiness) {
 }
 
 TEST(MemoryTuner, SwapInsWithMajorFaultsLowerSwappiness) {
-    Host h{.swap_total = kSwap, .file_refaults = 100, .anon_refaults = 150, .swapins = 150,
+    Host h{.swap_total = kSwap,
+           .file_refaults = 100,
+           .anon_refaults = 150,
+           .swapins = 150,
            .majfaults = 80};
     auto r = swappiness_rec(h);
     ASSERT_TRUE(r);
@@ -326,9 +329,9 @@ TEST(MemoryTuner, SwappinessDeadBandAndNoSwap) {
     EXPECT_FALSE(swappiness_rec({.file_refaults = 5000}));
     EXPECT_FALSE(swappiness_rec({.anon_refaults = 500, .swapins = 500, .majfaults = 500}));
     // A --cgroup filter excludes host-wide knobs.
-    EXPECT_FALSE(find(decide(window({}, {.swap_total = kSwap, .file_refaults = 500}), knobs(),
-                             only()),
-                      swappiness()));
+    EXPECT_FALSE(
+        find(decide(window({}, {.swap_total = kSwap, .file_refaults = 500}), knobs(), only()),
+             swappiness()));
 }
 
 }  // namespace

@@ -217,8 +217,8 @@ class MemoryTuner : public Tuner {
         r.guard = psi_memory_some_pct();
         if (file_per_s >= c_.min_refaults_per_s && anon_per_s <= c_.cold_anon_ratio * file_per_s) {
             if (*cur >= c_.max_swappiness) return std::nullopt;
-            r.proposed = std::to_string(std::min<int64_t>(*cur + c_.swappiness_step,
-                                                          c_.max_swappiness));
+            r.proposed =
+                std::to_string(std::min<int64_t>(*cur + c_.swappiness_step, c_.max_swappiness));
             r.direction = +1;
             r.reason = format_fixed(file_per_s, 0) +
                        " page-cache refaults/s while anonymous memory stays out (" +
@@ -230,12 +230,12 @@ class MemoryTuner : public Tuner {
         if (anon_per_s >= c_.min_refaults_per_s && anon_per_s >= file_per_s &&
             majfault_per_s >= c_.min_majfault_per_s) {
             if (*cur <= c_.min_swappiness) return std::nullopt;
-            r.proposed = std::to_string(std::max<int64_t>(*cur - c_.swappiness_step,
-                                                          c_.min_swappiness));
+            r.proposed =
+                std::to_string(std::max<int64_t>(*cur - c_.swappiness_step, c_.min_swappiness));
             r.direction = -1;
-            r.reason = format_fixed(anon_per_s, 0) +
-                       " anon refaults + swap-ins/s (page cache " + format_fixed(file_per_s, 0) +
-                       "/s) and " + format_fixed(majfault_per_s, 0) + " major faults/s";
+            r.reason = format_fixed(anon_per_s, 0) + " anon refaults + swap-ins/s (page cache " +
+                       format_fixed(file_per_s, 0) + "/s) and " + format_fixed(majfault_per_s, 0) +
+                       " major faults/s";
             r.expected = "swapped-out memory that is needed back stays in: fewer major faults";
             r.target = major_faults_per_s();
             return r;
