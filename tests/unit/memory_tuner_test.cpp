@@ -20,6 +20,7 @@ struct Cg {
     uint64_t file = 90 * MiB, inactive_file = 80 * MiB;
     double psi_pct = 0.1;
     uint64_t refault_pages = 0, majfaults = 0;
+    uint64_t high_events = 0;  // per interval
     std::string hierarchy = "v2", source = "v2";
     bool has_psi = true;
 };
@@ -54,6 +55,7 @@ std::vector<Snapshot> window(const Cg& c, const Host& h = {}, int n = 5) {
         g.memory.workingset_refault_file = c.refault_pages;
         g.memory.workingset_refault_anon = 0;
         g.memory.pgmajfault = c.majfaults;
+        g.memory.high_events = c.high_events;
         g.psi_memory.available = c.has_psi;
         g.psi_memory.some.interval_pct = c.psi_pct;
         if (!c.has_psi) g.psi_unavailable = "no memory.pressure";
@@ -188,8 +190,8 @@ TEST(MemoryTuner, InactiveAnonIsColdOnlyWithSwap) {
 
 TEST(MemoryTuner, PressureAboveRelaxRaisesAtOnceAsRelief) {
     // Warm and stalling 3 % of the time under a 64 MiB limit: double it, a relief move.
-    auto r = high_rec({.current = 64 * MiB, .inactive_file = 10 * MiB, .psi_pct = 3.0},
-                      std::to_string(64 * MiB));
+    Cg stalled{.current = 64 * MiB, .inactive_file = 10 * MiB, .psi_pct = 3.0, .high_events = 40};
+    auto r = high_rec(stalled, std::to_string(64 * MiB));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->proposed, std::to_string(128 * MiB));
     EXPECT_EQ(r->direction, +1);
@@ -197,17 +199,32 @@ TEST(MemoryTuner, PressureAboveRelaxRaisesAtOnceAsRelief) {
     EXPECT_EQ(r->target.spec.name, "psi_memory_some_pct @ cgroup:/t");
     EXPECT_EQ(r->guard.spec.name, "memory_current_bytes @ cgroup:/t");
     EXPECT_NE(r->reason.find("memory pressure 3.00 %"), std::string::npos) << r->reason;
+    EXPECT_NE(r->reason.find("200 times"), std::string::npos) << r->reason;
     EXPECT_TRUE(allowed(high(), std::to_string(64 * MiB), r->proposed));
     // Just above relax_psi_pct is enough; at it, the dead band.
-    EXPECT_TRUE(high_rec({.psi_pct = 1.01}, std::to_string(64 * MiB)));
-    EXPECT_FALSE(high_rec({.psi_pct = 1.0}, std::to_string(64 * MiB)));
+    EXPECT_TRUE(high_rec({.psi_pct = 1.01, .high_events = 1}, std::to_string(64 * MiB)));
+    EXPECT_FALSE(high_rec({.psi_pct = 1.0, .high_events = 1}, std::to_string(64 * MiB)));
     // No limit to relax: nothing.
-    EXPECT_FALSE(high_rec({.psi_pct = 3.0}, "max"));
+    EXPECT_FALSE(high_rec({.psi_pct = 3.0, .high_events = 40}, "max"));
+}
+
+TEST(MemoryTuner, PressureWithoutBreachesOfTheLimitIsNotRelaxed) {
+    // Stalls while use stayed under memory.high: host-wide pressure, or throttling sleeps
+    // from before a raise that outlast it. A higher limit would not help: nothing (and no
+    // lowering either: the pressure is above target).
+    EXPECT_FALSE(high_rec({.psi_pct = 30.0, .high_events = 0}, std::to_string(64 * MiB)));
+    // One breach in one interval of the window is enough.
+    auto w = window({.psi_pct = 30.0});
+    w[4].cgroups[0].memory.high_events = 1;
+    auto r = find(decide(w, knobs(std::to_string(64 * MiB)), only()), high());
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->relief);
+    EXPECT_DOUBLE_EQ(r->evidence[6].second, 1);
 }
 
 TEST(MemoryTuner, MeanPressureOverTheWindowDecides) {
     // One stalled interval of five (5 %): mean 1 %, the dead band's top: nothing.
-    auto w = window({.psi_pct = 0});
+    auto w = window({.psi_pct = 0, .high_events = 1});
     w[2].cgroups[0].psi_memory.some.interval_pct = 5.0;
     EXPECT_FALSE(find(decide(w, knobs(std::to_string(64 * MiB)), only()), high()));
     w[3].cgroups[0].psi_memory.some.interval_pct = 5.0;  // mean 2 %: relax

@@ -4,13 +4,17 @@
 # read once stays on the inactive list: cold) and then idles, so the cgroup is cold with no
 # memory pressure; `tune --auto --cgroup /memtest` must lower memory.high from "max" to
 # under its use, memory.current must fall (the reclaim the verification keeps the change
-# for), and --rollback must put "max" back.
+# for). Then a process in it touches 160 MiB of anonymous memory, over that limit with no
+# swap: the kernel throttles it (memory stalls), and a second `tune --auto` must relax
+# memory.high at once (doubled, a relief move kept without verification). --rollback must
+# put "max" back. Usage: tune_memory.sh MEMTOUCH
 # The file lives on ext4 on a brd RAM disk: on the guest's tmpfs it would be shmem, which
 # without swap cannot be reclaimed (and brd's own pages are not charged to the cgroup).
 # The guest has no swap, so vm.swappiness is not tuned here (the tuner leaves it alone
 # without swap); its rule is covered by the unit tests (MemoryTuner.*Swappiness*).
 # Self-contained helpers (fail/diagnose/watchdog/reap), as tune_scheduler.sh has.
 set -u
+memtouch=$1
 state=/tmp/tune-state
 cg=/sys/fs/cgroup/memtest
 mnt=/tmp/memtest-mnt
@@ -95,10 +99,44 @@ echo "$status" | grep -q '"original": "max"' || fail "the original is not max"
 echo "$status" | grep -q '"outcome": "kept"' || fail "the change was not kept"
 echo "$status" | grep -q '"outcome": "reverted"' && fail "a change was reverted"
 
+# Pressure: anonymous memory over memory.high, which without swap cannot be reclaimed; the
+# kernel throttles the allocating task (memory.events "high" counts the breaches).
+sh -c "echo \$\$ >$cg/cgroup.procs && exec $memtouch 160 0 300" &
+toucher_pid=$!
+i=0
+while :; do
+    breaches=$(awk '$1 == "high" { print $2 }' $cg/memory.events)
+    [ "${breaches:-0}" -gt 0 ] && [ "$(stat_bytes anon)" -gt $((high / 2)) ] && break
+    i=$((i + 1))
+    [ $i -gt 300 ] && { diagnose; fail "memory.high was not breached in 30 s"; }
+    sleep 0.1
+done
+echo "tune_memory: under pressure: $(head -n 1 $cg/memory.pressure), anon $(stat_bytes anon)"
+perfbpf tune --auto --only memory --cgroup /memtest --duration 15 --interval 0.5 --window 6 \
+    --state-dir $state || { diagnose; fail "tune --auto (pressure) exited $?"; }
+relaxed=$(cat $cg/memory.high)
+echo "tune_memory: relaxed: memory.high $relaxed, memory.current $(cat $cg/memory.current)," \
+    "anon $(stat_bytes anon)"
+status=$(perfbpf tune --status --json --state-dir $state) || fail "tune --status"
+echo "$status"
+[ "$relaxed" = $((high * 2)) ] || { diagnose; fail "memory.high $high was not doubled: $relaxed"; }
+echo "$status" | grep -q '"detail": "relief: kept without verification"' ||
+    fail "the relaxation was not a relief move"
+echo "$status" | grep -q '"original": "max"' || fail "the original is no longer max"
+# With the limit out of its way the toucher gets its 160 MiB in.
+i=0
+while [ "$(stat_bytes anon)" -lt $((160 << 20)) ]; do
+    i=$((i + 1))
+    [ $i -gt 200 ] && { diagnose; fail "anon did not reach 160 MiB under $relaxed"; }
+    sleep 0.1
+done
+reap "$toucher_pid"
+
 perfbpf tune --rollback --state-dir $state || fail "tune --rollback exited $?"
 [ "$(cat $cg/memory.high)" = max ] || fail "after rollback memory.high is $(cat $cg/memory.high)"
 reap "$holder_pid"
 rmdir $cg || fail "rmdir $cg"
 umount $mnt
 kill "$watchdog_pid" 2>/dev/null
-echo "tune_memory: ok: memory.high max -> $high, memory.current $before -> $after, rolled back"
+echo "tune_memory: ok: memory.high max -> $high (memory.current $before -> $after)," \
+    "relaxed under pressure to $relaxed, rolled back to max"

@@ -35,7 +35,7 @@ struct CgroupWindow {
     CgroupSample last;
     size_t intervals = 0, psi_intervals = 0;
     double psi_some_sum = 0, seconds = 0;
-    uint64_t refault_pages = 0, majfaults = 0;
+    uint64_t refault_pages = 0, majfaults = 0, high_events = 0;
 
     double psi_some_pct() const { return psi_intervals ? psi_some_sum / psi_intervals : 0; }
 };
@@ -58,6 +58,7 @@ std::map<std::string, CgroupWindow> per_cgroup(const TunerInput& in) {
             w.refault_pages += c.memory.workingset_refault_anon.value_or(0) +
                                c.memory.workingset_refault_file.value_or(0);
             w.majfaults += c.memory.pgmajfault;
+            w.high_events += c.memory.high_events.value_or(0);
         }
     }
     return out;
@@ -156,16 +157,22 @@ class MemoryTuner : public Tuner {
                       {"memory_high_bytes", high ? double(*high) : -1.0},
                       {"inactive_share", cold},
                       {"refault_share", refault_share},
-                      {"major_faults_per_s", majfault_per_s}};
+                      {"major_faults_per_s", majfault_per_s},
+                      {"memory_high_events", double(w.high_events)}};
 
         if (psi > c_.relax_psi_pct) {
-            if (!high) return std::nullopt;  // no limit to relax
+            // Relaxed only when the limit is what stalls it: use went over memory.high in
+            // the window. Host-wide pressure, or throttling sleeps the kernel imposed before
+            // the limit was raised (up to 2 s each) that outlast the raise, are not ours to
+            // answer with a higher limit.
+            if (!high || w.high_events == 0) return std::nullopt;
             r.proposed = std::to_string(page_down(double(*high) * c_.relax_factor));
             r.direction = +1;
             r.relief = true;
             r.reason = "memory pressure " + format_fixed(psi, 2) + " % (above " +
-                       format_fixed(c_.relax_psi_pct, 2) + " %) under memory.high " +
-                       format_bytes(double(*high)) + ": relaxing at once";
+                       format_fixed(c_.relax_psi_pct, 2) + " %) with use over memory.high " +
+                       format_bytes(double(*high)) + " " + std::to_string(w.high_events) +
+                       " times: relaxing at once";
             r.expected = "fewer memory stalls in " + path;
             r.target = cgroup_psi_memory_some_pct(path);
             r.guard = cgroup_memory_current_bytes(path);

@@ -17,10 +17,13 @@
 //    nothing. step_share is above the verifier's min_rel_gain (5 %) so that the reclaim it
 //    causes can be told from noise. Target: memory.current of the cgroup (lower); guard:
 //    its PSI memory some.
-//  - pressure > relax_psi_pct (>= target_psi_pct) while memory.high is a number: relax at
-//    once, memory.high x relax_factor. A relief move (Recommendation::relief): the engine's
-//    gate lets it through min_gap/reverse_gap/back-off, and it is kept without a
-//    verification window. Target: the cgroup's PSI memory some; guard: memory.current.
+//  - pressure > relax_psi_pct (>= target_psi_pct) while memory.high is a number and use
+//    went over it in the window (memory.events "high" grew: the limit is what stalls the
+//    cgroup, not host-wide pressure, nor throttling sleeps of up to 2 s that the kernel
+//    imposed before a raise and that outlast it): relax at once, memory.high x relax_factor. A
+//    relief move (Recommendation::relief): the engine's gate lets it through
+//    min_gap/reverse_gap/back-off, and it is kept without a verification window. Target: the
+//    cgroup's PSI memory some; guard: memory.current.
 //  Between target_psi_pct and relax_psi_pct, or with warm memory, nothing (dead band).
 //  A named cgroup whose memory data is v1 (hybrid hosts: no memory.high, no per-cgroup PSI),
 //  has no memory controller, or has no PSI gets a note (Recommendation::unavailable) that
