@@ -60,6 +60,7 @@ TEST(CgroupFiles, V2GroupWithTheMemoryController) {
     EXPECT_EQ(m.pgscan, 56000u);
     EXPECT_EQ(m.pgsteal, 51000u);
     EXPECT_EQ(m.pgmajfault, 420u);
+    EXPECT_EQ(m.high_events, 1532u);  // memory.events, cumulative as read
 }
 
 TEST(CgroupFiles, V2GroupWithoutTheMemoryControllerSaysWhy) {
@@ -94,6 +95,7 @@ TEST(CgroupFiles, V1PathHasMemoryButNoPressure) {
     EXPECT_EQ(m.pgmajfault, 95u);
     EXPECT_EQ(m.pgscan, std::nullopt);  // v1 does not count scans per cgroup
     EXPECT_EQ(m.pgsteal, std::nullopt);
+    EXPECT_EQ(m.high_events, std::nullopt);  // v1 has no memory.high
 }
 
 TEST(CgroupFiles, NoHierarchyMounted) {
@@ -113,12 +115,14 @@ TEST(CgroupFiles, EventsAndPressureSharesAreIntervalAmounts) {
     now.mem.pgscan = *now.mem.pgscan + 1000;
     now.mem.workingset_refault_file = *now.mem.workingset_refault_file + 40;
     now.mem.pgmajfault += 7;
+    now.mem.high_events = *now.mem.high_events + 12;
     now.mem.current_bytes = 700u << 20;
 
     CgroupSample first;
     apply_cgroup_files(before, nullptr, 1'000'000'000, first);
     EXPECT_EQ(first.memory.pgscan, 0u);  // a first read only sets the baseline
     EXPECT_EQ(first.memory.pgmajfault, 0u);
+    EXPECT_EQ(first.memory.high_events, 0u);
     EXPECT_EQ(first.memory.current_bytes, 734003200u);
 
     CgroupSample c;
@@ -128,6 +132,7 @@ TEST(CgroupFiles, EventsAndPressureSharesAreIntervalAmounts) {
     EXPECT_EQ(c.memory.pgsteal, 0u);
     EXPECT_EQ(c.memory.workingset_refault_file, 40u);
     EXPECT_EQ(c.memory.pgmajfault, 7u);
+    EXPECT_EQ(c.memory.high_events, 12u);
     EXPECT_EQ(c.memory.current_bytes, 700u << 20);  // levels as read
     EXPECT_EQ(c.memory.high_bytes, 805306368u);
 

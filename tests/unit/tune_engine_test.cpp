@@ -1,10 +1,12 @@
 // The tune engine on a fake sysfs tree with synthetic snapshots: apply, verify (keep or
-// revert), back-off, override detection, dry run, strict scope filter, stop, rollback.
+// revert), back-off, override detection, dry run, strict scope filter, stop, rollback,
+// relief moves and notes.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "sinks/tune_sink.h"
 #include "tune/engine.h"
 #include "util/files.h"
 
@@ -205,6 +207,165 @@ TEST_F(EngineTest, PlanShowsTheJournalsOriginal) {
     EXPECT_EQ(plan2[0].original, "128");
     EXPECT_EQ(plan2[0].rec.proposed, "512");
     EXPECT_EQ(plan2[0].display, "/sys/block/loop3/queue/read_ahead_kb");
+}
+
+// A tuner that proposes what the test scripts, from the knob's current value.
+class ScriptedTuner : public Tuner {
+  public:
+    using Script = std::function<std::optional<Recommendation>(int64_t current)>;
+    explicit ScriptedTuner(const Script* script) : script_(script) {}
+    std::string_view name() const override { return "scripted"; }
+    std::string_view summary() const override { return "test"; }
+    std::set<std::string> families() const override { return {}; }
+    std::vector<KnobId> wants(const TunerInput&) const override { return {id()}; }
+    std::vector<Recommendation> decide(const TunerInput& in) const override {
+        auto cur = in.int_knob(id());
+        if (!cur) return {};
+        auto r = (*script_)(*cur);
+        if (!r) return {};
+        r->knob = id();
+        r->current = std::to_string(*cur);
+        return {*r};
+    }
+    static KnobId id() { return {KnobKind::block_queue, "read_ahead_kb", Scope::device("loop3")}; }
+
+  private:
+    const Script* script_;
+};
+
+// Major faults of the snapshot: lower is better.
+Metric faults() {
+    return {{"faults", Better::lower, 1}, [](const Snapshot& s) -> std::optional<double> {
+                return double(s.system.major_faults);
+            }};
+}
+
+Recommendation move(int64_t to, int direction, bool relief) {
+    Recommendation r;
+    r.proposed = std::to_string(to);
+    r.direction = direction;
+    r.reason = "scripted";
+    r.target = faults();
+    r.guard = faults();
+    r.relief = relief;
+    return r;
+}
+
+class ReliefTest : public EngineTest {
+  protected:
+    std::unique_ptr<Engine> engine() {
+        std::vector<std::unique_ptr<Tuner>> t;
+        t.push_back(std::make_unique<ScriptedTuner>(&script_));
+        EngineOptions o;
+        o.window = 4;
+        o.settle = 1;
+        o.gate = GatePolicy{60'000, 600'000, 300'000};
+        return std::make_unique<Engine>(*knobs_, std::move(t), o);
+    }
+    std::vector<EngineEvent> feed_faults(Engine& e, const std::vector<uint64_t>& faults) {
+        std::vector<EngineEvent> out;
+        for (uint64_t f : faults) {
+            Snapshot s;
+            s.interval_ns = 1'000'000'000;
+            s.system.major_faults = f;
+            auto ev = e.step(s, *journal_, now_ms_ += 1000);
+            EXPECT_TRUE(ev) << ev.error().message;
+            if (ev) out.insert(out.end(), ev->begin(), ev->end());
+        }
+        return out;
+    }
+    ScriptedTuner::Script script_;
+};
+
+TEST_F(ReliefTest, PassesTheRateLimitAndHysteresisAndIsKeptUnverified) {
+    auto e = engine();
+    script_ = [](int64_t cur) -> std::optional<Recommendation> {
+        if (cur != 128) return std::nullopt;
+        return move(64, -1, false);
+    };
+    feed_faults(*e, {100, 100, 100, 100});
+    ASSERT_EQ(ra(), "64");
+    auto ev = feed_faults(*e, {0, 10, 10, 10, 10});
+    ASSERT_TRUE(has(ev, EngineEvent::Kind::kept));
+    // An ordinary raise now would undo a change of seconds ago: the gate holds it.
+    script_ = [](int64_t cur) { return std::optional(move(cur * 2, +1, false)); };
+    ev = feed_faults(*e, {10, 10, 10, 10});
+    EXPECT_FALSE(has(ev, EngineEvent::Kind::applied));
+    EXPECT_EQ(ra(), "64");
+    // The same raise as relief goes through at once and is kept without a verification.
+    script_ = [](int64_t cur) { return std::optional(move(cur * 2, +1, true)); };
+    ev = feed_faults(*e, {10});
+    ASSERT_TRUE(has(ev, EngineEvent::Kind::applied));
+    EXPECT_EQ(ra(), "128");
+    EXPECT_FALSE(e->verifying());
+    EXPECT_EQ(record().outcome, Outcome::kept);
+    EXPECT_EQ(record().to, "128");
+    EXPECT_TRUE(e->kept().contains(record().id));
+    // The next relief waits for a full window measured under the new value, then passes
+    // the rate limit again.
+    ev = feed_faults(*e, {10, 10, 10});
+    EXPECT_FALSE(has(ev, EngineEvent::Kind::applied));
+    EXPECT_EQ(ra(), "128");
+    ev = feed_faults(*e, {10});
+    ASSERT_TRUE(has(ev, EngineEvent::Kind::applied));
+    EXPECT_EQ(ra(), "256");
+    // Rollback restores the original through both kinds of change.
+    auto rep = rollback(*journal_, *knobs_, {}, {}, "rollback");
+    ASSERT_TRUE(rep) << rep.error().message;
+    EXPECT_EQ(rep->restored, 1u);
+    EXPECT_EQ(ra(), "128");
+}
+
+TEST_F(ReliefTest, NeverOverridesSomeoneElsesValue) {
+    auto e = engine();
+    script_ = [](int64_t cur) { return std::optional(move(cur * 2, +1, true)); };
+    feed_faults(*e, {10, 10, 10, 10});
+    ASSERT_EQ(ra(), "256");
+    put("queue/read_ahead_kb", "300");
+    auto ev = feed_faults(*e, {10, 10, 10, 10, 10, 10});
+    EXPECT_TRUE(has(ev, EngineEvent::Kind::overridden));
+    EXPECT_FALSE(has(ev, EngineEvent::Kind::applied));
+    EXPECT_EQ(ra(), "300");
+}
+
+TEST_F(ReliefTest, NotesAreShownAndNeverApplied) {
+    auto e = engine();
+    script_ = [](int64_t) -> std::optional<Recommendation> {
+        Recommendation r;
+        r.unavailable = "needs something this device lacks";
+        r.reason = r.unavailable;
+        return r;
+    };
+    std::vector<Snapshot> w(4);
+    auto plan = e->plan(w, nullptr);
+    ASSERT_EQ(plan.size(), 1u);
+    EXPECT_TRUE(plan[0].is_note());
+    EXPECT_EQ(plan[0].blocked, "needs something this device lacks");
+    EXPECT_EQ(plan[0].display, "/sys/block/loop3/queue/read_ahead_kb");
+    const std::string text = tune_plan_text(plan, 4'000'000'000);
+    EXPECT_NE(text.find("nothing to change"), std::string::npos) << text;
+    EXPECT_NE(text.find("not applicable: needs something this device lacks"), std::string::npos)
+        << text;
+    EXPECT_EQ(tune_plan_json(plan, 0)["changes"][0]["unavailable"],
+              "needs something this device lacks");
+    auto ev = feed_faults(*e, {10, 10, 10, 10, 10});
+    EXPECT_TRUE(ev.empty());
+    EXPECT_EQ(ra(), "128");
+    EXPECT_EQ(journal_->state().records, 0u);
+}
+
+TEST(ChangeGateRelief, OnlyHandsOffBlocksARelief) {
+    ChangeGate g(GatePolicy{60'000, 600'000, 300'000});
+    const KnobId id = ScriptedTuner::id();
+    g.applied(id, "128", "64", -1, 0);
+    g.reverted(id, "64", 0);
+    g.applied(id, "128", "256", +1, 1'000);
+    EXPECT_NE(g.blocked(id, "512", +1, 2'000), "");
+    EXPECT_EQ(g.blocked(id, "512", +1, 2'000, /*relief=*/true), "");
+    EXPECT_NE(g.blocked(id, "64", -1, 2'000), "");
+    EXPECT_EQ(g.blocked(id, "64", -1, 2'000, true), "");  // through back-off and hysteresis
+    g.hands_off(id);
+    EXPECT_NE(g.blocked(id, "512", +1, 2'000, true), "");
 }
 
 }  // namespace

@@ -91,6 +91,9 @@ struct CgroupMemory {
     std::optional<uint64_t> workingset_refault_anon, workingset_refault_file;  // pages
     std::optional<uint64_t> pgscan, pgsteal;                                   // pages
     uint64_t pgmajfault = 0;
+    // memory.events "high" within the interval: how often use went over memory.high (the
+    // kernel then reclaims and throttles); v2 only.
+    std::optional<uint64_t> high_events;
 };
 
 struct CgroupSample {

@@ -98,7 +98,8 @@ json cgroup_memory_json(const CgroupMemory& m) {
             {"workingset_refault_file", opt_json(m.workingset_refault_file)},
             {"pgscan", opt_json(m.pgscan)},
             {"pgsteal", opt_json(m.pgsteal)},
-            {"pgmajfault", m.pgmajfault}};
+            {"pgmajfault", m.pgmajfault},
+            {"high_events", opt_json(m.high_events)}};
 }
 
 json cgroup_json(const CgroupSample& c) {

@@ -75,6 +75,7 @@ CgroupMemory cgroup_memory_from(const json& cj) {
     get_opt(mj, "pgscan", m.pgscan);
     get_opt(mj, "pgsteal", m.pgsteal);
     get(mj, "pgmajfault", m.pgmajfault);
+    get_opt(mj, "high_events", m.high_events);
     return m;
 }
 

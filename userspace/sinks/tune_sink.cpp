@@ -1,5 +1,7 @@
 #include "sinks/tune_sink.h"
 
+#include <algorithm>
+
 #include "util/format.h"
 
 namespace perfbpf {
@@ -41,6 +43,8 @@ json tune_plan_json(const std::vector<tune::PlanEntry>& plan, uint64_t watched_n
                   {"guard", e.rec.guard.spec.name}};
         j.update(scope_fields(e.rec.knob));
         if (!e.blocked.empty()) j["blocked"] = e.blocked;
+        if (e.is_note()) j["unavailable"] = e.rec.unavailable;
+        if (e.rec.relief) j["relief"] = true;
         changes.push_back(std::move(j));
     }
     return {{"watched_ns", watched_ns}, {"changes", std::move(changes)}};
@@ -48,17 +52,28 @@ json tune_plan_json(const std::vector<tune::PlanEntry>& plan, uint64_t watched_n
 
 std::string tune_plan_text(const std::vector<tune::PlanEntry>& plan, uint64_t watched_ns) {
     std::string out = "watched " + format_fixed(double(watched_ns) / 1e9, 1) + " s: ";
-    if (plan.empty()) return out + "nothing to change\n";
-    out += std::to_string(plan.size()) + " recommendation" + (plan.size() == 1 ? "" : "s") +
-           " (nothing was changed)\n";
+    const size_t notes = static_cast<size_t>(
+        std::count_if(plan.begin(), plan.end(), [](const auto& e) { return e.is_note(); }));
+    const size_t changes = plan.size() - notes;
+    if (changes == 0)
+        out += "nothing to change\n";
+    else
+        out += std::to_string(changes) + " recommendation" + (changes == 1 ? "" : "s") +
+               " (nothing was changed)\n";
     for (const auto& e : plan) {
         out += "\n" + e.tuner + "  " + e.display + " [" + tune::to_string(e.rec.knob.scope) + "]\n";
+        if (e.is_note()) {
+            out += "  not applicable: " + e.rec.unavailable + "\n";
+            continue;
+        }
         out += "  " + e.rec.current + " -> " + e.rec.proposed;
         if (e.original != e.rec.current) out += "   (original " + e.original + ")";
         out += "\n  why: " + e.rec.reason + "\n";
         out += "  evidence: " + evidence_text(e.rec.evidence) + "\n";
         out += "  expected: " + e.rec.expected + "; verified by " + e.rec.target.spec.name +
                ", guarded by " + e.rec.guard.spec.name + "\n";
+        if (e.rec.relief)
+            out += "  relief: applied without waiting for the rate limit, kept unverified\n";
         if (!e.blocked.empty()) out += "  not applicable: " + e.blocked + "\n";
     }
     return out;

@@ -73,6 +73,16 @@ std::vector<PlanEntry> Engine::plan(std::span<const Snapshot> window,
             // Defence in depth: whatever a tuner proposes, only allowed objects and one
             // allowlisted step.
             if (!opts_.filter.allows(r.knob.scope)) continue;
+            if (!r.unavailable.empty()) {
+                // A note, not a change: shown, never applied.
+                PlanEntry e;
+                e.tuner = std::string(t->name());
+                e.display = knobs_.display_name(r.knob);
+                e.blocked = r.unavailable;
+                e.rec = std::move(r);
+                out.push_back(std::move(e));
+                continue;
+            }
             const KnobSpec* spec = find_knob_spec(r.knob.kind, r.knob.key);
             auto cur = values.find(r.knob);
             if (!spec || check_scope(*spec, r.knob.scope).has_value() == false ||
@@ -126,7 +136,7 @@ Result<std::optional<EngineEvent>> Engine::apply(const PlanEntry& e, Journal& jo
                                                  int64_t now_ms) {
     const Recommendation& r = e.rec;
     if (!e.blocked.empty()) return std::optional<EngineEvent>();
-    if (!gate_.blocked(r.knob, r.proposed, r.direction, now_ms).empty())
+    if (!gate_.blocked(r.knob, r.proposed, r.direction, now_ms, r.relief).empty())
         return std::optional<EngineEvent>();
     const std::string what =
         e.display + " " + r.current + " -> " + r.proposed + " (" + e.tuner + ": " + r.reason + ")";
@@ -162,6 +172,18 @@ Result<std::optional<EngineEvent>> Engine::apply(const PlanEntry& e, Journal& jo
         return std::optional<EngineEvent>(
             EngineEvent{EngineEvent::Kind::failed,
                         "could not change " + what + ": " + written.error().message});
+    }
+    if (r.relief) {
+        // Kept at once: verifying would prolong the stalls it ends. The window restarts, so
+        // the next decision is made on evidence measured under the new value.
+        if (auto o = journal.outcome(*seq, Outcome::kept, "relief: kept without verification",
+                                     evidence_json(r));
+            !o)
+            return std::unexpected(o.error());
+        kept_.insert(r.knob);
+        window_.clear();
+        return std::optional<EngineEvent>(
+            EngineEvent{EngineEvent::Kind::applied, "changed " + what + "; kept (relief)"});
     }
     Pending p;
     p.seq = *seq;

@@ -3,8 +3,10 @@
 // allowlist bounds and steps, the journal (original first, intent before each write, the
 // result after), one change at a time verified against its target and guard metrics (kept
 // or reverted), the change gate (rate limit, back-off, hysteresis) and override detection
-// (a knob of ours someone else changed is recorded and left alone). No kernel handles: the
-// caller feeds snapshots, so unit tests drive it with synthetic ones on a fake tree.
+// (a knob of ours someone else changed is recorded and left alone). A relief move
+// (Recommendation::relief) goes through the gate's delays and is kept unverified; a note
+// (Recommendation::unavailable) is shown in plans and never applied. No kernel handles:
+// the caller feeds snapshots, so unit tests drive it with synthetic ones on a fake tree.
 #pragma once
 
 #include <cstdint>
@@ -43,6 +45,8 @@ struct PlanEntry {
     std::string display;   // the knob as users see it
     std::string original;  // from the journal when a change of ours is on it, else current
     std::string blocked;   // why auto mode would not apply it now ("" when it would)
+    // A note (Recommendation::unavailable, also in `blocked`): no current or proposed value.
+    bool is_note() const { return !rec.unavailable.empty(); }
 };
 
 // What auto mode did in one step, for the CLI to print.

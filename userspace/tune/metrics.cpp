@@ -175,4 +175,36 @@ Metric cgroup_metric(CgroupMetric m, const std::string& path, const std::string&
     return {};
 }
 
+Metric cgroup_memory_current_bytes(const std::string& path) {
+    return {{"memory_current_bytes @ cgroup:" + path, Better::lower, 1 << 20},
+            [path](const Snapshot& s) -> std::optional<double> {
+                const CgroupSample* c = find_cgroup(s, path, "v2");
+                if (!c || c->memory.source.empty()) return std::nullopt;
+                return double(c->memory.current_bytes);
+            }};
+}
+
+Metric cgroup_psi_memory_some_pct(const std::string& path) {
+    return {{"psi_memory_some_pct @ cgroup:" + path, Better::lower, 1.0},
+            [path](const Snapshot& s) -> std::optional<double> {
+                const CgroupSample* c = find_cgroup(s, path, "v2");
+                if (!c || !c->psi_memory.available) return std::nullopt;
+                return c->psi_memory.some.interval_pct;
+            }};
+}
+
+Metric refaults_file_per_s() {
+    return {{"workingset_refault_file_per_s @ host", Better::lower, 10},
+            [](const Snapshot& s) -> std::optional<double> {
+                return double(s.system.workingset_refault_file) / interval_seconds(s);
+            }};
+}
+
+Metric major_faults_per_s() {
+    return {{"major_faults_per_s @ host", Better::lower, 5},
+            [](const Snapshot& s) -> std::optional<double> {
+                return double(s.system.major_faults) / interval_seconds(s);
+            }};
+}
+
 }  // namespace perfbpf::tune

@@ -21,6 +21,12 @@ enum class DeviceMetric {
 Metric device_metric(DeviceMetric m, const std::string& device);
 // PSI memory "some": share of the interval some task stalled on memory.
 Metric psi_memory_some_pct();
+// A cgroup's memory.current (bytes) and its memory.pressure "some" (% of the interval).
+Metric cgroup_memory_current_bytes(const std::string& path);
+Metric cgroup_psi_memory_some_pct(const std::string& path);
+// Host-wide, per second: working-set refaults of file pages, and major faults.
+Metric refaults_file_per_s();
+Metric major_faults_per_s();
 
 // Per network namespace, by its snapshot name ("host" for the initial one). A namespace
 // whose /proc/net/netstat could not be read has no netstat-based value.

@@ -2,6 +2,7 @@
 
 #include "tune/tuners/block_io.h"
 #include "tune/tuners/cpu_share.h"
+#include "tune/tuners/memory.h"
 #include "tune/tuners/net_backlog.h"
 #include "tune/tuners/tcp_buffers.h"
 
@@ -16,6 +17,7 @@ const Factory kTuners[] = {
     [] { return make_net_backlog_tuner(); },
     [] { return make_tcp_buffers_tuner(); },
     [] { return make_cpu_share_tuner(); },
+    [] { return make_memory_tuner(); },
 };
 
 }  // namespace

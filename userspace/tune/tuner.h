@@ -100,6 +100,16 @@ struct Recommendation {
     std::string expected;                                  // the expected effect, in words
     Metric target;  // must improve beyond the noise for the change to stay
     Metric guard;   // must not get worse
+    // A move that relieves pressure (memory.high raised while the cgroup stalls on memory):
+    // waiting to verify it would prolong the harm the evidence shows. The gate lets it
+    // through its rate limit, back-off and hysteresis (never past an administrator's
+    // override); it is journaled and kept at once, without a verification window.
+    bool relief = false;
+    // Not a change but a note: why this tuner cannot act on the object (e.g. "memory.high
+    // needs cgroup v2; /x is in the v1 memory hierarchy"). The plan shows it as not
+    // applicable; auto mode never applies it. Only `knob` (naming the object) and
+    // `reason` need filling.
+    std::string unavailable;
 };
 
 class Tuner {

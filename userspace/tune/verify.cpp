@@ -86,8 +86,9 @@ Verification verify_change(const MetricSpec& target, const std::vector<double>& 
 }
 
 std::string ChangeGate::blocked(const KnobId& id, const std::string& to, int direction,
-                                int64_t now_ms) const {
+                                int64_t now_ms, bool relief) const {
     if (hands_off_.contains(id)) return "changed by someone else: left alone";
+    if (relief) return {};
     if (auto b = backoff_.find({id, to}); b != backoff_.end() && now_ms < b->second.until_ms)
         return fmt::format("the same change was reverted; backing off for {} s more",
                            (b->second.until_ms - now_ms + 999) / 1000);

@@ -13,7 +13,9 @@
 // tried again for backoff (doubling each time it is reverted again); a change in the
 // opposite direction of the previous one (or back to the previous choice) waits reverse_gap
 // (hysteresis: evidence that flips back and forth cannot make a knob oscillate); a knob
-// someone else changed is never touched again by this run.
+// someone else changed is never touched again by this run. A relief move (one that ends
+// harm the evidence shows now, such as memory stalls) waits for none of these, but never
+// touches a knob someone else changed either.
 #pragma once
 
 #include <cstdint>
@@ -80,9 +82,10 @@ class ChangeGate {
     explicit ChangeGate(GatePolicy p = {}) : policy_(p) {}
 
     // Why `id` may not change to `to` now ("" when it may). `direction`: +1 raises, -1
-    // lowers, 0 switches (a choice).
-    std::string blocked(const KnobId& id, const std::string& to, int direction,
-                        int64_t now_ms) const;
+    // lowers, 0 switches (a choice). A `relief` move (Recommendation::relief) passes the
+    // rate limit, back-off and hysteresis; only a hands-off knob blocks it.
+    std::string blocked(const KnobId& id, const std::string& to, int direction, int64_t now_ms,
+                        bool relief = false) const;
     void applied(const KnobId& id, const std::string& from, const std::string& to, int direction,
                  int64_t now_ms);
     // The change to `to` did not verify and was undone.

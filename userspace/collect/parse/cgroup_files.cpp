@@ -76,6 +76,8 @@ void read_memory(const CgroupRoots& roots, const CgroupSample& c, CgroupMemory& 
             m.high_bytes = read_limit(dir + "/memory.high");
             m.max_bytes = read_limit(dir + "/memory.max");
             read_memory_stat(dir + "/memory.stat", "", m);
+            if (auto events = read_file(dir + "/memory.events"))
+                m.high_events = stat_value(parse_vmstat(*events), "high");
             return;
         }
     }
@@ -154,6 +156,7 @@ void apply_cgroup_files(const CgroupFiles& now, const CgroupFiles* before, uint6
     m.pgscan = grew(now.mem.pgscan, b ? b->pgscan : std::nullopt);
     m.pgsteal = grew(now.mem.pgsteal, b ? b->pgsteal : std::nullopt);
     m.pgmajfault = b ? grew(now.mem.pgmajfault, b->pgmajfault) : 0;
+    m.high_events = grew(now.mem.high_events, b ? b->high_events : std::nullopt);
 }
 
 }  // namespace perfbpf

@@ -1,0 +1,142 @@
+#!/bin/sh
+# Runs inside the qemu guest (scripts/vmtest.sh, pure cgroup v2): the memory tuner's
+# memory.high on a test cgroup. A process in /memtest reads a 96 MiB file once (page cache
+# read once stays on the inactive list: cold) and then idles, so the cgroup is cold with no
+# memory pressure; `tune --auto --cgroup /memtest` must lower memory.high from "max" to
+# under its use, memory.current must fall (the reclaim the verification keeps the change
+# for). Then a process in it touches 160 MiB of anonymous memory, over that limit with no
+# swap: the kernel throttles it (memory stalls), and a second `tune --auto` must relax
+# memory.high at once (doubled, a relief move kept without verification). --rollback must
+# put "max" back. Usage: tune_memory.sh MEMTOUCH
+# The file lives on ext4 on a brd RAM disk: on the guest's tmpfs it would be shmem, which
+# without swap cannot be reclaimed (and brd's own pages are not charged to the cgroup).
+# The guest has no swap, so vm.swappiness is not tuned here (the tuner leaves it alone
+# without swap); its rule is covered by the unit tests (MemoryTuner.*Swappiness*).
+# Self-contained helpers (fail/diagnose/watchdog/reap), as tune_scheduler.sh has.
+set -u
+memtouch=$1
+state=/tmp/tune-state
+cg=/sys/fs/cgroup/memtest
+mnt=/tmp/memtest-mnt
+fail() { echo "tune_memory: FAIL: $*"; exit 1; }
+diagnose() {
+    echo "tune_memory: processes:"; ps 2>/dev/null | tail -n 20
+    echo "tune_memory: $cg:"
+    for f in memory.current memory.high memory.pressure memory.events; do
+        echo "  $f: $(cat $cg/$f 2>/dev/null | tr '\n' ' ')"
+    done
+    grep -E '^(anon|file|active_|inactive_)' $cg/memory.stat 2>/dev/null
+    echo "tune_memory: kernel log:"; dmesg 2>/dev/null | tail -n 40
+}
+# Ends the test well before the harness's timeout, saying what hung.
+script_pid=$$
+(
+    sleep 200
+    echo "tune_memory: FAIL: still running after 200 s"
+    diagnose
+    kill -TERM "$script_pid"
+) &
+watchdog_pid=$!
+# Waits up to 10 s for a process we started to end; one stuck in the kernel (D state) is a
+# failure with its state shown, not a hang of the test.
+reap() {
+    kill "$1" 2>/dev/null
+    i=0
+    while kill -0 "$1" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt 100 ]; then
+            grep -E '^(State|Name)' /proc/"$1"/status 2>/dev/null
+            diagnose
+            fail "pid $1 did not end 10 s after SIGTERM"
+        fi
+        sleep 0.1
+    done
+    wait "$1" 2>/dev/null
+}
+stat_bytes() { awk -v k="$1" '$1 == k { print $2 }' $cg/memory.stat; }
+
+echo "tune_memory: $(grep SwapTotal /proc/meminfo)"
+grep -qw memory /sys/fs/cgroup/cgroup.subtree_control || fail "memory controller not enabled"
+modprobe brd rd_nr=1 rd_size=262144 || fail "modprobe brd"
+mkfs.ext4 -q /dev/ram0 || fail "mkfs.ext4 /dev/ram0"
+mkdir -p $mnt && mount -t ext4 /dev/ram0 $mnt || fail "mount /dev/ram0"
+dd if=/dev/zero of=$mnt/cold bs=1M count=96 conv=fsync 2>/dev/null || fail "writing the file"
+sync
+echo 3 >/proc/sys/vm/drop_caches  # the guest's own: the read below brings the file in anew
+
+mkdir $cg || fail "mkdir $cg"
+[ "$(cat $cg/memory.high)" = max ] || fail "memory.high starts at $(cat $cg/memory.high)"
+# Joins the cgroup, reads the file once, then idles (a populated cgroup, cold memory).
+sh -c "echo \$\$ >$cg/cgroup.procs && cat $mnt/cold >/dev/null && exec sleep 300" &
+holder_pid=$!
+i=0
+while :; do
+    file=$(stat_bytes file)
+    [ "${file:-0}" -ge $((90 << 20)) ] && break
+    i=$((i + 1))
+    [ $i -gt 300 ] && { diagnose; fail "the file did not come into $cg's page cache in 30 s"; }
+    sleep 0.1
+done
+before=$(cat $cg/memory.current)
+echo "tune_memory: before: memory.current $before, file $(stat_bytes file)," \
+    "inactive_file $(stat_bytes inactive_file), anon $(stat_bytes anon)"
+
+perfbpf tune --auto --only memory --cgroup /memtest --duration 30 --interval 0.5 --window 6 \
+    --state-dir $state || { diagnose; fail "tune --auto exited $?"; }
+high=$(cat $cg/memory.high)
+after=$(cat $cg/memory.current)
+echo "tune_memory: after: memory.high $high, memory.current $after"
+status=$(perfbpf tune --status --json --state-dir $state) || fail "tune --status"
+echo "$status"
+[ "$high" != max ] || { diagnose; fail "memory.high is still max"; }
+[ "$high" -lt "$before" ] || fail "memory.high $high is not under the use before ($before)"
+# Reclaim brings memory.current down to memory.high (a few pages over at most).
+[ "$after" -lt "$before" ] || fail "memory.current did not fall ($before -> $after)"
+[ "$after" -le $((high + (1 << 20))) ] || fail "memory.current $after is above memory.high $high"
+echo "$status" | grep -q '"knob": "/sys/fs/cgroup/memtest/memory.high"' ||
+    fail "no memory.high change in the journal"
+echo "$status" | grep -q '"original": "max"' || fail "the original is not max"
+echo "$status" | grep -q '"outcome": "kept"' || fail "the change was not kept"
+echo "$status" | grep -q '"outcome": "reverted"' && fail "a change was reverted"
+
+# Pressure: anonymous memory over memory.high, which without swap cannot be reclaimed; the
+# kernel throttles the allocating task (memory.events "high" counts the breaches).
+sh -c "echo \$\$ >$cg/cgroup.procs && exec $memtouch 160 0 300" &
+toucher_pid=$!
+i=0
+while :; do
+    breaches=$(awk '$1 == "high" { print $2 }' $cg/memory.events)
+    [ "${breaches:-0}" -gt 0 ] && [ "$(stat_bytes anon)" -gt $((high / 2)) ] && break
+    i=$((i + 1))
+    [ $i -gt 300 ] && { diagnose; fail "memory.high was not breached in 30 s"; }
+    sleep 0.1
+done
+echo "tune_memory: under pressure: $(head -n 1 $cg/memory.pressure), anon $(stat_bytes anon)"
+perfbpf tune --auto --only memory --cgroup /memtest --duration 15 --interval 0.5 --window 6 \
+    --state-dir $state || { diagnose; fail "tune --auto (pressure) exited $?"; }
+relaxed=$(cat $cg/memory.high)
+echo "tune_memory: relaxed: memory.high $relaxed, memory.current $(cat $cg/memory.current)," \
+    "anon $(stat_bytes anon)"
+status=$(perfbpf tune --status --json --state-dir $state) || fail "tune --status"
+echo "$status"
+[ "$relaxed" = $((high * 2)) ] || { diagnose; fail "memory.high $high was not doubled: $relaxed"; }
+echo "$status" | grep -q '"detail": "relief: kept without verification"' ||
+    fail "the relaxation was not a relief move"
+echo "$status" | grep -q '"original": "max"' || fail "the original is no longer max"
+# With the limit out of its way the toucher gets its 160 MiB in.
+i=0
+while [ "$(stat_bytes anon)" -lt $((160 << 20)) ]; do
+    i=$((i + 1))
+    [ $i -gt 200 ] && { diagnose; fail "anon did not reach 160 MiB under $relaxed"; }
+    sleep 0.1
+done
+reap "$toucher_pid"
+
+perfbpf tune --rollback --state-dir $state || fail "tune --rollback exited $?"
+[ "$(cat $cg/memory.high)" = max ] || fail "after rollback memory.high is $(cat $cg/memory.high)"
+reap "$holder_pid"
+rmdir $cg || fail "rmdir $cg"
+umount $mnt
+kill "$watchdog_pid" 2>/dev/null
+echo "tune_memory: ok: memory.high max -> $high (memory.current $before -> $after)," \
+    "relaxed under pressure to $relaxed, rolled back to max"
