@@ -3,7 +3,9 @@
 # whole harness timeout with only a stack dump to show for it; these keep a hang short and
 # explained.
 fail() { echo "$name: FAIL: $*"; exit 1; }
+# A test with more to show (its cgroup's files) sets `diagnose_extra` to a function's name.
 diagnose() {
+    [ -n "${diagnose_extra:-}" ] && "$diagnose_extra"
     echo "$name: processes:"; ps 2>/dev/null | tail -n 20
     echo "$name: kernel log:"; dmesg 2>/dev/null | tail -n 40
 }

@@ -12,47 +12,22 @@
 # without swap cannot be reclaimed (and brd's own pages are not charged to the cgroup).
 # The guest has no swap, so vm.swappiness is not tuned here (the tuner leaves it alone
 # without swap); its rule is covered by the unit tests (MemoryTuner.*Swappiness*).
-# Self-contained helpers (fail/diagnose/watchdog/reap), as tune_scheduler.sh has.
 set -u
 memtouch=$1
 state=/tmp/tune-state
 cg=/sys/fs/cgroup/memtest
 mnt=/tmp/memtest-mnt
-fail() { echo "tune_memory: FAIL: $*"; exit 1; }
-diagnose() {
-    echo "tune_memory: processes:"; ps 2>/dev/null | tail -n 20
-    echo "tune_memory: $cg:"
+name=tune_memory
+. "$(dirname "$0")/lib.sh"
+show_cgroup() {
+    echo "$name: $cg:"
     for f in memory.current memory.high memory.pressure memory.events; do
         echo "  $f: $(cat $cg/$f 2>/dev/null | tr '\n' ' ')"
     done
     grep -E '^(anon|file|active_|inactive_)' $cg/memory.stat 2>/dev/null
-    echo "tune_memory: kernel log:"; dmesg 2>/dev/null | tail -n 40
 }
-# Ends the test well before the harness's timeout, saying what hung.
-script_pid=$$
-(
-    sleep 200
-    echo "tune_memory: FAIL: still running after 200 s"
-    diagnose
-    kill -TERM "$script_pid"
-) &
-watchdog_pid=$!
-# Waits up to 10 s for a process we started to end; one stuck in the kernel (D state) is a
-# failure with its state shown, not a hang of the test.
-reap() {
-    kill "$1" 2>/dev/null
-    i=0
-    while kill -0 "$1" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 100 ]; then
-            grep -E '^(State|Name)' /proc/"$1"/status 2>/dev/null
-            diagnose
-            fail "pid $1 did not end 10 s after SIGTERM"
-        fi
-        sleep 0.1
-    done
-    wait "$1" 2>/dev/null
-}
+diagnose_extra=show_cgroup
+watchdog 200
 stat_bytes() { awk -v k="$1" '$1 == k { print $2 }' $cg/memory.stat; }
 
 echo "tune_memory: $(grep SwapTotal /proc/meminfo)"
