@@ -10,8 +10,8 @@
 # put "max" back. Usage: tune_memory.sh MEMTOUCH
 # The file lives on ext4 on a brd RAM disk: on the guest's tmpfs it would be shmem, which
 # without swap cannot be reclaimed (and brd's own pages are not charged to the cgroup).
-# The guest has no swap, so vm.swappiness is not tuned here (the tuner leaves it alone
-# without swap); its rule is covered by the unit tests (MemoryTuner.*Swappiness*).
+# The guest has no swap here, so the tuner leaves vm.swappiness alone; tune_swappiness.sh
+# adds swap and tests it.
 set -u
 memtouch=$1
 state=/tmp/tune-state

@@ -1,0 +1,99 @@
+#!/bin/sh
+# Runs inside the qemu guest (scripts/vmtest.sh): the memory tuner's vm.swappiness, a
+# host-wide knob, so only here. The guest gets swap (a swap file) and swappiness 0; in a
+# cgroup limited to 128 MiB a process holds 64 MiB of anonymous memory it never touches again
+# while another reads a 96 MiB file over and over. Reclaim in a cgroup with swappiness 0
+# takes page cache only, which the reader needs back at once (page-cache refaults), while
+# the cold anonymous memory stays. (At swappiness 10 the kernel balanced this itself within
+# seconds from the refault costs: 34 MiB swapped out, refaults gone, nothing to tune.)
+# `tune --plan` must propose raising swappiness from that evidence and change nothing;
+# `tune --auto` must apply 0 -> 20 and keep it on the refault rate (measured 53626 -> 23542
+# and 59923 -> 24501 refaults/s, a fall of 3-4k needed); --rollback must put 0 back.
+# Usage: tune_swappiness.sh MEMTOUCH
+set -u
+memtouch=$1
+state=/tmp/tune-swap-state
+cg=/sys/fs/cgroup/swaptest
+mnt=/tmp/swaptest-mnt
+start=0
+name=tune_swappiness
+. "$(dirname "$0")/lib.sh"
+show_memory() {
+    echo "$name: vm.swappiness $(cat /proc/sys/vm/swappiness);" \
+        "$(grep -E '^Swap(Total|Free)' /proc/meminfo | tr -s ' \n' ' ')"
+    grep -E '^(workingset_refault_(anon|file)|pswp(in|out)) ' /proc/vmstat
+    for f in memory.current memory.max memory.swap.current memory.pressure; do
+        echo "  $f: $(cat $cg/$f 2>/dev/null | tr '\n' ' ')"
+    done
+}
+diagnose_extra=show_memory
+watchdog 200
+stat_bytes() { awk -v k="$1" '$1 == k { print $2 }' $cg/memory.stat; }
+
+# Swap and the file on ext4 on a RAM disk: brd's pages are not charged to the cgroup (tmpfs
+# would be anonymous memory), and zram finds no compressor among the guest's modules.
+modprobe brd rd_nr=1 rd_size=524288 || fail "modprobe brd"
+mkfs.ext4 -q /dev/ram0 || fail "mkfs.ext4 /dev/ram0"
+mkdir -p $mnt && mount -t ext4 /dev/ram0 $mnt || fail "mount /dev/ram0"
+dd if=/dev/zero of=$mnt/swap bs=1M count=256 conv=fsync 2>/dev/null || fail "writing the swap file"
+chmod 600 $mnt/swap
+mkswap $mnt/swap >/dev/null || fail "mkswap"
+swapon $mnt/swap || fail "swapon $mnt/swap"
+echo $start >/proc/sys/vm/swappiness
+dd if=/dev/zero of=$mnt/data bs=1M count=96 conv=fsync 2>/dev/null || fail "writing the file"
+sync
+echo 3 >/proc/sys/vm/drop_caches # the guest's own: the reader brings the file in, charged to $cg
+
+mkdir $cg || fail "mkdir $cg"
+echo $((128 << 20)) >$cg/memory.max || fail "memory.max"
+sh -c "echo \$\$ >$cg/cgroup.procs && exec $memtouch 64 0 300" >/dev/null &
+anon_pid=$!
+i=0
+while [ "$(stat_bytes anon 2>/dev/null || echo 0)" -lt $((63 << 20)) ]; do
+    i=$((i + 1))
+    [ $i -gt 300 ] && { diagnose; fail "the 64 MiB did not come in within 30 s"; }
+    sleep 0.1
+done
+sh -c "echo \$\$ >$cg/cgroup.procs && while :; do cat $mnt/data >/dev/null; done" &
+reader_pid=$!
+sleep 3
+show_memory
+
+plan=$(perfbpf tune --plan --json --only memory --duration 5 --interval 0.5 \
+    --state-dir $state.plan) || { diagnose; fail "tune --plan exited $?"; }
+echo "$plan"
+echo "$plan" | grep -q '"knob": "vm.swappiness"' || { diagnose; fail "no swappiness in the plan"; }
+echo "$plan" | grep -q "\"proposed\": \"$((start + 20))\"" || fail "not $start -> $((start + 20))"
+[ "$(cat /proc/sys/vm/swappiness)" = $start ] || fail "the plan changed vm.swappiness"
+
+perfbpf tune --auto --only memory --duration 15 --interval 0.5 --window 6 \
+    --state-dir $state || { diagnose; fail "tune --auto exited $?"; }
+applied=$(cat /proc/sys/vm/swappiness)
+status=$(perfbpf tune --status --json --state-dir $state) || fail "tune --status"
+echo "$status"
+show_memory
+echo "$status" | grep -q '"knob": "vm.swappiness"' || fail "swappiness is not in the journal"
+echo "$status" | grep -q "\"original\": \"$start\"" || fail "the original is not $start"
+echo "$status" | grep -q '"outcome": "kept"' || { diagnose; fail "the raise was not kept"; }
+[ "$applied" = $((start + 20)) ] || fail "kept, but vm.swappiness is $applied"
+swapped=$(cat $cg/memory.swap.current)
+[ "$swapped" -gt 0 ] || { diagnose; fail "nothing of $cg was swapped out at swappiness $applied"; }
+
+perfbpf tune --rollback --state-dir $state || fail "tune --rollback exited $?"
+[ "$(cat /proc/sys/vm/swappiness)" = $start ] ||
+    fail "after rollback vm.swappiness is $(cat /proc/sys/vm/swappiness)"
+
+reap "$reader_pid"
+reap "$anon_pid"
+i=0
+while [ -n "$(cat $cg/cgroup.procs)" ]; do # the reader's last cat finishes its file
+    i=$((i + 1))
+    [ $i -gt 100 ] && { diagnose; fail "processes left in $cg"; }
+    sleep 0.1
+done
+rmdir $cg || fail "rmdir $cg"
+swapoff $mnt/swap
+umount $mnt
+kill "$watchdog_pid" 2>/dev/null
+echo "$name: ok: vm.swappiness $start -> $((start + 20)) proposed from page-cache refaults," \
+    "applied and kept ($swapped bytes of $cg swapped out), rolled back to $start"
