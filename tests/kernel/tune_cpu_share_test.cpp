@@ -9,12 +9,16 @@
 // samples name. The sleeper's run-queue wait is also read from /proc/PID/schedstat. A
 // scheduler that does not make the sleeper wait (6.1's CFS in the qemu guest, v2 with the
 // cpu controller: 32 ms/s waiting at 158 ms/s on-CPU, run-queue p99 ~430 us) leaves nothing
-// to tune: the case is skipped with those numbers.
+// to tune: the case is skipped with those numbers. A second test puts the sleeper and the
+// hog in one
+// cgroup: the sleeper, named with --pid, gets a lower nice instead.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -73,6 +77,45 @@ SchedRates sched_rates(pid_t pid, const std::function<void()>& during) {
     if (!s0 || !s1 || secs <= 0) return {};
     return {double(s1->first - s0->first) / 1e6 / secs,
             double(s1->second - s0->second) / 1e6 / secs};
+}
+
+// `perfbpf tune ARGS` that prints JSON; `doc` is discarded when it did not.
+struct JsonRun {
+    int status = -1;
+    std::string out;
+    json doc;
+};
+JsonRun run_json(const std::string& args) {
+    JsonRun r;
+    r.out = test::run_perfbpf("tune " + args, &r.status);
+    r.doc = json::parse(r.out, nullptr, false);
+    return r;
+}
+
+// `tune --plan --json` for 3 s, the sleeper's own scheduling measured meanwhile (printed).
+JsonRun plan_measuring(const std::string& label, pid_t sleeper, const std::string& scope,
+                       const std::string& state, SchedRates* rates) {
+    JsonRun r;
+    *rates = sched_rates(sleeper, [&] {
+        r = run_json("--plan --json --duration 3" + scope + " --state-dir " + state);
+    });
+    std::printf("[measured] %s: sleeper (schedstat) waits %.1f ms/s, runs %.1f ms/s\n",
+                label.c_str(), rates->wait_ms_per_s, rates->oncpu_ms_per_s);
+    return r;
+}
+
+// `tune --auto` for 12 s (3 s of evidence, the change, 0.5 s settling, 3 s of verification;
+// a second change would wait for --min-gap, 60 s), its log printed; then `tune --status`.
+JsonRun auto_then_status(const std::string& scope, const std::string& state,
+                         const std::string& log) {
+    Child tune =
+        Child::spawn({"/bin/sh", "-c",
+                      "exec " + test::perfbpf_binary() + " tune --auto" + scope +
+                          " --interval 0.5 --window 6 --settle 1 --duration 12 --state-dir " +
+                          state + " >" + log + " 2>&1"});
+    EXPECT_EQ(tune.wait(), 0) << read_file(log).value_or("");
+    std::printf("%s", read_file(log).value_or("").c_str());
+    return run_json("--status --json --state-dir " + state);
 }
 
 // A test root under our own cgroup in one hierarchy with two children, hog and lat;
@@ -221,18 +264,13 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         const std::string scope = " --only cpu-share --cgroup " + cg.filter();
 
         // --plan: the sleeper's weight is proposed, nothing is written.
+        SchedRates before;
+        JsonRun run = plan_measuring(cg.name, lat->pid(), scope, tmp.path() + "/plan", &before);
+        ASSERT_EQ(run.status, 0) << run.out;
+        ASSERT_FALSE(run.doc.is_discarded()) << run.out;
+        const json plan = run.doc;
+        std::string out = run.out;
         int st = -1;
-        std::string out;
-        const SchedRates before = sched_rates(lat->pid(), [&] {
-            out = test::run_perfbpf(
-                "tune --plan --json --duration 3" + scope + " --state-dir " + tmp.path() + "/plan",
-                &st);
-        });
-        ASSERT_EQ(st, 0) << out;
-        json plan = json::parse(out, nullptr, false);
-        ASSERT_FALSE(plan.is_discarded()) << out;
-        std::printf("[measured] %s: sleeper (schedstat) waits %.1f ms/s, runs %.1f ms/s\n",
-                    cg.name.c_str(), before.wait_ms_per_s, before.oncpu_ms_per_s);
         // Where the scheduler does not make the sleeper wait (6.1's CFS in the guest: 1.6-13.6
         // ms/s at 120-140 ms/s on-CPU, weight 100 or 400 alike), there is nothing to tune.
         if (plan["changes"].empty() &&
@@ -256,20 +294,13 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
 
         // --auto: 3 s of evidence, the raise, 0.5 s settling, 3 s of verification; the next
         // raise would wait for --min-gap (60 s), beyond --duration.
-        Child tune =
-            Child::spawn({"/bin/sh", "-c",
-                          "exec " + test::perfbpf_binary() + " tune --auto" + scope +
-                              " --interval 0.5 --window 6 --settle 1 --duration 12 --state-dir " +
-                              state + " >" + log + " 2>&1"});
-        EXPECT_EQ(tune.wait(), 0) << read_file(log).value_or("");
-        std::printf("%s", read_file(log).value_or("").c_str());
+        run = auto_then_status(scope, state, log);
         const std::string lat_after = cg.weight(t.lat), hog_after = cg.weight(t.hog);
         const SchedRates raised_rates = sched_rates(lat->pid(), [] { sleep(2); });
-
-        out = test::run_perfbpf("tune --status --json --state-dir " + state, &st);
-        ASSERT_EQ(st, 0) << out;
-        json s = json::parse(out, nullptr, false);
-        ASSERT_FALSE(s.is_discarded()) << out;
+        ASSERT_EQ(run.status, 0) << run.out;
+        ASSERT_FALSE(run.doc.is_discarded()) << run.out;
+        out = run.out;
+        const json& s = run.doc;
         ASSERT_EQ(s["changes"].size(), 1u) << out;  // nothing but the sleeper's weight
         const json& c = s["changes"][0];
         std::printf(
@@ -321,6 +352,85 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         EXPECT_EQ(cg.weight(t.hog), cg.original);
         lat->kill();
     }
+}
+
+int nice_of(pid_t pid) {
+    errno = 0;
+    const int n = ::getpriority(PRIO_PROCESS, id_t(pid));
+    return errno ? 100 : n;  // 100: no such process
+}
+
+// nice for single processes: the sleeper and the hog in one cgroup of ours (a cgroup weight
+// cannot tell them apart), the sleeper named with --pid. --plan proposes nice 0 -> -5 and
+// writes nothing; --auto lowers it and keeps it on the sleeper's run-queue wait; the hog
+// keeps nice 0; --rollback restores 0.
+TEST(TuneCpuShare, StarvedProcessBesideAHogOfItsCgroupGetsALowerNice) {
+    PERFBPF_REQUIRE_ROOT();
+    auto all = cases();
+    if (all.empty()) PERFBPF_SKIP_OR_FAIL("neither a v1 cpu hierarchy nor cgroup v2 is mounted");
+    Case& cg = all.front();  // one cgroup tree is enough: both processes go into `lat`
+    ASSERT_TRUE(cg.skip.empty()) << cg.skip;
+    ASSERT_TRUE(cg.knob_tree->error.empty()) << cg.knob_tree->error;
+    auto hog = test::start_in_cgroups(
+        cg.procs(&Tree::lat), [] { return selftest::spin_for(60); }, 0);
+    ASSERT_TRUE(hog) << hog.error().message;
+    auto lat = test::start_in_cgroups(
+        cg.procs(&Tree::lat), [] { return test::bursts(60, 500, 2000); }, 0);
+    ASSERT_TRUE(lat) << lat.error().message;
+    ASSERT_EQ(nice_of(lat->pid()), 0);
+    const std::string pid = std::to_string(lat->pid());
+    const std::string scope = " --only cpu-share --pid " + pid;
+
+    TempDir tmp;
+    const std::string state = tmp.path() + "/state", log = tmp.path() + "/auto.log";
+    SchedRates before;
+    JsonRun run = plan_measuring(cg.name, lat->pid(), scope, tmp.path() + "/plan", &before);
+    ASSERT_EQ(run.status, 0) << run.out;
+    ASSERT_FALSE(run.doc.is_discarded()) << run.out;
+    const json plan = run.doc;
+    std::string out = run.out;
+    int st = -1;
+    ASSERT_EQ(plan["changes"].size(), 1u) << out;
+    const json& p = plan["changes"][0];
+    std::printf("[measured] plan: %s\n", p.dump().c_str());
+    EXPECT_EQ(p["tuner"], "cpu-share");
+    EXPECT_EQ(p["scope"], "pid:" + pid);
+    EXPECT_EQ(p["knob"], "nice of pid " + pid);
+    EXPECT_EQ(p["current"], "0");
+    EXPECT_EQ(p["proposed"], "-5");
+    EXPECT_NE(p["reason"].get<std::string>().find("behind CPU-bound process " +
+                                                  std::to_string(hog->pid())),
+              std::string::npos)
+        << p.dump();
+    EXPECT_EQ(nice_of(lat->pid()), 0);  // the plan wrote nothing
+
+    run = auto_then_status(scope, state, log);
+    const SchedRates lowered = sched_rates(lat->pid(), [] { sleep(2); });
+    ASSERT_EQ(run.status, 0) << run.out;
+    ASSERT_FALSE(run.doc.is_discarded()) << run.out;
+    out = run.out;
+    const json& s = run.doc;
+    ASSERT_EQ(s["changes"].size(), 1u) << out;
+    const json& c = s["changes"][0];
+    std::printf(
+        "[measured] nice of the sleeper 0 -> %d (%s); its run-queue wait (schedstat) "
+        "%.1f ms/s before, %.1f ms/s after; %s\n",
+        nice_of(lat->pid()), c.value("outcome", "?").c_str(), before.wait_ms_per_s,
+        lowered.wait_ms_per_s, c.value("detail", "").c_str());
+    EXPECT_EQ(c["scope"], "pid:" + pid);
+    EXPECT_EQ(c["original"], "0");
+    EXPECT_EQ(c["applied"], "-5");
+    EXPECT_EQ(c["outcome"], "kept") << c.dump();
+    EXPECT_EQ(nice_of(lat->pid()), -5);
+    EXPECT_EQ(nice_of(hog->pid()), 0);
+    EXPECT_LT(lowered.wait_ms_per_s, before.wait_ms_per_s / 2);
+
+    out = test::run_perfbpf("tune --rollback --pid " + pid + " --state-dir " + state, &st);
+    EXPECT_EQ(st, 0) << out;
+    std::printf("%s", out.c_str());
+    EXPECT_EQ(nice_of(lat->pid()), 0);
+    hog->kill();
+    lat->kill();
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ struct Load {
     uint64_t tail_waits = 0;    // of the waits, those of 4 ms (the rest 100 us)
     std::string hierarchy = "v2";
     std::string v1_cpu_path;
+    int pid = 0;  // a process of cgroup `path` when set
 };
 
 Load load(const std::string& path, double cpus, uint64_t vol_switches, double wait_ms = 0,
@@ -31,26 +32,51 @@ Load load(const std::string& path, double cpus, uint64_t vol_switches, double wa
     return l;
 }
 
-CgroupSample sample(const Load& l) {
-    CgroupSample c;
-    c.path = l.path;
-    c.hierarchy = l.hierarchy;
-    c.v1_cpu_path = l.v1_cpu_path;
+template <typename Sample>
+void fill(Sample& c, const Load& l) {
     c.oncpu_ns = static_cast<uint64_t>(l.cpus * 1e9);
     c.vol_switches = l.vol_switches;
     c.runq_wait_ns = static_cast<uint64_t>(l.wait_ms * 1e6);
     c.runq_waits = l.vol_switches;
     if (l.vol_switches > l.tail_waits) c.runq_hist.add_us(100, l.vol_switches - l.tail_waits);
     if (l.tail_waits) c.runq_hist.add_us(4000, l.tail_waits);
+}
+
+CgroupSample sample(const Load& l) {
+    CgroupSample c;
+    c.path = l.path;
+    c.hierarchy = l.hierarchy;
+    c.v1_cpu_path = l.v1_cpu_path;
+    fill(c, l);
     c.burst_avg_us = double(c.oncpu_ns) / 1e3 / double(std::max<uint64_t>(l.vol_switches, 1));
     return c;
+}
+
+ProcessSample process_sample(const Load& l) {
+    ProcessSample p;
+    p.pid = l.pid;
+    p.comm = "p" + std::to_string(l.pid);
+    p.cgroup = l.path;
+    fill(p, l);
+    return p;
+}
+
+// The same load as process `pid` of cgroup `l.path`.
+Load as_process(Load l, int pid) {
+    l.pid = pid;
+    return l;
 }
 
 std::vector<Snapshot> window(const std::vector<Load>& loads, int n = 5) {
     std::vector<Snapshot> w(n);
     for (auto& s : w) {
         s.interval_ns = 1'000'000'000;
-        for (const Load& l : loads) s.cgroups.push_back(sample(l));
+        for (const Load& l : loads) {
+            if (l.pid)
+                s.processes.push_back(process_sample(l));
+            else
+                s.cgroups.push_back(sample(l));
+        }
     }
     return w;
 }
@@ -83,6 +109,15 @@ std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobVal
 std::vector<KnobId> wants(const std::vector<Snapshot>& w, const ScopeFilter& f = {}) {
     TunerInput in{w, nullptr, &f};
     return make_cpu_share_tuner()->wants(in);
+}
+
+KnobId nice(int pid) {
+    return {KnobKind::nice, "nice", Scope::pid(pid)};
+}
+ScopeFilter only_pid(int pid) {
+    ScopeFilter f;
+    f.pids = {std::to_string(pid)};
+    return f;
 }
 
 ScopeFilter only_cgroup(const std::string& path) {
@@ -279,6 +314,66 @@ TEST(CpuShareTuner, CgroupParentAndMetrics) {
     EXPECT_DOUBLE_EQ(*cgroup_metric(CgroupMetric::oncpu_s_per_s, "/t/hog", "cpu").value(w[0]), 0);
     EXPECT_DOUBLE_EQ(
         *cgroup_metric(CgroupMetric::siblings_runq_wait_ms_per_s, "/t/hog", "v2").value(w[0]), 120);
+}
+
+// Processes 10 (a hog) and 11 (a starved sleeper), both in cgroup /t.
+const std::vector<Load> kStarvedProcesses = {as_process(hog("/t"), 10),
+                                             as_process(sleeper("/t", 60, 8), 11)};
+
+TEST(CpuShareTuner, NamedProcessBehindAHogOfItsCgroupGetsALowerNice) {
+    auto w = window(kStarvedProcesses);
+    EXPECT_EQ(wants(w, only_pid(11)), std::vector<KnobId>{nice(11)});
+    auto rs = decide(w, {{nice(11), {"0", {}}}}, only_pid(11));
+    ASSERT_EQ(rs.size(), 1u);
+    const Recommendation& r = rs[0];
+    EXPECT_EQ(r.knob, nice(11));
+    EXPECT_EQ(r.current, "0");
+    EXPECT_EQ(r.proposed, "-5");
+    EXPECT_EQ(r.direction, -1);
+    EXPECT_NE(r.reason.find("process 11 (p11) waits 60.0 ms/s"), std::string::npos) << r.reason;
+    EXPECT_NE(r.reason.find("behind CPU-bound process 10 (p10)"), std::string::npos) << r.reason;
+    EXPECT_EQ(r.target.spec.name, "runq_wait_ms_per_s @ pid:11");
+    EXPECT_EQ(r.guard.spec.name, "oncpu_s_per_s @ pid:10");
+    EXPECT_DOUBLE_EQ(*r.target.value(w[0]), 60);
+    EXPECT_DOUBLE_EQ(*r.guard.value(w[0]), 0.9);
+    const KnobSpec& spec = *find_knob_spec(KnobKind::nice, "nice");
+    EXPECT_TRUE(check_change(spec, {"0", {}}, r.proposed));
+    // Down to the floor, one step at a time, and no further.
+    EXPECT_EQ(decide(w, {{nice(11), {"-8", {}}}}, only_pid(11))[0].proposed, "-10");
+    EXPECT_TRUE(decide(w, {{nice(11), {"-10", {}}}}, only_pid(11)).empty());
+}
+
+TEST(CpuShareTuner, NiceOnlyForNamedProcessesAndOnlyAgainstItsOwnCgroup) {
+    const KnobValues k = {{nice(11), {"0", {}}}, {nice(10), {"0", {}}}};
+    // Not named: no process is touched (and there is no cgroup sample to weigh).
+    EXPECT_TRUE(decide(window(kStarvedProcesses), k).empty());
+    EXPECT_TRUE(wants(window(kStarvedProcesses)).empty());
+    // The hog named: it is not latency-sensitive.
+    EXPECT_TRUE(decide(window(kStarvedProcesses), k, only_pid(10)).empty());
+    // A hog in another cgroup: nice cannot reach across cgroups.
+    auto apart = window({as_process(hog("/u"), 10), as_process(sleeper("/t", 60, 8), 11)});
+    EXPECT_TRUE(decide(apart, k, only_pid(11)).empty());
+    // Waits without a tail: not starved.
+    auto mild = window({as_process(hog("/t"), 10), as_process(sleeper("/t", 60, 0), 11)});
+    EXPECT_TRUE(decide(mild, k, only_pid(11)).empty());
+}
+
+TEST(CpuShareTuner, NiceGoesBackUpWhenTheHogIsGone) {
+    auto w = window({as_process(sleeper("/t", 0.2, 0), 11), as_process(load("/t", 0.1, 0, 3), 12)});
+    auto rs = decide(w, {{nice(11), {"-7", {}}}}, only_pid(11));
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].proposed, "-2");
+    EXPECT_EQ(rs[0].direction, +1);
+    EXPECT_EQ(rs[0].target.spec.name, "cgroup_mates_runq_wait_ms_per_s @ pid:11");
+    EXPECT_DOUBLE_EQ(*rs[0].target.value(w[0]), 3);  // process 12's waits
+    EXPECT_EQ(rs[0].guard.spec.name, "runq_wait_ms_per_s @ pid:11");
+    EXPECT_EQ(decide(w, {{nice(11), {"-3", {}}}}, only_pid(11))[0].proposed, "0");
+    // At or above the default: not ours to change.
+    EXPECT_TRUE(decide(w, {{nice(11), {"0", {}}}}, only_pid(11)).empty());
+    EXPECT_TRUE(decide(w, {{nice(11), {"5", {}}}}, only_pid(11)).empty());
+    // The hog still there: its low waits are the lower nice's doing.
+    auto still = window({as_process(hog("/t"), 10), as_process(sleeper("/t", 0.2, 0), 11)});
+    EXPECT_TRUE(decide(still, {{nice(11), {"-5", {}}}}, only_pid(11)).empty());
 }
 
 }  // namespace

@@ -162,6 +162,8 @@ TEST(Knobs, ReadWriteReadBackOnAFakeTree) {
     EXPECT_EQ(t.get("/sys/block/loop3/queue/read_ahead_kb"), "256\n");
     EXPECT_EQ(k.identity(Scope::device("loop3")).value(), "diskseq 17");
     EXPECT_EQ(k.display_name(ra("loop3")), "/sys/block/loop3/queue/read_ahead_kb");
+    EXPECT_EQ(k.display_name({KnobKind::nice, "nice", Scope::pid(42)}), "nice of pid 42");
+    EXPECT_EQ(k.display_name({KnobKind::affinity, "cpus", Scope::pid(42)}), "cpus of pid 42");
     // Restoring may be several steps away.
     t.put("/sys/block/loop3/queue/read_ahead_kb", "16384\n");
     auto back = k.restore(ra("loop3"), "128");

@@ -82,7 +82,8 @@ std::string Knobs::display_name(const KnobId& id) const {
         }
         case KnobKind::nice:
         case KnobKind::affinity:
-            return id.key;
+            // A process setting: which process is what a reader needs to know.
+            return id.key + " of pid " + id.scope.name;
     }
     return id.key;
 }

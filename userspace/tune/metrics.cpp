@@ -26,6 +26,12 @@ const CgroupSample* find_cgroup(const Snapshot& s, const std::string& path,
     return nullptr;
 }
 
+const ProcessSample* find_process(const Snapshot& s, int pid) {
+    for (const auto& p : s.processes)
+        if (p.pid == pid) return &p;
+    return nullptr;
+}
+
 }  // namespace
 
 Metric device_metric(DeviceMetric m, const std::string& device) {
@@ -205,6 +211,35 @@ Metric major_faults_per_s() {
             [](const Snapshot& s) -> std::optional<double> {
                 return double(s.system.major_faults) / interval_seconds(s);
             }};
+}
+
+Metric process_metric(ProcessMetric m, int pid) {
+    const std::string at = " @ pid:" + std::to_string(pid);
+    switch (m) {
+        case ProcessMetric::runq_wait_ms_per_s:
+            return {{"runq_wait_ms_per_s" + at, Better::lower, 2.0},
+                    [pid](const Snapshot& s) -> std::optional<double> {
+                        const ProcessSample* p = find_process(s, pid);
+                        return p ? double(p->runq_wait_ns) / 1e6 / interval_seconds(s) : 0.0;
+                    }};
+        case ProcessMetric::oncpu_s_per_s:
+            return {{"oncpu_s_per_s" + at, Better::higher, 0.02},
+                    [pid](const Snapshot& s) -> std::optional<double> {
+                        const ProcessSample* p = find_process(s, pid);
+                        return p ? double(p->oncpu_ns) / 1e9 / interval_seconds(s) : 0.0;
+                    }};
+        case ProcessMetric::cgroup_mates_runq_wait_ms_per_s:
+            return {{"cgroup_mates_runq_wait_ms_per_s" + at, Better::lower, 2.0},
+                    [pid](const Snapshot& s) -> std::optional<double> {
+                        const ProcessSample* me = find_process(s, pid);
+                        if (!me) return 0.0;
+                        uint64_t wait_ns = 0;
+                        for (const auto& p : s.processes)
+                            if (p.pid != pid && p.cgroup == me->cgroup) wait_ns += p.runq_wait_ns;
+                        return double(wait_ns) / 1e6 / interval_seconds(s);
+                    }};
+    }
+    return {};
 }
 
 }  // namespace perfbpf::tune

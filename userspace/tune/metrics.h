@@ -56,4 +56,14 @@ Metric cgroup_metric(CgroupMetric m, const std::string& path, const std::string&
 // "/a/b" -> "/a", "/a" -> "/", "/" -> "/".
 std::string cgroup_parent(const std::string& path);
 
+// Per process (thread-group id). A process that is not in a snapshot ran nothing in it: 0.
+// Its cgroup mates are the other processes of the same cgroup path, whose CPU it shares by
+// nice (the weight of one task group's tasks).
+enum class ProcessMetric {
+    runq_wait_ms_per_s,               // run-queue wait of its threads, ms per second
+    oncpu_s_per_s,                    // on-CPU time of its threads, CPUs
+    cgroup_mates_runq_wait_ms_per_s,  // run-queue wait of its cgroup mates together
+};
+Metric process_metric(ProcessMetric m, int pid);
+
 }  // namespace perfbpf::tune

@@ -40,6 +40,15 @@
 // and reverts the lower: the raised weight then stays until `tune --rollback` (harmless while
 // nothing competes).
 //
+// nice (single processes, only those a --pid filter names: a process's priority is its
+// owner's choice): the same evidence per process. One that is latency-sensitive and waits as
+// the raise needs behind a CPU-bound process of the same cgroup (nice divides a cgroup's CPU
+// among its tasks only; a cgroup weight cannot tell two processes of one cgroup apart) gets
+// its nice lowered by nice_step, down to nice_floor. Target: its run-queue wait per second;
+// guard: the competitor's on-CPU time. With no CPU-bound process left beside it and waits
+// clearly absent, a nice below 0 goes back up by nice_step, to 0 at most. Target: the waits
+// of its cgroup mates; guard: its own.
+//
 // Dead band: between the lower and the raise conditions nothing is proposed, and a cgroup
 // whose sibling is still CPU-bound is never lowered (its waits are low because of the
 // raise). Rates are means over the whole window (min_intervals at least), so a single busy
@@ -72,6 +81,8 @@ struct CpuShareConfig {
     double step_factor = 4;
     int64_t weight_ceiling = 1'000;   // v2 cpu.weight (default 100)
     int64_t shares_ceiling = 10'240;  // v1 cpu.shares (default 1024)
+    int64_t nice_step = 5;            // per change (the allowlist's largest step)
+    int64_t nice_floor = -10;         // raises of priority stop here; below is for administrators
 };
 
 std::unique_ptr<Tuner> make_cpu_share_tuner(CpuShareConfig config = {});
