@@ -83,6 +83,12 @@ std::string to_string(const KnobId& id) {
     return std::string(knob_kind_name(id.kind)) + " " + id.key + " @ " + to_string(id.scope);
 }
 
+std::string format_int_fields(const std::vector<int64_t>& fields) {
+    std::string out;
+    for (int64_t f : fields) out += (out.empty() ? "" : " ") + std::to_string(f);
+    return out;
+}
+
 Result<std::vector<int64_t>> parse_int_fields(std::string_view value) {
     std::vector<int64_t> out;
     for (auto f : split_fields(value)) {

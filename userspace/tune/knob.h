@@ -93,6 +93,8 @@ Result<std::string> check_change(const KnobSpec& spec, const KnobValue& current,
 
 // Integer fields of an integer, int_list or int_or_max value ("max" -> INT64_MAX).
 Result<std::vector<int64_t>> parse_int_fields(std::string_view value);
+// {4096, 16384, 65536} -> "4096 16384 65536" (the normalized form of an int_list).
+std::string format_int_fields(const std::vector<int64_t>& fields);
 // "0-3,6" <-> {0,1,2,3,6}
 Result<std::set<int>> parse_cpu_list(std::string_view text);
 std::string format_cpu_list(const std::set<int>& cpus);

@@ -25,6 +25,8 @@
 // conditions, and the engine's gate refuses to undo a recent change.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,14 +58,19 @@ struct TunerInput {
         return it == knobs->end() ? nullptr : &it->second;
     }
     bool allows(const Scope& s) const { return !filter || filter->allows(s); }
-    // A knob that holds one integer (most sysctls and queue attributes); nullopt when it
-    // was not read or holds something else.
-    std::optional<int64_t> int_knob(const KnobId& id) const {
+    // A knob that holds `n` integers (tcp_rmem: 3); nullopt when it was not read or holds
+    // something else.
+    std::optional<std::vector<int64_t>> int_fields(const KnobId& id, size_t n) const {
         const KnobValue* v = knob(id);
         if (!v) return std::nullopt;
         auto f = parse_int_fields(v->value);
-        if (!f || f->size() != 1) return std::nullopt;
-        return (*f)[0];
+        if (!f || f->size() != n) return std::nullopt;
+        return *f;
+    }
+    // A knob that holds one integer (most sysctls and queue attributes).
+    std::optional<int64_t> int_knob(const KnobId& id) const {
+        auto f = int_fields(id, 1);
+        return f ? std::optional<int64_t>((*f)[0]) : std::nullopt;
     }
 };
 
@@ -75,6 +82,16 @@ inline double window_seconds(std::span<const Snapshot> w) {
     double sum = 0;
     for (const Snapshot& s : w) sum += interval_seconds(s);
     return sum;
+}
+
+inline KnobId sysctl_knob(std::string key, Scope scope) {
+    return {KnobKind::sysctl, std::move(key), std::move(scope)};
+}
+
+// One multiplicative step up from `cur` (from 1 when it is 0), at most `ceiling`.
+inline int64_t step_up(int64_t cur, double factor, int64_t ceiling) {
+    const double to = std::ceil(double(std::max<int64_t>(cur, 1)) * factor);
+    return std::min<int64_t>(ceiling, static_cast<int64_t>(to));
 }
 
 // Where a namespace's own sysctls are written: the host's for the initial namespace, the

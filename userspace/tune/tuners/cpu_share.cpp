@@ -319,11 +319,11 @@ class CpuShareTuner : public Tuner {
         const int64_t ceiling = ceiling_of(p);
         if (cur >= ceiling) return std::nullopt;
         if (!starved(c)) return std::nullopt;
-        const auto to = static_cast<int64_t>(std::ceil(double(cur) * c_.step_factor));
+        const int64_t to = step_up(cur, c_.step_factor, ceiling);
         Recommendation r;
         r.knob = p.knob;
         r.current = std::to_string(cur);
-        r.proposed = std::to_string(std::min(ceiling, to));
+        r.proposed = std::to_string(to);
         r.direction = +1;
         r.evidence = evidence(c, p.knob.key, cur);
         r.evidence.push_back({"competitor_oncpu_cpus", hog.cpus()});

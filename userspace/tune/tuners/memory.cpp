@@ -20,7 +20,7 @@ KnobId high_knob(const std::string& path) {
     return {KnobKind::cgroup, kHigh, Scope::cgroup(path)};
 }
 KnobId swappiness_knob() {
-    return {KnobKind::sysctl, kSwappiness, Scope::host()};
+    return sysctl_knob(kSwappiness, Scope::host());
 }
 
 uint64_t page_down(double bytes) {

@@ -1,7 +1,6 @@
 #include "tune/tuners/net_backlog.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "tune/metrics.h"
 #include "util/format.h"
@@ -12,10 +11,6 @@ namespace {
 constexpr const char* kBacklog = "net.core.netdev_max_backlog";
 constexpr const char* kSomaxconn = "net.core.somaxconn";
 constexpr const char* kSynBacklog = "net.ipv4.tcp_max_syn_backlog";
-
-KnobId sysctl(const char* key, Scope scope) {
-    return {KnobKind::sysctl, key, std::move(scope)};
-}
 
 // One namespace's queue drops over the window, for the intervals its netstat was read.
 struct NetnsWindow {
@@ -55,10 +50,10 @@ class NetBacklogTuner : public Tuner {
 
     std::vector<KnobId> wants(const TunerInput& in) const override {
         std::vector<KnobId> out;
-        if (in.allows(Scope::host())) out.push_back(sysctl(kBacklog, Scope::host()));
+        if (in.allows(Scope::host())) out.push_back(sysctl_knob(kBacklog, Scope::host()));
         for (const auto& [name, w] : per_netns(in)) {
-            out.push_back(sysctl(kSomaxconn, w.scope));
-            out.push_back(sysctl(kSynBacklog, w.scope));
+            out.push_back(sysctl_knob(kSomaxconn, w.scope));
+            out.push_back(sysctl_knob(kSynBacklog, w.scope));
         }
         return out;
     }
@@ -83,11 +78,10 @@ class NetBacklogTuner : public Tuner {
         auto v = in.int_knob(id);
         if (!v || *v >= ceiling || rate < min_rate) return std::nullopt;
         cur = *v;
-        const double to = std::ceil(double(std::max<int64_t>(cur, 1)) * c_.step_factor);
         Recommendation r;
         r.knob = id;
         r.current = std::to_string(cur);
-        r.proposed = std::to_string(std::min<int64_t>(ceiling, static_cast<int64_t>(to)));
+        r.proposed = std::to_string(step_up(cur, c_.step_factor, ceiling));
         r.direction = +1;
         return r;
     }
@@ -102,7 +96,7 @@ class NetBacklogTuner : public Tuner {
         const double secs = window_seconds(in.window);
         const double rate = double(std::max(softnet, bpf)) / secs;
         int64_t cur = 0;
-        auto rec = raise(in, sysctl(kBacklog, Scope::host()), c_.backlog_ceiling, rate,
+        auto rec = raise(in, sysctl_knob(kBacklog, Scope::host()), c_.backlog_ceiling, rate,
                          c_.min_backlog_drops_per_s, cur);
         if (!rec) return std::nullopt;
         Recommendation& r = *rec;
@@ -122,7 +116,7 @@ class NetBacklogTuner : public Tuner {
                                                const NetnsWindow& w) const {
         const double rate = double(w.listen_overflows) / w.seconds;
         int64_t cur = 0;
-        auto rec = raise(in, sysctl(kSomaxconn, w.scope), c_.somaxconn_ceiling, rate,
+        auto rec = raise(in, sysctl_knob(kSomaxconn, w.scope), c_.somaxconn_ceiling, rate,
                          c_.min_listen_overflows_per_s, cur);
         if (!rec) return std::nullopt;
         Recommendation& r = *rec;
@@ -144,7 +138,7 @@ class NetBacklogTuner : public Tuner {
                                             const NetnsWindow& w) const {
         const double rate = double(w.syn_drops) / w.seconds;
         int64_t cur = 0;
-        auto rec = raise(in, sysctl(kSynBacklog, w.scope), c_.syn_backlog_ceiling, rate,
+        auto rec = raise(in, sysctl_knob(kSynBacklog, w.scope), c_.syn_backlog_ceiling, rate,
                          c_.min_syn_drops_per_s, cur);
         if (!rec) return std::nullopt;
         Recommendation& r = *rec;

@@ -1,17 +1,12 @@
 #include "tune/tuners/tcp_buffers.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "tune/metrics.h"
 #include "util/format.h"
 
 namespace perfbpf::tune {
 namespace {
-
-KnobId sysctl(const char* key, Scope scope) {
-    return {KnobKind::sysctl, key, std::move(scope)};
-}
 
 // The knobs of one direction.
 struct Side {
@@ -63,21 +58,6 @@ std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
     return out;
 }
 
-// "min default max" of a buffer triple; nullopt when not read or not three fields.
-std::optional<std::vector<int64_t>> triple(const TunerInput& in, const KnobId& id) {
-    const KnobValue* v = in.knob(id);
-    if (!v) return std::nullopt;
-    auto f = parse_int_fields(v->value);
-    if (!f || f->size() != 3) return std::nullopt;
-    return *f;
-}
-
-std::string join(const std::vector<int64_t>& f) {
-    std::string out;
-    for (int64_t x : f) out += (out.empty() ? "" : " ") + std::to_string(x);
-    return out;
-}
-
 // What the evidence of one side says, for the recommendations it leads to.
 struct Finding {
     std::string reason;
@@ -99,9 +79,9 @@ class TcpBuffersTuner : public Tuner {
         for (const auto& [name, w] : per_netns(in)) {
             if (!w.has_tcp()) continue;
             for (const Side* side : {&kReceive, &kSend}) {
-                out.push_back(sysctl(side->tcp_key, w.scope));
+                out.push_back(sysctl_knob(side->tcp_key, w.scope));
                 if (w.scope.kind == ScopeKind::host)
-                    out.push_back(sysctl(side->core_key, Scope::host()));
+                    out.push_back(sysctl_knob(side->core_key, Scope::host()));
             }
         }
         return out;
@@ -161,11 +141,6 @@ class TcpBuffersTuner : public Tuner {
         return f;
     }
 
-    int64_t raised(int64_t cur, int64_t ceiling) const {
-        const double to = std::ceil(double(std::max<int64_t>(cur, 1)) * c_.step_factor);
-        return std::min<int64_t>(ceiling, static_cast<int64_t>(to));
-    }
-
     int64_t ceiling(const Side& side) const {
         return &side == &kReceive ? c_.rmem_ceiling : c_.wmem_ceiling;
     }
@@ -174,8 +149,8 @@ class TcpBuffersTuner : public Tuner {
     // raised towards the (new) TCP max when it is below it.
     void raise(const TunerInput& in, const std::string& name, const NetnsWindow& w,
                const Side& side, const Finding& f, std::vector<Recommendation>& out) const {
-        const KnobId id = sysctl(side.tcp_key, w.scope);
-        auto fields = triple(in, id);
+        const KnobId id = sysctl_knob(side.tcp_key, w.scope);
+        auto fields = in.int_fields(id, 3);  // min default max
         if (!fields) return;
         const int64_t cur_max = (*fields)[2], top = ceiling(side);
         int64_t tcp_max = cur_max;
@@ -193,22 +168,22 @@ class TcpBuffersTuner : public Tuner {
             return r;
         };
         if (cur_max < top) {
-            tcp_max = raised(cur_max, top);
+            tcp_max = step_up(cur_max, c_.step_factor, top);
             std::vector<int64_t> to = *fields;
             to[2] = tcp_max;
             Recommendation r = base(id, cur_max, tcp_max);
-            r.current = join(*fields);
-            r.proposed = join(to);
+            r.current = format_int_fields(*fields);
+            r.proposed = format_int_fields(to);
             r.expected = std::string("TCP ") + side.buffer +
                          " buffers grow larger: a wider window per round trip, more throughput "
                          "on paths with a large bandwidth-delay product";
             out.push_back(std::move(r));
         }
         if (w.scope.kind != ScopeKind::host) return;
-        const KnobId core = sysctl(side.core_key, Scope::host());
+        const KnobId core = sysctl_knob(side.core_key, Scope::host());
         auto cap = in.int_knob(core);
         if (!cap || *cap >= tcp_max || *cap >= top) return;
-        const int64_t to = std::min(tcp_max, raised(*cap, top));
+        const int64_t to = std::min(tcp_max, step_up(*cap, c_.step_factor, top));
         Recommendation r = base(core, *cap, to);
         r.current = std::to_string(*cap);
         r.proposed = std::to_string(to);
