@@ -14,10 +14,14 @@ namespace {
 constexpr const char* kHigh = "memory.high";
 constexpr const char* kSwappiness = "vm.swappiness";
 constexpr uint64_t kPage = 4096;
-constexpr uint64_t kAllowlistFloor = 16ull << 20;  // memory.high's lower bound (knob_allowlist)
 
 KnobId high_knob(const std::string& path) {
     return {KnobKind::cgroup, kHigh, Scope::cgroup(path)};
+}
+// memory.high's lower bound and largest step, as the allowlist has them.
+const KnobSpec& high_spec() {
+    static const KnobSpec& spec = *find_knob_spec(KnobKind::cgroup, kHigh);
+    return spec;
 }
 KnobId swappiness_knob() {
     return sysctl_knob(kSwappiness, Scope::host());
@@ -183,8 +187,9 @@ class MemoryTuner : public Tuner {
             majfault_per_s > c_.max_majfault_per_s)
             return std::nullopt;
         uint64_t to = page_down(double(current) * (1 - c_.step_share));
-        to = std::max({to, page_up(c_.floor_bytes), kAllowlistFloor});
-        if (high) to = std::max(to, page_up(*high / 2));  // the allowlist's largest step
+        const KnobSpec& spec = high_spec();
+        to = std::max({to, page_up(c_.floor_bytes), uint64_t(spec.min)});
+        if (high) to = std::max(to, page_up(uint64_t(double(*high) / spec.max_step_ratio)));
         if (to >= current || (high && to >= *high)) return std::nullopt;
         r.proposed = std::to_string(to);
         r.direction = -1;
