@@ -39,3 +39,32 @@ reap() {
     done
     wait "$1"
 }
+# wait_until TENTHS WHAT CMD [ARGS...]: runs CMD every 0.1 s until it succeeds; after TENTHS
+# tries, a failure saying WHAT did not happen, with the guest's state.
+wait_until() {
+    tries=$1 what=$2
+    shift 2
+    i=0
+    until "$@"; do
+        i=$((i + 1))
+        [ $i -gt "$tries" ] && { diagnose; fail "$what"; }
+        sleep 0.1
+    done
+}
+# stat_bytes KEY: a field of the test cgroup's ($cg) memory.stat, 0 when it has none.
+stat_bytes() { awk -v k="$1" '$1 == k { v = $2 } END { print v + 0 }' "$cg/memory.stat" 2>/dev/null; }
+# ramdisk_ext4 MIB MNT: ext4 on a brd RAM disk of MIB MiB at MNT. Unlike tmpfs (shmem, which
+# without swap cannot be reclaimed), its files are page cache; brd's own pages are charged to
+# no cgroup.
+ramdisk_ext4() {
+    modprobe brd rd_nr=1 rd_size=$(($1 * 1024)) || fail "modprobe brd"
+    mkfs.ext4 -q /dev/ram0 || fail "mkfs.ext4 /dev/ram0"
+    mkdir -p "$2" && mount -t ext4 /dev/ram0 "$2" || fail "mount /dev/ram0 on $2"
+}
+# uncached_file PATH MIB: a file of zeros, then the guest's page cache dropped, so that the
+# next reader brings it in (charged to that reader's cgroup).
+uncached_file() {
+    dd if=/dev/zero of="$1" bs=1M count="$2" conv=fsync 2>/dev/null || fail "writing $1"
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+}

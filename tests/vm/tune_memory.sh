@@ -28,30 +28,19 @@ show_cgroup() {
 }
 diagnose_extra=show_cgroup
 watchdog 200
-stat_bytes() { awk -v k="$1" '$1 == k { print $2 }' $cg/memory.stat; }
 
 echo "tune_memory: $(grep SwapTotal /proc/meminfo)"
 grep -qw memory /sys/fs/cgroup/cgroup.subtree_control || fail "memory controller not enabled"
-modprobe brd rd_nr=1 rd_size=262144 || fail "modprobe brd"
-mkfs.ext4 -q /dev/ram0 || fail "mkfs.ext4 /dev/ram0"
-mkdir -p $mnt && mount -t ext4 /dev/ram0 $mnt || fail "mount /dev/ram0"
-dd if=/dev/zero of=$mnt/cold bs=1M count=96 conv=fsync 2>/dev/null || fail "writing the file"
-sync
-echo 3 >/proc/sys/vm/drop_caches  # the guest's own: the read below brings the file in anew
+ramdisk_ext4 256 $mnt
+uncached_file $mnt/cold 96 # the read below brings it in, charged to $cg
 
 mkdir $cg || fail "mkdir $cg"
 [ "$(cat $cg/memory.high)" = max ] || fail "memory.high starts at $(cat $cg/memory.high)"
 # Joins the cgroup, reads the file once, then idles (a populated cgroup, cold memory).
 sh -c "echo \$\$ >$cg/cgroup.procs && cat $mnt/cold >/dev/null && exec sleep 300" &
 holder_pid=$!
-i=0
-while :; do
-    file=$(stat_bytes file)
-    [ "${file:-0}" -ge $((90 << 20)) ] && break
-    i=$((i + 1))
-    [ $i -gt 300 ] && { diagnose; fail "the file did not come into $cg's page cache in 30 s"; }
-    sleep 0.1
-done
+file_in() { [ "$(stat_bytes file)" -ge $((90 << 20)) ]; }
+wait_until 300 "the file did not come into $cg's page cache in 30 s" file_in
 before=$(cat $cg/memory.current)
 echo "tune_memory: before: memory.current $before, file $(stat_bytes file)," \
     "inactive_file $(stat_bytes inactive_file), anon $(stat_bytes anon)"
@@ -78,14 +67,11 @@ echo "$status" | grep -q '"outcome": "reverted"' && fail "a change was reverted"
 # kernel throttles the allocating task (memory.events "high" counts the breaches).
 sh -c "echo \$\$ >$cg/cgroup.procs && exec $memtouch 160 0 300" &
 toucher_pid=$!
-i=0
-while :; do
+breached() {
     breaches=$(awk '$1 == "high" { print $2 }' $cg/memory.events)
-    [ "${breaches:-0}" -gt 0 ] && [ "$(stat_bytes anon)" -gt $((high / 2)) ] && break
-    i=$((i + 1))
-    [ $i -gt 300 ] && { diagnose; fail "memory.high was not breached in 30 s"; }
-    sleep 0.1
-done
+    [ "${breaches:-0}" -gt 0 ] && [ "$(stat_bytes anon)" -gt $((high / 2)) ]
+}
+wait_until 300 "memory.high was not breached in 30 s" breached
 echo "tune_memory: under pressure: $(head -n 1 $cg/memory.pressure), anon $(stat_bytes anon)"
 perfbpf tune --auto --only memory --cgroup /memtest --duration 15 --interval 0.5 --window 6 \
     --state-dir $state || { diagnose; fail "tune --auto (pressure) exited $?"; }
@@ -99,12 +85,8 @@ echo "$status" | grep -q '"detail": "relief: kept without verification"' ||
     fail "the relaxation was not a relief move"
 echo "$status" | grep -q '"original": "max"' || fail "the original is no longer max"
 # With the limit out of its way the toucher gets its 160 MiB in.
-i=0
-while [ "$(stat_bytes anon)" -lt $((160 << 20)) ]; do
-    i=$((i + 1))
-    [ $i -gt 200 ] && { diagnose; fail "anon did not reach 160 MiB under $relaxed"; }
-    sleep 0.1
-done
+anon_in() { [ "$(stat_bytes anon)" -ge $((160 << 20)) ]; }
+wait_until 200 "anon did not reach 160 MiB under $relaxed" anon_in
 reap "$toucher_pid"
 
 perfbpf tune --rollback --state-dir $state || fail "tune --rollback exited $?"

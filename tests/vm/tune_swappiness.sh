@@ -28,32 +28,22 @@ show_memory() {
 }
 diagnose_extra=show_memory
 watchdog 200
-stat_bytes() { awk -v k="$1" '$1 == k { print $2 }' $cg/memory.stat; }
 
-# Swap and the file on ext4 on a RAM disk: brd's pages are not charged to the cgroup (tmpfs
-# would be anonymous memory), and zram finds no compressor among the guest's modules.
-modprobe brd rd_nr=1 rd_size=524288 || fail "modprobe brd"
-mkfs.ext4 -q /dev/ram0 || fail "mkfs.ext4 /dev/ram0"
-mkdir -p $mnt && mount -t ext4 /dev/ram0 $mnt || fail "mount /dev/ram0"
+# Swap and the file on a RAM disk (zram finds no compressor among the guest's modules).
+ramdisk_ext4 512 $mnt
 dd if=/dev/zero of=$mnt/swap bs=1M count=256 conv=fsync 2>/dev/null || fail "writing the swap file"
 chmod 600 $mnt/swap
 mkswap $mnt/swap >/dev/null || fail "mkswap"
 swapon $mnt/swap || fail "swapon $mnt/swap"
 echo $start >/proc/sys/vm/swappiness
-dd if=/dev/zero of=$mnt/data bs=1M count=96 conv=fsync 2>/dev/null || fail "writing the file"
-sync
-echo 3 >/proc/sys/vm/drop_caches # the guest's own: the reader brings the file in, charged to $cg
+uncached_file $mnt/data 96 # the reader brings it in, charged to $cg
 
 mkdir $cg || fail "mkdir $cg"
 echo $((128 << 20)) >$cg/memory.max || fail "memory.max"
 sh -c "echo \$\$ >$cg/cgroup.procs && exec $memtouch 64 0 300" >/dev/null &
 anon_pid=$!
-i=0
-while [ "$(stat_bytes anon 2>/dev/null || echo 0)" -lt $((63 << 20)) ]; do
-    i=$((i + 1))
-    [ $i -gt 300 ] && { diagnose; fail "the 64 MiB did not come in within 30 s"; }
-    sleep 0.1
-done
+anon_in() { [ "$(stat_bytes anon)" -ge $((63 << 20)) ]; }
+wait_until 300 "the 64 MiB did not come in within 30 s" anon_in
 sh -c "echo \$\$ >$cg/cgroup.procs && while :; do cat $mnt/data >/dev/null; done" &
 reader_pid=$!
 sleep 3
@@ -85,12 +75,8 @@ perfbpf tune --rollback --state-dir $state || fail "tune --rollback exited $?"
 
 reap "$reader_pid"
 reap "$anon_pid"
-i=0
-while [ -n "$(cat $cg/cgroup.procs)" ]; do # the reader's last cat finishes its file
-    i=$((i + 1))
-    [ $i -gt 100 ] && { diagnose; fail "processes left in $cg"; }
-    sleep 0.1
-done
+emptied() { [ -z "$(cat $cg/cgroup.procs)" ]; } # the reader's last cat finishes its file
+wait_until 100 "processes left in $cg" emptied
 rmdir $cg || fail "rmdir $cg"
 swapoff $mnt/swap
 umount $mnt
