@@ -136,8 +136,10 @@ class CpuShareTuner : public Tuner {
             for (const Placement& p : candidates(c))
                 if (in.allows(p.knob.scope)) out.push_back(p.knob);
         }
-        for (const SchedWindow& p : named_processes(in))
-            if (latency_sensitive(p)) out.push_back(nice_knob(p.pid));
+        if (!names_pids(in)) return out;
+        for (const SchedWindow& p : per_process(in.window))
+            if (in.allows(Scope::pid(p.pid)) && latency_sensitive(p))
+                out.push_back(nice_knob(p.pid));
         return out;
     }
 
@@ -158,11 +160,10 @@ class CpuShareTuner : public Tuner {
                 out.push_back(std::move(*r));
             }
         }
-        const std::vector<SchedWindow> procs = named_processes(in);
-        if (procs.empty()) return out;
+        if (!names_pids(in)) return out;
         const std::vector<SchedWindow> everyone = per_process(in.window);
-        for (const SchedWindow& p : procs) {
-            if (!latency_sensitive(p)) continue;
+        for (const SchedWindow& p : everyone) {
+            if (!in.allows(Scope::pid(p.pid)) || !latency_sensitive(p)) continue;
             auto cur = in.int_knob(nice_knob(p.pid));
             if (!cur) continue;
             if (const SchedWindow* hog = process_competitor(everyone, p)) {
@@ -178,13 +179,7 @@ class CpuShareTuner : public Tuner {
     static KnobId nice_knob(int pid) { return {KnobKind::nice, kNice, Scope::pid(pid)}; }
     // nice is tuned only for processes a --pid filter names: a process's priority is its
     // owner's choice, not to be changed for every sleeper the machine has.
-    static std::vector<SchedWindow> named_processes(const TunerInput& in) {
-        if (!in.filter || in.filter->pids.empty()) return {};
-        std::vector<SchedWindow> out;
-        for (SchedWindow& p : per_process(in.window))
-            if (in.allows(Scope::pid(p.pid))) out.push_back(std::move(p));
-        return out;
-    }
+    static bool names_pids(const TunerInput& in) { return in.filter && !in.filter->pids.empty(); }
     // The CPU-bound process of the same cgroup that takes the most CPU, or null: nice
     // divides the CPU among the tasks of one cgroup only.
     const SchedWindow* process_competitor(const std::vector<SchedWindow>& all,
