@@ -4,6 +4,7 @@
 #include "tune/metrics.h"
 #include "tune/registry.h"
 #include "tune/tuners/cpu_share.h"
+#include "tuner_test_support.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -101,9 +102,7 @@ KnobId shares(const std::string& path) {
 
 std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobValues& k,
                                    const ScopeFilter& f = {}, CpuShareConfig c = {}) {
-    auto t = make_cpu_share_tuner(std::move(c));
-    TunerInput in{w, &k, &f};
-    return t->decide(in);
+    return test::decide_with(*make_cpu_share_tuner(std::move(c)), w, k, f);
 }
 
 std::vector<KnobId> wants(const std::vector<Snapshot>& w, const ScopeFilter& f = {}) {

@@ -6,6 +6,7 @@
 #include "tune/metrics.h"
 #include "tune/registry.h"
 #include "tune/tuners/memory.h"
+#include "tuner_test_support.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -87,20 +88,12 @@ ScopeFilter only(const std::string& cgroup = "/t") {
 
 std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobValues& k,
                                    const ScopeFilter& f, MemoryConfig c = {}) {
-    auto t = make_memory_tuner(c);
-    TunerInput in{w, &k, &f};
-    return t->decide(in);
-}
-
-std::optional<Recommendation> find(const std::vector<Recommendation>& rs, const KnobId& id) {
-    for (const auto& r : rs)
-        if (r.knob == id) return r;
-    return std::nullopt;
+    return test::decide_with(*make_memory_tuner(c), w, k, f);
 }
 
 // The proposal for /t's memory.high under `--cgroup /t`, if any.
 std::optional<Recommendation> high_rec(const Cg& c, const std::string& value, const Host& h = {}) {
-    return find(decide(window(c, h), knobs(value), only()), high());
+    return test::find_rec(decide(window(c, h), knobs(value), only()), high());
 }
 
 bool allowed(const KnobId& id, const std::string& from, const std::string& to) {
@@ -216,7 +209,7 @@ TEST(MemoryTuner, PressureWithoutBreachesOfTheLimitIsNotRelaxed) {
     // One breach in one interval of the window is enough.
     auto w = window({.psi_pct = 30.0});
     w[4].cgroups[0].memory.high_events = 1;
-    auto r = find(decide(w, knobs(std::to_string(64 * MiB)), only()), high());
+    auto r = test::find_rec(decide(w, knobs(std::to_string(64 * MiB)), only()), high());
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->relief);
     EXPECT_DOUBLE_EQ(r->evidence[6].second, 1);
@@ -226,9 +219,9 @@ TEST(MemoryTuner, MeanPressureOverTheWindowDecides) {
     // One stalled interval of five (5 %): mean 1 %, the dead band's top: nothing.
     auto w = window({.psi_pct = 0, .high_events = 1});
     w[2].cgroups[0].psi_memory.some.interval_pct = 5.0;
-    EXPECT_FALSE(find(decide(w, knobs(std::to_string(64 * MiB)), only()), high()));
+    EXPECT_FALSE(test::find_rec(decide(w, knobs(std::to_string(64 * MiB)), only()), high()));
     w[3].cgroups[0].psi_memory.some.interval_pct = 5.0;  // mean 2 %: relax
-    auto r = find(decide(w, knobs(std::to_string(64 * MiB)), only()), high());
+    auto r = test::find_rec(decide(w, knobs(std::to_string(64 * MiB)), only()), high());
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->relief);
     EXPECT_DOUBLE_EQ(r->evidence[0].second, 2.0);
@@ -237,11 +230,11 @@ TEST(MemoryTuner, MeanPressureOverTheWindowDecides) {
 TEST(MemoryTuner, OnlyCgroupsTheFilterNames) {
     // No --cgroup: memory.high is not tuned at all (and no note either).
     auto rs = decide(window({}), knobs(), ScopeFilter{});
-    EXPECT_FALSE(find(rs, high()));
+    EXPECT_FALSE(test::find_rec(rs, high()));
     // A filter naming another cgroup.
     EXPECT_TRUE(decide(window({}), knobs(), only("/other")).empty());
     // A filter naming a parent covers its subtree.
-    EXPECT_TRUE(find(decide(window({}), knobs(), only("/")), high()));
+    EXPECT_TRUE(test::find_rec(decide(window({}), knobs(), only("/")), high()));
     auto t = make_memory_tuner();
     auto w = window({});
     KnobValues k = knobs();
@@ -292,7 +285,7 @@ TEST(MemoryTuner, NoMemoryControllerOrNoPsiGetsANote) {
 
 // vm.swappiness: host-wide, so only without a filter.
 std::optional<Recommendation> swappiness_rec(const Host& h, const std::string& value = "60") {
-    return find(decide(window({}, h), knobs("max", value), ScopeFilter{}), swappiness());
+    return test::find_rec(decide(window({}, h), knobs("max", value), ScopeFilter{}), swappiness());
 }
 
 constexpr uint64_t kSwap = 1024 * MiB;
@@ -346,9 +339,9 @@ TEST(MemoryTuner, SwappinessDeadBandAndNoSwap) {
     EXPECT_FALSE(swappiness_rec({.file_refaults = 5000}));
     EXPECT_FALSE(swappiness_rec({.anon_refaults = 500, .swapins = 500, .majfaults = 500}));
     // A --cgroup filter excludes host-wide knobs.
-    EXPECT_FALSE(
-        find(decide(window({}, {.swap_total = kSwap, .file_refaults = 500}), knobs(), only()),
-             swappiness()));
+    EXPECT_FALSE(test::find_rec(
+        decide(window({}, {.swap_total = kSwap, .file_refaults = 500}), knobs(), only()),
+        swappiness()));
 }
 
 }  // namespace

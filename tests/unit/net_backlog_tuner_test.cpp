@@ -40,17 +40,13 @@ std::vector<Snapshot> window(const Rates& r, const std::string& netns = "blue", 
     return w;
 }
 
-KnobId knob(const char* key, Scope scope) {
-    return test::sysctl_id(key, std::move(scope));
-}
-
 KnobValues knobs(const std::string& backlog = "1000", const std::string& somaxconn = "128",
                  const std::string& syn = "256", const std::string& netns = "blue") {
     KnobValues v;
-    v[knob("net.core.netdev_max_backlog", Scope::host())] = {backlog, {}};
+    v[sysctl_knob("net.core.netdev_max_backlog", Scope::host())] = {backlog, {}};
     for (Scope s : {Scope::host(), Scope::netns(netns)}) {
-        v[knob("net.core.somaxconn", s)] = {somaxconn, {}};
-        v[knob("net.ipv4.tcp_max_syn_backlog", s)] = {syn, {}};
+        v[sysctl_knob("net.core.somaxconn", s)] = {somaxconn, {}};
+        v[sysctl_knob("net.ipv4.tcp_max_syn_backlog", s)] = {syn, {}};
     }
     return v;
 }
@@ -60,11 +56,7 @@ std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobVal
     return test::decide_with(*make_net_backlog_tuner(c), w, k, f);
 }
 
-std::optional<Recommendation> find(const std::vector<Recommendation>& rs, const std::string& key,
-                                   const Scope& scope) {
-    return test::find_rec(rs, key, scope);
-}
-
+using test::find_rec;
 using test::only_netns;
 
 TEST(NetBacklogTuner, IsRegistered) {
@@ -74,7 +66,7 @@ TEST(NetBacklogTuner, IsRegistered) {
 
 TEST(NetBacklogTuner, BacklogDropsRaiseNetdevMaxBacklog) {
     auto rs = decide(window({.softnet_drops = 500}), knobs("1000"));
-    auto r = find(rs, "net.core.netdev_max_backlog", Scope::host());
+    auto r = find_rec(rs, "net.core.netdev_max_backlog", Scope::host());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->current, "1000");
     EXPECT_EQ(r->proposed, "4000");
@@ -86,8 +78,8 @@ TEST(NetBacklogTuner, BacklogDropsRaiseNetdevMaxBacklog) {
     const KnobSpec& spec = *find_knob_spec(KnobKind::sysctl, "net.core.netdev_max_backlog");
     EXPECT_TRUE(check_change(spec, {"1000", {}}, r->proposed));
     // The BPF count (CPU_BACKLOG drops) alone is evidence too; the larger count is used.
-    r = find(decide(window({.softnet_drops = 0, .cpu_backlog_drops = 40}), knobs()),
-             "net.core.netdev_max_backlog", Scope::host());
+    r = find_rec(decide(window({.softnet_drops = 0, .cpu_backlog_drops = 40}), knobs()),
+                 "net.core.netdev_max_backlog", Scope::host());
     ASSERT_TRUE(r);
     EXPECT_DOUBLE_EQ(r->evidence[0].second, 40);
 }
@@ -99,7 +91,7 @@ TEST(NetBacklogTuner, BacklogTargetMetricCountsDropsOnce) {
 
 TEST(NetBacklogTuner, ListenOverflowsRaiseSomaxconnInTheirNamespace) {
     auto rs = decide(window({.overflows = 50}), knobs("1000", "128"));
-    auto r = find(rs, "net.core.somaxconn", Scope::netns("blue"));
+    auto r = find_rec(rs, "net.core.somaxconn", Scope::netns("blue"));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->current, "128");
     EXPECT_EQ(r->proposed, "512");
@@ -107,8 +99,8 @@ TEST(NetBacklogTuner, ListenOverflowsRaiseSomaxconnInTheirNamespace) {
     EXPECT_EQ(r->target.spec.name, "listen_overflows_per_s @ netns:blue");
     EXPECT_EQ(r->guard.spec.name, "tcp_bytes_per_s @ netns:blue");
     // Only there: the host namespace had none, and no backlog drops anywhere.
-    EXPECT_FALSE(find(rs, "net.core.somaxconn", Scope::host()));
-    EXPECT_FALSE(find(rs, "net.core.netdev_max_backlog", Scope::host()));
+    EXPECT_FALSE(find_rec(rs, "net.core.somaxconn", Scope::host()));
+    EXPECT_FALSE(find_rec(rs, "net.core.netdev_max_backlog", Scope::host()));
     const KnobSpec& spec = *find_knob_spec(KnobKind::sysctl, "net.core.somaxconn");
     EXPECT_TRUE(check_change(spec, {"128", {}}, r->proposed));
 }
@@ -116,19 +108,19 @@ TEST(NetBacklogTuner, ListenOverflowsRaiseSomaxconnInTheirNamespace) {
 TEST(NetBacklogTuner, HostNamespaceOverflowsRaiseTheHostsSomaxconn) {
     auto w = window({}, "");
     for (auto& s : w) s.netns[0].listen_overflows = 20;
-    auto r = find(decide(w, knobs()), "net.core.somaxconn", Scope::host());
+    auto r = find_rec(decide(w, knobs()), "net.core.somaxconn", Scope::host());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->target.spec.name, "listen_overflows_per_s @ host");
 }
 
 TEST(NetBacklogTuner, SynQueueDropsRaiseTcpMaxSynBacklog) {
     auto rs = decide(window({.syn_drops = 10, .cookies = 20}), knobs("1000", "128", "256"));
-    auto r = find(rs, "net.ipv4.tcp_max_syn_backlog", Scope::netns("blue"));
+    auto r = find_rec(rs, "net.ipv4.tcp_max_syn_backlog", Scope::netns("blue"));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->proposed, "1024");
     EXPECT_DOUBLE_EQ(r->evidence[0].second, 30);
     EXPECT_EQ(r->target.spec.name, "syn_drops_per_s @ netns:blue");
-    EXPECT_FALSE(find(rs, "net.core.somaxconn", Scope::netns("blue")));
+    EXPECT_FALSE(find_rec(rs, "net.core.somaxconn", Scope::netns("blue")));
 }
 
 TEST(NetBacklogTuner, RatesBelowTheDeadBandProposeNothing) {
@@ -153,7 +145,7 @@ TEST(NetBacklogTuner, TooFewIntervalsIsNotEnoughEvidence) {
     // A namespace whose netstat could not be read says nothing about its queues.
     auto w = window({.overflows = 50});
     for (auto& s : w) s.netns[1].netstat_available = false;
-    EXPECT_FALSE(find(decide(w, knobs()), "net.core.somaxconn", Scope::netns("blue")));
+    EXPECT_FALSE(find_rec(decide(w, knobs()), "net.core.somaxconn", Scope::netns("blue")));
 }
 
 TEST(NetBacklogTuner, UnnamedNamespacesAreLeftAlone) {
@@ -167,7 +159,7 @@ TEST(NetBacklogTuner, ScopeFilterNamingANamespaceLeavesTheHostAlone) {
     for (auto& s : w) s.netns[0].listen_overflows = 50;
     auto rs = decide(w, knobs(), only_netns("blue"));
     ASSERT_EQ(rs.size(), 1u);
-    EXPECT_EQ(rs[0].knob, knob("net.core.somaxconn", Scope::netns("blue")));
+    EXPECT_EQ(rs[0].knob, sysctl_knob("net.core.somaxconn", Scope::netns("blue")));
     // And wants() asks for no host knob.
     auto t = make_net_backlog_tuner();
     ScopeFilter f = only_netns("blue");
@@ -180,9 +172,10 @@ TEST(NetBacklogTuner, ScopeFilterNamingANamespaceLeavesTheHostAlone) {
 TEST(NetBacklogTuner, StepsStopAtTheCeilings) {
     auto w = window({.softnet_drops = 500, .overflows = 50, .syn_drops = 50});
     auto rs = decide(w, knobs("30000", "20000", "40000"));
-    EXPECT_EQ(find(rs, "net.core.netdev_max_backlog", Scope::host())->proposed, "65536");
-    EXPECT_EQ(find(rs, "net.core.somaxconn", Scope::netns("blue"))->proposed, "65535");
-    EXPECT_EQ(find(rs, "net.ipv4.tcp_max_syn_backlog", Scope::netns("blue"))->proposed, "65536");
+    EXPECT_EQ(find_rec(rs, "net.core.netdev_max_backlog", Scope::host())->proposed, "65536");
+    EXPECT_EQ(find_rec(rs, "net.core.somaxconn", Scope::netns("blue"))->proposed, "65535");
+    EXPECT_EQ(find_rec(rs, "net.ipv4.tcp_max_syn_backlog", Scope::netns("blue"))->proposed,
+              "65536");
     EXPECT_TRUE(decide(w, knobs("65536", "65535", "65536")).empty());
     // Every proposal is one allowed step of the allowlist.
     for (const auto& r : decide(w, knobs())) {

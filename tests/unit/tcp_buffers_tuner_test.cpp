@@ -54,31 +54,22 @@ const Tcp kReceiverAtMax{.rcvbuf_at_max = 90, .rx_bytes = 1 << 20};
 // A bulk sender in blue at its send max, not waiting for its peer's window.
 const Tcp kSenderAtMax{.sndbuf_at_max = 80, .sndbuf_full = 70, .rwnd = 5, .tx_bytes = 4 << 20};
 
-KnobId knob(const char* key, Scope scope) {
-    return test::sysctl_id(key, std::move(scope));
-}
-
 KnobValues knobs(const std::string& rmem = "4096 131072 262144",
                  const std::string& wmem = "4096 16384 4194304",
                  const std::string& rmem_max = "212992", const std::string& wmem_max = "212992") {
     KnobValues v;
     for (Scope s : {Scope::host(), Scope::netns("blue")}) {
-        v[knob("net.ipv4.tcp_rmem", s)] = {rmem, {}};
-        v[knob("net.ipv4.tcp_wmem", s)] = {wmem, {}};
+        v[sysctl_knob("net.ipv4.tcp_rmem", s)] = {rmem, {}};
+        v[sysctl_knob("net.ipv4.tcp_wmem", s)] = {wmem, {}};
     }
-    v[knob("net.core.rmem_max", Scope::host())] = {rmem_max, {}};
-    v[knob("net.core.wmem_max", Scope::host())] = {wmem_max, {}};
+    v[sysctl_knob("net.core.rmem_max", Scope::host())] = {rmem_max, {}};
+    v[sysctl_knob("net.core.wmem_max", Scope::host())] = {wmem_max, {}};
     return v;
 }
 
 std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobValues& k,
                                    const ScopeFilter& f = {}, TcpBuffersConfig c = {}) {
     return test::decide_with(*make_tcp_buffers_tuner(c), w, k, f);
-}
-
-std::optional<Recommendation> find(const std::vector<Recommendation>& rs, const std::string& key,
-                                   const Scope& scope) {
-    return test::find_rec(rs, key, scope);
 }
 
 double evidence(const Recommendation& r, const std::string& name) {
@@ -88,6 +79,7 @@ double evidence(const Recommendation& r, const std::string& name) {
     return -1;
 }
 
+using test::find_rec;
 using test::only_netns;
 
 void expect_allowed_step(const Recommendation& r) {
@@ -107,7 +99,7 @@ TEST(TcpBuffersTuner, ReceiveBuffersAtTheMaxRaiseTcpRmemInTheirNamespace) {
     auto rs = decide(window(kReceiverAtMax), knobs());
     ASSERT_EQ(rs.size(), 1u);
     const Recommendation& r = rs[0];
-    EXPECT_EQ(r.knob, knob("net.ipv4.tcp_rmem", Scope::netns("blue")));
+    EXPECT_EQ(r.knob, sysctl_knob("net.ipv4.tcp_rmem", Scope::netns("blue")));
     EXPECT_EQ(r.current, "4096 131072 262144");
     // Only the max moves, by the step factor (4).
     EXPECT_EQ(r.proposed, "4096 131072 1048576");
@@ -123,13 +115,13 @@ TEST(TcpBuffersTuner, ReceiveBuffersAtTheMaxRaiseTcpRmemInTheirNamespace) {
     EXPECT_EQ(r.guard.spec.better, Better::lower);
     expect_allowed_step(r);
     // rmem_max is host-wide: a namespace's raise never proposes it.
-    EXPECT_FALSE(find(rs, "net.core.rmem_max", Scope::host()));
+    EXPECT_FALSE(find_rec(rs, "net.core.rmem_max", Scope::host()));
 }
 
 TEST(TcpBuffersTuner, RcvbufGrowRefusedAtTheMaxIsEvidenceToo) {
     // 6.18's tcp_rcvbuf_grow: few samples at the max, but autotuning asked for more.
     auto rs = decide(window({.samples = 10, .grow_at_max = 3, .rx_bytes = 1 << 20}), knobs());
-    auto r = find(rs, "net.ipv4.tcp_rmem", Scope::netns("blue"));
+    auto r = find_rec(rs, "net.ipv4.tcp_rmem", Scope::netns("blue"));
     ASSERT_TRUE(r);
     EXPECT_DOUBLE_EQ(evidence(*r, "rcvbuf_grow_at_max_per_s"), 3);
     EXPECT_NE(r->reason.find("3.0 receive-buffer growths/s"), std::string::npos) << r->reason;
@@ -138,7 +130,7 @@ TEST(TcpBuffersTuner, RcvbufGrowRefusedAtTheMaxIsEvidenceToo) {
 TEST(TcpBuffersTuner, SendBuffersFullAtTheMaxRaiseTcpWmem) {
     auto rs = decide(window(kSenderAtMax), knobs());
     ASSERT_EQ(rs.size(), 1u);
-    EXPECT_EQ(rs[0].knob, knob("net.ipv4.tcp_wmem", Scope::netns("blue")));
+    EXPECT_EQ(rs[0].knob, sysctl_knob("net.ipv4.tcp_wmem", Scope::netns("blue")));
     EXPECT_EQ(rs[0].proposed, "4096 16384 16777216");
     EXPECT_DOUBLE_EQ(evidence(rs[0], "sndbuf_full_share"), 0.7);
     expect_allowed_step(rs[0]);
@@ -206,7 +198,7 @@ TEST(TcpBuffersTuner, FilterExcludedNamespacesAreLeftAlone) {
     for (const auto& id : wants) EXPECT_EQ(id.scope, Scope::netns("blue"));
     EXPECT_TRUE(decide(w, knobs(), only_netns("red")).empty());
     // Without a filter the host's own evidence raises the host's values.
-    EXPECT_TRUE(find(decide(w, knobs()), "net.ipv4.tcp_rmem", Scope::host()));
+    EXPECT_TRUE(find_rec(decide(w, knobs()), "net.ipv4.tcp_rmem", Scope::host()));
     // An unnamed namespace has nowhere to be written.
     for (auto& s : w) s.netns[1].name = "";
     EXPECT_TRUE(decide(w, knobs(), only_netns("blue")).empty());
@@ -215,7 +207,7 @@ TEST(TcpBuffersTuner, FilterExcludedNamespacesAreLeftAlone) {
 TEST(TcpBuffersTuner, MissingOrMalformedKnobsProposeNothing) {
     auto w = window(kReceiverAtMax);
     KnobValues k = knobs();
-    k.erase(knob("net.ipv4.tcp_rmem", Scope::netns("blue")));
+    k.erase(sysctl_knob("net.ipv4.tcp_rmem", Scope::netns("blue")));
     EXPECT_TRUE(decide(w, k).empty());
     // Not three fields: not a buffer triple.
     EXPECT_TRUE(decide(w, knobs("262144")).empty());
@@ -240,36 +232,36 @@ TEST(TcpBuffersTuner, HostRaiseCouplesRmemMaxBelowTheNewMax) {
     ASSERT_EQ(rs.size(), 2u);
     // The TCP max first (the engine applies one change at a time, in this order), then
     // rmem_max one allowed step towards the new TCP max.
-    EXPECT_EQ(rs[0].knob, knob("net.ipv4.tcp_rmem", Scope::host()));
+    EXPECT_EQ(rs[0].knob, sysctl_knob("net.ipv4.tcp_rmem", Scope::host()));
     EXPECT_EQ(rs[0].proposed, "4096 131072 4194304");
-    EXPECT_EQ(rs[1].knob, knob("net.core.rmem_max", Scope::host()));
+    EXPECT_EQ(rs[1].knob, sysctl_knob("net.core.rmem_max", Scope::host()));
     EXPECT_EQ(rs[1].current, "212992");
     EXPECT_EQ(rs[1].proposed, "851968");
     EXPECT_EQ(rs[1].target.spec.name, "tcp_bytes_per_s @ host");
     for (const auto& r : rs) expect_allowed_step(r);
     // Not above the new TCP max.
-    auto r = find(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "212992")),
-                  "net.core.rmem_max", Scope::host());
+    auto r = find_rec(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "212992")),
+                      "net.core.rmem_max", Scope::host());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->proposed, "851968");  // 4 x 212992 is under the new max (1 MiB)
-    r = find(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "400000")),
-             "net.core.rmem_max", Scope::host());
+    r = find_rec(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "400000")),
+                 "net.core.rmem_max", Scope::host());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->proposed, "1048576");
     // At or above the TCP max already: left alone.
-    EXPECT_FALSE(find(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "8388608")),
-                      "net.core.rmem_max", Scope::host()));
+    EXPECT_FALSE(find_rec(decide(w, knobs("4096 131072 262144", "4096 16384 4194304", "8388608")),
+                          "net.core.rmem_max", Scope::host()));
     // At the TCP ceiling, rmem_max still follows it up.
     TcpBuffersConfig c;
     c.rmem_ceiling = 1 << 20;
     rs = decide(w, knobs("4096 131072 1048576", "4096 16384 4194304", "262144"), {}, c);
     ASSERT_EQ(rs.size(), 1u);
-    EXPECT_EQ(rs[0].knob, knob("net.core.rmem_max", Scope::host()));
+    EXPECT_EQ(rs[0].knob, sysctl_knob("net.core.rmem_max", Scope::host()));
     EXPECT_EQ(rs[0].proposed, "1048576");
     // Send side: wmem_max with tcp_wmem.
     rs = decide(window({.samples = 0}, kSenderAtMax), knobs());
-    ASSERT_TRUE(find(rs, "net.ipv4.tcp_wmem", Scope::host()));
-    r = find(rs, "net.core.wmem_max", Scope::host());
+    ASSERT_TRUE(find_rec(rs, "net.ipv4.tcp_wmem", Scope::host()));
+    r = find_rec(rs, "net.core.wmem_max", Scope::host());
     ASSERT_TRUE(r);
     EXPECT_EQ(r->proposed, "851968");
 }

@@ -1,5 +1,5 @@
-// Helpers the tuner tests share: picking a recommendation out of a decision, and the ids and
-// filters of per-namespace sysctls.
+// Helpers the tuner tests share: picking a recommendation out of a decision, a namespace
+// filter, and a decision under a filter.
 #pragma once
 
 #include <optional>
@@ -10,14 +10,16 @@
 
 namespace perfbpf::tune::test {
 
-inline KnobId sysctl_id(const char* key, Scope scope) {
-    return {KnobKind::sysctl, key, std::move(scope)};
-}
-
 inline std::optional<Recommendation> find_rec(const std::vector<Recommendation>& rs,
                                               const std::string& key, const Scope& scope) {
     for (const auto& r : rs)
         if (r.knob.key == key && r.knob.scope == scope) return r;
+    return std::nullopt;
+}
+inline std::optional<Recommendation> find_rec(const std::vector<Recommendation>& rs,
+                                              const KnobId& id) {
+    for (const auto& r : rs)
+        if (r.knob == id) return r;
     return std::nullopt;
 }
 
