@@ -13,7 +13,7 @@ build=(
     build-essential cmake pkg-config git sudo
     clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
-    libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev
+    libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev libsystemd-dev
 )
 test=(
     libgtest-dev libgmock-dev libbenchmark-dev

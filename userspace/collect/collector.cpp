@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <thread>
@@ -62,6 +63,7 @@ Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opt
         std::make_unique<NetnsSource>(opts.proc_root, opts.run_netns_dir, rcvbuf_grow));
     c->sources_.push_back(
         std::make_unique<CgroupSource>(CgroupSource::mounted_roots(opts.proc_root)));
+    c->schedule_retries(monotonic_ns());
 
     // The first read only sets the baselines the first interval is measured against.
     CollectContext ctx;
@@ -75,6 +77,66 @@ std::map<std::string, std::map<std::string, uint64_t>> Collector::run_counts() c
     std::map<std::string, std::map<std::string, uint64_t>> out;
     for (const auto& f : families_) out[std::string(f.probe->name())] = f.probe->run_counts();
     return out;
+}
+
+namespace {
+constexpr uint64_t kFirstRetryNs = 10'000'000'000ULL;
+constexpr uint64_t kMaxRetryNs = 600'000'000'000ULL;
+}  // namespace
+
+void Collector::schedule_retries(uint64_t now_ns) {
+    for (const auto& f : families_) {
+        const std::string name(f.probe->name());
+        if (f.probe->active() || retries_.contains(name)) continue;
+        retries_[name] = Retry{now_ns + kFirstRetryNs, kFirstRetryNs};
+    }
+}
+
+std::vector<std::string> Collector::retry_unavailable(uint64_t now_ns) {
+    std::vector<std::string> loaded;
+    for (auto& f : families_) {
+        const std::string name(f.probe->name());
+        auto it = retries_.find(name);
+        if (f.probe->active() || it == retries_.end() || now_ns < it->second.next_ns) continue;
+        LoadedFamily fresh = load_probe_family(name, *shared_, opts_.probes);
+        if (!fresh.probe->active()) {
+            it->second.backoff_ns = std::min(it->second.backoff_ns * 2, kMaxRetryNs);
+            it->second.next_ns = now_ns + it->second.backoff_ns;
+            continue;
+        }
+        // The reader's first read only sets its baseline, as at start.
+        CollectContext ctx;
+        ctx.now_ns = now_ns;
+        SnapshotBuilder scratch(ctx);
+        fresh.reader->collect(scratch);
+        sources_.insert(sources_.begin(), std::move(fresh.reader));
+        f.probe = std::move(fresh.probe);
+        retries_.erase(it);
+        loaded.push_back(name);
+        std::erase_if(status_, [&](const ProbeStatus& s) { return s.family == name; });
+        for (const auto& st : f.probe->status()) status_.push_back(st);
+    }
+    if (!loaded.empty()) {
+        bool sched = false, mem = false;
+        for (const auto& f : families_) {
+            sched |= f.probe->name() == "sched" && f.probe->active();
+            mem |= f.probe->name() == "mem" && f.probe->active();
+        }
+        proc_->set_fills(!sched, !mem);
+    }
+    return loaded;
+}
+
+std::map<std::string, uint64_t> Collector::pending_retries(uint64_t now_ns) const {
+    std::map<std::string, uint64_t> out;
+    for (const auto& [name, r] : retries_) out[name] = r.next_ns > now_ns ? r.next_ns - now_ns : 0;
+    return out;
+}
+
+uint64_t Collector::bpf_run_time_ns() const {
+    uint64_t total = 0;
+    for (const auto& f : families_) total += f.probe->run_time_ns();
+    return total;
 }
 
 void Collector::handle_events(CollectContext& ctx, std::vector<OomKill>& ooms) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -42,7 +43,15 @@ class Collector {
     const std::vector<ProbeStatus>& probe_status() const { return status_; }
     // Runs of every attached program, by family and probe (see enable_run_stats).
     std::map<std::string, std::map<std::string, uint64_t>> run_counts() const;
+    // Run time of every attached program, ns (see enable_run_stats).
+    uint64_t bpf_run_time_ns() const;
     void set_interval(uint64_t ns) { opts_.interval_ns = ns; }
+
+    // Families that did not load are tried again while the rest runs, each after a backoff
+    // (10 s, doubling up to 10 min). Returns the families that loaded now.
+    std::vector<std::string> retry_unavailable(uint64_t now_ns);
+    // Families waiting for a retry -> ns until their next try.
+    std::map<std::string, uint64_t> pending_retries(uint64_t now_ns) const;
     uint64_t interval_ns() const { return opts_.interval_ns; }
 
   private:
@@ -57,6 +66,12 @@ class Collector {
     ProcSource* proc_ = nullptr;  // owned by sources_
     std::vector<std::unique_ptr<Source>> sources_;
     std::vector<ProbeStatus> status_;
+    struct Retry {
+        uint64_t next_ns = 0;
+        uint64_t backoff_ns = 0;
+    };
+    std::map<std::string, Retry> retries_;
+    void schedule_retries(uint64_t now_ns);
     uint64_t last_end_ns_ = 0;
     uint64_t page_bytes_ = 4096;
 };

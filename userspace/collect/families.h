@@ -25,4 +25,10 @@ std::vector<std::string> probe_family_names();
 std::vector<LoadedFamily> load_probe_families(const SharedMaps& shared, const ProbeOptions& opts,
                                               const std::set<std::string>& only = {});
 
+// Loads one family by name (a retry of one that did not load). For tests of that path,
+// PERFBPF_TEST_FAIL_FAMILY=NAME in the environment makes the first load of NAME in this
+// process fail as if its object could not be loaded.
+LoadedFamily load_probe_family(const std::string& name, const SharedMaps& shared,
+                               const ProbeOptions& opts);
+
 }  // namespace perfbpf

@@ -31,6 +31,11 @@ class ProcSource : public Source {
     ProcSource(std::string proc_root, bool fill_cpu, bool fill_rss);
     std::string_view name() const override { return "procfs"; }
     void collect(SnapshotBuilder& builder) override;
+    // A family that loaded later (a retry) takes over its metric from /proc.
+    void set_fills(bool fill_cpu, bool fill_rss) {
+        fill_cpu_ = fill_cpu;
+        fill_rss_ = fill_rss;
+    }
 
     // A process seen by an event before it could be scanned (exec): remember its name,
     // cgroup and network namespace now, while /proc/PID still exists. Cgroups and

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -61,6 +62,58 @@ Result<double> number(const toml::node& node, const std::string& key, Range r,
     return *v;
 }
 
+Result<void> set_number(double& out, const toml::node& node, const std::string& key, Range r,
+                        const std::string& origin) {
+    auto v = number(node, key, r, origin);
+    if (!v) return std::unexpected(v.error());
+    out = *v;
+    return {};
+}
+
+// Keys of [daemon] and [history].
+Result<void> daemon_key(Config& c, const std::string& section, const std::string& name,
+                        const toml::node& node, const std::string& origin) {
+    const std::string key = section + "." + name;
+    constexpr double kYears = 36500;
+    if (section == "daemon") {
+        if (name == "interval")
+            return set_number(c.daemon.interval_s, node, key, {0.1, 3600}, origin);
+        if (name == "cpu_budget_pct")
+            return set_number(c.daemon.cpu_budget_pct, node, key, {0.01, 100}, origin);
+        if (name == "governor_period")
+            return set_number(c.daemon.governor_period_s, node, key, {1, 3600}, origin);
+        if (name == "top_processes") {
+            double v = 0;
+            if (auto r = set_number(v, node, key, {0, 10000}, origin); !r) return r;
+            if (v != std::floor(v)) return fail(origin + ": " + key + " must be a whole number");
+            c.daemon.top_processes = static_cast<int>(v);
+            return {};
+        }
+        if (name == "watch") {
+            const toml::array* arr = node.as_array();
+            if (!arr) return fail(origin + ": " + key + " must be an array of process names");
+            c.daemon.watch.clear();
+            for (const auto& e : *arr) {
+                auto s = e.value<std::string>();
+                if (!s || s->empty() || !e.is_string())
+                    return fail(origin + ": " + key + " must hold non-empty strings");
+                c.daemon.watch.push_back(*s);
+            }
+            return {};
+        }
+    } else {
+        if (name == "raw_days")
+            return set_number(c.history.raw_days, node, key, {0.01, kYears}, origin);
+        if (name == "minute_days")
+            return set_number(c.history.minute_days, node, key, {0.01, kYears}, origin);
+        if (name == "hour_days")
+            return set_number(c.history.hour_days, node, key, {0.01, kYears}, origin);
+        if (name == "max_disk_mib")
+            return set_number(c.history.max_disk_mib, node, key, {1, 1e9}, origin);
+    }
+    return fail(origin + ": unknown key " + key);
+}
+
 }  // namespace
 
 Result<Config> parse_config(const std::string& text, const std::string& origin) {
@@ -94,6 +147,9 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
                 if (!s || s->empty() || (*s)[0] != '/')
                     return fail(origin + ": " + key + " must be an absolute path");
                 c.state_dir = *s;
+            } else if (section_name == "daemon" || section_name == "history") {
+                if (auto r = daemon_key(c, section_name, std::string(k.str()), node, origin); !r)
+                    return std::unexpected(r.error());
             } else if (section_name == "thresholds") {
                 auto fields = threshold_fields();
                 auto it = fields.find(std::string(k.str()));

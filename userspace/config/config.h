@@ -3,17 +3,37 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "detect/thresholds.h"
 #include "util/result.h"
 
 namespace perfbpf {
 
+// [daemon]: what the always-on collector keeps and what it may cost.
+struct DaemonConfig {
+    double interval_s = 1.0;         // interval, seconds (0.1 to 3600)
+    int top_processes = 50;          // processes kept as series per ranking (CPU, I/O, net, RSS)
+    std::vector<std::string> watch;  // comms always kept as series
+    double cpu_budget_pct = 1.0;     // own CPU + BPF run time, % of one CPU
+    double governor_period_s = 60;   // how often the cost is measured
+};
+
+// [history]: retention per tier, by age and by disk budget, whichever comes first.
+struct HistoryConfig {
+    double raw_days = 14;
+    double minute_days = 90;
+    double hour_days = 730;
+    double max_disk_mib = 2048;
+};
+
 struct Config {
     double interval_s = 1.0;  // [top] interval
     int sample_hz = 49;       // [probes] sample_hz: cpu-clock samples per CPU per second
     std::string state_dir = "/var/lib/perfbpf";  // [general] state_dir
     Thresholds thresholds;                       // [thresholds] <field> = value
+    DaemonConfig daemon;
+    HistoryConfig history;
 };
 
 // The file perfbpf reads when --config is not given (absent is fine).

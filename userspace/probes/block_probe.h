@@ -23,6 +23,7 @@ class BlockProbe : public ProbeFamily {
     const std::vector<ProbeStatus>& status() const override { return table_.status(); }
     bool active() const override { return !links_.empty(); }
     std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
+    uint64_t run_time_ns() const override { return table_.run_time_ns(); }
 
     int dev_stats_fd() const;   // hash: request queue address -> block_dev_stats
     int proc_stats_fd() const;  // hash: tgid -> block_proc_stats

@@ -144,6 +144,16 @@ std::map<std::string, uint64_t> ProgramTable::run_counts() const {
     return out;
 }
 
+uint64_t ProgramTable::run_time_ns() const {
+    uint64_t total = 0;
+    for (const auto& [probe, fd] : prog_fds_) {
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) total += info.run_time_ns;
+    }
+    return total;
+}
+
 Result<UniqueFd> enable_run_stats() {
     int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
     if (fd < 0) return fail_errno("enable BPF run statistics", errno);

@@ -79,6 +79,8 @@ class ProgramTable {
     // How many times each attached program ran (by probe name); counts only grow while
     // run statistics are enabled (enable_run_stats).
     std::map<std::string, uint64_t> run_counts() const;
+    // Total run time of the attached programs, ns (grows only while statistics are on).
+    uint64_t run_time_ns() const;
 
   private:
     void set_status(const std::string& program, const std::string& probe, bool attached,

@@ -44,6 +44,7 @@ class MemProbe : public ProbeFamily {
     // OOM program alone needs no reader (its events go through the shared ring).
     bool active() const override { return rss_tracked_; }
     std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
+    uint64_t run_time_ns() const override { return table_.run_time_ns(); }
 
     // The "rss" array as 64-bit words, one per tgid (a mem_rss_slot each), shared with the
     // BPF side: read and update them with std::atomic_ref.

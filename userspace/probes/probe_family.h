@@ -21,6 +21,8 @@ class ProbeFamily {
     virtual bool active() const = 0;
     // Runs of each attached program by probe name (see enable_run_stats).
     virtual std::map<std::string, uint64_t> run_counts() const = 0;
+    // Total run time of its attached programs, ns (likewise).
+    virtual uint64_t run_time_ns() const = 0;
 };
 
 }  // namespace perfbpf

@@ -21,6 +21,7 @@ class SchedProbe : public ProbeFamily {
     const std::vector<ProbeStatus>& status() const override { return table_.status(); }
     bool active() const override { return !links_.empty(); }
     std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
+    uint64_t run_time_ns() const override { return table_.run_time_ns(); }
 
     int task_stats_fd() const;  // hash: thread id -> sched_task_stats
     int cpu_stats_fd() const;   // per-CPU array[1] of sched_cpu_stats

@@ -1,0 +1,41 @@
+// What the daemon reports about itself: written to its state dir every interval, shown by
+// `perfbpf daemon --status`, and (later) exposed as self-metrics.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/snapshot.h"
+
+namespace perfbpf {
+
+struct DaemonStatus {
+    int pid = 0;
+    int64_t started_unix_ms = 0;
+    int64_t updated_unix_ms = 0;
+    std::string state_dir;
+    std::string config_path;  // "" when running on defaults
+    double interval_s = 0;    // in force (after the governor's factor)
+    uint64_t intervals = 0;   // collected since start
+    uint64_t series = 0;      // written in the last interval
+    // history
+    uint64_t history_bytes = 0;
+    uint64_t history_samples = 0;            // values written since start
+    uint64_t history_dropped_intervals = 0;  // not written (disk full, write errors)
+    bool history_paused = false;
+    std::string history_error;  // why writes are paused
+    // governor
+    int governor_level = 0;
+    std::string governor_shed;  // what is shed ("" at level 0)
+    double budget_pct = 0;
+    double cost_own_cpu_pct = -1;  // last measurement; -1 before the first
+    double cost_bpf_pct = -1;
+    // probes, with families waiting for a retry
+    std::vector<ProbeStatus> probes;
+    std::map<std::string, std::string> probe_retries;  // family -> "next try in 30 s"
+    std::map<std::string, uint64_t> drops;             // since start, by kind
+};
+
+}  // namespace perfbpf
