@@ -224,7 +224,10 @@ Result<void> History::enforce_retention(int64_t now_ms) {
         }
         if (!deleted) break;  // only the head and unrolled data remain: nothing to give up
     }
-    return im.db.exec("PRAGMA incremental_vacuum", "give freed pages back");
+    // The deletions went through the WAL; a truncating checkpoint moves the shrunken file
+    // into place and empties the WAL, so the space shows on disk.
+    return im.db.exec("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);",
+                      "give freed pages back");
 }
 
 }  // namespace perfbpf
