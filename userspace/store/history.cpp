@@ -111,10 +111,13 @@ Result<History> History::open(const std::string& dir, const HistoryOptions& opti
         auto health = check_health(impl->db);
         if (!health) return std::unexpected(health.error());
         if (*health == Health::ok) break;
-        impl->db.close();
         if (attempt > 0) return fail("history: " + impl->path + " is corrupt right after creation");
+        // Renamed while still open: SQLite unlinks the -wal and -shm by name when the last
+        // connection closes, and the WAL may hold what a post-mortem needs.
         std::string note;
-        if (auto m = move_aside(impl->path, note); !m) return std::unexpected(m.error());
+        auto moved = move_aside(impl->path, note);
+        impl->db.close();
+        if (!moved) return std::unexpected(moved.error());
         impl->notes.push_back(note);
     }
     store::Db& db = impl->db;
