@@ -1,0 +1,279 @@
+#include "store/chunk_codec.h"
+
+#include <zstd.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "store/varint.h"
+
+namespace perfbpf::store {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr uint8_t kModeInt = 0;
+constexpr uint8_t kModeXor = 1;
+// Integers up to 2^53 are exact in a double, and their deltas cannot overflow int64.
+constexpr double kMaxExactInt = 9007199254740992.0;
+
+bool integral(double v) {
+    // -0.0 is not stored as an integer: it would come back as +0.0.
+    return std::isfinite(v) && std::fabs(v) <= kMaxExactInt && v == std::trunc(v) &&
+           !(v == 0 && std::signbit(v));
+}
+
+class BitReader {
+  public:
+    explicit BitReader(std::string_view bytes) : bytes_(bytes) {}
+    bool get(unsigned nbits, uint64_t& out) {
+        out = 0;
+        for (unsigned i = 0; i < nbits; ++i) {
+            if (pos_ >= bytes_.size() * 8) return false;
+            auto byte = static_cast<uint8_t>(bytes_[pos_ / 8]);
+            out = (out << 1) | ((byte >> (7 - pos_ % 8)) & 1);
+            ++pos_;
+        }
+        return true;
+    }
+
+  private:
+    std::string_view bytes_;
+    size_t pos_ = 0;
+};
+
+Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
+    if (in.empty()) return fail("chunk: truncated column");
+    uint8_t mode = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    uint64_t len = 0;
+    if (!get_varint(in, len) || len > in.size()) return fail("chunk: bad column length");
+    std::string_view payload = in.substr(0, len);
+    in.remove_prefix(len);
+    std::vector<double> out;
+    out.reserve(n);
+    if (mode == kModeInt) {
+        int64_t prev = 0;
+        for (size_t i = 0; i < n; ++i) {
+            uint64_t z = 0;
+            if (!get_varint(payload, z)) return fail("chunk: truncated integer column");
+            prev += unzigzag(z);
+            out.push_back(static_cast<double>(prev));
+        }
+        return out;
+    }
+    if (mode != kModeXor) return fail("chunk: unknown column mode " + std::to_string(mode));
+    BitReader bits(payload);
+    uint64_t prev = 0;
+    unsigned lead = 0, sig = 0;
+    for (size_t i = 0; i < n; ++i) {
+        uint64_t v = 0;
+        if (i == 0) {
+            if (!bits.get(64, v)) return fail("chunk: truncated xor column");
+            prev = v;
+        } else {
+            uint64_t flag = 0, fresh = 0, x = 0;
+            if (!bits.get(1, flag)) return fail("chunk: truncated xor column");
+            if (flag) {
+                if (!bits.get(1, fresh)) return fail("chunk: truncated xor column");
+                if (fresh) {
+                    uint64_t l = 0, s = 0;
+                    if (!bits.get(5, l) || !bits.get(6, s))
+                        return fail("chunk: truncated xor column");
+                    lead = static_cast<unsigned>(l);
+                    sig = static_cast<unsigned>(s) + 1;
+                    if (lead + sig > 64) return fail("chunk: bad xor window");
+                } else if (sig == 0) {
+                    return fail("chunk: xor window used before set");
+                }
+                if (!bits.get(sig, x)) return fail("chunk: truncated xor column");
+                prev ^= x << (64 - lead - sig);
+            }
+        }
+        out.push_back(std::bit_cast<double>(prev));
+    }
+    return out;
+}
+
+}  // namespace
+
+void BitWriter::put(uint64_t value, unsigned nbits) {
+    while (nbits > 0) {
+        if (used_ == 8) {
+            bytes_.push_back(0);
+            used_ = 0;
+        }
+        unsigned take = std::min(nbits, 8 - used_);
+        uint64_t chunk = (value >> (nbits - take)) & ((1u << take) - 1);
+        bytes_.back() =
+            static_cast<char>(static_cast<uint8_t>(bytes_.back()) | (chunk << (8 - used_ - take)));
+        used_ += take;
+        nbits -= take;
+    }
+}
+
+void ValueColumnEncoder::add(double v) {
+    if (all_int_ && integral(v)) {
+        auto i = static_cast<int64_t>(v);
+        put_varint(ints_, zigzag(i - prev_int_));
+        prev_int_ = i;
+    } else if (all_int_) {
+        all_int_ = false;
+        ints_.clear();
+        ints_.shrink_to_fit();
+    }
+    uint64_t bits = std::bit_cast<uint64_t>(v);
+    if (count_ == 0) {
+        xor_.put(bits, 64);
+    } else {
+        uint64_t x = bits ^ prev_bits_;
+        if (x == 0) {
+            xor_.put(0, 1);
+        } else {
+            int lead = std::min(std::countl_zero(x), 31);
+            int trail = std::countr_zero(x);
+            if (prev_lead_ >= 0 && lead >= prev_lead_ && trail >= prev_trail_) {
+                int sig = 64 - prev_lead_ - prev_trail_;
+                xor_.put(0b10, 2);
+                xor_.put(x >> prev_trail_, static_cast<unsigned>(sig));
+            } else {
+                int sig = 64 - lead - trail;
+                xor_.put(0b11, 2);
+                xor_.put(static_cast<uint64_t>(lead), 5);
+                xor_.put(static_cast<uint64_t>(sig - 1), 6);
+                xor_.put(x >> trail, static_cast<unsigned>(sig));
+                prev_lead_ = lead;
+                prev_trail_ = trail;
+            }
+        }
+    }
+    prev_bits_ = bits;
+    ++count_;
+}
+
+void ValueColumnEncoder::finish(std::string& out) const {
+    const std::string& payload = all_int_ ? ints_ : xor_.bytes();
+    out.push_back(static_cast<char>(all_int_ ? kModeInt : kModeXor));
+    put_varint(out, payload.size());
+    out += payload;
+}
+
+void put_hist_delta(std::string& out, const Log2Histogram& h, const Log2Histogram& prev) {
+    uint64_t mask = 0;
+    for (size_t i = 0; i < Log2Histogram::kSlots; ++i)
+        if (h.slot(i) != prev.slot(i)) mask |= uint64_t{1} << i;
+    put_varint(out, mask);
+    for (size_t i = 0; i < Log2Histogram::kSlots; ++i)
+        if (mask & (uint64_t{1} << i))
+            put_varint(out, zigzag(static_cast<int64_t>(h.slot(i) - prev.slot(i))));
+}
+
+bool get_hist_delta(std::string_view& in, const Log2Histogram& prev, Log2Histogram& h) {
+    uint64_t mask = 0;
+    if (!get_varint(in, mask) || mask >> Log2Histogram::kSlots) return false;
+    h = Log2Histogram{};
+    for (size_t i = 0; i < Log2Histogram::kSlots; ++i) {
+        uint64_t v = prev.slot(i);
+        if (mask & (uint64_t{1} << i)) {
+            uint64_t z = 0;
+            if (!get_varint(in, z)) return false;
+            v += static_cast<uint64_t>(unzigzag(z));  // wraps back to the unsigned count
+        }
+        h.add_slot(i, v);
+    }
+    return true;
+}
+
+ChunkEncoder::ChunkEncoder(size_t columns, bool hists) : columns_(columns), has_hists_(hists) {}
+
+void ChunkEncoder::add(int64_t ts_ms, std::span<const double> values, const Log2Histogram* hist) {
+    if (count_ == 0) {
+        first_ts_ = ts_ms;
+        put_varint(ts_, zigzag(ts_ms));
+    } else {
+        int64_t delta = ts_ms - prev_ts_;
+        put_varint(ts_, zigzag(delta - prev_delta_));
+        prev_delta_ = delta;
+    }
+    prev_ts_ = ts_ms;
+    for (size_t c = 0; c < columns_.size() && c < values.size(); ++c) columns_[c].add(values[c]);
+    if (has_hists_) {
+        static const Log2Histogram kEmpty;
+        const Log2Histogram& h = hist ? *hist : kEmpty;
+        put_hist_delta(hists_, h, prev_hist_);
+        prev_hist_ = h;
+    }
+    ++count_;
+}
+
+Result<std::string> ChunkEncoder::finish(int zstd_level) const {
+    std::string raw;
+    raw.push_back(static_cast<char>(kVersion));
+    put_varint(raw, count_);
+    put_varint(raw, columns_.size());
+    raw.push_back(static_cast<char>(has_hists_));
+    put_varint(raw, ts_.size());
+    raw += ts_;
+    for (const auto& c : columns_) c.finish(raw);
+    raw += hists_;
+    std::string out(ZSTD_compressBound(raw.size()), '\0');
+    size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), zstd_level);
+    if (ZSTD_isError(n)) return fail(std::string("chunk: zstd: ") + ZSTD_getErrorName(n));
+    out.resize(n);
+    return out;
+}
+
+Result<ChunkPoints> decode_chunk(std::string_view blob) {
+    unsigned long long size = ZSTD_getFrameContentSize(blob.data(), blob.size());
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1u << 30))
+        return fail("chunk: not a zstd frame with a known size");
+    std::string raw(size, '\0');
+    size_t n = ZSTD_decompress(raw.data(), raw.size(), blob.data(), blob.size());
+    if (ZSTD_isError(n) || n != size)
+        return fail(std::string("chunk: zstd: ") +
+                    (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
+    std::string_view in(raw);
+    if (in.empty() || static_cast<uint8_t>(in.front()) != kVersion)
+        return fail("chunk: unknown version");
+    in.remove_prefix(1);
+    uint64_t count = 0, ncols = 0, ts_len = 0;
+    if (!get_varint(in, count) || !get_varint(in, ncols) || in.empty() || count > raw.size() * 8 ||
+        ncols > 16)
+        return fail("chunk: bad header");
+    bool has_hists = in.front() != 0;
+    in.remove_prefix(1);
+    if (!get_varint(in, ts_len) || ts_len > in.size()) return fail("chunk: bad timestamp length");
+    std::string_view ts = in.substr(0, ts_len);
+    in.remove_prefix(ts_len);
+    ChunkPoints out;
+    out.ts.reserve(count);
+    int64_t prev = 0, delta = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        uint64_t z = 0;
+        if (!get_varint(ts, z)) return fail("chunk: truncated timestamps");
+        if (i == 0) {
+            prev = unzigzag(z);
+        } else {
+            delta += unzigzag(z);
+            prev += delta;
+        }
+        out.ts.push_back(prev);
+    }
+    for (uint64_t c = 0; c < ncols; ++c) {
+        auto col = decode_column(in, count);
+        if (!col) return std::unexpected(col.error());
+        out.columns.push_back(std::move(*col));
+    }
+    if (has_hists) {
+        out.hists.resize(count);
+        Log2Histogram prev_hist;
+        for (uint64_t i = 0; i < count; ++i) {
+            if (!get_hist_delta(in, prev_hist, out.hists[i]))
+                return fail("chunk: truncated histograms");
+            prev_hist = out.hists[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace perfbpf::store

@@ -1,0 +1,347 @@
+// Opening (with the corrupt and newer-schema cases), interning and appending.
+#include "store/history.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "store/head_row.h"
+#include "store/history_impl.h"
+
+namespace perfbpf {
+namespace {
+
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
+    labels TEXT NOT NULL, kind INTEGER NOT NULL, UNIQUE(metric, labels));
+CREATE TABLE IF NOT EXISTS chunks(series_id INTEGER NOT NULL, tier INTEGER NOT NULL,
+    start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, count INTEGER NOT NULL,
+    blob BLOB NOT NULL, PRIMARY KEY(series_id, tier, start_ms)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunks_by_tier_start ON chunks(tier, start_ms);
+CREATE TABLE IF NOT EXISTS head(ts_ms INTEGER PRIMARY KEY, blob BLOB NOT NULL);
+)";
+
+std::string series_text(const SeriesKey& key) {
+    return key.metric + '{' + canonical_labels(key.labels) + '}';
+}
+
+uint64_t file_size(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// What a first look at the file finds: fine, corrupt (move it aside), or an error to return.
+enum class Health { ok, corrupt };
+
+Result<Health> check_health(store::Db& db) {
+    auto s = db.prepare("PRAGMA quick_check", "quick_check");
+    if (!s)
+        return store::is_corrupt(db.last_code()) ? Health::corrupt
+                                                 : Result<Health>(std::unexpected(s.error()));
+    auto row = s->step();
+    if (!row)
+        return store::is_corrupt(db.last_code()) ? Health::corrupt
+                                                 : Result<Health>(std::unexpected(row.error()));
+    return *row && s->text(0) == "ok" ? Health::ok : Health::corrupt;
+}
+
+Result<void> move_aside(const std::string& path, std::string& note) {
+    std::string target = path + ".corrupt-" + std::to_string(std::time(nullptr));
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::string from = path + suffix;
+        if (!std::filesystem::exists(from)) continue;
+        if (std::rename(from.c_str(), (target + suffix).c_str()) != 0)
+            return fail_errno("rename " + from + " to " + target + suffix, errno);
+    }
+    note = "moved corrupt " + path + " to " + target + "; started a fresh history";
+    return {};
+}
+
+}  // namespace
+
+std::string canonical_labels(const Labels& labels) {
+    std::string out;
+    for (const auto& [name, value] : labels) {
+        if (!out.empty()) out += ',';
+        out += name;
+        out += "=\"";
+        for (char c : value) {
+            switch (c) {
+                case '"':
+                    out += "\\\"";
+                    break;
+                case '\\':
+                    out += "\\\\";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
+                default:
+                    out += c;
+            }
+        }
+        out += '"';
+    }
+    return out;
+}
+
+History::History(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+History::History(History&&) noexcept = default;
+History& History::operator=(History&&) noexcept = default;
+History::~History() = default;
+
+Result<History> History::open(const std::string& dir, const HistoryOptions& options) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("history: create " + dir + ": " + ec.message());
+    auto impl = std::make_unique<Impl>();
+    impl->path = dir + "/history.db";
+    impl->opt = options;
+    for (int attempt = 0;; ++attempt) {
+        auto db = store::Db::open(impl->path);
+        if (!db) return std::unexpected(db.error());
+        impl->db = std::move(*db);
+        auto health = check_health(impl->db);
+        if (!health) return std::unexpected(health.error());
+        if (*health == Health::ok) break;
+        if (attempt > 0) return fail("history: " + impl->path + " is corrupt right after creation");
+        // Renamed while still open: SQLite unlinks the -wal and -shm by name when the last
+        // connection closes, and the WAL may hold what a post-mortem needs.
+        std::string note;
+        auto moved = move_aside(impl->path, note);
+        impl->db.close();
+        if (!moved) return std::unexpected(moved.error());
+        impl->notes.push_back(note);
+    }
+    store::Db& db = impl->db;
+    auto has_meta =
+        db.scalar("SELECT count(*) FROM sqlite_master WHERE name='meta'", "read schema");
+    if (!has_meta) return std::unexpected(has_meta.error());
+    if (*has_meta) {
+        auto version =
+            db.scalar("SELECT value FROM meta WHERE key='schema_version'", "read schema_version");
+        if (!version) return std::unexpected(version.error());
+        if (*version > kSchemaVersion)
+            return fail("history: " + impl->path + " has schema_version " +
+                        std::to_string(*version) + ", newer than this perfbpf's " +
+                        std::to_string(kSchemaVersion) + "; refusing to use it");
+    }
+    // auto_vacuum must precede the first table; it lets retention give pages back.
+    if (auto r = db.exec("PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; "
+                         "PRAGMA synchronous=NORMAL;",
+                         "set pragmas");
+        !r)
+        return std::unexpected(r.error());
+    if (auto r = db.exec(kSchema, "create schema"); !r) return std::unexpected(r.error());
+    if (auto r = db.exec("INSERT OR IGNORE INTO meta VALUES('schema_version', " +
+                             std::to_string(kSchemaVersion) +
+                             "), ('created', CAST(strftime('%s','now') AS INTEGER))",
+                         "write meta");
+        !r)
+        return std::unexpected(r.error());
+    if (auto r = impl->prepare_statements(); !r) return std::unexpected(r.error());
+    if (auto r = impl->load(); !r) return std::unexpected(r.error());
+    History h(std::move(impl));
+    if (auto r = h.set_options(options); !r) return std::unexpected(r.error());
+    return h;
+}
+
+Result<void> History::Impl::prepare_statements() {
+    struct {
+        store::Stmt* stmt;
+        const char* sql;
+        const char* what;
+    } list[] = {
+        {&begin, "BEGIN IMMEDIATE", "begin"},
+        {&commit, "COMMIT", "commit"},
+        {&rollback, "ROLLBACK", "rollback"},
+        {&insert_head, "INSERT INTO head(ts_ms, blob) VALUES(?, ?)", "insert head row"},
+        {&insert_series, "INSERT INTO series(id, metric, labels, kind) VALUES(?, ?, ?, ?)",
+         "insert series"},
+        {&insert_chunk,
+         "INSERT OR REPLACE INTO chunks(series_id, tier, start_ms, end_ms, count, blob) "
+         "VALUES(?, ?, ?, ?, ?, ?)",
+         "insert chunk"},
+        {&set_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", "write meta"},
+    };
+    for (auto& s : list) {
+        auto st = db.prepare(s.sql, s.what);
+        if (!st) return std::unexpected(st.error());
+        *s.stmt = std::move(*st);
+    }
+    return {};
+}
+
+Result<void> History::Impl::load() {
+    auto s = db.prepare("SELECT id, metric, labels, kind FROM series ORDER BY id", "read series");
+    if (!s) return std::unexpected(s.error());
+    while (true) {
+        auto row = s->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        auto id = static_cast<SeriesId>(s->int64(0));
+        SeriesKey key{std::string(s->text(1)), {}};
+        std::string labels(s->text(2));
+        if (!labels.empty()) {
+            auto sel = parse_selector("{" + labels + "}");
+            if (!sel)
+                return fail("history: " + path + ": series " + std::to_string(id) +
+                            " has unreadable labels: " + sel.error().message);
+            for (auto& m : sel->matchers) key.labels.emplace_back(m.name, m.value);
+        }
+        auto kind = static_cast<MetricKind>(s->int64(3));
+        if (id == 0 || id > 100'000'000)
+            return fail("history: " + path + ": series id " + std::to_string(id) + " out of range");
+        if (series.size() < id) series.resize(id, SeriesInfo{{}, MetricKind::gauge, false});
+        ids[series_text(key)] = id;
+        series[id - 1] = SeriesInfo{std::move(key), kind, true};
+    }
+    for (size_t t = 0; t < kTiers; ++t) {
+        auto wm_text = "SELECT value FROM meta WHERE key='wm" + std::to_string(t) + "'";
+        auto has = db.scalar("SELECT count(*) FROM meta WHERE key='wm" + std::to_string(t) + "'",
+                             "read watermark");
+        if (!has) return std::unexpected(has.error());
+        if (!*has) continue;
+        auto v = db.scalar(wm_text, "read watermark");
+        if (!v) return std::unexpected(v.error());
+        wm[t] = *v;
+    }
+    auto head = db.prepare("SELECT min(ts_ms), max(ts_ms) FROM head", "read head");
+    if (!head) return std::unexpected(head.error());
+    if (auto row = head->step(); !row) return std::unexpected(row.error());
+    if (!head->is_null(0)) {
+        head_first = head->int64(0);
+        last_ts = head->int64(1);
+    } else if (wm[0] != kNone) {
+        last_ts = wm[0] - 1;
+    }
+    return {};
+}
+
+Result<void> History::Impl::set_watermark(size_t tier, int64_t ms) {
+    set_meta.bind(1, "wm" + std::to_string(tier)).bind(2, ms);
+    if (auto r = set_meta.run(); !r) return r;
+    wm[tier] = ms;
+    return {};
+}
+
+std::vector<std::string> History::notes() const {
+    return impl_->notes;
+}
+uint64_t History::dropped_intervals() const {
+    return impl_->dropped;
+}
+uint64_t History::deferred_failures() const {
+    return impl_->deferred;
+}
+
+uint64_t History::bytes_on_disk() const {
+    return file_size(impl_->path) + file_size(impl_->path + "-wal");
+}
+
+Result<void> History::set_options(const HistoryOptions& options) {
+    for (size_t t = 0; t < kTiers; ++t) {
+        if (options.chunk_ms[t] <= 0 || (t > 0 && options.chunk_ms[t] % options.chunk_ms[t - 1]) ||
+            options.chunk_ms[t] % std::max<int64_t>(kTierResolutionMs[t], 1))
+            return fail("history: chunk span of tier " + std::to_string(t) + " (" +
+                        std::to_string(options.chunk_ms[t]) +
+                        " ms) must be a positive multiple of the finer tier's span and of its "
+                        "resolution");
+        if (options.retention_ms[t] <= 0)
+            return fail("history: retention of tier " + std::to_string(t) + " must be positive");
+    }
+    if (options.max_pages) {
+        if (auto r = impl_->db.scalar("PRAGMA max_page_count=" + std::to_string(options.max_pages),
+                                      "set max_page_count");
+            !r)
+            return std::unexpected(r.error());
+    }
+    impl_->opt = options;
+    return {};
+}
+
+SeriesId History::intern(const SeriesKey& key, MetricKind kind) {
+    auto& im = *impl_;
+    auto text = series_text(key);
+    if (auto it = im.ids.find(text); it != im.ids.end()) return it->second;
+    auto id = static_cast<SeriesId>(im.series.size() + 1);
+    im.series.push_back(SeriesInfo{key, kind, false});
+    im.ids.emplace(std::move(text), id);
+    im.pending.push_back(id);
+    return id;
+}
+
+Result<void> History::append(int64_t ts_ms, std::span<const std::pair<SeriesId, double>> values,
+                             std::span<const std::pair<SeriesId, const Log2Histogram*>> hists) {
+    auto& im = *impl_;
+    if (ts_ms <= im.last_ts)
+        return fail("history: interval at " + std::to_string(ts_ms) +
+                    " ms is not after the last stored one (" + std::to_string(im.last_ts) + " ms)");
+    for (const auto& [id, v] : values)
+        if (id == 0 || id > im.series.size())
+            return fail("history: series id " + std::to_string(id) + " was not interned");
+    for (const auto& [id, h] : hists)
+        if (id == 0 || id > im.series.size())
+            return fail("history: series id " + std::to_string(id) + " was not interned");
+    im.row.clear();
+    store::encode_head_row(im.row, values, hists);
+    auto r = im.transaction([&]() -> Result<void> {
+        for (SeriesId id : im.pending) {
+            const auto& s = im.series[id - 1];
+            im.insert_series.bind(1, int64_t{id})
+                .bind(2, s.key.metric)
+                .bind(3, canonical_labels(s.key.labels))
+                .bind(4, static_cast<int64_t>(s.kind));
+            if (auto ins = im.insert_series.run(); !ins) return ins;
+        }
+        im.insert_head.bind(1, ts_ms).bind_blob(2, im.row);
+        return im.insert_head.run();
+    });
+    if (!r) {
+        ++im.dropped;
+        bool full = store::is_full(im.db.last_code());
+        return fail(std::string("history: ") + (full ? "disk full, " : "") + "interval at " +
+                    std::to_string(ts_ms) + " ms dropped (" + std::to_string(im.dropped) +
+                    " so far): " + r.error().message);
+    }
+    for (SeriesId id : im.pending) im.series[id - 1].persisted = true;
+    im.pending.clear();
+    im.last_ts = ts_ms;
+    const int64_t span = im.opt.chunk_ms[0];
+    if (im.head_first == kNone) im.head_first = ts_ms;
+    int64_t boundary = ts_ms - ((ts_ms % span) + span) % span;
+    if (im.head_first < boundary) {
+        // The interval is stored; a compaction that fails leaves the head as it was and
+        // is retried with the next interval.
+        if (auto c = im.compact(boundary); !c) ++im.deferred;
+    }
+    return {};
+}
+
+Result<void> History::append(int64_t ts_ms, const std::vector<SeriesSample>& samples) {
+    std::vector<std::pair<SeriesId, double>> values;
+    std::vector<std::pair<SeriesId, const Log2Histogram*>> hists;
+    for (const auto& s : samples) {
+        SeriesId id = intern(s.key, s.kind);
+        if (s.kind == MetricKind::histogram)
+            hists.emplace_back(id, &s.hist);
+        else
+            values.emplace_back(id, s.value);
+    }
+    return append(ts_ms, values, hists);
+}
+
+Result<void> History::flush() {
+    auto& im = *impl_;
+    if (im.head_first == kNone) return {};
+    return im.compact(im.last_ts + 1);
+}
+
+}  // namespace perfbpf

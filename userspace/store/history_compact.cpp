@@ -1,0 +1,233 @@
+// Moving data down the tiers: head -> raw chunks, raw -> minute -> hour rollups, and
+// retention by age and disk budget.
+#include <limits>
+#include <memory>
+
+#include "store/head_row.h"
+#include "store/history_impl.h"
+
+namespace perfbpf {
+namespace {
+
+int64_t align_down(int64_t ts, int64_t span) {
+    return ts - ((ts % span) + span) % span;
+}
+
+}  // namespace
+
+Result<void> History::Impl::write_chunk(SeriesId id, Tier tier, const store::ChunkEncoder& enc) {
+    auto blob = enc.finish();
+    if (!blob) return std::unexpected(blob.error());
+    insert_chunk.bind(1, int64_t{id})
+        .bind(2, static_cast<int64_t>(tier))
+        .bind(3, enc.first_ts())
+        .bind(4, enc.last_ts())
+        .bind(5, static_cast<int64_t>(enc.count()))
+        .bind_blob(6, *blob);
+    return insert_chunk.run();
+}
+
+Result<void> History::Impl::compact(int64_t before_ms) {
+    const int64_t span = opt.chunk_ms[0];
+    struct Open {
+        std::unique_ptr<store::ChunkEncoder> enc;
+        int64_t window = kNone;
+    };
+    std::vector<Open> open(series.size() + 1);
+    auto r = transaction([&]() -> Result<void> {
+        auto rows = db.prepare("SELECT ts_ms, blob FROM head WHERE ts_ms < ? ORDER BY ts_ms",
+                               "read head for compaction");
+        if (!rows) return std::unexpected(rows.error());
+        rows->bind(1, before_ms);
+        Result<void> failed;
+        // The encoder of a series for the aligned span of `ts`, writing out the previous one.
+        auto encoder = [&](SeriesId id, int64_t ts) -> store::ChunkEncoder* {
+            auto& o = open[id];
+            int64_t window = align_down(ts, span);
+            if (o.enc && o.window != window) {
+                if (auto w = write_chunk(id, Tier::raw, *o.enc); !w && failed) failed = w;
+                o.enc.reset();
+            }
+            if (!o.enc) {
+                bool hist = is_hist(id);
+                o.enc = std::make_unique<store::ChunkEncoder>(store::chunk_columns(Tier::raw, hist),
+                                                              hist);
+                o.window = window;
+            }
+            return o.enc.get();
+        };
+        while (true) {
+            auto row = rows->step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            int64_t ts = rows->int64(0);
+            auto decoded = store::decode_head_row(
+                rows->blob(1),
+                [&](SeriesId id, double v) {
+                    if (id == 0 || id >= open.size() || is_hist(id)) return;
+                    store::add_point(*encoder(id, ts), Tier::raw, false, ts, store::Agg::of(v));
+                },
+                [&](SeriesId id, const Log2Histogram& h) {
+                    if (id == 0 || id >= open.size() || !is_hist(id)) return;
+                    store::add_point(*encoder(id, ts), Tier::raw, true, ts, store::Agg::of(h));
+                });
+            // A damaged row loses its interval, not the whole head.
+            if (!decoded) ++deferred;
+            if (!failed) return failed;
+        }
+        for (SeriesId id = 1; id < open.size(); ++id)
+            if (open[id].enc)
+                if (auto w = write_chunk(id, Tier::raw, *open[id].enc); !w) return w;
+        auto del = db.prepare("DELETE FROM head WHERE ts_ms < ?", "delete compacted head");
+        if (!del) return std::unexpected(del.error());
+        del->bind(1, before_ms);
+        if (auto d = del->run(); !d) return d;
+        return set_watermark(0, before_ms);
+    });
+    if (!r) {
+        wm[0] = kNone;  // reloaded below: the rollback undid set_watermark
+        auto v = db.scalar("SELECT value FROM meta WHERE key='wm0'", "read watermark");
+        auto has = db.scalar("SELECT count(*) FROM meta WHERE key='wm0'", "read watermark");
+        if (v && has && *has) wm[0] = *v;
+        return r;
+    }
+    head_first = last_ts >= before_ms ? last_ts : kNone;
+    if (auto u = roll_up(); !u) ++deferred;
+    return {};
+}
+
+Result<void> History::Impl::roll_up() {
+    for (size_t t = 1; t < kTiers; ++t) {
+        const auto tier = static_cast<Tier>(t);
+        const int64_t span = opt.chunk_ms[t];
+        const int64_t src_wm = wm[t - 1];
+        if (src_wm == kNone) continue;
+        auto next_src = db.prepare(
+            "SELECT min(start_ms) FROM chunks WHERE tier = ? AND start_ms >= ?", "find rollup");
+        if (!next_src) return std::unexpected(next_src.error());
+        int64_t x = wm[t];
+        while (x == kNone || x + span <= src_wm) {
+            // Skip spans without data in the finer tier (the daemon was down).
+            next_src->bind(1, static_cast<int64_t>(t - 1)).bind(2, x == kNone ? kNone : x);
+            auto row = next_src->step();
+            if (!row) return std::unexpected(row.error());
+            bool none = next_src->is_null(0);
+            int64_t next = next_src->int64(0);
+            next_src->reset();
+            if (none) {
+                x = align_down(src_wm, span);
+                break;
+            }
+            if (x == kNone || next >= x + span) {
+                x = align_down(next, span);
+                continue;
+            }
+            if (auto w = roll_up_window(tier, x, x + span); !w) return w;
+            x += span;
+        }
+        if (x != kNone && x != wm[t])
+            if (auto w = transaction([&] { return set_watermark(t, x); }); !w) return w;
+    }
+    return {};
+}
+
+Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t to_ms) {
+    const auto t = static_cast<size_t>(tier);
+    const auto src = static_cast<Tier>(t - 1);
+    const int64_t res = kTierResolutionMs[t];
+    return transaction([&]() -> Result<void> {
+        auto rows = db.prepare(
+            "SELECT series_id, blob FROM chunks WHERE tier = ? AND start_ms >= ? AND start_ms < ? "
+            "ORDER BY series_id, start_ms",
+            "read chunks for rollup");
+        if (!rows) return std::unexpected(rows.error());
+        rows->bind(1, static_cast<int64_t>(t - 1)).bind(2, from_ms).bind(3, to_ms);
+        SeriesId current = 0;
+        std::vector<store::AggPoint> buckets, points;
+        auto write = [&]() -> Result<void> {
+            if (current == 0 || buckets.empty()) return {};
+            bool hist = is_hist(current);
+            store::ChunkEncoder enc(store::chunk_columns(tier, hist), hist);
+            for (const auto& b : buckets) store::add_point(enc, tier, hist, b.ts_ms, b.agg);
+            buckets.clear();
+            return write_chunk(current, tier, enc);
+        };
+        while (true) {
+            auto row = rows->step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            auto id = static_cast<SeriesId>(rows->int64(0));
+            if (id != current) {
+                if (auto w = write(); !w) return w;
+                current = id;
+            }
+            auto decoded = store::decode_chunk(rows->blob(1));
+            points.clear();
+            if (!decoded ||
+                !store::chunk_aggs(*decoded, src, is_hist(id), from_ms, to_ms - 1, points)) {
+                ++deferred;  // a damaged chunk is left out of the rollup, not the whole span
+                continue;
+            }
+            for (const auto& p : points) store::merge_into(buckets, p, res);
+        }
+        if (auto w = write(); !w) return w;
+        return set_watermark(t, to_ms);
+    });
+}
+
+Result<void> History::enforce_retention(int64_t now_ms) {
+    auto& im = *impl_;
+    for (size_t t = 0; t < kTiers; ++t) {
+        auto r = im.transaction([&]() -> Result<void> {
+            auto del = im.db.prepare("DELETE FROM chunks WHERE tier = ? AND end_ms < ?",
+                                     "delete chunks past retention");
+            if (!del) return std::unexpected(del.error());
+            del->bind(1, static_cast<int64_t>(t)).bind(2, now_ms - im.opt.retention_ms[t]);
+            return del->run();
+        });
+        if (!r) return r;
+    }
+    auto live_bytes = [&]() -> Result<int64_t> {
+        return im.db.scalar(
+            "SELECT p.page_count - f.freelist_count FROM pragma_page_count() p, "
+            "pragma_freelist_count() f",
+            "measure live pages");
+    };
+    auto page_size = im.db.scalar("PRAGMA page_size", "read page_size");
+    if (!page_size) return std::unexpected(page_size.error());
+    while (true) {
+        auto pages = live_bytes();
+        if (!pages) return std::unexpected(pages.error());
+        if (static_cast<uint64_t>(*pages * *page_size) <= im.opt.budget_bytes) break;
+        // Oldest span of the finest tier whose data a coarser tier already holds.
+        bool deleted = false;
+        for (size_t t = 0; t < kTiers && !deleted; ++t) {
+            int64_t limit = t + 1 < kTiers ? im.wm[t + 1] : std::numeric_limits<int64_t>::max();
+            if (limit == kNone) continue;
+            auto oldest = im.db.prepare(
+                "SELECT min(start_ms) FROM chunks WHERE tier = ? AND end_ms < ?", "find oldest");
+            if (!oldest) return std::unexpected(oldest.error());
+            oldest->bind(1, static_cast<int64_t>(t)).bind(2, limit);
+            if (auto row = oldest->step(); !row) return std::unexpected(row.error());
+            if (oldest->is_null(0)) continue;
+            int64_t cut = align_down(oldest->int64(0), im.opt.chunk_ms[t]) + im.opt.chunk_ms[t];
+            auto r = im.transaction([&]() -> Result<void> {
+                auto del = im.db.prepare(
+                    "DELETE FROM chunks WHERE tier = ? AND start_ms < ? AND end_ms < ?",
+                    "delete chunks over budget");
+                if (!del) return std::unexpected(del.error());
+                del->bind(1, static_cast<int64_t>(t)).bind(2, cut).bind(3, limit);
+                return del->run();
+            });
+            if (!r) return r;
+            deleted = true;
+        }
+        if (!deleted) break;  // only the head and unrolled data remain: nothing to give up
+    }
+    // The deletions went through the WAL; a truncating checkpoint moves the shrunken file
+    // into place and empties the WAL, so the space shows on disk.
+    return im.db.exec("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);",
+                      "give freed pages back");
+}
+
+}  // namespace perfbpf

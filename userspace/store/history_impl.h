@@ -1,0 +1,76 @@
+// History's state, shared by its open/append, compaction and query files.
+#pragma once
+
+#include <array>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "store/agg.h"
+#include "store/history.h"
+#include "store/sqlite_db.h"
+
+namespace perfbpf {
+
+inline constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
+
+struct SeriesInfo {
+    SeriesKey key;
+    MetricKind kind;
+    bool persisted;
+};
+
+struct History::Impl {
+    std::string path;
+    HistoryOptions opt;
+    store::Db db;
+    std::vector<std::string> notes;
+    std::unordered_map<std::string, SeriesId> ids;  // metric + '{' + canonical labels + '}'
+    std::vector<SeriesInfo> series;                 // series[id - 1]
+    std::vector<SeriesId> pending;                  // interned, not yet in the series table
+    // Tier t's chunks hold everything before wm[t] (kNone: nothing yet); the head holds
+    // what is at or after wm[raw].
+    std::array<int64_t, kTiers> wm{kNone, kNone, kNone};
+    int64_t head_first = kNone;  // oldest head row
+    int64_t last_ts = kNone;
+    uint64_t dropped = 0;
+    uint64_t deferred = 0;
+    std::string row;  // reused encoding buffer
+
+    store::Stmt begin, commit, rollback, insert_head, insert_series, insert_chunk, set_meta;
+
+    Result<void> prepare_statements();
+    Result<void> load();
+    Result<void> set_watermark(size_t tier, int64_t ms);
+    // Runs fn inside BEGIN IMMEDIATE .. COMMIT, rolling back on any failure.
+    template <class Fn>
+    Result<void> transaction(Fn&& fn);
+
+    // Head rows before `before_ms` -> raw chunks, one per series per aligned raw span.
+    Result<void> compact(int64_t before_ms);
+    // Completed spans of each coarser tier from the tier below it.
+    Result<void> roll_up();
+    Result<void> roll_up_window(Tier tier, int64_t from_ms, int64_t to_ms);
+    Result<void> write_chunk(SeriesId id, Tier tier, const store::ChunkEncoder& enc);
+
+    bool is_hist(SeriesId id) const {
+        return id >= 1 && id <= series.size() && series[id - 1].kind == MetricKind::histogram;
+    }
+};
+
+template <class Fn>
+Result<void> History::Impl::transaction(Fn&& fn) {
+    if (auto b = begin.run(); !b) return b;
+    Result<void> r = fn();
+    if (r) r = commit.run();
+    if (!r) {
+        int code = db.last_code();
+        (void)rollback.run();
+        db.restore_code(code);  // the failure's code, not the rollback's
+        return r;
+    }
+    return {};
+}
+
+}  // namespace perfbpf

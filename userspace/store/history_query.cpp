@@ -1,0 +1,138 @@
+// Reading series back: the tier that fits the step, finer tiers and the head for what it
+// has not rolled up yet, aggregated per step.
+#include <algorithm>
+
+#include "store/head_row.h"
+#include "store/history_impl.h"
+
+namespace perfbpf {
+namespace {
+
+Tier tier_for_step(int64_t step_ms) {
+    if (step_ms >= kTierResolutionMs[2]) return Tier::hour;
+    if (step_ms >= kTierResolutionMs[1]) return Tier::minute;
+    return Tier::raw;
+}
+
+QueryPoint to_query_point(int64_t ts_ms, const store::Agg& a, MetricKind kind) {
+    QueryPoint q;
+    q.ts_ms = ts_ms;
+    q.count = a.count;
+    if (kind == MetricKind::histogram) {
+        q.hist = a.hist;
+        q.p50_us = a.hist.percentile_us(0.5);
+        q.p99_us = a.hist.percentile_us(0.99);
+        q.value = q.p99_us;
+        return q;
+    }
+    q.min = a.min;
+    q.max = a.max;
+    q.sum = a.sum;
+    q.last = a.last;
+    switch (kind) {
+        case MetricKind::counter:
+            q.value = a.sum;
+            break;
+        case MetricKind::gauge:
+            q.value = a.count ? a.sum / static_cast<double>(a.count) : 0;
+            break;
+        default:
+            q.value = a.last;
+    }
+    return q;
+}
+
+}  // namespace
+
+Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64_t from_ms,
+                                                 int64_t to_ms, int64_t step_ms) {
+    auto& im = *impl_;
+    if (step_ms < 0) return fail("history: query step must not be negative");
+    if (from_ms > to_ms) return fail("history: query range ends before it starts");
+    const Tier tier = tier_for_step(step_ms);
+    const auto top = static_cast<size_t>(tier);
+
+    std::vector<SeriesId> ids;
+    std::vector<int> slot(im.series.size() + 1, -1);
+    for (SeriesId id = 1; id <= im.series.size(); ++id) {
+        if (!im.series[id - 1].persisted || !matches(selector, im.series[id - 1].key)) continue;
+        slot[id] = static_cast<int>(ids.size());
+        ids.push_back(id);
+    }
+    std::vector<std::vector<store::AggPoint>> points(ids.size());
+
+    auto chunks = im.db.prepare(
+        "SELECT blob FROM chunks WHERE series_id = ? AND tier = ? AND end_ms >= ? AND "
+        "start_ms <= ? ORDER BY start_ms",
+        "read chunks for query");
+    if (!chunks) return std::unexpected(chunks.error());
+    // Tier k answers [lo, hi]: the chosen tier from `from`, each finer one from where the
+    // coarser one stops.
+    for (size_t k = top + 1; k-- > 0;) {
+        int64_t lo = from_ms;
+        if (k < top && im.wm[k + 1] != kNone) lo = std::max(lo, im.wm[k + 1]);
+        int64_t hi = im.wm[k] == kNone ? kNone : std::min(to_ms, im.wm[k] - 1);
+        if (hi == kNone || lo > hi) continue;
+        for (size_t i = 0; i < ids.size(); ++i) {
+            bool hist = im.is_hist(ids[i]);
+            chunks->bind(1, int64_t{ids[i]})
+                .bind(2, static_cast<int64_t>(k))
+                .bind(3, lo)
+                .bind(4, hi);
+            while (true) {
+                auto row = chunks->step();
+                if (!row) return std::unexpected(row.error());
+                if (!*row) break;
+                auto decoded = store::decode_chunk(chunks->blob(0));
+                if (!decoded)
+                    return fail("history: " + im.path + ": series " + std::to_string(ids[i]) +
+                                ": " + decoded.error().message);
+                auto r = store::chunk_aggs(*decoded, static_cast<Tier>(k), hist, lo, hi, points[i]);
+                if (!r) return std::unexpected(r.error());
+            }
+            chunks->reset();
+        }
+    }
+
+    int64_t head_lo = im.wm[0] == kNone ? from_ms : std::max(from_ms, im.wm[0]);
+    if (!ids.empty() && head_lo <= to_ms) {
+        auto rows = im.db.prepare(
+            "SELECT ts_ms, blob FROM head WHERE ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms",
+            "read head for query");
+        if (!rows) return std::unexpected(rows.error());
+        rows->bind(1, head_lo).bind(2, to_ms);
+        while (true) {
+            auto row = rows->step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            int64_t ts = rows->int64(0);
+            auto wanted = [&](SeriesId id) { return id < slot.size() ? slot[id] : -1; };
+            auto r = store::decode_head_row(
+                rows->blob(1),
+                [&](SeriesId id, double v) {
+                    if (int s = wanted(id); s >= 0 && !im.is_hist(id))
+                        points[s].push_back({ts, store::Agg::of(v)});
+                },
+                [&](SeriesId id, const Log2Histogram& h) {
+                    if (int s = wanted(id); s >= 0 && im.is_hist(id))
+                        points[s].push_back({ts, store::Agg::of(h)});
+                });
+            if (!r)
+                return fail("history: " + im.path + ": head row at " + std::to_string(ts) +
+                            " ms: " + r.error().message);
+        }
+    }
+
+    std::vector<SeriesResult> out;
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const auto& info = im.series[ids[i] - 1];
+        SeriesResult res{info.key, info.kind, tier, {}};
+        const auto& pts = step_ms > 0 ? store::bucket(points[i], step_ms) : points[i];
+        res.points.reserve(pts.size());
+        for (const auto& p : pts) res.points.push_back(to_query_point(p.ts_ms, p.agg, info.kind));
+        out.push_back(std::move(res));
+    }
+    return out;
+}
+
+}  // namespace perfbpf
