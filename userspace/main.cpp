@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     perfbpf::cli::add_selftest(app);
     perfbpf::cli::add_trace(app);
     perfbpf::cli::add_tune(app);
+    perfbpf::cli::add_query(app);
 
     try {
         app.parse(argc, argv);

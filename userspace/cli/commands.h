@@ -13,5 +13,6 @@ void add_doctor(CLI::App& app);
 void add_selftest(CLI::App& app);
 void add_trace(CLI::App& app);
 void add_tune(CLI::App& app);
+void add_query(CLI::App& app);
 
 }  // namespace perfbpf::cli

@@ -1,0 +1,132 @@
+// `perfbpf query`: series from the daemon's history (wiring only; selection and
+// aggregation are in store/, formatting in sinks/history_sink.cpp).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "sinks/history_sink.h"
+#include "store/history.h"
+#include "store/selector.h"
+
+namespace perfbpf::cli {
+namespace {
+
+struct Options {
+    std::string selector;
+    std::string since = "1h";
+    std::string until = "now";
+    std::string step;
+    std::string state_dir;
+    std::string config_path;
+    bool json = false;
+    bool csv = false;
+};
+
+int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// "2h" (a duration back from now) or a time.
+Result<int64_t> since_ms(const std::string& text, int64_t now) {
+    if (auto d = parse_duration_ms(text)) return now - *d;
+    return parse_time_ms(text, now);
+}
+
+int usage_error(const std::string& message) {
+    std::fprintf(stderr, "perfbpf: %s\n", message.c_str());
+    return 2;
+}
+
+int run_query(const Options& o) {
+    auto selector = parse_selector(o.selector);
+    if (!selector) return usage_error(selector.error().message);
+    const int64_t now = now_ms();
+    auto from = since_ms(o.since, now);
+    if (!from) return usage_error("--since: " + from.error().message);
+    auto to = parse_time_ms(o.until, now);
+    if (!to) return usage_error("--until: " + to.error().message);
+    if (*from > *to) return usage_error("--since is after --until");
+    int64_t step = 0;
+    if (!o.step.empty()) {
+        auto s = parse_duration_ms(o.step);
+        if (!s) return usage_error("--step: " + s.error().message);
+        step = *s;
+    }
+    std::string dir = o.state_dir;
+    if (dir.empty()) {
+        auto c = load_config(o.config_path);
+        if (!c) return usage_error(c.error().message);
+        dir = c->state_dir;
+    }
+    if (::access((dir + "/history.db").c_str(), F_OK) != 0) {
+        std::fprintf(stderr,
+                     "perfbpf: no history in %s (is perfbpf daemon running with --state-dir "
+                     "%s?)\n",
+                     dir.c_str(), dir.c_str());
+        return 1;
+    }
+    auto history = History::open(dir);
+    if (!history) {
+        std::fprintf(stderr, "perfbpf: %s\n", history.error().message.c_str());
+        return 1;
+    }
+    auto series = history->query(*selector, *from, *to, step);
+    if (!series) {
+        std::fprintf(stderr, "perfbpf: %s\n", series.error().message.c_str());
+        return 1;
+    }
+    QueryRange range{*from, *to, step};
+    if (o.json)
+        std::cout << query_json(*series, range).dump(2) << "\n";
+    else if (o.csv)
+        std::cout << query_csv(*series);
+    else
+        std::cout << render_query(*series, range);
+    return 0;
+}
+
+}  // namespace
+
+void add_query(CLI::App& app) {
+    auto o = std::make_shared<Options>();
+    CLI::App* cmd = app.add_subcommand("query", "Read series from the daemon's history");
+    cmd->footer(
+        "SELECTOR names a metric as top --json names the field, with labels for its object:\n"
+        "pid, start, comm, cgroup (processes), cgroup, device, cpu, netns. Matchers: =, !=,\n"
+        "=~ and !~ (regular expressions matching the whole value). Points come from the\n"
+        "tier that fits --step (raw below 1m, the minute tier below 1h, else the hour\n"
+        "tier); per step a counter is summed, a gauge averaged, a level's last value kept,\n"
+        "and a histogram's slots merged (its value is the p99 of the merged slots, in us).\n\n"
+        "Examples:\n"
+        "  perfbpf query cpu_busy_pct --since 2h\n"
+        "  perfbpf query 'runq_lat_p99_us{comm=\"postgres\"}' --since 1d --step 5m\n"
+        "  perfbpf query 'read_bytes{device=~\"nvme.*\"}' --since 2026-12-05T03:00:00Z \\\n"
+        "      --until 2026-12-05T04:00:00Z --csv\n\n"
+        "Exit status: 0 printed (possibly no series), 1 no history or it cannot be read,\n"
+        "2 bad selector, time or option.");
+    cmd->add_option("selector", o->selector, "metric{label=\"value\",...}")->required();
+    cmd->add_option("--since", o->since,
+                    "Start: a duration back from now (2h, 7d) or a time (default 1h)")
+        ->type_name("WHEN");
+    cmd->add_option("--until", o->until,
+                    "End: now (default), RFC 3339 (2026-12-05T03:12:00Z), unix seconds, or -2h")
+        ->type_name("WHEN");
+    cmd->add_option("--step", o->step, "Aggregate per step (1m, 1h); default: every raw point")
+        ->type_name("DURATION");
+    cmd->add_option("--state-dir", o->state_dir,
+                    "The daemon's state dir (default from the config, /var/lib/perfbpf)")
+        ->type_name("DIR");
+    cmd->add_option("--config", o->config_path, "TOML config naming the state dir")
+        ->type_name("FILE");
+    auto json = cmd->add_flag("--json", o->json, "Print JSON");
+    cmd->add_flag("--csv", o->csv, "Print CSV: time, series, value")->excludes(json);
+    cmd->callback([o] { exit_status() = run_query(*o); });
+}
+
+}  // namespace perfbpf::cli

@@ -1,0 +1,28 @@
+// `perfbpf query`'s output: the series a query returned, as text, JSON or CSV.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "store/history.h"
+
+namespace perfbpf {
+
+struct QueryRange {
+    int64_t from_ms = 0, to_ms = 0, step_ms = 0;
+};
+
+// {"from_ms", "to_ms", "step_ms", "series": [{"metric", "labels": {...}, "kind", "tier",
+// "points": [[ts_ms, value], ...]}]}; with a step each point is [ts_ms, value, min, max,
+// count] (count: intervals merged into it).
+nlohmann::json query_json(const std::vector<SeriesResult>& series, const QueryRange& range);
+// time (RFC 3339, UTC), series (metric{labels}), value: one row a point.
+std::string query_csv(const std::vector<SeriesResult>& series);
+// A block per series: its name and labels, kind and tier, then time and value lines.
+std::string render_query(const std::vector<SeriesResult>& series, const QueryRange& range);
+
+// metric{label="value",...} as a selector would name it.
+std::string series_name(const SeriesKey& key);
+
+}  // namespace perfbpf
