@@ -44,6 +44,11 @@ std::map<std::string, std::pair<double Thresholds::*, Range>> threshold_fields()
     };
 }
 
+// The keys outside [thresholds], each handled by its own branch of parse_config.
+constexpr const char* kTopInterval = "top.interval";
+constexpr const char* kProbesSampleHz = "probes.sample_hz";
+constexpr const char* kGeneralStateDir = "general.state_dir";
+
 std::string fmt(double v) {
     std::ostringstream o;
     o << v;
@@ -81,15 +86,15 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
                         "])");
         for (auto& [k, node] : *table) {
             std::string key = section_name + "." + std::string(k.str());
-            if (section_name == "top" && k.str() == "interval") {
+            if (key == kTopInterval) {
                 auto v = number(node, key, {0.1, 3600}, origin);
                 if (!v) return std::unexpected(v.error());
                 c.interval_s = *v;
-            } else if (section_name == "probes" && k.str() == "sample_hz") {
+            } else if (key == kProbesSampleHz) {
                 auto v = number(node, key, {1, 1000}, origin);
                 if (!v) return std::unexpected(v.error());
                 c.sample_hz = static_cast<int>(*v);
-            } else if (section_name == "general" && k.str() == "state_dir") {
+            } else if (key == kGeneralStateDir) {
                 auto s = node.value<std::string>();
                 if (!s || s->empty() || (*s)[0] != '/')
                     return fail(origin + ": " + key + " must be an absolute path");
@@ -109,6 +114,12 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     if (auto r = validate(c.thresholds); !r)
         return fail(origin + ": [thresholds] " + r.error().message);
     return c;
+}
+
+std::vector<std::string> known_config_keys() {
+    std::vector<std::string> keys = {kTopInterval, kProbesSampleHz, kGeneralStateDir};
+    for (const auto& [name, field] : threshold_fields()) keys.push_back("thresholds." + name);
+    return keys;
 }
 
 Result<Config> load_config(const std::string& path) {

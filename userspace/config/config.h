@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "detect/thresholds.h"
 #include "util/result.h"
@@ -14,6 +15,8 @@ struct Config {
     int sample_hz = 49;       // [probes] sample_hz: cpu-clock samples per CPU per second
     std::string state_dir = "/var/lib/perfbpf";  // [general] state_dir
     Thresholds thresholds;                       // [thresholds] <field> = value
+
+    bool operator==(const Config&) const = default;
 };
 
 // The file perfbpf reads when --config is not given (absent is fine).
@@ -22,6 +25,9 @@ inline constexpr const char* kDefaultConfigPath = "/etc/perfbpf/perfbpf.toml";
 // Parses TOML text. Unknown keys, wrong types and out-of-range values are errors naming
 // the key and the allowed range. `origin` names the file in messages.
 Result<Config> parse_config(const std::string& toml_text, const std::string& origin);
+
+// Every key parse_config accepts, as "section.key" (deploy/perfbpf.toml lists them all).
+std::vector<std::string> known_config_keys();
 
 // Loads `path`; when `path` is empty, loads kDefaultConfigPath if it exists, else defaults.
 Result<Config> load_config(const std::string& path);
