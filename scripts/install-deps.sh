@@ -14,6 +14,7 @@ build=(
     clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
     libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev
+    help2man
 )
 test=(
     libgtest-dev libgmock-dev libbenchmark-dev
