@@ -51,6 +51,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # Dependencies from the libraries the binary and the shim link (dpkg-shlibdeps).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# procps: /bin/kill, the unit's ExecReload (minimal roots lack it).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS procps)
 # /etc/perfbpf/perfbpf.toml is a conffile: an upgrade keeps the admin's edits.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/deploy/debian/conffiles ${CMAKE_SOURCE_DIR}/deploy/debian/postinst
