@@ -14,10 +14,12 @@ build=(
     clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
     libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev libsystemd-dev
+    help2man
 )
 test=(
     libgtest-dev libgmock-dev libbenchmark-dev
     util-linux iproute2 kmod procps e2fsprogs python3 tmux
+    debootstrap
 )
 # The qemu guest (scripts/vmtest.sh) and the overhead benchmarks (bench/).
 vm_and_bench=(

@@ -57,3 +57,38 @@ TEST(Config, MissingFileIsAnError) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TEST(Config, DaemonAndHistorySections) {
+    auto c = parse_config(
+        "[daemon]\ninterval = 0.1\ntop_processes = 20\nwatch = [\"postgres\", \"nginx\"]\n"
+        "cpu_budget_pct = 2.5\ngovernor_period = 10\n"
+        "[history]\nraw_days = 7\nminute_days = 30\nhour_days = 365\nmax_disk_mib = 512\n",
+        "d.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_DOUBLE_EQ(c->daemon.interval_s, 0.1);
+    EXPECT_EQ(c->daemon.top_processes, 20);
+    EXPECT_EQ(c->daemon.watch, (std::vector<std::string>{"postgres", "nginx"}));
+    EXPECT_DOUBLE_EQ(c->daemon.cpu_budget_pct, 2.5);
+    EXPECT_DOUBLE_EQ(c->daemon.governor_period_s, 10);
+    EXPECT_DOUBLE_EQ(c->history.raw_days, 7);
+    EXPECT_DOUBLE_EQ(c->history.max_disk_mib, 512);
+}
+
+TEST(Config, DaemonKeysAreCheckedByName) {
+    for (const char* bad : {"[daemon]\ninterval = 0.01\n", "[daemon]\nwatch = \"postgres\"\n",
+                            "[daemon]\nwatch = [1]\n", "[daemon]\ntop_processes = 2.5\n",
+                            "[history]\nraw_days = -1\n", "[daemon]\nintervall = 1\n"}) {
+        auto c = parse_config(bad, "d.toml");
+        ASSERT_FALSE(c) << bad;
+        EXPECT_NE(c.error().message.find("d.toml: "), std::string::npos) << c.error().message;
+        EXPECT_TRUE(c.error().message.find("daemon.") != std::string::npos ||
+                    c.error().message.find("history.") != std::string::npos)
+            << c.error().message;
+    }
+}
+
+}  // namespace
+}  // namespace perfbpf

@@ -25,6 +25,7 @@
 #include "probes/leaks_probe.h"
 #include "symbolize/leak_frames.h"
 #include "util/files.h"
+#include "util/install_paths.h"
 #include "util/privileges.h"
 
 namespace perfbpf {
@@ -33,11 +34,7 @@ Result<std::string> find_shim_library() {
     std::error_code ec;
     auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     if (ec) return fail("cannot read /proc/self/exe: " + ec.message());
-    auto shim = exe.parent_path() / "libperfbpf_shim.so";
-    if (!std::filesystem::exists(shim, ec))
-        return fail("interposition library " + shim.string() +
-                    " is missing (it is built and installed next to the perfbpf binary)");
-    return shim.string();
+    return find_shim_library_for(exe);
 }
 
 namespace {

@@ -38,7 +38,8 @@ using LeaksIntervalFn = std::function<void(const LeakReport&)>;
 Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::atomic<bool>& stop,
                                    const LeaksIntervalFn& on_interval = {});
 
-// Where libperfbpf_shim.so is: next to the running binary (/proc/self/exe), or an error.
+// Where libperfbpf_shim.so is for the running binary (/proc/self/exe): next to it or in
+// ../lib/perfbpf/ (util/install_paths.h), or an error.
 Result<std::string> find_shim_library();
 
 }  // namespace perfbpf

@@ -45,6 +45,11 @@ std::map<std::string, std::pair<double Thresholds::*, Range>> threshold_fields()
     };
 }
 
+// The keys outside [thresholds], each handled by its own branch of parse_config.
+constexpr const char* kTopInterval = "top.interval";
+constexpr const char* kProbesSampleHz = "probes.sample_hz";
+constexpr const char* kGeneralStateDir = "general.state_dir";
+
 std::string fmt(double v) {
     std::ostringstream o;
     o << v;
@@ -70,48 +75,61 @@ Result<void> set_number(double& out, const toml::node& node, const std::string& 
     return {};
 }
 
-// Keys of [daemon] and [history].
+// Keys of [daemon] and [history], each with what it sets.
+using KeySetter = Result<void> (*)(Config&, const toml::node&, const std::string& key,
+                                   const std::string& origin);
+
+Result<void> set_watch(Config& c, const toml::node& node, const std::string& key,
+                       const std::string& origin) {
+    const toml::array* arr = node.as_array();
+    if (!arr) return fail(origin + ": " + key + " must be an array of process names");
+    c.daemon.watch.clear();
+    for (const auto& e : *arr) {
+        auto s = e.value<std::string>();
+        if (!s || s->empty() || !e.is_string())
+            return fail(origin + ": " + key + " must hold non-empty strings");
+        c.daemon.watch.push_back(*s);
+    }
+    return {};
+}
+
+Result<void> set_top_processes(Config& c, const toml::node& node, const std::string& key,
+                               const std::string& origin) {
+    double v = 0;
+    if (auto r = set_number(v, node, key, {0, 10000}, origin); !r) return r;
+    if (v != std::floor(v)) return fail(origin + ": " + key + " must be a whole number");
+    c.daemon.top_processes = static_cast<int>(v);
+    return {};
+}
+
+#define PERFBPF_NUMBER_KEY(field, lo, hi)                                            \
+    [](Config& c, const toml::node& n, const std::string& k, const std::string& o) { \
+        return set_number(c.field, n, k, {lo, hi}, o);                               \
+    }
+
+constexpr double kYears = 36500;
+const std::map<std::string, KeySetter>& daemon_keys() {
+    static const std::map<std::string, KeySetter> keys = {
+        {"daemon.interval", PERFBPF_NUMBER_KEY(daemon.interval_s, 0.1, 3600)},
+        {"daemon.top_processes", &set_top_processes},
+        {"daemon.watch", &set_watch},
+        {"daemon.cpu_budget_pct", PERFBPF_NUMBER_KEY(daemon.cpu_budget_pct, 0.01, 100)},
+        {"daemon.governor_period", PERFBPF_NUMBER_KEY(daemon.governor_period_s, 1, 3600)},
+        {"history.raw_days", PERFBPF_NUMBER_KEY(history.raw_days, 0.01, kYears)},
+        {"history.minute_days", PERFBPF_NUMBER_KEY(history.minute_days, 0.01, kYears)},
+        {"history.hour_days", PERFBPF_NUMBER_KEY(history.hour_days, 0.01, kYears)},
+        {"history.max_disk_mib", PERFBPF_NUMBER_KEY(history.max_disk_mib, 1, 1e9)},
+    };
+    return keys;
+}
+#undef PERFBPF_NUMBER_KEY
+
 Result<void> daemon_key(Config& c, const std::string& section, const std::string& name,
                         const toml::node& node, const std::string& origin) {
     const std::string key = section + "." + name;
-    constexpr double kYears = 36500;
-    if (section == "daemon") {
-        if (name == "interval")
-            return set_number(c.daemon.interval_s, node, key, {0.1, 3600}, origin);
-        if (name == "cpu_budget_pct")
-            return set_number(c.daemon.cpu_budget_pct, node, key, {0.01, 100}, origin);
-        if (name == "governor_period")
-            return set_number(c.daemon.governor_period_s, node, key, {1, 3600}, origin);
-        if (name == "top_processes") {
-            double v = 0;
-            if (auto r = set_number(v, node, key, {0, 10000}, origin); !r) return r;
-            if (v != std::floor(v)) return fail(origin + ": " + key + " must be a whole number");
-            c.daemon.top_processes = static_cast<int>(v);
-            return {};
-        }
-        if (name == "watch") {
-            const toml::array* arr = node.as_array();
-            if (!arr) return fail(origin + ": " + key + " must be an array of process names");
-            c.daemon.watch.clear();
-            for (const auto& e : *arr) {
-                auto s = e.value<std::string>();
-                if (!s || s->empty() || !e.is_string())
-                    return fail(origin + ": " + key + " must hold non-empty strings");
-                c.daemon.watch.push_back(*s);
-            }
-            return {};
-        }
-    } else {
-        if (name == "raw_days")
-            return set_number(c.history.raw_days, node, key, {0.01, kYears}, origin);
-        if (name == "minute_days")
-            return set_number(c.history.minute_days, node, key, {0.01, kYears}, origin);
-        if (name == "hour_days")
-            return set_number(c.history.hour_days, node, key, {0.01, kYears}, origin);
-        if (name == "max_disk_mib")
-            return set_number(c.history.max_disk_mib, node, key, {1, 1e9}, origin);
-    }
-    return fail(origin + ": unknown key " + key);
+    auto it = daemon_keys().find(key);
+    if (it == daemon_keys().end()) return fail(origin + ": unknown key " + key);
+    return it->second(c, node, key, origin);
 }
 
 }  // namespace
@@ -134,15 +152,15 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
                         "])");
         for (auto& [k, node] : *table) {
             std::string key = section_name + "." + std::string(k.str());
-            if (section_name == "top" && k.str() == "interval") {
+            if (key == kTopInterval) {
                 auto v = number(node, key, {0.1, 3600}, origin);
                 if (!v) return std::unexpected(v.error());
                 c.interval_s = *v;
-            } else if (section_name == "probes" && k.str() == "sample_hz") {
+            } else if (key == kProbesSampleHz) {
                 auto v = number(node, key, {1, 1000}, origin);
                 if (!v) return std::unexpected(v.error());
                 c.sample_hz = static_cast<int>(*v);
-            } else if (section_name == "general" && k.str() == "state_dir") {
+            } else if (key == kGeneralStateDir) {
                 auto s = node.value<std::string>();
                 if (!s || s->empty() || (*s)[0] != '/')
                     return fail(origin + ": " + key + " must be an absolute path");
@@ -165,6 +183,13 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     if (auto r = validate(c.thresholds); !r)
         return fail(origin + ": [thresholds] " + r.error().message);
     return c;
+}
+
+std::vector<std::string> known_config_keys() {
+    std::vector<std::string> keys = {kTopInterval, kProbesSampleHz, kGeneralStateDir};
+    for (const auto& [name, field] : threshold_fields()) keys.push_back("thresholds." + name);
+    for (const auto& [key, setter] : daemon_keys()) keys.push_back(key);
+    return keys;
 }
 
 Result<Config> load_config(const std::string& path) {

@@ -17,6 +17,8 @@ struct DaemonConfig {
     std::vector<std::string> watch;  // comms always kept as series
     double cpu_budget_pct = 1.0;     // own CPU + BPF run time, % of one CPU
     double governor_period_s = 60;   // how often the cost is measured
+
+    bool operator==(const DaemonConfig&) const = default;
 };
 
 // [history]: retention per tier, by age and by disk budget, whichever comes first.
@@ -25,6 +27,8 @@ struct HistoryConfig {
     double minute_days = 90;
     double hour_days = 730;
     double max_disk_mib = 2048;
+
+    bool operator==(const HistoryConfig&) const = default;
 };
 
 struct Config {
@@ -34,6 +38,8 @@ struct Config {
     Thresholds thresholds;                       // [thresholds] <field> = value
     DaemonConfig daemon;
     HistoryConfig history;
+
+    bool operator==(const Config&) const = default;
 };
 
 // The file perfbpf reads when --config is not given (absent is fine).
@@ -42,6 +48,9 @@ inline constexpr const char* kDefaultConfigPath = "/etc/perfbpf/perfbpf.toml";
 // Parses TOML text. Unknown keys, wrong types and out-of-range values are errors naming
 // the key and the allowed range. `origin` names the file in messages.
 Result<Config> parse_config(const std::string& toml_text, const std::string& origin);
+
+// Every key parse_config accepts, as "section.key" (deploy/perfbpf.toml lists them all).
+std::vector<std::string> known_config_keys();
 
 // Loads `path`; when `path` is empty, loads kDefaultConfigPath if it exists, else defaults.
 Result<Config> load_config(const std::string& path);

@@ -40,6 +40,8 @@ struct Thresholds {
     double retrans_crit_per_s = 100;
     double drops_warn_per_s = 50;
     double drops_crit_per_s = 1000;
+
+    bool operator==(const Thresholds&) const = default;
 };
 
 // Checks that each warning threshold is on the safe side of its critical one; the

@@ -1,0 +1,95 @@
+# cmake -P script: runs help2man on PERFBPF for the program and each of SUBCOMMANDS it
+# has (read from `perfbpf --help`), writing OUT_DIR/perfbpf.8.gz, perfbpf-SUB.8.gz and
+# OUT_DIR/man.stamp. Pages of subcommands the binary no longer has are removed.
+cmake_minimum_required(VERSION 3.25)
+foreach(var PERFBPF HELP2MAN GZIP OUT_DIR SUBCOMMANDS)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "GenerateManPages.cmake: -D${var}= is required")
+  endif()
+endforeach()
+
+execute_process(COMMAND ${PERFBPF} --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${PERFBPF} --help exited with ${rc}")
+endif()
+
+# CLI11 lists subcommands under "SUBCOMMANDS:" (or "Subcommands:"): two spaces, the name,
+# spaces, its description, which wraps onto lines indented further.
+string(REPLACE "\n" ";" lines "${help}")
+set(in_list FALSE)
+set(present "")
+set(sub "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "^[Ss][Uu][Bb][Cc][Oo][Mm][Mm][Aa][Nn][Dd][Ss]:")
+    set(in_list TRUE)
+  elseif(in_list AND line MATCHES "^  ([a-z][a-z-]*)( +(.*))?$")
+    set(sub ${CMAKE_MATCH_1})
+    list(APPEND present ${sub})
+    set(description_${sub} "${CMAKE_MATCH_3}")
+  elseif(in_list AND sub AND line MATCHES "^   +(.*)$")
+    string(APPEND description_${sub} " ${CMAKE_MATCH_1}")
+  elseif(in_list AND NOT line MATCHES "^ ")
+    set(in_list FALSE)
+  endif()
+endforeach()
+# A page's NAME line is the description's first sentence, without its full stop.
+foreach(sub IN LISTS present)
+  string(FIND "${description_${sub}}. " ". " end)
+  string(SUBSTRING "${description_${sub}}" 0 ${end} description_${sub})
+endforeach()
+if(NOT present)
+  message(FATAL_ERROR "no subcommands found in `${PERFBPF} --help`:\n${help}")
+endif()
+
+file(MAKE_DIRECTORY ${OUT_DIR})
+file(GLOB stale ${OUT_DIR}/*.8 ${OUT_DIR}/*.8.gz ${OUT_DIR}/*.h2m)
+if(stale)
+  file(REMOVE ${stale})
+endif()
+
+set(pages "")
+foreach(sub IN LISTS SUBCOMMANDS)
+  if(sub IN_LIST present)
+    list(APPEND pages ${sub})
+  else()
+    message(STATUS "man pages: ${PERFBPF} has no '${sub}' subcommand; no perfbpf-${sub}.8")
+  endif()
+endforeach()
+
+# Runs help2man with `help_option`, names the page `name` (NAME section and title line)
+# and gzips it.
+function(make_page name description help_option see_also)
+  set(include_file ${OUT_DIR}/${name}.h2m)
+  file(WRITE ${include_file} "[NAME]\n${name} \\- ${description}\n")
+  if(see_also)
+    file(APPEND ${include_file} "[SEE ALSO]\n${see_also}\n")
+  endif()
+  execute_process(
+    COMMAND ${HELP2MAN} --no-info --section=8 --version-option=--version
+            "--help-option=${help_option}" --include=${include_file}
+            --output=${OUT_DIR}/${name}.8 ${PERFBPF}
+    RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "help2man for ${name} (${help_option}) failed: ${err}")
+  endif()
+  file(REMOVE ${include_file})
+  # help2man titles every page after the program; a subcommand's page is titled after it.
+  string(TOUPPER "${name}" title)
+  file(READ ${OUT_DIR}/${name}.8 page)
+  string(REGEX REPLACE "\n\\.TH [^ ]+ " "\n.TH ${title} " page "${page}")
+  file(WRITE ${OUT_DIR}/${name}.8 "${page}")
+  execute_process(COMMAND ${GZIP} -9nf ${OUT_DIR}/${name}.8 RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "gzip ${OUT_DIR}/${name}.8 failed")
+  endif()
+endfunction()
+
+set(see_also_main "")
+foreach(sub IN LISTS pages)
+  string(APPEND see_also_main ".BR perfbpf-${sub} (8)\n")
+endforeach()
+make_page(perfbpf "kernel-level observability and tuning with eBPF" --help "${see_also_main}")
+foreach(sub IN LISTS pages)
+  make_page(perfbpf-${sub} "${description_${sub}}" "${sub} --help" ".BR perfbpf (8)")
+endforeach()
+file(WRITE ${OUT_DIR}/man.stamp "${pages}\n")
