@@ -65,11 +65,12 @@ Result<void> History::Impl::compact(int64_t before_ms) {
                 rows->blob(1),
                 [&](SeriesId id, double v) {
                     if (id == 0 || id >= open.size() || is_hist(id)) return;
-                    store::add_point(*encoder(id, ts), Tier::raw, false, ts, store::Agg::of(v));
+                    store::add_point(*encoder(id, ts), Tier::raw, false, ts, store::Agg::of(v),
+                                     nullptr);
                 },
                 [&](SeriesId id, const Log2Histogram& h) {
                     if (id == 0 || id >= open.size() || !is_hist(id)) return;
-                    store::add_point(*encoder(id, ts), Tier::raw, true, ts, store::Agg::of(h));
+                    store::add_point(*encoder(id, ts), Tier::raw, true, ts, store::Agg::one(), &h);
                 });
             // A damaged row loses its interval, not the whole head.
             if (!decoded) ++deferred;
@@ -143,12 +144,14 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
         if (!rows) return std::unexpected(rows.error());
         rows->bind(1, static_cast<int64_t>(t - 1)).bind(2, from_ms).bind(3, to_ms);
         SeriesId current = 0;
-        std::vector<store::AggPoint> buckets, points;
+        store::AggSeries buckets, points;
         auto write = [&]() -> Result<void> {
-            if (current == 0 || buckets.empty()) return {};
+            if (current == 0 || buckets.points.empty()) return {};
             bool hist = is_hist(current);
             store::ChunkEncoder enc(store::chunk_columns(tier, hist), hist);
-            for (const auto& b : buckets) store::add_point(enc, tier, hist, b.ts_ms, b.agg);
+            for (size_t i = 0; i < buckets.points.size(); ++i)
+                store::add_point(enc, tier, hist, buckets.points[i].ts_ms, buckets.points[i].agg,
+                                 hist ? &buckets.hists[i] : nullptr);
             buckets.clear();
             return write_chunk(current, tier, enc);
         };
@@ -160,15 +163,17 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
             if (id != current) {
                 if (auto w = write(); !w) return w;
                 current = id;
+                buckets.histogram = points.histogram = is_hist(id);
             }
             auto decoded = store::decode_chunk(rows->blob(1));
             points.clear();
-            if (!decoded ||
-                !store::chunk_aggs(*decoded, src, is_hist(id), from_ms, to_ms - 1, points)) {
+            if (!decoded || !store::chunk_aggs(*decoded, src, from_ms, to_ms - 1, points)) {
                 ++deferred;  // a damaged chunk is left out of the rollup, not the whole span
                 continue;
             }
-            for (const auto& p : points) store::merge_into(buckets, p, res);
+            for (size_t i = 0; i < points.points.size(); ++i)
+                buckets.merge_into(points.points[i].ts_ms, points.points[i].agg,
+                                   points.histogram ? &points.hists[i] : nullptr, res);
         }
         if (auto w = write(); !w) return w;
         return set_watermark(t, to_ms);
