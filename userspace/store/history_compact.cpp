@@ -29,33 +29,32 @@ Result<void> History::Impl::write_chunk(SeriesId id, Tier tier, const store::Chu
 
 Result<void> History::Impl::compact(int64_t before_ms) {
     const int64_t span = opt.chunk_ms[0];
-    struct Open {
-        std::unique_ptr<store::ChunkEncoder> enc;
-        int64_t window = kNone;
+    // Every chunk is encoded before the head rows go and written after, in one
+    // transaction: the pages the head frees hold the chunks, so compaction also works
+    // when the disk (or max_pages) is full, and is what makes room again.
+    std::vector<std::unique_ptr<store::ChunkEncoder>> done;
+    std::vector<std::pair<SeriesId, size_t>> done_ids;
+    std::vector<std::unique_ptr<store::ChunkEncoder>> open(series.size() + 1);
+    std::vector<int64_t> window(series.size() + 1, kNone);
+    auto encoder = [&](SeriesId id, int64_t ts) -> store::ChunkEncoder* {
+        int64_t w = align_down(ts, span);
+        if (open[id] && window[id] != w) {
+            done_ids.emplace_back(id, done.size());
+            done.push_back(std::move(open[id]));
+        }
+        if (!open[id]) {
+            bool hist = is_hist(id);
+            open[id] =
+                std::make_unique<store::ChunkEncoder>(store::chunk_columns(Tier::raw, hist), hist);
+            window[id] = w;
+        }
+        return open[id].get();
     };
-    std::vector<Open> open(series.size() + 1);
     auto r = transaction([&]() -> Result<void> {
         auto rows = db.prepare("SELECT ts_ms, blob FROM head WHERE ts_ms < ? ORDER BY ts_ms",
                                "read head for compaction");
         if (!rows) return std::unexpected(rows.error());
         rows->bind(1, before_ms);
-        Result<void> failed;
-        // The encoder of a series for the aligned span of `ts`, writing out the previous one.
-        auto encoder = [&](SeriesId id, int64_t ts) -> store::ChunkEncoder* {
-            auto& o = open[id];
-            int64_t window = align_down(ts, span);
-            if (o.enc && o.window != window) {
-                if (auto w = write_chunk(id, Tier::raw, *o.enc); !w && failed) failed = w;
-                o.enc.reset();
-            }
-            if (!o.enc) {
-                bool hist = is_hist(id);
-                o.enc = std::make_unique<store::ChunkEncoder>(store::chunk_columns(Tier::raw, hist),
-                                                              hist);
-                o.window = window;
-            }
-            return o.enc.get();
-        };
         while (true) {
             auto row = rows->step();
             if (!row) return std::unexpected(row.error());
@@ -74,24 +73,20 @@ Result<void> History::Impl::compact(int64_t before_ms) {
                 });
             // A damaged row loses its interval, not the whole head.
             if (!decoded) ++deferred;
-            if (!failed) return failed;
         }
-        for (SeriesId id = 1; id < open.size(); ++id)
-            if (open[id].enc)
-                if (auto w = write_chunk(id, Tier::raw, *open[id].enc); !w) return w;
+        rows->reset();
         auto del = db.prepare("DELETE FROM head WHERE ts_ms < ?", "delete compacted head");
         if (!del) return std::unexpected(del.error());
         del->bind(1, before_ms);
         if (auto d = del->run(); !d) return d;
+        for (const auto& [id, i] : done_ids)
+            if (auto w = write_chunk(id, Tier::raw, *done[i]); !w) return w;
+        for (SeriesId id = 1; id < open.size(); ++id)
+            if (open[id])
+                if (auto w = write_chunk(id, Tier::raw, *open[id]); !w) return w;
         return set_watermark(0, before_ms);
     });
-    if (!r) {
-        wm[0] = kNone;  // reloaded below: the rollback undid set_watermark
-        auto v = db.scalar("SELECT value FROM meta WHERE key='wm0'", "read watermark");
-        auto has = db.scalar("SELECT count(*) FROM meta WHERE key='wm0'", "read watermark");
-        if (v && has && *has) wm[0] = *v;
-        return r;
-    }
+    if (!r) return r;
     head_first = last_ts >= before_ms ? last_ts : kNone;
     if (auto u = roll_up(); !u) ++deferred;
     return {};
