@@ -56,6 +56,8 @@ struct SeriesResult {
     std::vector<Log2Histogram> hists;
 };
 
+// One owner at a time: a History is movable but not thread-safe, and one process should
+// hold a state directory (SQLite would serialize a second writer, not merge its head).
 class History {
   public:
     static constexpr int64_t kSchemaVersion = 1;
