@@ -75,6 +75,20 @@ TEST(StoreChunkCodec, IntegersNegativeLargeAndConstant) {
     expect_bits_equal(m.columns[0], mixed);
 }
 
+TEST(StoreChunkCodec, NoisyPageMultiplesAndIntervalHistogramsRoundTrip) {
+    std::mt19937_64 rng(3);
+    std::vector<double> pages;
+    for (int i = 0; i < 1000; ++i) pages.push_back(4096.0 * static_cast<double>(rng() % 256));
+    pages.push_back(-8192);
+    auto back = round_trip(regular_ts(pages.size()), pages);
+    expect_bits_equal(back.columns[0], pages);
+
+    std::vector<Log2Histogram> hists(1000);
+    for (size_t i = 0; i < hists.size(); i += 4) hists[i].add_us(rng() % 500, 1 + rng() % 40);
+    auto h = round_trip(regular_ts(hists.size()), {}, &hists);
+    EXPECT_EQ(h.hists, hists);
+}
+
 TEST(StoreChunkCodec, IrregularAndNegativeTimestamps) {
     std::vector<int64_t> ts = {-5000, -4000, 0, 1, 100000, 100001, 1'796'440'320'000};
     std::vector<double> v(ts.size(), 1);

@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -150,6 +151,48 @@ TEST(StoreFaults, FullDiskDropsWholeIntervalsAndRecoversWhenSpaceReturns) {
     auto cpu = h->query(test::all_cpu(), kT0, failed_ts + 2000, 0);
     ASSERT_TRUE(cpu);
     EXPECT_EQ((*cpu)[0].points.size(), static_cast<size_t>((failed_ts - kT0) / 1000 + 1));
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// A head that fills the disk (here max_pages) is what compaction shrinks: intervals are
+// dropped while it is full, and the first one past the span boundary gets in by
+// compacting the head into chunks that take a fraction of its pages.
+TEST(StoreFaults, FullHeadIsCompactedToMakeRoom) {
+    test::StateDir dir;
+    HistoryOptions o;
+    o.chunk_ms = {600'000, 3'600'000, 86'400'000};
+    auto h = History::open(dir.path(), o);
+    ASSERT_TRUE(h);
+    auto ids = test::intern_synthetic(*h, 100);
+    test::append_synthetic(*h, ids, kT0, kT0 + 60'000);
+    o.max_pages = static_cast<uint64_t>(test::db_scalar(dir, "PRAGMA page_count")) + 60;
+    ASSERT_TRUE(h->set_options(o));
+    std::vector<int64_t> stored;
+    for (int64_t ts = kT0; ts < kT0 + 60'000; ts += 1000) stored.push_back(ts);
+    std::vector<std::pair<SeriesId, double>> values(ids.size());
+    const int64_t end = kT0 + 1'810'000;  // 10 s past the third span boundary
+    for (int64_t ts = kT0 + 60'000; ts < end; ts += 1000) {
+        for (size_t i = 0; i < ids.size(); ++i) values[i] = {ids[i], test::synthetic_value(i, ts)};
+        if (h->append(ts, values, {})) stored.push_back(ts);
+    }
+    EXPECT_GT(h->dropped_intervals(), 0u) << "the head never filled the cap";
+    // The intervals after each boundary got in again.
+    for (int64_t b : {kT0 + 600'000, kT0 + 1'200'000, kT0 + 1'800'000})
+        EXPECT_TRUE(std::find(stored.begin(), stored.end(), b) != stored.end()) << b - kT0;
+    EXPECT_EQ(stored.back(), end - 1000);
+    EXPECT_GT(test::db_scalar(dir, "SELECT count(*) FROM chunks WHERE tier = 0"), 0);
+    auto res = h->query(test::all_cpu(), kT0, end, 0);
+    ASSERT_TRUE(res) << res.error().message;
+    ASSERT_EQ((*res)[0].points.size(), stored.size());
+    for (size_t p = 0; p < stored.size(); ++p) {
+        ASSERT_EQ((*res)[0].points[p].ts_ms, stored[p]);
+        ASSERT_EQ((*res)[0].points[p].value, test::synthetic_value(0, stored[p]));
+    }
 }
 
 }  // namespace

@@ -108,7 +108,7 @@ TEST(StoreHistory, HistogramsAndMixedIntervalsRoundTrip) {
     for (int64_t s = 0; s < n; ++s) {
         Log2Histogram want;
         want.add_us(static_cast<uint64_t>(10 + s % 50), 3);
-        ASSERT_EQ((*res)[0].points[static_cast<size_t>(s)].hist, want) << s;
+        ASSERT_EQ((*res)[0].hists.at(static_cast<size_t>(s)), want) << s;
     }
     auto rss = h->query(*parse_selector("rss_bytes"), kT0, kT0 + n * 1000, 0);
     ASSERT_TRUE(rss);

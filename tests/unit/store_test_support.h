@@ -3,29 +3,20 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "store/history.h"
 #include "store/sqlite_db.h"
+#include "util/scratch_dir.h"
 
 namespace perfbpf::test {
 
-class StateDir {
+class StateDir : public ScratchDir {
   public:
-    StateDir() {
-        char tmpl[] = "/tmp/perfbpf-history.XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~StateDir() { std::filesystem::remove_all(path_); }
-    const std::string& path() const { return path_; }
-    std::string db() const { return path_ + "/history.db"; }
-
-  private:
-    std::string path_;
+    StateDir() : ScratchDir("perfbpf-history") {}
+    std::string db() const { return path() + "/history.db"; }
 };
 
 inline constexpr int64_t kT0 = 1'796'428'800'000;  // 2026-12-05T00:00:00Z, a day boundary

@@ -129,7 +129,8 @@ TEST_F(StoreTiers, HistogramsMergeSlotsAcrossTiers) {
     ASSERT_EQ((*res)[0].points.size(), 1u);
     const auto& p = (*res)[0].points[0];
     EXPECT_EQ((*res)[0].tier, Tier::hour);
-    EXPECT_EQ(p.hist, day1);
+    ASSERT_EQ((*res)[0].hists.size(), 1u);
+    EXPECT_EQ((*res)[0].hists[0], day1);
     EXPECT_EQ(p.count, static_cast<uint64_t>(kDay / kEvery));
     EXPECT_DOUBLE_EQ(p.p99_us, day1.percentile_us(0.99));
     EXPECT_DOUBLE_EQ(p.value, p.p99_us);

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 #include "store/varint.h"
 
@@ -12,8 +13,14 @@ namespace perfbpf::store {
 namespace {
 
 constexpr uint8_t kVersion = 1;
-constexpr uint8_t kModeInt = 0;
+// Integer columns are zigzag varints of deltas or of the values themselves, whichever is
+// shorter (deltas win on counters that move slowly, values on noisy ones), each divided by
+// the gcd of what it encodes (byte counts move in pages and sectors).
+constexpr uint8_t kModeIntDelta = 0;
 constexpr uint8_t kModeXor = 1;
+constexpr uint8_t kModeIntValue = 2;
+constexpr uint8_t kHistDelta = 0;  // slot deltas against the previous point (cumulative-ish)
+constexpr uint8_t kHistValue = 1;  // slots on their own (interval histograms, often empty)
 // Integers up to 2^53 are exact in a double, and their deltas cannot overflow int64.
 constexpr double kMaxExactInt = 9007199254740992.0;
 
@@ -52,12 +59,15 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
     in.remove_prefix(len);
     std::vector<double> out;
     out.reserve(n);
-    if (mode == kModeInt) {
+    if (mode == kModeIntDelta || mode == kModeIntValue) {
+        uint64_t gcd = 0;
+        if (!get_varint(payload, gcd) || gcd == 0) return fail("chunk: bad integer column scale");
         int64_t prev = 0;
         for (size_t i = 0; i < n; ++i) {
             uint64_t z = 0;
             if (!get_varint(payload, z)) return fail("chunk: truncated integer column");
-            prev += unzigzag(z);
+            int64_t v = unzigzag(z) * static_cast<int64_t>(gcd);
+            prev = mode == kModeIntDelta ? prev + v : v;
             out.push_back(static_cast<double>(prev));
         }
         return out;
@@ -152,8 +162,39 @@ void ValueColumnEncoder::add(double v) {
 }
 
 void ValueColumnEncoder::finish(std::string& out) const {
-    const std::string& payload = all_int_ ? ints_ : xor_.bytes();
-    out.push_back(static_cast<char>(all_int_ ? kModeInt : kModeXor));
+    if (!all_int_) {
+        out.push_back(static_cast<char>(kModeXor));
+        put_varint(out, xor_.bytes().size());
+        out += xor_.bytes();
+        return;
+    }
+    std::vector<int64_t> values;
+    values.reserve(count_);
+    std::string_view in(ints_);
+    int64_t prev = 0;
+    for (uint64_t z = 0; get_varint(in, z);) values.push_back(prev += unzigzag(z));
+    uint64_t gcd_delta = 0, gcd_value = 0;
+    prev = 0;
+    for (int64_t v : values) {
+        gcd_delta = std::gcd(gcd_delta, static_cast<uint64_t>(v > prev ? v - prev : prev - v));
+        gcd_value = std::gcd(gcd_value, static_cast<uint64_t>(v < 0 ? -v : v));
+        prev = v;
+    }
+    auto encode = [&](bool delta, uint64_t gcd) {
+        gcd = gcd ? gcd : 1;
+        std::string payload;
+        put_varint(payload, gcd);
+        int64_t last = 0;
+        for (int64_t v : values) {
+            put_varint(payload, zigzag((delta ? v - last : v) / static_cast<int64_t>(gcd)));
+            last = v;
+        }
+        return payload;
+    };
+    std::string by_delta = encode(true, gcd_delta), by_value = encode(false, gcd_value);
+    bool delta = by_delta.size() <= by_value.size();
+    const std::string& payload = delta ? by_delta : by_value;
+    out.push_back(static_cast<char>(delta ? kModeIntDelta : kModeIntValue));
     put_varint(out, payload.size());
     out += payload;
 }
@@ -201,6 +242,7 @@ void ChunkEncoder::add(int64_t ts_ms, std::span<const double> values, const Log2
         static const Log2Histogram kEmpty;
         const Log2Histogram& h = hist ? *hist : kEmpty;
         put_hist_delta(hists_, h, prev_hist_);
+        put_hist_delta(hist_values_, h, kEmpty);
         prev_hist_ = h;
     }
     ++count_;
@@ -215,7 +257,11 @@ Result<std::string> ChunkEncoder::finish(int zstd_level) const {
     put_varint(raw, ts_.size());
     raw += ts_;
     for (const auto& c : columns_) c.finish(raw);
-    raw += hists_;
+    if (has_hists_) {
+        bool delta = hists_.size() <= hist_values_.size();
+        raw.push_back(static_cast<char>(delta ? kHistDelta : kHistValue));
+        raw += delta ? hists_ : hist_values_;
+    }
     std::string out(ZSTD_compressBound(raw.size()), '\0');
     size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), zstd_level);
     if (ZSTD_isError(n)) return fail(std::string("chunk: zstd: ") + ZSTD_getErrorName(n));
@@ -265,10 +311,14 @@ Result<ChunkPoints> decode_chunk(std::string_view blob) {
         out.columns.push_back(std::move(*col));
     }
     if (has_hists) {
+        if (in.empty()) return fail("chunk: truncated histograms");
+        bool delta = static_cast<uint8_t>(in.front()) == kHistDelta;
+        in.remove_prefix(1);
         out.hists.resize(count);
+        static const Log2Histogram kEmpty;
         Log2Histogram prev_hist;
         for (uint64_t i = 0; i < count; ++i) {
-            if (!get_hist_delta(in, prev_hist, out.hists[i]))
+            if (!get_hist_delta(in, delta ? prev_hist : kEmpty, out.hists[i]))
                 return fail("chunk: truncated histograms");
             prev_hist = out.hists[i];
         }

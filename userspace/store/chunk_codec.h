@@ -1,7 +1,9 @@
 // A chunk is the points of one series in one tier over one span, encoded for size:
 // timestamps as delta-of-delta zigzag varints (regular intervals cost one zero byte);
-// each value column as zigzag varint deltas when every value is an integer, else XOR
-// bit-packed as in Gorilla; histogram slots as sparse per-slot deltas; zstd over it all.
+// each value column, when every value is an integer, as zigzag varints of its deltas or of
+// its values (the shorter), divided by their gcd, else XOR bit-packed as in Gorilla;
+// histogram slots sparse, against the previous point or on their own (the shorter); zstd
+// over it all.
 #pragma once
 
 #include <cstdint>
@@ -71,7 +73,8 @@ class ChunkEncoder {
     std::string ts_;
     std::vector<ValueColumnEncoder> columns_;
     bool has_hists_;
-    std::string hists_;
+    std::string hists_;        // slot deltas against the previous point
+    std::string hist_values_;  // slots against empty; finish() keeps the shorter
     Log2Histogram prev_hist_;
 };
 

@@ -203,16 +203,7 @@ Result<void> History::Impl::load() {
         ids[series_text(key)] = id;
         series[id - 1] = SeriesInfo{std::move(key), kind, true};
     }
-    for (size_t t = 0; t < kTiers; ++t) {
-        auto wm_text = "SELECT value FROM meta WHERE key='wm" + std::to_string(t) + "'";
-        auto has = db.scalar("SELECT count(*) FROM meta WHERE key='wm" + std::to_string(t) + "'",
-                             "read watermark");
-        if (!has) return std::unexpected(has.error());
-        if (!*has) continue;
-        auto v = db.scalar(wm_text, "read watermark");
-        if (!v) return std::unexpected(v.error());
-        wm[t] = *v;
-    }
+    if (auto w = load_watermarks(); !w) return w;
     auto head = db.prepare("SELECT min(ts_ms), max(ts_ms) FROM head", "read head");
     if (!head) return std::unexpected(head.error());
     if (auto row = head->step(); !row) return std::unexpected(row.error());
@@ -223,6 +214,19 @@ Result<void> History::Impl::load() {
         last_ts = wm[0] - 1;
     }
     return {};
+}
+
+Result<void> History::Impl::load_watermarks() {
+    auto s = db.prepare("SELECT key, value FROM meta WHERE key IN ('wm0', 'wm1', 'wm2')",
+                        "read watermarks");
+    if (!s) return std::unexpected(s.error());
+    wm = {kNone, kNone, kNone};
+    while (true) {
+        auto row = s->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return {};
+        wm[static_cast<size_t>(s->text(0)[2] - '0')] = s->int64(1);
+    }
 }
 
 Result<void> History::Impl::set_watermark(size_t tier, int64_t ms) {
@@ -292,18 +296,14 @@ Result<void> History::append(int64_t ts_ms, std::span<const std::pair<SeriesId, 
             return fail("history: series id " + std::to_string(id) + " was not interned");
     im.row.clear();
     store::encode_head_row(im.row, values, hists);
-    auto r = im.transaction([&]() -> Result<void> {
-        for (SeriesId id : im.pending) {
-            const auto& s = im.series[id - 1];
-            im.insert_series.bind(1, int64_t{id})
-                .bind(2, s.key.metric)
-                .bind(3, canonical_labels(s.key.labels))
-                .bind(4, static_cast<int64_t>(s.kind));
-            if (auto ins = im.insert_series.run(); !ins) return ins;
-        }
-        im.insert_head.bind(1, ts_ms).bind_blob(2, im.row);
-        return im.insert_head.run();
-    });
+    const int64_t span = im.opt.chunk_ms[0];
+    const int64_t boundary = ts_ms - ((ts_ms % span) + span) % span;
+    auto r = im.insert_interval(ts_ms);
+    if (!r && store::is_full(im.db.last_code()) && im.head_first != kNone &&
+        im.head_first < boundary) {
+        // A full head is what compaction shrinks: make room, then try the interval again.
+        if (im.compact(boundary)) r = im.insert_interval(ts_ms);
+    }
     if (!r) {
         ++im.dropped;
         bool full = store::is_full(im.db.last_code());
@@ -314,15 +314,28 @@ Result<void> History::append(int64_t ts_ms, std::span<const std::pair<SeriesId, 
     for (SeriesId id : im.pending) im.series[id - 1].persisted = true;
     im.pending.clear();
     im.last_ts = ts_ms;
-    const int64_t span = im.opt.chunk_ms[0];
-    if (im.head_first == kNone) im.head_first = ts_ms;
-    int64_t boundary = ts_ms - ((ts_ms % span) + span) % span;
+    if (im.head_first == kNone || im.head_first > ts_ms) im.head_first = ts_ms;
     if (im.head_first < boundary) {
         // The interval is stored; a compaction that fails leaves the head as it was and
         // is retried with the next interval.
         if (auto c = im.compact(boundary); !c) ++im.deferred;
     }
     return {};
+}
+
+Result<void> History::Impl::insert_interval(int64_t ts_ms) {
+    return transaction([&]() -> Result<void> {
+        for (SeriesId id : pending) {
+            const auto& s = series[id - 1];
+            insert_series.bind(1, int64_t{id})
+                .bind(2, s.key.metric)
+                .bind(3, canonical_labels(s.key.labels))
+                .bind(4, static_cast<int64_t>(s.kind));
+            if (auto ins = insert_series.run(); !ins) return ins;
+        }
+        insert_head.bind(1, ts_ms).bind_blob(2, row);
+        return insert_head.run();
+    });
 }
 
 Result<void> History::append(int64_t ts_ms, const std::vector<SeriesSample>& samples) {

@@ -42,9 +42,8 @@ struct QueryPoint {
     int64_t ts_ms = 0;  // raw: the interval's timestamp; stepped: the step's start
     double value = 0;   // counter: sum; gauge: mean; level: last; histogram: p99 in µs
     double min = 0, max = 0, sum = 0, last = 0;
-    uint64_t count = 0;  // intervals merged into this point
-    Log2Histogram hist;  // histogram series: merged slots
-    double p50_us = 0, p99_us = 0;
+    uint64_t count = 0;             // intervals merged into this point
+    double p50_us = 0, p99_us = 0;  // histogram series, from the merged slots
 };
 
 struct SeriesResult {
@@ -52,8 +51,13 @@ struct SeriesResult {
     MetricKind kind = MetricKind::gauge;
     Tier tier = Tier::raw;  // the tier the step chose (finer tiers fill in what it lacks)
     std::vector<QueryPoint> points;
+    // Histogram series: the merged slots of each point (kept apart: 256 bytes a point that
+    // scalar series, most of them, would carry for nothing).
+    std::vector<Log2Histogram> hists;
 };
 
+// One owner at a time: a History is movable but not thread-safe, and one process should
+// hold a state directory (SQLite would serialize a second writer, not merge its head).
 class History {
   public:
     static constexpr int64_t kSchemaVersion = 1;

@@ -29,33 +29,32 @@ Result<void> History::Impl::write_chunk(SeriesId id, Tier tier, const store::Chu
 
 Result<void> History::Impl::compact(int64_t before_ms) {
     const int64_t span = opt.chunk_ms[0];
-    struct Open {
-        std::unique_ptr<store::ChunkEncoder> enc;
-        int64_t window = kNone;
+    // Every chunk is encoded before the head rows go and written after, in one
+    // transaction: the pages the head frees hold the chunks, so compaction also works
+    // when the disk (or max_pages) is full, and is what makes room again.
+    std::vector<std::unique_ptr<store::ChunkEncoder>> done;
+    std::vector<std::pair<SeriesId, size_t>> done_ids;
+    std::vector<std::unique_ptr<store::ChunkEncoder>> open(series.size() + 1);
+    std::vector<int64_t> window(series.size() + 1, kNone);
+    auto encoder = [&](SeriesId id, int64_t ts) -> store::ChunkEncoder* {
+        int64_t w = align_down(ts, span);
+        if (open[id] && window[id] != w) {
+            done_ids.emplace_back(id, done.size());
+            done.push_back(std::move(open[id]));
+        }
+        if (!open[id]) {
+            bool hist = is_hist(id);
+            open[id] =
+                std::make_unique<store::ChunkEncoder>(store::chunk_columns(Tier::raw, hist), hist);
+            window[id] = w;
+        }
+        return open[id].get();
     };
-    std::vector<Open> open(series.size() + 1);
     auto r = transaction([&]() -> Result<void> {
         auto rows = db.prepare("SELECT ts_ms, blob FROM head WHERE ts_ms < ? ORDER BY ts_ms",
                                "read head for compaction");
         if (!rows) return std::unexpected(rows.error());
         rows->bind(1, before_ms);
-        Result<void> failed;
-        // The encoder of a series for the aligned span of `ts`, writing out the previous one.
-        auto encoder = [&](SeriesId id, int64_t ts) -> store::ChunkEncoder* {
-            auto& o = open[id];
-            int64_t window = align_down(ts, span);
-            if (o.enc && o.window != window) {
-                if (auto w = write_chunk(id, Tier::raw, *o.enc); !w && failed) failed = w;
-                o.enc.reset();
-            }
-            if (!o.enc) {
-                bool hist = is_hist(id);
-                o.enc = std::make_unique<store::ChunkEncoder>(store::chunk_columns(Tier::raw, hist),
-                                                              hist);
-                o.window = window;
-            }
-            return o.enc.get();
-        };
         while (true) {
             auto row = rows->step();
             if (!row) return std::unexpected(row.error());
@@ -65,32 +64,29 @@ Result<void> History::Impl::compact(int64_t before_ms) {
                 rows->blob(1),
                 [&](SeriesId id, double v) {
                     if (id == 0 || id >= open.size() || is_hist(id)) return;
-                    store::add_point(*encoder(id, ts), Tier::raw, false, ts, store::Agg::of(v));
+                    store::add_point(*encoder(id, ts), Tier::raw, false, ts, store::Agg::of(v),
+                                     nullptr);
                 },
                 [&](SeriesId id, const Log2Histogram& h) {
                     if (id == 0 || id >= open.size() || !is_hist(id)) return;
-                    store::add_point(*encoder(id, ts), Tier::raw, true, ts, store::Agg::of(h));
+                    store::add_point(*encoder(id, ts), Tier::raw, true, ts, store::Agg::one(), &h);
                 });
             // A damaged row loses its interval, not the whole head.
             if (!decoded) ++deferred;
-            if (!failed) return failed;
         }
-        for (SeriesId id = 1; id < open.size(); ++id)
-            if (open[id].enc)
-                if (auto w = write_chunk(id, Tier::raw, *open[id].enc); !w) return w;
+        rows->reset();
         auto del = db.prepare("DELETE FROM head WHERE ts_ms < ?", "delete compacted head");
         if (!del) return std::unexpected(del.error());
         del->bind(1, before_ms);
         if (auto d = del->run(); !d) return d;
+        for (const auto& [id, i] : done_ids)
+            if (auto w = write_chunk(id, Tier::raw, *done[i]); !w) return w;
+        for (SeriesId id = 1; id < open.size(); ++id)
+            if (open[id])
+                if (auto w = write_chunk(id, Tier::raw, *open[id]); !w) return w;
         return set_watermark(0, before_ms);
     });
-    if (!r) {
-        wm[0] = kNone;  // reloaded below: the rollback undid set_watermark
-        auto v = db.scalar("SELECT value FROM meta WHERE key='wm0'", "read watermark");
-        auto has = db.scalar("SELECT count(*) FROM meta WHERE key='wm0'", "read watermark");
-        if (v && has && *has) wm[0] = *v;
-        return r;
-    }
+    if (!r) return r;
     head_first = last_ts >= before_ms ? last_ts : kNone;
     if (auto u = roll_up(); !u) ++deferred;
     return {};
@@ -143,12 +139,14 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
         if (!rows) return std::unexpected(rows.error());
         rows->bind(1, static_cast<int64_t>(t - 1)).bind(2, from_ms).bind(3, to_ms);
         SeriesId current = 0;
-        std::vector<store::AggPoint> buckets, points;
+        store::AggSeries buckets, points;
         auto write = [&]() -> Result<void> {
-            if (current == 0 || buckets.empty()) return {};
+            if (current == 0 || buckets.points.empty()) return {};
             bool hist = is_hist(current);
             store::ChunkEncoder enc(store::chunk_columns(tier, hist), hist);
-            for (const auto& b : buckets) store::add_point(enc, tier, hist, b.ts_ms, b.agg);
+            for (size_t i = 0; i < buckets.points.size(); ++i)
+                store::add_point(enc, tier, hist, buckets.points[i].ts_ms, buckets.points[i].agg,
+                                 hist ? &buckets.hists[i] : nullptr);
             buckets.clear();
             return write_chunk(current, tier, enc);
         };
@@ -160,15 +158,17 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
             if (id != current) {
                 if (auto w = write(); !w) return w;
                 current = id;
+                buckets.histogram = points.histogram = is_hist(id);
             }
             auto decoded = store::decode_chunk(rows->blob(1));
             points.clear();
-            if (!decoded ||
-                !store::chunk_aggs(*decoded, src, is_hist(id), from_ms, to_ms - 1, points)) {
+            if (!decoded || !store::chunk_aggs(*decoded, src, from_ms, to_ms - 1, points)) {
                 ++deferred;  // a damaged chunk is left out of the rollup, not the whole span
                 continue;
             }
-            for (const auto& p : points) store::merge_into(buckets, p, res);
+            for (size_t i = 0; i < points.points.size(); ++i)
+                buckets.merge_into(points.points[i].ts_ms, points.points[i].agg,
+                                   points.histogram ? &points.hists[i] : nullptr, res);
         }
         if (auto w = write(); !w) return w;
         return set_watermark(t, to_ms);

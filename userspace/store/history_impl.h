@@ -43,10 +43,14 @@ struct History::Impl {
     Result<void> prepare_statements();
     Result<void> load();
     Result<void> set_watermark(size_t tier, int64_t ms);
+    // From meta: after a rollback, what set_watermark changed in memory is undone too.
+    Result<void> load_watermarks();
     // Runs fn inside BEGIN IMMEDIATE .. COMMIT, rolling back on any failure.
     template <class Fn>
     Result<void> transaction(Fn&& fn);
 
+    // The pending series and the head row in `row`, in one transaction.
+    Result<void> insert_interval(int64_t ts_ms);
     // Head rows before `before_ms` -> raw chunks, one per series per aligned raw span.
     Result<void> compact(int64_t before_ms);
     // Completed spans of each coarser tier from the tier below it.
@@ -67,6 +71,7 @@ Result<void> History::Impl::transaction(Fn&& fn) {
     if (!r) {
         int code = db.last_code();
         (void)rollback.run();
+        (void)load_watermarks();
         db.restore_code(code);  // the failure's code, not the rollback's
         return r;
     }

@@ -14,14 +14,14 @@ Tier tier_for_step(int64_t step_ms) {
     return Tier::raw;
 }
 
-QueryPoint to_query_point(int64_t ts_ms, const store::Agg& a, MetricKind kind) {
+QueryPoint to_query_point(int64_t ts_ms, const store::Agg& a, const Log2Histogram* hist,
+                          MetricKind kind) {
     QueryPoint q;
     q.ts_ms = ts_ms;
     q.count = a.count;
     if (kind == MetricKind::histogram) {
-        q.hist = a.hist;
-        q.p50_us = a.hist.percentile_us(0.5);
-        q.p99_us = a.hist.percentile_us(0.99);
+        q.p50_us = hist->percentile_us(0.5);
+        q.p99_us = hist->percentile_us(0.99);
         q.value = q.p99_us;
         return q;
     }
@@ -59,7 +59,8 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
         slot[id] = static_cast<int>(ids.size());
         ids.push_back(id);
     }
-    std::vector<std::vector<store::AggPoint>> points(ids.size());
+    std::vector<store::AggSeries> points(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) points[i].histogram = im.is_hist(ids[i]);
 
     auto chunks = im.db.prepare(
         "SELECT blob FROM chunks WHERE series_id = ? AND tier = ? AND end_ms >= ? AND "
@@ -74,7 +75,6 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
         int64_t hi = im.wm[k] == kNone ? kNone : std::min(to_ms, im.wm[k] - 1);
         if (hi == kNone || lo > hi) continue;
         for (size_t i = 0; i < ids.size(); ++i) {
-            bool hist = im.is_hist(ids[i]);
             chunks->bind(1, int64_t{ids[i]})
                 .bind(2, static_cast<int64_t>(k))
                 .bind(3, lo)
@@ -87,7 +87,7 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
                 if (!decoded)
                     return fail("history: " + im.path + ": series " + std::to_string(ids[i]) +
                                 ": " + decoded.error().message);
-                auto r = store::chunk_aggs(*decoded, static_cast<Tier>(k), hist, lo, hi, points[i]);
+                auto r = store::chunk_aggs(*decoded, static_cast<Tier>(k), lo, hi, points[i]);
                 if (!r) return std::unexpected(r.error());
             }
             chunks->reset();
@@ -111,11 +111,11 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
                 rows->blob(1),
                 [&](SeriesId id, double v) {
                     if (int s = wanted(id); s >= 0 && !im.is_hist(id))
-                        points[s].push_back({ts, store::Agg::of(v)});
+                        points[s].add(ts, store::Agg::of(v), nullptr);
                 },
                 [&](SeriesId id, const Log2Histogram& h) {
                     if (int s = wanted(id); s >= 0 && im.is_hist(id))
-                        points[s].push_back({ts, store::Agg::of(h)});
+                        points[s].add(ts, store::Agg::one(), &h);
                 });
             if (!r)
                 return fail("history: " + im.path + ": head row at " + std::to_string(ts) +
@@ -126,10 +126,15 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
     std::vector<SeriesResult> out;
     for (size_t i = 0; i < ids.size(); ++i) {
         const auto& info = im.series[ids[i] - 1];
-        SeriesResult res{info.key, info.kind, tier, {}};
-        const auto& pts = step_ms > 0 ? store::bucket(points[i], step_ms) : points[i];
+        SeriesResult res{info.key, info.kind, tier, {}, {}};
+        if (step_ms > 0) points[i] = store::bucket(points[i], step_ms);
+        const auto& pts = points[i].points;
         res.points.reserve(pts.size());
-        for (const auto& p : pts) res.points.push_back(to_query_point(p.ts_ms, p.agg, info.kind));
+        for (size_t p = 0; p < pts.size(); ++p)
+            res.points.push_back(to_query_point(pts[p].ts_ms, pts[p].agg,
+                                                points[i].histogram ? &points[i].hists[p] : nullptr,
+                                                info.kind));
+        res.hists = std::move(points[i].hists);
         out.push_back(std::move(res));
     }
     return out;
