@@ -106,5 +106,57 @@ TEST(Privileges, UnprivilegedUserGetsOneClearLine) {
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 }
 
+// Usage errors are checked before anything is loaded: no root needed.
+struct UsageCase {
+    const char* args;
+    const char* says;  // in the one line on stderr
+};
+
+TEST(ExitStatus, UsageErrorsExitTwoWithOneLine) {
+    const UsageCase cases[] = {
+        {"foo", "unknown command 'foo'"},
+        {"-v foo", "unknown command 'foo'"},
+        {"top --interval 0", "--interval"},
+        {"top --no-such-option", "--no-such-option"},
+        {"top --pid 999999", "no process 999999"},
+        {"top --cgroup /perfbpf-no-such-cgroup", "no cgroup /perfbpf-no-such-cgroup"},
+    };
+    for (const auto& c : cases) {
+        int status = -1;
+        std::string err = run_perfbpf(std::string(c.args) + " 2>&1 >/dev/null", &status);
+        EXPECT_EQ(status, 2) << c.args << ": " << err;
+        EXPECT_NE(err.find(c.says), std::string::npos) << c.args << ": " << err;
+        if (std::string_view(c.args).starts_with("top --")) continue;  // CLI11 adds a hint line
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << c.args << ": " << err;
+    }
+    int status = -1;
+    std::string err = run_perfbpf("foo 2>&1 >/dev/null", &status);
+    for (const char* command : {"top", "trace", "tune", "doctor", "selftest"})
+        EXPECT_NE(err.find(command), std::string::npos) << "command list lacks " << command;
+}
+
+TEST(ExitStatus, MissingTargetsAreOneLine) {
+    for (const char* args : {"top --pid 999999", "top --cgroup /perfbpf-no-such-cgroup"}) {
+        int status = -1;
+        std::string err = run_perfbpf(std::string(args) + " --once 2>&1 >/dev/null", &status);
+        EXPECT_EQ(status, 2) << args;
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << args << ": " << err;
+    }
+}
+
+TEST(ExitStatus, VerboseAfterTheCommandAndHelpExitZero) {
+    int status = -1;
+    // -v after the command reaches the main options: top goes on to check its --pid (a -v
+    // it did not know would be the error instead).
+    std::string err = run_perfbpf("top -v --pid 999999 2>&1 >/dev/null", &status);
+    EXPECT_EQ(status, 2);
+    EXPECT_NE(err.find("no process 999999"), std::string::npos) << err;
+    run_perfbpf("--version >/dev/null 2>&1", &status);
+    EXPECT_EQ(status, 0);
+    std::string help = run_perfbpf("--help 2>/dev/null", &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_NE(help.find("Exit status:"), std::string::npos) << help;
+}
+
 }  // namespace
 }  // namespace perfbpf

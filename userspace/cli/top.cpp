@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/signals.h"
 #include "collect/collector.h"
+#include "collect/parse/filter_targets.h"
 #include "config/config.h"
 #include "detect/verdict.h"
 #include "sinks/json_sink.h"
@@ -189,6 +190,10 @@ int run_top(const TopOptions& o) {
         return print_loop(o, intervals);
     }
 
+    if (auto targets = check_filter_targets(filter); !targets) {
+        std::fprintf(stderr, "perfbpf: top: %s\n", targets.error().message.c_str());
+        return 2;
+    }
     CollectorOptions co;
     const double interval_s = o.interval_s.value_or(config->interval_s);
     co.interval_ns = static_cast<uint64_t>(std::llround(interval_s * 1e9));
