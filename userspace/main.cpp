@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "cli/commands.h"
+#include "cli/help_format.h"
 
 namespace {
 
@@ -64,6 +65,8 @@ int main(int argc, char** argv) {
         "Finds CPU run-queue contention, disk saturation, memory pressure and network\n"
         "retransmits per process, cgroup and device, using tracepoints only."};
     app.require_subcommand(1);
+    // Inherited by the subcommands added below.
+    app.formatter(perfbpf::cli::help_formatter());
     app.fallthrough();  // main options (-v) after the command too: `perfbpf top -v`
     app.set_version_flag("--version", "perfbpf 0.1.0");
     bool verbose = false;

@@ -158,5 +158,27 @@ TEST(ExitStatus, VerboseAfterTheCommandAndHelpExitZero) {
     EXPECT_NE(help.find("Exit status:"), std::string::npos) << help;
 }
 
+TEST(Help, EveryCommandFitsAndEndsWithExamples) {
+    for (const char* command : {"", "top", "trace", "tune", "doctor", "selftest"}) {
+        int status = -1;
+        const std::string help = run_perfbpf(std::string(command) + " --help 2>&1", &status);
+        EXPECT_EQ(status, 0) << command;
+        EXPECT_NE(help.find("\nExamples:\n"), std::string::npos) << command << ":\n" << help;
+        size_t start = 0;
+        for (size_t end; (end = help.find('\n', start)) != std::string::npos; start = end + 1) {
+            const std::string line = help.substr(start, end - start);
+            EXPECT_LE(line.size(), 100u) << command << ": " << line;
+            // CLI11's raw value types and constraints, not words for people
+            for (const char* raw : {"FLOAT:", "UINT:", "INT:", "TEXT:", "Excludes", "Needs:"})
+                EXPECT_EQ(line.find(raw), std::string::npos) << command << ": " << line;
+        }
+    }
+    int status = -1;
+    // The main help lists each command in a line: tune's tuner list is in tune --help only.
+    const std::string main_help = run_perfbpf("--help 2>&1", &status);
+    EXPECT_EQ(main_help.find("block-io:"), std::string::npos) << main_help;
+    EXPECT_NE(run_perfbpf("tune --help 2>&1", &status).find("block-io:"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace perfbpf

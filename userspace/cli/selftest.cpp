@@ -62,7 +62,13 @@ void add_selftest(CLI::App& app) {
         "transfer, a growing process) and check the family saw it, for the right pids.\n"
         "Exit status 0 only when every probe this kernel supports passed. Needs root.");
     cmd->add_flag("--json", opts->json, "JSON output");
-    cmd->add_option("-f,--family", opts->families, "Only these families (repeatable)");
+    cmd->add_option("-f,--family", opts->families, "Only these families (repeatable)")
+        ->type_name("FAMILY");
+    cmd->footer(
+        "Examples:\n"
+        "  sudo perfbpf selftest                     every family\n"
+        "  sudo perfbpf selftest --json\n"
+        "  sudo perfbpf selftest -f block -f net     two families only");
     cmd->callback([opts] { exit_status() = run_selftest_command(*opts); });
 }
 
