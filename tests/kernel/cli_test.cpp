@@ -158,6 +158,27 @@ TEST(ExitStatus, VerboseAfterTheCommandAndHelpExitZero) {
     EXPECT_NE(help.find("Exit status:"), std::string::npos) << help;
 }
 
+TEST(Selftest, SkipOomLeavesOutTheOomKill) {
+    PERFBPF_REQUIRE_ROOT();
+    int status = -1;
+    std::string out = run_perfbpf("selftest -f mem --skip oom --json 2>/dev/null", &status);
+    json doc = json::parse(out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << out.substr(0, 500);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(doc["oom_kill"], false);
+    ASSERT_FALSE(doc["results"].empty());
+    for (const auto& r : doc["results"]) {
+        EXPECT_EQ(r["family"], "mem");
+        EXPECT_EQ(r["detail"].get<std::string>().find("OOM kill reported"), std::string::npos)
+            << r.dump();
+    }
+    // --skip takes only the parts it knows; the help warns of the kill.
+    run_perfbpf("selftest --skip nonsense >/dev/null 2>&1", &status);
+    EXPECT_EQ(status, 2);
+    std::string help = run_perfbpf("selftest --help 2>&1", &status);
+    EXPECT_NE(help.find("real OOM kill"), std::string::npos) << help;
+}
+
 TEST(Help, EveryCommandFitsAndEndsWithExamples) {
     for (const char* command : {"", "top", "trace", "tune", "doctor", "selftest"}) {
         int status = -1;
