@@ -34,7 +34,15 @@
  * level is the number of slots its requests own: a request whose completion was missed is
  * found in its slot when the kernel reuses it (requests are recycled from fixed pools), or
  * is evicted by the next request hashing to that slot, and the level heals instead of
- * drifting. The table is an ARRAY: lookups are inlined, no helper call. */
+ * drifting. The table is an ARRAY: lookups are inlined, no helper call.
+ *
+ * Per-process latency: the issuing context is often not the submitter (kblockd, another
+ * task's plug or scheduler dispatch), so the submitter is remembered by bio: where a bio is
+ * attributed (below), its address and tgid go into a direct-mapped ARRAY slot; at
+ * completion rq->bio (in the head copy already read) finds its submitter there, and the
+ * latency's slot is added to that process's entry. Costs one array store per bio and, per
+ * completed read or write whose submitter is known, one proc_stats lookup (the histogram
+ * lives in the entry user space already reads; the tgid is all a bio's slot can carry). */
 #include "common.bpf.h"
 #include "perfbpf/block.h"
 
@@ -70,6 +78,23 @@ struct {
 	__type(key, __u32); /* tgid */
 	__type(value, struct block_proc_stats);
 } proc_stats SEC(".maps");
+
+/* The submitter of a recently attributed bio; a slot another bio hashes to is taken over
+ * (that request's latency then goes unattributed). */
+struct bio_owner {
+	__u64 bio;
+	__u32 tgid;
+	__u32 pad;
+};
+
+#define BIO_OWNER_BITS 14
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << BIO_OWNER_BITS);
+	__type(key, __u32);
+	__type(value, struct bio_owner);
+} bio_owners SEC(".maps");
 
 struct inflight_slot {
 	__u64 rq;	/* struct request * that owns the slot, 0 when free */
@@ -144,11 +169,41 @@ static __always_inline struct block_dev_stats *dev_entry(__u64 q)
 	return d;
 }
 
+/* Index of a kernel object's address in a direct-mapped table of 2^bits slots
+ * (Fibonacci hashing: the high bits of the product mix every address bit). */
+static __always_inline __u32 table_index(__u64 addr, __u32 bits)
+{
+	return (addr * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
+}
+
 static __always_inline struct inflight_slot *slot_of(__u64 rq)
 {
-	__u32 idx = (rq * 0x9E3779B97F4A7C15ULL) >> (64 - INFLIGHT_SLOT_BITS);
+	__u32 idx = table_index(rq, INFLIGHT_SLOT_BITS);
 
 	return bpf_map_lookup_elem(&inflight, &idx);
+}
+
+static __always_inline struct bio_owner *owner_slot(__u64 bio)
+{
+	__u32 idx = table_index(bio, BIO_OWNER_BITS);
+
+	return bpf_map_lookup_elem(&bio_owners, &idx);
+}
+
+/* The latency of a completed read or write, to the process that submitted its first bio. */
+static __always_inline void account_owner_latency(__u64 bio, __u32 slot)
+{
+	struct bio_owner *o = owner_slot(bio);
+	struct block_proc_stats *p;
+	__u32 tgid;
+
+	if (!o || o->bio != bio || !bio)
+		return;
+	tgid = o->tgid;
+	o->bio = 0; /* the bio ends with this request: a reused address must not match */
+	p = bpf_map_lookup_elem(&proc_stats, &tgid);
+	if (p)
+		__sync_fetch_and_add(&p->io_lat_hist[slot & (PERFBPF_HIST_SLOTS - 1)], 1);
 }
 
 static __always_inline void level_down(struct block_dev_stats *d)
@@ -265,7 +320,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 	struct inflight_slot *s;
 	__u64 q, start;
 
-	/* One copy of the request's head holds q, cmd_flags, __data_len, start_time_ns and
+	/* One copy of the request's head holds q, cmd_flags, __data_len, bio, start_time_ns and
 	 * io_start_time_ns (bytes 0..120 on both kernels). */
 	bpf_probe_read_kernel(head, sizeof(head), rq);
 	q = HEAD_FIELD(head, rq, struct request, q);
@@ -315,8 +370,11 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 	__sync_fetch_and_add(&d->lat_src[src & (PERFBPF_BLK_LAT_SRC_COUNT - 1)], 1);
 	if (start) {
 		__u64 lat = now > start ? now - start : 0;
+		__u32 slot = hist_slot_us(lat);
 
-		__sync_fetch_and_add(&d->lat_hist[op_class][hist_slot_us(lat)], 1);
+		__sync_fetch_and_add(&d->lat_hist[op_class][slot], 1);
+		if (op_class != PERFBPF_BLK_OP_OTHER)
+			account_owner_latency(HEAD_FIELD(head, rq, struct request, bio), slot);
 	}
 	return 0;
 }
@@ -335,6 +393,7 @@ static __always_inline void account_bio(struct bio *bio, __u32 new_request)
 	/* bi_opf and bi_iter.bi_size lie in the first 48 bytes on both kernels */
 	__u64 head[6] = {};
 	struct block_proc_stats *p;
+	struct bio_owner *o;
 	__u64 bytes;
 	__u32 op, size_off;
 
@@ -356,6 +415,11 @@ static __always_inline void account_bio(struct bio *bio, __u32 new_request)
 			count_drop(PERFBPF_DROP_BLOCK_MAP_FULL);
 			return;
 		}
+	}
+	o = owner_slot((__u64)bio);
+	if (o) {
+		o->bio = (__u64)bio;
+		o->tgid = tgid;
 	}
 	if (op == REQ_OP_READ) {
 		__sync_fetch_and_add(&p->read_bytes, bytes);

@@ -68,13 +68,17 @@ struct block_dev_stats {
     __u64 lat_hist[PERFBPF_BLK_OP_CLASSES][PERFBPF_HIST_SLOTS];
 };
 
-/* Cumulative per-process (thread group) totals, key: tgid. Attributed in the submitter's
- * context when a bio becomes a request or is merged into one. */
+/* Cumulative per-process (thread group) totals, key: tgid. Bytes and requests are
+ * attributed in the submitter's context when a bio becomes a request or is merged into one;
+ * the latency of a read or write request, at its completion, to whoever submitted its first
+ * bio (when the probe saw that bio submitted). */
 struct block_proc_stats {
     __u64 read_bytes;
     __u64 write_bytes;
     __u64 read_ios; /* requests the process created (merged bios add bytes, not ios) */
     __u64 write_ios;
+    /* log2 µs, issue -> completion, reads and writes together */
+    __u64 io_lat_hist[PERFBPF_HIST_SLOTS];
 };
 
 #endif

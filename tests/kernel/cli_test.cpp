@@ -106,5 +106,100 @@ TEST(Privileges, UnprivilegedUserGetsOneClearLine) {
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 }
 
+// Usage errors are checked before anything is loaded: no root needed.
+struct UsageCase {
+    const char* args;
+    const char* says;  // in the one line on stderr
+};
+
+TEST(ExitStatus, UsageErrorsExitTwoWithOneLine) {
+    const UsageCase cases[] = {
+        {"foo", "unknown command 'foo'"},
+        {"-v foo", "unknown command 'foo'"},
+        {"top --interval 0", "--interval"},
+        {"top --no-such-option", "--no-such-option"},
+        {"top --pid 999999", "no process 999999"},
+        {"top --cgroup /perfbpf-no-such-cgroup", "no cgroup /perfbpf-no-such-cgroup"},
+    };
+    for (const auto& c : cases) {
+        int status = -1;
+        std::string err = run_perfbpf(std::string(c.args) + " 2>&1 >/dev/null", &status);
+        EXPECT_EQ(status, 2) << c.args << ": " << err;
+        EXPECT_NE(err.find(c.says), std::string::npos) << c.args << ": " << err;
+        if (std::string_view(c.args).starts_with("top --")) continue;  // CLI11 adds a hint line
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << c.args << ": " << err;
+    }
+    int status = -1;
+    std::string err = run_perfbpf("foo 2>&1 >/dev/null", &status);
+    for (const char* command : {"top", "trace", "tune", "doctor", "selftest"})
+        EXPECT_NE(err.find(command), std::string::npos) << "command list lacks " << command;
+}
+
+TEST(ExitStatus, MissingTargetsAreOneLine) {
+    for (const char* args : {"top --pid 999999", "top --cgroup /perfbpf-no-such-cgroup"}) {
+        int status = -1;
+        std::string err = run_perfbpf(std::string(args) + " --once 2>&1 >/dev/null", &status);
+        EXPECT_EQ(status, 2) << args;
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << args << ": " << err;
+    }
+}
+
+TEST(ExitStatus, VerboseAfterTheCommandAndHelpExitZero) {
+    int status = -1;
+    // -v after the command reaches the main options: top goes on to check its --pid (a -v
+    // it did not know would be the error instead).
+    std::string err = run_perfbpf("top -v --pid 999999 2>&1 >/dev/null", &status);
+    EXPECT_EQ(status, 2);
+    EXPECT_NE(err.find("no process 999999"), std::string::npos) << err;
+    run_perfbpf("--version >/dev/null 2>&1", &status);
+    EXPECT_EQ(status, 0);
+    std::string help = run_perfbpf("--help 2>/dev/null", &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_NE(help.find("Exit status:"), std::string::npos) << help;
+}
+
+TEST(Selftest, SkipOomLeavesOutTheOomKill) {
+    PERFBPF_REQUIRE_ROOT();
+    int status = -1;
+    std::string out = run_perfbpf("selftest -f mem --skip oom --json 2>/dev/null", &status);
+    json doc = json::parse(out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << out.substr(0, 500);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(doc["oom_kill"], false);
+    ASSERT_FALSE(doc["results"].empty());
+    for (const auto& r : doc["results"]) {
+        EXPECT_EQ(r["family"], "mem");
+        EXPECT_EQ(r["detail"].get<std::string>().find("OOM kill reported"), std::string::npos)
+            << r.dump();
+    }
+    // --skip takes only the parts it knows; the help warns of the kill.
+    run_perfbpf("selftest --skip nonsense >/dev/null 2>&1", &status);
+    EXPECT_EQ(status, 2);
+    std::string help = run_perfbpf("selftest --help 2>&1", &status);
+    EXPECT_NE(help.find("real OOM kill"), std::string::npos) << help;
+}
+
+TEST(Help, EveryCommandFitsAndEndsWithExamples) {
+    for (const char* command : {"", "top", "trace", "tune", "doctor", "selftest"}) {
+        int status = -1;
+        const std::string help = run_perfbpf(std::string(command) + " --help 2>&1", &status);
+        EXPECT_EQ(status, 0) << command;
+        EXPECT_NE(help.find("\nExamples:\n"), std::string::npos) << command << ":\n" << help;
+        size_t start = 0;
+        for (size_t end; (end = help.find('\n', start)) != std::string::npos; start = end + 1) {
+            const std::string line = help.substr(start, end - start);
+            EXPECT_LE(line.size(), 100u) << command << ": " << line;
+            // CLI11's raw value types and constraints, not words for people
+            for (const char* raw : {"FLOAT:", "UINT:", "INT:", "TEXT:", "Excludes", "Needs:"})
+                EXPECT_EQ(line.find(raw), std::string::npos) << command << ": " << line;
+        }
+    }
+    int status = -1;
+    // The main help lists each command in a line: tune's tuner list is in tune --help only.
+    const std::string main_help = run_perfbpf("--help 2>&1", &status);
+    EXPECT_EQ(main_help.find("block-io:"), std::string::npos) << main_help;
+    EXPECT_NE(run_perfbpf("tune --help 2>&1", &status).find("block-io:"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace perfbpf

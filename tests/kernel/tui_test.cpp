@@ -338,7 +338,10 @@ TEST(TopScreen, ReplayShowsTheRecordingAndStaysAtItsEnd) {
     ASSERT_TRUE(wait_screen(t, has({"END of data"}), 10)) << t.screen_text();
     auto screen = t.screen();
     std::string all = t.screen_text();
-    EXPECT_NE(all.find("\ncpu      critical runq p99 16 ms on 2 CPUs"), std::string::npos) << all;
+    // The rule that made it critical first, then the numbers.
+    EXPECT_NE(all.find("\ncpu      critical PSI cpu some 46 % >= 40 %; runq p99 16 ms on 2 CPUs"),
+              std::string::npos)
+        << all;
     auto rows = table_lines(screen);
     ASSERT_GE(rows.size(), 5u) << all;
     EXPECT_EQ(split(rows[0])[0], "8802");

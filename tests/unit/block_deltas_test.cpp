@@ -35,6 +35,28 @@ TEST(BlockProcessDeltas, GrowthSinceThePreviousRead) {
     EXPECT_FALSE(d.process(42, proc(4096 + 8192, 1 << 20, 3, 1)).any());
 }
 
+TEST(BlockProcessDeltas, LatencyHistogramGrowth) {
+    BlockDeltas d;
+    block_proc_stats s = proc(4096, 0, 1, 0);
+    s.io_lat_hist[10] = 3;  // ~1 ms
+    EXPECT_EQ(d.process(42, s).io_lat_hist.slot(10), 3u);
+    d.end_read();
+    s.io_lat_hist[10] = 5;
+    s.io_lat_hist[11] = 1;
+    BlockProcDelta grown = d.process(42, s);
+    EXPECT_TRUE(grown.any());  // completions alone: its requests were created earlier
+    EXPECT_EQ(grown.io_lat_hist.slot(10), 2u);
+    EXPECT_EQ(grown.io_lat_hist.slot(11), 1u);
+    EXPECT_EQ(grown.io_lat_hist.count(), 3u);
+    d.end_read();
+    // A recreated entry (tgid reused) with fewer completions counts from zero.
+    block_proc_stats reused = proc(8192, 0, 2, 0);
+    reused.io_lat_hist[4] = 1;
+    BlockProcDelta fresh = d.process(42, reused);
+    EXPECT_EQ(fresh.io_lat_hist.count(), 1u);
+    EXPECT_EQ(fresh.io_lat_hist.slot(4), 1u);
+}
+
 TEST(BlockProcessDeltas, ReusedTgidCountsFromZero) {
     BlockDeltas d;
     d.process(42, proc(1 << 20, 1 << 20, 10, 10));

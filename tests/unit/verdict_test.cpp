@@ -55,18 +55,61 @@ TEST(Verdicts, LongRunQueueWaitIsCpuCriticalAndNamesTheWaiter) {
     EXPECT_EQ(v.front().resource, "cpu");  // worst first
 }
 
+// A device that completed `ios` writes, each taking `lat_us`, while `util_pct` busy.
+DeviceSample device(const std::string& name, double util_pct, uint64_t ios, uint64_t lat_us) {
+    DeviceSample d;
+    d.name = name;
+    d.util_pct = util_pct;
+    d.write_ios = ios;
+    d.lat_hist.add_us(lat_us, ios);
+    return d;
+}
+
 TEST(Verdicts, SaturatedDeviceIsDiskWarningOrWorse) {
     Snapshot s = quiet_snapshot();
-    DeviceSample d;
-    d.name = "sda";
-    d.util_pct = 98;
-    d.write_ios = 1000;
-    d.lat_hist.add_us(30'000, 1000);
-    s.devices = {d};
+    s.devices = {device("sda", 98, 1000, 30'000)};
     auto v = assess(std::span<const Snapshot>(&s, 1), Thresholds{});
     const Verdict& disk = find(v, "disk");
     EXPECT_EQ(disk.severity, Severity::critical);
     EXPECT_EQ(disk.subject, "sda");
+}
+
+TEST(Verdicts, EvidenceNamesTheRuleCrossed) {
+    Snapshot s = quiet_snapshot();
+    s.devices = {device("sda", 50, 500, 33'000)};
+    auto v = assess(std::span<const Snapshot>(&s, 1), Thresholds{});
+    const Verdict& disk = find(v, "disk");
+    EXPECT_EQ(disk.severity, Severity::warning);
+    // The p99 crossed the warning threshold (20 ms); util 50 % crossed nothing.
+    EXPECT_EQ(disk.evidence.rfind("sda p99 ", 0), 0u) << disk.evidence;
+    EXPECT_NE(disk.evidence.find(" >= 20"), std::string::npos) << disk.evidence;
+    EXPECT_EQ(disk.evidence.find("util 50 % >="), std::string::npos) << disk.evidence;
+    // An ok verdict crossed nothing: no rule in front.
+    EXPECT_EQ(find(v, "network").evidence.find(">="), std::string::npos);
+}
+
+// The windows from perfbpf issue 12: a slow p99 that delays nobody.
+TEST(Verdicts, SlowP99OfAFewRequestsOnAnIdleDiskIsOk) {
+    // "util 0 %, queue 0.0, p99 33 ms, 4 IOPS" over a 5 s window.
+    std::vector<Snapshot> w(5, quiet_snapshot());
+    for (auto& s : w) s.devices = {device("vda", 0, 4, 33'000)};
+    const Verdict few = find(assess(w, Thresholds{}), "disk");
+    EXPECT_EQ(few.severity, Severity::ok) << few.evidence;
+    EXPECT_NE(few.evidence.find("p99 not judged"), std::string::npos) << few.evidence;
+
+    // An idle vda at 1 % busy over ~80 I/Os: enough requests, but nobody waits on it.
+    for (auto& s : w) s.devices = {device("vda", 1, 16, 30'000)};
+    const Verdict idle = find(assess(w, Thresholds{}), "disk");
+    EXPECT_EQ(idle.severity, Severity::ok) << idle.evidence;
+
+    // The same requests with io pressure behind them do count.
+    for (auto& s : w) {
+        s.system.psi_io.available = true;
+        s.system.psi_io.some.avg10 = 15;
+    }
+    const Verdict stalled = find(assess(w, Thresholds{}), "disk");
+    EXPECT_EQ(stalled.severity, Severity::warning) << stalled.evidence;
+    EXPECT_NE(stalled.evidence.find("vda p99"), std::string::npos) << stalled.evidence;
 }
 
 TEST(Verdicts, OomKillIsMemoryCritical) {

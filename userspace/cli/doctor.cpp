@@ -102,6 +102,10 @@ void add_doctor(CLI::App& app) {
         "Check this host: kernel, BTF, capabilities, tracefs, cgroup mode, and whether every\n"
         "probe attaches. Exit status 0 when all core probes attach.");
     cmd->add_flag("--json", opts->json, "JSON output");
+    cmd->footer(
+        "Examples:\n"
+        "  sudo perfbpf doctor                       what this host supports, probe by probe\n"
+        "  sudo perfbpf doctor --json | jq '.probes'");
     cmd->callback([opts] { exit_status() = run_doctor(*opts); });
 }
 

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/signals.h"
 #include "collect/collector.h"
+#include "collect/parse/filter_targets.h"
 #include "config/config.h"
 #include "detect/verdict.h"
 #include "sinks/json_sink.h"
@@ -189,6 +190,10 @@ int run_top(const TopOptions& o) {
         return print_loop(o, intervals);
     }
 
+    if (auto targets = check_filter_targets(filter); !targets) {
+        std::fprintf(stderr, "perfbpf: top: %s\n", targets.error().message.c_str());
+        return 2;
+    }
     CollectorOptions co;
     const double interval_s = o.interval_s.value_or(config->interval_s);
     co.interval_ns = static_cast<uint64_t>(std::llround(interval_s * 1e9));
@@ -236,28 +241,44 @@ void add_top(CLI::App& app) {
     cmd->add_option("-i,--interval", opts->interval_s,
                     "Seconds per refresh, 0.1 to 3600, fractions allowed (default 1, or [top] "
                     "interval in the config)")
+        ->type_name("SECONDS")
         ->check(CLI::Range(0.1, 3600.0));
     cmd->add_flag("--once", opts->once, "Print one interval and exit");
     cmd->add_flag("--json", opts->json,
                   "JSON output (one object per interval, one per line unless --once)");
     cmd->add_flag("--plain", opts->plain, "Plain text every interval even on a terminal");
     cmd->add_option("-p,--pid", opts->pid, "Show only this process (thread-group id)")
+        ->type_name("PID")
         ->check(CLI::PositiveNumber);
     cmd->add_option("-c,--cgroup", opts->cgroup,
-                    "Show only processes in this cgroup path or below (e.g. /system.slice)");
+                    "Show only processes in this cgroup path or below (e.g. /system.slice)")
+        ->type_name("PATH");
     cmd->add_option("-n,--iterations", opts->iterations,
                     "Stop after N intervals, in any mode (0: run until stopped)")
+        ->type_name("N")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--rows", opts->rows, "Processes shown per interval in plain text")
+        ->type_name("N")
         ->check(CLI::PositiveNumber);
     cmd->add_option(
-        "--config", opts->config_path,
-        std::string("TOML configuration (default ") + kDefaultConfigPath + " when it exists)");
+           "--config", opts->config_path,
+           std::string("TOML configuration (default ") + kDefaultConfigPath + " when it exists)")
+        ->type_name("FILE");
     cmd->add_option("--record", opts->record_path,
-                    "Append every interval's snapshot to FILE as JSON lines");
+                    "Append every interval's snapshot to FILE as JSON lines")
+        ->type_name("FILE");
     cmd->add_option("--replay", opts->replay_path,
-                    "Show a recording made with --record instead of the live system (no root)")
+                    "Show a recording made with --record instead of the live system (no root; "
+                    "not with --record)")
+        ->type_name("FILE")
         ->excludes("--record");
+    cmd->footer(
+        "Examples:\n"
+        "  sudo perfbpf top                          full screen on a terminal\n"
+        "  sudo perfbpf top --once --json            one interval as JSON\n"
+        "  sudo perfbpf top --interval 0.25 --pid 812\n"
+        "  sudo perfbpf top --cgroup /system.slice --record run.jsonl\n"
+        "  perfbpf top --replay run.jsonl            a recording again (no root)");
     cmd->callback([opts] { exit_status() = run_top(*opts); });
 }
 

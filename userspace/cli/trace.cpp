@@ -105,50 +105,74 @@ void add_trace(CLI::App& app) {
         "process (-p PID, default mode growth). Ctrl-C, --duration or the target's exit\n"
         "ends the trace and prints the report.");
     cmd->add_flag("--leaks", o->leaks, "Trace memory allocations and leaks");
-    cmd->add_option("-p,--pid", o->pid, "Trace this running process")->check(CLI::PositiveNumber);
+    cmd->add_option("-p,--pid", o->pid, "Trace this running process")
+        ->type_name("PID")
+        ->check(CLI::PositiveNumber);
     cmd->add_option("--mode", o->mode,
                     "exact: every allocation and free; sampled: allocations sampled by bytes "
                     "(-- CMD only, ~1.1x); growth: RSS and the stacks that grow the heap, no "
                     "allocator probes (safe on production)")
+        ->type_name("MODE")
         ->check(CLI::IsMember({"exact", "sampled", "growth"}));
     cmd->add_flag("--kernel", o->kernel,
                   "Kernel allocations (kmalloc, kmem_cache, pages) with kernel stacks, "
                   "system-wide or for -p PID");
     cmd->add_option("-i,--interval", o->interval_s, "Seconds between samples of the trend")
+        ->type_name("SECONDS")
         ->check(CLI::Range(0.05, 3600.0))
         ->default_val(1.0);
     cmd->add_option("-d,--duration", o->duration_s, "Stop after this many seconds (0: never)")
+        ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--top", o->top, "Stacks shown in the text report")->default_val(10);
+    cmd->add_option("--top", o->top, "Stacks shown in the text report (default 10)")
+        ->type_name("N")
+        ->default_val(10);
     cmd->add_option("--min-age", o->min_age_s,
                     "Count only allocations at least this many seconds old as outstanding")
+        ->type_name("SECONDS")
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--sample-bytes", o->sample_bytes,
-                    "Sampled mode: mean bytes between samples (default 524288)")
+                    "Sampled mode: mean bytes between samples, 1 to 2^40 (default 524288)")
+        ->type_name("BYTES")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
-    cmd->add_option("--seed", o->seed, "Sampled mode: fixed seed for reproducible sampling");
+    cmd->add_option("--seed", o->seed, "Sampled mode: fixed seed for reproducible sampling")
+        ->type_name("N");
     cmd->add_flag("--json", o->json, "Print the final report as JSON");
     cmd->add_option("-o,--output", o->output,
                     "Write the final report to this file instead of standard output (which the "
-                    "traced command shares)");
+                    "traced command shares)")
+        ->type_name("FILE");
     cmd->add_option("--folded", o->folded,
-                    "Write outstanding bytes as folded stacks (flamegraph.pl, speedscope)");
+                    "Write outstanding bytes as folded stacks (flamegraph.pl, speedscope)")
+        ->type_name("FILE");
     cmd->add_option("--allocator-lib", o->allocator_lib,
-                    "With -p: the library or static binary that defines malloc and free");
+                    "With -p: the library or static binary that defines malloc and free")
+        ->type_name("FILE");
     cmd->add_option("--inject", o->inject,
                     "With --mode exact -p: load perfbpf's interposition library into the process "
                     "(ptrace, dlopen; ~6x on malloc-bound code) instead of uprobes in its libc "
                     "(60-150x). auto: inject, else uprobes; always: fail when it cannot; never: "
                     "uprobes")
+        ->type_name("WHEN")
         ->check(CLI::IsMember({"auto", "always", "never"}))
         ->default_val("auto");
-    cmd->add_option("--max-stacks", o->max_stacks, "Distinct stacks tracked (default 8192)")
+    cmd->add_option("--max-stacks", o->max_stacks,
+                    "Distinct stacks tracked, 64 to 2^20 (default 8192)")
+        ->type_name("N")
         ->check(CLI::Range(64u, 1u << 20));
     cmd->add_option("--max-live", o->max_live,
-                    "Outstanding allocations tracked at once (default 262144); more are counted "
-                    "as dropped")
+                    "Outstanding allocations tracked at once, 1024 to 2^26 (default 262144); "
+                    "more are counted as dropped")
+        ->type_name("N")
         ->check(CLI::Range(1024u, 1u << 26));
-    cmd->add_option("command", o->command, "-- CMD ARGS...: the program to start and trace");
+    cmd->add_option("command", o->command, "-- CMD ARGS...: the program to start and trace")
+        ->type_name("CMD");
+    cmd->footer(
+        "Examples:\n"
+        "  sudo perfbpf trace --leaks -- ./server --port 8080    exact, from the start\n"
+        "  sudo perfbpf trace --leaks -p 812 -d 60               growth of a running process\n"
+        "  sudo perfbpf trace --leaks --mode sampled -- ./batch  sampled, ~1.1x\n"
+        "  sudo perfbpf trace --leaks --kernel -d 30             kernel allocations");
     cmd->callback([o] { exit_status() = run_trace(*o); });
 }
 

@@ -286,6 +286,12 @@ void add_tune(CLI::App& app) {
                     "Journal and lock directory (default /var/lib/perfbpf)");
     cmd->add_flag("--revert-on-exit", o->revert_on_exit,
                   "With --auto: restore this run's verified changes when it stops");
+    cmd->footer(
+        "Examples:\n"
+        "  sudo perfbpf tune                         plan for 10 s: what would change and why\n"
+        "  sudo perfbpf tune --auto --only block-io --device sdb\n"
+        "  sudo perfbpf tune --status --json\n"
+        "  sudo perfbpf tune --rollback              restore everything tune changed");
     cmd->callback([o] { exit_status() = run_tune(*o); });
 }
 

@@ -114,6 +114,7 @@ void BlockReader::collect_processes(SnapshotBuilder& builder) {
                 p.write_bytes += delta.write_bytes;
                 p.read_ios += delta.read_ios;
                 p.write_ios += delta.write_ios;
+                p.io_lat_hist.merge(delta.io_lat_hist);
             }
             // Exited processes were kept for this read only; the sweep catches those whose
             // exit event was lost (or not watched: the sched family reports exits).

@@ -24,6 +24,12 @@ struct Thresholds {
     double disk_util_crit_pct = 95;
     double disk_p99_warn_us = 20'000;
     double disk_p99_crit_us = 200'000;
+    // A device's p99 counts only over this many requests in the window (below it the p99 is
+    // one or two slow requests) and when the device is at least this busy or io PSI is at
+    // its warning level: a slow flush on an idle disk delays nobody. (Not [thresholds] keys
+    // yet: config/ maps the keys.)
+    double disk_p99_min_ios = 50;
+    double disk_p99_min_util_pct = 10;
     double io_psi_some_warn_pct = 10;
     double io_psi_some_crit_pct = 40;
 

@@ -27,8 +27,42 @@ Severity grade(double v, double warn, double crit) {
     return Severity::ok;
 }
 
-Severity worst(Severity a, Severity b) {
-    return a > b ? a : b;
+// The thresholds a verdict crossed, each as its numbers ("p99 33 ms >= 20 ms"), so a reader
+// sees which rule fired and by how much.
+class Rules {
+  public:
+    // Grades `value` against warn/crit; `show` formats a value as the rule prints it.
+    template <class Show>
+    void check(const std::string& what, double value, double warn, double crit, Show show) {
+        Severity s = grade(value, warn, crit);
+        if (s == Severity::ok) return;
+        add(s, what + " " + show(value) + " >= " + show(s == Severity::critical ? crit : warn));
+    }
+    void add(Severity s, std::string text) {
+        if (s < severity_) return;
+        if (s > severity_) crossed_.clear();
+        severity_ = s;
+        crossed_.push_back(std::move(text));
+    }
+    Severity severity() const { return severity_; }
+    // "p99 33 ms >= 20 ms, util 98 % >= 95 %; " before the evidence ("" when ok).
+    std::string prefix() const {
+        std::string out;
+        for (const auto& c : crossed_) out += (out.empty() ? "" : ", ") + c;
+        return out.empty() ? out : out + "; ";
+    }
+
+  private:
+    Severity severity_ = Severity::ok;
+    std::vector<std::string> crossed_;
+};
+
+std::string pct_text(double v) {
+    return format_fixed(v, 0) + " %";
+}
+
+std::string per_s_text(double v) {
+    return format_fixed(v, 1) + "/s";
 }
 
 struct WindowTotals {
@@ -101,12 +135,14 @@ Verdict cpu_verdict(const WindowTotals& t, const Snapshot& last, const Threshold
     double waiting = t.seconds > 0 ? static_cast<double>(t.runq_wait_ns) / 1e9 / t.seconds : 0;
     double per_cpu = waiting / t.ncpus;
     double psi = last.system.psi_cpu.available ? last.system.psi_cpu.some.avg10 : 0;
-    v.severity =
-        worst(grade(p99, th.cpu_runq_p99_warn_us, th.cpu_runq_p99_crit_us),
-              worst(grade(psi, th.cpu_psi_some_warn_pct, th.cpu_psi_some_crit_pct),
-                    grade(per_cpu, th.cpu_waiting_per_cpu_warn, th.cpu_waiting_per_cpu_crit)));
-    v.evidence = "runq p99 " + format_us(p99) + " on " + std::to_string(t.ncpus) + " CPUs, " +
-                 format_fixed(waiting, 2) + " tasks waiting on average, busy " +
+    Rules rules;
+    rules.check("runq p99", p99, th.cpu_runq_p99_warn_us, th.cpu_runq_p99_crit_us, format_us);
+    rules.check("PSI cpu some", psi, th.cpu_psi_some_warn_pct, th.cpu_psi_some_crit_pct, pct_text);
+    rules.check("tasks waiting per CPU", per_cpu, th.cpu_waiting_per_cpu_warn,
+                th.cpu_waiting_per_cpu_crit, [](double x) { return format_fixed(x, 2); });
+    v.severity = rules.severity();
+    v.evidence = rules.prefix() + "runq p99 " + format_us(p99) + " on " + std::to_string(t.ncpus) +
+                 " CPUs, " + format_fixed(waiting, 2) + " tasks waiting on average, busy " +
                  format_fixed(last.system.cpu_busy_pct, 0) + " %";
     if (last.system.psi_cpu.available)
         v.evidence += ", PSI cpu some " + format_fixed(psi, 0) + " %";
@@ -119,33 +155,53 @@ Verdict cpu_verdict(const WindowTotals& t, const Snapshot& last, const Threshold
     return v;
 }
 
+// A device's latency speaks for it only over enough requests (a p99 of four I/Os is its
+// slowest one) and when the device is busy or tasks stall on I/O: a slow flush on an idle
+// disk queues nobody.
+bool latency_counts(const DeviceSample& d, uint64_t ios, double psi, const Thresholds& th) {
+    return ios >= th.disk_p99_min_ios &&
+           (d.util_pct >= th.disk_p99_min_util_pct || psi >= th.io_psi_some_warn_pct);
+}
+
 Verdict disk_verdict(const WindowTotals& t, const Snapshot& last, const Thresholds& th) {
     Verdict v{"disk", Severity::ok, "", ""};
+    const double psi = last.system.psi_io.available ? last.system.psi_io.some.avg10 : 0;
     const DeviceSample* worst_dev = nullptr;
-    Severity worst_sev = Severity::ok;
+    Rules worst_rules;
     double worst_score = -1;
     for (const auto& [name, d] : t.devices) {
-        double p99 = d.lat_hist.percentile_us(0.99);
-        Severity s = worst(grade(d.util_pct, th.disk_util_warn_pct, th.disk_util_crit_pct),
-                           grade(p99, th.disk_p99_warn_us, th.disk_p99_crit_us));
-        double score = static_cast<double>(s) * 1e9 + d.util_pct * 1e3 + p99 / 1e3;
+        const double p99 = d.lat_hist.percentile_us(0.99);
+        const uint64_t ios = d.read_ios + d.write_ios;
+        Rules rules;
+        rules.check(name + " util", d.util_pct, th.disk_util_warn_pct, th.disk_util_crit_pct,
+                    pct_text);
+        if (latency_counts(d, ios, psi, th))
+            rules.check(name + " p99", p99, th.disk_p99_warn_us, th.disk_p99_crit_us, format_us);
+        double score = static_cast<double>(rules.severity()) * 1e9 + d.util_pct * 1e3 + p99 / 1e3;
         if (score > worst_score) {
             worst_score = score;
-            worst_sev = s;
+            worst_rules = rules;
             worst_dev = &d;
         }
     }
-    double psi = last.system.psi_io.available ? last.system.psi_io.some.avg10 : 0;
-    v.severity = worst(worst_sev, grade(psi, th.io_psi_some_warn_pct, th.io_psi_some_crit_pct));
+    Rules rules = worst_rules;
+    rules.check("PSI io some", psi, th.io_psi_some_warn_pct, th.io_psi_some_crit_pct, pct_text);
+    v.severity = rules.severity();
     if (worst_dev) {
-        double iops = t.seconds > 0 ? (worst_dev->read_ios + worst_dev->write_ios) / t.seconds : 0;
+        const uint64_t ios = worst_dev->read_ios + worst_dev->write_ios;
+        double iops = t.seconds > 0 ? static_cast<double>(ios) / t.seconds : 0;
         v.subject = worst_dev->name;
-        v.evidence = worst_dev->name + ": util " + format_fixed(worst_dev->util_pct, 0) +
-                     " %, queue " + format_fixed(worst_dev->avg_queue_depth, 1) + ", p99 " +
+        v.evidence = rules.prefix() + worst_dev->name + ": util " +
+                     format_fixed(worst_dev->util_pct, 0) + " %, queue " +
+                     format_fixed(worst_dev->avg_queue_depth, 1) + ", p99 " +
                      format_us(worst_dev->lat_hist.percentile_us(0.99)) + ", " +
                      format_count(iops) + " IOPS";
+        if (!latency_counts(*worst_dev, ios, psi, th))
+            v.evidence += " (p99 not judged: " + std::to_string(ios) + " I/Os, needs " +
+                          format_fixed(th.disk_p99_min_ios, 0) +
+                          " and util >= " + pct_text(th.disk_p99_min_util_pct) + " or io pressure)";
     } else {
-        v.evidence = "no block I/O seen";
+        v.evidence = rules.prefix() + "no block I/O seen";
     }
     if (last.system.psi_io.available) v.evidence += ", PSI io some " + format_fixed(psi, 0) + " %";
     return v;
@@ -160,16 +216,25 @@ Verdict memory_verdict(const WindowTotals& t, const Snapshot& last, const Thresh
     double psi = sys.psi_memory.available ? sys.psi_memory.some.avg10 : 0;
     double majf = t.seconds > 0 ? t.major_faults / t.seconds : 0;
     double swap = t.seconds > 0 ? t.swap_out / t.seconds : 0;
-    Severity s = grade(psi, th.mem_psi_some_warn_pct, th.mem_psi_some_crit_pct);
+    Rules rules;
+    rules.check("PSI memory some", psi, th.mem_psi_some_warn_pct, th.mem_psi_some_crit_pct,
+                pct_text);
+    // Less available is worse.
     if (avail_pct <= th.mem_available_crit_pct)
-        s = worst(s, Severity::critical);
+        rules.add(Severity::critical, "available " + pct_text(avail_pct) +
+                                          " <= " + pct_text(th.mem_available_crit_pct));
     else if (avail_pct <= th.mem_available_warn_pct)
-        s = worst(s, Severity::warning);
-    if (majf >= th.major_faults_warn_per_s || swap >= th.swap_out_warn_pages_per_s)
-        s = worst(s, Severity::warning);
-    if (!last.oom_kills.empty()) s = Severity::critical;
-    v.severity = s;
-    v.evidence = "available " + format_fixed(avail_pct, 0) + " % of " +
+        rules.add(Severity::warning, "available " + pct_text(avail_pct) +
+                                         " <= " + pct_text(th.mem_available_warn_pct));
+    if (majf >= th.major_faults_warn_per_s)
+        rules.add(Severity::warning, "major faults " + per_s_text(majf) +
+                                         " >= " + per_s_text(th.major_faults_warn_per_s));
+    if (swap >= th.swap_out_warn_pages_per_s)
+        rules.add(Severity::warning, "pages swapped out " + per_s_text(swap) +
+                                         " >= " + per_s_text(th.swap_out_warn_pages_per_s));
+    if (!last.oom_kills.empty()) rules.add(Severity::critical, "an OOM kill");
+    v.severity = rules.severity();
+    v.evidence = rules.prefix() + "available " + format_fixed(avail_pct, 0) + " % of " +
                  format_bytes(static_cast<double>(sys.mem_total_bytes)) + ", " +
                  format_fixed(majf, 0) + " major faults/s, " + format_fixed(swap, 0) +
                  " pages swapped out/s";
@@ -194,10 +259,13 @@ Verdict network_verdict(const WindowTotals& t, const Thresholds& th) {
     Verdict v{"network", Severity::ok, "", ""};
     double retrans = t.seconds > 0 ? t.retrans / t.seconds : 0;
     double drops = t.seconds > 0 ? t.drops / t.seconds : 0;
-    v.severity = worst(grade(retrans, th.retrans_warn_per_s, th.retrans_crit_per_s),
-                       grade(drops, th.drops_warn_per_s, th.drops_crit_per_s));
-    v.evidence = format_fixed(retrans, 1) + " TCP retransmits/s, " + format_fixed(drops, 1) +
-                 " packet drops/s";
+    Rules rules;
+    rules.check("TCP retransmits", retrans, th.retrans_warn_per_s, th.retrans_crit_per_s,
+                per_s_text);
+    rules.check("packet drops", drops, th.drops_warn_per_s, th.drops_crit_per_s, per_s_text);
+    v.severity = rules.severity();
+    v.evidence = rules.prefix() + format_fixed(retrans, 1) + " TCP retransmits/s, " +
+                 format_fixed(drops, 1) + " packet drops/s";
     if (!t.drop_reasons.empty()) {
         auto top =
             std::max_element(t.drop_reasons.begin(), t.drop_reasons.end(),

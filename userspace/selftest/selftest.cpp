@@ -25,7 +25,7 @@ const ProcessSample* find_process(const Snapshot& s, int pid) {
 
 namespace {
 
-void run_family(const FamilyCheck& check, std::vector<Row>& rows) {
+void run_family(const FamilyCheck& check, const Selection& selection, std::vector<Row>& rows) {
     // Per-program run counts show which hooks fired; off again when the fd closes.
     auto stats = enable_run_stats();
     CollectorOptions opts;
@@ -56,7 +56,7 @@ void run_family(const FamilyCheck& check, std::vector<Row>& rows) {
         return;
     }
     auto runs_before = (*collector)->run_counts()[check.family];
-    CheckResult result = check.run(**collector);
+    CheckResult result = check.run(**collector, selection);
     auto runs_after = (*collector)->run_counts()[check.family];
     Row workload{check.family, "workload", result.passed ? Outcome::pass : Outcome::fail,
                  result.events, result.detail};
@@ -86,13 +86,27 @@ void run_family(const FamilyCheck& check, std::vector<Row>& rows) {
 
 }  // namespace
 
-std::vector<Row> run_selftest(const std::vector<std::string>& only) {
+bool Selection::runs(const std::string& family) const {
+    return (only.empty() || std::find(only.begin(), only.end(), family) != only.end()) &&
+           !skip.contains(family);
+}
+
+std::vector<std::string> family_names() {
+    std::vector<std::string> out;
+    for (const auto& check : family_checks()) out.push_back(check.family);
+    return out;
+}
+
+std::vector<std::string> skippable_parts() {
+    std::vector<std::string> out = family_names();
+    out.push_back(kOomPart);
+    return out;
+}
+
+std::vector<Row> run_selftest(const Selection& selection) {
     std::vector<Row> rows;
-    for (const auto& check : family_checks()) {
-        if (!only.empty() && std::find(only.begin(), only.end(), check.family) == only.end())
-            continue;
-        run_family(check, rows);
-    }
+    for (const auto& check : family_checks())
+        if (selection.runs(check.family)) run_family(check, selection, rows);
     return rows;
 }
 

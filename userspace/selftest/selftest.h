@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,17 +30,33 @@ struct CheckResult {
     std::string detail;   // numbers seen (pass) or what was wrong (fail)
 };
 
+// The part of the mem check that makes a real OOM kill (in a memory cgroup of its own).
+inline constexpr const char* kOomPart = "oom";
+
+// What a run covers: the families in `only` (all when empty) less those in `skip`, which
+// may also name kOomPart.
+struct Selection {
+    std::vector<std::string> only;
+    std::set<std::string> skip;
+    bool runs(const std::string& family) const;
+};
+
 struct FamilyCheck {
     std::string family;
     // Runs the workload while `collector` (loaded with this family only) collects.
-    std::function<CheckResult(Collector& collector)> run;
+    std::function<CheckResult(Collector& collector, const Selection& selection)> run;
 };
 
 // Every family check, one entry per family (checks.cpp).
 const std::vector<FamilyCheck>& family_checks();
 
-// Runs the checks of `only` (all when empty) and returns the table.
-std::vector<Row> run_selftest(const std::vector<std::string>& only);
+// The families' names, in the order they run.
+std::vector<std::string> family_names();
+// What --skip accepts: every family's name and kOomPart.
+std::vector<std::string> skippable_parts();
+
+// Runs the selected checks and returns the table.
+std::vector<Row> run_selftest(const Selection& selection);
 
 // True when every probe the kernel supports passed.
 bool all_passed(const std::vector<Row>& rows);

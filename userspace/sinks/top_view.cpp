@@ -116,7 +116,10 @@ const ColumnDef<P> kProcessColumns[] = {
      [](const P& p, const X& c) { return rate_cell(double(p.write_bytes), c); }},
     {"iolat", "IOLAT99", 7, false, 7, "block", 'L', true, 0, false,
      [](const P& p, const X&) { return p.io_lat_p99_us; },
-     [](const P& p, const X&) { return us_cell(p.io_lat_p99_us); }},
+     [](const P& p, const X&) {
+         // No completion attributed to it: unmeasured, not instantaneous.
+         return p.io_lat_hist.empty() ? std::string("-") : us_cell(p.io_lat_p99_us);
+     }},
     {"tx", "TX/s", 8, false, 6, "net", 'T', true, 0, false,
      [](const P& p, const X& c) { return per_second(double(p.tcp_tx_bytes), c); },
      [](const P& p, const X& c) { return rate_cell(double(p.tcp_tx_bytes), c); }},

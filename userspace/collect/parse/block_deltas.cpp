@@ -18,14 +18,22 @@ BlockProcDelta BlockDeltas::process(uint32_t tgid, const block_proc_stats& now) 
     block_proc_stats before{};
     if (auto it = prev_proc_.find(tgid); it != prev_proc_.end()) {
         const block_proc_stats& p = it->second;
-        if (p.read_bytes <= now.read_bytes && p.write_bytes <= now.write_bytes &&
-            p.read_ios <= now.read_ios && p.write_ios <= now.write_ios)
-            before = p;
+        bool grown = p.read_bytes <= now.read_bytes && p.write_bytes <= now.write_bytes &&
+                     p.read_ios <= now.read_ios && p.write_ios <= now.write_ios;
+        for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
+            grown = grown && p.io_lat_hist[i] <= now.io_lat_hist[i];
+        if (grown) before = p;
     }
     prev_proc_[tgid] = now;
     seen_proc_.insert(tgid);
-    return BlockProcDelta{now.read_bytes - before.read_bytes, now.write_bytes - before.write_bytes,
-                          now.read_ios - before.read_ios, now.write_ios - before.write_ios};
+    BlockProcDelta out{now.read_bytes - before.read_bytes,
+                       now.write_bytes - before.write_bytes,
+                       now.read_ios - before.read_ios,
+                       now.write_ios - before.write_ios,
+                       {}};
+    for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
+        out.io_lat_hist.add_slot(i, now.io_lat_hist[i] - before.io_lat_hist[i]);
+    return out;
 }
 
 bool BlockDeltas::device(uint64_t queue, const block_dev_stats& now, uint64_t epoch,

@@ -19,7 +19,10 @@ namespace perfbpf {
 
 struct BlockProcDelta {
     uint64_t read_bytes = 0, write_bytes = 0, read_ios = 0, write_ios = 0;
-    bool any() const { return read_bytes || write_bytes || read_ios || write_ios; }
+    Log2Histogram io_lat_hist;  // completions of its requests with a known submitter
+    bool any() const {
+        return read_bytes || write_bytes || read_ios || write_ios || !io_lat_hist.empty();
+    }
 };
 
 class BlockDeltas {
