@@ -60,6 +60,13 @@ std::string_view object_name(ObjectKind o) {
     return "?";
 }
 
+std::string joined_name(std::string_view outer, std::string_view inner) {
+    std::string out(outer);
+    out += '_';
+    out += inner;
+    return out;
+}
+
 // One line per field (clang-format would wrap them).
 // clang-format off
 

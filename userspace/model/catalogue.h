@@ -122,4 +122,27 @@ void visit_field(const Field<S>& f, Sample& s, F&& fn) {
     std::visit([&](auto m) { fn(s.*m); }, f.member);
 }
 
+// Whether a struct holds data: false when a field placed `presence` or `implied` is empty
+// or false (then JSON writes the struct as null and it has no series).
+template <Catalogued S>
+bool present(const S& s) {
+    for (const auto& f : fields<S>()) {
+        if (f.place != JsonPlace::presence && f.place != JsonPlace::implied) continue;
+        bool set = true;
+        visit_field(f, s, [&](const auto& v) {
+            using T = std::remove_cvref_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, bool>)
+                set = v;
+            else if constexpr (std::is_same_v<T, std::string>)
+                set = !v.empty();
+        });
+        if (!set) return false;
+    }
+    return true;
+}
+
+// The name of a nested struct's field outside it: the JSON path joined with '_'
+// ("psi_cpu" + "some" -> "psi_cpu_some", "memory" + "unavailable" -> "memory_unavailable").
+std::string joined_name(std::string_view outer, std::string_view inner);
+
 }  // namespace perfbpf
