@@ -123,6 +123,7 @@ std::span<const Field<ProcessSample>> fields<ProcessSample>() {
     using P = ProcessSample;
     static const Field<P> t[] = {
         {"pid", "", identity, "thread-group id", &P::pid},
+        {"start_time_ticks", "ticks", identity, "start time in clock ticks since boot (/proc/PID/stat field 22); 0 unknown", &P::start_time_ticks},
         {"ppid", "", info, "parent's pid", &P::ppid},
         {"comm", "", label, "command name", &P::comm},
         {"cgroup", "", label, "cgroup path (see cgroups[].path)", &P::cgroup},
