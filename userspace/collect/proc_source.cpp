@@ -91,6 +91,7 @@ void ProcSource::collect(SnapshotBuilder& builder) {
             ProcessSample& p = builder.process(pid);
             p.comm = st->comm;  // /proc comm is current after exec and prctl renames
             p.ppid = st->ppid;
+            p.start_time_ticks = st->starttime_ticks;
             p.threads = st->num_threads;
             p.netns = k.netns;
             add_cgroup(k, p, builder);
@@ -139,6 +140,7 @@ void ProcSource::collect(SnapshotBuilder& builder) {
             if (p.cgroup.empty()) add_cgroup(*k, p, builder);
             if (!p.netns) p.netns = k->netns;
             if (!p.ppid) p.ppid = k->ppid;
+            if (!p.start_time_ticks) p.start_time_ticks = k->starttime;
         }
         const bool scanned = k && k->scanned;
         if (exit_faults) {

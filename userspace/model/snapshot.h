@@ -16,6 +16,9 @@ namespace perfbpf {
 
 struct ProcessSample {
     int pid = 0;  // thread-group id
+    // Start time in clock ticks since boot (/proc/PID/stat field 22): with pid, tells a
+    // reused pid from the process that had it before. 0 when /proc was never read for it.
+    uint64_t start_time_ticks = 0;
     int ppid = 0;
     std::string comm;
     std::string cgroup;  // path; see CgroupSample::path

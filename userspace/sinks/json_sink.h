@@ -9,7 +9,8 @@
 
 namespace perfbpf {
 
-nlohmann::json snapshot_json(const Snapshot& s, const std::vector<Verdict>& verdicts);
+// Keys in catalogue order: interval, system and verdicts first.
+nlohmann::ordered_json snapshot_json(const Snapshot& s, const std::vector<Verdict>& verdicts);
 nlohmann::json histogram_json(const Log2Histogram& h);
 nlohmann::json probe_status_json(const std::vector<ProbeStatus>& probes);
 
