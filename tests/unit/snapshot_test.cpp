@@ -1,9 +1,12 @@
 // finalize_snapshot, filters, and the JSON round trip used by recordings.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "model/finalize.h"
 #include "sinks/json_sink.h"
 #include "sinks/snapshot_record.h"
+#include "temp_dir.h"
 
 namespace perfbpf {
 namespace {
@@ -260,6 +263,27 @@ TEST(Recording, RoundTripKeepsTheTunerEvidence) {
     EXPECT_EQ(back->cgroups[0].memory.max_bytes, std::nullopt);
     EXPECT_EQ(back->cgroups[0].memory.pgscan, 9u);
     EXPECT_EQ(back->processes[0].netns, 0u);
+}
+
+TEST(Recording, DeeplyNestedLineIsRefusedWithItsLineNumber) {
+    Snapshot s;
+    s.interval_ns = 1'000'000'000;
+    finalize_snapshot(s);
+    const std::string good = snapshot_json(s, {}).dump() + "\n";
+    test::TempDir d;
+    const std::string path = d.path + "/run.jsonl";
+    // Before the fix, top --replay overflowed the stack copying this line's netns.
+    std::ofstream(path) << good << R"({"interval_ns":1000000000,"netns":)"
+                        << std::string(100'000, '[') << std::string(100'000, ']') << "}\n"
+                        << good;
+    auto r = read_recording(path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find(path + ":2: nested deeper than 64 levels"), std::string::npos)
+        << r.error().message;
+    std::ofstream(path, std::ios::trunc) << good << good;
+    auto ok = read_recording(path);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->size(), 2u);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_dir.h"
 #include "tune/journal.h"
 #include "util/files.h"
 
@@ -15,14 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    TempDir() {
-        char tmpl[] = "/tmp/perfbpf-journal.XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string path;
-};
+using test::TempDir;
 
 const KnobId kRa{KnobKind::block_queue, "read_ahead_kb", Scope::device("loop3")};
 const KnobId kRmem{KnobKind::sysctl, "net.ipv4.tcp_rmem", Scope::netns("blue")};
@@ -150,6 +144,30 @@ TEST(Journal, CorruptionInTheMiddleIsAClearError) {
                                          << R"({"v":1,"type":"done","seq":2,"ref":7,"ok":true})"
                                          << "\n";
     EXPECT_FALSE(Journal::load(d.path));
+}
+
+TEST(Journal, DeeplyNestedLineIsRefusedWithItsLineNumber) {
+    TempDir d;
+    {
+        auto j = Journal::open(d.path, "test");
+        ASSERT_TRUE(j);
+        change(*j, kRa, "128", "256");  // lines 1-4, seq 1-4
+    }
+    const std::string path = d.path + "/tune.journal";
+    const std::string knob = knob_id_json(kRa).dump();
+    const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+    // Before the fix, replaying this change overflowed the stack copying its evidence.
+    std::ofstream(path, std::ios::app)
+        << R"({"v":1,"type":"change","seq":5,"to":"512","knob":)" << knob << R"(,"evidence":)"
+        << deep << "}\n"
+        << R"({"v":1,"type":"gone","seq":6,"knob":)" << knob << "}\n";
+    const std::string text = read_file(path).value();
+    auto st = Journal::load(d.path);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("line 5: nested deeper than 64 levels"), std::string::npos)
+        << st.error().message;
+    EXPECT_FALSE(Journal::open(d.path, "test"));
+    EXPECT_EQ(read_file(path).value(), text);
 }
 
 TEST(Journal, RecordsTheReplayWouldRefuseAreNeverWritten) {

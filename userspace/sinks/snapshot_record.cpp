@@ -6,6 +6,7 @@
 
 #include "sinks/json_sink.h"
 #include "util/files.h"
+#include "util/json_limits.h"
 
 namespace perfbpf {
 
@@ -325,13 +326,13 @@ Result<std::vector<Snapshot>> read_recording(const std::string& path) {
     while (std::getline(in, line)) {
         ++lineno;
         if (trim(line).empty()) continue;
-        json j = json::parse(line, nullptr, false);
-        if (j.is_discarded()) {
+        auto j = parse_json_bounded(line);
+        if (!j) {
             // A run killed mid-write leaves a torn last line: ignore only that one.
             if (in.peek() == EOF) break;
-            return fail(path + ":" + std::to_string(lineno) + ": not valid JSON");
+            return fail(path + ":" + std::to_string(lineno) + ": " + j.error().message);
         }
-        auto s = snapshot_from_json(j);
+        auto s = snapshot_from_json(*j);
         if (!s) return fail(path + ":" + std::to_string(lineno) + ": " + s.error().message);
         out.push_back(std::move(*s));
     }

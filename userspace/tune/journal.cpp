@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "util/files.h"
+#include "util/json_limits.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -195,11 +196,11 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
         const size_t end = complete ? nl : text.size();
         const bool last = !complete || end + 1 >= text.size();
         std::string_view body(text.data() + pos, end - pos);
-        json r = json::parse(body, nullptr, false);
-        Result<void> ok = r.is_discarded() ? fail("not valid JSON") : Result<void>{};
+        auto parsed = parse_json_bounded(body);
+        Result<void> ok = parsed ? Result<void>{} : std::unexpected(parsed.error());
         if (ok) {
             try {
-                ok = apply_record(st, r);
+                ok = apply_record(st, *parsed);
             } catch (const json::exception& e) {
                 ok = fail(std::string("malformed record: ") + e.what());
             }
@@ -207,7 +208,7 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
         if (!ok) {
             // A crash while appending leaves the last line cut short: that write never
             // happened as far as anyone knows (its knob write comes only after the fsync).
-            if (last && (!complete || r.is_discarded())) {
+            if (last && (!complete || !parsed)) {
                 st.torn_tail = true;
                 break;
             }
