@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/commands.h"
 
@@ -27,6 +28,10 @@ int main(int argc, char** argv) {
     app.parse_complete_callback([&] {
         if (verbose) spdlog::set_level(spdlog::level::debug);
     });
+    // One line, and exit 2 for every usage error (CLI11's own codes are 100 and up).
+    app.failure_message([](const CLI::App*, const CLI::Error& e) {
+        return "perfbpf: " + std::string(e.what()) + " (see --help)\n";
+    });
     perfbpf::cli::add_top(app);
     perfbpf::cli::add_doctor(app);
     perfbpf::cli::add_selftest(app);
@@ -36,7 +41,7 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        return app.exit(e) == 0 ? 0 : 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "perfbpf: %s\n", e.what());
         return 1;

@@ -1,7 +1,10 @@
-// The perfbpf binary as users run it: top --once --json, doctor, missing privileges.
+// The perfbpf binary as users run it: top --once --json, doctor, missing privileges, and
+// input it must refuse rather than hang on.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support.h"
@@ -104,6 +107,48 @@ TEST(Privileges, UnprivilegedUserGetsOneClearLine) {
     EXPECT_NE(err.find("CAP_BPF"), std::string::npos) << err;
     EXPECT_NE(err.find("sudo"), std::string::npos) << err;
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+// Each of these hung (NaN passes CLI::Range; /dev/zero and a FIFO never end) or read
+// without bound. `timeout` turns a regression into a failure instead of a stuck suite.
+TEST(Cli, NonFiniteNumbersAreOneLineUsageErrors) {
+    test::TempDir d;
+    const std::string state = " --state-dir " + d.path() + "/state";
+    for (const std::string& args : std::vector<std::string>{
+             "top --once --interval nan", "top --interval inf", "top -i -inf",
+             "tune --plan --duration nan" + state, "tune --auto --interval nan" + state,
+             "tune --plan --min-gap inf" + state, "trace --leaks -d nan -- true",
+             "trace --leaks --min-age=-nan -- true", "trace --leaks -i 1e999 -- true"}) {
+        int status = -1;
+        std::string err = run_command(
+            "timeout 20 " + test::perfbpf_binary() + " " + args + " 2>&1 >/dev/null", &status);
+        EXPECT_EQ(status, 2) << args << ": " << err;
+        EXPECT_NE(err.find("is not a finite number"), std::string::npos) << args << ": " << err;
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << args << ": " << err;
+    }
+    EXPECT_FALSE(std::filesystem::exists(d.path() + "/state"));
+}
+
+TEST(Cli, DevicesAndFifosAreNotReadAsInput) {
+    test::TempDir d;
+    const std::string fifo = d.path() + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    const std::string recording =
+        std::string(PERFBPF_FIXTURES_DIR) + "/recordings/cpu-contention.jsonl";
+    struct Case {
+        std::string args;
+        int status;
+    };
+    for (const Case& c :
+         {Case{"top --once --replay /dev/zero", 1}, Case{"top --once --replay " + fifo, 1},
+          Case{"top --once --config /dev/zero --replay " + recording, 2},
+          Case{"top --once --config " + fifo + " --replay " + recording, 2}}) {
+        int status = -1;
+        std::string err = run_command(
+            "timeout 20 " + test::perfbpf_binary() + " " + c.args + " 2>&1 >/dev/null", &status);
+        EXPECT_EQ(status, c.status) << c.args << ": " << err;
+        EXPECT_NE(err.find("is not a regular file"), std::string::npos) << c.args << ": " << err;
+    }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // finalize_snapshot, filters, and the JSON round trip used by recordings.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -284,6 +285,22 @@ TEST(Recording, DeeplyNestedLineIsRefusedWithItsLineNumber) {
     auto ok = read_recording(path);
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(ok->size(), 2u);
+}
+
+TEST(Recording, DevicesFifosAndOverlongLinesAreRefused) {
+    auto zero = read_recording("/dev/zero");  // read forever before
+    ASSERT_FALSE(zero);
+    EXPECT_NE(zero.error().message.find("not a regular file"), std::string::npos);
+    test::TempDir d;
+    const std::string fifo = d.path + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    EXPECT_FALSE(read_recording(fifo));
+    const std::string path = d.path + "/run.jsonl";
+    std::ofstream(path) << "\n" << std::string(kMaxRecordingLineBytes + 1, ' ') << "\n";
+    auto r = read_recording(path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find(path + ":2: line longer than"), std::string::npos)
+        << r.error().message;
 }
 
 }  // namespace

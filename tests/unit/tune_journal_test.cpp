@@ -1,6 +1,7 @@
 // The tune journal: write and replay, the original recorded once, torn last lines,
 // corruption, the lock naming its holder, unusable state dirs.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,6 +230,22 @@ TEST(Journal, MissingOrUnusableStateDirs) {
     auto empty = Journal::load(d.path + "/nothing");
     ASSERT_TRUE(empty);
     EXPECT_TRUE(empty->knobs.empty());
+}
+
+TEST(Journal, AJournalThatIsNoFileOrTooLongALineIsRefused) {
+    TempDir d;
+    const std::string path = d.path + "/tune.journal";
+    ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+    auto fifo = Journal::load(d.path);  // blocked in open() before
+    ASSERT_FALSE(fifo);
+    EXPECT_NE(fifo.error().message.find("not a regular file"), std::string::npos)
+        << fifo.error().message;
+    fs::remove(path);
+    std::ofstream(path) << std::string(kMaxJournalLineBytes + 1, '{') << "\n{}\n";
+    auto st = Journal::load(d.path);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("line 1 is longer than"), std::string::npos)
+        << st.error().message;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/finite.h"
 #include "cli/signals.h"
 #include "collect/leaks_trace.h"
 #include "sinks/leaks_sink.h"
@@ -115,13 +116,16 @@ void add_trace(CLI::App& app) {
                   "Kernel allocations (kmalloc, kmem_cache, pages) with kernel stacks, "
                   "system-wide or for -p PID");
     cmd->add_option("-i,--interval", o->interval_s, "Seconds between samples of the trend")
+        ->check(finite_number())
         ->check(CLI::Range(0.05, 3600.0))
         ->default_val(1.0);
     cmd->add_option("-d,--duration", o->duration_s, "Stop after this many seconds (0: never)")
+        ->check(finite_number())
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--top", o->top, "Stacks shown in the text report")->default_val(10);
     cmd->add_option("--min-age", o->min_age_s,
                     "Count only allocations at least this many seconds old as outstanding")
+        ->check(finite_number())
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--sample-bytes", o->sample_bytes,
                     "Sampled mode: mean bytes between samples (default 524288)")

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/finite.h"
 #include "cli/signals.h"
 #include "collect/collector.h"
 #include "sinks/tune_sink.h"
@@ -250,8 +251,10 @@ void add_tune(CLI::App& app) {
                   "JSON for --plan and --status ({\"changes\": [...]}, see README)");
     cmd->add_option("--duration", o->duration_s,
                     "Seconds to watch: --plan (default 10), --auto (default: until stopped)")
+        ->check(finite_number())
         ->check(CLI::Range(0.1, 1e9));
     cmd->add_option("--interval", o->interval_s, "Seconds per sample (default 1)")
+        ->check(finite_number())
         ->check(CLI::Range(0.1, 3600.0));
     cmd->add_option("--window", o->window,
                     "Samples a decision looks at, and that verify a change after it (default 5)")
@@ -264,12 +267,15 @@ void add_tune(CLI::App& app) {
         ->check(CLI::Range(0, 100));
     cmd->add_option("--min-gap", o->min_gap_s,
                     "Seconds between two changes of one knob (default 60)")
+        ->check(finite_number())
         ->check(CLI::Range(0.0, 1e7));
     cmd->add_option("--backoff", o->backoff_s,
                     "Seconds before a reverted change is tried again, doubling (default 600)")
+        ->check(finite_number())
         ->check(CLI::Range(0.0, 1e7));
     cmd->add_option("--reverse-gap", o->reverse_gap_s,
                     "Seconds before a knob may move back the way it came (default 300)")
+        ->check(finite_number())
         ->check(CLI::Range(0.0, 1e7));
     cmd->add_option("--only", o->only, "Run only these tuners (comma-separated)")->delimiter(',');
     cmd->add_option("--exclude", o->exclude, "Do not run these tuners (comma-separated)")

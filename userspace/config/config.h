@@ -1,6 +1,7 @@
 // One typed configuration, loaded from TOML and validated; CLI flags override it.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,9 @@ inline constexpr const char* kDefaultConfigPath = "/etc/perfbpf/perfbpf.toml";
 // Parses TOML text. Unknown keys, wrong types and out-of-range values are errors naming
 // the key and the allowed range. `origin` names the file in messages.
 Result<Config> parse_config(const std::string& toml_text, const std::string& origin);
+
+// A config larger than this is refused, not read (--config /dev/zero read forever).
+inline constexpr size_t kMaxConfigBytes = size_t{1} << 20;
 
 // Loads `path`; when `path` is empty, loads kDefaultConfigPath if it exists, else defaults.
 Result<Config> load_config(const std::string& path);

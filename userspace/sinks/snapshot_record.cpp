@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cmath>
-#include <sstream>
 
 #include "sinks/json_sink.h"
 #include "util/files.h"
@@ -317,23 +316,27 @@ Result<Snapshot> snapshot_from_json(const json& j) {
 }
 
 Result<std::vector<Snapshot>> read_recording(const std::string& path) {
-    auto text = read_file(path);
+    auto text = read_regular_file(path, kMaxRecordingBytes);
     if (!text) return std::unexpected(text.error());
     std::vector<Snapshot> out;
-    std::istringstream in(*text);
-    std::string line;
-    int lineno = 0;
-    while (std::getline(in, line)) {
-        ++lineno;
+    std::string_view rest(*text);
+    for (size_t lineno = 1; !rest.empty(); ++lineno) {
+        const size_t nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        const std::string where = path + ":" + std::to_string(lineno) + ": ";
+        if (line.size() > kMaxRecordingLineBytes)
+            return fail(where + "line longer than " + std::to_string(kMaxRecordingLineBytes) +
+                        " bytes");
         if (trim(line).empty()) continue;
         auto j = parse_json_bounded(line);
         if (!j) {
             // A run killed mid-write leaves a torn last line: ignore only that one.
-            if (in.peek() == EOF) break;
-            return fail(path + ":" + std::to_string(lineno) + ": " + j.error().message);
+            if (rest.empty()) break;
+            return fail(where + j.error().message);
         }
         auto s = snapshot_from_json(*j);
-        if (!s) return fail(path + ":" + std::to_string(lineno) + ": " + s.error().message);
+        if (!s) return fail(where + s.error().message);
         out.push_back(std::move(*s));
     }
     return out;

@@ -196,6 +196,9 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
         const size_t end = complete ? nl : text.size();
         const bool last = !complete || end + 1 >= text.size();
         std::string_view body(text.data() + pos, end - pos);
+        if (body.size() > kMaxJournalLineBytes)
+            return fail("journal " + path + " line " + std::to_string(line) + " is longer than " +
+                        std::to_string(kMaxJournalLineBytes) + " bytes: it is corrupt");
         auto parsed = parse_json_bounded(body);
         Result<void> ok = parsed ? Result<void>{} : std::unexpected(parsed.error());
         if (ok) {
@@ -260,7 +263,7 @@ Result<JournalState> Journal::load(const std::string& dir) {
         if (errno == ENOENT) return JournalState{};
         return fail_errno("journal " + path, errno);
     }
-    auto text = read_file(path);
+    auto text = read_regular_file(path, kMaxJournalBytes);
     if (!text) return fail("journal " + path + " is unreadable: " + text.error().message);
     return replay_journal(*text, path);
 }

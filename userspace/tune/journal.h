@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
@@ -76,6 +77,10 @@ struct JournalState {
     bool torn_tail = false;   // the last line was a torn write (ignored)
     uint64_t good_bytes = 0;  // length of the valid prefix
 };
+
+// Records are a few KB; the bounds only stop a journal that is not one.
+inline constexpr size_t kMaxJournalLineBytes = size_t{1} << 20;
+inline constexpr size_t kMaxJournalBytes = size_t{256} << 20;
 
 // Replays journal text. Fails on corruption, naming the line.
 Result<JournalState> replay_journal(const std::string& text, const std::string& path);

@@ -1,6 +1,7 @@
 // Small file helpers that report failures with the path and errno text.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,6 +13,11 @@ namespace perfbpf {
 
 // Whole file (procfs/sysfs files report size 0, so this reads until EOF).
 Result<std::string> read_file(const std::string& path);
+
+// A file the user named (config, recording, journal): refused unless it is a regular file,
+// opened without blocking so a FIFO cannot hang us, and refused when larger than
+// `max_bytes` (a file growing while read is cut off there too).
+Result<std::string> read_regular_file(const std::string& path, size_t max_bytes);
 
 // First line without the newline, or an error.
 Result<std::string> read_first_line(const std::string& path);
