@@ -661,7 +661,7 @@ static void save_maps(void)
 	int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return;
-	int out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out >= 0) {
 		while ((n = read(in, buf, sizeof(buf))) > 0)
 			if (write(out, buf, (size_t)n) != n)

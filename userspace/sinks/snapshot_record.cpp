@@ -6,6 +6,7 @@
 #include "sinks/json_sink.h"
 #include "util/files.h"
 #include "util/json_limits.h"
+#include "util/safe_open.h"
 
 namespace perfbpf {
 
@@ -345,8 +346,11 @@ Result<std::vector<Snapshot>> read_recording(const std::string& path) {
 Result<Recorder> Recorder::open(const std::string& path) {
     Recorder r;
     r.path_ = path;
-    r.file_.reset(std::fopen(path.c_str(), "ae"));
+    auto fd = create_output_file(path, /*append=*/true);
+    if (!fd) return fail("recording: " + fd.error().message);
+    r.file_.reset(::fdopen(fd->get(), "a"));
     if (!r.file_) return fail_errno("open recording " + path, errno);
+    fd->release();  // the FILE owns it now
     return r;
 }
 

@@ -88,9 +88,10 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
 // The lock file of a state dir, held for the life of this object.
 class StateLock {
   public:
-    // Takes DIR/tune.lock, or fails naming its holder ("pid 812 (perfbpf tune --auto) since ...").
-    static Result<StateLock> take(const std::string& dir, const std::string& command);
-    // Who holds it now, or nullopt when nobody does.
+    // Takes tune.lock in the state dir `dirfd` (named `dir` in messages), never through a
+    // symlink, or fails naming its holder ("pid 812 (perfbpf tune --auto) since ...").
+    static Result<StateLock> take(int dirfd, const std::string& dir, const std::string& command);
+    // Who holds the lock of state dir `dir` now, or nullopt when nobody does.
     static std::optional<std::string> holder(const std::string& dir);
 
   private:
@@ -103,9 +104,11 @@ class Journal {
 
     // For a writer: creates DIR when its parent exists, takes the lock, replays the journal
     // and cuts off a torn last line. Fails on a missing parent, a read-only or unwritable
-    // dir, a held lock or a corrupt journal: nothing is written then.
+    // dir, one open_state_dir refuses (a symlink, or others could write it), a symlink for
+    // the lock or journal, a held lock or a corrupt journal: nothing is written then.
     static Result<Journal> open(const std::string& dir, const std::string& command);
-    // For a reader: the replayed state; an empty state when there is no journal yet.
+    // For a reader: the replayed state; an empty state when there is no state dir or no
+    // journal yet. The state dir is checked as for a writer.
     static Result<JournalState> load(const std::string& dir);
 
     const JournalState& state() const { return state_; }

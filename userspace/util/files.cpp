@@ -43,13 +43,17 @@ Result<std::string> read_file(const std::string& path) {
 Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) return fail_errno("open " + path, errno);
+    return read_regular(fd.get(), path, max_bytes);
+}
+
+Result<std::string> read_regular(int fd, const std::string& path, size_t max_bytes) {
     struct stat st;
-    if (::fstat(fd.get(), &st) != 0) return fail_errno("stat " + path, errno);
+    if (::fstat(fd, &st) != 0) return fail_errno("stat " + path, errno);
     if (!S_ISREG(st.st_mode)) return fail(path + " is not a regular file");
     if (static_cast<uint64_t>(st.st_size) > max_bytes)
         return fail(path + " is larger than " + std::to_string(max_bytes) +
                     " bytes: refusing to read it");
-    return read_all(fd.get(), path, max_bytes);
+    return read_all(fd, path, max_bytes);
 }
 
 Result<std::string> read_first_line(const std::string& path) {
@@ -63,13 +67,17 @@ Result<std::string> read_first_line(const std::string& path) {
 Result<void> write_file(const std::string& path, std::string_view content) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid()) return fail_errno("open " + path + " for writing", errno);
-    while (!content.empty()) {
-        ssize_t n = ::write(fd.get(), content.data(), content.size());
+    return write_all(fd.get(), path, content);
+}
+
+Result<void> write_all(int fd, const std::string& path, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {
             if (errno == EINTR) continue;
             return fail_errno("write " + path, errno);
         }
-        content.remove_prefix(static_cast<size_t>(n));
+        data.remove_prefix(static_cast<size_t>(n));
     }
     return {};
 }
