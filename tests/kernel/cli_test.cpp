@@ -151,5 +151,41 @@ TEST(Cli, DevicesAndFifosAreNotReadAsInput) {
     }
 }
 
+TEST(Cli, TuneNamesAMissingObjectAndCreatesNoStateDir) {
+    test::TempDir d;
+    const std::string state = d.path() + "/state";
+    std::string pid_max = run_command("cat /proc/sys/kernel/pid_max");
+    pid_max.erase(pid_max.find_last_not_of("\n") + 1);
+    struct Case {
+        std::string args, names;
+    };
+    for (const Case& c : {Case{"--plan --device nosuchdev", "'nosuchdev'"},
+                          Case{"--auto --cgroup /no/such", "'/no/such'"},
+                          Case{"--rollback --netns nosuch", "'nosuch'"},
+                          Case{"--status --pid " + pid_max, "process " + pid_max},
+                          Case{"--auto --pid abc", "'abc'"}, Case{"--plan --pid=-5", "'-5'"}}) {
+        int status = -1;
+        std::string err = run_command("timeout 20 " + test::perfbpf_binary() + " tune " + c.args +
+                                          " --state-dir " + state + " 2>&1 >/dev/null",
+                                      &status);
+        EXPECT_EQ(status, 2) << c.args << ": " << err;
+        EXPECT_NE(err.find(c.names), std::string::npos) << c.args << ": " << err;
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << c.args << ": " << err;
+    }
+    EXPECT_FALSE(std::filesystem::exists(state));
+}
+
+TEST(Cli, AnUnusableStateDirIsAnErrorNotAnEmptyJournal) {
+    for (const char* mode : {"--status", "--rollback", "--plan"}) {
+        int status = -1;
+        std::string err = run_command("timeout 20 " + test::perfbpf_binary() + " tune " + mode +
+                                          " --state-dir /proc/version/x 2>&1 >/dev/null",
+                                      &status);
+        EXPECT_EQ(status, 1) << mode << ": " << err;
+        EXPECT_NE(err.find("state dir /proc/version/x: Not a directory"), std::string::npos)
+            << mode << ": " << err;
+    }
+}
+
 }  // namespace
 }  // namespace perfbpf
