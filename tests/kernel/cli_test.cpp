@@ -187,5 +187,39 @@ TEST(Cli, AnUnusableStateDirIsAnErrorNotAnEmptyJournal) {
     }
 }
 
+TEST(Cli, TraceOutputThatCannotBeWrittenFails) {
+    PERFBPF_REQUIRE_ROOT();
+    test::TempDir d;
+    const std::string ran = d.path() + "/ran";
+    int status = -1;
+    // A bad path fails before the command is started, not after the trace is lost.
+    std::string err =
+        run_command("timeout 60 " + test::perfbpf_binary() +
+                        " trace --leaks -o /missing/dir/x -- touch " + ran + " 2>&1 >/dev/null",
+                    &status);
+    EXPECT_EQ(status, 1) << err;
+    EXPECT_NE(err.find("/missing/dir/x: No such file or directory"), std::string::npos) << err;
+    EXPECT_FALSE(std::filesystem::exists(ran));
+    // leaky leaves outstanding bytes: --folded has something to write.
+    for (const char* opt : {"-o", "--folded"}) {
+        err = run_command("timeout 60 " + test::perfbpf_binary() + " trace --leaks " + opt +
+                              " /dev/full -- " + test::fixture("leaky") + " 10 2>&1 >/dev/null",
+                          &status);
+        EXPECT_EQ(status, 1) << opt << ": " << err;
+        EXPECT_NE(err.find("write /dev/full: No space left on device"), std::string::npos)
+            << opt << ": " << err;
+    }
+}
+
+TEST(Cli, SelftestNamesTheValidFamilies) {
+    int status = -1;
+    std::string err =
+        run_command(test::perfbpf_binary() + " selftest --family bogus 2>&1 >/dev/null", &status);
+    EXPECT_EQ(status, 2) << err;
+    for (const char* family : {"bogus", "sched", "block", "net", "mem"})
+        EXPECT_NE(err.find(family), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
 }  // namespace
 }  // namespace perfbpf

@@ -303,5 +303,43 @@ TEST(Recording, DevicesFifosAndOverlongLinesAreRefused) {
         << r.error().message;
 }
 
+TEST(Recording, IntervalMustBeBetweenANanosecondAndADay) {
+    test::TempDir d;
+    const std::string path = d.path + "/run.jsonl";
+    Snapshot s;
+    s.interval_ns = 1'000'000'000;
+    finalize_snapshot(s);
+    const std::string good = snapshot_json(s, {}).dump() + "\n";
+    for (const char* bad : {"0", "-1000000000", "86400000000001", "1.5e9", "\"1s\""}) {
+        std::ofstream(path, std::ios::trunc) << good << R"({"interval_ns":)" << bad << "}\n"
+                                             << good;
+        auto r = read_recording(path);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_NE(r.error().message.find(path + ":2: interval_ns "), std::string::npos)
+            << r.error().message;
+        EXPECT_NE(r.error().message.find("is not between 1 ns and 1 day"), std::string::npos)
+            << r.error().message;
+    }
+    std::ofstream(path, std::ios::trunc) << R"({"interval_ns":86400000000000})"
+                                         << "\n";
+    EXPECT_TRUE(read_recording(path));
+}
+
+TEST(Recording, OnlyALastLineWithoutItsNewlineIsTorn) {
+    test::TempDir d;
+    const std::string path = d.path + "/run.jsonl";
+    const std::string good = R"({"interval_ns":1000000000})";
+    std::ofstream(path) << good << "\n"
+                        << R"({"interval_ns":10)";
+    auto torn = read_recording(path);
+    ASSERT_TRUE(torn) << torn.error().message;
+    EXPECT_EQ(torn->size(), 1u);
+    std::ofstream(path, std::ios::trunc) << good << "\n"
+                                         << "garbage\n";
+    auto bad = read_recording(path);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message, path + ":2: not valid JSON");
+}
+
 }  // namespace
 }  // namespace perfbpf

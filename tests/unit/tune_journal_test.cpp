@@ -36,6 +36,17 @@ void change(Journal& j, const KnobId& id, const std::string& from, const std::st
     ASSERT_TRUE(j.outcome(*seq, o, "numbers"));
 }
 
+// A journal holding one kept change of kRa; its path, or "" when it could not be made.
+std::string journal_with_one_change(const TempDir& d) {
+    auto j = Journal::open(d.path, "test");
+    if (!j) {
+        ADD_FAILURE() << j.error().message;
+        return "";
+    }
+    change(*j, kRa, "128", "256");
+    return j->path();
+}
+
 TEST(Journal, ReplayGivesEveryKnobItsOriginalAndLatestChange) {
     TempDir d;
     {
@@ -96,12 +107,8 @@ TEST(Journal, AWriteAnnouncedButNeverConfirmedStaysOpen) {
 
 TEST(Journal, TornLastLineIsIgnoredAndCutOffBeforeTheNextAppend) {
     TempDir d;
-    {
-        auto j = Journal::open(d.path, "test");
-        ASSERT_TRUE(j);
-        change(*j, kRa, "128", "256");
-    }
-    const std::string path = d.path + "/tune.journal";
+    const std::string path = journal_with_one_change(d);  // lines 1-4, seq 1-4
+    ASSERT_FALSE(path.empty());
     const std::string good = read_file(path).value();
     std::ofstream(path, std::ios::app) << R"({"v":1,"type":"change","seq":99,"kn)";
     auto st = Journal::load(d.path);
@@ -122,12 +129,8 @@ TEST(Journal, TornLastLineIsIgnoredAndCutOffBeforeTheNextAppend) {
 
 TEST(Journal, CorruptionInTheMiddleIsAClearError) {
     TempDir d;
-    {
-        auto j = Journal::open(d.path, "test");
-        ASSERT_TRUE(j);
-        change(*j, kRa, "128", "256");
-    }
-    const std::string path = d.path + "/tune.journal";
+    const std::string path = journal_with_one_change(d);  // lines 1-4, seq 1-4
+    ASSERT_FALSE(path.empty());
     std::string text = read_file(path).value();
     text.insert(text.find('\n') + 1, "garbage\n");
     std::ofstream(path, std::ios::trunc) << text;
@@ -149,12 +152,8 @@ TEST(Journal, CorruptionInTheMiddleIsAClearError) {
 
 TEST(Journal, DeeplyNestedLineIsRefusedWithItsLineNumber) {
     TempDir d;
-    {
-        auto j = Journal::open(d.path, "test");
-        ASSERT_TRUE(j);
-        change(*j, kRa, "128", "256");  // lines 1-4, seq 1-4
-    }
-    const std::string path = d.path + "/tune.journal";
+    const std::string path = journal_with_one_change(d);  // lines 1-4, seq 1-4
+    ASSERT_FALSE(path.empty());
     const std::string knob = knob_id_json(kRa).dump();
     const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
     // Before the fix, replaying this change overflowed the stack copying its evidence.
@@ -246,6 +245,21 @@ TEST(Journal, AJournalThatIsNoFileOrTooLongALineIsRefused) {
     ASSERT_FALSE(st);
     EXPECT_NE(st.error().message.find("line 1 is longer than"), std::string::npos)
         << st.error().message;
+}
+
+TEST(Journal, ACompleteLastLineThatIsNotJsonIsCorruption) {
+    TempDir d;
+    const std::string path = journal_with_one_change(d);  // lines 1-4, seq 1-4
+    ASSERT_FALSE(path.empty());
+    // It has its newline, so it was written whole (records are one write each): not torn.
+    std::ofstream(path, std::ios::app) << "not json\n";
+    const std::string text = read_file(path).value();
+    auto st = Journal::load(d.path);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("line 5: not valid JSON"), std::string::npos)
+        << st.error().message;
+    EXPECT_FALSE(Journal::open(d.path, "test"));
+    EXPECT_EQ(read_file(path).value(), text);  // not cut off
 }
 
 }  // namespace

@@ -62,7 +62,10 @@ void add_selftest(CLI::App& app) {
         "transfer, a growing process) and check the family saw it, for the right pids.\n"
         "Exit status 0 only when every probe this kernel supports passed. Needs root.");
     cmd->add_flag("--json", opts->json, "JSON output");
-    cmd->add_option("-f,--family", opts->families, "Only these families (repeatable)");
+    std::vector<std::string> families;
+    for (const auto& c : selftest::family_checks()) families.push_back(c.family);
+    cmd->add_option("-f,--family", opts->families, "Only these families (repeatable)")
+        ->check(CLI::IsMember(families));
     cmd->callback([opts] { exit_status() = run_selftest_command(*opts); });
 }
 

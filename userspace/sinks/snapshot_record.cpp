@@ -130,6 +130,12 @@ NetnsSample netns_from(const json& nj) {
 Result<Snapshot> snapshot_from_json(const json& j) {
     if (!j.is_object() || !j.contains("interval_ns"))
         return fail("not a perfbpf snapshot (no interval_ns)");
+    // Replay waits interval_ns between frames and rates divide by it: 0 divides by zero, a
+    // negative one reads as 2^64 ns.
+    const json& iv = j["interval_ns"];
+    if (!iv.is_number_unsigned() || iv.get<uint64_t>() == 0 ||
+        iv.get<uint64_t>() > kMaxSnapshotIntervalNs)
+        return fail("interval_ns " + iv.dump() + " is not between 1 ns and 1 day");
     try {
         Snapshot s;
         get(j, "interval_ns", s.interval_ns);
@@ -332,8 +338,8 @@ Result<std::vector<Snapshot>> read_recording(const std::string& path) {
         if (trim(line).empty()) continue;
         auto j = parse_json_bounded(line);
         if (!j) {
-            // A run killed mid-write leaves a torn last line: ignore only that one.
-            if (rest.empty()) break;
+            // A run killed mid-write leaves a last line without its newline: ignore only that.
+            if (nl == std::string_view::npos) break;
             return fail(where + j.error().message);
         }
         auto s = snapshot_from_json(*j);

@@ -15,6 +15,8 @@
 
 namespace perfbpf {
 
+inline constexpr uint64_t kMaxSnapshotIntervalNs = 86'400'000'000'000;  // a day
+
 // The inverse of snapshot_json (verdicts are recomputed on replay, not read).
 Result<Snapshot> snapshot_from_json(const nlohmann::json& j);
 

@@ -195,7 +195,6 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
         size_t nl = text.find('\n', pos);
         const bool complete = nl != std::string::npos;
         const size_t end = complete ? nl : text.size();
-        const bool last = !complete || end + 1 >= text.size();
         std::string_view body(text.data() + pos, end - pos);
         if (body.size() > kMaxJournalLineBytes)
             return fail("journal " + path + " line " + std::to_string(line) + " is longer than " +
@@ -212,7 +211,7 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
         if (!ok) {
             // A crash while appending leaves the last line cut short: that write never
             // happened as far as anyone knows (its knob write comes only after the fsync).
-            if (last && (!complete || !parsed)) {
+            if (!complete) {
                 st.torn_tail = true;
                 break;
             }

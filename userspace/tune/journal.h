@@ -14,9 +14,9 @@
 //   outcome   {ref, outcome, detail, before, after}  verdict on change `ref`: kept, reverted
 //   override  {knob, found, expected}  someone else changed a knob of ours: hands off
 //   gone      {knob, detail}  its object vanished or was replaced (rollback skips it)
-// A last line without its newline, or one that does not parse, is a torn write from a crash:
-// ignored (and cut off before the next append). Any other bad line is corruption: a clear
-// error, and nothing is done.
+// A last line without its newline is a torn write from a crash: ignored (and cut off before
+// the next append). Every record is written with its newline in one write(2), so any other
+// bad line, the last complete one included, is corruption: a clear error, and nothing is done.
 #pragma once
 
 #include <nlohmann/json.hpp>
