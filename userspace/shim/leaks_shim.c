@@ -4,7 +4,7 @@
  * forwarded to the real allocator (the next definition, found with dlsym(RTLD_NEXT)),
  * then recorded as an event in a per-thread batch; a full batch is handed to
  * perfbpf_leaks_hook(), an empty function whose first instruction is a 5-byte nop, on
- * which perfbpf attaches a uprobe (≈0.26 µs per hit on 6.18; see MEASURED.md). One trap
+ * which perfbpf attaches a uprobe (≈0.26 µs per hit on 6.18; see docs/measured.md). One trap
  * per LEAKS_BATCH events instead of one per call is what keeps exact mode within its
  * budget: the trap, not the BPF program, is the cost.
  *
