@@ -2,7 +2,7 @@
  * latency (log2 µs histogram) and in-flight depth; per process, the bytes and requests it
  * submitted.
  *
- * Cost is the design constraint (MEASURED.md: fio 4k random reads at ~96 k IOPS; Debian's
+ * Cost is the design constraint (docs/measured.md: fio 4k random reads at ~96 k IOPS; Debian's
  * biolatency costs 0.94x). What costs here are cache lines that are not hot and hash map
  * updates, so the per-request path makes no hash update and touches few lines: the
  * fields of struct request a completion needs come from one copy of the request's head,

@@ -329,7 +329,7 @@ int on_shim_batch(void *ctx)
  * Entry probes capture the stack and park the arguments per thread; return probes
  * record the returned pointer. free has no return probe. The loader places each entry
  * probe on an instruction the kernel emulates (push, nop, jmp) rather than single-steps,
- * which is ≈20x cheaper (MEASURED.md): glibc's free starts with `test`, so its probe
+ * which is ≈20x cheaper (docs/measured.md): glibc's free starts with `test`, so its probe
  * sits on the `push` after the NULL check. */
 
 enum alloc_fn {

@@ -1,7 +1,7 @@
 /* Scheduler probe family: per-thread on-CPU, run-queue wait (log2 µs histogram), off-CPU
  * and context switches; per-CPU busy time, run-queue wait and sampled queue length.
  *
- * Cost is the design constraint (see MEASURED.md). Measured here per sched_switch:
+ * Cost is the design constraint (see docs/measured.md). Measured here per sched_switch:
  * reading the clock costs ~35 ns, a probe read ~20 ns, task storage ~17 ns, a pid-indexed
  * array ~10 ns. So with CONFIG_SCHED_INFO (Debian, Ubuntu, RHEL, Fedora all set it) the
  * hot path reads no clock and no untrusted pointer: at sched_switch, prev is the current

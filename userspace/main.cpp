@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
     app.parse_complete_callback([&] {
         if (verbose) spdlog::set_level(spdlog::level::debug);
     });
+    // One line, and exit 2 for every usage error (CLI11's own codes are 100 and up).
+    app.failure_message([](const CLI::App*, const CLI::Error& e) {
+        return "perfbpf: " + std::string(e.what()) + " (see --help)\n";
+    });
     perfbpf::cli::add_top(app);
     perfbpf::cli::add_doctor(app);
     perfbpf::cli::add_selftest(app);

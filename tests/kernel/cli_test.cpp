@@ -1,7 +1,10 @@
-// The perfbpf binary as users run it: top --once --json, doctor, missing privileges.
+// The perfbpf binary as users run it: top --once --json, doctor, missing privileges, and
+// input it must refuse rather than hang on.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support.h"
@@ -199,6 +202,118 @@ TEST(Help, EveryCommandFitsAndEndsWithExamples) {
     const std::string main_help = run_perfbpf("--help 2>&1", &status);
     EXPECT_EQ(main_help.find("block-io:"), std::string::npos) << main_help;
     EXPECT_NE(run_perfbpf("tune --help 2>&1", &status).find("block-io:"), std::string::npos);
+}
+
+// Each of these hung (NaN passes CLI::Range; /dev/zero and a FIFO never end) or read
+// without bound. `timeout` turns a regression into a failure instead of a stuck suite.
+TEST(Cli, NonFiniteNumbersAreOneLineUsageErrors) {
+    test::TempDir d;
+    const std::string state = " --state-dir " + d.path() + "/state";
+    for (const std::string& args : std::vector<std::string>{
+             "top --once --interval nan", "top --interval inf", "top -i -inf",
+             "tune --plan --duration nan" + state, "tune --auto --interval nan" + state,
+             "tune --plan --min-gap inf" + state, "trace --leaks -d nan -- true",
+             "trace --leaks --min-age=-nan -- true", "trace --leaks -i 1e999 -- true"}) {
+        int status = -1;
+        std::string err = run_command(
+            "timeout 20 " + test::perfbpf_binary() + " " + args + " 2>&1 >/dev/null", &status);
+        EXPECT_EQ(status, 2) << args << ": " << err;
+        EXPECT_NE(err.find("is not a finite number"), std::string::npos) << args << ": " << err;
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << args << ": " << err;
+    }
+    EXPECT_FALSE(std::filesystem::exists(d.path() + "/state"));
+}
+
+TEST(Cli, DevicesAndFifosAreNotReadAsInput) {
+    test::TempDir d;
+    const std::string fifo = d.path() + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    const std::string recording =
+        std::string(PERFBPF_FIXTURES_DIR) + "/recordings/cpu-contention.jsonl";
+    struct Case {
+        std::string args;
+        int status;
+    };
+    for (const Case& c :
+         {Case{"top --once --replay /dev/zero", 1}, Case{"top --once --replay " + fifo, 1},
+          Case{"top --once --config /dev/zero --replay " + recording, 2},
+          Case{"top --once --config " + fifo + " --replay " + recording, 2}}) {
+        int status = -1;
+        std::string err = run_command(
+            "timeout 20 " + test::perfbpf_binary() + " " + c.args + " 2>&1 >/dev/null", &status);
+        EXPECT_EQ(status, c.status) << c.args << ": " << err;
+        EXPECT_NE(err.find("is not a regular file"), std::string::npos) << c.args << ": " << err;
+    }
+}
+
+TEST(Cli, TuneNamesAMissingObjectAndCreatesNoStateDir) {
+    test::TempDir d;
+    const std::string state = d.path() + "/state";
+    std::string pid_max = run_command("cat /proc/sys/kernel/pid_max");
+    pid_max.erase(pid_max.find_last_not_of("\n") + 1);
+    struct Case {
+        std::string args, names;
+    };
+    for (const Case& c : {Case{"--plan --device nosuchdev", "'nosuchdev'"},
+                          Case{"--auto --cgroup /no/such", "'/no/such'"},
+                          Case{"--rollback --netns nosuch", "'nosuch'"},
+                          Case{"--status --pid " + pid_max, "process " + pid_max},
+                          Case{"--auto --pid abc", "'abc'"}, Case{"--plan --pid=-5", "'-5'"}}) {
+        int status = -1;
+        std::string err = run_command("timeout 20 " + test::perfbpf_binary() + " tune " + c.args +
+                                          " --state-dir " + state + " 2>&1 >/dev/null",
+                                      &status);
+        EXPECT_EQ(status, 2) << c.args << ": " << err;
+        EXPECT_NE(err.find(c.names), std::string::npos) << c.args << ": " << err;
+        EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << c.args << ": " << err;
+    }
+    EXPECT_FALSE(std::filesystem::exists(state));
+}
+
+TEST(Cli, AnUnusableStateDirIsAnErrorNotAnEmptyJournal) {
+    for (const char* mode : {"--status", "--rollback", "--plan"}) {
+        int status = -1;
+        std::string err = run_command("timeout 20 " + test::perfbpf_binary() + " tune " + mode +
+                                          " --state-dir /proc/version/x 2>&1 >/dev/null",
+                                      &status);
+        EXPECT_EQ(status, 1) << mode << ": " << err;
+        EXPECT_NE(err.find("state dir /proc/version/x: Not a directory"), std::string::npos)
+            << mode << ": " << err;
+    }
+}
+
+TEST(Cli, TraceOutputThatCannotBeWrittenFails) {
+    PERFBPF_REQUIRE_ROOT();
+    test::TempDir d;
+    const std::string ran = d.path() + "/ran";
+    int status = -1;
+    // A bad path fails before the command is started, not after the trace is lost.
+    std::string err =
+        run_command("timeout 60 " + test::perfbpf_binary() +
+                        " trace --leaks -o /missing/dir/x -- touch " + ran + " 2>&1 >/dev/null",
+                    &status);
+    EXPECT_EQ(status, 1) << err;
+    EXPECT_NE(err.find("/missing/dir/x: No such file or directory"), std::string::npos) << err;
+    EXPECT_FALSE(std::filesystem::exists(ran));
+    // leaky leaves outstanding bytes: --folded has something to write.
+    for (const char* opt : {"-o", "--folded"}) {
+        err = run_command("timeout 60 " + test::perfbpf_binary() + " trace --leaks " + opt +
+                              " /dev/full -- " + test::fixture("leaky") + " 10 2>&1 >/dev/null",
+                          &status);
+        EXPECT_EQ(status, 1) << opt << ": " << err;
+        EXPECT_NE(err.find("write /dev/full: No space left on device"), std::string::npos)
+            << opt << ": " << err;
+    }
+}
+
+TEST(Cli, SelftestNamesTheValidFamilies) {
+    int status = -1;
+    std::string err =
+        run_command(test::perfbpf_binary() + " selftest --family bogus 2>&1 >/dev/null", &status);
+    EXPECT_EQ(status, 2) << err;
+    for (const char* family : {"bogus", "sched", "block", "net", "mem"})
+        EXPECT_NE(err.find(family), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 }
 
 }  // namespace

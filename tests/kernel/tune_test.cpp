@@ -308,7 +308,8 @@ TEST(Tune, BadInputIsAClearErrorAndChangesNothing) {
     EXPECT_NE(out.find("does not exist"), std::string::npos) << out;
     const std::string ro = tmp.path() + "/ro";
     ASSERT_EQ(::mkdir(ro.c_str(), 0700), 0);
-    ASSERT_EQ(::mount("tmpfs", ro.c_str(), "tmpfs", MS_RDONLY, "size=1m"), 0) << strerror(errno);
+    ASSERT_EQ(::mount("tmpfs", ro.c_str(), "tmpfs", MS_RDONLY, "size=1m,mode=0700"), 0)
+        << strerror(errno);
     out = test::run_perfbpf(
         "tune --auto --duration 1 --device " + loop->name() + " --state-dir " + ro + " 2>&1", &st);
     ::umount(ro.c_str());

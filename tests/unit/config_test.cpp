@@ -1,6 +1,11 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "temp_dir.h"
 
 namespace perfbpf {
 namespace {
@@ -53,6 +58,43 @@ TEST(Config, MissingFileIsAnError) {
     auto c = load_config("/nonexistent/perfbpf.toml");
     ASSERT_FALSE(c);
     EXPECT_NE(c.error().message.find("/nonexistent/perfbpf.toml"), std::string::npos);
+}
+
+TEST(Config, NanAndInfinitiesAreRefused) {
+    // NaN passed every range check, and `interval = nan` made top wait forever.
+    for (const char* v : {"nan", "+nan", "-nan", "inf", "+inf", "-inf"}) {
+        for (const char* key :
+             {"[top]\ninterval", "[probes]\nsample_hz", "[thresholds]\ndisk_util_warn_pct"}) {
+            auto c = parse_config(std::string(key) + " = " + v + "\n", "f.toml");
+            ASSERT_FALSE(c) << key << " = " << v;
+            EXPECT_NE(c.error().message.find("must be a finite number"), std::string::npos)
+                << c.error().message;
+        }
+    }
+}
+
+TEST(Config, DevicesFifosAndHugeFilesAreRefusedWithoutReading) {
+    auto zero = load_config("/dev/zero");  // read forever before
+    ASSERT_FALSE(zero);
+    EXPECT_NE(zero.error().message.find("/dev/zero is not a regular file"), std::string::npos)
+        << zero.error().message;
+    test::TempDir d;
+    const std::string fifo = d.path + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    auto f = load_config(fifo);  // blocked in open() before: nobody writes it
+    ASSERT_FALSE(f);
+    EXPECT_NE(f.error().message.find("not a regular file"), std::string::npos);
+    const std::string big = d.path + "/big.toml";
+    std::ofstream(big) << std::string(kMaxConfigBytes, '#') << "\n";
+    auto b = load_config(big);
+    ASSERT_FALSE(b);
+    EXPECT_NE(b.error().message.find("larger than 1048576 bytes"), std::string::npos)
+        << b.error().message;
+    const std::string ok = d.path + "/ok.toml";
+    std::ofstream(ok) << "[top]\ninterval = 2\n";
+    auto c = load_config(ok);
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_DOUBLE_EQ(c->interval_s, 2);
 }
 
 }  // namespace

@@ -1,9 +1,13 @@
 // finalize_snapshot, filters, and the JSON round trip used by recordings.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
 
 #include "model/finalize.h"
 #include "sinks/json_sink.h"
 #include "sinks/snapshot_record.h"
+#include "temp_dir.h"
 
 namespace perfbpf {
 namespace {
@@ -260,6 +264,81 @@ TEST(Recording, RoundTripKeepsTheTunerEvidence) {
     EXPECT_EQ(back->cgroups[0].memory.max_bytes, std::nullopt);
     EXPECT_EQ(back->cgroups[0].memory.pgscan, 9u);
     EXPECT_EQ(back->processes[0].netns, 0u);
+}
+
+TEST(Recording, DeeplyNestedLineIsRefusedWithItsLineNumber) {
+    Snapshot s;
+    s.interval_ns = 1'000'000'000;
+    finalize_snapshot(s);
+    const std::string good = snapshot_json(s, {}).dump() + "\n";
+    test::TempDir d;
+    const std::string path = d.path + "/run.jsonl";
+    // Before the fix, top --replay overflowed the stack copying this line's netns.
+    std::ofstream(path) << good << R"({"interval_ns":1000000000,"netns":)"
+                        << std::string(100'000, '[') << std::string(100'000, ']') << "}\n"
+                        << good;
+    auto r = read_recording(path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find(path + ":2: nested deeper than 64 levels"), std::string::npos)
+        << r.error().message;
+    std::ofstream(path, std::ios::trunc) << good << good;
+    auto ok = read_recording(path);
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->size(), 2u);
+}
+
+TEST(Recording, DevicesFifosAndOverlongLinesAreRefused) {
+    auto zero = read_recording("/dev/zero");  // read forever before
+    ASSERT_FALSE(zero);
+    EXPECT_NE(zero.error().message.find("not a regular file"), std::string::npos);
+    test::TempDir d;
+    const std::string fifo = d.path + "/fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    EXPECT_FALSE(read_recording(fifo));
+    const std::string path = d.path + "/run.jsonl";
+    std::ofstream(path) << "\n" << std::string(kMaxRecordingLineBytes + 1, ' ') << "\n";
+    auto r = read_recording(path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find(path + ":2: line longer than"), std::string::npos)
+        << r.error().message;
+}
+
+TEST(Recording, IntervalMustBeBetweenANanosecondAndADay) {
+    test::TempDir d;
+    const std::string path = d.path + "/run.jsonl";
+    Snapshot s;
+    s.interval_ns = 1'000'000'000;
+    finalize_snapshot(s);
+    const std::string good = snapshot_json(s, {}).dump() + "\n";
+    for (const char* bad : {"0", "-1000000000", "86400000000001", "1.5e9", "\"1s\""}) {
+        std::ofstream(path, std::ios::trunc) << good << R"({"interval_ns":)" << bad << "}\n"
+                                             << good;
+        auto r = read_recording(path);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_NE(r.error().message.find(path + ":2: interval_ns "), std::string::npos)
+            << r.error().message;
+        EXPECT_NE(r.error().message.find("is not between 1 ns and 1 day"), std::string::npos)
+            << r.error().message;
+    }
+    std::ofstream(path, std::ios::trunc) << R"({"interval_ns":86400000000000})"
+                                         << "\n";
+    EXPECT_TRUE(read_recording(path));
+}
+
+TEST(Recording, OnlyALastLineWithoutItsNewlineIsTorn) {
+    test::TempDir d;
+    const std::string path = d.path + "/run.jsonl";
+    const std::string good = R"({"interval_ns":1000000000})";
+    std::ofstream(path) << good << "\n"
+                        << R"({"interval_ns":10)";
+    auto torn = read_recording(path);
+    ASSERT_TRUE(torn) << torn.error().message;
+    EXPECT_EQ(torn->size(), 1u);
+    std::ofstream(path, std::ios::trunc) << good << "\n"
+                                         << "garbage\n";
+    auto bad = read_recording(path);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().message, path + ":2: not valid JSON");
 }
 
 }  // namespace

@@ -1,12 +1,14 @@
 // The tune journal: write and replay, the original recorded once, torn last lines,
 // corruption, the lock naming its holder, unusable state dirs.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "temp_dir.h"
 #include "tune/journal.h"
 #include "util/files.h"
 
@@ -15,14 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-    TempDir() {
-        char tmpl[] = "/tmp/perfbpf-journal.XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string path;
-};
+using test::TempDir;
 
 const KnobId kRa{KnobKind::block_queue, "read_ahead_kb", Scope::device("loop3")};
 const KnobId kRmem{KnobKind::sysctl, "net.ipv4.tcp_rmem", Scope::netns("blue")};
@@ -39,6 +34,17 @@ void change(Journal& j, const KnobId& id, const std::string& from, const std::st
     ASSERT_TRUE(seq) << seq.error().message;
     ASSERT_TRUE(j.done(*seq, to));
     ASSERT_TRUE(j.outcome(*seq, o, "numbers"));
+}
+
+// A journal holding one kept change of kRa; its path, or "" when it could not be made.
+std::string journal_with_one_change(const TempDir& d) {
+    auto j = Journal::open(d.path, "test");
+    if (!j) {
+        ADD_FAILURE() << j.error().message;
+        return "";
+    }
+    change(*j, kRa, "128", "256");
+    return j->path();
 }
 
 TEST(Journal, ReplayGivesEveryKnobItsOriginalAndLatestChange) {
@@ -101,12 +107,8 @@ TEST(Journal, AWriteAnnouncedButNeverConfirmedStaysOpen) {
 
 TEST(Journal, TornLastLineIsIgnoredAndCutOffBeforeTheNextAppend) {
     TempDir d;
-    {
-        auto j = Journal::open(d.path, "test");
-        ASSERT_TRUE(j);
-        change(*j, kRa, "128", "256");
-    }
-    const std::string path = d.path + "/tune.journal";
+    const std::string path = journal_with_one_change(d);  // lines 1-4, seq 1-4
+    ASSERT_FALSE(path.empty());
     const std::string good = read_file(path).value();
     std::ofstream(path, std::ios::app) << R"({"v":1,"type":"change","seq":99,"kn)";
     auto st = Journal::load(d.path);
@@ -127,12 +129,8 @@ TEST(Journal, TornLastLineIsIgnoredAndCutOffBeforeTheNextAppend) {
 
 TEST(Journal, CorruptionInTheMiddleIsAClearError) {
     TempDir d;
-    {
-        auto j = Journal::open(d.path, "test");
-        ASSERT_TRUE(j);
-        change(*j, kRa, "128", "256");
-    }
-    const std::string path = d.path + "/tune.journal";
+    const std::string path = journal_with_one_change(d);  // lines 1-4, seq 1-4
+    ASSERT_FALSE(path.empty());
     std::string text = read_file(path).value();
     text.insert(text.find('\n') + 1, "garbage\n");
     std::ofstream(path, std::ios::trunc) << text;
@@ -150,6 +148,26 @@ TEST(Journal, CorruptionInTheMiddleIsAClearError) {
                                          << R"({"v":1,"type":"done","seq":2,"ref":7,"ok":true})"
                                          << "\n";
     EXPECT_FALSE(Journal::load(d.path));
+}
+
+TEST(Journal, DeeplyNestedLineIsRefusedWithItsLineNumber) {
+    TempDir d;
+    const std::string path = journal_with_one_change(d);  // lines 1-4, seq 1-4
+    ASSERT_FALSE(path.empty());
+    const std::string knob = knob_id_json(kRa).dump();
+    const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+    // Before the fix, replaying this change overflowed the stack copying its evidence.
+    std::ofstream(path, std::ios::app)
+        << R"({"v":1,"type":"change","seq":5,"to":"512","knob":)" << knob << R"(,"evidence":)"
+        << deep << "}\n"
+        << R"({"v":1,"type":"gone","seq":6,"knob":)" << knob << "}\n";
+    const std::string text = read_file(path).value();
+    auto st = Journal::load(d.path);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("line 5: nested deeper than 64 levels"), std::string::npos)
+        << st.error().message;
+    EXPECT_FALSE(Journal::open(d.path, "test"));
+    EXPECT_EQ(read_file(path).value(), text);
 }
 
 TEST(Journal, RecordsTheReplayWouldRefuseAreNeverWritten) {
@@ -211,6 +229,37 @@ TEST(Journal, MissingOrUnusableStateDirs) {
     auto empty = Journal::load(d.path + "/nothing");
     ASSERT_TRUE(empty);
     EXPECT_TRUE(empty->knobs.empty());
+}
+
+TEST(Journal, AJournalThatIsNoFileOrTooLongALineIsRefused) {
+    TempDir d;
+    const std::string path = d.path + "/tune.journal";
+    ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+    auto fifo = Journal::load(d.path);  // blocked in open() before
+    ASSERT_FALSE(fifo);
+    EXPECT_NE(fifo.error().message.find("not a regular file"), std::string::npos)
+        << fifo.error().message;
+    fs::remove(path);
+    std::ofstream(path) << std::string(kMaxJournalLineBytes + 1, '{') << "\n{}\n";
+    auto st = Journal::load(d.path);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("line 1 is longer than"), std::string::npos)
+        << st.error().message;
+}
+
+TEST(Journal, ACompleteLastLineThatIsNotJsonIsCorruption) {
+    TempDir d;
+    const std::string path = journal_with_one_change(d);  // lines 1-4, seq 1-4
+    ASSERT_FALSE(path.empty());
+    // It has its newline, so it was written whole (records are one write each): not torn.
+    std::ofstream(path, std::ios::app) << "not json\n";
+    const std::string text = read_file(path).value();
+    auto st = Journal::load(d.path);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("line 5: not valid JSON"), std::string::npos)
+        << st.error().message;
+    EXPECT_FALSE(Journal::open(d.path, "test"));
+    EXPECT_EQ(read_file(path).value(), text);  // not cut off
 }
 
 }  // namespace

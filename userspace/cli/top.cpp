@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/finite.h"
 #include "cli/signals.h"
 #include "collect/collector.h"
 #include "collect/parse/filter_targets.h"
@@ -242,6 +243,7 @@ void add_top(CLI::App& app) {
                     "Seconds per refresh, 0.1 to 3600, fractions allowed (default 1, or [top] "
                     "interval in the config)")
         ->type_name("SECONDS")
+        ->check(finite_number())
         ->check(CLI::Range(0.1, 3600.0));
     cmd->add_flag("--once", opts->once, "Print one interval and exit");
     cmd->add_flag("--json", opts->json,

@@ -3,13 +3,15 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/finite.h"
 #include "cli/signals.h"
 #include "collect/leaks_trace.h"
 #include "sinks/leaks_sink.h"
+#include "util/files.h"
+#include "util/safe_open.h"
 
 namespace perfbpf::cli {
 namespace {
@@ -35,10 +37,28 @@ struct TraceOptions {
     std::vector<std::string> command;
 };
 
+// Writes the report and closes the file, so a full disk is an error, not a short file.
+Result<void> finish_output(UniqueFd& fd, const std::string& path, const std::string& text) {
+    if (auto w = write_all(fd.get(), path, text); !w) return w;
+    if (::close(fd.release()) != 0) return fail_errno("close " + path, errno);
+    return {};
+}
+
 int run_trace(const TraceOptions& o) {
     if (!o.leaks) {
         std::fprintf(stderr, "perfbpf: trace: say what to trace (--leaks)\n");
         return 2;
+    }
+    // Opened before tracing: a bad path fails now, not after a long trace is lost.
+    UniqueFd output, folded;
+    for (auto [path, fd] : {std::pair{&o.output, &output}, std::pair{&o.folded, &folded}}) {
+        if (path->empty()) continue;
+        auto f = create_output_file(*path);
+        if (!f) {
+            std::fprintf(stderr, "perfbpf: %s\n", f.error().message.c_str());
+            return 1;
+        }
+        *fd = std::move(*f);
     }
     install_stop_handlers();
     LeaksTraceOptions t;
@@ -71,21 +91,17 @@ int run_trace(const TraceOptions& o) {
         std::fprintf(stderr, "perfbpf: %s\n", report.error().message.c_str());
         return 1;
     }
-    if (!o.folded.empty()) {
-        std::ofstream f(o.folded);
-        f << leaks_folded(*report);
-        if (!f) {
-            std::fprintf(stderr, "perfbpf: cannot write %s\n", o.folded.c_str());
+    if (folded.valid()) {
+        if (auto w = finish_output(folded, o.folded, leaks_folded(*report)); !w) {
+            std::fprintf(stderr, "perfbpf: %s\n", w.error().message.c_str());
             return 1;
         }
     }
     std::string text =
         o.json ? leaks_json(*report).dump(2) + "\n" : leaks_text(*report, o.top, true);
-    if (!o.output.empty()) {
-        std::ofstream f(o.output);
-        f << text;
-        if (!f) {
-            std::fprintf(stderr, "perfbpf: cannot write %s\n", o.output.c_str());
+    if (output.valid()) {
+        if (auto w = finish_output(output, o.output, text); !w) {
+            std::fprintf(stderr, "perfbpf: %s\n", w.error().message.c_str());
             return 1;
         }
         return 0;
@@ -123,6 +139,8 @@ void add_trace(CLI::App& app) {
         ->default_val(1.0);
     cmd->add_option("-d,--duration", o->duration_s, "Stop after this many seconds (0: never)")
         ->type_name("SECONDS")
+        ->check(finite_number())
+        ->check(finite_number())
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--top", o->top, "Stacks shown in the text report (default 10)")
         ->type_name("N")
@@ -130,6 +148,7 @@ void add_trace(CLI::App& app) {
     cmd->add_option("--min-age", o->min_age_s,
                     "Count only allocations at least this many seconds old as outstanding")
         ->type_name("SECONDS")
+        ->check(finite_number())
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--sample-bytes", o->sample_bytes,
                     "Sampled mode: mean bytes between samples, 1 to 2^40 (default 524288)")

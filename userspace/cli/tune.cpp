@@ -10,10 +10,12 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/finite.h"
 #include "cli/signals.h"
 #include "collect/collector.h"
 #include "sinks/tune_sink.h"
 #include "tune/engine.h"
+#include "tune/filter_check.h"
 #include "tune/registry.h"
 
 namespace perfbpf::cli {
@@ -91,10 +93,10 @@ int run_plan(const TuneOptions& o, const Knobs& knobs) {
     auto tuners = select_tuners(set_of(o.only), set_of(o.exclude));
     if (!tuners) return error(tuners.error().message);
     Engine engine(knobs, std::move(*tuners), engine_options(o));
+    // An unusable state dir is an error, not "no journal": the plan would show as originals
+    // values this tool may have written.
     auto journal = Journal::load(o.state_dir);
-    if (!journal)
-        std::fprintf(stderr, "perfbpf: warning: %s; originals are shown as current values\n",
-                     journal.error().message.c_str());
+    if (!journal) return error(journal.error().message);
     install_stop_handlers();
     auto collector = collector_for(engine, o.interval_s, "tune");
     if (!collector) return error(collector.error().message);
@@ -106,7 +108,7 @@ int run_plan(const TuneOptions& o, const Knobs& knobs) {
         window.push_back((*collector)->next(&stop));
         watched_ns += window.back().interval_ns;
     }
-    auto plan = engine.plan(window, journal ? &*journal : nullptr);
+    auto plan = engine.plan(window, &*journal);
     if (o.json)
         std::cout << tune_plan_json(plan, watched_ns).dump(2) << std::endl;
     else
@@ -171,10 +173,12 @@ int run_auto(const TuneOptions& o, const Knobs& knobs) {
 int run_rollback(const TuneOptions& o, const Knobs& knobs) {
     if (auto t = select_tuners(set_of(o.only), set_of(o.exclude)); !t)
         return error(t.error().message);
-    const std::string path = o.state_dir + "/" + Journal::kFileName;
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-        std::cout << "nothing to roll back: no journal at " << path << std::endl;
+    // Read first: a missing state dir or journal is nothing to do (and no dir is created),
+    // one we cannot read is an error.
+    auto recorded = Journal::load(o.state_dir);
+    if (!recorded) return error(recorded.error().message);
+    if (recorded->records == 0) {
+        std::cout << "nothing to roll back: no journal in " << o.state_dir << std::endl;
         return 0;
     }
     auto journal = Journal::open(o.state_dir, "perfbpf tune --rollback");
@@ -207,8 +211,22 @@ int run_status(const TuneOptions& o, const Knobs& knobs) {
     return 0;
 }
 
-int run_tune(const TuneOptions& o) {
-    Knobs knobs(KnobRoots::discover());
+int run_tune(const TuneOptions& given) {
+    KnobRoots roots = KnobRoots::discover();
+    // Named objects that do not exist are usage errors, found before any state dir is made;
+    // rollback and status also take objects the journal has, gone or not.
+    std::set<Scope> recorded;
+    if (given.rollback || given.status)
+        if (auto st = Journal::load(given.state_dir))
+            for (const auto& [id, rec] : st->knobs) recorded.insert(id.scope);
+    auto filter = check_filter(filter_of(given), roots, recorded);
+    if (!filter) {
+        std::fprintf(stderr, "perfbpf: %s\n", filter.error().message.c_str());
+        return 2;
+    }
+    TuneOptions o = given;
+    o.cgroups = filter->cgroups;
+    Knobs knobs(std::move(roots));
     if (o.automatic) return run_auto(o, knobs);
     if (o.rollback) return run_rollback(o, knobs);
     if (o.status) return run_status(o, knobs);
@@ -250,8 +268,10 @@ void add_tune(CLI::App& app) {
                   "JSON for --plan and --status ({\"changes\": [...]}, see README)");
     cmd->add_option("--duration", o->duration_s,
                     "Seconds to watch: --plan (default 10), --auto (default: until stopped)")
+        ->check(finite_number())
         ->check(CLI::Range(0.1, 1e9));
     cmd->add_option("--interval", o->interval_s, "Seconds per sample (default 1)")
+        ->check(finite_number())
         ->check(CLI::Range(0.1, 3600.0));
     cmd->add_option("--window", o->window,
                     "Samples a decision looks at, and that verify a change after it (default 5)")
@@ -264,12 +284,15 @@ void add_tune(CLI::App& app) {
         ->check(CLI::Range(0, 100));
     cmd->add_option("--min-gap", o->min_gap_s,
                     "Seconds between two changes of one knob (default 60)")
+        ->check(finite_number())
         ->check(CLI::Range(0.0, 1e7));
     cmd->add_option("--backoff", o->backoff_s,
                     "Seconds before a reverted change is tried again, doubling (default 600)")
+        ->check(finite_number())
         ->check(CLI::Range(0.0, 1e7));
     cmd->add_option("--reverse-gap", o->reverse_gap_s,
                     "Seconds before a knob may move back the way it came (default 300)")
+        ->check(finite_number())
         ->check(CLI::Range(0.0, 1e7));
     cmd->add_option("--only", o->only, "Run only these tuners (comma-separated)")->delimiter(',');
     cmd->add_option("--exclude", o->exclude, "Do not run these tuners (comma-separated)")

@@ -61,6 +61,8 @@ Result<double> number(const toml::node& node, const std::string& key, Range r,
     std::optional<double> v = node.value<double>();
     if (!v || node.is_boolean() || node.is_string())
         return fail(origin + ": " + key + " must be a number");
+    // TOML has nan and inf literals; NaN would pass the range check below.
+    if (!std::isfinite(*v)) return fail(origin + ": " + key + " must be a finite number");
     if (*v < r.lo || *v > r.hi)
         return fail(origin + ": " + key + " = " + fmt(*v) + " is out of range [" + fmt(r.lo) +
                     ", " + fmt(r.hi) + "]");
@@ -198,7 +200,7 @@ Result<Config> load_config(const std::string& path) {
         if (::access(kDefaultConfigPath, F_OK) != 0) return Config{};
         p = kDefaultConfigPath;
     }
-    auto text = read_file(p);
+    auto text = read_regular_file(p, kMaxConfigBytes);
     if (!text) return fail("config: " + text.error().message);
     return parse_config(*text, p);
 }

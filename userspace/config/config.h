@@ -1,6 +1,7 @@
 // One typed configuration, loaded from TOML and validated; CLI flags override it.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,6 +52,8 @@ Result<Config> parse_config(const std::string& toml_text, const std::string& ori
 
 // Every key parse_config accepts, as "section.key" (deploy/perfbpf.toml lists them all).
 std::vector<std::string> known_config_keys();
+// A config larger than this is refused, not read (--config /dev/zero read forever).
+inline constexpr size_t kMaxConfigBytes = size_t{1} << 20;
 
 // Loads `path`; when `path` is empty, loads kDefaultConfigPath if it exists, else defaults.
 Result<Config> load_config(const std::string& path);

@@ -4,7 +4,7 @@
  * forwarded to the real allocator (the next definition, found with dlsym(RTLD_NEXT)),
  * then recorded as an event in a per-thread batch; a full batch is handed to
  * perfbpf_leaks_hook(), an empty function whose first instruction is a 5-byte nop, on
- * which perfbpf attaches a uprobe (≈0.26 µs per hit on 6.18; see MEASURED.md). One trap
+ * which perfbpf attaches a uprobe (≈0.26 µs per hit on 6.18; see docs/measured.md). One trap
  * per LEAKS_BATCH events instead of one per call is what keeps exact mode within its
  * budget: the trap, not the BPF program, is the cost.
  *
@@ -661,7 +661,7 @@ static void save_maps(void)
 	int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return;
-	int out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int out = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out >= 0) {
 		while ((n = read(in, buf, sizeof(buf))) > 0)
 			if (write(out, buf, (size_t)n) != n)

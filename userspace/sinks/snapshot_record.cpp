@@ -9,6 +9,8 @@
 #include "model/catalogue.h"
 #include "sinks/json_sink.h"
 #include "util/files.h"
+#include "util/json_limits.h"
+#include "util/safe_open.h"
 
 namespace perfbpf {
 
@@ -105,6 +107,12 @@ std::vector<S> read_array(const json& j, const char* key) {
 Result<Snapshot> snapshot_from_json(const json& j) {
     if (!j.is_object() || !j.contains("interval_ns"))
         return fail("not a perfbpf snapshot (no interval_ns)");
+    // Replay waits interval_ns between frames and rates divide by it: 0 divides by zero, a
+    // negative one reads as 2^64 ns.
+    const json& iv = j["interval_ns"];
+    if (!iv.is_number_unsigned() || iv.get<uint64_t>() == 0 ||
+        iv.get<uint64_t>() > kMaxSnapshotIntervalNs)
+        return fail("interval_ns " + iv.dump() + " is not between 1 ns and 1 day");
     try {
         Snapshot s;
         get(j, "interval_ns", s.interval_ns);
@@ -147,23 +155,27 @@ Result<Snapshot> snapshot_from_json(const json& j) {
 }
 
 Result<std::vector<Snapshot>> read_recording(const std::string& path) {
-    auto text = read_file(path);
+    auto text = read_regular_file(path, kMaxRecordingBytes);
     if (!text) return std::unexpected(text.error());
     std::vector<Snapshot> out;
-    std::istringstream in(*text);
-    std::string line;
-    int lineno = 0;
-    while (std::getline(in, line)) {
-        ++lineno;
+    std::string_view rest(*text);
+    for (size_t lineno = 1; !rest.empty(); ++lineno) {
+        const size_t nl = rest.find('\n');
+        const std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        const std::string where = path + ":" + std::to_string(lineno) + ": ";
+        if (line.size() > kMaxRecordingLineBytes)
+            return fail(where + "line longer than " + std::to_string(kMaxRecordingLineBytes) +
+                        " bytes");
         if (trim(line).empty()) continue;
-        json j = json::parse(line, nullptr, false);
-        if (j.is_discarded()) {
-            // A run killed mid-write leaves a torn last line: ignore only that one.
-            if (in.peek() == EOF) break;
-            return fail(path + ":" + std::to_string(lineno) + ": not valid JSON");
+        auto j = parse_json_bounded(line);
+        if (!j) {
+            // A run killed mid-write leaves a last line without its newline: ignore only that.
+            if (nl == std::string_view::npos) break;
+            return fail(where + j.error().message);
         }
-        auto s = snapshot_from_json(j);
-        if (!s) return fail(path + ":" + std::to_string(lineno) + ": " + s.error().message);
+        auto s = snapshot_from_json(*j);
+        if (!s) return fail(where + s.error().message);
         out.push_back(std::move(*s));
     }
     return out;
@@ -172,8 +184,11 @@ Result<std::vector<Snapshot>> read_recording(const std::string& path) {
 Result<Recorder> Recorder::open(const std::string& path) {
     Recorder r;
     r.path_ = path;
-    r.file_.reset(std::fopen(path.c_str(), "ae"));
+    auto fd = create_output_file(path, /*append=*/true);
+    if (!fd) return fail("recording: " + fd.error().message);
+    r.file_.reset(::fdopen(fd->get(), "a"));
     if (!r.file_) return fail_errno("open recording " + path, errno);
+    fd->release();  // the FILE owns it now
     return r;
 }
 

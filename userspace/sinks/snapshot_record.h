@@ -3,6 +3,7 @@
 // that assert verdicts on real data.
 #pragma once
 
+#include <cstddef>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,8 +15,15 @@
 
 namespace perfbpf {
 
+inline constexpr uint64_t kMaxSnapshotIntervalNs = 86'400'000'000'000;  // a day
+
 // The inverse of snapshot_json (verdicts are recomputed on replay, not read).
 Result<Snapshot> snapshot_from_json(const nlohmann::json& j);
+
+// Bounds on what replay reads. A line is one interval (those in tests/fixtures/recordings
+// are 12-15 KB), so these stop /dev/zero-like input, not real recordings.
+inline constexpr size_t kMaxRecordingLineBytes = size_t{64} << 20;
+inline constexpr size_t kMaxRecordingBytes = size_t{1} << 30;
 
 Result<std::vector<Snapshot>> read_recording(const std::string& path);
 

@@ -1,6 +1,6 @@
 // Finding a function in an ELF file and choosing where on it a uprobe costs least.
 // On x86 the kernel emulates push, nop, jmp and call at a probe (≈0.5 µs per hit) but
-// single-steps anything else (≈11-16 µs, MEASURED.md); glibc's free starts with `test`.
+// single-steps anything else (≈11-16 µs, docs/measured.md); glibc's free starts with `test`.
 #pragma once
 
 #include <cstdint>

@@ -7,9 +7,10 @@
 
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 
 #include "util/files.h"
+#include "util/json_limits.h"
+#include "util/safe_open.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -127,25 +128,26 @@ Result<void> apply_record(JournalState& st, const json& r) {
     return {};
 }
 
-Result<void> fsync_dir(const std::string& dir) {
-    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!d.valid()) return fail_errno("open " + dir, errno);
-    if (::fsync(d.get()) != 0) return fail_errno("fsync " + dir, errno);
-    return {};
+constexpr const char* kLockName = "tune.lock";
+
+// The journal of the state dir `dirfd`; an empty state when there is none yet.
+Result<JournalState> load_in(int dirfd, const std::string& dir) {
+    const std::string path = dir + "/" + Journal::kFileName;
+    int err = 0;
+    auto fd = open_in_dir(dirfd, dir, Journal::kFileName, O_RDONLY | O_NONBLOCK, 0, &err);
+    if (!fd) {
+        if (err == ENOENT) return JournalState{};
+        return fail("journal " + fd.error().message);
+    }
+    auto text = read_regular(fd->get(), path, kMaxJournalBytes);
+    if (!text) return fail("journal " + path + " is unreadable: " + text.error().message);
+    return replay_journal(*text, path);
 }
 
-Result<void> ensure_dir(const std::string& dir) {
-    struct stat st;
-    if (::stat(dir.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) return fail("state dir " + dir + " is not a directory");
-        return {};
-    }
-    if (errno != ENOENT) return fail_errno("state dir " + dir, errno);
-    // Only the last component: a mistyped --state-dir should not grow a tree.
-    if (::mkdir(dir.c_str(), 0700) != 0)
-        return fail_errno("state dir " + dir + " does not exist and cannot be created", errno);
-    std::filesystem::path parent = std::filesystem::path(dir).parent_path();
-    return fsync_dir(parent.empty() ? "." : parent.string());
+// The holder line a lock file holds (short; anything longer is cut).
+std::string holder_text(int fd, const std::string& path) {
+    auto who = read_regular(fd, path, 4096);
+    return who && !trim(*who).empty() ? std::string(trim(*who)) : "holder unknown";
 }
 
 }  // namespace
@@ -193,13 +195,15 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
         size_t nl = text.find('\n', pos);
         const bool complete = nl != std::string::npos;
         const size_t end = complete ? nl : text.size();
-        const bool last = !complete || end + 1 >= text.size();
         std::string_view body(text.data() + pos, end - pos);
-        json r = json::parse(body, nullptr, false);
-        Result<void> ok = r.is_discarded() ? fail("not valid JSON") : Result<void>{};
+        if (body.size() > kMaxJournalLineBytes)
+            return fail("journal " + path + " line " + std::to_string(line) + " is longer than " +
+                        std::to_string(kMaxJournalLineBytes) + " bytes: it is corrupt");
+        auto parsed = parse_json_bounded(body);
+        Result<void> ok = parsed ? Result<void>{} : std::unexpected(parsed.error());
         if (ok) {
             try {
-                ok = apply_record(st, r);
+                ok = apply_record(st, *parsed);
             } catch (const json::exception& e) {
                 ok = fail(std::string("malformed record: ") + e.what());
             }
@@ -207,7 +211,7 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
         if (!ok) {
             // A crash while appending leaves the last line cut short: that write never
             // happened as far as anyone knows (its knob write comes only after the fsync).
-            if (last && (!complete || r.is_discarded())) {
+            if (!complete) {
                 st.torn_tail = true;
                 break;
             }
@@ -222,17 +226,17 @@ Result<JournalState> replay_journal(const std::string& text, const std::string& 
     return st;
 }
 
-Result<StateLock> StateLock::take(const std::string& dir, const std::string& command) {
-    const std::string path = dir + "/tune.lock";
+Result<StateLock> StateLock::take(int dirfd, const std::string& dir, const std::string& command) {
+    const std::string path = dir + "/" + kLockName;
+    int err = 0;
+    auto fd = open_in_dir(dirfd, dir, kLockName, O_RDWR | O_CREAT, 0600, &err);
+    if (!fd && err == ELOOP) return fail("lock " + fd.error().message);
+    if (!fd) return fail("state dir " + dir + " is not writable: " + fd.error().message);
     StateLock l;
-    l.fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!l.fd_.valid())
-        return fail_errno("state dir " + dir + " is not writable: create " + path, errno);
+    l.fd_ = std::move(*fd);
     if (::flock(l.fd_.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK) return fail_errno("lock " + path, errno);
-        auto who = read_file(path);
-        return fail("another perfbpf tune holds " + path + " (" +
-                    (who && !trim(*who).empty() ? std::string(trim(*who)) : "holder unknown") +
+        return fail("another perfbpf tune holds " + path + " (" + holder_text(l.fd_.get(), path) +
                     "): one writer at a time");
     }
     std::string text = "pid " + std::to_string(::getpid()) + " (" + command + ") since unix ms " +
@@ -244,40 +248,43 @@ Result<StateLock> StateLock::take(const std::string& dir, const std::string& com
 }
 
 std::optional<std::string> StateLock::holder(const std::string& dir) {
-    const std::string path = dir + "/tune.lock";
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return std::nullopt;
-    if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) return std::nullopt;
-    auto who = read_file(path);
-    return who ? std::string(trim(*who)) : std::string("holder unknown");
+    auto d = open_state_dir(dir, false);
+    if (!d) return std::nullopt;
+    auto fd = open_in_dir(d->get(), dir, kLockName, O_RDONLY | O_NONBLOCK);
+    if (!fd) return std::nullopt;
+    if (::flock(fd->get(), LOCK_SH | LOCK_NB) == 0) return std::nullopt;
+    return holder_text(fd->get(), dir + "/" + kLockName);
 }
 
 Result<JournalState> Journal::load(const std::string& dir) {
-    const std::string path = dir + "/" + kFileName;
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-        if (errno == ENOENT) return JournalState{};
-        return fail_errno("journal " + path, errno);
+    int err = 0;
+    auto d = open_state_dir(dir, false, &err);
+    if (!d) {
+        if (err == ENOENT) return JournalState{};
+        return std::unexpected(d.error());
     }
-    auto text = read_file(path);
-    if (!text) return fail("journal " + path + " is unreadable: " + text.error().message);
-    return replay_journal(*text, path);
+    return load_in(d->get(), dir);
 }
 
 Result<Journal> Journal::open(const std::string& dir, const std::string& command) {
-    if (auto d = ensure_dir(dir); !d) return std::unexpected(d.error());
-    auto lock = StateLock::take(dir, command);
+    auto d = open_state_dir(dir, true);
+    if (!d) return std::unexpected(d.error());
+    auto lock = StateLock::take(d->get(), dir, command);
     if (!lock) return std::unexpected(lock.error());
     Journal j;
     j.dir_ = dir;
     j.path_ = dir + "/" + kFileName;
     j.lock_ = std::move(*lock);
-    auto st = load(dir);
+    auto st = load_in(d->get(), dir);
     if (!st) return std::unexpected(st.error());
     j.state_ = std::move(*st);
-    const bool existed = ::access(j.path_.c_str(), F_OK) == 0;
-    j.fd_.reset(::open(j.path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    if (!j.fd_.valid()) return fail_errno("journal " + j.path_ + " is not writable", errno);
+    int err = 0;
+    auto fd = open_in_dir(d->get(), dir, kFileName, O_RDWR | O_APPEND, 0600, &err);
+    const bool created = !fd && err == ENOENT;
+    if (created)
+        fd = open_in_dir(d->get(), dir, kFileName, O_RDWR | O_APPEND | O_CREAT | O_EXCL, 0600);
+    if (!fd) return fail("journal " + fd.error().message);
+    j.fd_ = std::move(*fd);
     if (j.state_.torn_tail) {
         // Cut the torn line off, or the next record would be glued to it.
         if (::ftruncate(j.fd_.get(), static_cast<off_t>(j.state_.good_bytes)) != 0 ||
@@ -285,9 +292,9 @@ Result<Journal> Journal::open(const std::string& dir, const std::string& command
             return fail_errno("journal " + j.path_ + ": cutting off a torn last line", errno);
         j.state_.torn_tail = false;
     }
-    if (!existed) {
+    if (created) {
         if (::fsync(j.fd_.get()) != 0) return fail_errno("fsync " + j.path_, errno);
-        if (auto r = fsync_dir(dir); !r) return std::unexpected(r.error());
+        if (::fsync(d->get()) != 0) return fail_errno("fsync " + dir, errno);
     }
     return j;
 }

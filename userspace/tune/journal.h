@@ -14,13 +14,14 @@
 //   outcome   {ref, outcome, detail, before, after}  verdict on change `ref`: kept, reverted
 //   override  {knob, found, expected}  someone else changed a knob of ours: hands off
 //   gone      {knob, detail}  its object vanished or was replaced (rollback skips it)
-// A last line without its newline, or one that does not parse, is a torn write from a crash:
-// ignored (and cut off before the next append). Any other bad line is corruption: a clear
-// error, and nothing is done.
+// A last line without its newline is a torn write from a crash: ignored (and cut off before
+// the next append). Every record is written with its newline in one write(2), so any other
+// bad line, the last complete one included, is corruption: a clear error, and nothing is done.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
@@ -77,15 +78,20 @@ struct JournalState {
     uint64_t good_bytes = 0;  // length of the valid prefix
 };
 
+// Records are a few KB; the bounds only stop a journal that is not one.
+inline constexpr size_t kMaxJournalLineBytes = size_t{1} << 20;
+inline constexpr size_t kMaxJournalBytes = size_t{256} << 20;
+
 // Replays journal text. Fails on corruption, naming the line.
 Result<JournalState> replay_journal(const std::string& text, const std::string& path);
 
 // The lock file of a state dir, held for the life of this object.
 class StateLock {
   public:
-    // Takes DIR/tune.lock, or fails naming its holder ("pid 812 (perfbpf tune --auto) since ...").
-    static Result<StateLock> take(const std::string& dir, const std::string& command);
-    // Who holds it now, or nullopt when nobody does.
+    // Takes tune.lock in the state dir `dirfd` (named `dir` in messages), never through a
+    // symlink, or fails naming its holder ("pid 812 (perfbpf tune --auto) since ...").
+    static Result<StateLock> take(int dirfd, const std::string& dir, const std::string& command);
+    // Who holds the lock of state dir `dir` now, or nullopt when nobody does.
     static std::optional<std::string> holder(const std::string& dir);
 
   private:
@@ -98,9 +104,11 @@ class Journal {
 
     // For a writer: creates DIR when its parent exists, takes the lock, replays the journal
     // and cuts off a torn last line. Fails on a missing parent, a read-only or unwritable
-    // dir, a held lock or a corrupt journal: nothing is written then.
+    // dir, one open_state_dir refuses (a symlink, or others could write it), a symlink for
+    // the lock or journal, a held lock or a corrupt journal: nothing is written then.
     static Result<Journal> open(const std::string& dir, const std::string& command);
-    // For a reader: the replayed state; an empty state when there is no journal yet.
+    // For a reader: the replayed state; an empty state when there is no state dir or no
+    // journal yet. The state dir is checked as for a writer.
     static Result<JournalState> load(const std::string& dir);
 
     const JournalState& state() const { return state_; }

@@ -1,6 +1,7 @@
 #include "util/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,21 +11,49 @@
 
 namespace perfbpf {
 
-Result<std::string> read_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return fail_errno("open " + path, errno);
+namespace {
+
+// Reads fd to EOF; more than `max_bytes` is an error.
+Result<std::string> read_all(int fd, const std::string& path, size_t max_bytes) {
     std::string out;
     char buf[16384];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+        ssize_t n = ::read(fd, buf, sizeof(buf));
         if (n < 0) {
             if (errno == EINTR) continue;
             return fail_errno("read " + path, errno);
         }
         if (n == 0) break;
+        if (static_cast<size_t>(n) > max_bytes - out.size())
+            return fail(path + " is larger than " + std::to_string(max_bytes) +
+                        " bytes: refusing to read it");
         out.append(buf, static_cast<size_t>(n));
     }
     return out;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return fail_errno("open " + path, errno);
+    return read_all(fd.get(), path, std::string().max_size());
+}
+
+Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) return fail_errno("open " + path, errno);
+    return read_regular(fd.get(), path, max_bytes);
+}
+
+Result<std::string> read_regular(int fd, const std::string& path, size_t max_bytes) {
+    struct stat st;
+    if (::fstat(fd, &st) != 0) return fail_errno("stat " + path, errno);
+    if (!S_ISREG(st.st_mode)) return fail(path + " is not a regular file");
+    if (static_cast<uint64_t>(st.st_size) > max_bytes)
+        return fail(path + " is larger than " + std::to_string(max_bytes) +
+                    " bytes: refusing to read it");
+    return read_all(fd, path, max_bytes);
 }
 
 Result<std::string> read_first_line(const std::string& path) {
@@ -38,13 +67,17 @@ Result<std::string> read_first_line(const std::string& path) {
 Result<void> write_file(const std::string& path, std::string_view content) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid()) return fail_errno("open " + path + " for writing", errno);
-    while (!content.empty()) {
-        ssize_t n = ::write(fd.get(), content.data(), content.size());
+    return write_all(fd.get(), path, content);
+}
+
+Result<void> write_all(int fd, const std::string& path, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {
             if (errno == EINTR) continue;
             return fail_errno("write " + path, errno);
         }
-        content.remove_prefix(static_cast<size_t>(n));
+        data.remove_prefix(static_cast<size_t>(n));
     }
     return {};
 }

@@ -1,0 +1,33 @@
+// Opening files as root in places others may write to: the tune state dir and output files
+// the user names. Nothing here follows a symlink in the last component, so a link planted
+// at /var/lib/perfbpf/tune.lock or at `trace -o FILE` cannot make root truncate or write
+// the file it points at. Every descriptor is O_CLOEXEC.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "util/fd.h"
+#include "util/result.h"
+
+namespace perfbpf {
+
+// The state dir as a directory fd. With `create`, a missing last component is made (0700)
+// when its parent exists. Refused, naming the dir: a symlink, not a directory, owned by
+// someone other than us or root, or writable by group or others (anyone who can write it
+// can swap the files in it). When opening failed, `err` (when given) gets its errno
+// (ENOENT: missing), else 0.
+Result<UniqueFd> open_state_dir(const std::string& path, bool create, int* err = nullptr);
+
+// `name` inside the directory `dirfd` (shown as `dir` in messages), never through a symlink:
+// openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode). `err` as for open_state_dir
+// (ELOOP: a symlink).
+Result<UniqueFd> open_in_dir(int dirfd, const std::string& dir, const std::string& name, int flags,
+                             mode_t mode = 0600, int* err = nullptr);
+
+// An output file the user named, for writing: created (0644) or truncated, or with
+// `append` appended to; a symlink there is refused rather than followed.
+Result<UniqueFd> create_output_file(const std::string& path, bool append = false);
+
+}  // namespace perfbpf
