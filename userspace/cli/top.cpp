@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <deque>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -18,6 +17,7 @@
 #include "collect/collector.h"
 #include "config/config.h"
 #include "detect/verdict.h"
+#include "detect/verdict_window.h"
 #include "sinks/json_sink.h"
 #include "sinks/snapshot_record.h"
 #include "sinks/text_sink.h"
@@ -40,9 +40,6 @@ struct TopOptions {
     std::string replay_path;
 };
 
-// Verdicts look at the last few intervals so one noisy second does not flip them.
-constexpr size_t kVerdictWindow = 5;
-
 void warn_unavailable(const std::vector<ProbeStatus>& status) {
     for (const auto& s : status)
         if (!s.attached && !s.skipped)
@@ -56,7 +53,7 @@ using NextSnapshot = std::function<std::optional<Snapshot>(const std::atomic<boo
 class Intervals {
   public:
     Intervals(NextSnapshot next, const Thresholds& t, Recorder* recorder)
-        : next_(std::move(next)), thresholds_(t), recorder_(recorder) {}
+        : next_(std::move(next)), window_(t), recorder_(recorder) {}
 
     // nullopt: no more snapshots.
     Result<std::optional<TopUpdate>> next(const std::atomic<bool>* stop) {
@@ -65,17 +62,14 @@ class Intervals {
         if (recorder_) {
             if (auto r = recorder_->append(*snap); !r) return std::unexpected(r.error());
         }
-        window_.push_back(std::move(*snap));
-        if (window_.size() > kVerdictWindow) window_.pop_front();
-        std::vector<Snapshot> w(window_.begin(), window_.end());
-        return std::optional<TopUpdate>(TopUpdate{window_.back(), assess(w, thresholds_)});
+        std::vector<Verdict> verdicts = window_.push(*snap);
+        return std::optional<TopUpdate>(TopUpdate{std::move(*snap), std::move(verdicts)});
     }
 
   private:
     NextSnapshot next_;
-    Thresholds thresholds_;
+    VerdictWindow window_;
     Recorder* recorder_;
-    std::deque<Snapshot> window_;
 };
 
 // Prints each interval as text or JSON until the source ends, the iteration count is
