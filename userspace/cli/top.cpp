@@ -3,14 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/signals.h"
@@ -19,6 +17,7 @@
 #include "detect/verdict.h"
 #include "detect/verdict_window.h"
 #include "sinks/json_sink.h"
+#include "sinks/seekable_source.h"
 #include "sinks/snapshot_record.h"
 #include "sinks/text_sink.h"
 #include "sinks/tui.h"
@@ -120,19 +119,28 @@ bool wants_full_screen(const TopOptions& o) {
     return !o.json && !o.plain && !o.once && tui_possible(STDIN_FILENO, STDOUT_FILENO);
 }
 
-// Runs the full-screen view; false (after a warning) when this terminal cannot host it.
-// A failure to record ends the view and reaches main() as an exception, after the
-// terminal is restored.
-bool run_full_screen(const TopOptions& o, Intervals& intervals) {
+// Runs a full-screen view; false (after a warning) when this terminal cannot host it.
+// A failure to record or read ends the view and reaches main() as an exception, after
+// the terminal is restored.
+bool on_full_screen(const TopOptions& o,
+                    const std::function<Result<void>(const TuiOptions&)>& show) {
     Result<void> shown;
     {
         HeldLogs held;
         TuiOptions to;
         to.stop = &stop_requested();
         to.iterations = o.iterations;
+        shown = show(to);
+    }
+    if (!shown) spdlog::warn("{}; printing plain text instead", shown.error().message);
+    return shown.has_value();
+}
+
+bool run_full_screen(const TopOptions& o, Intervals& intervals) {
+    return on_full_screen(o, [&](const TuiOptions& to) {
         // Runs on the view's collecting thread. `interrupted` is the view's own flag, set
         // when it closes: a half-collected interval is recorded but not shown.
-        shown = run_tui(
+        return run_tui(
             [&](const std::atomic<bool>& interrupted) -> std::optional<TopUpdate> {
                 auto u = intervals.next(&interrupted);
                 if (!u) throw std::runtime_error(u.error().message);
@@ -140,16 +148,15 @@ bool run_full_screen(const TopOptions& o, Intervals& intervals) {
                 return std::move(*u);
             },
             to);
-    }
-    if (!shown) spdlog::warn("{}; printing plain text instead", shown.error().message);
-    return shown.has_value();
+    });
 }
 
-// Waits `ns` unless `stop` comes first; a replay on screen moves at the recorded pace.
-void wait_unless_stopped(uint64_t ns, const std::atomic<bool>* stop) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
-    while (std::chrono::steady_clock::now() < end && !(stop && stop->load()))
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// A recording on screen: played at its pace, and moved through with the time keys.
+bool replay_full_screen(const TopOptions& o, const std::vector<Snapshot>& recorded,
+                        const Thresholds& t) {
+    SeekableSource source = seekable_snapshots([&] { return recorded.size(); },
+                                               [&](size_t i) { return recorded[i]; }, t, "REPLAY");
+    return on_full_screen(o, [&](const TuiOptions& to) { return run_tui_seekable(source, to); });
 }
 
 int run_top(const TopOptions& o) {
@@ -170,16 +177,14 @@ int run_top(const TopOptions& o) {
             std::fprintf(stderr, "perfbpf: %s\n", recorded.error().message.c_str());
             return 1;
         }
+        for (Snapshot& s : *recorded) apply_filter(s, filter);
+        if (full_screen && replay_full_screen(o, *recorded, config->thresholds)) return 0;
         size_t i = 0;
-        auto next = [&](const std::atomic<bool>* stop) -> std::optional<Snapshot> {
+        auto next = [&](const std::atomic<bool>*) -> std::optional<Snapshot> {
             if (i >= recorded->size()) return std::nullopt;
-            Snapshot s = (*recorded)[i++];
-            if (full_screen && i > 1) wait_unless_stopped(s.interval_ns, stop);
-            apply_filter(s, filter);
-            return s;
+            return (*recorded)[i++];
         };
         Intervals intervals(next, config->thresholds, nullptr);
-        if (full_screen && run_full_screen(o, intervals)) return 0;
         return print_loop(o, intervals);
     }
 
@@ -249,8 +254,11 @@ void add_top(CLI::App& app) {
         std::string("TOML configuration (default ") + kDefaultConfigPath + " when it exists)");
     cmd->add_option("--record", opts->record_path,
                     "Append every interval's snapshot to FILE as JSON lines");
-    cmd->add_option("--replay", opts->replay_path,
-                    "Show a recording made with --record instead of the live system (no root)")
+    cmd->add_option(
+           "--replay", opts->replay_path,
+           "Show a recording made with --record instead of the live system (no root); on a "
+           "terminal it plays at its pace, Left/Right step, PgUp/PgDn a minute, "
+           "Home/End, Space pause")
         ->excludes("--record");
     cmd->callback([opts] { exit_status() = run_top(*opts); });
 }
