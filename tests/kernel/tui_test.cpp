@@ -353,5 +353,51 @@ TEST(TopScreen, ReplayShowsTheRecordingAndStaysAtItsEnd) {
     EXPECT_TRUE(top.modes_restored());
 }
 
+// The first line of the screen in a replay: "REPLAY 2026-11-23 17:59:39 (1/3)  playing".
+std::string timeline(const Tmux& t) {
+    auto screen = t.screen();
+    return screen.empty() ? "" : screen[0];
+}
+
+// A recording moved through with the time keys (no root needed).
+TEST(TopScreen, ReplayMovesThroughTimeWithTheArrowKeys) {
+    if (!tmux_installed()) PERFBPF_SKIP_OR_FAIL("tmux is not installed (scripts/install-deps.sh)");
+    TopInPane top(
+        100, 30,
+        "--replay " + std::string(PERFBPF_FIXTURES_DIR) + "/recordings/cpu-contention.jsonl");
+    ASSERT_TRUE(top.tmux->ok()) << top.tmux->error();
+    const Tmux& t = *top.tmux;
+    // The marker is there from the first frame on.
+    ASSERT_TRUE(wait_screen(t, has({"PID COMMAND"}), 10)) << t.screen_text();
+    EXPECT_EQ(timeline(t).rfind("REPLAY 20", 0), 0u) << t.screen_text();
+    EXPECT_NE(timeline(t).find("/3)"), std::string::npos) << timeline(t);
+    // Played to its end at the recorded pace (three 0.5 s intervals), then paused there.
+    ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused", "END of data"}), 10)) << t.screen_text();
+    const std::string last = timeline(t);
+    t.keys("Left");
+    ASSERT_TRUE(wait_screen(t, has({"(2/3)  paused"}))) << t.screen_text();
+    EXPECT_EQ(t.screen_text().find("END of data"), std::string::npos);
+    t.keys("Left");
+    ASSERT_TRUE(wait_screen(t, has({"(1/3)  paused"}))) << t.screen_text();
+    EXPECT_NE(timeline(t), last);
+    t.keys("Right");
+    ASSERT_TRUE(wait_screen(t, has({"(2/3)  paused"}))) << t.screen_text();
+    t.keys("End");
+    ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused"}))) << t.screen_text();
+    EXPECT_EQ(timeline(t), last);
+    t.keys("Home");
+    ASSERT_TRUE(wait_screen(t, has({"(1/3)  paused"}))) << t.screen_text();
+    // Space plays again, to the end.
+    t.keys("Space");
+    ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused", "END of data"}), 10)) << t.screen_text();
+    t.keys("?");
+    ASSERT_TRUE(wait_screen(t, has({"perfbpf top: keys", "one interval back / forward"})))
+        << t.screen_text();
+    t.keys("q");  // from help too
+    EXPECT_EQ(top.exit_status(10), 0) << t.screen_text();
+    EXPECT_EQ(t.format("#{alternate_on}"), "0");
+    EXPECT_TRUE(top.modes_restored());
+}
+
 }  // namespace
 }  // namespace perfbpf
