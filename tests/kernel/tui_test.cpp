@@ -326,16 +326,26 @@ TEST(TopScreen, SigtermRestoresTheTerminalAndExitsZero) {
     EXPECT_TRUE(top.modes_restored());
 }
 
-// A recording on screen (no root needed): known numbers, and the last frame stays.
-TEST(TopScreen, ReplayShowsTheRecordingAndStaysAtItsEnd) {
+// The first line of the screen in a replay: "REPLAY 2026-11-23 17:59:39 (1/3)  playing".
+std::string timeline(const Tmux& t) {
+    auto screen = t.screen();
+    return screen.empty() ? "" : screen[0];
+}
+
+// A recording on screen (no root needed): marked as one from the first frame, known
+// numbers, the last frame stays, and the time keys move through it.
+TEST(TopScreen, ReplayShowsTheRecordingStaysAtItsEndAndMovesThroughTime) {
     if (!tmux_installed()) PERFBPF_SKIP_OR_FAIL("tmux is not installed (scripts/install-deps.sh)");
     TopInPane top(
         100, 30,
         "--replay " + std::string(PERFBPF_FIXTURES_DIR) + "/recordings/cpu-contention.jsonl");
     ASSERT_TRUE(top.tmux->ok()) << top.tmux->error();
     const Tmux& t = *top.tmux;
-    // Three 0.5 s intervals, shown at their pace, then the end.
-    ASSERT_TRUE(wait_screen(t, has({"END of data"}), 10)) << t.screen_text();
+    ASSERT_TRUE(wait_screen(t, has({"PID COMMAND"}), 10)) << t.screen_text();
+    EXPECT_EQ(timeline(t).rfind("REPLAY 20", 0), 0u) << t.screen_text();
+    EXPECT_NE(timeline(t).find("/3)"), std::string::npos) << timeline(t);
+    // Three 0.5 s intervals, shown at their pace, then the end, paused there.
+    ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused", "END of data"}), 10)) << t.screen_text();
     auto screen = t.screen();
     std::string all = t.screen_text();
     EXPECT_NE(all.find("\ncpu      critical runq p99 16 ms on 2 CPUs"), std::string::npos) << all;
@@ -347,32 +357,7 @@ TEST(TopScreen, ReplayShowsTheRecordingAndStaysAtItsEnd) {
     for (size_t i = 2; i < 5; ++i) EXPECT_EQ(split(rows[i])[1], "spin") << rows[i];
     t.keys("1");
     ASSERT_TRUE(wait_screen(t, has({"BUSY%", "cpus 1-2 of 2"}))) << t.screen_text();
-    t.keys("q");
-    EXPECT_EQ(top.exit_status(10), 0) << t.screen_text();
-    EXPECT_EQ(t.format("#{alternate_on}"), "0");
-    EXPECT_TRUE(top.modes_restored());
-}
 
-// The first line of the screen in a replay: "REPLAY 2026-11-23 17:59:39 (1/3)  playing".
-std::string timeline(const Tmux& t) {
-    auto screen = t.screen();
-    return screen.empty() ? "" : screen[0];
-}
-
-// A recording moved through with the time keys (no root needed).
-TEST(TopScreen, ReplayMovesThroughTimeWithTheArrowKeys) {
-    if (!tmux_installed()) PERFBPF_SKIP_OR_FAIL("tmux is not installed (scripts/install-deps.sh)");
-    TopInPane top(
-        100, 30,
-        "--replay " + std::string(PERFBPF_FIXTURES_DIR) + "/recordings/cpu-contention.jsonl");
-    ASSERT_TRUE(top.tmux->ok()) << top.tmux->error();
-    const Tmux& t = *top.tmux;
-    // The marker is there from the first frame on.
-    ASSERT_TRUE(wait_screen(t, has({"PID COMMAND"}), 10)) << t.screen_text();
-    EXPECT_EQ(timeline(t).rfind("REPLAY 20", 0), 0u) << t.screen_text();
-    EXPECT_NE(timeline(t).find("/3)"), std::string::npos) << timeline(t);
-    // Played to its end at the recorded pace (three 0.5 s intervals), then paused there.
-    ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused", "END of data"}), 10)) << t.screen_text();
     const std::string last = timeline(t);
     t.keys("Left");
     ASSERT_TRUE(wait_screen(t, has({"(2/3)  paused"}))) << t.screen_text();
@@ -387,8 +372,7 @@ TEST(TopScreen, ReplayMovesThroughTimeWithTheArrowKeys) {
     EXPECT_EQ(timeline(t), last);
     t.keys("Home");
     ASSERT_TRUE(wait_screen(t, has({"(1/3)  paused"}))) << t.screen_text();
-    // Space plays again, to the end.
-    t.keys("Space");
+    t.keys("Space");  // plays again, to the end
     ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused", "END of data"}), 10)) << t.screen_text();
     t.keys("?");
     ASSERT_TRUE(wait_screen(t, has({"perfbpf top: keys", "one interval back / forward"})))
