@@ -156,6 +156,7 @@ bool replay_full_screen(const TopOptions& o, const std::vector<Snapshot>& record
                         const Thresholds& t) {
     SeekableSource source = seekable_snapshots([&] { return recorded.size(); },
                                                [&](size_t i) { return recorded[i]; }, t, "REPLAY");
+    source.time_ms = [&](size_t i) { return recorded[i].end_unix_ms; };  // no copy to page
     return on_full_screen(o, [&](const TuiOptions& to) { return run_tui_seekable(source, to); });
 }
 
