@@ -326,16 +326,26 @@ TEST(TopScreen, SigtermRestoresTheTerminalAndExitsZero) {
     EXPECT_TRUE(top.modes_restored());
 }
 
-// A recording on screen (no root needed): known numbers, and the last frame stays.
-TEST(TopScreen, ReplayShowsTheRecordingAndStaysAtItsEnd) {
+// The first line of the screen in a replay: "REPLAY 2026-11-23 17:59:39 (1/3)  playing".
+std::string timeline(const Tmux& t) {
+    auto screen = t.screen();
+    return screen.empty() ? "" : screen[0];
+}
+
+// A recording on screen (no root needed): marked as one from the first frame, known
+// numbers, the last frame stays, and the time keys move through it.
+TEST(TopScreen, ReplayShowsTheRecordingStaysAtItsEndAndMovesThroughTime) {
     if (!tmux_installed()) PERFBPF_SKIP_OR_FAIL("tmux is not installed (scripts/install-deps.sh)");
     TopInPane top(
         100, 30,
         "--replay " + std::string(PERFBPF_FIXTURES_DIR) + "/recordings/cpu-contention.jsonl");
     ASSERT_TRUE(top.tmux->ok()) << top.tmux->error();
     const Tmux& t = *top.tmux;
-    // Three 0.5 s intervals, shown at their pace, then the end.
-    ASSERT_TRUE(wait_screen(t, has({"END of data"}), 10)) << t.screen_text();
+    ASSERT_TRUE(wait_screen(t, has({"PID COMMAND"}), 10)) << t.screen_text();
+    EXPECT_EQ(timeline(t).rfind("REPLAY 20", 0), 0u) << t.screen_text();
+    EXPECT_NE(timeline(t).find("/3)"), std::string::npos) << timeline(t);
+    // Three 0.5 s intervals, shown at their pace, then the end, paused there.
+    ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused", "END of data"}), 10)) << t.screen_text();
     auto screen = t.screen();
     std::string all = t.screen_text();
     // The rule that made it critical first, then the numbers.
@@ -350,7 +360,27 @@ TEST(TopScreen, ReplayShowsTheRecordingAndStaysAtItsEnd) {
     for (size_t i = 2; i < 5; ++i) EXPECT_EQ(split(rows[i])[1], "spin") << rows[i];
     t.keys("1");
     ASSERT_TRUE(wait_screen(t, has({"BUSY%", "cpus 1-2 of 2"}))) << t.screen_text();
-    t.keys("q");
+
+    const std::string last = timeline(t);
+    t.keys("Left");
+    ASSERT_TRUE(wait_screen(t, has({"(2/3)  paused"}))) << t.screen_text();
+    EXPECT_EQ(t.screen_text().find("END of data"), std::string::npos);
+    t.keys("Left");
+    ASSERT_TRUE(wait_screen(t, has({"(1/3)  paused"}))) << t.screen_text();
+    EXPECT_NE(timeline(t), last);
+    t.keys("Right");
+    ASSERT_TRUE(wait_screen(t, has({"(2/3)  paused"}))) << t.screen_text();
+    t.keys("End");
+    ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused"}))) << t.screen_text();
+    EXPECT_EQ(timeline(t), last);
+    t.keys("Home");
+    ASSERT_TRUE(wait_screen(t, has({"(1/3)  paused"}))) << t.screen_text();
+    t.keys("Space");  // plays again, to the end
+    ASSERT_TRUE(wait_screen(t, has({"(3/3)  paused", "END of data"}), 10)) << t.screen_text();
+    t.keys("?");
+    ASSERT_TRUE(wait_screen(t, has({"perfbpf top: keys", "one interval back / forward"})))
+        << t.screen_text();
+    t.keys("q");  // from help too
     EXPECT_EQ(top.exit_status(10), 0) << t.screen_text();
     EXPECT_EQ(t.format("#{alternate_on}"), "0");
     EXPECT_TRUE(top.modes_restored());

@@ -13,10 +13,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -185,13 +187,18 @@ PtyRun run_in_pty(const char* term, const std::function<int(int)>& body,
     return r;
 }
 
-int tui_main(int fd, const TopSource& source, int iterations = 0) {
+// The child's view on the pty, ended by its SIGINT/SIGTERM handler too.
+TuiOptions child_options(int fd, int iterations) {
     TuiOptions o;
     o.stop = &g_child_stop;
     o.input_fd = fd;
     o.output_fd = fd;
     o.iterations = iterations;
-    auto r = run_tui(source, o);
+    return o;
+}
+
+int tui_main(int fd, const TopSource& source, int iterations = 0) {
+    auto r = run_tui(source, child_options(fd, iterations));
     if (!r) {
         std::string msg = "run_tui failed: " + r.error().message + "\n";
         ssize_t ignored = write(fd, msg.data(), msg.size());
@@ -362,32 +369,44 @@ TEST(Tui, TheLastUpdateStaysWhenTheSourceEnds) {
     expect_restored(r);
 }
 
+// Runs `body`; an exception from it is written to the terminal ("caught: ...") and
+// exits 3.
+int exit_3_on_exception(int fd, const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        std::string msg = std::string("caught: ") + e.what() + "\n";
+        ssize_t ignored = write(fd, msg.data(), msg.size());
+        (void)ignored;
+        return 3;
+    }
+    return 0;
+}
+
+void expect_caught_after_restore(const PtyRun& r, const std::string& what) {
+    ASSERT_FALSE(r.timed_out) << r.output;
+    EXPECT_EQ(exit_code(r), 3);
+    expect_restored(r);
+    size_t caught = r.output.find("caught: " + what);
+    ASSERT_NE(caught, std::string::npos) << r.output;
+    EXPECT_GT(caught, r.output.rfind(kRmcup));  // the message lands on the normal screen
+}
+
 TEST(Tui, ErrorFromTheSourceRestoresFirstThenPropagates) {
     int calls = 0;
     PtyRun r =
         run_in_pty("xterm",
                    [&](int fd) {
-                       try {
+                       return exit_3_on_exception(fd, [&] {
                            tui_main(fd, [&](const std::atomic<bool>&) -> std::optional<TopUpdate> {
                                if (calls++ == 0) return update(0);
                                std::this_thread::sleep_for(std::chrono::milliseconds(300));
                                throw std::runtime_error("collector broke");
                            });
-                       } catch (const std::exception& e) {
-                           std::string msg = std::string("caught: ") + e.what() + "\n";
-                           ssize_t ignored = write(fd, msg.data(), msg.size());
-                           (void)ignored;
-                           return 3;
-                       }
-                       return 0;
+                       });
                    },
                    {});
-    ASSERT_FALSE(r.timed_out) << r.output;
-    EXPECT_EQ(exit_code(r), 3);
-    expect_restored(r);
-    size_t caught = r.output.find("caught: collector broke");
-    ASSERT_NE(caught, std::string::npos);
-    EXPECT_GT(caught, r.output.rfind(kRmcup));  // the message lands on the normal screen
+    expect_caught_after_restore(r, "collector broke");
 }
 
 TEST(Tui, FatalSignalStillRestoresTheTerminal) {
@@ -433,6 +452,135 @@ TEST(Tui, NeedsTerminalsOnBothEnds) {
     EXPECT_FALSE(tui_possible(fds[0], fds[1]));
     close(fds[0]);
     close(fds[1]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The seekable view (replay, history) over a synthetic source.
+
+// xterm's keys in keypad mode (terminfo kcub1, kcuf1, khome, kend, kpp).
+constexpr const char* kLeft = "\x1bOD";
+constexpr const char* kRight = "\x1bOC";
+constexpr const char* kHome = "\x1bOH";
+constexpr const char* kEnd = "\x1bOF";
+constexpr const char* kPageUp = "\x1b[5~";
+
+// `count` snapshots 1 s apart, each `interval_s` long; the indices at() was asked for go
+// to `asked`.
+SeekableSource synthetic_source(size_t count, double interval_s, std::vector<size_t>& asked) {
+    SeekableSource s;
+    s.size = [count] { return count; };
+    s.at = [&asked, interval_s](size_t i) {
+        asked.push_back(i);
+        TopUpdate u = update(static_cast<int>(i));
+        u.snapshot.interval_ns = static_cast<uint64_t>(interval_s * 1e9);
+        return u;
+    };
+    s.time_ms = [](size_t i) { return update(static_cast<int>(i)).snapshot.end_unix_ms; };
+    s.marker = "REPLAY";
+    return s;
+}
+
+int seekable_main(int fd, const SeekableSource& source, int iterations = 0) {
+    return run_tui_seekable(source, child_options(fd, iterations)) ? 0 : 2;
+}
+
+// "AT: 0 1 199 ..." written after the view closed, so the parent can read it.
+void report_asked(int fd, const std::vector<size_t>& asked) {
+    std::string msg = "AT:";
+    for (size_t i : asked) msg += " " + std::to_string(i);
+    msg += "\n";
+    ssize_t ignored = write(fd, msg.data(), msg.size());
+    (void)ignored;
+}
+
+std::vector<size_t> reported_asked(const std::string& output) {
+    std::vector<size_t> out;
+    size_t at = output.rfind("AT:");
+    if (at == std::string::npos) return out;
+    std::stringstream ss(output.substr(at + 3, output.find('\n', at) - at - 3));
+    for (size_t i; ss >> i;) out.push_back(i);
+    return out;
+}
+
+TEST(TuiSeekable, TimeKeysMoveThroughTheSnapshots) {
+    std::vector<size_t> asked;
+    auto act = [](const char* keys) { return Step{"", keys, 0, 0, 0, 0.3}; };
+    PtyRun r = run_in_pty("xterm",
+                          [&](int fd) {
+                              int rc = seekable_main(fd, synthetic_source(200, 1.0, asked));
+                              report_asked(fd, asked);
+                              return rc;
+                          },
+                          {{"(1/200)", " "},  // pause before the first second is up
+                           act(kEnd),
+                           act(kPageUp),
+                           act(kLeft),
+                           act(kHome),
+                           act((std::string(kRight) + kRight + kRight).c_str()),
+                           act("q")});
+    ASSERT_FALSE(r.timed_out) << r.output;
+    EXPECT_EQ(r.steps_done, 7u);
+    EXPECT_EQ(exit_code(r), 0);
+    expect_restored(r);
+    EXPECT_NE(r.output.find("REPLAY "), std::string::npos);
+    std::vector<size_t> got = reported_asked(r.output);
+    ASSERT_FALSE(got.empty()) << r.output;
+    EXPECT_EQ(got.front(), 0u);  // it starts at the first
+    auto end = std::find(got.begin(), got.end(), 199u);
+    ASSERT_NE(end, got.end()) << r.output;
+    // End, a minute back, one back, the first, then three forward typed at once: only
+    // where they lead is read (held keys do not load every snapshot on the way).
+    EXPECT_EQ(std::vector<size_t>(end, got.end()), (std::vector<size_t>{199, 139, 138, 0, 3}));
+}
+
+TEST(TuiSeekable, PlaysAtTheRecordedPace) {
+    std::vector<size_t> asked;
+    Clock::duration took{};
+    PtyRun r = run_in_pty("xterm",
+                          [&](int fd) {
+                              auto start = Clock::now();
+                              // Leaves once the fourth snapshot is on screen.
+                              int rc = seekable_main(fd, synthetic_source(4, 0.3, asked), 4);
+                              took = Clock::now() - start;
+                              report_asked(fd, asked);
+                              double s = std::chrono::duration<double>(took).count();
+                              return rc != 0 ? 200 : static_cast<int>(s * 10);  // tenths
+                          },
+                          {});
+    ASSERT_FALSE(r.timed_out) << r.output;
+    // Three intervals of 0.3 s between the first and the fourth.
+    EXPECT_GE(exit_code(r), 9) << r.output;
+    EXPECT_LT(exit_code(r), 30);
+    EXPECT_EQ(reported_asked(r.output), (std::vector<size_t>{0, 1, 2, 3}));
+    expect_restored(r);
+}
+
+TEST(TuiSeekable, ControlCEndsAndAnEmptySourceSaysSo) {
+    std::vector<size_t> asked;
+    PtyRun r = run_in_pty("xterm",
+                          [&](int fd) { return seekable_main(fd, synthetic_source(0, 1, asked)); },
+                          {{"no snapshots", "\x03"}});
+    ASSERT_FALSE(r.timed_out) << r.output;
+    EXPECT_EQ(exit_code(r), 0);
+    EXPECT_LT(r.last_step_to_exit_s, 3.0);
+    EXPECT_TRUE(asked.empty());
+    expect_restored(r);
+}
+
+TEST(TuiSeekable, ErrorFromTheSourceRestoresFirstThenPropagates) {
+    std::vector<size_t> asked;
+    PtyRun r = run_in_pty("xterm",
+                          [&](int fd) {
+                              SeekableSource s = synthetic_source(5, 0.2, asked);
+                              auto ok = s.at;
+                              s.at = [ok](size_t i) -> TopUpdate {
+                                  if (i == 2) throw std::runtime_error("history broke");
+                                  return ok(i);
+                              };
+                              return exit_3_on_exception(fd, [&] { seekable_main(fd, s); });
+                          },
+                          {});
+    expect_caught_after_restore(r, "history broke");
 }
 
 }  // namespace

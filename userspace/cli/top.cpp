@@ -3,15 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <deque>
 #include <functional>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/finite.h"
@@ -20,7 +17,9 @@
 #include "collect/parse/filter_targets.h"
 #include "config/config.h"
 #include "detect/verdict.h"
+#include "detect/verdict_window.h"
 #include "sinks/json_sink.h"
+#include "sinks/seekable_source.h"
 #include "sinks/snapshot_record.h"
 #include "sinks/text_sink.h"
 #include "sinks/tui.h"
@@ -42,9 +41,6 @@ struct TopOptions {
     std::string replay_path;
 };
 
-// Verdicts look at the last few intervals so one noisy second does not flip them.
-constexpr size_t kVerdictWindow = 5;
-
 void warn_unavailable(const std::vector<ProbeStatus>& status) {
     for (const auto& s : status)
         if (!s.attached && !s.skipped)
@@ -58,7 +54,7 @@ using NextSnapshot = std::function<std::optional<Snapshot>(const std::atomic<boo
 class Intervals {
   public:
     Intervals(NextSnapshot next, const Thresholds& t, Recorder* recorder)
-        : next_(std::move(next)), thresholds_(t), recorder_(recorder) {}
+        : next_(std::move(next)), window_(t), recorder_(recorder) {}
 
     // nullopt: no more snapshots.
     Result<std::optional<TopUpdate>> next(const std::atomic<bool>* stop) {
@@ -67,17 +63,14 @@ class Intervals {
         if (recorder_) {
             if (auto r = recorder_->append(*snap); !r) return std::unexpected(r.error());
         }
-        window_.push_back(std::move(*snap));
-        if (window_.size() > kVerdictWindow) window_.pop_front();
-        std::vector<Snapshot> w(window_.begin(), window_.end());
-        return std::optional<TopUpdate>(TopUpdate{window_.back(), assess(w, thresholds_)});
+        std::vector<Verdict> verdicts = window_.push(*snap);
+        return std::optional<TopUpdate>(TopUpdate{std::move(*snap), std::move(verdicts)});
     }
 
   private:
     NextSnapshot next_;
-    Thresholds thresholds_;
+    VerdictWindow window_;
     Recorder* recorder_;
-    std::deque<Snapshot> window_;
 };
 
 // Prints each interval as text or JSON until the source ends, the iteration count is
@@ -128,19 +121,28 @@ bool wants_full_screen(const TopOptions& o) {
     return !o.json && !o.plain && !o.once && tui_possible(STDIN_FILENO, STDOUT_FILENO);
 }
 
-// Runs the full-screen view; false (after a warning) when this terminal cannot host it.
-// A failure to record ends the view and reaches main() as an exception, after the
-// terminal is restored.
-bool run_full_screen(const TopOptions& o, Intervals& intervals) {
+// Runs a full-screen view; false (after a warning) when this terminal cannot host it.
+// A failure to record or read ends the view and reaches main() as an exception, after
+// the terminal is restored.
+bool on_full_screen(const TopOptions& o,
+                    const std::function<Result<void>(const TuiOptions&)>& show) {
     Result<void> shown;
     {
         HeldLogs held;
         TuiOptions to;
         to.stop = &stop_requested();
         to.iterations = o.iterations;
+        shown = show(to);
+    }
+    if (!shown) spdlog::warn("{}; printing plain text instead", shown.error().message);
+    return shown.has_value();
+}
+
+bool run_full_screen(const TopOptions& o, Intervals& intervals) {
+    return on_full_screen(o, [&](const TuiOptions& to) {
         // Runs on the view's collecting thread. `interrupted` is the view's own flag, set
         // when it closes: a half-collected interval is recorded but not shown.
-        shown = run_tui(
+        return run_tui(
             [&](const std::atomic<bool>& interrupted) -> std::optional<TopUpdate> {
                 auto u = intervals.next(&interrupted);
                 if (!u) throw std::runtime_error(u.error().message);
@@ -148,16 +150,16 @@ bool run_full_screen(const TopOptions& o, Intervals& intervals) {
                 return std::move(*u);
             },
             to);
-    }
-    if (!shown) spdlog::warn("{}; printing plain text instead", shown.error().message);
-    return shown.has_value();
+    });
 }
 
-// Waits `ns` unless `stop` comes first; a replay on screen moves at the recorded pace.
-void wait_unless_stopped(uint64_t ns, const std::atomic<bool>* stop) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
-    while (std::chrono::steady_clock::now() < end && !(stop && stop->load()))
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+// A recording on screen: played at its pace, and moved through with the time keys.
+bool replay_full_screen(const TopOptions& o, const std::vector<Snapshot>& recorded,
+                        const Thresholds& t) {
+    SeekableSource source = seekable_snapshots([&] { return recorded.size(); },
+                                               [&](size_t i) { return recorded[i]; }, t, "REPLAY");
+    source.time_ms = [&](size_t i) { return recorded[i].end_unix_ms; };  // no copy to page
+    return on_full_screen(o, [&](const TuiOptions& to) { return run_tui_seekable(source, to); });
 }
 
 int run_top(const TopOptions& o) {
@@ -178,16 +180,14 @@ int run_top(const TopOptions& o) {
             std::fprintf(stderr, "perfbpf: %s\n", recorded.error().message.c_str());
             return 1;
         }
+        for (Snapshot& s : *recorded) apply_filter(s, filter);
+        if (full_screen && replay_full_screen(o, *recorded, config->thresholds)) return 0;
         size_t i = 0;
-        auto next = [&](const std::atomic<bool>* stop) -> std::optional<Snapshot> {
+        auto next = [&](const std::atomic<bool>*) -> std::optional<Snapshot> {
             if (i >= recorded->size()) return std::nullopt;
-            Snapshot s = (*recorded)[i++];
-            if (full_screen && i > 1) wait_unless_stopped(s.interval_ns, stop);
-            apply_filter(s, filter);
-            return s;
+            return (*recorded)[i++];
         };
         Intervals intervals(next, config->thresholds, nullptr);
-        if (full_screen && run_full_screen(o, intervals)) return 0;
         return print_loop(o, intervals);
     }
 
@@ -271,7 +271,8 @@ void add_top(CLI::App& app) {
         ->type_name("FILE");
     cmd->add_option("--replay", opts->replay_path,
                     "Show a recording made with --record instead of the live system (no root; "
-                    "not with --record)")
+                    "not with --record); on a terminal it plays at its pace, Left/Right step, "
+                    "PgUp/PgDn a minute, Home/End, Space pause")
         ->type_name("FILE")
         ->excludes("--record");
     cmd->footer(

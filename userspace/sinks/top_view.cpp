@@ -445,6 +445,9 @@ TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
         case top_key::end:
             move_selection(s, static_cast<long>(ctx.rows), ctx);
             break;
+        case top_key::left:
+        case top_key::right:
+            break;  // time keys: the seekable view takes them before they get here
         case 'P':
         case 'M':
         case 'N':
@@ -807,15 +810,16 @@ TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_
     if (st.paused) out += "  PAUSED (p resumes)";
     if (st.ended) out += "  END of data";
     if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
-    std::string hints = "  | Tab view  / filter  p pause  ? help  q quit";
+    std::string hints = st.timeline.empty() ? "  | Tab view  / filter  p pause  ? help  q quit"
+                                            : "  | Left Right time  Space play  ? help  q quit";
     if (out.size() + hints.size() > width) hints = "  | ? help  q quit";
     return {out + hints, Severity::ok, false};
 }
 
 }  // namespace
 
-std::vector<std::string> top_help_lines() {
-    return {
+std::vector<std::string> top_help_lines(bool seekable) {
+    std::vector<std::string> lines = {
         "perfbpf top: keys",
         "",
         "  q              quit",
@@ -829,19 +833,37 @@ std::vector<std::string> top_help_lines() {
         "  <  >  R        move the sort column left / right; reverse the order",
         "  /              filter this view: name or cgroup substring, or a pid",
         "                 (Enter applies, Esc cancels; Esc later clears it)",
-        "  p              pause the display; collection goes on, nothing is lost",
-        "  Up Down PgUp PgDn Home End, j k   move the selection",
-        "",
-        "RUNQ99: run-queue latency p99. OFFCPU: time off CPU in the interval.",
-        "IOLAT99: block I/O latency p99. RETR: TCP retransmits in the interval.",
-        "RSS+: RSS change in the interval. \"-\": that probe family is not loaded.",
     };
+    if (seekable)
+        lines.insert(lines.end(),
+                     {
+                         "  Left Right     one interval back / forward (pauses)",
+                         "  PgUp PgDn      a minute back / forward; Home End: first / last",
+                         "  Space p        play at the recorded pace / pause",
+                         "  Up Down, j k   move the selection",
+                     });
+    else
+        lines.insert(lines.end(),
+                     {
+                         "  p              pause the display; collection goes on, nothing is lost",
+                         "  Up Down PgUp PgDn Home End, j k   move the selection",
+                     });
+    lines.insert(lines.end(),
+                 {
+                     "",
+                     "RUNQ99: run-queue latency p99. OFFCPU: time off CPU in the interval.",
+                     "IOLAT99: block I/O latency p99. RETR: TCP retransmits in the interval.",
+                     "RSS+: RSS change in the interval. \"-\": that probe family is not loaded.",
+                 });
+    return lines;
 }
 
 TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& verdicts,
                          const TopUiState& state, size_t width, size_t height) {
     TopFrame f;
     f.header = header_lines(snapshot, verdicts);
+    if (!state.timeline.empty())
+        f.header.insert(f.header.begin(), TopLine{state.timeline, Severity::ok, true});
     for (auto& l : f.header) l.text = fit_line(std::move(l.text), width);
     // The column titles and the status line take two lines; keep at least one table row
     // by trimming the header on very short screens.
@@ -874,7 +896,7 @@ TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& v
     f.status = status_line(state, f, width, f.cursor_column);
     f.status.text = fit_line(std::move(f.status.text), width);
     f.cursor_column = std::min(f.cursor_column, width > 0 ? width - 1 : 0);
-    if (state.mode == TopMode::help) f.help = top_help_lines();
+    if (state.mode == TopMode::help) f.help = top_help_lines(!state.timeline.empty());
     return f;
 }
 

@@ -41,6 +41,8 @@ inline constexpr int home = 0x10004;
 inline constexpr int end = 0x10005;
 inline constexpr int back_tab = 0x10006;
 inline constexpr int resize = 0x10007;
+inline constexpr int left = 0x10008;   // in a replay or the history: one interval back
+inline constexpr int right = 0x10009;  // and forward (sinks/timeline.h)
 }  // namespace top_key
 
 struct TopSort {
@@ -60,7 +62,10 @@ struct TopUiState {
     // Freezes the display; the collector keeps running so no interval is lost, and sort,
     // filter and views still work on the frozen data.
     bool paused = false;
-    bool ended = false;    // the source has nothing more (the end of a replay)
+    bool ended = false;  // the source has nothing more (the end of a replay)
+    // Seekable view (replay, history): where in time it is, the top line of the header.
+    // The time keys (sinks/timeline.h) are then the view's: selection is Up/Down only.
+    std::string timeline;
     size_t selected = 0;   // row index in the sorted, filtered table
     size_t first_row = 0;  // scroll position
     std::string message;   // one-key notice ("no RUNQ99 column in the devices view")
@@ -128,6 +133,7 @@ struct TopFrame {
 TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& verdicts,
                          const TopUiState& state, size_t width, size_t height);
 
-std::vector<std::string> top_help_lines();
+// `seekable`: the keys of a replay or the history, where the time keys move through time.
+std::vector<std::string> top_help_lines(bool seekable = false);
 
 }  // namespace perfbpf

@@ -6,6 +6,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "sinks/timeline.h"
 #include "sinks/top_view.h"
 #include "util/fd.h"
 
@@ -288,6 +290,10 @@ int key_from_curses(int ch) {
             return top_key::home;
         case KEY_END:
             return top_key::end;
+        case KEY_LEFT:
+            return top_key::left;
+        case KEY_RIGHT:
+            return top_key::right;
         case KEY_BTAB:
             return top_key::back_tab;
         case KEY_RESIZE:
@@ -379,6 +385,95 @@ void paint(const TopFrame& f, bool colors, bool filtering) {
     ::doupdate();
 }
 
+// Builds the frame for the screen's current size and paints it; `frame` is kept for the
+// key handler (rows on screen, page size).
+void draw(TopFrame& frame, const TopUpdate* shown, const TopUiState& state, bool colors) {
+    static const std::vector<Verdict> no_verdicts;
+    int height = 0, width = 0;
+    getmaxyx(::stdscr, height, width);
+    frame = build_top_frame(
+        shown ? &shown->snapshot : nullptr, shown ? shown->verdicts : no_verdicts, state,
+        static_cast<size_t>(std::max(width, 0)), static_cast<size_t>(std::max(height, 0)));
+    paint(frame, colors, state.mode == TopMode::filter);
+}
+
+// The seekable view's loop; returns on q, `stop` or `iterations`, throws what the source
+// throws (the caller restores the terminal first).
+void seekable_loop(const SeekableSource& source, const TuiOptions& opts, bool colors) {
+    using Clock = std::chrono::steady_clock;
+    TopUiState state;
+    Playback play;                         // from the first snapshot, playing
+    std::optional<TopUpdate> shown, next;  // next: shown + 1, loaded to know its interval
+    size_t shown_index = 0;
+    Clock::time_point shown_since = Clock::now();  // or since playing resumed
+    int shown_count = 0;
+    TopFrame frame;
+    bool dirty = true;
+    for (;;) {
+        if (opts.stop && opts.stop->load()) return;
+        const size_t count = source.size();
+        if (count > 0) {
+            play.index = std::min(play.index, count - 1);
+            if (!shown || shown_index != play.index) {
+                if (next && shown && shown_index + 1 == play.index)
+                    shown = std::move(next);
+                else
+                    shown = source.at(play.index);
+                next.reset();
+                shown_index = play.index;
+                shown_since = Clock::now();
+                ++shown_count;
+                dirty = true;
+            }
+            if (play.playing && play.index + 1 >= count) play.playing = false;
+            if (play.playing && !next) next = source.at(play.index + 1);
+            if (play.playing && Clock::now() >= shown_since + std::chrono::nanoseconds(
+                                                                  next->snapshot.interval_ns)) {
+                ++play.index;
+                continue;
+            }
+        }
+        std::string timeline = count == 0
+                                   ? source.marker + ": no snapshots"
+                                   : timeline_line(source.marker, shown->snapshot.end_unix_ms,
+                                                   shown_index, count, play.playing);
+        bool ended = count == 0 || shown_index + 1 == count;
+        if (timeline != state.timeline || ended != state.ended) {
+            state.timeline = std::move(timeline);
+            state.ended = ended;
+            dirty = true;
+        }
+        if (dirty) {
+            draw(frame, shown ? &*shown : nullptr, state, colors);
+            dirty = false;
+        }
+        if (opts.iterations > 0 && shown_count >= opts.iterations) return;
+
+        int wait_ms = 200;  // a backstop: keys and signals end the wait
+        if (play.playing && next) {
+            auto due = shown_since + std::chrono::nanoseconds(next->snapshot.interval_ns);
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now());
+            wait_ms = static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 200));
+        }
+        pollfd fds[1] = {{opts.input_fd, POLLIN, 0}};
+        ::poll(fds, 1, wait_ms);
+        for (int ch; (ch = ::getch()) != ERR;) {
+            int key = key_from_curses(ch);
+            if (key < 0) continue;
+            dirty = true;
+            if (state.mode == TopMode::normal && is_time_key(key)) {
+                state.message.clear();
+                bool was_playing = play.playing;
+                play = press_time_key(play, count, source.time_ms, key);
+                if (play.playing && !was_playing) shown_since = Clock::now();
+                continue;
+            }
+            state = handle_top_key(std::move(state), key, frame.key_context());
+            if (state.quit) return;
+        }
+    }
+}
+
 }  // namespace
 
 Result<void> run_tui(const TopSource& source, const TuiOptions& opts) {
@@ -393,17 +488,10 @@ Result<void> run_tui(const TopSource& source, const TuiOptions& opts) {
         std::shared_ptr<const TopUpdate> latest, shown;  // shown stays put while paused
         TopFrame frame;
         bool dirty = true;
-        const std::vector<Verdict> no_verdicts;
         for (;;) {
             if (opts.stop && opts.stop->load()) break;
             if (dirty) {
-                int height = 0, width = 0;
-                getmaxyx(::stdscr, height, width);
-                frame = build_top_frame(shown ? &shown->snapshot : nullptr,
-                                        shown ? shown->verdicts : no_verdicts, state,
-                                        static_cast<size_t>(std::max(width, 0)),
-                                        static_cast<size_t>(std::max(height, 0)));
-                paint(frame, (*terminal)->colors(), state.mode == TopMode::filter);
+                draw(frame, shown.get(), state, (*terminal)->colors());
                 dirty = false;
             }
             pollfd fds[2] = {{opts.input_fd, POLLIN, 0}, {(*box)->wake_fd(), POLLIN, 0}};
@@ -435,6 +523,20 @@ Result<void> run_tui(const TopSource& source, const TuiOptions& opts) {
             if (state.quit) break;
             if (opts.iterations > 0 && taken.count >= opts.iterations) break;
         }
+    }
+    terminal->reset();  // restore before any error is reported on the terminal
+    if (error) std::rethrow_exception(error);
+    return {};
+}
+
+Result<void> run_tui_seekable(const SeekableSource& source, const TuiOptions& opts) {
+    auto terminal = Terminal::open(opts.input_fd, opts.output_fd);
+    if (!terminal) return std::unexpected(terminal.error());
+    std::exception_ptr error;
+    try {
+        seekable_loop(source, opts, (*terminal)->colors());
+    } catch (...) {
+        error = std::current_exception();
     }
     terminal->reset();  // restore before any error is reported on the terminal
     if (error) std::rethrow_exception(error);

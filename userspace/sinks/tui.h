@@ -6,8 +6,11 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "detect/verdict.h"
@@ -25,6 +28,19 @@ struct TopUpdate {
 // true meanwhile or there is nothing more to show.
 using TopSource = std::function<std::optional<TopUpdate>(const std::atomic<bool>& stop)>;
 
+// Snapshots that are all there already (a recording, the daemon's history), read by index,
+// oldest first, so the view can move back and forth through them. Called on the screen's
+// thread; an exception from them ends the view and is rethrown after the terminal is
+// restored. sinks/seekable_source.h makes one from snapshots by index.
+struct SeekableSource {
+    std::function<size_t()> size;
+    std::function<TopUpdate(size_t i)> at;  // snapshot i with its verdicts
+    // Snapshot i's end_unix_ms: PgUp/PgDn look up a few of these to move by a minute.
+    std::function<int64_t(size_t i)> time_ms;
+    std::string marker;  // "REPLAY" or "HISTORY": on every frame, so the past is never
+                         // mistaken for now
+};
+
 struct TuiOptions {
     const std::atomic<bool>* stop = nullptr;  // set from a signal handler: leave cleanly
     int iterations = 0;                       // leave after this many updates (0: never)
@@ -39,5 +55,11 @@ bool tui_possible(int input_fd = 0, int output_fd = 1);
 // screen until q. Fails, leaving the screen as it was, when the
 // terminal cannot be set up (unknown $TERM); the caller then falls back to plain text.
 Result<void> run_tui(const TopSource& source, const TuiOptions& opts);
+
+// The same view over a SeekableSource: it starts playing from the first snapshot at the
+// recorded pace (each snapshot's interval_ns), and Left/Right, PgUp/PgDn, Home/End and
+// Space move through time (sinks/timeline.h); Up/Down move the selection. Playing stops
+// at the last snapshot, which stays until q. `iterations` counts the snapshots shown.
+Result<void> run_tui_seekable(const SeekableSource& source, const TuiOptions& opts);
 
 }  // namespace perfbpf

@@ -1,0 +1,20 @@
+#include "sinks/seekable_source.h"
+
+#include "detect/verdict_window.h"
+
+namespace perfbpf {
+
+SeekableSource seekable_snapshots(std::function<size_t()> size,
+                                  std::function<Snapshot(size_t)> snapshot_at, const Thresholds& t,
+                                  std::string marker) {
+    SeekableSource s;
+    s.size = std::move(size);
+    s.at = [snapshot_at, t](size_t i) {
+        return TopUpdate{snapshot_at(i), assess_at(i, snapshot_at, t)};
+    };
+    s.time_ms = [snapshot_at](size_t i) { return snapshot_at(i).end_unix_ms; };
+    s.marker = std::move(marker);
+    return s;
+}
+
+}  // namespace perfbpf
