@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
     perfbpf::cli::add_selftest(app);
     perfbpf::cli::add_trace(app);
     perfbpf::cli::add_tune(app);
+    perfbpf::cli::add_daemon(app);
     perfbpf::cli::add_query(app);
     app.footer(kExitStatusHelp);  // after add_*: subcommands would inherit it
 

@@ -14,5 +14,6 @@ void add_selftest(CLI::App& app);
 void add_trace(CLI::App& app);
 void add_tune(CLI::App& app);
 void add_query(CLI::App& app);
+void add_daemon(CLI::App& app);
 
 }  // namespace perfbpf::cli

@@ -1,0 +1,280 @@
+// `perfbpf daemon` as systemd runs it: collecting into the history that
+// `perfbpf query` reads, reloading on SIGHUP, flushing on SIGTERM, surviving
+// kill -9, a full disk and a corrupt database, and shedding work over its
+// budget.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "support.h"
+
+namespace perfbpf {
+namespace {
+
+using nlohmann::json;
+using test::Child;
+using test::fixture;
+using test::run_perfbpf;
+using test::TempDir;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write(const std::string& path, const std::string& text) {
+    std::ofstream(path) << text;
+}
+
+// The daemon in the background (exec'd by the shell, so the pid is the
+// daemon's), its stderr in `log`.
+Child start_daemon(const std::string& args, const std::string& log) {
+    return Child::spawn(
+        {"/bin/sh", "-c", "exec " + test::perfbpf_binary() + " daemon " + args + " 2>" + log});
+}
+
+std::optional<json> status_of(const std::string& dir) {
+    json j = json::parse(slurp(dir + "/daemon.status.json"), nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
+}
+
+// Waits up to `seconds` for the status file to satisfy `pred`.
+bool wait_status(const std::string& dir, double seconds,
+                 const std::function<bool(const json&)>& pred) {
+    auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < end) {
+        if (auto s = status_of(dir); s && pred(*s)) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+uint64_t intervals_of(const std::string& dir) {
+    auto s = status_of(dir);
+    return s ? (*s)["intervals"].get<uint64_t>() : 0;
+}
+
+// Points of one series in the history, through `perfbpf query --json`.
+size_t points(const std::string& dir, const std::string& selector, json* out = nullptr) {
+    int status = -1;
+    std::string text = run_perfbpf(
+        "query '" + selector + "' --since 1h --state-dir " + dir + " --json 2>/dev/null", &status);
+    if (status != 0) return 0;
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.contains("series")) return 0;
+    if (out) *out = j;
+    size_t n = 0;
+    for (const auto& s : j["series"]) n = std::max(n, s["points"].size());
+    return n;
+}
+
+TEST(Daemon, CollectsIntoHistoryThatQueryReadsBack) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    Child spin = Child::spawn({fixture("spin"), "20"});
+    int status = -1;
+    std::string err = run_perfbpf(
+        "daemon --state-dir " + dir.path() + " --interval 0.2 --iterations 10 2>&1 >/dev/null",
+        &status);
+    ASSERT_EQ(status, 0) << err;
+    EXPECT_EQ(intervals_of(dir.path()), 10u);
+    EXPECT_GE(points(dir.path(), "cpu_busy_pct"), 9u);
+    json q;
+    ASSERT_GE(points(dir.path(), "cpu_pct{pid=\"" + std::to_string(spin.pid()) + "\"}", &q), 8u);
+    // The hog's last points: most of a CPU (on a busy machine, at least a fifth).
+    const json& pts = q["series"][0]["points"];
+    EXPECT_GT(pts.back()[1].get<double>(), 20.0) << q.dump();
+    EXPECT_EQ(q["series"][0]["labels"]["comm"], "spin");
+}
+
+TEST(Daemon, SigtermFlushesAndExitsZeroWithinTwoSeconds) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    Child d = start_daemon("--state-dir " + dir.path() + " --interval 1", dir.path() + "/log");
+    ASSERT_TRUE(wait_status(dir.path(), 30, [](const json& s) { return s["intervals"] >= 2; }))
+        << slurp(dir.path() + "/log");
+    auto t0 = Clock::now();
+    ::kill(d.pid(), SIGTERM);
+    int rc = d.wait();
+    double took = std::chrono::duration<double>(Clock::now() - t0).count();
+    EXPECT_EQ(rc, 0) << slurp(dir.path() + "/log");
+    EXPECT_LT(took, 2.0);
+    EXPECT_GE(points(dir.path(), "cpu_busy_pct"), 2u);
+}
+
+TEST(Daemon, SighupReloadsAndKeepsTheRunningConfigWhenTheNewOneIsBad) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    const std::string conf = dir.path() + "/perfbpf.toml";
+    write(conf, "[daemon]\ninterval = 0.2\n");
+    Child d = start_daemon("--config " + conf + " --state-dir " + dir.path(), dir.path() + "/log");
+    ASSERT_TRUE(wait_status(dir.path(), 30, [](const json& s) { return s["intervals"] >= 2; }));
+    write(conf, "[daemon]\ninterval = 0.2\nbogus_key = 1\n");
+    ::kill(d.pid(), SIGHUP);
+    uint64_t before = intervals_of(dir.path());
+    ASSERT_TRUE(
+        wait_status(dir.path(), 10, [&](const json& s) { return s["intervals"] > before + 3; }))
+        << "the daemon stopped collecting after a bad reload: " << slurp(dir.path() + "/log");
+    EXPECT_FALSE(d.exited());
+    std::string log = slurp(dir.path() + "/log");
+    EXPECT_NE(log.find("daemon.bogus_key"), std::string::npos) << log;
+    EXPECT_NE(log.find("keeping the running configuration"), std::string::npos) << log;
+    EXPECT_DOUBLE_EQ((*status_of(dir.path()))["interval_s"].get<double>(), 0.2);
+
+    write(conf, "[daemon]\ninterval = 0.5\n");
+    ::kill(d.pid(), SIGHUP);
+    EXPECT_TRUE(wait_status(dir.path(), 10, [](const json& s) { return s["interval_s"] == 0.5; }))
+        << slurp(dir.path() + "/log");
+    ::kill(d.pid(), SIGTERM);
+    EXPECT_EQ(d.wait(), 0);
+}
+
+TEST(Daemon, BadConfigAtStartNamesTheKeyAndExitsTwo) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    write(dir.path() + "/c.toml", "[daemon]\ninterval = \"fast\"\n");
+    int status = -1;
+    std::string err = run_perfbpf("daemon --config " + dir.path() + "/c.toml --state-dir " +
+                                      dir.path() + " --iterations 1 2>&1",
+                                  &status);
+    EXPECT_EQ(status, 2) << err;
+    EXPECT_NE(err.find("daemon.interval"), std::string::npos) << err;
+}
+
+TEST(Daemon, KillNineAtRandomMomentsLosesAtMostTheLastInterval) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    std::mt19937 rng(12345);
+    std::uniform_int_distribution<int> wait_ms(200, 1500);
+    uint64_t recorded = 0;  // intervals the daemons said they wrote
+    for (int round = 0; round < 6; ++round) {
+        Child d = start_daemon("--state-dir " + dir.path() + " --interval 0.1",
+                               dir.path() + "/log" + std::to_string(round));
+        ASSERT_TRUE(wait_status(dir.path(), 30, [&](const json& s) {
+            return s["pid"] == d.pid() && s["intervals"] >= 1;
+        })) << slurp(dir.path() + "/log" + std::to_string(round));
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms(rng)));
+        d.kill();
+        recorded += intervals_of(dir.path());
+    }
+    // Each daemon's status file is written after its history: every interval it
+    // counted is in the database, and at most one more (written, not yet counted)
+    // per round.
+    size_t stored = points(dir.path(), "cpu_busy_pct");
+    EXPECT_GE(stored, recorded);
+    EXPECT_LE(stored, recorded + 6);
+    int status = -1;
+    run_perfbpf("daemon --state-dir " + dir.path() + " --iterations 1 2>/dev/null", &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_TRUE(fs::exists(dir.path() + "/history.db"));
+    for (const auto& e : fs::directory_iterator(dir.path()))
+        EXPECT_EQ(e.path().filename().string().find("corrupt"), std::string::npos) << e.path();
+}
+
+TEST(Daemon, CorruptDatabaseIsMovedAsideAndAFreshOneStarted) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    write(dir.path() + "/history.db", std::string(8192, 'x'));
+    int status = -1;
+    std::string err = run_perfbpf(
+        "daemon --state-dir " + dir.path() + " --interval 0.2 --iterations 3 2>&1 >/dev/null",
+        &status);
+    ASSERT_EQ(status, 0) << err;
+    bool moved = false;
+    for (const auto& e : fs::directory_iterator(dir.path()))
+        moved |= e.path().filename().string().starts_with("history.db.corrupt-");
+    EXPECT_TRUE(moved);
+    EXPECT_NE(err.find("corrupt"), std::string::npos) << err;
+    EXPECT_GE(points(dir.path(), "cpu_busy_pct"), 2u);
+}
+
+// A small tmpfs of our own as the state dir, filled up under the running
+// daemon.
+TEST(Daemon, FullDiskPausesHistoryWhileCollectionGoesOn) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    const std::string mnt = dir.path() + "/state";
+    fs::create_directory(mnt);
+    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=4m"), 0) << strerror(errno);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount{mnt};
+    Child d = start_daemon("--state-dir " + mnt + " --interval 0.1", dir.path() + "/log");
+    ASSERT_TRUE(wait_status(mnt, 30, [](const json& s) { return s["intervals"] >= 3; }))
+        << slurp(dir.path() + "/log");
+    // Fill what is left (dd stops at ENOSPC).
+    test::run_command("dd if=/dev/zero of=" + mnt + "/filler bs=64k 2>/dev/null");
+    ASSERT_TRUE(wait_status(mnt, 30, [](const json& s) {
+        return s["history"]["paused"] == true && s["history"]["dropped_intervals"] >= 3;
+    })) << slurp(dir.path() + "/log");
+    EXPECT_FALSE(d.exited());
+    fs::remove(mnt + "/filler");
+    EXPECT_TRUE(wait_status(mnt, 30, [](const json& s) { return s["history"]["paused"] == false; }))
+        << slurp(dir.path() + "/log");
+    std::string log = slurp(dir.path() + "/log");
+    EXPECT_NE(log.find("history writes paused"), std::string::npos) << log;
+    EXPECT_NE(log.find("history writes resumed"), std::string::npos) << log;
+    ::kill(d.pid(), SIGTERM);
+    EXPECT_EQ(d.wait(), 0) << slurp(dir.path() + "/log");
+}
+
+TEST(Daemon, GovernorStepsDownUnderATinyBudget) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    write(dir.path() + "/c.toml", "[daemon]\ncpu_budget_pct = 0.01\ngovernor_period = 2\n");
+    int status = -1;
+    std::string err = run_perfbpf("daemon --config " + dir.path() + "/c.toml --state-dir " +
+                                      dir.path() + " --interval 0.1 --iterations 60 2>&1",
+                                  &status);
+    ASSERT_EQ(status, 0) << err;
+    EXPECT_NE(err.find("governor: level 0 -> 1"), std::string::npos) << err;
+    auto s = status_of(dir.path());
+    ASSERT_TRUE(s);
+    EXPECT_GE((*s)["governor"]["level"].get<int>(), 1);
+    EXPECT_GT((*s)["governor"]["own_cpu_pct"].get<double>(), 0.01);
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TEST(Daemon, FamilyThatFailedToLoadIsRetriedWhileTheRestRuns) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    int status = -1;
+    // The first retry comes 10 s after start.
+    std::string err = test::run_command("PERFBPF_TEST_FAIL_FAMILY=net " + test::perfbpf_binary() +
+                                            " daemon --state-dir " + dir.path() +
+                                            " --interval 0.5 --iterations 26 2>&1 >/dev/null",
+                                        &status);
+    ASSERT_EQ(status, 0) << err;
+    EXPECT_NE(err.find("net (object) unavailable: load failed (injected"), std::string::npos)
+        << err;
+    EXPECT_NE(err.find("probe family net loaded on retry"), std::string::npos) << err;
+    auto s = status_of(dir.path());
+    ASSERT_TRUE(s);
+    EXPECT_TRUE((*s)["probe_retries"].empty());
+    bool net_attached = false;
+    for (const auto& p : (*s)["probes"])
+        net_attached |= p["family"] == "net" && p["attached"] == true;
+    EXPECT_TRUE(net_attached) << s->dump();
+    // The other families collected all along: every interval has host CPU.
+    EXPECT_GE(points(dir.path(), "cpu_busy_pct"), 25u);
+}
+
+}  // namespace
+}  // namespace perfbpf

@@ -1,0 +1,262 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "collect/collector.h"
+#include "config/config.h"
+#include "daemon/notify.h"
+#include "daemon/self_cost.h"
+#include "detect/governor.h"
+#include "model/daemon_status.h"
+#include "model/series_extract.h"
+#include "sinks/daemon_status.h"
+#include "store/history.h"
+#include "util/safe_open.h"
+
+namespace perfbpf {
+namespace {
+
+int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+uint64_t seconds_ns(double s) {
+    return static_cast<uint64_t>(std::llround(s * 1e9));
+}
+
+HistoryOptions history_options(const HistoryConfig& h) {
+    HistoryOptions o;
+    constexpr double kDayMs = 86'400'000.0;
+    o.retention_ms[0] = static_cast<int64_t>(h.raw_days * kDayMs);
+    o.retention_ms[1] = static_cast<int64_t>(h.minute_days * kDayMs);
+    o.retention_ms[2] = static_cast<int64_t>(h.hour_days * kDayMs);
+    o.budget_bytes = static_cast<uint64_t>(h.max_disk_mib * 1024 * 1024);
+    return o;
+}
+
+// Writes the status file atomically (a reader never sees half of it), inside the state dir
+// by its fd: nothing planted there is followed.
+void write_status(int dirfd, const std::string& dir, const DaemonStatus& s) {
+    const std::string name = kDaemonStatusFile;
+    const std::string tmp = name + ".tmp";
+    auto fd = open_in_dir(dirfd, dir, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!fd) {
+        spdlog::debug("status file: {}", fd.error().message);
+        return;
+    }
+    const std::string text = daemon_status_json(s).dump(2) + "\n";
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        ssize_t n = ::write(fd->get(), rest.data(), rest.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            spdlog::debug("status file: write: {}", errno_text(errno));
+            ::unlinkat(dirfd, tmp.c_str(), 0);
+            return;
+        }
+        rest.remove_prefix(static_cast<size_t>(n));
+    }
+    if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) ::unlinkat(dirfd, tmp.c_str(), 0);
+}
+
+class Daemon {
+  public:
+    Daemon(const DaemonOptions& opts, Config config, std::string config_path)
+        : opts_(opts),
+          config_(std::move(config)),
+          config_path_(std::move(config_path)),
+          governor_(config_.daemon.cpu_budget_pct) {}
+
+    int run();
+
+  private:
+    double base_interval_s() const { return opts_.interval_s.value_or(config_.daemon.interval_s); }
+    void apply_interval();
+    void reload();
+    void write_history(const Snapshot& snap);
+    void measure_cost(uint64_t now_ns);
+    void update_status(const Snapshot& snap);
+    void retry_probes(uint64_t now_ns);
+
+    const DaemonOptions& opts_;
+    Config config_;
+    std::string config_path_;
+    std::string state_dir_;
+    UniqueFd state_fd_;
+    std::unique_ptr<Collector> collector_;
+    std::optional<History> history_;
+    Governor governor_;
+    std::optional<SelfCost> cost_;
+    DaemonStatus status_;
+    uint64_t last_retention_ns_ = 0;
+};
+
+void Daemon::apply_interval() {
+    const double s = base_interval_s() * governor_.shed().interval_factor;
+    collector_->set_interval(seconds_ns(s));
+    status_.interval_s = s;
+}
+
+void Daemon::reload() {
+    notify_reloading();
+    auto fresh = load_config(config_path_);
+    if (!fresh) {
+        spdlog::error("reload: {}; keeping the running configuration", fresh.error().message);
+    } else {
+        config_ = std::move(*fresh);
+        governor_.set_budget(config_.daemon.cpu_budget_pct);
+        status_.budget_pct = config_.daemon.cpu_budget_pct;
+        if (history_) history_->set_options(history_options(config_.history));
+        apply_interval();
+        spdlog::info("reloaded {}", config_path_.empty() ? "defaults" : config_path_);
+    }
+    notify_ready();
+}
+
+void Daemon::write_history(const Snapshot& snap) {
+    SeriesPolicy policy;
+    policy.top_processes = static_cast<size_t>(
+        std::ceil(config_.daemon.top_processes * governor_.shed().process_series_factor));
+    policy.watch = config_.daemon.watch;
+    std::vector<SeriesSample> series = snapshot_series(snap, policy);
+    status_.series = series.size();
+    auto r = history_->append(snap.end_unix_ms, series);
+    if (!r) {
+        if (!status_.history_paused)
+            spdlog::error(
+                "history writes paused: {} (collection goes on; intervals not "
+                "written are counted)",
+                r.error().message);
+        status_.history_paused = true;
+        status_.history_error = r.error().message;
+    } else {
+        status_.history_samples += series.size();
+    }
+    if (r && status_.history_paused) {
+        spdlog::warn("history writes resumed after {} intervals not written",
+                     history_->dropped_intervals());
+        status_.history_paused = false;
+        status_.history_error.clear();
+    }
+    status_.history_dropped_intervals = history_->dropped_intervals();
+}
+
+void Daemon::measure_cost(uint64_t now_ns) {
+    auto reading = cost_->tick(now_ns);
+    if (!reading) return;
+    status_.cost_own_cpu_pct = reading->own_cpu_pct;
+    status_.cost_bpf_pct = reading->bpf_measured ? reading->bpf_pct : -1;
+    auto step = governor_.observe(reading->total_pct());
+    if (!step) return;
+    spdlog::warn("governor: level {} -> {}: {}", step->from, step->to, step->reason);
+    status_.governor_level = governor_.level();
+    status_.governor_shed = governor_.shed().what;
+    apply_interval();
+}
+
+void Daemon::retry_probes(uint64_t now_ns) {
+    for (const auto& family : collector_->retry_unavailable(now_ns))
+        spdlog::warn("probe family {} loaded on retry", family);
+    status_.probe_retries.clear();
+    for (const auto& [family, ns] : collector_->pending_retries(now_ns))
+        status_.probe_retries[family] =
+            "next try in " + std::to_string((ns + 999'999'999) / 1'000'000'000) + " s";
+}
+
+void Daemon::update_status(const Snapshot& snap) {
+    status_.updated_unix_ms = snap.end_unix_ms;
+    ++status_.intervals;
+    status_.probes = collector_->probe_status();
+    for (const auto& [kind, n] : snap.drops.by_kind) status_.drops[kind] += n;
+    status_.history_bytes = history_->bytes_on_disk();
+    write_status(state_fd_.get(), state_dir_, status_);
+}
+
+int Daemon::run() {
+    state_dir_ = opts_.state_dir.value_or(config_.state_dir);
+    auto dir = open_state_dir(state_dir_, true);
+    if (!dir) {
+        spdlog::error("{}", dir.error().message);
+        return 1;
+    }
+    state_fd_ = std::move(*dir);
+    auto history = History::open(state_dir_, history_options(config_.history));
+    if (!history) {
+        spdlog::error("history: {}", history.error().message);
+        return 1;
+    }
+    history_ = std::move(*history);
+    for (const auto& note : history_->notes()) spdlog::warn("history: {}", note);
+
+    CollectorOptions co;
+    co.interval_ns = seconds_ns(base_interval_s());
+    co.probes.interval_ns = co.interval_ns;
+    co.probes.sample_hz = config_.sample_hz;
+    co.command = "daemon";
+    auto collector = Collector::create(co);
+    if (!collector) {
+        spdlog::error("{}", collector.error().message);
+        return 1;
+    }
+    collector_ = std::move(*collector);
+    for (const auto& s : collector_->probe_status())
+        if (!s.attached && !s.skipped)
+            spdlog::warn("{} {} unavailable: {}", s.family, s.probe, s.reason);
+
+    status_.pid = static_cast<int>(::getpid());
+    status_.started_unix_ms = unix_ms_now();
+    status_.state_dir = state_dir_;
+    status_.config_path = config_path_;
+    status_.budget_pct = config_.daemon.cpu_budget_pct;
+    apply_interval();
+    cost_.emplace(seconds_ns(config_.daemon.governor_period_s),
+                  [this] { return collector_->bpf_run_time_ns(); });
+    notify_ready();
+    spdlog::info("collecting every {} s into {}", status_.interval_s, state_dir_);
+
+    for (uint64_t n = 0; opts_.iterations == 0 || n < static_cast<uint64_t>(opts_.iterations);
+         ++n) {
+        Snapshot snap = collector_->next(opts_.stop);
+        if (opts_.stop && opts_.stop->load()) break;
+        write_history(snap);
+        const uint64_t now = monotonic_ns();
+        measure_cost(now);
+        if (now - last_retention_ns_ >= 600'000'000'000ULL || last_retention_ns_ == 0) {
+            if (auto r = history_->enforce_retention(snap.end_unix_ms); !r)
+                spdlog::warn("history retention: {}", r.error().message);
+            last_retention_ns_ = now;
+        }
+        retry_probes(now);
+        update_status(snap);
+        notify_watchdog();
+        if (opts_.reload && opts_.reload->exchange(false)) reload();
+    }
+    notify_stopping();
+    if (auto r = history_->flush(); !r) spdlog::error("history flush: {}", r.error().message);
+    spdlog::info("stopped after {} intervals", status_.intervals);
+    return 0;
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& opts) {
+    auto config = load_config(opts.config_path);
+    if (!config) {
+        spdlog::error("{}", config.error().message);
+        return 2;
+    }
+    std::string path = opts.config_path;
+    if (path.empty() && ::access(kDefaultConfigPath, F_OK) == 0) path = kDefaultConfigPath;
+    Daemon d(opts, std::move(*config), path);
+    return d.run();
+}
+
+}  // namespace perfbpf
