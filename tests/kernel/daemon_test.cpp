@@ -12,6 +12,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "support.h"
@@ -206,7 +207,7 @@ TEST(Daemon, FullDiskPausesHistoryWhileCollectionGoesOn) {
     TempDir dir;
     const std::string mnt = dir.path() + "/state";
     fs::create_directory(mnt);
-    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=4m"), 0) << strerror(errno);
+    ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=4m,mode=0700"), 0) << strerror(errno);
     struct Unmount {
         std::string path;
         ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
@@ -274,6 +275,49 @@ TEST(Daemon, FamilyThatFailedToLoadIsRetriedWhileTheRestRuns) {
     EXPECT_TRUE(net_attached) << s->dump();
     // The other families collected all along: every interval has host CPU.
     EXPECT_GE(points(dir.path(), "cpu_busy_pct"), 25u);
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TEST(TopHistory, ShowsTheDaemonsPastIntervalByInterval) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    Child spin = Child::spawn({fixture("spin"), "20"});
+    int status = -1;
+    std::string err = run_perfbpf("daemon --state-dir " + dir.path() +
+                                      " --interval 0.3 --iterations 8 2>&1 >/dev/null",
+                                  &status);
+    ASSERT_EQ(status, 0) << err;
+    std::string out =
+        run_perfbpf("top --history --since 10m --json --state-dir " + dir.path() + " 2>&1", &status);
+    ASSERT_EQ(status, 0) << out;
+    std::istringstream lines(out);
+    std::string line;
+    size_t intervals = 0, with_spin = 0;
+    while (std::getline(lines, line)) {
+        json j = json::parse(line, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << line.substr(0, 300);
+        ++intervals;
+        EXPECT_NEAR(j["interval_ns"].get<double>(), 0.3e9, 0.25e9);
+        ASSERT_TRUE(j.contains("verdicts"));
+        for (const auto& p : j["processes"])
+            if (p["pid"] == spin.pid() && p["cpu_pct"].get<double>() > 20) ++with_spin;
+    }
+    EXPECT_EQ(intervals, 8u) << out.substr(0, 500);
+    EXPECT_GE(with_spin, 6u);
+
+    // --at a time after the last interval starts at the last one.
+    out = run_perfbpf("top --history --at now --once --json --state-dir " + dir.path() + " 2>&1",
+                      &status);
+    EXPECT_EQ(status, 1) << out;  // nothing from now on
+    EXPECT_NE(out.find("no intervals"), std::string::npos) << out;
+    out = run_perfbpf("top --history --at yesterday --state-dir " + dir.path() + " 2>&1", &status);
+    EXPECT_EQ(status, 2) << out;
+    EXPECT_NE(out.find("--at"), std::string::npos) << out;
 }
 
 }  // namespace

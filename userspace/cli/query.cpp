@@ -38,11 +38,6 @@ Result<int64_t> since_ms(const std::string& text, int64_t now) {
     return parse_time_ms(text, now);
 }
 
-int usage_error(const std::string& message) {
-    std::fprintf(stderr, "perfbpf: %s\n", message.c_str());
-    return 2;
-}
-
 int run_query(const Options& o) {
     auto selector = parse_selector(o.selector);
     if (!selector) return usage_error(selector.error().message);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -23,6 +24,8 @@
 #include "sinks/snapshot_record.h"
 #include "sinks/text_sink.h"
 #include "sinks/tui.h"
+#include "store/history_snapshots.h"
+#include "store/selector.h"
 
 namespace perfbpf::cli {
 namespace {
@@ -39,6 +42,10 @@ struct TopOptions {
     std::string config_path;
     std::string record_path;
     std::string replay_path;
+    bool history = false;
+    std::string at;            // --history: start here
+    std::string since = "1h";  // --history: or from this far back
+    std::string state_dir;
 };
 
 void warn_unavailable(const std::vector<ProbeStatus>& status) {
@@ -162,6 +169,60 @@ bool replay_full_screen(const TopOptions& o, const std::vector<Snapshot>& record
     return on_full_screen(o, [&](const TuiOptions& to) { return run_tui_seekable(source, to); });
 }
 
+// `top --history`: the daemon's past, from --at or --since up to now, on the same screen
+// (HISTORY marker) or printed as text or JSON interval by interval.
+int run_history(const TopOptions& o, const Config& config, const SnapshotFilter& filter,
+                bool full_screen) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    Result<int64_t> from = fail("");
+    if (!o.at.empty()) {
+        from = parse_time_ms(o.at, now);
+        if (!from) return usage_error("--at: " + from.error().message);
+    } else {
+        auto back = parse_duration_ms(o.since);
+        from = back ? Result<int64_t>(now - *back) : parse_time_ms(o.since, now);
+        if (!from) return usage_error("--since: " + from.error().message);
+    }
+    const std::string dir = o.state_dir.empty() ? config.state_dir : o.state_dir;
+    if (::access((dir + "/history.db").c_str(), F_OK) != 0) {
+        std::fprintf(stderr,
+                     "perfbpf: no history in %s (is perfbpf daemon running with --state-dir %s?)\n",
+                     dir.c_str(), dir.c_str());
+        return 1;
+    }
+    auto history = History::open(dir);
+    if (!history) {
+        std::fprintf(stderr, "perfbpf: %s\n", history.error().message.c_str());
+        return 1;
+    }
+    auto past = HistorySnapshots::open(std::move(*history), *from, now);
+    if (!past) {
+        std::fprintf(stderr, "perfbpf: %s: %s\n", dir.c_str(), past.error().message.c_str());
+        return 1;
+    }
+    auto snapshot_at = [&](size_t i) {
+        Snapshot s = past->at(i);
+        apply_filter(s, filter);
+        return s;
+    };
+    if (full_screen) {
+        SeekableSource source = seekable_snapshots([&] { return past->size(); }, snapshot_at,
+                                                   config.thresholds, "HISTORY");
+        source.time_ms = [&](size_t i) { return past->time_ms(i); };
+        if (on_full_screen(o, [&](const TuiOptions& to) { return run_tui_seekable(source, to); }))
+            return 0;
+    }
+    size_t i = 0;
+    auto next = [&](const std::atomic<bool>*) -> std::optional<Snapshot> {
+        if (i >= past->size()) return std::nullopt;
+        return snapshot_at(i++);
+    };
+    Intervals intervals(next, config.thresholds, nullptr);
+    return print_loop(o, intervals);
+}
+
 int run_top(const TopOptions& o) {
     install_stop_handlers();
     auto config = load_config(o.config_path);
@@ -174,6 +235,7 @@ int run_top(const TopOptions& o) {
     if (!o.cgroup.empty()) filter.cgroup = o.cgroup;
     const bool full_screen = wants_full_screen(o);
 
+    if (o.history) return run_history(o, *config, filter, full_screen);
     if (!o.replay_path.empty()) {
         auto recorded = read_recording(o.replay_path);
         if (!recorded) {
@@ -275,6 +337,24 @@ void add_top(CLI::App& app) {
                     "PgUp/PgDn a minute, Home/End, Space pause")
         ->type_name("FILE")
         ->excludes("--record");
+    auto history = cmd->add_flag(
+        "--history", opts->history,
+        "Show the daemon's history instead of the live system (HISTORY marker; the replay "
+        "keys move through time), from --since or --at up to now");
+    cmd->add_option("--since", opts->since,
+                    "With --history: start this far back (2h, 1d) or at this time (default 1h)")
+        ->type_name("WHEN")
+        ->needs(history);
+    cmd->add_option("--at", opts->at,
+                    "With --history: start at this time (2026-12-05T03:12:00Z, 03:12 local as "
+                    "'2026-12-05 03:12:00', unix seconds, -2h)")
+        ->type_name("TIME")
+        ->needs(history);
+    cmd->add_option("--state-dir", opts->state_dir,
+                    "With --history: the daemon's state dir (default from the config)")
+        ->type_name("DIR")
+        ->needs(history);
+    history->excludes("--record")->excludes("--replay");
     cmd->footer(
         "Examples:\n"
         "  sudo perfbpf top                          full screen on a terminal\n"

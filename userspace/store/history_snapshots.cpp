@@ -1,0 +1,82 @@
+#include "store/history_snapshots.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "model/series_restore.h"
+
+namespace perfbpf {
+namespace {
+
+// Read this many intervals around the one asked for; keep at most kCacheMax.
+constexpr size_t kWindow = 30;
+constexpr size_t kCacheMax = 600;
+
+// Present at every interval the daemon wrote (a host series without labels).
+constexpr const char* kClockSeries = "cpu_busy_pct";
+
+}  // namespace
+
+Result<HistorySnapshots> HistorySnapshots::open(History history, int64_t from_ms, int64_t to_ms) {
+    Selector clock;
+    clock.metric = kClockSeries;
+    auto series = history.query(clock, from_ms, to_ms, 0);
+    if (!series) return std::unexpected(series.error());
+    std::vector<int64_t> times;
+    for (const auto& s : *series)
+        if (s.key.labels.empty())
+            for (const auto& p : s.points) times.push_back(p.ts_ms);
+    std::sort(times.begin(), times.end());
+    times.erase(std::unique(times.begin(), times.end()), times.end());
+    if (times.empty()) return fail("history has no intervals in that time range");
+    return HistorySnapshots(std::move(history), std::move(times));
+}
+
+size_t HistorySnapshots::index_at(int64_t ms) const {
+    auto it = std::upper_bound(times_ms_.begin(), times_ms_.end(), ms);
+    return it == times_ms_.begin() ? 0 : static_cast<size_t>(it - times_ms_.begin()) - 1;
+}
+
+Result<void> HistorySnapshots::load_window(size_t i) {
+    const size_t lo = i > kWindow ? i - kWindow : 0;
+    const size_t hi = std::min(times_ms_.size() - 1, i + kWindow);
+    auto series = history_->query(Selector{}, times_ms_[lo], times_ms_[hi], 0);
+    if (!series) return std::unexpected(series.error());
+    std::map<int64_t, std::vector<SeriesSample>> by_time;
+    for (const auto& s : *series) {
+        for (size_t p = 0; p < s.points.size(); ++p) {
+            SeriesSample smp;
+            smp.key = s.key;
+            smp.kind = s.kind;
+            smp.value = s.points[p].value;
+            if (s.kind == MetricKind::histogram && p < s.hists.size()) smp.hist = s.hists[p];
+            by_time[s.points[p].ts_ms].push_back(std::move(smp));
+        }
+    }
+    if (cache_.size() > kCacheMax) cache_.clear();
+    for (size_t k = lo; k <= hi; ++k) {
+        const int64_t t = times_ms_[k];
+        const int64_t prev = k > 0
+                                 ? times_ms_[k - 1]
+                                 : (k + 1 < times_ms_.size() ? 2 * t - times_ms_[k + 1] : t - 1000);
+        const uint64_t interval_ns =
+            static_cast<uint64_t>(std::max<int64_t>(t - prev, 1)) * 1'000'000;
+        auto it = by_time.find(t);
+        cache_[k] = snapshot_from_series(
+            it == by_time.end() ? std::vector<SeriesSample>{} : it->second, interval_ns, t);
+    }
+    return {};
+}
+
+Snapshot HistorySnapshots::at(size_t i) {
+    if (i >= times_ms_.size())
+        throw std::runtime_error("history: no interval " + std::to_string(i));
+    auto it = cache_.find(i);
+    if (it == cache_.end()) {
+        if (auto r = load_window(i); !r) throw std::runtime_error(r.error().message);
+        it = cache_.find(i);
+    }
+    return it->second;
+}
+
+}  // namespace perfbpf
