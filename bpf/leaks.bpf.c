@@ -129,6 +129,19 @@ static __always_inline void add_alloc(__u32 idx, __u64 size, __u64 weight)
 	s->est_alloc_bytes += (size * weight) >> 16;
 }
 
+/* An allocation "live" had no room for: its free will not be recognised, so it must not
+ * count as outstanding either. */
+static __always_inline void add_untracked(__u32 idx, __u64 size, __u64 weight)
+{
+	struct leaks_stack_stats *s = stats_of(idx);
+
+	if (!s)
+		return;
+	s->untracked++;
+	s->est_untracked_q16 += weight;
+	s->est_untracked_bytes += (size * weight) >> 16;
+}
+
 static __always_inline void add_free(__u32 idx, __u64 size, __u64 weight)
 {
 	struct leaks_stack_stats *s = stats_of(idx);
@@ -174,6 +187,7 @@ static __always_inline void on_alloc(__u64 ptr, __u64 size, __u64 weight, __u32 
 		return;
 	old = bpf_map_lookup_elem(&live, &ptr);
 	if (!old) {
+		add_untracked(idx, size, weight);
 		count(LEAKS_CNT_LIVE_FULL);
 		count_drop(PERFBPF_DROP_LEAKS_LIVE_FULL);
 		return;

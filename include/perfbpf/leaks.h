@@ -103,6 +103,11 @@ struct leaks_stack_stats {
     __u64 est_free_q16;
     __u64 est_alloc_bytes; /* Σ size * weight of allocations */
     __u64 est_free_bytes;
+    /* Allocations the "live" table had no room for: counted as allocated, but neither
+     * outstanding nor freed (their frees are not recognised). */
+    __u64 untracked;
+    __u64 est_untracked_q16;
+    __u64 est_untracked_bytes;
 };
 
 /* Frames of one stack (BPF array "stacks", index: stack). Innermost first; return

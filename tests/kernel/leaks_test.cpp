@@ -212,6 +212,29 @@ TEST(LeaksExact, LeakFreeProgramReportsNothingOfItsOwn) {
     EXPECT_GE(own_stacks, 8);
 }
 
+// More blocks held at once than --max-live, then all freed: those the table had no room
+// for were neither outstanding nor freed, so nothing is left outstanding, and the report
+// says how many were not tracked.
+TEST(LeaksExact, AllocationsPastMaxLiveAreNotPhantomLeaks) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("--max-live 1024 -- " + fixture("many_live") + " 5000");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    const json* s =
+        find_site(t.report, "main", "many_live.c", marker_line("many_live.c", "HOLD:malloc"));
+    ASSERT_NE(s, nullptr) << t.report.dump();
+    EXPECT_EQ((*s)["total_allocs"], 5000);
+    EXPECT_EQ((*s)["outstanding_bytes"], 0);
+    EXPECT_EQ((*s)["outstanding_allocs"], 0);
+    EXPECT_NE((*s)["class"], "leak");
+    const uint64_t untracked = t.report["counters"]["live_full"];
+    EXPECT_GE((*s)["untracked_allocs"].get<uint64_t>(), 5000u - 1024u);
+    EXPECT_LE((*s)["untracked_allocs"].get<uint64_t>(), untracked);
+    EXPECT_TRUE(has_note(t.report, std::to_string(untracked) +
+                                       " allocations untracked: outstanding bytes are a lower "
+                                       "bound"))
+        << t.report["notes"].dump();
+}
+
 TEST(LeaksExact, RunningProcessByPidThroughUprobes) {
     PERFBPF_REQUIRE_ROOT();
     // Waits 1.5 s (the trace attaches meanwhile), then leaks 20 rounds 50 ms apart.

@@ -21,6 +21,9 @@ StackTotals sum_cpus(const leaks_stack_stats* per_cpu, size_t ncpus) {
         t.est_frees += static_cast<double>(s.est_free_q16) / LEAKS_WEIGHT_ONE;
         t.est_alloc_bytes += static_cast<double>(s.est_alloc_bytes);
         t.est_free_bytes += static_cast<double>(s.est_free_bytes);
+        t.untracked += static_cast<double>(s.untracked);
+        t.est_untracked += static_cast<double>(s.est_untracked_q16) / LEAKS_WEIGHT_ONE;
+        t.est_untracked_bytes += static_cast<double>(s.est_untracked_bytes);
     }
     return t;
 }
@@ -116,7 +119,8 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
         s.total_frees = estimated ? totals.est_frees : totals.frees;
         s.allocated_bytes = totals.est_alloc_bytes;
         s.outstanding_bytes = std::max(0.0, totals.outstanding_bytes());
-        s.outstanding_allocs = std::max(0.0, totals.est_allocs - totals.est_frees);
+        s.outstanding_allocs = std::max(0.0, totals.outstanding_allocs());
+        s.untracked_allocs = estimated ? totals.est_untracked : totals.untracked;
         if (auto it = live.find(idx); it != live.end()) {
             const auto& l = it->second;
             s.samples = l.entries;

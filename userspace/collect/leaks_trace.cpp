@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -28,6 +29,12 @@
 #include "util/privileges.h"
 
 namespace perfbpf {
+
+uint32_t live_entries(const LeaksTraceOptions& opts) {
+    if (opts.max_live) return opts.max_live;
+    return static_cast<uint32_t>(
+        std::clamp<uint64_t>(opts.live_memory_bytes / kLiveEntryBytes, 1024, 1u << 30));
+}
 
 Result<std::string> find_shim_library() {
     std::error_code ec;
@@ -87,6 +94,20 @@ void wait_until(uint64_t deadline_ns, const std::atomic<bool>& stop,
         tick();
         uint64_t left = deadline_ns - monotonic_ns();
         std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(left, 20'000'000)));
+    }
+}
+
+// What the report leaves out because a table was full: said in the report itself.
+void add_limit_notes(LeakReport& r, const LeaksTraceOptions& opts) {
+    if (uint64_t n = r.counters["live_full"]) {
+        const std::string limit =
+            opts.max_live ? "--max-live " + std::to_string(opts.max_live)
+                          : "--live-memory " + std::to_string(opts.live_memory_bytes >> 20) + " (" +
+                                std::to_string(live_entries(opts)) + " allocations)";
+        r.notes.push_back(std::to_string(n) +
+                          " allocations untracked: outstanding bytes are a lower bound (the "
+                          "table of outstanding allocations was full at " +
+                          limit + ")");
     }
 }
 
@@ -263,7 +284,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
             LeaksProbeOptions po;
             po.tgid = pid;
             po.max_stacks = opts.max_stacks;
-            po.max_live = opts.max_live;
+            po.max_live = live_entries(opts);
             po.shim = true;
             auto p = LeaksProbe::load(*shared, po);
             if (!p) return std::unexpected(p.error());
@@ -315,7 +336,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         LeaksProbeOptions po;
         po.tgid = pid;
         po.max_stacks = opts.max_stacks;
-        po.max_live = opts.max_live;
+        po.max_live = live_entries(opts);
         po.shim = command;
         auto p = LeaksProbe::load(*shared, po);
         if (!p && !command && !check_pid(pid).empty()) return fail(check_pid(pid));
@@ -502,6 +523,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     report.comm = comm;
     report.notes = notes_only.notes;
     for (const auto& n : end_notes) report.notes.push_back(n);
+    if (reader) add_limit_notes(report, opts);
     if (!command && opts.mode == "exact")
         report.notes.push_back(
             std::string("exact mode on a running process: allocations made before the ") +

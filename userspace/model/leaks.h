@@ -37,6 +37,7 @@ struct LeakStack {
     double total_allocs = 0;
     double total_frees = 0;
     double allocated_bytes = 0;
+    double untracked_allocs = 0;      // no room to track them: not in outstanding_* (a lower bound)
     double outstanding_bytes_lo = 0;  // sampled mode: 95 % interval
     double outstanding_bytes_hi = 0;
     uint64_t samples = 0;            // sampled mode: sampled allocations still outstanding

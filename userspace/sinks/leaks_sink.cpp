@@ -57,6 +57,7 @@ json leaks_json(const LeakReport& r) {
                {"total_allocs", std::llround(s.total_allocs)},
                {"total_frees", std::llround(s.total_frees)},
                {"allocated_bytes", std::llround(s.allocated_bytes)},
+               {"untracked_allocs", std::llround(s.untracked_allocs)},
                {"slope_bytes_per_s", s.trend.slope_bytes_per_s},
                {"confidence", s.trend.confidence},
                {"oldest_age_ns", s.oldest_age_ns},
@@ -142,7 +143,11 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
         else
             o << " in " << std::llround(s->outstanding_allocs) << " allocations outstanding, "
               << std::llround(s->total_allocs) << " allocated, " << std::llround(s->total_frees)
-              << " freed; ";
+              << " freed"
+              << (s->untracked_allocs > 0
+                      ? ", " + std::to_string(std::llround(s->untracked_allocs)) + " untracked"
+                      : "")
+              << "; ";
         o << format_bytes(s->trend.slope_bytes_per_s) << "/s, confidence "
           << format_fixed(s->trend.confidence, 2);
         if (s->oldest_age_ns) o << ", oldest " << age_text(s->oldest_age_ns);
