@@ -235,10 +235,21 @@ static __always_inline __u32 shim_index(__u32 stack)
 	if (!stack)
 		return 0;
 	idx = stack_base + stack;
-	if (idx >= max_stacks) {
+	return idx < max_stacks ? idx : 0;
+}
+
+/* The index of an allocation's stack; 0 (no stack) counted when the table had no room. */
+static __always_inline __u32 alloc_index(struct leaks_event *e)
+{
+	__u32 idx = shim_index(e->stack);
+
+	if (e->flags & LEAKS_FLAG_STACK_FULL) {
+		count(LEAKS_CNT_STACK_FULL);
+		count_drop(PERFBPF_DROP_LEAKS_STACKS_FULL);
+	} else if (e->stack && !idx) {
+		/* earlier process images (exec) used up the kernel's table */
 		count(LEAKS_CNT_STACK_RANGE);
 		count_drop(PERFBPF_DROP_LEAKS_STACKS_FULL);
-		return 0;
 	}
 	return idx;
 }
@@ -278,14 +289,13 @@ static int handle_event(__u32 i, struct batch_ctx *c)
 	e = &c->b->ev[i];
 	switch (e->kind) {
 	case LEAKS_EV_ALLOC:
-		on_alloc(e->ptr, e->size, e->weight_q16, shim_index(e->stack), e->flags, c->now,
-			 c->start);
+		on_alloc(e->ptr, e->size, e->weight_q16, alloc_index(e), e->flags, c->now, c->start);
 		break;
 	case LEAKS_EV_FREE:
 		on_free(e->ptr, c->now);
 		break;
 	case LEAKS_EV_CHURN: {
-		__u32 idx = shim_index(e->stack);
+		__u32 idx = alloc_index(e);
 
 		add_alloc(idx, e->size, e->weight_q16);
 		add_free(idx, e->size, e->weight_q16);

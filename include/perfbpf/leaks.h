@@ -70,7 +70,8 @@ enum leaks_event_kind {
 };
 
 /* Flags on ALLOC/CHURN events. */
-#define LEAKS_FLAG_MMAP 0x1 /* anonymous mmap, not the heap */
+#define LEAKS_FLAG_MMAP 0x1       /* anonymous mmap, not the heap */
+#define LEAKS_FLAG_STACK_FULL 0x2 /* stack 0: its frames had no room in the stack table */
 
 struct leaks_event {
     __u64 ptr;
@@ -128,11 +129,11 @@ enum leaks_counter {
     LEAKS_CNT_BATCHES = 0,
     LEAKS_CNT_EVENTS,
     LEAKS_CNT_LIVE_FULL,    /* an allocation could not be tracked: map "live" full */
-    LEAKS_CNT_STACK_RANGE,  /* stack id beyond the "stacks" map */
+    LEAKS_CNT_STACK_RANGE,  /* an allocation whose stack id is beyond the "stacks" map */
     LEAKS_CNT_UNKNOWN_FREE, /* free of an address never seen allocated */
     LEAKS_CNT_REPLACED,     /* allocation at an address still live (its free was late) */
     LEAKS_CNT_READ_FAULT,   /* a batch or stack could not be read from the target */
-    LEAKS_CNT_STACK_FULL,   /* BPF-side stack table full */
+    LEAKS_CNT_STACK_FULL,   /* an allocation whose stack had no room (shim's or BPF's table) */
     LEAKS_CNT_MAX = 16
 };
 

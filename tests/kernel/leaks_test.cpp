@@ -235,6 +235,36 @@ TEST(LeaksExact, AllocationsPastMaxLiveAreNotPhantomLeaks) {
         << t.report["notes"].dump();
 }
 
+// 100 leak sites and room for 63 stacks: the allocations whose stack found no room are
+// counted and reported as totals, never as one frameless leak site.
+TEST(LeaksExact, StacksPastMaxStacksAreCountedNotLumped) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("--max-stacks 64 -- " + fixture("many_sites"));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    double site_bytes = 0;
+    int sites = 0;
+    for (const auto& s : t.report["stacks"]) {
+        EXPECT_FALSE(s["frames"].empty()) << s.dump();
+        if (find_site(json{{"stacks", json::array({s})}}, "leak_here", "many_sites.c",
+                      marker_line("many_sites.c", "LEAK:site"))) {
+            ++sites;
+            site_bytes += s["outstanding_bytes"].get<double>();
+        }
+    }
+    EXPECT_GT(sites, 0);
+    EXPECT_LT(sites, 64);
+    const uint64_t full = t.report["counters"]["stack_full"];
+    EXPECT_GE(full, static_cast<uint64_t>(100 - sites));
+    const json& u = t.report["unattributed"];
+    EXPECT_GE(u["allocs"].get<uint64_t>(), full);
+    // Every leaked byte is either at a site or among the unattributed.
+    EXPECT_EQ(site_bytes + u["outstanding_bytes"].get<double>() >= 100 * 1000, true);
+    EXPECT_GE(u["outstanding_bytes"].get<double>(), (100 - sites) * 1000.0);
+    EXPECT_TRUE(has_note(t.report, "allocations have no stored stack (" + std::to_string(full) +
+                                       " because the stack table was full"))
+        << t.report["notes"].dump();
+}
+
 TEST(LeaksExact, RunningProcessByPidThroughUprobes) {
     PERFBPF_REQUIRE_ROOT();
     // Waits 1.5 s (the trace attaches meanwhile), then leaks 20 rounds 50 ms apart.

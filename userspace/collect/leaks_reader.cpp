@@ -147,7 +147,7 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
             if (young_after) s.outstanding_bytes = s.outstanding_allocs = 0;
             if (estimated) s.outstanding_bytes_lo = s.outstanding_bytes_hi = s.outstanding_bytes;
         }
-        if (idx != 0) {
+        if (idx != 0) {  // 0: no stack was stored for these allocations
             leaks_stack st{};
             if (bpf_map_lookup_elem(probe_.stacks_fd(), &idx, &st) == 0) {
                 uint32_t depth = std::min<uint32_t>(st.depth, LEAKS_MAX_DEPTH);
@@ -155,6 +155,12 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
                 s.kernel = st.flags & LEAKS_STACK_KERNEL;
                 s.ip0_exact = st.flags & LEAKS_STACK_IP0_EXACT;
             }
+        }
+        if (s.ips.empty()) {
+            r.unattributed.allocs += s.total_allocs;
+            r.unattributed.outstanding_bytes += s.outstanding_bytes;
+            r.unattributed.outstanding_allocs += s.outstanding_allocs;
+            continue;
         }
         if (auto it = series_.find(idx); it != series_.end()) s.series = it->second;
 

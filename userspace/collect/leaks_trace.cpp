@@ -109,6 +109,18 @@ void add_limit_notes(LeakReport& r, const LeaksTraceOptions& opts) {
                           "table of outstanding allocations was full at " +
                           limit + ")");
     }
+    const uint64_t full = r.counters["stack_full"] + r.counters["stack_range"];
+    if (full || r.unattributed.allocs > 0) {
+        r.notes.push_back(
+            std::to_string(std::llround(r.unattributed.allocs)) +
+            " allocations have no stored stack (" + std::to_string(full) +
+            " because the stack table was full: --max-stacks " + std::to_string(opts.max_stacks) +
+            (r.counters["images"] > 1 ? ", shared by the " + std::to_string(r.counters["images"]) +
+                                            " program images exec'ed"
+                                      : std::string()) +
+            "): their " + std::to_string(std::llround(r.unattributed.outstanding_bytes)) +
+            " outstanding bytes are attributed to no stack");
+    }
 }
 
 bool same_file(const std::string& a, const std::string& b) {

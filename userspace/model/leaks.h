@@ -58,6 +58,14 @@ struct ProcessGrowth {
     double faulted_bytes = 0;      // anonymous memory first touched
 };
 
+// Allocations with no stored stack (its table was full, or nothing could be unwound):
+// totals only, never a leak site.
+struct UnattributedAllocs {
+    double allocs = 0;
+    double outstanding_bytes = 0;
+    double outstanding_allocs = 0;
+};
+
 struct LeakReport {
     std::string mode;  // exact | sampled | growth | kernel
     int pid = 0;       // 0: system-wide (kernel mode)
@@ -69,6 +77,7 @@ struct LeakReport {
     bool target_exited = false;
     int exit_code = 0;
     std::vector<LeakStack> stacks;             // sorted by outstanding bytes, descending
+    UnattributedAllocs unattributed;           // not in `stacks`
     std::vector<ProcessGrowth> processes;      // growth mode
     std::map<std::string, uint64_t> counters;  // tracer counters and drops
     std::vector<std::string> notes;            // what the reader should know (overhead, limits)

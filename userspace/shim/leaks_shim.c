@@ -296,7 +296,11 @@ static bool same_stack(uint32_t id, const uint64_t *ips, int depth)
 	       memcmp(&frames[(size_t)(id - 1) * LEAKS_MAX_DEPTH], ips, depth * sizeof(*ips)) == 0;
 }
 
-/* Returns the id of this stack, announcing a new one to the BPF side. 0 when full. */
+/* Not a stack id: the table has no room for this stack. */
+#define STACK_TABLE_FULL UINT32_MAX
+
+/* Returns the id of this stack, announcing a new one to the BPF side. STACK_TABLE_FULL
+ * when there is no room for it. */
 static uint32_t stack_id(const uint64_t *ips, int depth)
 {
 	uint64_t h = hash_frames(ips, depth);
@@ -341,6 +345,8 @@ static uint32_t stack_id(const uint64_t *ips, int depth)
 		}
 	}
 	atomic_flag_clear_explicit(&stack_lock, memory_order_release);
+	if (!id)
+		return STACK_TABLE_FULL;
 	if (fresh) {
 		/* The frames go to the BPF side at once, before any other thread can report
 		 * an allocation from this stack at the end of the trace. */
@@ -459,7 +465,7 @@ static __attribute__((noinline)) uint32_t current_stack(const uint64_t *ret_slot
 	if (depth <= 0)
 		return 0;
 	uint32_t id = stack_id(ips, depth);
-	if (!c || !id || slots[0] != slot0)
+	if (!c || id == STACK_TABLE_FULL || slots[0] != slot0)
 		return id;
 	for (int k = 1; k < depth; k++)
 		if (!slots[k] || slots[k] < slot0 || slots[k] >= stack_hi ||
@@ -805,8 +811,8 @@ static void record_alloc(void *p, size_t size, uint16_t flags, const uint64_t *r
 	e->ptr = (uint64_t)(uintptr_t)p;
 	e->size = size;
 	e->weight_q16 = weight;
-	e->stack = stack;
-	e->flags = flags;
+	e->stack = stack == STACK_TABLE_FULL ? 0 : stack;
+	e->flags = stack == STACK_TABLE_FULL ? flags | LEAKS_FLAG_STACK_FULL : flags;
 	maybe_flush_now(false);
 	self.depth--;
 }

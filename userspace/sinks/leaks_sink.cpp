@@ -93,6 +93,10 @@ json leaks_json(const LeakReport& r) {
              {"truncated_stacks", r.truncated_stacks},
              {"target_exited", r.target_exited},
              {"stacks", stacks},
+             {"unattributed",
+              {{"allocs", std::llround(r.unattributed.allocs)},
+               {"outstanding_bytes", std::llround(r.unattributed.outstanding_bytes)},
+               {"outstanding_allocs", std::llround(r.unattributed.outstanding_allocs)}}},
              {"counters", r.counters},
              {"notes", r.notes}};
     if (r.estimated) out["sample_mean_bytes"] = r.sample_mean_bytes;
@@ -131,6 +135,10 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
       << (r.estimated ? " (estimated)" : "") << "; " << r.stacks.size() << " stacks in all";
     if (r.truncated_stacks) o << ", " << r.truncated_stacks << " truncated";
     o << "\n";
+    if (r.unattributed.allocs > 0)
+        o << std::llround(r.unattributed.allocs) << " allocations without a stored stack, "
+          << format_bytes(r.unattributed.outstanding_bytes) << " of them outstanding (in no stack "
+          << "below)\n";
     for (const LeakStack* s : ordered(r)) {
         if (shown++ >= top) break;
         o << "\n[" << leak_class_name(s->trend.cls) << "] " << format_bytes(s->outstanding_bytes);
