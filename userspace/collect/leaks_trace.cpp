@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "collect/leaks_kernel_reader.h"
 #include "collect/leaks_reader.h"
 #include "collect/leaks_target.h"
+#include "detect/leak_interval.h"
 #include "probes/bpf_object.h"
 #include "probes/leaks_growth_probe.h"
 #include "probes/leaks_kernel_probe.h"
@@ -121,6 +123,34 @@ void add_limit_notes(LeakReport& r, const LeaksTraceOptions& opts) {
             "): their " + std::to_string(std::llround(r.unattributed.outstanding_bytes)) +
             " outstanding bytes are attributed to no stack");
     }
+}
+
+// Sampled mode: what the estimates can say about a program that allocates little.
+void add_sampling_notes(LeakReport& r, const LeaksTraceOptions& opts) {
+    // The library states its mean in its first batch, which a program that allocated
+    // nothing sampled may never have handed over.
+    if (!r.sample_mean_bytes) r.sample_mean_bytes = opts.sample_bytes;
+    const double mean = static_cast<double>(r.sample_mean_bytes);
+    double allocated = 0;
+    for (const auto& s : r.stacks) allocated += s.allocated_bytes;
+    if (allocated >= 100 * mean || mean <= 0) return;
+    const uint64_t suggest = std::max<uint64_t>(
+        64, std::bit_floor(static_cast<uint64_t>(allocated > 0 ? allocated / 1000 : mean / 64)));
+    if (r.stacks.empty()) {
+        r.notes.push_back("nothing sampled; up to " +
+                          std::to_string(std::llround(kNoSampleExpected95 * mean)) +
+                          " bytes may be outstanding (95 %, at one sample per " +
+                          std::to_string(r.sample_mean_bytes) +
+                          " bytes); for a program that allocates little use a smaller "
+                          "--sample-bytes, e.g. " +
+                          std::to_string(suggest));
+        return;
+    }
+    r.notes.push_back("the sampled allocations add up to about " +
+                      std::to_string(std::llround(allocated)) +
+                      " bytes, under 100 sampling means: the estimates rest on few samples; "
+                      "--sample-bytes " +
+                      std::to_string(suggest) + " would sample this program more finely");
 }
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -536,6 +566,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     report.notes = notes_only.notes;
     for (const auto& n : end_notes) report.notes.push_back(n);
     if (reader) add_limit_notes(report, opts);
+    if (reader && estimated) add_sampling_notes(report, opts);
     if (!command && opts.mode == "exact")
         report.notes.push_back(
             std::string("exact mode on a running process: allocations made before the ") +

@@ -142,7 +142,10 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
     for (const LeakStack* s : ordered(r)) {
         if (shown++ >= top) break;
         o << "\n[" << leak_class_name(s->trend.cls) << "] " << format_bytes(s->outstanding_bytes);
-        if (r.estimated)
+        if (r.estimated && s->samples == 0)
+            o << " (nothing sampled; up to " << format_bytes(s->outstanding_bytes_hi)
+              << " may be outstanding)";
+        else if (r.estimated)
             o << " (95% " << format_bytes(s->outstanding_bytes_lo) << " - "
               << format_bytes(s->outstanding_bytes_hi) << ", " << s->samples << " samples)";
         if (r.mode == "growth")
