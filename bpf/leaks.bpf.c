@@ -268,7 +268,7 @@ static __always_inline void on_new_stack(struct leaks_event *e)
 	if (depth > LEAKS_MAX_DEPTH)
 		depth = LEAKS_MAX_DEPTH;
 	s->depth = depth;
-	s->flags = 0;
+	s->flags = e->flags & LEAKS_FLAG_UNWIND_END ? LEAKS_STACK_WHOLE : 0;
 	s->tgid = bpf_get_current_pid_tgid() >> 32;
 	if (bpf_probe_read_user(s->ips, sizeof(s->ips), (void *)e->ptr)) {
 		count(LEAKS_CNT_READ_FAULT);

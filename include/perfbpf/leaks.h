@@ -72,6 +72,9 @@ enum leaks_event_kind {
 /* Flags on ALLOC/CHURN events. */
 #define LEAKS_FLAG_MMAP 0x1       /* anonymous mmap, not the heap */
 #define LEAKS_FLAG_STACK_FULL 0x2 /* stack 0: its frames had no room in the stack table */
+/* Flag on NEW_STACK events: the unwinder reached the outermost frame (the CFI of _start,
+ * clone and clone3 ends the chain), so the stack is whole whatever the symbols say. */
+#define LEAKS_FLAG_UNWIND_END 0x4
 
 struct leaks_event {
     __u64 ptr;
@@ -123,6 +126,7 @@ struct leaks_stack {
 
 #define LEAKS_STACK_KERNEL 0x1    /* kernel addresses (--kernel) */
 #define LEAKS_STACK_IP0_EXACT 0x2 /* ips[0] is the probed instruction, not a return addr */
+#define LEAKS_STACK_WHOLE 0x4     /* the unwinder reached the thread's outermost frame */
 
 /* Tracer-wide counters (BPF array "leak_counters", index: enum leaks_counter). */
 enum leaks_counter {

@@ -265,6 +265,25 @@ TEST(LeaksExact, StacksPastMaxStacksAreCountedNotLumped) {
         << t.report["notes"].dump();
 }
 
+// A stripped program's stacks that reach its _start (nameless here) are not truncated.
+TEST(LeaksExact, StrippedProgramStacksReachingStartAreWhole) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("stripped_leak") + " 10");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    bool leak_seen = false;
+    for (const auto& s : t.report["stacks"]) {
+        EXPECT_EQ(s["truncated"], false) << s.dump();
+        if (s["outstanding_bytes"] == 10 * 700) {
+            leak_seen = true;
+            // main and _start have no names: the frames say module+0xoffset.
+            const std::string last = s["frames"].back()["function"];
+            EXPECT_TRUE(last.starts_with("stripped_leak+0x")) << last;
+        }
+    }
+    EXPECT_TRUE(leak_seen) << t.report.dump();
+    EXPECT_EQ(t.report["truncated_stacks"], 0);
+}
+
 TEST(LeaksExact, RunningProcessByPidThroughUprobes) {
     PERFBPF_REQUIRE_ROOT();
     // Waits 1.5 s (the trace attaches meanwhile), then leaks 20 rounds 50 ms apart.

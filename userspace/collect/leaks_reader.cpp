@@ -129,6 +129,7 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
                 s.ips.assign(st.ips, st.ips + depth);
                 s.kernel = st.flags & LEAKS_STACK_KERNEL;
                 s.ip0_exact = st.flags & LEAKS_STACK_IP0_EXACT;
+                s.whole = st.flags & LEAKS_STACK_WHOLE;
             }
         }
         if (s.ips.empty()) {

@@ -25,6 +25,7 @@ struct LeakStack {
     std::vector<uint64_t> ips;  // raw addresses, innermost first
     bool kernel = false;
     bool ip0_exact = false;  // ips[0] is the probed instruction, not a return address
+    bool whole = false;      // the unwinder itself reached the thread's outermost frame
     // Growth mode: the word at the top of the stack, the caller of a function that pushed
     // no frame (kept as frame 1 when it follows a call instruction).
     uint64_t caller_candidate = 0;

@@ -301,7 +301,7 @@ static bool same_stack(uint32_t id, const uint64_t *ips, int depth)
 
 /* Returns the id of this stack, announcing a new one to the BPF side. STACK_TABLE_FULL
  * when there is no room for it. */
-static uint32_t stack_id(const uint64_t *ips, int depth)
+static uint32_t stack_id(const uint64_t *ips, int depth, bool whole)
 {
 	uint64_t h = hash_frames(ips, depth);
 	uint32_t i = (uint32_t)h & slot_mask;
@@ -356,22 +356,25 @@ static uint32_t stack_id(const uint64_t *ips, int depth)
 		e->ptr = (uint64_t)(uintptr_t)&frames[(size_t)(id - 1) * LEAKS_MAX_DEPTH];
 		e->size = (uint64_t)depth;
 		e->weight_q16 = 0;
-		e->flags = 0;
+		e->flags = whole ? LEAKS_FLAG_UNWIND_END : 0;
 		flush();
 	}
 	return id;
 }
 
 /* Full unwind with libunwind, shim frames skipped. slots[k] receives the address the
- * return address ips[k] was read from (0 when unknown). Returns the depth. */
-static __attribute__((noinline)) int unwind(uint64_t *ips, uint64_t *slots)
+ * return address ips[k] was read from (0 when unknown). Returns the depth; *whole tells
+ * whether the unwinder reached the outermost frame (unw_step's 0), not an error or the
+ * depth limit. */
+static __attribute__((noinline)) int unwind(uint64_t *ips, uint64_t *slots, bool *whole)
 {
 	unw_context_t ctx;
 	unw_cursor_t cur;
-	int depth = 0;
+	int depth = 0, step = -1;
+	*whole = false;
 	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
 		return 0;
-	while (depth < LEAKS_MAX_DEPTH && unw_step(&cur) > 0) {
+	while (depth < LEAKS_MAX_DEPTH && (step = unw_step(&cur)) > 0) {
 		unw_word_t ip = 0, sp = 0;
 		unw_get_reg(&cur, UNW_REG_IP, &ip);
 		unw_get_reg(&cur, UNW_REG_SP, &sp);
@@ -386,6 +389,7 @@ static __attribute__((noinline)) int unwind(uint64_t *ips, uint64_t *slots)
 		slots[depth] = sp >= 8 && *(const uint64_t *)(uintptr_t)(sp - 8) == ip ? sp - 8 : 0;
 		depth++;
 	}
+	*whole = step == 0;
 	return depth;
 }
 
@@ -461,10 +465,11 @@ static __attribute__((noinline)) uint32_t current_stack(const uint64_t *ret_slot
 		}
 	}
 	uint64_t ips[LEAKS_MAX_DEPTH], slots[LEAKS_MAX_DEPTH];
-	int depth = unwind(ips, slots);
+	bool whole;
+	int depth = unwind(ips, slots, &whole);
 	if (depth <= 0)
 		return 0;
-	uint32_t id = stack_id(ips, depth);
+	uint32_t id = stack_id(ips, depth, whole);
 	if (!c || id == STACK_TABLE_FULL || slots[0] != slot0)
 		return id;
 	for (int k = 1; k < depth; k++)
