@@ -129,6 +129,19 @@ static __always_inline void add_alloc(__u32 idx, __u64 size, __u64 weight)
 	s->est_alloc_bytes += (size * weight) >> 16;
 }
 
+/* An allocation "live" had no room for: its free will not be recognised, so it must not
+ * count as outstanding either. */
+static __always_inline void add_untracked(__u32 idx, __u64 size, __u64 weight)
+{
+	struct leaks_stack_stats *s = stats_of(idx);
+
+	if (!s)
+		return;
+	s->untracked++;
+	s->est_untracked_q16 += weight;
+	s->est_untracked_bytes += (size * weight) >> 16;
+}
+
 static __always_inline void add_free(__u32 idx, __u64 size, __u64 weight)
 {
 	struct leaks_stack_stats *s = stats_of(idx);
@@ -174,6 +187,7 @@ static __always_inline void on_alloc(__u64 ptr, __u64 size, __u64 weight, __u32 
 		return;
 	old = bpf_map_lookup_elem(&live, &ptr);
 	if (!old) {
+		add_untracked(idx, size, weight);
 		count(LEAKS_CNT_LIVE_FULL);
 		count_drop(PERFBPF_DROP_LEAKS_LIVE_FULL);
 		return;
@@ -221,10 +235,21 @@ static __always_inline __u32 shim_index(__u32 stack)
 	if (!stack)
 		return 0;
 	idx = stack_base + stack;
-	if (idx >= max_stacks) {
+	return idx < max_stacks ? idx : 0;
+}
+
+/* The index of an allocation's stack; 0 (no stack) counted when the table had no room. */
+static __always_inline __u32 alloc_index(struct leaks_event *e)
+{
+	__u32 idx = shim_index(e->stack);
+
+	if (e->flags & LEAKS_FLAG_STACK_FULL) {
+		count(LEAKS_CNT_STACK_FULL);
+		count_drop(PERFBPF_DROP_LEAKS_STACKS_FULL);
+	} else if (e->stack && !idx) {
+		/* earlier process images (exec) used up the kernel's table */
 		count(LEAKS_CNT_STACK_RANGE);
 		count_drop(PERFBPF_DROP_LEAKS_STACKS_FULL);
-		return 0;
 	}
 	return idx;
 }
@@ -243,7 +268,7 @@ static __always_inline void on_new_stack(struct leaks_event *e)
 	if (depth > LEAKS_MAX_DEPTH)
 		depth = LEAKS_MAX_DEPTH;
 	s->depth = depth;
-	s->flags = 0;
+	s->flags = e->flags & LEAKS_FLAG_UNWIND_END ? LEAKS_STACK_WHOLE : 0;
 	s->tgid = bpf_get_current_pid_tgid() >> 32;
 	if (bpf_probe_read_user(s->ips, sizeof(s->ips), (void *)e->ptr)) {
 		count(LEAKS_CNT_READ_FAULT);
@@ -264,14 +289,13 @@ static int handle_event(__u32 i, struct batch_ctx *c)
 	e = &c->b->ev[i];
 	switch (e->kind) {
 	case LEAKS_EV_ALLOC:
-		on_alloc(e->ptr, e->size, e->weight_q16, shim_index(e->stack), e->flags, c->now,
-			 c->start);
+		on_alloc(e->ptr, e->size, e->weight_q16, alloc_index(e), e->flags, c->now, c->start);
 		break;
 	case LEAKS_EV_FREE:
 		on_free(e->ptr, c->now);
 		break;
 	case LEAKS_EV_CHURN: {
-		__u32 idx = shim_index(e->stack);
+		__u32 idx = alloc_index(e);
 
 		add_alloc(idx, e->size, e->weight_q16);
 		add_free(idx, e->size, e->weight_q16);

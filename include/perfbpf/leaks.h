@@ -70,7 +70,11 @@ enum leaks_event_kind {
 };
 
 /* Flags on ALLOC/CHURN events. */
-#define LEAKS_FLAG_MMAP 0x1 /* anonymous mmap, not the heap */
+#define LEAKS_FLAG_MMAP 0x1       /* anonymous mmap, not the heap */
+#define LEAKS_FLAG_STACK_FULL 0x2 /* stack 0: its frames had no room in the stack table */
+/* Flag on NEW_STACK events: the unwinder reached the outermost frame (the CFI of _start,
+ * clone and clone3 ends the chain), so the stack is whole whatever the symbols say. */
+#define LEAKS_FLAG_UNWIND_END 0x4
 
 struct leaks_event {
     __u64 ptr;
@@ -103,6 +107,11 @@ struct leaks_stack_stats {
     __u64 est_free_q16;
     __u64 est_alloc_bytes; /* Σ size * weight of allocations */
     __u64 est_free_bytes;
+    /* Allocations the "live" table had no room for: counted as allocated, but neither
+     * outstanding nor freed (their frees are not recognised). */
+    __u64 untracked;
+    __u64 est_untracked_q16;
+    __u64 est_untracked_bytes;
 };
 
 /* Frames of one stack (BPF array "stacks", index: stack). Innermost first; return
@@ -117,17 +126,18 @@ struct leaks_stack {
 
 #define LEAKS_STACK_KERNEL 0x1    /* kernel addresses (--kernel) */
 #define LEAKS_STACK_IP0_EXACT 0x2 /* ips[0] is the probed instruction, not a return addr */
+#define LEAKS_STACK_WHOLE 0x4     /* the unwinder reached the thread's outermost frame */
 
 /* Tracer-wide counters (BPF array "leak_counters", index: enum leaks_counter). */
 enum leaks_counter {
     LEAKS_CNT_BATCHES = 0,
     LEAKS_CNT_EVENTS,
     LEAKS_CNT_LIVE_FULL,    /* an allocation could not be tracked: map "live" full */
-    LEAKS_CNT_STACK_RANGE,  /* stack id beyond the "stacks" map */
+    LEAKS_CNT_STACK_RANGE,  /* an allocation whose stack id is beyond the "stacks" map */
     LEAKS_CNT_UNKNOWN_FREE, /* free of an address never seen allocated */
     LEAKS_CNT_REPLACED,     /* allocation at an address still live (its free was late) */
     LEAKS_CNT_READ_FAULT,   /* a batch or stack could not be read from the target */
-    LEAKS_CNT_STACK_FULL,   /* BPF-side stack table full */
+    LEAKS_CNT_STACK_FULL,   /* an allocation whose stack had no room (shim's or BPF's table) */
     LEAKS_CNT_MAX = 16
 };
 

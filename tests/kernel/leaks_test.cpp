@@ -212,6 +212,78 @@ TEST(LeaksExact, LeakFreeProgramReportsNothingOfItsOwn) {
     EXPECT_GE(own_stacks, 8);
 }
 
+// More blocks held at once than --max-live, then all freed: those the table had no room
+// for were neither outstanding nor freed, so nothing is left outstanding, and the report
+// says how many were not tracked.
+TEST(LeaksExact, AllocationsPastMaxLiveAreNotPhantomLeaks) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("--max-live 1024 -- " + fixture("many_live") + " 5000");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    const json* s =
+        find_site(t.report, "main", "many_live.c", marker_line("many_live.c", "HOLD:malloc"));
+    ASSERT_NE(s, nullptr) << t.report.dump();
+    EXPECT_EQ((*s)["total_allocs"], 5000);
+    EXPECT_EQ((*s)["outstanding_bytes"], 0);
+    EXPECT_EQ((*s)["outstanding_allocs"], 0);
+    EXPECT_NE((*s)["class"], "leak");
+    const uint64_t untracked = t.report["counters"]["live_full"];
+    EXPECT_GE((*s)["untracked_allocs"].get<uint64_t>(), 5000u - 1024u);
+    EXPECT_LE((*s)["untracked_allocs"].get<uint64_t>(), untracked);
+    EXPECT_TRUE(has_note(t.report, std::to_string(untracked) +
+                                       " allocations untracked: outstanding bytes are a lower "
+                                       "bound"))
+        << t.report["notes"].dump();
+}
+
+// 100 leak sites and room for 63 stacks: the allocations whose stack found no room are
+// counted and reported as totals, never as one frameless leak site.
+TEST(LeaksExact, StacksPastMaxStacksAreCountedNotLumped) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("--max-stacks 64 -- " + fixture("many_sites"));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    double site_bytes = 0;
+    int sites = 0;
+    for (const auto& s : t.report["stacks"]) {
+        EXPECT_FALSE(s["frames"].empty()) << s.dump();
+        if (find_site(json{{"stacks", json::array({s})}}, "leak_here", "many_sites.c",
+                      marker_line("many_sites.c", "LEAK:site"))) {
+            ++sites;
+            site_bytes += s["outstanding_bytes"].get<double>();
+        }
+    }
+    EXPECT_GT(sites, 0);
+    EXPECT_LT(sites, 64);
+    const uint64_t full = t.report["counters"]["stack_full"];
+    EXPECT_GE(full, static_cast<uint64_t>(100 - sites));
+    const json& u = t.report["unattributed"];
+    EXPECT_GE(u["allocs"].get<uint64_t>(), full);
+    // Every leaked byte is either at a site or among the unattributed.
+    EXPECT_EQ(site_bytes + u["outstanding_bytes"].get<double>() >= 100 * 1000, true);
+    EXPECT_GE(u["outstanding_bytes"].get<double>(), (100 - sites) * 1000.0);
+    EXPECT_TRUE(has_note(t.report, "allocations have no stored stack (" + std::to_string(full) +
+                                       " because the stack table was full"))
+        << t.report["notes"].dump();
+}
+
+// A stripped program's stacks that reach its _start (nameless here) are not truncated.
+TEST(LeaksExact, StrippedProgramStacksReachingStartAreWhole) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("stripped_leak") + " 10");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    bool leak_seen = false;
+    for (const auto& s : t.report["stacks"]) {
+        EXPECT_EQ(s["truncated"], false) << s.dump();
+        if (s["outstanding_bytes"] == 10 * 700) {
+            leak_seen = true;
+            // main and _start have no names: the frames say module+0xoffset.
+            const std::string last = s["frames"].back()["function"];
+            EXPECT_TRUE(last.starts_with("stripped_leak+0x")) << last;
+        }
+    }
+    EXPECT_TRUE(leak_seen) << t.report.dump();
+    EXPECT_EQ(t.report["truncated_stacks"], 0);
+}
+
 TEST(LeaksExact, RunningProcessByPidThroughUprobes) {
     PERFBPF_REQUIRE_ROOT();
     // Waits 1.5 s (the trace attaches meanwhile), then leaks 20 rounds 50 ms apart.

@@ -153,5 +153,70 @@ TEST(ElfFunction, MissingSymbolNamesFileAndSymbol) {
     EXPECT_NE(fn.error().message.find("no_such_function"), std::string::npos);
 }
 
+// ---- when a user stack is truncated, on synthetic frames ----
+
+LeakStack stack_ending_at(const std::string& function, const std::string& module, uint64_t offset,
+                          size_t depth = 4) {
+    LeakStack s;
+    s.ips.assign(depth, 0x1000);
+    s.frames.push_back({"leak_here", "leak.c", 9, "/bin/prog", 0x1200, false});
+    s.frames.push_back({function, "", 0, module, offset, false});
+    return s;
+}
+
+uint64_t entries_of(const std::string& module) {
+    return module == "/bin/prog" ? 0x25e0 : 0;  // a stripped PIE's e_entry
+}
+
+TEST(StackTruncation, StrippedBinaryReachingItsEntryFunctionIsWhole) {
+    // _start has no symbol left: the frame is "prog+0x2605", 0x25 past the entry point.
+    EXPECT_FALSE(
+        user_stack_truncated(stack_ending_at("prog+0x2605", "/bin/prog", 0x2605), entries_of));
+}
+
+TEST(StackTruncation, StoppingElsewhereInAStrippedBinaryIsTruncated) {
+    EXPECT_TRUE(
+        user_stack_truncated(stack_ending_at("prog+0x3000", "/bin/prog", 0x3000), entries_of));
+    // Before the entry point, and far past it.
+    EXPECT_TRUE(
+        user_stack_truncated(stack_ending_at("prog+0x25d0", "/bin/prog", 0x25d0), entries_of));
+    EXPECT_TRUE(user_stack_truncated(
+        stack_ending_at("prog+0x2620", "/bin/prog", 0x25e0 + kEntryFunctionSpan), entries_of));
+    // A module whose entry point is unknown says nothing.
+    EXPECT_TRUE(
+        user_stack_truncated(stack_ending_at("lib+0x25f0", "/lib/libx.so", 0x25f0), entries_of));
+}
+
+TEST(StackTruncation, RootNamesEndAStackWhateverTheAddress) {
+    for (const char* root : {"_start", "__libc_start_main", "__libc_start_call_main", "clone",
+                             "clone3", "start_thread"})
+        EXPECT_FALSE(
+            user_stack_truncated(stack_ending_at(root, "/lib/libc.so.6", 0x99999), entries_of))
+            << root;
+}
+
+TEST(StackTruncation, TheUnwindersOwnEndCountsWithoutSymbols) {
+    // A thread's stack ending in stripped libc's clone3: only the unwinder knows.
+    LeakStack s = stack_ending_at("libc.so.6+0x10a2c0", "/lib/libc.so.6", 0x10a2c0);
+    EXPECT_TRUE(user_stack_truncated(s, entries_of));
+    s.whole = true;
+    EXPECT_FALSE(user_stack_truncated(s, entries_of));
+}
+
+TEST(StackTruncation, DepthLimitOrNothingIsTruncated) {
+    EXPECT_TRUE(user_stack_truncated(stack_ending_at("main", "/bin/prog", 0x1300, 32), entries_of));
+    LeakStack empty;
+    EXPECT_TRUE(user_stack_truncated(empty, entries_of));
+    LeakStack unsymbolized = stack_ending_at("_start", "/bin/prog", 0x2605);
+    unsymbolized.frames.clear();
+    EXPECT_TRUE(user_stack_truncated(unsymbolized, entries_of));
+}
+
+TEST(StackTruncation, ElfEntryReadsTheHeader) {
+    EXPECT_NE(elf_entry("/proc/self/exe"), 0u);
+    EXPECT_EQ(elf_entry("/proc/self/status"), 0u);
+    EXPECT_EQ(elf_entry("/nonexistent"), 0u);
+}
+
 }  // namespace
 }  // namespace perfbpf

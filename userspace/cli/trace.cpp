@@ -33,7 +33,8 @@ struct TraceOptions {
     std::string allocator_lib;
     std::string inject = "auto";
     uint32_t max_stacks = 8192;
-    uint32_t max_live = 1u << 18;
+    uint64_t live_memory_mib = kDefaultLiveMemoryBytes >> 20;
+    uint32_t max_live = 0;
     std::vector<std::string> command;
 };
 
@@ -77,6 +78,7 @@ int run_trace(const TraceOptions& o) {
     t.allocator_lib = o.allocator_lib;
     t.inject = o.inject;
     t.max_stacks = o.max_stacks;
+    t.live_memory_bytes = o.live_memory_mib << 20;
     t.max_live = o.max_live;
 
     const bool live = !o.json && o.output.empty() && ::isatty(STDOUT_FILENO);
@@ -179,9 +181,15 @@ void add_trace(CLI::App& app) {
                     "Distinct stacks tracked, 64 to 2^20 (default 8192)")
         ->type_name("N")
         ->check(CLI::Range(64u, 1u << 20));
+    cmd->add_option("--live-memory", o->live_memory_mib,
+                    "MiB the kernel may use to track outstanding allocations, taken as needed "
+                    "(default 256: 2097152 allocations at 128 B each); allocations past it are "
+                    "reported as untracked, outstanding bytes then being a lower bound")
+        ->type_name("MIB")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 17));
     cmd->add_option("--max-live", o->max_live,
-                    "Outstanding allocations tracked at once, 1024 to 2^26 (default 262144); "
-                    "more are counted as dropped")
+                    "Outstanding allocations tracked at once, instead of what --live-memory "
+                    "allows; more are reported as untracked")
         ->type_name("N")
         ->check(CLI::Range(1024u, 1u << 26));
     cmd->add_option("command", o->command, "-- CMD ARGS...: the program to start and trace")

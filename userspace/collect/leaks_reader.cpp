@@ -3,9 +3,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include <cmath>
 #include <vector>
 
+#include "detect/leak_interval.h"
 #include "detect/leak_trend.h"
 #include "probes/leaks_probe.h"
 
@@ -21,6 +21,9 @@ StackTotals sum_cpus(const leaks_stack_stats* per_cpu, size_t ncpus) {
         t.est_frees += static_cast<double>(s.est_free_q16) / LEAKS_WEIGHT_ONE;
         t.est_alloc_bytes += static_cast<double>(s.est_alloc_bytes);
         t.est_free_bytes += static_cast<double>(s.est_free_bytes);
+        t.untracked += static_cast<double>(s.untracked);
+        t.est_untracked += static_cast<double>(s.est_untracked_q16) / LEAKS_WEIGHT_ONE;
+        t.est_untracked_bytes += static_cast<double>(s.est_untracked_bytes);
     }
     return t;
 }
@@ -61,24 +64,6 @@ void LeaksReader::sample(uint64_t now_ns) {
     }
 }
 
-namespace {
-
-// Poisson (Garwood) 95 % interval for a count k, by the Wilson-Hilferty approximation
-// of the chi-square quantiles: good to a few percent from k = 1 up.
-std::pair<double, double> poisson_interval(double k) {
-    const double z = 1.959964;
-    auto chi2 = [&](double nu, double zq) {
-        double a = 2.0 / (9.0 * nu);
-        double v = 1.0 - a + zq * std::sqrt(a);
-        return nu * v * v * v;
-    };
-    double lo = k > 0 ? chi2(2.0 * k, -z) / 2.0 : 0.0;
-    double hi = chi2(2.0 * k + 2.0, z) / 2.0;
-    return {std::max(0.0, lo), hi};
-}
-
-}  // namespace
-
 LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool estimated,
                                uint64_t min_age_ns) {
     const uint64_t young_after = min_age_ns && now_ns > min_age_ns ? now_ns - min_age_ns : 0;
@@ -116,7 +101,8 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
         s.total_frees = estimated ? totals.est_frees : totals.frees;
         s.allocated_bytes = totals.est_alloc_bytes;
         s.outstanding_bytes = std::max(0.0, totals.outstanding_bytes());
-        s.outstanding_allocs = std::max(0.0, totals.est_allocs - totals.est_frees);
+        s.outstanding_allocs = std::max(0.0, totals.outstanding_allocs());
+        s.untracked_allocs = estimated ? totals.est_untracked : totals.untracked;
         if (auto it = live.find(idx); it != live.end()) {
             const auto& l = it->second;
             s.samples = l.entries;
@@ -126,31 +112,31 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
             }
             if (l.oldest_ts_ns && now_ns > l.oldest_ts_ns)
                 s.oldest_age_ns = now_ns - l.oldest_ts_ns;
-            if (estimated) {
-                // Interval: Garwood's Poisson interval on the effective number of samples
-                // (est² / variance: the sample count when all weigh the same), scaled.
-                double est = s.outstanding_bytes;
-                if (l.variance_bytes2 > 0 && est > 0) {
-                    double k = est * est / l.variance_bytes2;
-                    auto [lo, hi] = poisson_interval(k);
-                    s.outstanding_bytes_lo = est * lo / k;
-                    s.outstanding_bytes_hi = est * hi / k;
-                } else {
-                    s.outstanding_bytes_lo = s.outstanding_bytes_hi = est;
-                }
-            }
-        } else {
-            if (young_after) s.outstanding_bytes = s.outstanding_allocs = 0;
-            if (estimated) s.outstanding_bytes_lo = s.outstanding_bytes_hi = s.outstanding_bytes;
+        } else if (young_after) {
+            s.outstanding_bytes = s.outstanding_allocs = 0;
         }
-        if (idx != 0) {
+        if (estimated) {
+            const auto& l = live[idx];
+            auto iv = outstanding_interval(s.outstanding_bytes, l.variance_bytes2, l.entries,
+                                           static_cast<double>(r.sample_mean_bytes));
+            s.outstanding_bytes_lo = iv.lo;
+            s.outstanding_bytes_hi = iv.hi;
+        }
+        if (idx != 0) {  // 0: no stack was stored for these allocations
             leaks_stack st{};
             if (bpf_map_lookup_elem(probe_.stacks_fd(), &idx, &st) == 0) {
                 uint32_t depth = std::min<uint32_t>(st.depth, LEAKS_MAX_DEPTH);
                 s.ips.assign(st.ips, st.ips + depth);
                 s.kernel = st.flags & LEAKS_STACK_KERNEL;
                 s.ip0_exact = st.flags & LEAKS_STACK_IP0_EXACT;
+                s.whole = st.flags & LEAKS_STACK_WHOLE;
             }
+        }
+        if (s.ips.empty()) {
+            r.unattributed.allocs += s.total_allocs;
+            r.unattributed.outstanding_bytes += s.outstanding_bytes;
+            r.unattributed.outstanding_allocs += s.outstanding_allocs;
+            continue;
         }
         if (auto it = series_.find(idx); it != series_.end()) s.series = it->second;
 

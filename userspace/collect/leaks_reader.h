@@ -14,11 +14,16 @@ namespace perfbpf {
 class LeaksProbe;
 
 // Totals of one stack summed over CPUs.
+// Untracked allocations (no room in the kernel's table) are neither outstanding nor freed.
 struct StackTotals {
     double allocs = 0, frees = 0;
     double est_allocs = 0, est_frees = 0;
     double est_alloc_bytes = 0, est_free_bytes = 0;
-    double outstanding_bytes() const { return est_alloc_bytes - est_free_bytes; }
+    double untracked = 0, est_untracked = 0, est_untracked_bytes = 0;
+    double outstanding_bytes() const {
+        return est_alloc_bytes - est_free_bytes - est_untracked_bytes;
+    }
+    double outstanding_allocs() const { return est_allocs - est_frees - est_untracked; }
 };
 
 // Per-stack facts from the outstanding allocations.

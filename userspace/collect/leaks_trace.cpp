@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +21,7 @@
 #include "collect/leaks_kernel_reader.h"
 #include "collect/leaks_reader.h"
 #include "collect/leaks_target.h"
+#include "detect/leak_interval.h"
 #include "probes/bpf_object.h"
 #include "probes/leaks_growth_probe.h"
 #include "probes/leaks_kernel_probe.h"
@@ -29,6 +32,12 @@
 #include "util/privileges.h"
 
 namespace perfbpf {
+
+uint32_t live_entries(const LeaksTraceOptions& opts) {
+    if (opts.max_live) return opts.max_live;
+    return static_cast<uint32_t>(
+        std::clamp<uint64_t>(opts.live_memory_bytes / kLiveEntryBytes, 1024, 1u << 30));
+}
 
 Result<std::string> find_shim_library() {
     std::error_code ec;
@@ -85,6 +94,60 @@ void wait_until(uint64_t deadline_ns, const std::atomic<bool>& stop,
         uint64_t left = deadline_ns - monotonic_ns();
         std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(left, 20'000'000)));
     }
+}
+
+// What the report leaves out because a table was full: said in the report itself.
+void add_limit_notes(LeakReport& r, const LeaksTraceOptions& opts) {
+    if (uint64_t n = r.counters["live_full"]) {
+        const std::string limit =
+            opts.max_live ? "--max-live " + std::to_string(opts.max_live)
+                          : "--live-memory " + std::to_string(opts.live_memory_bytes >> 20) + " (" +
+                                std::to_string(live_entries(opts)) + " allocations)";
+        r.notes.push_back(std::to_string(n) +
+                          " allocations untracked: outstanding bytes are a lower bound (the "
+                          "table of outstanding allocations was full at " +
+                          limit + ")");
+    }
+    const uint64_t full = r.counters["stack_full"] + r.counters["stack_range"];
+    if (full || r.unattributed.allocs > 0) {
+        r.notes.push_back(
+            std::to_string(std::llround(r.unattributed.allocs)) +
+            " allocations have no stored stack (" + std::to_string(full) +
+            " because the stack table was full: --max-stacks " + std::to_string(opts.max_stacks) +
+            (r.counters["images"] > 1 ? ", shared by the " + std::to_string(r.counters["images"]) +
+                                            " program images exec'ed"
+                                      : std::string()) +
+            "): their " + std::to_string(std::llround(r.unattributed.outstanding_bytes)) +
+            " outstanding bytes are attributed to no stack");
+    }
+}
+
+// Sampled mode: what the estimates can say about a program that allocates little.
+void add_sampling_notes(LeakReport& r, const LeaksTraceOptions& opts) {
+    // The library states its mean in its first batch, which a program that allocated
+    // nothing sampled may never have handed over.
+    if (!r.sample_mean_bytes) r.sample_mean_bytes = opts.sample_bytes;
+    const double mean = static_cast<double>(r.sample_mean_bytes);
+    double allocated = 0;
+    for (const auto& s : r.stacks) allocated += s.allocated_bytes;
+    if (allocated >= 100 * mean || mean <= 0) return;
+    const uint64_t suggest = std::max<uint64_t>(
+        64, std::bit_floor(static_cast<uint64_t>(allocated > 0 ? allocated / 1000 : mean / 64)));
+    if (r.stacks.empty()) {
+        r.notes.push_back("nothing sampled; up to " +
+                          std::to_string(std::llround(kNoSampleExpected95 * mean)) +
+                          " bytes may be outstanding (95 %, at one sample per " +
+                          std::to_string(r.sample_mean_bytes) +
+                          " bytes); for a program that allocates little use a smaller "
+                          "--sample-bytes, e.g. " +
+                          std::to_string(suggest));
+        return;
+    }
+    r.notes.push_back("the sampled allocations add up to about " +
+                      std::to_string(std::llround(allocated)) +
+                      " bytes, under 100 sampling means: the estimates rest on few samples; "
+                      "--sample-bytes " +
+                      std::to_string(suggest) + " would sample this program more finely");
 }
 
 bool same_file(const std::string& a, const std::string& b) {
@@ -260,7 +323,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
             LeaksProbeOptions po;
             po.tgid = pid;
             po.max_stacks = opts.max_stacks;
-            po.max_live = opts.max_live;
+            po.max_live = live_entries(opts);
             po.shim = true;
             auto p = LeaksProbe::load(*shared, po);
             if (!p) return std::unexpected(p.error());
@@ -312,7 +375,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         LeaksProbeOptions po;
         po.tgid = pid;
         po.max_stacks = opts.max_stacks;
-        po.max_live = opts.max_live;
+        po.max_live = live_entries(opts);
         po.shim = command;
         auto p = LeaksProbe::load(*shared, po);
         if (!p && !command && !check_pid(pid).empty()) return fail(check_pid(pid));
@@ -499,6 +562,8 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     report.comm = comm;
     report.notes = notes_only.notes;
     for (const auto& n : end_notes) report.notes.push_back(n);
+    if (reader) add_limit_notes(report, opts);
+    if (reader && estimated) add_sampling_notes(report, opts);
     if (!command && opts.mode == "exact")
         report.notes.push_back(
             std::string("exact mode on a running process: allocations made before the ") +

@@ -14,6 +14,8 @@
 
 namespace perfbpf {
 
+inline constexpr uint64_t kDefaultLiveMemoryBytes = 256ull << 20;
+
 struct LeaksTraceOptions {
     std::string mode;     // exact | sampled | growth
     bool kernel = false;  // --kernel: kernel allocations instead
@@ -28,8 +30,20 @@ struct LeaksTraceOptions {
     std::string shim_path;        // libperfbpf_shim.so
     std::string inject = "auto";  // -p exact: auto | always | never (uprobes in libc)
     uint32_t max_stacks = 8192;
-    uint32_t max_live = 1u << 18;
+    // Outstanding allocations are tracked in a kernel table whose entries are allocated as
+    // needed, up to this much memory (≈kLiveEntryBytes each); past it they are counted as
+    // untracked. max_live > 0 caps the entries instead.
+    uint64_t live_memory_bytes = kDefaultLiveMemoryBytes;
+    uint32_t max_live = 0;
 };
+
+// Memory one tracked allocation costs the kernel: its hash element (≈88 B in the 96 B
+// size class of the BPF allocator) and its share of the bucket array (16 B, sized to the
+// next power of two of the entries).
+inline constexpr uint64_t kLiveEntryBytes = 128;
+
+// Entries of the table of outstanding allocations: max_live, else what the budget allows.
+uint32_t live_entries(const LeaksTraceOptions& opts);
 
 // Called at each interval's end with an interim report (symbolized), for the live view.
 using LeaksIntervalFn = std::function<void(const LeakReport&)>;

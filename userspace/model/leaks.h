@@ -25,6 +25,7 @@ struct LeakStack {
     std::vector<uint64_t> ips;  // raw addresses, innermost first
     bool kernel = false;
     bool ip0_exact = false;  // ips[0] is the probed instruction, not a return address
+    bool whole = false;      // the unwinder itself reached the thread's outermost frame
     // Growth mode: the word at the top of the stack, the caller of a function that pushed
     // no frame (kept as frame 1 when it follows a call instruction).
     uint64_t caller_candidate = 0;
@@ -37,6 +38,7 @@ struct LeakStack {
     double total_allocs = 0;
     double total_frees = 0;
     double allocated_bytes = 0;
+    double untracked_allocs = 0;      // no room to track them: not in outstanding_* (a lower bound)
     double outstanding_bytes_lo = 0;  // sampled mode: 95 % interval
     double outstanding_bytes_hi = 0;
     uint64_t samples = 0;            // sampled mode: sampled allocations still outstanding
@@ -57,6 +59,14 @@ struct ProcessGrowth {
     double faulted_bytes = 0;      // anonymous memory first touched
 };
 
+// Allocations with no stored stack (its table was full, or nothing could be unwound):
+// totals only, never a leak site.
+struct UnattributedAllocs {
+    double allocs = 0;
+    double outstanding_bytes = 0;
+    double outstanding_allocs = 0;
+};
+
 struct LeakReport {
     std::string mode;  // exact | sampled | growth | kernel
     int pid = 0;       // 0: system-wide (kernel mode)
@@ -68,6 +78,7 @@ struct LeakReport {
     bool target_exited = false;
     int exit_code = 0;
     std::vector<LeakStack> stacks;             // sorted by outstanding bytes, descending
+    UnattributedAllocs unattributed;           // not in `stacks`
     std::vector<ProcessGrowth> processes;      // growth mode
     std::map<std::string, uint64_t> counters;  // tracer counters and drops
     std::vector<std::string> notes;            // what the reader should know (overhead, limits)

@@ -296,8 +296,12 @@ static bool same_stack(uint32_t id, const uint64_t *ips, int depth)
 	       memcmp(&frames[(size_t)(id - 1) * LEAKS_MAX_DEPTH], ips, depth * sizeof(*ips)) == 0;
 }
 
-/* Returns the id of this stack, announcing a new one to the BPF side. 0 when full. */
-static uint32_t stack_id(const uint64_t *ips, int depth)
+/* Not a stack id: the table has no room for this stack. */
+#define STACK_TABLE_FULL UINT32_MAX
+
+/* Returns the id of this stack, announcing a new one to the BPF side. STACK_TABLE_FULL
+ * when there is no room for it. */
+static uint32_t stack_id(const uint64_t *ips, int depth, bool whole)
 {
 	uint64_t h = hash_frames(ips, depth);
 	uint32_t i = (uint32_t)h & slot_mask;
@@ -341,6 +345,8 @@ static uint32_t stack_id(const uint64_t *ips, int depth)
 		}
 	}
 	atomic_flag_clear_explicit(&stack_lock, memory_order_release);
+	if (!id)
+		return STACK_TABLE_FULL;
 	if (fresh) {
 		/* The frames go to the BPF side at once, before any other thread can report
 		 * an allocation from this stack at the end of the trace. */
@@ -350,22 +356,25 @@ static uint32_t stack_id(const uint64_t *ips, int depth)
 		e->ptr = (uint64_t)(uintptr_t)&frames[(size_t)(id - 1) * LEAKS_MAX_DEPTH];
 		e->size = (uint64_t)depth;
 		e->weight_q16 = 0;
-		e->flags = 0;
+		e->flags = whole ? LEAKS_FLAG_UNWIND_END : 0;
 		flush();
 	}
 	return id;
 }
 
 /* Full unwind with libunwind, shim frames skipped. slots[k] receives the address the
- * return address ips[k] was read from (0 when unknown). Returns the depth. */
-static __attribute__((noinline)) int unwind(uint64_t *ips, uint64_t *slots)
+ * return address ips[k] was read from (0 when unknown). Returns the depth; *whole tells
+ * whether the unwinder reached the outermost frame (unw_step's 0), not an error or the
+ * depth limit. */
+static __attribute__((noinline)) int unwind(uint64_t *ips, uint64_t *slots, bool *whole)
 {
 	unw_context_t ctx;
 	unw_cursor_t cur;
-	int depth = 0;
+	int depth = 0, step = -1;
+	*whole = false;
 	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
 		return 0;
-	while (depth < LEAKS_MAX_DEPTH && unw_step(&cur) > 0) {
+	while (depth < LEAKS_MAX_DEPTH && (step = unw_step(&cur)) > 0) {
 		unw_word_t ip = 0, sp = 0;
 		unw_get_reg(&cur, UNW_REG_IP, &ip);
 		unw_get_reg(&cur, UNW_REG_SP, &sp);
@@ -380,6 +389,7 @@ static __attribute__((noinline)) int unwind(uint64_t *ips, uint64_t *slots)
 		slots[depth] = sp >= 8 && *(const uint64_t *)(uintptr_t)(sp - 8) == ip ? sp - 8 : 0;
 		depth++;
 	}
+	*whole = step == 0;
 	return depth;
 }
 
@@ -455,11 +465,12 @@ static __attribute__((noinline)) uint32_t current_stack(const uint64_t *ret_slot
 		}
 	}
 	uint64_t ips[LEAKS_MAX_DEPTH], slots[LEAKS_MAX_DEPTH];
-	int depth = unwind(ips, slots);
+	bool whole;
+	int depth = unwind(ips, slots, &whole);
 	if (depth <= 0)
 		return 0;
-	uint32_t id = stack_id(ips, depth);
-	if (!c || !id || slots[0] != slot0)
+	uint32_t id = stack_id(ips, depth, whole);
+	if (!c || id == STACK_TABLE_FULL || slots[0] != slot0)
 		return id;
 	for (int k = 1; k < depth; k++)
 		if (!slots[k] || slots[k] < slot0 || slots[k] >= stack_hi ||
@@ -805,8 +816,8 @@ static void record_alloc(void *p, size_t size, uint16_t flags, const uint64_t *r
 	e->ptr = (uint64_t)(uintptr_t)p;
 	e->size = size;
 	e->weight_q16 = weight;
-	e->stack = stack;
-	e->flags = flags;
+	e->stack = stack == STACK_TABLE_FULL ? 0 : stack;
+	e->flags = stack == STACK_TABLE_FULL ? flags | LEAKS_FLAG_STACK_FULL : flags;
 	maybe_flush_now(false);
 	self.depth--;
 }

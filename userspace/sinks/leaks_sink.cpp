@@ -57,6 +57,7 @@ json leaks_json(const LeakReport& r) {
                {"total_allocs", std::llround(s.total_allocs)},
                {"total_frees", std::llround(s.total_frees)},
                {"allocated_bytes", std::llround(s.allocated_bytes)},
+               {"untracked_allocs", std::llround(s.untracked_allocs)},
                {"slope_bytes_per_s", s.trend.slope_bytes_per_s},
                {"confidence", s.trend.confidence},
                {"oldest_age_ns", s.oldest_age_ns},
@@ -92,6 +93,10 @@ json leaks_json(const LeakReport& r) {
              {"truncated_stacks", r.truncated_stacks},
              {"target_exited", r.target_exited},
              {"stacks", stacks},
+             {"unattributed",
+              {{"allocs", std::llround(r.unattributed.allocs)},
+               {"outstanding_bytes", std::llround(r.unattributed.outstanding_bytes)},
+               {"outstanding_allocs", std::llround(r.unattributed.outstanding_allocs)}}},
              {"counters", r.counters},
              {"notes", r.notes}};
     if (r.estimated) out["sample_mean_bytes"] = r.sample_mean_bytes;
@@ -130,10 +135,17 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
       << (r.estimated ? " (estimated)" : "") << "; " << r.stacks.size() << " stacks in all";
     if (r.truncated_stacks) o << ", " << r.truncated_stacks << " truncated";
     o << "\n";
+    if (r.unattributed.allocs > 0)
+        o << std::llround(r.unattributed.allocs) << " allocations without a stored stack, "
+          << format_bytes(r.unattributed.outstanding_bytes) << " of them outstanding (in no stack "
+          << "below)\n";
     for (const LeakStack* s : ordered(r)) {
         if (shown++ >= top) break;
         o << "\n[" << leak_class_name(s->trend.cls) << "] " << format_bytes(s->outstanding_bytes);
-        if (r.estimated)
+        if (r.estimated && s->samples == 0)
+            o << " (nothing sampled; up to " << format_bytes(s->outstanding_bytes_hi)
+              << " may be outstanding)";
+        else if (r.estimated)
             o << " (95% " << format_bytes(s->outstanding_bytes_lo) << " - "
               << format_bytes(s->outstanding_bytes_hi) << ", " << s->samples << " samples)";
         if (r.mode == "growth")
@@ -142,7 +154,11 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
         else
             o << " in " << std::llround(s->outstanding_allocs) << " allocations outstanding, "
               << std::llround(s->total_allocs) << " allocated, " << std::llround(s->total_frees)
-              << " freed; ";
+              << " freed"
+              << (s->untracked_allocs > 0
+                      ? ", " + std::to_string(std::llround(s->untracked_allocs)) + " untracked"
+                      : "")
+              << "; ";
         o << format_bytes(s->trend.slope_bytes_per_s) << "/s, confidence "
           << format_fixed(s->trend.confidence, 2);
         if (s->oldest_age_ns) o << ", oldest " << age_text(s->oldest_age_ns);

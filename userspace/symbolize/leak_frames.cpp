@@ -1,7 +1,11 @@
 #include "symbolize/leak_frames.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <map>
 
 #include "perfbpf/leaks.h"
 #include "util/fd.h"
@@ -15,6 +19,26 @@ bool is_stack_root(const std::string& function) {
     for (const char* r : roots)
         if (function == r) return true;
     return false;
+}
+
+bool user_stack_truncated(const LeakStack& s,
+                          const std::function<uint64_t(const std::string&)>& entry_of) {
+    if (s.ips.empty() || s.frames.empty()) return true;
+    if (s.whole) return false;
+    if (s.ips.size() >= LEAKS_MAX_DEPTH) return true;
+    const LeakFrame& last = s.frames.back();
+    if (is_stack_root(last.function)) return false;
+    const uint64_t entry = last.module.empty() ? 0 : entry_of(last.module);
+    return !(entry && last.offset >= entry && last.offset - entry < kEntryFunctionSpan);
+}
+
+uint64_t elf_entry(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    Elf64_Ehdr h;
+    if (!fd.valid() || ::pread(fd.get(), &h, sizeof(h), 0) != static_cast<ssize_t>(sizeof(h)) ||
+        std::memcmp(h.e_ident, ELFMAG, SELFMAG) != 0 || h.e_ident[EI_CLASS] != ELFCLASS64)
+        return 0;
+    return h.e_entry;
 }
 
 bool follows_call(const MappingSet& maps, uint64_t addr) {
@@ -46,6 +70,12 @@ bool is_shim_module(const std::string& module) {
 
 void symbolize_report(LeakReport& report, const MappingSet& maps, Symbolizer& symbolizer,
                       const KernelSymbols* kernel) {
+    std::map<std::string, uint64_t> entries;
+    auto entry_of = [&](const std::string& module) {
+        auto [it, fresh] = entries.try_emplace(module, 0);
+        if (fresh) it->second = elf_entry(module);
+        return it->second;
+    };
     for (auto& s : report.stacks) {
         s.frames.clear();
         if (s.caller_candidate && !s.kernel && !s.ips.empty() &&
@@ -80,8 +110,7 @@ void symbolize_report(LeakReport& report, const MappingSet& maps, Symbolizer& sy
             s.frames.erase(s.frames.begin(), s.frames.begin() + static_cast<long>(skip));
             s.truncated = s.ips.size() >= LEAKS_MAX_DEPTH;
         } else
-            s.truncated = s.ips.empty() || (s.ips.size() >= LEAKS_MAX_DEPTH || s.frames.empty() ||
-                                            !is_stack_root(s.frames.back().function));
+            s.truncated = user_stack_truncated(s, entry_of);
     }
     finish_report(report);
 }
