@@ -213,7 +213,8 @@ TEST(Cli, NonFiniteNumbersAreOneLineUsageErrors) {
              "top --once --interval nan", "top --interval inf", "top -i -inf",
              "tune --plan --duration nan" + state, "tune --auto --interval nan" + state,
              "tune --plan --min-gap inf" + state, "trace --leaks -d nan -- true",
-             "trace --leaks --min-age=-nan -- true", "trace --leaks -i 1e999 -- true"}) {
+             "trace --leaks --min-age=-nan -- true", "trace --leaks -i 1e999 -- true",
+             "daemon --iterations 1 --interval nan" + state}) {
         int status = -1;
         std::string err = run_command(
             "timeout 20 " + test::perfbpf_binary() + " " + args + " 2>&1 >/dev/null", &status);

@@ -215,15 +215,24 @@ TEST(Daemon, FullDiskPausesHistoryWhileCollectionGoesOn) {
     Child d = start_daemon("--state-dir " + mnt + " --interval 0.1", dir.path() + "/log");
     ASSERT_TRUE(wait_status(mnt, 30, [](const json& s) { return s["intervals"] >= 3; }))
         << slurp(dir.path() + "/log");
-    // Fill what is left (dd stops at ENOSPC).
+    // Fill what is left (dd stops at ENOSPC). SQLite may still commit into WAL pages it
+    // already has, so writes pause at the first interval that needs more and may go on
+    // between failures: what must hold is that failures are counted and said, collection
+    // goes on, and writing resumes once there is room.
     test::run_command("dd if=/dev/zero of=" + mnt + "/filler bs=64k 2>/dev/null");
     ASSERT_TRUE(wait_status(mnt, 30, [](const json& s) {
-        return s["history"]["paused"] == true && s["history"]["dropped_intervals"] >= 3;
+        return s["history"]["dropped_intervals"] >= 1;
     })) << slurp(dir.path() + "/log");
+    const uint64_t at_full = intervals_of(mnt);
+    EXPECT_TRUE(wait_status(mnt, 10, [&](const json& s) { return s["intervals"] >= at_full + 5; }))
+        << "collection stopped on a full disk";
     EXPECT_FALSE(d.exited());
     fs::remove(mnt + "/filler");
-    EXPECT_TRUE(wait_status(mnt, 30, [](const json& s) { return s["history"]["paused"] == false; }))
-        << slurp(dir.path() + "/log");
+    const uint64_t samples_at_free = (*status_of(mnt))["history"]["samples"].get<uint64_t>();
+    EXPECT_TRUE(wait_status(mnt, 30, [&](const json& s) {
+        return s["history"]["paused"] == false &&
+               s["history"]["samples"].get<uint64_t>() > samples_at_free;
+    })) << slurp(dir.path() + "/log");
     std::string log = slurp(dir.path() + "/log");
     EXPECT_NE(log.find("history writes paused"), std::string::npos) << log;
     EXPECT_NE(log.find("history writes resumed"), std::string::npos) << log;
@@ -288,12 +297,12 @@ TEST(TopHistory, ShowsTheDaemonsPastIntervalByInterval) {
     TempDir dir;
     Child spin = Child::spawn({fixture("spin"), "20"});
     int status = -1;
-    std::string err = run_perfbpf("daemon --state-dir " + dir.path() +
-                                      " --interval 0.3 --iterations 8 2>&1 >/dev/null",
-                                  &status);
+    std::string err = run_perfbpf(
+        "daemon --state-dir " + dir.path() + " --interval 0.3 --iterations 8 2>&1 >/dev/null",
+        &status);
     ASSERT_EQ(status, 0) << err;
-    std::string out =
-        run_perfbpf("top --history --since 10m --json --state-dir " + dir.path() + " 2>&1", &status);
+    std::string out = run_perfbpf(
+        "top --history --since 10m --json --state-dir " + dir.path() + " 2>&1", &status);
     ASSERT_EQ(status, 0) << out;
     std::istringstream lines(out);
     std::string line;

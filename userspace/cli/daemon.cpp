@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/finite.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "sinks/daemon_status.h"
@@ -111,6 +112,7 @@ void add_daemon(CLI::App& app) {
         ->type_name("DIR");
     cmd->add_option("--interval", o->interval_s, "Seconds between samples, 0.1 to 3600 (default 1)")
         ->type_name("SECONDS")
+        ->check(finite_number())
         ->check(CLI::Range(0.1, 3600.0).description(""));
     cmd->add_option("--iterations", o->iterations,
                     "Stop after N intervals (tests; default: run until stopped)")

@@ -137,11 +137,11 @@ void add_trace(CLI::App& app) {
                   "system-wide or for -p PID");
     cmd->add_option("-i,--interval", o->interval_s, "Seconds between samples of the trend")
         ->type_name("SECONDS")
+        ->check(finite_number())
         ->check(CLI::Range(0.05, 3600.0))
         ->default_val(1.0);
     cmd->add_option("-d,--duration", o->duration_s, "Stop after this many seconds (0: never)")
         ->type_name("SECONDS")
-        ->check(finite_number())
         ->check(finite_number())
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--top", o->top, "Stacks shown in the text report (default 10)")
