@@ -41,7 +41,8 @@ void write(const std::string& path, const std::string& text) {
 // daemon's), its stderr in `log`.
 Child start_daemon(const std::string& args, const std::string& log) {
     return Child::spawn(
-        {"/bin/sh", "-c", "exec " + test::perfbpf_binary() + " daemon " + args + " 2>" + log});
+        {"/bin/sh", "-c",
+         "exec " + test::perfbpf_binary() + " daemon --listen 127.0.0.1:0 " + args + " 2>" + log});
 }
 
 std::optional<json> status_of(const std::string& dir) {
@@ -85,9 +86,9 @@ TEST(Daemon, CollectsIntoHistoryThatQueryReadsBack) {
     TempDir dir;
     Child spin = Child::spawn({fixture("spin"), "20"});
     int status = -1;
-    std::string err = run_perfbpf(
-        "daemon --state-dir " + dir.path() + " --interval 0.2 --iterations 10 2>&1 >/dev/null",
-        &status);
+    std::string err = run_perfbpf("daemon --listen 127.0.0.1:0 --state-dir " + dir.path() +
+                                      " --interval 0.2 --iterations 10 2>&1 >/dev/null",
+                                  &status);
     ASSERT_EQ(status, 0) << err;
     EXPECT_EQ(intervals_of(dir.path()), 10u);
     EXPECT_GE(points(dir.path(), "cpu_busy_pct"), 9u);
@@ -146,8 +147,8 @@ TEST(Daemon, BadConfigAtStartNamesTheKeyAndExitsTwo) {
     TempDir dir;
     write(dir.path() + "/c.toml", "[daemon]\ninterval = \"fast\"\n");
     int status = -1;
-    std::string err = run_perfbpf("daemon --config " + dir.path() + "/c.toml --state-dir " +
-                                      dir.path() + " --iterations 1 2>&1",
+    std::string err = run_perfbpf("daemon --listen 127.0.0.1:0 --config " + dir.path() +
+                                      "/c.toml --state-dir " + dir.path() + " --iterations 1 2>&1",
                                   &status);
     EXPECT_EQ(status, 2) << err;
     EXPECT_NE(err.find("daemon.interval"), std::string::npos) << err;
@@ -176,7 +177,9 @@ TEST(Daemon, KillNineAtRandomMomentsLosesAtMostTheLastInterval) {
     EXPECT_GE(stored, recorded);
     EXPECT_LE(stored, recorded + 6);
     int status = -1;
-    run_perfbpf("daemon --state-dir " + dir.path() + " --iterations 1 2>/dev/null", &status);
+    run_perfbpf(
+        "daemon --listen 127.0.0.1:0 --state-dir " + dir.path() + " --iterations 1 2>/dev/null",
+        &status);
     EXPECT_EQ(status, 0);
     EXPECT_TRUE(fs::exists(dir.path() + "/history.db"));
     for (const auto& e : fs::directory_iterator(dir.path()))
@@ -188,9 +191,9 @@ TEST(Daemon, CorruptDatabaseIsMovedAsideAndAFreshOneStarted) {
     TempDir dir;
     write(dir.path() + "/history.db", std::string(8192, 'x'));
     int status = -1;
-    std::string err = run_perfbpf(
-        "daemon --state-dir " + dir.path() + " --interval 0.2 --iterations 3 2>&1 >/dev/null",
-        &status);
+    std::string err = run_perfbpf("daemon --listen 127.0.0.1:0 --state-dir " + dir.path() +
+                                      " --interval 0.2 --iterations 3 2>&1 >/dev/null",
+                                  &status);
     ASSERT_EQ(status, 0) << err;
     bool moved = false;
     for (const auto& e : fs::directory_iterator(dir.path()))
@@ -245,9 +248,10 @@ TEST(Daemon, GovernorStepsDownUnderATinyBudget) {
     TempDir dir;
     write(dir.path() + "/c.toml", "[daemon]\ncpu_budget_pct = 0.01\ngovernor_period = 2\n");
     int status = -1;
-    std::string err = run_perfbpf("daemon --config " + dir.path() + "/c.toml --state-dir " +
-                                      dir.path() + " --interval 0.1 --iterations 60 2>&1",
-                                  &status);
+    std::string err =
+        run_perfbpf("daemon --listen 127.0.0.1:0 --config " + dir.path() + "/c.toml --state-dir " +
+                        dir.path() + " --interval 0.1 --iterations 60 2>&1",
+                    &status);
     ASSERT_EQ(status, 0) << err;
     EXPECT_NE(err.find("governor: level 0 -> 1"), std::string::npos) << err;
     auto s = status_of(dir.path());
@@ -267,10 +271,11 @@ TEST(Daemon, FamilyThatFailedToLoadIsRetriedWhileTheRestRuns) {
     TempDir dir;
     int status = -1;
     // The first retry comes 10 s after start.
-    std::string err = test::run_command("PERFBPF_TEST_FAIL_FAMILY=net " + test::perfbpf_binary() +
-                                            " daemon --state-dir " + dir.path() +
-                                            " --interval 0.5 --iterations 26 2>&1 >/dev/null",
-                                        &status);
+    std::string err =
+        test::run_command("PERFBPF_TEST_FAIL_FAMILY=net " + test::perfbpf_binary() +
+                              " daemon --listen 127.0.0.1:0 --state-dir " + dir.path() +
+                              " --interval 0.5 --iterations 26 2>&1 >/dev/null",
+                          &status);
     ASSERT_EQ(status, 0) << err;
     EXPECT_NE(err.find("net (object) unavailable: load failed (injected"), std::string::npos)
         << err;

@@ -134,3 +134,25 @@ TEST(Config, DaemonKeysAreCheckedByName) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TEST(ConfigListen, AddressesAndTokenFileAreChecked) {
+    auto ok = parse_config("[daemon]\nlisten = \"[::1]:9100\"\nbearer_token_file = \"/etc/t\"\n",
+                           "t.toml");
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_EQ(ok->daemon.listen, "[::1]:9100");
+    EXPECT_EQ(ok->daemon.bearer_token_file, "/etc/t");
+    auto off = parse_config("[daemon]\nlisten = \"\"\n", "t.toml");
+    ASSERT_TRUE(off) << off.error().message;
+    EXPECT_EQ(off->daemon.listen, "");
+    auto host = parse_config("[daemon]\nlisten = \"localhost:9637\"\n", "t.toml");
+    ASSERT_FALSE(host);
+    EXPECT_NE(host.error().message.find("daemon.listen"), std::string::npos);
+    EXPECT_FALSE(parse_config("[daemon]\nlisten = 9637\n", "t.toml"));
+    EXPECT_FALSE(parse_config("[daemon]\nbearer_token_file = \"token\"\n", "t.toml"));
+}
+
+}  // namespace
+}  // namespace perfbpf

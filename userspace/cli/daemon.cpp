@@ -13,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "sinks/daemon_status.h"
 #include "util/files.h"
+#include "util/listen_address.h"
 
 namespace perfbpf::cli {
 namespace {
@@ -40,6 +41,7 @@ struct Options {
     std::string config_path;
     std::string state_dir;
     std::optional<double> interval_s;
+    std::optional<std::string> listen;
     int iterations = 0;
     bool status = false;
     bool json = false;
@@ -94,7 +96,8 @@ void add_daemon(CLI::App& app) {
         "each\n"
         "interval. Once a period it measures its own cost (CPU + BPF run time) "
         "and sheds\n"
-        "work over [daemon] cpu_budget_pct.\n\n"
+        "work over [daemon] cpu_budget_pct. Serves the latest interval to Prometheus\n"
+        "at http://127.0.0.1:9637/metrics (--listen, [daemon] listen).\n\n"
         "Examples:\n"
         "  sudo perfbpf daemon                          # defaults, "
         "/var/lib/perfbpf\n"
@@ -114,6 +117,10 @@ void add_daemon(CLI::App& app) {
         ->type_name("SECONDS")
         ->check(finite_number())
         ->check(CLI::Range(0.1, 3600.0).description(""));
+    cmd->add_option("--listen", o->listen,
+                    "Serve GET /metrics on ADDR:PORT, an IP address; \"\" serves nothing "
+                    "(default [daemon] listen, 127.0.0.1:9637)")
+        ->type_name("ADDR:PORT");
     cmd->add_option("--iterations", o->iterations,
                     "Stop after N intervals (tests; default: run until stopped)")
         ->type_name("N")
@@ -131,6 +138,15 @@ void add_daemon(CLI::App& app) {
         d.config_path = o->config_path;
         if (!o->state_dir.empty()) d.state_dir = o->state_dir;
         d.interval_s = o->interval_s;
+        if (o->listen) {
+            if (!o->listen->empty())
+                if (auto a = parse_listen(*o->listen); !a) {
+                    spdlog::error("--listen: {}", a.error().message);
+                    exit_status() = 2;
+                    return;
+                }
+            d.listen = o->listen;
+        }
         d.iterations = o->iterations;
         d.stop = &g_stop;
         d.reload = &g_reload;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "util/files.h"
+#include "util/listen_address.h"
 
 namespace perfbpf {
 namespace {
@@ -104,6 +105,26 @@ Result<void> set_top_processes(Config& c, const toml::node& node, const std::str
     return {};
 }
 
+Result<void> set_listen(Config& c, const toml::node& node, const std::string& key,
+                        const std::string& origin) {
+    auto s = node.value<std::string>();
+    if (!s || !node.is_string()) return fail(origin + ": " + key + " must be a string");
+    if (!s->empty())
+        if (auto a = parse_listen(*s); !a)
+            return fail(origin + ": " + key + ": " + a.error().message);
+    c.daemon.listen = *s;
+    return {};
+}
+
+Result<void> set_bearer_token_file(Config& c, const toml::node& node, const std::string& key,
+                                   const std::string& origin) {
+    auto s = node.value<std::string>();
+    if (!s || !node.is_string() || (!s->empty() && (*s)[0] != '/'))
+        return fail(origin + ": " + key + " must be an absolute path (or \"\" for none)");
+    c.daemon.bearer_token_file = *s;
+    return {};
+}
+
 #define PERFBPF_NUMBER_KEY(field, lo, hi)                                            \
     [](Config& c, const toml::node& n, const std::string& k, const std::string& o) { \
         return set_number(c.field, n, k, {lo, hi}, o);                               \
@@ -117,6 +138,8 @@ const std::map<std::string, KeySetter>& daemon_keys() {
         {"daemon.watch", &set_watch},
         {"daemon.cpu_budget_pct", PERFBPF_NUMBER_KEY(daemon.cpu_budget_pct, 0.01, 100)},
         {"daemon.governor_period", PERFBPF_NUMBER_KEY(daemon.governor_period_s, 1, 3600)},
+        {"daemon.listen", &set_listen},
+        {"daemon.bearer_token_file", &set_bearer_token_file},
         {"history.raw_days", PERFBPF_NUMBER_KEY(history.raw_days, 0.01, kYears)},
         {"history.minute_days", PERFBPF_NUMBER_KEY(history.minute_days, 0.01, kYears)},
         {"history.hour_days", PERFBPF_NUMBER_KEY(history.hour_days, 0.01, kYears)},

@@ -18,6 +18,9 @@ struct DaemonConfig {
     std::vector<std::string> watch;  // comms always kept as series
     double cpu_budget_pct = 1.0;     // own CPU + BPF run time, % of one CPU
     double governor_period_s = 60;   // how often the cost is measured
+    // HTTP endpoint for /metrics, "ADDR:PORT" (an IP literal); "" serves nothing.
+    std::string listen = "127.0.0.1:9637";
+    std::string bearer_token_file;  // "": no token required; else an absolute path
 
     bool operator==(const DaemonConfig&) const = default;
 };

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 
 #include "collect/collector.h"
 #include "config/config.h"
@@ -15,8 +16,11 @@
 #include "detect/governor.h"
 #include "model/daemon_status.h"
 #include "model/series_extract.h"
+#include "serve/http_server.h"
 #include "sinks/daemon_status.h"
+#include "sinks/prometheus.h"
 #include "store/history.h"
+#include "util/files.h"
 #include "util/safe_open.h"
 
 namespace perfbpf {
@@ -73,6 +77,16 @@ void write_status(int dirfd, const std::string& dir, const DaemonStatus& s) {
         spdlog::debug("status file: {}", errno_text(errno));
 }
 
+// The token of [daemon] bearer_token_file: the file's text without surrounding whitespace.
+Result<std::string> bearer_token(const std::string& path) {
+    auto text = read_regular_file(path, 4096);
+    if (!text) return fail("bearer_token_file: " + text.error().message);
+    const auto first = text->find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return fail("bearer_token_file: " + path + " is empty");
+    const auto last = text->find_last_not_of(" \t\r\n");
+    return text->substr(first, last - first + 1);
+}
+
 class Daemon {
   public:
     Daemon(const DaemonOptions& opts, Config config, std::string config_path)
@@ -91,6 +105,7 @@ class Daemon {
     void measure_cost(uint64_t now_ns);
     void update_status(const Snapshot& snap);
     void retry_probes(uint64_t now_ns);
+    Result<void> start_http();
 
     const DaemonOptions& opts_;
     Config config_;
@@ -103,7 +118,39 @@ class Daemon {
     std::optional<SelfCost> cost_;
     DaemonStatus status_;
     uint64_t last_retention_ns_ = 0;
+    // What /metrics renders from, on the server's thread: updated once an interval.
+    std::mutex metrics_mu_;
+    Exposition exposition_;
+    DaemonStatus published_;
+    std::unique_ptr<HttpServer> http_;
 };
+
+Result<void> Daemon::start_http() {
+    const std::string listen = opts_.listen.value_or(config_.daemon.listen);
+    if (listen.empty()) return {};
+    auto addr = parse_listen(listen);
+    if (!addr) return std::unexpected(addr.error());
+    HttpServerOptions o;
+    o.listen = *addr;
+    if (!config_.daemon.bearer_token_file.empty()) {
+        auto token = bearer_token(config_.daemon.bearer_token_file);
+        if (!token) return std::unexpected(token.error());
+        o.bearer_token = std::move(*token);
+    }
+    if (!addr->loopback && o.bearer_token.empty())
+        spdlog::warn(
+            "serving /metrics on {} without a bearer token: anyone who can reach it "
+            "sees process names and cgroups ([daemon] bearer_token_file)",
+            listen);
+    auto server = HttpServer::start(o, [this] {
+        std::lock_guard lock(metrics_mu_);
+        return exposition_.render(published_);
+    });
+    if (!server) return std::unexpected(server.error());
+    http_ = std::move(*server);
+    spdlog::info("serving /metrics on {}:{}", addr->host, http_->port());
+    return {};
+}
 
 void Daemon::apply_interval() {
     const double s = base_interval_s() * governor_.shed().interval_factor;
@@ -134,6 +181,10 @@ void Daemon::write_history(const Snapshot& snap) {
     policy.watch = config_.daemon.watch;
     std::vector<SeriesSample> series = snapshot_series(snap, policy);
     status_.series = series.size();
+    {
+        std::lock_guard lock(metrics_mu_);
+        exposition_.update(series);
+    }
     auto r = history_->append(snap.end_unix_ms, series);
     if (!r) {
         if (!status_.history_paused)
@@ -183,6 +234,11 @@ void Daemon::update_status(const Snapshot& snap) {
     status_.probes = collector_->probe_status();
     for (const auto& [kind, n] : snap.drops.by_kind) status_.drops[kind] += n;
     status_.history_bytes = history_->bytes_on_disk();
+    status_.own_rss_bytes = own_rss_bytes();
+    {
+        std::lock_guard lock(metrics_mu_);
+        published_ = status_;
+    }
     write_status(state_fd_.get(), state_dir_, status_);
 }
 
@@ -223,6 +279,10 @@ int Daemon::run() {
     status_.config_path = config_path_;
     status_.budget_pct = config_.daemon.cpu_budget_pct;
     apply_interval();
+    if (auto r = start_http(); !r) {
+        spdlog::error("{}", r.error().message);
+        return 1;
+    }
     cost_.emplace(seconds_ns(config_.daemon.governor_period_s),
                   [this] { return collector_->bpf_run_time_ns(); });
     notify_ready();
@@ -246,6 +306,7 @@ int Daemon::run() {
         if (opts_.reload && opts_.reload->exchange(false)) reload();
     }
     notify_stopping();
+    http_.reset();
     if (auto r = history_->flush(); !r) spdlog::error("history flush: {}", r.error().message);
     spdlog::info("stopped after {} intervals", status_.intervals);
     return 0;

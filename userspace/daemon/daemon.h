@@ -15,6 +15,7 @@ struct DaemonOptions {
     std::string config_path;                  // "" -> the default path when present
     std::optional<std::string> state_dir;     // overrides [general] state_dir
     std::optional<double> interval_s;         // overrides [daemon] interval
+    std::optional<std::string> listen;        // overrides [daemon] listen ("" serves nothing)
     int iterations = 0;                       // stop after this many intervals (0: never)
     const std::atomic<bool>* stop = nullptr;  // SIGTERM/SIGINT: flush and exit 0
     std::atomic<bool>* reload = nullptr;      // SIGHUP: reload the config

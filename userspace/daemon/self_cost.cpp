@@ -1,12 +1,24 @@
 #include "daemon/self_cost.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "probes/bpf_object.h"
+#include "util/files.h"
 
 namespace perfbpf {
+
+uint64_t own_rss_bytes() {
+    // statm: size resident shared ... in pages; a read of a few bytes, every interval.
+    auto text = read_regular_file("/proc/self/statm", 4096);
+    if (!text) return 0;
+    unsigned long long size = 0, resident = 0;
+    if (std::sscanf(text->c_str(), "%llu %llu", &size, &resident) != 2) return 0;
+    return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
 
 uint64_t own_cpu_time_ns() {
     rusage ru{};

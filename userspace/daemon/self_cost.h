@@ -38,5 +38,7 @@ class SelfCost {
 };
 
 uint64_t own_cpu_time_ns();
+// Resident memory of this process (/proc/self/statm); 0 when it cannot be read.
+uint64_t own_rss_bytes();
 
 }  // namespace perfbpf

@@ -32,6 +32,7 @@ struct DaemonStatus {
     double budget_pct = 0;
     double cost_own_cpu_pct = -1;  // last measurement; -1 before the first
     double cost_bpf_pct = -1;
+    uint64_t own_rss_bytes = 0;  // resident memory of the daemon; 0 before the first interval
     // probes, with families waiting for a retry
     std::vector<ProbeStatus> probes;
     std::map<std::string, std::string> probe_retries;  // family -> "next try in 30 s"

@@ -150,6 +150,8 @@ void add_names(std::vector<FieldInfo>& out) {
             FieldInfo info{
                 name,          f.unit,     *metric_kind(f.kind), help_prefix + std::string(f.help),
                 *object_of<S>, f.key_label};
+            info.can_decrease =
+                info.kind == MetricKind::counter && std::is_integral_v<T> && std::is_signed_v<T>;
             if constexpr (std::is_array_v<T>) {
                 for (size_t i = 0; i < std::extent_v<T>; ++i) {
                     out.push_back(info);

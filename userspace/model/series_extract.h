@@ -47,6 +47,9 @@ struct FieldInfo {
     std::string help;  // a nested field's help is prefixed with its struct's
     ObjectKind object = ObjectKind::system;
     std::string_view key_label;  // a map's: the label naming its keys; else ""
+    // A counter whose interval value can be negative (rss_growth_bytes, a signed change):
+    // summing it over time does not give a monotonic total.
+    bool can_decrease = false;
 };
 
 // Every series name of every object, in catalogue order (system, cpu, process, cgroup,

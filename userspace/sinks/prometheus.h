@@ -1,0 +1,91 @@
+// The Prometheus text exposition (format 0.0.4) of the daemon's series and of the daemon
+// itself, for GET /metrics.
+//
+// Names: `perfbpf_<series>` in base units: `_us`/`_ns` become `_seconds`, `_pct` becomes a
+// 0..1 `_ratio`, bytes stay `_bytes`; a histogram `<x>_hist` becomes `<x>_seconds`.
+// Our counters are totals within one interval; Prometheus wants totals since a start, so
+// the exposition keeps a running sum per series and exposes it as `<name>_total` (a
+// series already named `..._total` becomes `..._all_total`). Histograms accumulate the same
+// way. Levels and gauges are exposed as gauges; so are counters whose interval value can be
+// negative (rss_growth_bytes), which summed would not be monotonic. The daemon's own
+// metrics are named `perfbpf_self_*`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "model/daemon_status.h"
+#include "model/series.h"
+#include "model/series_extract.h"
+
+namespace perfbpf {
+
+enum class PromType : uint8_t { counter, gauge, histogram };
+std::string_view prom_type_name(PromType t);
+
+// How one catalogue series is exposed.
+struct PromFamily {
+    std::string name;  // family name: perfbpf_oncpu_seconds_total, perfbpf_runq_seconds
+    PromType type = PromType::gauge;
+    double scale = 1;         // multiplies our value (for histograms: the slot bounds in µs)
+    bool accumulate = false;  // running sum over intervals (counters and histograms)
+    std::string help;
+};
+
+PromFamily prom_family(const FieldInfo& f);
+
+// Escapes a label value (backslash, double quote, newline) and HELP text (backslash,
+// newline) as the text format wants them.
+std::string prom_escape_label(std::string_view v);
+std::string prom_escape_help(std::string_view v);
+// A sample value: shortest round-trip form, NaN, +Inf, -Inf.
+std::string prom_number(double v);
+
+struct ExpositionOptions {
+    // A series missing from the intervals (an exited process, one that left the top) keeps
+    // its last total until it has been missing from this many scrapes, so a scrape or two
+    // see its final increments; or from this many intervals, which bounds the state when
+    // nobody scrapes.
+    int stale_scrapes = 3;
+    int stale_intervals = 300;
+};
+
+// The running state behind /metrics: one interval at a time in, a page of text out.
+class Exposition {
+  public:
+    explicit Exposition(ExpositionOptions opts = {});
+
+    // One interval's series (snapshot_series); a series not in the catalogue is ignored.
+    void update(std::span<const SeriesSample> series);
+    // The page for one scrape, with self-metrics from `status`. Counts the scrape for the
+    // staleness of missing series, so it is not const.
+    std::string render(const DaemonStatus& status);
+
+    size_t series() const { return entries_.size(); }
+
+  private:
+    struct Entry {
+        const PromFamily* family = nullptr;
+        double value = 0;      // running sum (accumulated) or the last value
+        Log2Histogram hist;    // running sum
+        bool present = false;  // in the last interval
+        int missing_scrapes = 0;
+        int missing_intervals = 0;
+    };
+    const PromFamily* family_of(const std::string& metric);
+    template <class Pred>
+    void prune(Pred drop);
+    void render_series(std::string& out, const SeriesKey& key, const Entry& e) const;
+    void render_self(std::string& out, const DaemonStatus& status) const;
+
+    ExpositionOptions opts_;
+    std::map<std::string, PromFamily, std::less<>> families_;  // by series name
+    std::map<SeriesKey, Entry> entries_;
+    double last_scrape_s_ = 0;
+};
+
+}  // namespace perfbpf
