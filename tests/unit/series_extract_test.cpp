@@ -204,3 +204,38 @@ TEST(SeriesExtract, ANameMeansTheSameKindAndUnitOnEveryObject) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TEST(SeriesExtract, YoungProcessesAreSummedIntoOtherUnlessWatched) {
+    Snapshot s;
+    s.end_monotonic_ns = 1000ULL * 1'000'000'000;  // 1000 s after boot
+    auto proc = [](int pid, const char* comm, uint64_t start_ticks) {
+        ProcessSample p;
+        p.pid = pid;
+        p.comm = comm;
+        p.start_time_ticks = start_ticks;
+        p.cpu_pct = 50;
+        return p;
+    };
+    s.processes = {proc(1, "old", 10'000), proc(2, "cc1plus", 99'500), proc(3, "watched", 99'900)};
+    SeriesPolicy pol;
+    pol.min_age_s = 30;
+    pol.watch = {"watched"};
+    std::set<std::string> pids;
+    double other_cpu = 0;
+    for (const auto& smp : snapshot_series(s, pol)) {
+        if (smp.key.metric != "cpu_pct") continue;
+        for (const auto& [k, v] : smp.key.labels) {
+            if (k == "pid") pids.insert(v);
+            if (k == "comm" && v == "other") other_cpu = smp.value;
+        }
+    }
+    EXPECT_EQ(pids, (std::set<std::string>{"1", "3"}));  // cc1plus is 5 s old
+    EXPECT_DOUBLE_EQ(other_cpu, 50);
+    EXPECT_NEAR(process_age_s(s.processes[1], s.end_monotonic_ns), 5.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace perfbpf

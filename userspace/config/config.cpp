@@ -136,6 +136,7 @@ const std::map<std::string, KeySetter>& daemon_keys() {
         {"daemon.interval", PERFBPF_NUMBER_KEY(daemon.interval_s, 0.1, 3600)},
         {"daemon.top_processes", &set_top_processes},
         {"daemon.watch", &set_watch},
+        {"daemon.min_process_age", PERFBPF_NUMBER_KEY(daemon.min_process_age_s, 0, 86400)},
         {"daemon.cpu_budget_pct", PERFBPF_NUMBER_KEY(daemon.cpu_budget_pct, 0.01, 100)},
         {"daemon.governor_period", PERFBPF_NUMBER_KEY(daemon.governor_period_s, 1, 3600)},
         {"daemon.listen", &set_listen},

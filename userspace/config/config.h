@@ -16,6 +16,7 @@ struct DaemonConfig {
     double interval_s = 1.0;         // interval, seconds (0.1 to 3600)
     int top_processes = 50;          // processes kept as series per ranking (CPU, I/O, net, RSS)
     std::vector<std::string> watch;  // comms always kept as series
+    double min_process_age_s = 30;   // younger processes are summed into `other`
     double cpu_budget_pct = 1.0;     // own CPU + BPF run time, % of one CPU
     double governor_period_s = 60;   // how often the cost is measured
     // HTTP endpoint for /metrics, "ADDR:PORT" (an IP literal); "" serves nothing.

@@ -179,6 +179,7 @@ void Daemon::write_history(const Snapshot& snap) {
     policy.top_processes = static_cast<size_t>(
         std::ceil(config_.daemon.top_processes * governor_.shed().process_series_factor));
     policy.watch = config_.daemon.watch;
+    policy.min_age_s = config_.daemon.min_process_age_s;
     std::vector<SeriesSample> series = snapshot_series(snap, policy);
     status_.series = series.size();
     {

@@ -100,7 +100,8 @@ void keep_top(const std::vector<ProcessSample>& ps, size_t n, Measure measure,
         if (measure(ps[order[i]]) > 0) keep[order[i]] = true;
 }
 
-std::vector<bool> kept_processes(const std::vector<ProcessSample>& ps, const SeriesPolicy& pol) {
+std::vector<bool> kept_processes(const std::vector<ProcessSample>& ps, const SeriesPolicy& pol,
+                                 uint64_t end_monotonic_ns) {
     std::vector<bool> keep(ps.size(), false);
     const size_t n = pol.top_processes;
     keep_top(
@@ -113,14 +114,17 @@ std::vector<bool> kept_processes(const std::vector<ProcessSample>& ps, const Ser
         ps, n, [](const ProcessSample& p) { return p.rss_bytes; }, keep);
     keep_top(
         ps, n, [](const ProcessSample& p) { return p.rss_growth_bytes; }, keep);
+    if (pol.min_age_s > 0)
+        for (size_t i = 0; i < ps.size(); ++i)
+            if (keep[i] && process_age_s(ps[i], end_monotonic_ns) < pol.min_age_s) keep[i] = false;
     for (size_t i = 0; i < ps.size(); ++i)
         if (std::ranges::find(pol.watch, ps[i].comm) != pol.watch.end()) keep[i] = true;
     return keep;
 }
 
 void emit_processes(const std::vector<ProcessSample>& ps, const SeriesPolicy& pol,
-                    std::vector<SeriesSample>& out) {
-    const std::vector<bool> keep = kept_processes(ps, pol);
+                    uint64_t end_monotonic_ns, std::vector<SeriesSample>& out) {
+    const std::vector<bool> keep = kept_processes(ps, pol, end_monotonic_ns);
     const Labels other_labels{{"comm", "other"}};
     std::map<SeriesKey, SeriesSample> other;
     std::vector<SeriesSample> one;
@@ -165,11 +169,18 @@ void add_names(std::vector<FieldInfo>& out) {
 
 }  // namespace
 
+double process_age_s(const ProcessSample& p, uint64_t end_monotonic_ns) {
+    // USER_HZ: /proc reports start times in 1/100 s on every Linux architecture.
+    constexpr double kTicksPerSecond = 100;
+    return static_cast<double>(end_monotonic_ns) / 1e9 -
+           static_cast<double>(p.start_time_ticks) / kTicksPerSecond;
+}
+
 std::vector<SeriesSample> snapshot_series(const Snapshot& s, const SeriesPolicy& policy) {
     std::vector<SeriesSample> out;
     emit(s.system, {}, out);
     for (const auto& c : s.cpus) emit(c, {{"cpu", std::to_string(c.cpu)}}, out);
-    emit_processes(s.processes, policy, out);
+    emit_processes(s.processes, policy, s.end_monotonic_ns, out);
     for (const auto& c : s.cgroups) emit(c, {{"cgroup", c.path}}, out);
     for (const auto& d : s.devices) emit(d, {{"device", d.name}}, out);
     for (const auto& n : s.netns)

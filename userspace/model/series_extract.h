@@ -32,10 +32,19 @@ namespace perfbpf {
 // series labelled {comm="other"}: counters, levels and gauges summed, histograms merged,
 // except the gauges in µs (percentiles of a histogram: their sum means nothing; the
 // merged histogram has the distribution).
+// Processes younger than `min_age_s` at the end of the interval are not kept (unless
+// watched): on a build server hundreds of compilers a minute would each start series of
+// their own, which history and Prometheus keep long after they are gone; summed into
+// `other`, what they did is still counted.
 struct SeriesPolicy {
     size_t top_processes = 50;
     std::vector<std::string> watch;
+    double min_age_s = 0;
 };
+
+// Seconds since a process started, from its start time in clock ticks since boot and the
+// snapshot's end (CLOCK_MONOTONIC, which counts from boot too).
+double process_age_s(const ProcessSample& p, uint64_t end_monotonic_ns);
 
 std::vector<SeriesSample> snapshot_series(const Snapshot& s, const SeriesPolicy& policy = {});
 
