@@ -59,14 +59,7 @@ int run_query(const Options& o) {
         if (!c) return usage_error(c.error().message);
         dir = c->state_dir;
     }
-    if (::access((dir + "/history.db").c_str(), F_OK) != 0) {
-        std::fprintf(stderr,
-                     "perfbpf: no history in %s (is perfbpf daemon running with --state-dir "
-                     "%s?)\n",
-                     dir.c_str(), dir.c_str());
-        return 1;
-    }
-    auto history = History::open(dir);
+    auto history = History::open_existing(dir);
     if (!history) {
         std::fprintf(stderr, "perfbpf: %s\n", history.error().message.c_str());
         return 1;

@@ -186,13 +186,7 @@ int run_history(const TopOptions& o, const Config& config, const SnapshotFilter&
         if (!from) return usage_error("--since: " + from.error().message);
     }
     const std::string dir = o.state_dir.empty() ? config.state_dir : o.state_dir;
-    if (::access((dir + "/history.db").c_str(), F_OK) != 0) {
-        std::fprintf(stderr,
-                     "perfbpf: no history in %s (is perfbpf daemon running with --state-dir %s?)\n",
-                     dir.c_str(), dir.c_str());
-        return 1;
-    }
-    auto history = History::open(dir);
+    auto history = History::open_existing(dir);
     if (!history) {
         std::fprintf(stderr, "perfbpf: %s\n", history.error().message.c_str());
         return 1;

@@ -1,6 +1,8 @@
 // Opening (with the corrupt and newer-schema cases), interning and appending.
 #include "store/history.h"
 
+#include <unistd.h>
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -355,6 +357,13 @@ Result<void> History::flush() {
     auto& im = *impl_;
     if (im.head_first == kNone) return {};
     return im.compact(im.last_ts + 1);
+}
+
+Result<History> History::open_existing(const std::string& dir) {
+    if (::access((dir + "/history.db").c_str(), F_OK) != 0)
+        return fail("no history in " + dir + " (is perfbpf daemon running with --state-dir " + dir +
+                    "?)");
+    return open(dir);
 }
 
 }  // namespace perfbpf

@@ -66,6 +66,9 @@ class History {
     // history.db.corrupt-<unix time> (with -wal/-shm) and a fresh one created (see notes());
     // one from a newer perfbpf (schema_version above kSchemaVersion) is refused untouched.
     static Result<History> open(const std::string& dir, const HistoryOptions& options = {});
+    // For readers (query, top --history): DIR/history.db must exist already; otherwise the
+    // error says where it looked and that the daemon writes it.
+    static Result<History> open_existing(const std::string& dir);
     History(History&&) noexcept;
     History& operator=(History&&) noexcept;
     ~History();
