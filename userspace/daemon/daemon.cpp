@@ -4,12 +4,15 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 #include "collect/collector.h"
 #include "config/config.h"
+#include "daemon/daemon_alerts.h"
 #include "daemon/notify.h"
 #include "daemon/self_cost.h"
 #include "detect/governor.h"
@@ -73,7 +76,8 @@ class Daemon {
         : opts_(opts),
           config_(std::move(config)),
           config_path_(std::move(config_path)),
-          governor_(config_.daemon.cpu_budget_pct) {}
+          governor_(config_.daemon.cpu_budget_pct),
+          alerts_(config_) {}
 
     int run();
 
@@ -82,6 +86,7 @@ class Daemon {
     void apply_interval();
     void reload();
     void write_history(const Snapshot& snap);
+    void write_history(const Snapshot& snap, const std::vector<SeriesSample>& series);
     void measure_cost(uint64_t now_ns);
     void update_status(const Snapshot& snap);
     void retry_probes(uint64_t now_ns);
@@ -97,6 +102,7 @@ class Daemon {
     std::optional<SelfCost> cost_;
     DaemonStatus status_;
     uint64_t last_retention_ns_ = 0;
+    DaemonAlerts alerts_;
 };
 
 void Daemon::apply_interval() {
@@ -116,6 +122,7 @@ void Daemon::reload() {
         status_.budget_pct = config_.daemon.cpu_budget_pct;
         if (history_) history_->set_options(history_options(config_.history));
         apply_interval();
+        alerts_.reconfigure(config_);
         spdlog::info("reloaded {}", config_path_.empty() ? "defaults" : config_path_);
     }
     notify_ready();
@@ -127,6 +134,11 @@ void Daemon::write_history(const Snapshot& snap) {
         std::ceil(config_.daemon.top_processes * governor_.shed().process_series_factor));
     policy.watch = config_.daemon.watch;
     std::vector<SeriesSample> series = snapshot_series(snap, policy);
+    std::ranges::move(alerts_.on_interval(snap, series), std::back_inserter(series));
+    write_history(snap, series);
+}
+
+void Daemon::write_history(const Snapshot& snap, const std::vector<SeriesSample>& series) {
     status_.series = series.size();
     auto r = history_->append(snap.end_unix_ms, series);
     if (!r) {
@@ -177,6 +189,7 @@ void Daemon::update_status(const Snapshot& snap) {
     status_.probes = collector_->probe_status();
     for (const auto& [kind, n] : snap.drops.by_kind) status_.drops[kind] += n;
     status_.history_bytes = history_->bytes_on_disk();
+    alerts_.fill_status(status_);
     write_status(state_fd_.get(), state_dir_, status_);
 }
 
@@ -240,6 +253,7 @@ int Daemon::run() {
         if (opts_.reload && opts_.reload->exchange(false)) reload();
     }
     notify_stopping();
+    alerts_.drain();
     if (auto r = history_->flush(); !r) spdlog::error("history flush: {}", r.error().message);
     spdlog::info("stopped after {} intervals", status_.intervals);
     return 0;
