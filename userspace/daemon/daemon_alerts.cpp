@@ -79,8 +79,9 @@ std::vector<SeriesSample> DaemonAlerts::on_interval(const Snapshot& snap,
     return out;
 }
 
+// 1 s: SIGTERM must still end the daemon within 2 s when a receiver is down.
 void DaemonAlerts::drain() {
-    sender_->drain(2000);
+    sender_->drain(1000);
 }
 
 void DaemonAlerts::fill_status(DaemonStatus& s) const {
