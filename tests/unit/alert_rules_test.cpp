@@ -199,6 +199,18 @@ TEST(AlertRules, DerivedSeries) {
     ASSERT_NE(oom, ev.end());
     EXPECT_EQ(oom->alert.severity, Severity::critical);
     EXPECT_EQ(oom->alert.summary, "OOM killed pid 42 hog");
+    // The kill was one interval's sample; the alert stays for its 5 minute window.
+    auto oom_events = [&](int64_t at) {
+        std::vector<AlertEvent> out;
+        for (auto& x : e.evaluate(at, {}))
+            if (x.alert.rule == "oom_kill") out.push_back(x);
+        return out;
+    };
+    EXPECT_TRUE(oom_events(2000).empty());
+    EXPECT_TRUE(oom_events(300'000).empty());
+    auto resolved = oom_events(301'000);
+    ASSERT_EQ(resolved.size(), 1u);
+    EXPECT_EQ(resolved[0].change, AlertChange::resolved);
 }
 
 TEST(AlertRules, RefusedRulesNameRuleAndField) {

@@ -57,6 +57,8 @@ void DaemonAlerts::reconfigure(const Config& config) {
     rc.resend_s = config.alerting.resend_s;
     rc.queue = static_cast<size_t>(config.alerting.queue);
     rc.host = host_name();
+    // Unchanged receivers keep their queues (and counts) across a reload.
+    if (sender_ && sender_->config() == rc) return;
     sender_.reset();
     sender_ = std::make_unique<AlertSender>(rc);
 }

@@ -151,6 +151,7 @@ const std::vector<AlertRuleSpec>& default_alert_rules() {
         v.push_back(rule("verdict", "verdict_severity", 1, 2, 0, "{resource} {severity}: {note}"));
         v.back().for_intervals = 5;
         v.push_back(rule("oom_kill", "oom_kills", 1, 1, 0, "OOM killed pid {pid} {comm}"));
+        v.back().window = "5m";  // a kill is one interval's sample: firing for 5 minutes
         return v;
     }();
     return rules;
@@ -284,10 +285,12 @@ void AlertEngine::step(RuleState& r, int64_t now_ms, const std::map<Labels, Aler
     for (auto it = r.objects.begin(); it != r.objects.end();) {
         Object& o = it->second;
         const bool present = values.contains(it->first);
+        // The last sample stays while the object is there (window 0: only it counts); an
+        // object that is gone is seen through what is left of its window.
         while (!o.window.empty() && o.window.front().first <= now_ms - rule.window_ms &&
-               o.window.size() > 1)
+               (o.window.size() > 1 || !present))
             o.window.pop_front();
-        if (!present) {
+        if (o.window.empty()) {
             // The object is gone (a process exited, a device went away): nothing holds.
             if (o.fired) {
                 o.alert.ends_ms = now_ms;

@@ -9,7 +9,8 @@
 //   aggregate = "each"                         each: one alert per matching series (object);
 //                                              avg|max|min|sum: across the series, one alert
 //   window    = "1m"                           the mean over this long (default: the last
-//                                              interval alone)
+//                                              interval alone); an object whose series
+//                                              stops is seen through what is left of it
 //   scale     = 0.001                          the series value times this is what the
 //                                              thresholds and the summary see (µs -> ms)
 //   warn, crit                                 value >= warn: warning, >= crit: critical

@@ -29,6 +29,8 @@ struct AlertReceiverConfig {
     double resend_s = 30;
     size_t queue = 256;
     std::string host;  // this machine's name: the `instance` label and the generator URL
+
+    bool operator==(const AlertReceiverConfig&) const = default;
 };
 
 // The labels an alert carries outside perfbpf: alertname, severity, instance, the object's
@@ -76,6 +78,7 @@ class AlertSender {
     void drain(int64_t timeout_ms);
 
     std::vector<ReceiverStats> stats() const;
+    const AlertReceiverConfig& config() const { return cfg_; }
 
   private:
     struct Receiver {
