@@ -16,6 +16,8 @@ build=(
     libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev libsystemd-dev
     help2man
 )
+# prometheus-alertmanager: the alerts kernel test starts its own on a loopback port. Note that
+# Debian's package also enables its own service (:9093, cluster :9094) when installed.
 test=(
     libgtest-dev libgmock-dev libbenchmark-dev
     util-linux iproute2 kmod procps e2fsprogs python3 tmux

@@ -85,10 +85,13 @@ TEST(Daemon, CollectsIntoHistoryThatQueryReadsBack) {
     PERFBPF_REQUIRE_ROOT();
     TempDir dir;
     Child spin = Child::spawn({fixture("spin"), "20"});
+    // A process this young is summed into `other` unless watched.
+    write(dir.path() + "/c.toml", "[daemon]\nwatch = [\"spin\"]\n");
     int status = -1;
-    std::string err = run_perfbpf("daemon --listen 127.0.0.1:0 --state-dir " + dir.path() +
-                                      " --interval 0.2 --iterations 10 2>&1 >/dev/null",
-                                  &status);
+    std::string err =
+        run_perfbpf("daemon --listen 127.0.0.1:0 --config " + dir.path() + "/c.toml --state-dir " +
+                        dir.path() + " --interval 0.2 --iterations 10 2>&1 >/dev/null",
+                    &status);
     ASSERT_EQ(status, 0) << err;
     EXPECT_EQ(intervals_of(dir.path()), 10u);
     EXPECT_GE(points(dir.path(), "cpu_busy_pct"), 9u);
@@ -301,10 +304,12 @@ TEST(TopHistory, ShowsTheDaemonsPastIntervalByInterval) {
     PERFBPF_REQUIRE_ROOT();
     TempDir dir;
     Child spin = Child::spawn({fixture("spin"), "20"});
+    write(dir.path() + "/c.toml", "[daemon]\nmin_process_age = 0\n");
     int status = -1;
-    std::string err = run_perfbpf(
-        "daemon --state-dir " + dir.path() + " --interval 0.3 --iterations 8 2>&1 >/dev/null",
-        &status);
+    std::string err =
+        run_perfbpf("daemon --listen 127.0.0.1:0 --config " + dir.path() + "/c.toml --state-dir " +
+                        dir.path() + " --interval 0.3 --iterations 8 2>&1 >/dev/null",
+                    &status);
     ASSERT_EQ(status, 0) << err;
     std::string out = run_perfbpf(
         "top --history --since 10m --json --state-dir " + dir.path() + " 2>&1", &status);

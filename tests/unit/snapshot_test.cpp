@@ -182,7 +182,7 @@ TEST(JsonContract, EvidenceKeysForTuners) {
     EXPECT_TRUE(c["memory"].is_null());
     for (const char* key : {"pgscan_kswapd", "pgscan_direct", "pgsteal_kswapd", "pgsteal_direct",
                             "workingset_refault_anon", "workingset_refault_file", "allocstall",
-                            "softnet_backlog_drops", "softnet_time_squeeze"})
+                            "softnet_backlog_drops", "softnet_time_squeeze", "tcp_out_segs"})
         EXPECT_TRUE(j["system"].contains(key)) << key;
     EXPECT_TRUE(j["processes"][0].contains("netns"));
 }

@@ -23,5 +23,6 @@ void add_trace(CLI::App& app);
 void add_tune(CLI::App& app);
 void add_query(CLI::App& app);
 void add_daemon(CLI::App& app);
+void add_alerts(CLI::App& app);
 
 }  // namespace perfbpf::cli

@@ -1,13 +1,10 @@
 // `perfbpf query`: series from the daemon's history (wiring only; selection and
 // aggregation are in store/, formatting in sinks/history_sink.cpp).
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 
 #include "cli/commands.h"
-#include "config/config.h"
+#include "cli/history_cli.h"
 #include "sinks/history_sink.h"
 #include "store/history.h"
 #include "store/selector.h"
@@ -26,22 +23,10 @@ struct Options {
     bool csv = false;
 };
 
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-// "2h" (a duration back from now) or a time.
-Result<int64_t> since_ms(const std::string& text, int64_t now) {
-    if (auto d = parse_duration_ms(text)) return now - *d;
-    return parse_time_ms(text, now);
-}
-
 int run_query(const Options& o) {
     auto selector = parse_selector(o.selector);
     if (!selector) return usage_error(selector.error().message);
-    const int64_t now = now_ms();
+    const int64_t now = now_unix_ms();
     auto from = since_ms(o.since, now);
     if (!from) return usage_error("--since: " + from.error().message);
     auto to = parse_time_ms(o.until, now);
@@ -53,17 +38,9 @@ int run_query(const Options& o) {
         if (!s) return usage_error("--step: " + s.error().message);
         step = *s;
     }
-    std::string dir = o.state_dir;
-    if (dir.empty()) {
-        auto c = load_config(o.config_path);
-        if (!c) return usage_error(c.error().message);
-        dir = c->state_dir;
-    }
-    auto history = History::open_existing(dir);
-    if (!history) {
-        std::fprintf(stderr, "perfbpf: %s\n", history.error().message.c_str());
-        return 1;
-    }
+    int status = 0;
+    auto history = open_history_for_reading(o.state_dir, o.config_path, status);
+    if (!history) return status;
     auto series = history->query(*selector, *from, *to, step);
     if (!series) {
         std::fprintf(stderr, "perfbpf: %s\n", series.error().message.c_str());

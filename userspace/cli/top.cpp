@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/finite.h"
+#include "cli/history_cli.h"
 #include "cli/signals.h"
 #include "collect/collector.h"
 #include "collect/parse/filter_targets.h"
@@ -173,18 +174,9 @@ bool replay_full_screen(const TopOptions& o, const std::vector<Snapshot>& record
 // (HISTORY marker) or printed as text or JSON interval by interval.
 int run_history(const TopOptions& o, const Config& config, const SnapshotFilter& filter,
                 bool full_screen) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-    Result<int64_t> from = fail("");
-    if (!o.at.empty()) {
-        from = parse_time_ms(o.at, now);
-        if (!from) return usage_error("--at: " + from.error().message);
-    } else {
-        auto back = parse_duration_ms(o.since);
-        from = back ? Result<int64_t>(now - *back) : parse_time_ms(o.since, now);
-        if (!from) return usage_error("--since: " + from.error().message);
-    }
+    const int64_t now = now_unix_ms();
+    auto from = o.at.empty() ? since_ms(o.since, now) : parse_time_ms(o.at, now);
+    if (!from) return usage_error((o.at.empty() ? "--since: " : "--at: ") + from.error().message);
     const std::string dir = o.state_dir.empty() ? config.state_dir : o.state_dir;
     auto history = History::open_existing(dir);
     if (!history) {

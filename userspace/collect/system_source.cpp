@@ -105,6 +105,13 @@ void SystemSource::collect(SnapshotBuilder& builder) {
         }
         prev_softnet_ = t;
     }
+    if (auto text = read_file(root_ + "/net/snmp"); text) {
+        auto snmp = parse_netstat(*text);
+        if (auto it = snmp.find("Tcp:OutSegs"); it != snmp.end()) {
+            if (prev_out_segs_) sys.tcp_out_segs = grew(it->second, *prev_out_segs_);
+            prev_out_segs_ = it->second;
+        }
+    }
     read_psi("cpu", sys.psi_cpu, prev_cpu_, interval_ns);
     read_psi("memory", sys.psi_memory, prev_mem_, interval_ns);
     read_psi("io", sys.psi_io, prev_io_, interval_ns);

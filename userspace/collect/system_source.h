@@ -26,6 +26,7 @@ class SystemSource : public Source {
     std::optional<ProcStat> prev_stat_;
     std::map<std::string, uint64_t> prev_vmstat_;
     std::optional<SoftnetTotals> prev_softnet_;
+    std::optional<uint64_t> prev_out_segs_;
     std::optional<Psi> prev_cpu_, prev_mem_, prev_io_;
 };
 

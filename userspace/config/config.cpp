@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <toml++/toml.h>
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -125,6 +126,26 @@ Result<void> set_bearer_token_file(Config& c, const toml::node& node, const std:
     return {};
 }
 
+// A receiver's URL (http or https), or "" for none.
+Result<void> set_url(std::string& out, const toml::node& node, const std::string& key,
+                     const std::string& origin) {
+    auto v = node.value<std::string>();
+    if (!v || !node.is_string()) return fail(origin + ": " + key + " must be a string");
+    if (!v->empty() && !v->starts_with("http://") && !v->starts_with("https://"))
+        return fail(origin + ": " + key + " = \"" + *v + "\" must be an http:// or https:// URL");
+    out = *v;
+    return {};
+}
+
+Result<void> set_exec(Config& c, const toml::node& node, const std::string& key,
+                      const std::string& origin) {
+    auto v = node.value<std::string>();
+    if (!v || !node.is_string() || (!v->empty() && (*v)[0] != '/'))
+        return fail(origin + ": " + key + " must be an absolute path");
+    c.alerting.exec = *v;
+    return {};
+}
+
 #define PERFBPF_NUMBER_KEY(field, lo, hi)                                            \
     [](Config& c, const toml::node& n, const std::string& k, const std::string& o) { \
         return set_number(c.field, n, k, {lo, hi}, o);                               \
@@ -145,6 +166,23 @@ const std::map<std::string, KeySetter>& daemon_keys() {
         {"history.minute_days", PERFBPF_NUMBER_KEY(history.minute_days, 0.01, kYears)},
         {"history.hour_days", PERFBPF_NUMBER_KEY(history.hour_days, 0.01, kYears)},
         {"history.max_disk_mib", PERFBPF_NUMBER_KEY(history.max_disk_mib, 1, 1e9)},
+        {"alerting.alertmanager",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_url(c.alerting.alertmanager, n, k, o);
+         }},
+        {"alerting.webhook",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_url(c.alerting.webhook, n, k, o);
+         }},
+        {"alerting.exec", &set_exec},
+        {"alerting.resend", PERFBPF_NUMBER_KEY(alerting.resend_s, 1, 3600)},
+        {"alerting.queue",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             double v = 0;
+             if (auto r = set_number(v, n, k, {1, 100000}, o); !r) return r;
+             c.alerting.queue = static_cast<int>(v);
+             return Result<void>{};
+         }},
     };
     return keys;
 }
@@ -156,6 +194,87 @@ Result<void> daemon_key(Config& c, const std::string& section, const std::string
     auto it = daemon_keys().find(key);
     if (it == daemon_keys().end()) return fail(origin + ": unknown key " + key);
     return it->second(c, node, key, origin);
+}
+
+// One [[alert]] table into a rule, validated as the daemon will use it. `where` names it in
+// errors: "f.toml: [[alert]] 2".
+Result<AlertRuleSpec> parse_alert(const toml::table& t, const std::string& origin,
+                                  const std::string& where) {
+    AlertRuleSpec r;
+    auto text = [&](const toml::node& n, const std::string& k) -> Result<std::string> {
+        auto v = n.value<std::string>();
+        if (!v || !n.is_string()) return fail(where + ": " + k + " must be a string");
+        return *v;
+    };
+    auto field = [&](const std::string& k, const toml::node& n) -> Result<void> {
+        auto number_into = [&](double& out) { return set_number(out, n, k, {-1e15, 1e15}, where); };
+        if (k == "name" || k == "select" || k == "aggregate" || k == "summary") {
+            auto v = text(n, k);
+            if (!v) return std::unexpected(v.error());
+            (k == "name"        ? r.name
+             : k == "select"    ? r.select
+             : k == "aggregate" ? r.aggregate
+                                : r.summary) = *v;
+        } else if (k == "window") {
+            if (n.is_string())
+                r.window = *n.value<std::string>();
+            else {
+                double s = 0;
+                if (auto v = set_number(s, n, k, {0.001, 1e9}, where); !v) return v;
+                r.window = fmt(s * 1000) + "ms";
+            }
+        } else if (k == "warn" || k == "scale" || k == "for") {
+            return number_into(k == "warn" ? r.warn : k == "scale" ? r.scale : r.for_s);
+        } else if (k == "crit" || k == "clear") {
+            double v = 0;
+            if (auto ok = number_into(v); !ok) return ok;
+            (k == "crit" ? r.crit : r.clear) = v;
+        } else if (k == "for_intervals") {
+            double v = 0;
+            if (auto ok = number_into(v); !ok) return ok;
+            if (v != std::floor(v)) return fail(where + ": " + k + " must be a whole number");
+            r.for_intervals = static_cast<int>(std::clamp(v, -1.0, 1e6));
+        } else if (k == "enabled") {
+            if (!n.is_boolean()) return fail(where + ": " + k + " must be true or false");
+            r.enabled = *n.value<bool>();
+        } else if (k == "labels") {
+            const toml::table* lt = n.as_table();
+            if (!lt) return fail(where + ": labels must be a table of strings");
+            for (auto& [lk, lv] : *lt) {
+                auto v = text(lv, "labels." + std::string(lk.str()));
+                if (!v) return std::unexpected(v.error());
+                r.labels.emplace_back(std::string(lk.str()), *v);
+            }
+            std::ranges::sort(r.labels);
+        } else {
+            return fail(where + ": unknown key " + k);
+        }
+        return {};
+    };
+    for (auto& [k, node] : t)
+        if (auto ok = field(std::string(k.str()), node); !ok) return std::unexpected(ok.error());
+    if (r.name.empty()) return fail(where + ": name is missing");
+    if (!r.enabled) return r;
+    if (r.select.empty()) return fail(where + " (" + r.name + "): select is missing");
+    if (!t.contains("warn")) return fail(where + " (" + r.name + "): warn is missing");
+    if (auto c = compile_rule(r); !c) return fail(origin + ": " + c.error().message);
+    return r;
+}
+
+Result<void> parse_alerts(const toml::node& node, Config& c, const std::string& origin) {
+    const toml::array* arr = node.as_array();
+    if (!arr) return fail(origin + ": alert rules are [[alert]] tables");
+    for (size_t i = 0; i < arr->size(); ++i) {
+        const std::string where = origin + ": [[alert]] " + std::to_string(i + 1);
+        const toml::table* t = (*arr)[i].as_table();
+        if (!t) return fail(where + " must be a table");
+        auto r = parse_alert(*t, origin, where);
+        if (!r) return std::unexpected(r.error());
+        if (std::ranges::count(c.alerting.rules, r->name, &AlertRuleSpec::name))
+            return fail(where + ": alert rule " + r->name + " is defined twice");
+        c.alerting.rules.push_back(std::move(*r));
+    }
+    return {};
 }
 
 }  // namespace
@@ -172,6 +291,10 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
     Config c;
     for (auto& [section_key, section] : root) {
         std::string section_name(section_key.str());
+        if (section_name == "alert") {
+            if (auto r = parse_alerts(section, c, origin); !r) return std::unexpected(r.error());
+            continue;
+        }
         const toml::table* table = section.as_table();
         if (!table)
             return fail(origin + ": '" + section_name + "' must be a table ([" + section_name +
@@ -191,7 +314,8 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
                 if (!s || s->empty() || (*s)[0] != '/')
                     return fail(origin + ": " + key + " must be an absolute path");
                 c.state_dir = *s;
-            } else if (section_name == "daemon" || section_name == "history") {
+            } else if (section_name == "daemon" || section_name == "history" ||
+                       section_name == "alerting") {
                 if (auto r = daemon_key(c, section_name, std::string(k.str()), node, origin); !r)
                     return std::unexpected(r.error());
             } else if (section_name == "thresholds") {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "detect/alert_rules.h"
 #include "detect/thresholds.h"
 #include "util/result.h"
 
@@ -36,6 +37,19 @@ struct HistoryConfig {
     bool operator==(const HistoryConfig&) const = default;
 };
 
+// [alerting]: where alerts go (empty: not there; the log always gets them), and [[alert]]
+// rules on top of the built-in ones (detect/alert_rules.h).
+struct AlertingConfig {
+    std::string alertmanager;          // base URL of an Alertmanager (API v2), "http://host:9093"
+    std::string webhook;               // URL a JSON body per change is POSTed to
+    std::string exec;                  // absolute path run per change, the alert in its environment
+    double resend_s = 30;              // firing alerts re-sent to Alertmanager this often
+    int queue = 256;                   // undelivered notifications kept per receiver, then dropped
+    std::vector<AlertRuleSpec> rules;  // [[alert]] tables, in file order
+
+    bool operator==(const AlertingConfig&) const = default;
+};
+
 struct Config {
     double interval_s = 1.0;  // [top] interval
     int sample_hz = 49;       // [probes] sample_hz: cpu-clock samples per CPU per second
@@ -43,6 +57,7 @@ struct Config {
     Thresholds thresholds;                       // [thresholds] <field> = value
     DaemonConfig daemon;
     HistoryConfig history;
+    AlertingConfig alerting;
 
     bool operator==(const Config&) const = default;
 };

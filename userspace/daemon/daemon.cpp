@@ -4,13 +4,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <mutex>
 
 #include "collect/collector.h"
 #include "config/config.h"
+#include "daemon/daemon_alerts.h"
 #include "daemon/notify.h"
 #include "daemon/self_cost.h"
 #include "detect/governor.h"
@@ -93,7 +96,8 @@ class Daemon {
         : opts_(opts),
           config_(std::move(config)),
           config_path_(std::move(config_path)),
-          governor_(config_.daemon.cpu_budget_pct) {}
+          governor_(config_.daemon.cpu_budget_pct),
+          alerts_(config_) {}
 
     int run();
 
@@ -102,6 +106,7 @@ class Daemon {
     void apply_interval();
     void reload();
     void write_history(const Snapshot& snap);
+    void write_history(const Snapshot& snap, const std::vector<SeriesSample>& series);
     void measure_cost(uint64_t now_ns);
     void update_status(const Snapshot& snap);
     void retry_probes(uint64_t now_ns);
@@ -123,6 +128,7 @@ class Daemon {
     Exposition exposition_;
     DaemonStatus published_;
     std::unique_ptr<HttpServer> http_;
+    DaemonAlerts alerts_;
 };
 
 Result<void> Daemon::start_http() {
@@ -169,6 +175,7 @@ void Daemon::reload() {
         status_.budget_pct = config_.daemon.cpu_budget_pct;
         if (history_) history_->set_options(history_options(config_.history));
         apply_interval();
+        alerts_.reconfigure(config_);
         spdlog::info("reloaded {}", config_path_.empty() ? "defaults" : config_path_);
     }
     notify_ready();
@@ -181,6 +188,11 @@ void Daemon::write_history(const Snapshot& snap) {
     policy.watch = config_.daemon.watch;
     policy.min_age_s = config_.daemon.min_process_age_s;
     std::vector<SeriesSample> series = snapshot_series(snap, policy);
+    std::ranges::move(alerts_.on_interval(snap, series), std::back_inserter(series));
+    write_history(snap, series);
+}
+
+void Daemon::write_history(const Snapshot& snap, const std::vector<SeriesSample>& series) {
     status_.series = series.size();
     {
         std::lock_guard lock(metrics_mu_);
@@ -236,6 +248,7 @@ void Daemon::update_status(const Snapshot& snap) {
     for (const auto& [kind, n] : snap.drops.by_kind) status_.drops[kind] += n;
     status_.history_bytes = history_->bytes_on_disk();
     status_.own_rss_bytes = own_rss_bytes();
+    alerts_.fill_status(status_);
     {
         std::lock_guard lock(metrics_mu_);
         published_ = status_;
@@ -308,6 +321,7 @@ int Daemon::run() {
     }
     notify_stopping();
     http_.reset();
+    alerts_.drain();
     if (auto r = history_->flush(); !r) spdlog::error("history flush: {}", r.error().message);
     spdlog::info("stopped after {} intervals", status_.intervals);
     return 0;

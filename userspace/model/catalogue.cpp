@@ -278,6 +278,7 @@ std::span<const Field<SystemSample>> fields<SystemSample>() {
         {"runq_hist", "us", histogram, "run-queue waits over all CPUs", &S::runq_hist},
         {"tcp_retransmits", "count", counter, "TCP segments retransmitted (RetransSegs)", &S::tcp_retransmits},
         {"tcp_retransmits_unattributed", "count", counter, "retransmits on sockets with no known owner", &S::tcp_retransmits_unattributed},
+        {"tcp_out_segs", "count", counter, "TCP segments sent (OutSegs, /proc/net/snmp)", &S::tcp_out_segs},
         {"tcp_tx_bytes", "bytes", counter, "TCP bytes sent", &S::tcp_tx_bytes},
         {"tcp_rx_bytes", "bytes", counter, "TCP bytes received", &S::tcp_rx_bytes},
         {"tcp_state_changes", "count", counter, "TCP state transitions", &S::tcp_state_changes},

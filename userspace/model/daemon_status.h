@@ -37,6 +37,14 @@ struct DaemonStatus {
     std::vector<ProbeStatus> probes;
     std::map<std::string, std::string> probe_retries;  // family -> "next try in 30 s"
     std::map<std::string, uint64_t> drops;             // since start, by kind
+    // alerting: alerts firing now, and per receiver what was delivered since start
+    struct AlertReceiver {
+        uint64_t sent = 0, failed = 0, dropped = 0;
+        uint64_t queued = 0;
+        std::string last_error;
+    };
+    uint64_t alerts_firing = 0;
+    std::map<std::string, AlertReceiver> alert_receivers;
 };
 
 }  // namespace perfbpf

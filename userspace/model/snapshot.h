@@ -205,6 +205,9 @@ struct SystemSample {
     // network
     uint64_t tcp_retransmits = 0;               // segments, as RetransSegs counts them
     uint64_t tcp_retransmits_unattributed = 0;  // of those, on sockets with no known owner
+    // /proc/net/snmp Tcp OutSegs within the interval (host namespace): the denominator of a
+    // retransmit rate (retransmits per segment sent).
+    uint64_t tcp_out_segs = 0;
     uint64_t tcp_tx_bytes = 0, tcp_rx_bytes = 0;
     uint64_t tcp_state_changes = 0;
     uint64_t tcp_resets = 0;  // transitions to CLOSE from ESTABLISHED etc.

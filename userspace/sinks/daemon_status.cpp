@@ -10,6 +10,13 @@ using nlohmann::json;
 
 json daemon_status_json(const DaemonStatus& s) {
     auto cost = [](double v) { return v < 0 ? json(nullptr) : json(v); };
+    json receivers = json::object();
+    for (const auto& [name, r] : s.alert_receivers)
+        receivers[name] = {{"sent", r.sent},
+                           {"failed", r.failed},
+                           {"dropped", r.dropped},
+                           {"queued", r.queued},
+                           {"last_error", r.last_error}};
     return {{"pid", s.pid},
             {"started_unix_ms", s.started_unix_ms},
             {"updated_unix_ms", s.updated_unix_ms},
@@ -32,7 +39,8 @@ json daemon_status_json(const DaemonStatus& s) {
               {"bpf_pct", cost(s.cost_bpf_pct)}}},
             {"probes", probe_status_json(s.probes)},
             {"probe_retries", s.probe_retries},
-            {"drops", s.drops}};
+            {"drops", s.drops},
+            {"alerts", {{"firing", s.alerts_firing}, {"receivers", receivers}}}};
 }
 
 Result<DaemonStatus> daemon_status_from_json(const json& j) {
@@ -66,6 +74,15 @@ Result<DaemonStatus> daemon_status_from_json(const json& j) {
                             p.at("reason").get<std::string>(), p.at("skipped").get<bool>()});
         s.probe_retries = j.at("probe_retries").get<std::map<std::string, std::string>>();
         s.drops = j.at("drops").get<std::map<std::string, uint64_t>>();
+        // Written by a daemon from before alerting: no "alerts".
+        if (j.contains("alerts")) {
+            s.alerts_firing = j["alerts"].at("firing").get<uint64_t>();
+            for (const auto& [name, r] : j["alerts"].at("receivers").items())
+                s.alert_receivers[name] = {
+                    r.at("sent").get<uint64_t>(), r.at("failed").get<uint64_t>(),
+                    r.at("dropped").get<uint64_t>(), r.at("queued").get<uint64_t>(),
+                    r.at("last_error").get<std::string>()};
+        }
         return s;
     } catch (const json::exception& e) {
         return fail(std::string("daemon status: ") + e.what());
@@ -99,6 +116,12 @@ std::string render_daemon_status(const DaemonStatus& s, int64_t now_unix_ms) {
     uint64_t dropped = 0;
     for (const auto& [kind, n] : s.drops) dropped += n;
     add("  lost events %llu since start\n", static_cast<unsigned long long>(dropped));
+    add("  alerts      %llu firing\n", static_cast<unsigned long long>(s.alerts_firing));
+    for (const auto& [name, r] : s.alert_receivers)
+        add("    %-12s sent %llu, failed %llu, dropped %llu, queued %llu%s%s\n", name.c_str(),
+            static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.failed),
+            static_cast<unsigned long long>(r.dropped), static_cast<unsigned long long>(r.queued),
+            r.last_error.empty() ? "" : "; last error: ", r.last_error.c_str());
     out += "  probes:\n";
     for (const auto& p : s.probes) {
         if (p.skipped) continue;

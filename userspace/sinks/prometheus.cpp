@@ -253,7 +253,8 @@ void Exposition::render_self(std::string& out, const DaemonStatus& s) const {
     append_self(out, "perfbpf_self_history_dropped_intervals_total", counter,
                 "intervals not written to the history (disk full, write errors)",
                 static_cast<double>(s.history_dropped_intervals));
-    append_self(out, "perfbpf_self_alerts_firing", gauge, "alert rules firing", 0);
+    append_self(out, "perfbpf_self_alerts_firing", gauge, "alerts firing now (rule and object)",
+                static_cast<double>(s.alerts_firing));
 }
 
 std::string Exposition::render(const DaemonStatus& status) {

@@ -1,0 +1,34 @@
+#include "sinks/daemon_status.h"
+
+#include <gtest/gtest.h>
+
+namespace perfbpf {
+namespace {
+
+TEST(DaemonStatusJson, AlertsRoundTripAndOlderFilesWithoutThemStillRead) {
+    DaemonStatus s;
+    s.alerts_firing = 2;
+    s.alert_receivers["alertmanager"] = {5, 1, 0, 1,
+                                         "POST http://127.0.0.1:9/api/v2/alerts: Connection"};
+    s.alert_receivers["webhook"] = {3, 0, 0, 0, ""};
+    auto j = daemon_status_json(s);
+    auto back = daemon_status_from_json(j);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->alerts_firing, 2u);
+    ASSERT_EQ(back->alert_receivers.size(), 2u);
+    EXPECT_EQ(back->alert_receivers["alertmanager"].failed, 1u);
+    EXPECT_EQ(back->alert_receivers["alertmanager"].last_error,
+              s.alert_receivers["alertmanager"].last_error);
+    const std::string text = render_daemon_status(*back, 0);
+    EXPECT_NE(text.find("alerts      2 firing"), std::string::npos) << text;
+    EXPECT_NE(text.find("webhook      sent 3, failed 0, dropped 0, queued 0"), std::string::npos)
+        << text;
+
+    j.erase("alerts");
+    back = daemon_status_from_json(j);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->alerts_firing, 0u);
+}
+
+}  // namespace
+}  // namespace perfbpf

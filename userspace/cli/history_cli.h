@@ -1,0 +1,25 @@
+// What the commands that read the daemon's history share: opening it from --state-dir or
+// the config's state dir, and reading --since.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "store/history.h"
+#include "util/result.h"
+
+namespace perfbpf::cli {
+
+int64_t now_unix_ms();
+
+// "2h" (a duration back from now) or a time.
+Result<int64_t> since_ms(const std::string& text, int64_t now);
+
+// The history in `state_dir` (else the config's state dir), opened for reading; on failure
+// the message is printed and `status` set (2: bad config, 1: no or unreadable history).
+std::optional<History> open_history_for_reading(const std::string& state_dir,
+                                                const std::string& config_path, int& status);
+
+}  // namespace perfbpf::cli

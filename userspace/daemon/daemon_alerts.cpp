@@ -1,0 +1,96 @@
+#include "daemon/daemon_alerts.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace perfbpf {
+namespace {
+
+std::vector<AlertRule> compiled_rules(const Config& c) {
+    std::vector<AlertRule> rules;
+    for (const auto& spec : merge_alert_rules(c.alerting.rules)) {
+        auto r = compile_rule(spec);
+        // parse_config compiled every configured rule and the defaults are tested: this
+        // would be a bug, not a bad config; say so and go on with the others.
+        if (!r) {
+            spdlog::error("{}", r.error().message);
+            continue;
+        }
+        rules.push_back(std::move(*r));
+    }
+    return rules;
+}
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    return buf;
+}
+
+SeriesSample state_sample(const Alert& a, Severity severity, double value) {
+    SeriesSample s;
+    s.key.metric = kAlertStateMetric;
+    s.key.labels = a.object;
+    s.key.labels.emplace_back("alert", a.rule);
+    s.key.labels.emplace_back("severity", severity_name(severity));
+    std::ranges::sort(s.key.labels);
+    s.kind = MetricKind::level;
+    s.value = value;
+    return s;
+}
+
+}  // namespace
+
+DaemonAlerts::DaemonAlerts(const Config& config) {
+    reconfigure(config);
+}
+
+void DaemonAlerts::reconfigure(const Config& config) {
+    verdicts_ = std::make_unique<VerdictWindow>(config.thresholds);
+    engine_.set_rules(compiled_rules(config));
+    AlertReceiverConfig rc;
+    rc.alertmanager = config.alerting.alertmanager;
+    rc.webhook = config.alerting.webhook;
+    rc.exec = config.alerting.exec;
+    rc.resend_s = config.alerting.resend_s;
+    rc.queue = static_cast<size_t>(config.alerting.queue);
+    rc.host = host_name();
+    // Unchanged receivers keep their queues (and counts) across a reload.
+    if (sender_ && sender_->config() == rc) return;
+    sender_.reset();
+    sender_ = std::make_unique<AlertSender>(rc);
+}
+
+std::vector<SeriesSample> DaemonAlerts::on_interval(const Snapshot& snap,
+                                                    std::span<const SeriesSample> series) {
+    const std::vector<Verdict> verdicts = verdicts_->push(snap);
+    const auto events = engine_.evaluate(snap.end_unix_ms, alert_samples(series, snap, verdicts));
+    const auto firing = engine_.firing();
+    std::vector<SeriesSample> out;
+    for (const auto& e : events) {
+        if (e.change == AlertChange::resolved)
+            spdlog::info("{}", alert_log_line(e));
+        else
+            spdlog::warn("{}", alert_log_line(e));
+        if (e.change != AlertChange::fired) out.push_back(state_sample(e.alert, e.previous, 0));
+    }
+    for (const auto& a : firing) out.push_back(state_sample(a, a.severity, 1));
+    sender_->update(events, firing, snap.end_unix_ms);
+    return out;
+}
+
+// 1 s: SIGTERM must still end the daemon within 2 s when a receiver is down.
+void DaemonAlerts::drain() {
+    sender_->drain(1000);
+}
+
+void DaemonAlerts::fill_status(DaemonStatus& s) const {
+    s.alerts_firing = engine_.firing().size();
+    s.alert_receivers.clear();
+    for (const auto& r : sender_->stats())
+        s.alert_receivers[r.name] = {r.sent, r.failed, r.dropped, r.queued, r.last_error};
+}
+
+}  // namespace perfbpf

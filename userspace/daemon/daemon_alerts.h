@@ -1,0 +1,43 @@
+// The daemon's alerting: each interval, verdicts over the last snapshots and the rules over
+// the interval's series; changes to the log and the receivers (sinks/alert_receivers.h),
+// and the alerts' state back into the history as alert_state series.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "config/config.h"
+#include "detect/alert_rules.h"
+#include "detect/verdict_window.h"
+#include "model/daemon_status.h"
+#include "sinks/alert_receivers.h"
+
+namespace perfbpf {
+
+// alert_state{alert, severity, <object labels>}: 1 every interval an alert fires at that
+// severity, 0 the interval it resolves or leaves that severity.
+inline constexpr const char* kAlertStateMetric = "alert_state";
+
+class DaemonAlerts {
+  public:
+    // Rules and receivers from the config (the rules were validated when it was parsed).
+    explicit DaemonAlerts(const Config& config);
+    // On reload: rules by name keep their state; receivers are started again.
+    void reconfigure(const Config& config);
+
+    // One interval: the alert_state series to write with it.
+    std::vector<SeriesSample> on_interval(const Snapshot& snap,
+                                          std::span<const SeriesSample> series);
+
+    // At exit: a little time for queued notifications.
+    void drain();
+    void fill_status(DaemonStatus& s) const;
+
+  private:
+    std::unique_ptr<VerdictWindow> verdicts_;
+    AlertEngine engine_;
+    std::unique_ptr<AlertSender> sender_;
+};
+
+}  // namespace perfbpf
