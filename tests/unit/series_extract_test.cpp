@@ -219,7 +219,8 @@ TEST(SeriesExtract, YoungProcessesAreSummedIntoOtherUnlessWatched) {
         p.cpu_pct = 50;
         return p;
     };
-    s.processes = {proc(1, "old", 10'000), proc(2, "cc1plus", 99'500), proc(3, "watched", 99'900)};
+    s.processes = {proc(1, "old", 10'000), proc(2, "cc1plus", 99'500), proc(3, "watched", 99'900),
+                   proc(4, "awk", 0)};  // never seen in /proc: came and went in the interval
     SeriesPolicy pol;
     pol.min_age_s = 30;
     pol.watch = {"watched"};
@@ -233,7 +234,7 @@ TEST(SeriesExtract, YoungProcessesAreSummedIntoOtherUnlessWatched) {
         }
     }
     EXPECT_EQ(pids, (std::set<std::string>{"1", "3"}));  // cc1plus is 5 s old
-    EXPECT_DOUBLE_EQ(other_cpu, 50);
+    EXPECT_DOUBLE_EQ(other_cpu, 100);
     EXPECT_NEAR(process_age_s(s.processes[1], s.end_monotonic_ns), 5.0, 1e-9);
 }
 

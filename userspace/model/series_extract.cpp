@@ -170,6 +170,9 @@ void add_names(std::vector<FieldInfo>& out) {
 }  // namespace
 
 double process_age_s(const ProcessSample& p, uint64_t end_monotonic_ns) {
+    // A start time of 0: /proc never showed the process (it came and went within one
+    // interval), so it is as young as can be.
+    if (p.start_time_ticks == 0) return 0;
     // USER_HZ: /proc reports start times in 1/100 s on every Linux architecture.
     constexpr double kTicksPerSecond = 100;
     return static_cast<double>(end_monotonic_ns) / 1e9 -

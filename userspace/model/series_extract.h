@@ -43,7 +43,8 @@ struct SeriesPolicy {
 };
 
 // Seconds since a process started, from its start time in clock ticks since boot and the
-// snapshot's end (CLOCK_MONOTONIC, which counts from boot too).
+// snapshot's end (CLOCK_MONOTONIC, which counts from boot too); 0 when the start time is
+// unknown (a process that came and went within one interval).
 double process_age_s(const ProcessSample& p, uint64_t end_monotonic_ns);
 
 std::vector<SeriesSample> snapshot_series(const Snapshot& s, const SeriesPolicy& policy = {});

@@ -70,12 +70,12 @@ class Exposition {
   private:
     struct Entry {
         const PromFamily* family = nullptr;
-        double value = 0;      // running sum (accumulated) or the last value
-        Log2Histogram hist;    // running sum
-        bool present = false;  // in the last interval
+        double value = 0;            // running sum (accumulated) or the last value
+        Log2Histogram hist;          // running sum
+        uint64_t last_interval = 0;  // the update() it was last in
         int missing_scrapes = 0;
-        int missing_intervals = 0;
     };
+    bool present(const Entry& e) const { return e.last_interval == interval_; }
     const PromFamily* family_of(const std::string& metric);
     template <class Pred>
     void prune(Pred drop);
@@ -85,6 +85,7 @@ class Exposition {
     ExpositionOptions opts_;
     std::map<std::string, PromFamily, std::less<>> families_;  // by series name
     std::map<SeriesKey, Entry> entries_;
+    uint64_t interval_ = 0;  // update() calls so far
     double last_scrape_s_ = 0;
 };
 
