@@ -341,3 +341,44 @@ TEST(TopHistory, ShowsTheDaemonsPastIntervalByInterval) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TEST(TopRecord, CompactRecordingReplaysEveryInterval) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    const std::string rec = dir.path() + "/rec";
+    int status = -1;
+    std::string live =
+        run_perfbpf("top -n 4 --interval 0.3 --json --record " + rec + " 2>/dev/null", &status);
+    ASSERT_EQ(status, 0) << live;
+    ASSERT_TRUE(fs::exists(rec + "/history.db"));
+    for (const std::string& path : {rec, rec + "/history.db"}) {
+        std::string out = run_perfbpf("top --replay " + path + " --json 2>&1", &status);
+        ASSERT_EQ(status, 0) << out;
+        std::istringstream lines(out);
+        std::string line;
+        size_t n = 0;
+        while (std::getline(lines, line)) {
+            json j = json::parse(line, nullptr, false);
+            ASSERT_FALSE(j.is_discarded()) << line.substr(0, 300);
+            EXPECT_FALSE(j["processes"].empty());
+            EXPECT_GT(j["system"]["ncpus"].get<int>(), 0);
+            ++n;
+        }
+        EXPECT_EQ(n, 4u) << path;
+    }
+    // JSON lines stay available for scripts.
+    run_perfbpf(
+        "top -n 2 --interval 0.3 --json --record " + dir.path() + "/r.jsonl >/dev/null 2>&1",
+        &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_EQ(std::count(std::istreambuf_iterator<char>(
+                             *std::make_unique<std::ifstream>(dir.path() + "/r.jsonl")),
+                         {}, '\n'),
+              2);
+}
+
+}  // namespace
+}  // namespace perfbpf

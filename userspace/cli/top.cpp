@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 
@@ -58,18 +59,21 @@ void warn_unavailable(const std::vector<ProbeStatus>& status) {
 // The live collector or a recording; `stop` (may be null) ends a live interval early.
 using NextSnapshot = std::function<std::optional<Snapshot>(const std::atomic<bool>* stop)>;
 
+// Appends a snapshot to a recording (JSON lines or the history format).
+using RecordSnapshot = std::function<Result<void>(const Snapshot&)>;
+
 // Each snapshot with verdicts over the recent window; appends it to the recording first.
 class Intervals {
   public:
-    Intervals(NextSnapshot next, const Thresholds& t, Recorder* recorder)
-        : next_(std::move(next)), window_(t), recorder_(recorder) {}
+    Intervals(NextSnapshot next, const Thresholds& t, RecordSnapshot record = {})
+        : next_(std::move(next)), window_(t), record_(std::move(record)) {}
 
     // nullopt: no more snapshots.
     Result<std::optional<TopUpdate>> next(const std::atomic<bool>* stop) {
         std::optional<Snapshot> snap = next_(stop);
         if (!snap) return std::optional<TopUpdate>();
-        if (recorder_) {
-            if (auto r = recorder_->append(*snap); !r) return std::unexpected(r.error());
+        if (record_) {
+            if (auto r = record_(*snap); !r) return std::unexpected(r.error());
         }
         std::vector<Verdict> verdicts = window_.push(*snap);
         return std::optional<TopUpdate>(TopUpdate{std::move(*snap), std::move(verdicts)});
@@ -78,7 +82,7 @@ class Intervals {
   private:
     NextSnapshot next_;
     VerdictWindow window_;
-    Recorder* recorder_;
+    RecordSnapshot record_;
 };
 
 // Prints each interval as text or JSON until the source ends, the iteration count is
@@ -170,43 +174,70 @@ bool replay_full_screen(const TopOptions& o, const std::vector<Snapshot>& record
     return on_full_screen(o, [&](const TuiOptions& to) { return run_tui_seekable(source, to); });
 }
 
-// `top --history`: the daemon's past, from --at or --since up to now, on the same screen
-// (HISTORY marker) or printed as text or JSON interval by interval.
-int run_history(const TopOptions& o, const Config& config, const SnapshotFilter& filter,
-                bool full_screen) {
-    const int64_t now = now_unix_ms();
-    auto from = o.at.empty() ? since_ms(o.since, now) : parse_time_ms(o.at, now);
-    if (!from) return usage_error((o.at.empty() ? "--since: " : "--at: ") + from.error().message);
-    const std::string dir = o.state_dir.empty() ? config.state_dir : o.state_dir;
-    auto history = History::open_existing(dir);
-    if (!history) {
-        std::fprintf(stderr, "perfbpf: %s\n", history.error().message.c_str());
-        return 1;
-    }
-    auto past = HistorySnapshots::open(std::move(*history), *from, now);
-    if (!past) {
-        std::fprintf(stderr, "perfbpf: %s: %s\n", dir.c_str(), past.error().message.c_str());
-        return 1;
-    }
+// Past snapshots from a history (the daemon's, or a recording in its format) on the seekable
+// screen, or printed as text or JSON interval by interval.
+int show_history(const TopOptions& o, const Config& config, const SnapshotFilter& filter,
+                 bool full_screen, HistorySnapshots& past, const std::string& marker) {
     auto snapshot_at = [&](size_t i) {
-        Snapshot s = past->at(i);
+        Snapshot s = past.at(i);
         apply_filter(s, filter);
         return s;
     };
     if (full_screen) {
-        SeekableSource source = seekable_snapshots([&] { return past->size(); }, snapshot_at,
-                                                   config.thresholds, "HISTORY");
-        source.time_ms = [&](size_t i) { return past->time_ms(i); };
+        SeekableSource source =
+            seekable_snapshots([&] { return past.size(); }, snapshot_at, config.thresholds, marker);
+        source.time_ms = [&](size_t i) { return past.time_ms(i); };
         if (on_full_screen(o, [&](const TuiOptions& to) { return run_tui_seekable(source, to); }))
             return 0;
     }
     size_t i = 0;
     auto next = [&](const std::atomic<bool>*) -> std::optional<Snapshot> {
-        if (i >= past->size()) return std::nullopt;
+        if (i >= past.size()) return std::nullopt;
         return snapshot_at(i++);
     };
-    Intervals intervals(next, config.thresholds, nullptr);
+    Intervals intervals(next, config.thresholds);
     return print_loop(o, intervals);
+}
+
+// Opens the history in `dir` for [from, to]; prints why not and returns nullopt.
+std::optional<HistorySnapshots> open_past(const std::string& dir, int64_t from, int64_t to) {
+    auto history = History::open_existing(dir);
+    if (!history) {
+        std::fprintf(stderr, "perfbpf: %s\n", history.error().message.c_str());
+        return std::nullopt;
+    }
+    auto past = HistorySnapshots::open(std::move(*history), from, to);
+    if (!past) {
+        std::fprintf(stderr, "perfbpf: %s: %s\n", dir.c_str(), past.error().message.c_str());
+        return std::nullopt;
+    }
+    return std::move(*past);
+}
+
+// `top --history`: the daemon's past, from --at or --since up to now (HISTORY marker).
+int run_history(const TopOptions& o, const Config& config, const SnapshotFilter& filter,
+                bool full_screen) {
+    const int64_t now = now_unix_ms();
+    auto from = o.at.empty() ? since_ms(o.since, now) : parse_time_ms(o.at, now);
+    if (!from) return usage_error((o.at.empty() ? "--since: " : "--at: ") + from.error().message);
+    auto past = open_past(o.state_dir.empty() ? config.state_dir : o.state_dir, *from, now);
+    if (!past) return 1;
+    return show_history(o, config, filter, full_screen, *past, "HISTORY");
+}
+
+// The recording `top --record` writes: the history format in a directory, or JSON lines
+// when the name ends in .jsonl or .json (for scripts).
+Result<RecordSnapshot> open_recording(const std::string& path) {
+    if (path.ends_with(".jsonl") || path.ends_with(".json")) {
+        auto r = Recorder::open(path);
+        if (!r) return std::unexpected(r.error());
+        auto rec = std::make_shared<Recorder>(std::move(*r));
+        return RecordSnapshot([rec](const Snapshot& s) { return rec->append(s); });
+    }
+    auto r = HistoryRecorder::open(path);
+    if (!r) return std::unexpected(r.error());
+    auto rec = std::make_shared<HistoryRecorder>(std::move(*r));
+    return RecordSnapshot([rec](const Snapshot& s) { return rec->append(s); });
 }
 
 int run_top(const TopOptions& o) {
@@ -222,6 +253,12 @@ int run_top(const TopOptions& o) {
     const bool full_screen = wants_full_screen(o);
 
     if (o.history) return run_history(o, *config, filter, full_screen);
+    if (!o.replay_path.empty() && is_history_recording(o.replay_path)) {
+        auto past =
+            open_past(history_recording_dir(o.replay_path), 0, std::numeric_limits<int64_t>::max());
+        if (!past) return 1;
+        return show_history(o, *config, filter, full_screen, *past, "REPLAY");
+    }
     if (!o.replay_path.empty()) {
         auto recorded = read_recording(o.replay_path);
         if (!recorded) {
@@ -235,7 +272,7 @@ int run_top(const TopOptions& o) {
             if (i >= recorded->size()) return std::nullopt;
             return (*recorded)[i++];
         };
-        Intervals intervals(next, config->thresholds, nullptr);
+        Intervals intervals(next, config->thresholds);
         return print_loop(o, intervals);
     }
 
@@ -250,14 +287,14 @@ int run_top(const TopOptions& o) {
     co.probes.sample_hz = config->sample_hz;
     co.command = "top";
     co.filter = filter;
-    std::optional<Recorder> recorder;
+    RecordSnapshot record;
     if (!o.record_path.empty()) {
-        auto r = Recorder::open(o.record_path);
+        auto r = open_recording(o.record_path);
         if (!r) {
             std::fprintf(stderr, "perfbpf: %s\n", r.error().message.c_str());
             return 1;
         }
-        recorder = std::move(*r);
+        record = std::move(*r);
     }
     auto collector = Collector::create(co);
     if (!collector) {
@@ -269,7 +306,7 @@ int run_top(const TopOptions& o) {
         [&](const std::atomic<bool>* stop) -> std::optional<Snapshot> {
             return (*collector)->next(stop);
         },
-        config->thresholds, recorder ? &*recorder : nullptr);
+        config->thresholds, record);
     if (full_screen && run_full_screen(o, intervals)) return 0;
     return print_loop(o, intervals);
 }
@@ -315,7 +352,8 @@ void add_top(CLI::App& app) {
            std::string("TOML configuration (default ") + kDefaultConfigPath + " when it exists)")
         ->type_name("FILE");
     cmd->add_option("--record", opts->record_path,
-                    "Append every interval's snapshot to FILE as JSON lines")
+                    "Record every interval into DIR in the compact history format (replay it "
+                    "with --replay DIR), or into FILE.jsonl as JSON lines")
         ->type_name("FILE");
     cmd->add_option("--replay", opts->replay_path,
                     "Show a recording made with --record instead of the live system (no root; "

@@ -3,7 +3,16 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+
+#include "model/series_extract.h"
 #include "model/series_restore.h"
+#include "util/safe_open.h"
 
 namespace perfbpf {
 namespace {
@@ -77,6 +86,45 @@ Snapshot HistorySnapshots::at(size_t i) {
         it = cache_.find(i);
     }
     return it->second;
+}
+
+Result<HistoryRecorder> HistoryRecorder::open(const std::string& dir) {
+    // Made if missing; refused when it is a symlink or others could swap files in it (root
+    // recording into /tmp).
+    auto checked = open_state_dir(dir, true);
+    if (!checked) return fail("record: " + checked.error().message);
+    auto h = History::open(dir);
+    if (!h) return std::unexpected(h.error());
+    return HistoryRecorder(std::move(*h));
+}
+
+Result<void> HistoryRecorder::append(const Snapshot& s) {
+    SeriesPolicy keep_all;
+    keep_all.top_processes = std::numeric_limits<size_t>::max();
+    return history_->append(s.end_unix_ms, snapshot_series(s, keep_all));
+}
+
+Result<void> HistoryRecorder::flush() {
+    return history_->flush();
+}
+
+HistoryRecorder::~HistoryRecorder() {
+    if (history_)
+        if (auto r = history_->flush(); !r)
+            std::fprintf(stderr, "perfbpf: record: %s\n", r.error().message.c_str());
+}
+
+bool is_history_recording(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return true;
+    return std::filesystem::path(path).filename() == "history.db";
+}
+
+std::string history_recording_dir(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return path;
+    auto parent = std::filesystem::path(path).parent_path();
+    return parent.empty() ? "." : parent.string();
 }
 
 }  // namespace perfbpf

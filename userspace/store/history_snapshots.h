@@ -38,4 +38,28 @@ class HistorySnapshots {
     std::map<size_t, Snapshot> cache_;
 };
 
+// `top --record DIR`: every interval's snapshot appended to DIR/history.db in the
+// daemon's format (every process kept, none summed), a few hundred times smaller than JSON
+// lines; `top --replay DIR` reads it back with HistorySnapshots.
+class HistoryRecorder {
+  public:
+    static Result<HistoryRecorder> open(const std::string& dir);
+    HistoryRecorder(HistoryRecorder&&) = default;
+    HistoryRecorder& operator=(HistoryRecorder&&) = default;
+    ~HistoryRecorder();
+    Result<void> append(const Snapshot& s);
+    // Compacts what is in the head (at the end of a recording).
+    Result<void> flush();
+
+  private:
+    explicit HistoryRecorder(History h) : history_(std::make_unique<History>(std::move(h))) {}
+    std::unique_ptr<History> history_;
+};
+
+// True when `path` is a recording in the history format: a directory holding history.db
+// (or that file itself); false for JSON lines.
+bool is_history_recording(const std::string& path);
+// The directory of a history recording named by is_history_recording's `path`.
+std::string history_recording_dir(const std::string& path);
+
 }  // namespace perfbpf
