@@ -21,7 +21,7 @@ build=(
 test=(
     libgtest-dev libgmock-dev libbenchmark-dev
     util-linux iproute2 kmod procps e2fsprogs python3 tmux
-    debootstrap prometheus prometheus-alertmanager
+    debootstrap systemd prometheus prometheus-alertmanager
 )
 # The qemu guest (scripts/vmtest.sh) and the overhead benchmarks (bench/).
 vm_and_bench=(
