@@ -15,6 +15,8 @@ build=(
     libspdlog-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
     libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev libsystemd-dev
     help2man
+    # cpack -G DEB: dpkg-shlibdeps (dpkg-dev) and file find the package's library dependencies
+    file dpkg-dev
 )
 # prometheus-alertmanager: the alerts kernel test starts its own on a loopback port. Note that
 # Debian's package also enables its own service (:9093, cluster :9094) when installed.
