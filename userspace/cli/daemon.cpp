@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/finite.h"
+#include "cli/history_cli.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "sinks/daemon_status.h"
@@ -69,10 +70,7 @@ int print_status(const Options& o) {
     if (o.json)
         std::cout << daemon_status_json(*s).dump(2) << "\n";
     else
-        std::cout << render_daemon_status(*s,
-                                          std::chrono::duration_cast<std::chrono::milliseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
+        std::cout << render_daemon_status(*s, now_unix_ms());
     return 0;
 }
 

@@ -49,16 +49,6 @@ HistoryOptions history_options(const HistoryConfig& h) {
     return o;
 }
 
-Result<void> write_all(int fd, std::string_view text) {
-    while (!text.empty()) {
-        ssize_t n = ::write(fd, text.data(), text.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return fail_errno("write", errno);
-        text.remove_prefix(static_cast<size_t>(n));
-    }
-    return {};
-}
-
 // Writes the status file atomically (a reader never sees half of it), inside the state dir
 // by its fd: nothing planted there is followed. On a full disk the new file cannot be
 // made; the old one is then rewritten in place (its blocks are already there), so the
@@ -69,13 +59,14 @@ void write_status(int dirfd, const std::string& dir, const DaemonStatus& s) {
     const std::string text = daemon_status_json(s).dump(2) + "\n";
     auto fd = open_in_dir(dirfd, dir, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd) {
-        if (write_all(fd->get(), text) && ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) == 0)
+        if (write_all(fd->get(), tmp, text) &&
+            ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) == 0)
             return;
         ::unlinkat(dirfd, tmp.c_str(), 0);
     }
     auto in_place = open_in_dir(dirfd, dir, name, O_WRONLY, 0644);
     if (!in_place) return;
-    if (!write_all(in_place->get(), text) ||
+    if (!write_all(in_place->get(), name, text) ||
         ::ftruncate(in_place->get(), static_cast<off_t>(text.size())) != 0)
         spdlog::debug("status file: {}", errno_text(errno));
 }
