@@ -8,6 +8,7 @@
 #include <set>
 #include <span>
 
+#include "sinks/top_columns.h"
 #include "util/format.h"
 
 namespace perfbpf {
@@ -29,206 +30,7 @@ const char* top_view_name(TopView v) {
 namespace {
 
 // ---------------------------------------------------------------------------------------
-// Columns
-
-struct CellContext {
-    double seconds = 0;  // interval length
-};
-
-template <class Row>
-struct ColumnDef {
-    const char* id;
-    const char* title;
-    size_t width;
-    bool left_align;
-    // When the screen is narrow, columns with the highest rank go first (rightmost first
-    // among equals); rank 0 is never dropped, nor is the sorted column.
-    int drop_rank;
-    // The probe family the numbers come from; its cells show "-" when no probe of that
-    // family is attached, so a missing probe never reads as a quiet system.
-    const char* family;
-    char sort_key;    // the key that sorts by it (0: only through < and >)
-    bool descending;  // direction when first chosen: numbers high first, names A-Z
-    size_t flex_max;  // > width: takes spare width up to this
-    bool keep_tail;   // truncate from the left (paths)
-    double (*number)(const Row&, const CellContext&);  // null: sort by text
-    std::string (*text)(const Row&, const CellContext&);
-};
-
-double per_second(double v, const CellContext& c) {
-    return c.seconds > 0 ? v / c.seconds : 0;
-}
-
-std::string rate_cell(double bytes, const CellContext& c) {
-    double r = per_second(bytes, c);
-    return r == 0 ? "0" : format_bytes(r);
-}
-
-std::string bytes_cell(double bytes) {
-    return bytes == 0 ? "0" : format_bytes(bytes);
-}
-
-std::string growth_cell(int64_t bytes) {
-    if (bytes == 0) return "0";
-    std::string s = format_bytes(static_cast<double>(bytes));
-    return bytes > 0 ? "+" + s : s;
-}
-
-std::string us_cell(double us) {
-    return us == 0 ? "0" : format_us(us);
-}
-
-std::string pct_cell(double pct) {
-    return format_fixed(pct, 1);
-}
-
-std::string count_cell(double n) {
-    return format_count(n);
-}
-
-using P = ProcessSample;
-using C = CgroupSample;
-using D = DeviceSample;
-using U = CpuSample;
-using X = CellContext;
-
-// clang-format off
-const ColumnDef<P> kProcessColumns[] = {
-    {"pid", "PID", 7, false, 0, nullptr, 'N', false, 0, false,
-     [](const P& p, const X&) { return double(p.pid); },
-     [](const P& p, const X&) { return std::to_string(p.pid); }},
-    {"comm", "COMMAND", 15, true, 0, nullptr, 0, false, 0, false, nullptr,
-     [](const P& p, const X&) { return p.comm; }},
-    {"cpu", "CPU%", 6, false, 1, nullptr, 'P', true, 0, false,
-     [](const P& p, const X&) { return p.cpu_pct; },
-     [](const P& p, const X&) { return pct_cell(p.cpu_pct); }},
-    {"runq", "RUNQ99", 7, false, 3, "sched", 'Q', true, 0, false,
-     [](const P& p, const X&) { return p.runq_lat_p99_us; },
-     [](const P& p, const X&) { return us_cell(p.runq_lat_p99_us); }},
-    {"offcpu", "OFFCPU", 7, false, 7, "sched", 'O', true, 0, false,
-     [](const P& p, const X&) { return double(p.offcpu_ns); },
-     [](const P& p, const X&) { return us_cell(double(p.offcpu_ns) / 1000); }},
-    {"read", "READ/s", 8, false, 4, "block", 'I', true, 0, false,
-     [](const P& p, const X& c) { return per_second(double(p.read_bytes), c); },
-     [](const P& p, const X& c) { return rate_cell(double(p.read_bytes), c); }},
-    {"write", "WRITE/s", 8, false, 4, "block", 'I', true, 0, false,
-     [](const P& p, const X& c) { return per_second(double(p.write_bytes), c); },
-     [](const P& p, const X& c) { return rate_cell(double(p.write_bytes), c); }},
-    {"iolat", "IOLAT99", 7, false, 7, "block", 'L', true, 0, false,
-     [](const P& p, const X&) { return p.io_lat_p99_us; },
-     [](const P& p, const X&) {
-         // No completion attributed to it: unmeasured, not instantaneous.
-         return p.io_lat_hist.empty() ? std::string("-") : us_cell(p.io_lat_p99_us);
-     }},
-    {"tx", "TX/s", 8, false, 6, "net", 'T', true, 0, false,
-     [](const P& p, const X& c) { return per_second(double(p.tcp_tx_bytes), c); },
-     [](const P& p, const X& c) { return rate_cell(double(p.tcp_tx_bytes), c); }},
-    {"rx", "RX/s", 8, false, 6, "net", 'T', true, 0, false,
-     [](const P& p, const X& c) { return per_second(double(p.tcp_rx_bytes), c); },
-     [](const P& p, const X& c) { return rate_cell(double(p.tcp_rx_bytes), c); }},
-    {"retrans", "RETR", 5, false, 8, "net", 'X', true, 0, false,
-     [](const P& p, const X&) { return double(p.tcp_retransmits); },
-     [](const P& p, const X&) { return count_cell(double(p.tcp_retransmits)); }},
-    {"rss", "RSS", 8, false, 2, nullptr, 'M', true, 0, false,
-     [](const P& p, const X&) { return double(p.rss_bytes); },
-     [](const P& p, const X&) { return bytes_cell(double(p.rss_bytes)); }},
-    {"rss_growth", "RSS+", 9, false, 5, nullptr, 'G', true, 0, false,
-     [](const P& p, const X&) { return double(p.rss_growth_bytes); },
-     [](const P& p, const X&) { return growth_cell(p.rss_growth_bytes); }},
-    {"cgroup", "CGROUP", 12, true, 9, nullptr, 0, false, 60, true, nullptr,
-     [](const P& p, const X&) { return p.cgroup; }},
-};
-
-const ColumnDef<C> kCgroupColumns[] = {
-    {"cgroup", "CGROUP", 24, true, 0, nullptr, 0, false, 70, true, nullptr,
-     [](const C& g, const X&) { return g.path; }},
-    {"procs", "PROCS", 5, false, 6, nullptr, 'N', true, 0, false,
-     [](const C& g, const X&) { return double(g.processes); },
-     [](const C& g, const X&) { return std::to_string(g.processes); }},
-    {"cpu", "CPU%", 6, false, 1, nullptr, 'P', true, 0, false,
-     [](const C& g, const X&) { return g.cpu_pct; },
-     [](const C& g, const X&) { return pct_cell(g.cpu_pct); }},
-    {"runq", "RUNQ99", 7, false, 3, "sched", 'Q', true, 0, false,
-     [](const C& g, const X&) { return g.runq_lat_p99_us; },
-     [](const C& g, const X&) { return us_cell(g.runq_lat_p99_us); }},
-    {"read", "READ/s", 8, false, 4, "block", 'I', true, 0, false,
-     [](const C& g, const X& c) { return per_second(double(g.read_bytes), c); },
-     [](const C& g, const X& c) { return rate_cell(double(g.read_bytes), c); }},
-    {"write", "WRITE/s", 8, false, 4, "block", 'I', true, 0, false,
-     [](const C& g, const X& c) { return per_second(double(g.write_bytes), c); },
-     [](const C& g, const X& c) { return rate_cell(double(g.write_bytes), c); }},
-    {"tx", "TX/s", 8, false, 7, "net", 'T', true, 0, false,
-     [](const C& g, const X& c) { return per_second(double(g.tcp_tx_bytes), c); },
-     [](const C& g, const X& c) { return rate_cell(double(g.tcp_tx_bytes), c); }},
-    {"rx", "RX/s", 8, false, 7, "net", 'T', true, 0, false,
-     [](const C& g, const X& c) { return per_second(double(g.tcp_rx_bytes), c); },
-     [](const C& g, const X& c) { return rate_cell(double(g.tcp_rx_bytes), c); }},
-    {"retrans", "RETR", 5, false, 8, "net", 'X', true, 0, false,
-     [](const C& g, const X&) { return double(g.tcp_retransmits); },
-     [](const C& g, const X&) { return count_cell(double(g.tcp_retransmits)); }},
-    {"rss", "RSS", 8, false, 2, nullptr, 'M', true, 0, false,
-     [](const C& g, const X&) { return double(g.rss_bytes); },
-     [](const C& g, const X&) { return bytes_cell(double(g.rss_bytes)); }},
-    {"rss_growth", "RSS+", 9, false, 5, nullptr, 'G', true, 0, false,
-     [](const C& g, const X&) { return double(g.rss_growth_bytes); },
-     [](const C& g, const X&) { return growth_cell(g.rss_growth_bytes); }},
-};
-
-const ColumnDef<D> kDeviceColumns[] = {
-    {"device", "DEVICE", 10, true, 0, nullptr, 0, false, 16, false, nullptr,
-     [](const D& d, const X&) { return d.name; }},
-    {"read", "READ/s", 8, false, 2, nullptr, 'I', true, 0, false,
-     [](const D& d, const X& c) { return per_second(double(d.read_bytes), c); },
-     [](const D& d, const X& c) { return rate_cell(double(d.read_bytes), c); }},
-    {"write", "WRITE/s", 8, false, 2, nullptr, 'I', true, 0, false,
-     [](const D& d, const X& c) { return per_second(double(d.write_bytes), c); },
-     [](const D& d, const X& c) { return rate_cell(double(d.write_bytes), c); }},
-    {"riops", "R_IO/s", 7, false, 3, nullptr, 0, true, 0, false,
-     [](const D& d, const X& c) { return per_second(double(d.read_ios), c); },
-     [](const D& d, const X& c) { return count_cell(per_second(double(d.read_ios), c)); }},
-    {"wiops", "W_IO/s", 7, false, 3, nullptr, 0, true, 0, false,
-     [](const D& d, const X& c) { return per_second(double(d.write_ios), c); },
-     [](const D& d, const X& c) { return count_cell(per_second(double(d.write_ios), c)); }},
-    {"p50", "P50", 7, false, 5, "block", 0, true, 0, false,
-     [](const D& d, const X&) { return d.lat_p50_us; },
-     [](const D& d, const X&) { return us_cell(d.lat_p50_us); }},
-    {"p99", "P99", 7, false, 1, "block", 'L', true, 0, false,
-     [](const D& d, const X&) { return d.lat_p99_us; },
-     [](const D& d, const X&) { return us_cell(d.lat_p99_us); }},
-    {"qdepth", "QDEPTH", 6, false, 4, nullptr, 0, true, 0, false,
-     [](const D& d, const X&) { return d.avg_queue_depth; },
-     [](const D& d, const X&) { return format_fixed(d.avg_queue_depth, 1); }},
-    {"inflight", "INFLT", 5, false, 6, "block", 0, true, 0, false,
-     [](const D& d, const X&) { return double(d.inflight_max); },
-     [](const D& d, const X&) { return std::to_string(d.inflight_max); }},
-    {"util", "UTIL%", 6, false, 1, nullptr, 'U', true, 0, false,
-     [](const D& d, const X&) { return d.util_pct; },
-     [](const D& d, const X&) { return pct_cell(d.util_pct); }},
-};
-
-const ColumnDef<U> kCpuColumns[] = {
-    {"cpu", "CPU", 4, false, 0, nullptr, 'N', false, 0, false,
-     [](const U& u, const X&) { return double(u.cpu); },
-     [](const U& u, const X&) { return std::to_string(u.cpu); }},
-    {"busy", "BUSY%", 6, false, 1, nullptr, 'P', true, 0, false,
-     [](const U& u, const X&) { return u.busy_pct; },
-     [](const U& u, const X&) { return pct_cell(u.busy_pct); }},
-    {"runq", "RUNQ99", 7, false, 1, "sched", 'Q', true, 0, false,
-     [](const U& u, const X&) { return u.runq_lat_p99_us; },
-     [](const U& u, const X&) { return us_cell(u.runq_lat_p99_us); }},
-    {"runq_wait", "RQWAIT", 7, false, 3, "sched", 0, true, 0, false,
-     [](const U& u, const X&) { return double(u.runq_wait_ns); },
-     [](const U& u, const X&) { return us_cell(double(u.runq_wait_ns) / 1000); }},
-    {"waiting", "WAITING", 7, false, 2, "sched", 0, true, 0, false,
-     [](const U& u, const X&) { return u.runq_avg_waiting; },
-     [](const U& u, const X&) { return format_fixed(u.runq_avg_waiting, 2); }},
-    {"nr_running", "NR_RUN", 6, false, 4, nullptr, 0, true, 0, false,
-     [](const U& u, const X&) { return u.nr_running_avg; },
-     [](const U& u, const X&) {
-         return u.nr_running_avg > 0 ? format_fixed(u.nr_running_avg, 2) : std::string("-");
-     }},
-};
-// clang-format on
+// Columns (sinks/top_columns.cpp)
 
 // The same questions asked of any view's column table, without knowing its row type.
 struct ColumnInfo {
@@ -240,25 +42,27 @@ struct ColumnInfo {
     bool descending;
 };
 
-template <class Row, size_t N>
-std::vector<ColumnInfo> infos(const ColumnDef<Row> (&defs)[N]) {
+template <class Row>
+std::vector<ColumnInfo> infos() {
     std::vector<ColumnInfo> out;
-    for (const auto& d : defs)
+    for (const auto& c : top_columns<Row>()) {
+        const auto& d = *c.def;
         out.push_back(
             {d.id, d.title, d.width, d.left_align, d.drop_rank, d.sort_key, d.descending});
+    }
     return out;
 }
 
 std::vector<ColumnInfo> column_infos(TopView v) {
     switch (v) {
         case TopView::processes:
-            return infos(kProcessColumns);
+            return infos<ProcessSample>();
         case TopView::cgroups:
-            return infos(kCgroupColumns);
+            return infos<CgroupSample>();
         case TopView::devices:
-            return infos(kDeviceColumns);
+            return infos<DeviceSample>();
         case TopView::cpus:
-            return infos(kCpuColumns);
+            return infos<CpuSample>();
     }
     return {};
 }
@@ -575,32 +379,35 @@ bool row_exited(const Row&) {
 
 // Chooses the columns that fit `width`: drops by rank (never rank 0 or the sorted
 // column), then gives spare width to a flexible column.
-template <class Row, size_t N>
-std::vector<size_t> fit_columns(const ColumnDef<Row> (&defs)[N], const std::string& sorted,
-                                size_t width, std::vector<size_t>& widths) {
+template <class Row>
+std::vector<size_t> fit_columns(std::span<const ResolvedColumn<Row>> cols,
+                                const std::string& sorted, size_t width,
+                                std::vector<size_t>& widths) {
+    const size_t N = cols.size();
+    auto def = [&](size_t i) -> const TopColumnDef<Row>& { return *cols[i].def; };
     std::vector<size_t> shown;
     for (size_t i = 0; i < N; ++i) shown.push_back(i);
     auto total = [&] {
         size_t t = 0;
-        for (size_t i : shown) t += defs[i].width;
+        for (size_t i : shown) t += def(i).width;
         return t + (shown.empty() ? 0 : shown.size() - 1);
     };
     while (total() > width) {
         size_t victim = N;
         for (size_t i : shown) {
-            const auto& d = defs[i];
+            const auto& d = def(i);
             if (d.drop_rank == 0 || d.id == sorted) continue;
-            if (victim == N || d.drop_rank >= defs[victim].drop_rank) victim = i;
+            if (victim == N || d.drop_rank >= def(victim).drop_rank) victim = i;
         }
         if (victim == N) break;
         std::erase(shown, victim);
     }
     widths.assign(N, 0);
-    for (size_t i : shown) widths[i] = defs[i].width;
+    for (size_t i : shown) widths[i] = def(i).width;
     size_t used = total();
     for (size_t i : shown) {
-        if (defs[i].flex_max > defs[i].width && used < width) {
-            size_t extra = std::min(width - used, defs[i].flex_max - defs[i].width);
+        if (def(i).show.flex_max > def(i).width && used < width) {
+            size_t extra = std::min(width - used, def(i).show.flex_max - def(i).width);
             widths[i] += extra;
             used += extra;
         }
@@ -608,42 +415,43 @@ std::vector<size_t> fit_columns(const ColumnDef<Row> (&defs)[N], const std::stri
     return shown;
 }
 
-template <class Row, size_t N>
-void build_table(TopFrame& f, std::span<const Row> all, const ColumnDef<Row> (&defs)[N],
-                 const Snapshot& snap, const Subjects& subjects, const TopUiState& state,
-                 size_t width) {
-    const CellContext cc{static_cast<double>(snap.interval_ns) / 1e9};
+template <class Row>
+void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
+                 const Subjects& subjects, const TopUiState& state, size_t width) {
+    const double secs = static_cast<double>(snap.interval_ns) / 1e9;
+    const auto cols = top_columns<Row>();
+    const size_t N = cols.size();
     const std::set<std::string> families = attached_families(snap);
     const TopSort& sort = state.current_sort();
 
     size_t sort_col = 0;
     for (size_t i = 0; i < N; ++i)
-        if (defs[i].id == sort.column) sort_col = i;
+        if (cols[i].def->id == sort.column) sort_col = i;
 
     std::vector<const Row*> rows;
     const std::string& filter = state.active_filter();
     for (const Row& r : all)
         if (matches(r, filter)) rows.push_back(&r);
 
-    const auto& sd = defs[sort_col];
-    const auto& key = defs[0];  // ties: by the first column, ascending
+    const auto& sd = cols[sort_col];
+    const auto& key = cols[0];  // ties: by the first column, ascending
     auto key_less = [&](const Row* a, const Row* b) {
-        if (key.number) return key.number(*a, cc) < key.number(*b, cc);
-        return key.text(*a, cc) < key.text(*b, cc);
+        if (key.numeric) return column_number(key, *a, secs) < column_number(key, *b, secs);
+        return column_text(key, *a, secs) < column_text(key, *b, secs);
     };
     std::stable_sort(rows.begin(), rows.end(), [&](const Row* a, const Row* b) {
-        if (sd.number) {
-            double x = sd.number(*a, cc), y = sd.number(*b, cc);
+        if (sd.numeric) {
+            double x = column_number(sd, *a, secs), y = column_number(sd, *b, secs);
             if (x != y) return sort.descending ? x > y : x < y;
         } else {
-            std::string x = sd.text(*a, cc), y = sd.text(*b, cc);
+            std::string x = column_text(sd, *a, secs), y = column_text(sd, *b, secs);
             if (x != y) return sort.descending ? x > y : x < y;
         }
         return key_less(a, b);
     });
 
     std::vector<size_t> widths;
-    std::vector<size_t> shown = fit_columns(defs, sort.column, width, widths);
+    std::vector<size_t> shown = fit_columns<Row>(cols, sort.column, width, widths);
     size_t offset = 0;
     std::string header;
     for (size_t i : shown) {
@@ -651,7 +459,7 @@ void build_table(TopFrame& f, std::span<const Row> all, const ColumnDef<Row> (&d
             header += ' ';
             ++offset;
         }
-        const auto& d = defs[i];
+        const auto& d = *cols[i].def;
         f.columns.push_back(
             TopColumn{d.id, d.title, offset, widths[i], d.left_align, d.id == sort.column});
         header += fit_cell(d.title, widths[i], d.left_align, false);
@@ -673,11 +481,11 @@ void build_table(TopFrame& f, std::span<const Row> all, const ColumnDef<Row> (&d
         out.selected = r == selected;
         std::string line;
         for (size_t i : shown) {
-            const auto& d = defs[i];
+            const auto& d = *cols[i].def;
             bool available = !d.family || families.contains(d.family);
-            std::string cell = available ? d.text(row, cc) : "-";
+            std::string cell = available ? column_text(cols[i], row, secs) : "-";
             if (!line.empty()) line += ' ';
-            line += fit_cell(cell, widths[i], d.left_align, d.keep_tail);
+            line += fit_cell(cell, widths[i], d.left_align, d.show.keep_tail);
             out.cells.push_back(std::move(cell));
         }
         out.text = fit_line(std::move(line), width);
@@ -876,20 +684,17 @@ TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& v
         Subjects subjects = verdict_subjects(verdicts);
         switch (state.view) {
             case TopView::processes:
-                build_table<ProcessSample>(f, snapshot->processes, kProcessColumns, *snapshot,
-                                           subjects, state, width);
+                build_table<ProcessSample>(f, snapshot->processes, *snapshot, subjects, state,
+                                           width);
                 break;
             case TopView::cgroups:
-                build_table<CgroupSample>(f, snapshot->cgroups, kCgroupColumns, *snapshot, subjects,
-                                          state, width);
+                build_table<CgroupSample>(f, snapshot->cgroups, *snapshot, subjects, state, width);
                 break;
             case TopView::devices:
-                build_table<DeviceSample>(f, snapshot->devices, kDeviceColumns, *snapshot, subjects,
-                                          state, width);
+                build_table<DeviceSample>(f, snapshot->devices, *snapshot, subjects, state, width);
                 break;
             case TopView::cpus:
-                build_table<CpuSample>(f, snapshot->cpus, kCpuColumns, *snapshot, subjects, state,
-                                       width);
+                build_table<CpuSample>(f, snapshot->cpus, *snapshot, subjects, state, width);
                 break;
         }
     }
