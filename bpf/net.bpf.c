@@ -22,6 +22,10 @@
 /* Set by user space before load: entries of netns_stats - 1 (a power of two minus 1). */
 const volatile __u32 netns_slot_mask = PERFBPF_NETNS_SLOTS_DEFAULT - 1;
 
+/* Written by user space at run time (the daemon's governor sheds work): tcp_probe keeps
+ * 1 in (tcp_probe_keep_mask + 1) segments per CPU; 0 keeps every one. */
+volatile __u32 tcp_probe_keep_mask;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -390,15 +394,20 @@ SEC("raw_tp/tcp_probe")
 int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 {
 	const struct tcp_sock *tp = (const void *)sk;
-	__u32 srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3; /* kept as 8 * srtt */
-	struct net_cpu_stats *cpu;
+	struct net_cpu_stats *cpu = this_cpu();
+	__u32 keep_mask = tcp_probe_keep_mask;
+	__u32 srtt_us;
 	__u64 jiffies;
 
-	if (!srtt_us)
-		return 0; /* no RTT sample yet */
-	cpu = this_cpu();
 	if (!cpu)
 		return 0;
+	/* Shedding skips the socket reads too: a skipped segment costs the hook and a
+	 * per-CPU increment. */
+	if (keep_mask && (++cpu->probe_hits & keep_mask))
+		return 0;
+	srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3; /* kept as 8 * srtt */
+	if (!srtt_us)
+		return 0; /* no RTT sample yet */
 	cpu->rtt_samples++;
 	cpu->cwnd_sum += BPF_CORE_READ(tp, snd_cwnd);
 	cpu->srtt_hist[hist_slot_us((__u64)srtt_us * 1000)]++;

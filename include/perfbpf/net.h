@@ -36,12 +36,13 @@ struct net_cpu_stats {
     __u64 rx_bytes;
     __u64 retransmits;                   /* segments, as the kernel's RetransSegs counts them */
     __u64 retransmits_unattributed;      /* on sockets without a known owner process */
-    __u64 rtt_samples;                   /* tcp:tcp_probe hits with a smoothed RTT */
+    __u64 rtt_samples;                   /* tcp:tcp_probe hits kept, with a smoothed RTT */
     __u64 cwnd_sum;                      /* sum of snd_cwnd (segments) over those samples */
     __u64 srtt_hist[PERFBPF_HIST_SLOTS]; /* log2 µs, one per tcp_probe sample */
     __u64 transitions[PERFBPF_TCP_STATES][PERFBPF_TCP_STATES]; /* [old][new], TCP only */
     __u64 drops[PERFBPF_DROP_REASON_SLOTS]; /* kfree_skb by enum skb_drop_reason */
     __u64 last_sample_jiffies; /* bookkeeping: when tcp_probe last sampled windows here */
+    __u64 probe_hits;          /* bookkeeping: tcp_probe hits, for keeping 1 in N */
 };
 
 /* Per-network-namespace totals: one PERCPU_ARRAY "netns_stats" of slots, a slot per

@@ -128,6 +128,38 @@ TEST(NetProbe, LoopbackTransferAttributedToSenderAndReceiver) {
     EXPECT_GT(t.system.tcp_srtt_p99_us, 0.0);
 }
 
+// The governor's shedding: tcp_probe keeps 1 in 16 segments. The same transfer with and
+// without it: segment counts on loopback vary with timing (ACK coalescing) by well under
+// 4x, so a kept share under a quarter can only come from the thinning.
+TEST(NetProbe, TcpProbeKeepsOneInNWhenShedding) {
+    PERFBPF_REQUIRE_ROOT();
+    const uint64_t bytes = 64 * kMiB;
+    auto transfer_rtt_samples = [&](uint32_t one_in) -> uint64_t {
+        auto collector = net_collector(500'000'000);
+        if (!collector) return 0;
+        collector->keep_one_in(one_in);
+        test::TempDir dir;
+        const std::string port_file = dir.path() + "/port";
+        Child rx = Child::spawn({fixture("tcp_pair"), "recv", port_file});
+        int port = test::wait_for_port(port_file);
+        EXPECT_GT(port, 0) << "receiver did not start";
+        Child tx = Child::spawn({fixture("tcp_pair"), "send", "127.0.0.1", std::to_string(port),
+                                 std::to_string(bytes)});
+        RunTotals t = collect_until_exit(*collector, {&rx, &tx});
+        EXPECT_EQ(tx.wait(), 0);
+        EXPECT_EQ(rx.wait(), 0);
+        EXPECT_GE(t.system.tcp_rx_bytes, bytes);  // the byte counts are never thinned
+        return t.system.tcp_rtt_samples;
+    };
+    uint64_t all = transfer_rtt_samples(1);
+    uint64_t thinned = transfer_rtt_samples(16);
+    std::printf("[measured] tcp_probe RTT samples: %llu keeping all, %llu keeping 1 in 16\n",
+                static_cast<unsigned long long>(all), static_cast<unsigned long long>(thinned));
+    ASSERT_GT(all, 64u);
+    EXPECT_GT(thinned, 0u);
+    EXPECT_LT(static_cast<double>(thinned), static_cast<double>(all) / 4);
+}
+
 // Three namespaces, sender -> router -> receiver, with a token bucket on the router's link
 // to the receiver whose queue is too short for TCP's bursts: packets are lost on the path
 // (not at the sender's own qdisc, which TCP would see and retry without a retransmission).

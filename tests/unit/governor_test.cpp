@@ -21,6 +21,19 @@ TEST(Governor, StepsDownOverBudgetOneLevelAPeriod) {
     EXPECT_EQ(g.shed().interval_factor, 4);
 }
 
+// Each level sheds at least what the one before it shed.
+TEST(Governor, LevelsShedMoreAsTheyGo) {
+    EXPECT_EQ(Governor::shed_at(0).sample_one_in, 1u);
+    for (int l = 1; l <= Governor::kMaxLevel; ++l) {
+        const auto& prev = Governor::shed_at(l - 1);
+        const auto& cur = Governor::shed_at(l);
+        EXPECT_GT(cur.sample_one_in, prev.sample_one_in);
+        EXPECT_LT(cur.process_series_factor, prev.process_series_factor);
+        EXPECT_GE(cur.interval_factor, prev.interval_factor);
+        EXPECT_NE(cur.what.find("tcp_probe"), std::string::npos) << cur.what;
+    }
+}
+
 TEST(Governor, StaysWithinTheHysteresisGap) {
     Governor g(1.0);
     g.observe(1.5);

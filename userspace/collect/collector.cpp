@@ -92,6 +92,11 @@ void Collector::schedule_retries(uint64_t now_ns) {
     }
 }
 
+void Collector::keep_one_in(uint32_t n) {
+    keep_one_in_ = n;
+    for (auto& f : families_) f.probe->keep_one_in(n);
+}
+
 std::vector<std::string> Collector::retry_unavailable(uint64_t now_ns) {
     std::vector<std::string> loaded;
     for (auto& f : families_) {
@@ -111,6 +116,7 @@ std::vector<std::string> Collector::retry_unavailable(uint64_t now_ns) {
         fresh.reader->collect(scratch);
         sources_.insert(sources_.begin(), std::move(fresh.reader));
         f.probe = std::move(fresh.probe);
+        f.probe->keep_one_in(keep_one_in_);
         retries_.erase(it);
         loaded.push_back(name);
         std::erase_if(status_, [&](const ProbeStatus& s) { return s.family == name; });

@@ -53,6 +53,9 @@ class Collector {
     // Families waiting for a retry -> ns until their next try.
     std::map<std::string, uint64_t> pending_retries(uint64_t now_ns) const;
     uint64_t interval_ns() const { return opts_.interval_ns; }
+    // Sampling programs keep 1 in n of their samples (ProbeFamily::keep_one_in), also
+    // families loaded later by a retry.
+    void keep_one_in(uint32_t n);
 
   private:
     explicit Collector(CollectorOptions opts) : opts_(std::move(opts)) {}
@@ -74,6 +77,7 @@ class Collector {
     void schedule_retries(uint64_t now_ns);
     uint64_t last_end_ns_ = 0;
     uint64_t page_bytes_ = 4096;
+    uint32_t keep_one_in_ = 1;
 };
 
 uint64_t monotonic_ns();

@@ -152,6 +152,7 @@ Result<void> Daemon::start_http() {
 void Daemon::apply_interval() {
     const double s = base_interval_s() * governor_.shed().interval_factor;
     collector_->set_interval(seconds_ns(s));
+    collector_->keep_one_in(governor_.shed().sample_one_in);
     status_.interval_s = s;
 }
 

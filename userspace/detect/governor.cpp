@@ -6,13 +6,15 @@
 namespace perfbpf {
 namespace {
 
-// Cheapest cuts first: process series cost map reads, history rows and exposition but no
-// accuracy of the host-wide numbers; a longer interval coarsens everything.
+// Cheapest cuts first: tcp_probe samples (it fires on every segment received; RTT and
+// windows are distributions, which a sample keeps) and process series (map reads, history
+// rows and exposition) cost no accuracy of the host-wide counts; a longer interval
+// coarsens everything.
 const std::array<GovernorShed, Governor::kMaxLevel + 1> kLevels{{
-    {0, 1.0, 1, ""},
-    {1, 0.5, 1, "half the process series"},
-    {2, 0.2, 2, "a fifth of the process series, interval x2"},
-    {3, 0.1, 4, "a tenth of the process series, interval x4"},
+    {0, 1.0, 1, 1, ""},
+    {1, 0.5, 1, 8, "tcp_probe samples 1 in 8, half the process series"},
+    {2, 0.2, 2, 32, "tcp_probe samples 1 in 32, a fifth of the process series, interval x2"},
+    {3, 0.1, 4, 128, "tcp_probe samples 1 in 128, a tenth of the process series, interval x4"},
 }};
 
 std::string pct(double v) {

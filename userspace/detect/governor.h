@@ -3,6 +3,7 @@
 // how much to shed. A pure decision, so its steps are tested on synthetic costs.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,7 @@ struct GovernorShed {
     int level = 0;
     double process_series_factor = 1;  // share of top_processes kept
     int interval_factor = 1;           // the interval is multiplied by this
+    uint32_t sample_one_in = 1;        // sampling probes (tcp:tcp_probe) keep 1 in this many
     std::string what;                  // for the log and the status ("" at level 0)
 };
 

@@ -1,5 +1,7 @@
 #include "probes/net_probe.h"
 
+#include <bit>
+
 #include "net.skel.h"
 #include "probes/kernel_btf.h"
 
@@ -92,6 +94,13 @@ void NetProbe::describe_byte_hooks() {
 }
 
 NetProbe::~NetProbe() = default;
+
+void NetProbe::keep_one_in(uint32_t n) {
+    // A power of two, so the program masks instead of dividing.
+    uint32_t pow2 = n <= 1 ? 1 : std::bit_ceil(n);
+    if (skel_ && skel_->bss)
+        __atomic_store_n(&skel_->bss->tcp_probe_keep_mask, pow2 - 1, __ATOMIC_RELAXED);
+}
 
 int NetProbe::proc_stats_fd() const {
     return skel_ ? bpf_map__fd(skel_->maps.proc_stats) : -1;

@@ -24,6 +24,8 @@ class NetProbe : public ProbeFamily {
     bool active() const override { return !links_.empty(); }
     std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
     uint64_t run_time_ns() const override { return table_.run_time_ns(); }
+    // Thins tcp:tcp_probe: RTT, cwnd and window samples from 1 in n segments.
+    void keep_one_in(uint32_t n) override;
 
     int proc_stats_fd() const;   // hash: tgid -> net_proc_stats
     int cpu_stats_fd() const;    // per-CPU array[1] of net_cpu_stats

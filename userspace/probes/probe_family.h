@@ -23,6 +23,9 @@ class ProbeFamily {
     virtual std::map<std::string, uint64_t> run_counts() const = 0;
     // Total run time of its attached programs, ns (likewise).
     virtual uint64_t run_time_ns() const = 0;
+    // The daemon's governor sheds work: a family whose programs sample keeps 1 in `n` of
+    // their samples (n a power of two; 1 keeps all). Families that do not sample ignore it.
+    virtual void keep_one_in(uint32_t n) { (void)n; }
 };
 
 }  // namespace perfbpf
