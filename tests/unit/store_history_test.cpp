@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "store/history.h"
+#include "store/selector.h"
 #include "store_test_support.h"
 
 namespace perfbpf {
@@ -129,6 +130,53 @@ TEST(StoreHistory, RejectsTimeGoingBackwardsAndUnknownIds) {
     std::pair<SeriesId, double> bad{99, 1};
     EXPECT_FALSE(h->append(kT0 + 1000, {&bad, 1}, {}));
     EXPECT_EQ(h->dropped_intervals(), 0u);
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// A series not appended to for 15 minutes leaves the writer's memory (a host makes
+// hundreds of thousands of short-lived process series over days), yet queries still find
+// its points and interning its key again gives back its id.
+TEST(StoreHistory, IdleSeriesKeysLeaveMemoryNotTheStore) {
+    test::StateDir dir;
+    auto h = History::open(dir.path());
+    ASSERT_TRUE(h) << h.error().message;
+    const SeriesKey gone{"cpu_pct", {{"comm", "build"}, {"pid", "77"}}};
+    const SeriesKey stays{"cpu_pct", {{"comm", "daemon"}, {"pid", "1"}}};
+    SeriesId gone_id = h->intern(gone, MetricKind::gauge);
+    SeriesId stays_id = h->intern(stays, MetricKind::gauge);
+    for (int64_t t = 0; t < 60; ++t) {
+        std::vector<std::pair<SeriesId, double>> v{{gone_id, 10.0 + t}, {stays_id, 1.0}};
+        ASSERT_TRUE(h->append(kT0 + t * 1000, v, {}));
+    }
+    EXPECT_EQ(h->resident_series(), 2u);
+    // Twenty minutes of the other series alone, one interval a second.
+    for (int64_t t = 60; t < 20 * 60; ++t) {
+        std::vector<std::pair<SeriesId, double>> v{{stays_id, 1.0}};
+        ASSERT_TRUE(h->append(kT0 + t * 1000, v, {}));
+    }
+    EXPECT_EQ(h->resident_series(), 1u);
+
+    auto sel = parse_selector("cpu_pct{comm=\"build\"}");
+    ASSERT_TRUE(sel);
+    auto res = h->query(*sel, kT0, kT0 + 20 * 60'000, 0);
+    ASSERT_TRUE(res) << res.error().message;
+    ASSERT_EQ(res->size(), 1u);
+    EXPECT_EQ((*res)[0].key, gone);
+    ASSERT_EQ((*res)[0].points.size(), 60u);
+    EXPECT_EQ((*res)[0].points[59].value, 69.0);
+
+    // The process comes back into a top list: same series, same id, and it is resident
+    // again.
+    EXPECT_EQ(h->intern(gone, MetricKind::gauge), gone_id);
+    EXPECT_EQ(h->resident_series(), 2u);
+    std::vector<std::pair<SeriesId, double>> v{{gone_id, 5.0}, {stays_id, 1.0}};
+    ASSERT_TRUE(h->append(kT0 + 20 * 60'000, v, {}));
+    EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM series"), 2);
 }
 
 }  // namespace

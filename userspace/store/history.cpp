@@ -172,6 +172,8 @@ Result<void> History::Impl::prepare_statements() {
          "VALUES(?, ?, ?, ?, ?, ?)",
          "insert chunk"},
         {&set_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", "write meta"},
+        {&find_series, "SELECT id, kind FROM series WHERE metric = ? AND labels = ?",
+         "find series"},
     };
     for (auto& s : list) {
         auto st = db.prepare(s.sql, s.what);
@@ -181,13 +183,15 @@ Result<void> History::Impl::prepare_statements() {
     return {};
 }
 
-Result<void> History::Impl::load() {
+// Reads the series table in id order: fn(id, key, kind) for each row.
+template <class Fn>
+static Result<void> read_series_table(store::Db& db, const std::string& path, Fn&& fn) {
     auto s = db.prepare("SELECT id, metric, labels, kind FROM series ORDER BY id", "read series");
     if (!s) return std::unexpected(s.error());
     while (true) {
         auto row = s->step();
         if (!row) return std::unexpected(row.error());
-        if (!*row) break;
+        if (!*row) return {};
         auto id = static_cast<SeriesId>(s->int64(0));
         SeriesKey key{std::string(s->text(1)), {}};
         std::string labels(s->text(2));
@@ -198,13 +202,20 @@ Result<void> History::Impl::load() {
                             " has unreadable labels: " + sel.error().message);
             for (auto& m : sel->matchers) key.labels.emplace_back(m.name, m.value);
         }
-        auto kind = static_cast<MetricKind>(s->int64(3));
         if (id == 0 || id > 100'000'000)
             return fail("history: " + path + ": series id " + std::to_string(id) + " out of range");
-        if (series.size() < id) series.resize(id, SeriesInfo{{}, MetricKind::gauge, false});
-        ids[series_text(key)] = id;
-        series[id - 1] = SeriesInfo{std::move(key), kind, true};
+        fn(id, std::move(key), static_cast<MetricKind>(s->int64(3)));
     }
+}
+
+Result<void> History::Impl::load() {
+    auto read = read_series_table(db, path, [&](SeriesId id, SeriesKey key, MetricKind kind) {
+        if (series.size() < id) series.resize(id, SeriesInfo{MetricKind::gauge, false});
+        ids[series_text(key)] = id;
+        series[id - 1] = SeriesInfo{kind, true};
+        resident[id] = ResidentSeries{std::move(key), kNone};
+    });
+    if (!read) return read;
     if (auto w = load_watermarks(); !w) return w;
     auto head = db.prepare("SELECT min(ts_ms), max(ts_ms) FROM head", "read head");
     if (!head) return std::unexpected(head.error());
@@ -241,6 +252,10 @@ Result<void> History::Impl::set_watermark(size_t tier, int64_t ms) {
 std::vector<std::string> History::notes() const {
     return impl_->notes;
 }
+size_t History::resident_series() const {
+    return impl_->resident.size();
+}
+
 uint64_t History::dropped_intervals() const {
     return impl_->dropped;
 }
@@ -277,11 +292,60 @@ SeriesId History::intern(const SeriesKey& key, MetricKind kind) {
     auto& im = *impl_;
     auto text = series_text(key);
     if (auto it = im.ids.find(text); it != im.ids.end()) return it->second;
+    if (im.evicted > 0) {
+        if (auto id = im.find_stored(key.metric, canonical_labels(key.labels))) {
+            im.resident[*id] = ResidentSeries{key, kNone};
+            im.ids.emplace(std::move(text), *id);
+            return *id;
+        }
+    }
     auto id = static_cast<SeriesId>(im.series.size() + 1);
-    im.series.push_back(SeriesInfo{key, kind, false});
+    im.series.push_back(SeriesInfo{kind, false});
+    im.resident[id] = ResidentSeries{key, kNone};
     im.ids.emplace(std::move(text), id);
     im.pending.push_back(id);
     return id;
+}
+
+std::optional<SeriesId> History::Impl::find_stored(const std::string& metric,
+                                                   const std::string& labels) {
+    find_series.bind(1, metric).bind(2, labels);
+    auto row = find_series.step();
+    std::optional<SeriesId> out;
+    if (row && *row) {
+        auto id = static_cast<SeriesId>(find_series.int64(0));
+        if (id >= 1 && id <= series.size()) out = id;
+    }
+    find_series.reset();
+    return out;
+}
+
+void History::Impl::evict_idle(int64_t cutoff_ms) {
+    for (auto it = resident.begin(); it != resident.end();) {
+        const SeriesId id = it->first;
+        if (!series[id - 1].persisted ||
+            (it->second.last_ms != kNone && it->second.last_ms >= cutoff_ms)) {
+            ++it;
+            continue;
+        }
+        ids.erase(series_text(it->second.key));
+        it = resident.erase(it);
+        ++evicted;
+    }
+}
+
+Result<void> History::Impl::for_each_series(
+    const std::function<void(SeriesId, const SeriesKey&)>& fn) {
+    if (evicted == 0) {
+        for (SeriesId id = 1; id <= series.size(); ++id) {
+            if (!series[id - 1].persisted) continue;
+            if (auto it = resident.find(id); it != resident.end()) fn(id, it->second.key);
+        }
+        return {};
+    }
+    return read_series_table(db, path, [&](SeriesId id, SeriesKey key, MetricKind) {
+        if (id <= series.size() && series[id - 1].persisted) fn(id, key);
+    });
 }
 
 Result<void> History::append(int64_t ts_ms, std::span<const std::pair<SeriesId, double>> values,
@@ -316,6 +380,15 @@ Result<void> History::append(int64_t ts_ms, std::span<const std::pair<SeriesId, 
     for (SeriesId id : im.pending) im.series[id - 1].persisted = true;
     im.pending.clear();
     im.last_ts = ts_ms;
+    for (const auto& [id, v] : values)
+        if (auto it = im.resident.find(id); it != im.resident.end()) it->second.last_ms = ts_ms;
+    for (const auto& [id, h] : hists)
+        if (auto it = im.resident.find(id); it != im.resident.end()) it->second.last_ms = ts_ms;
+    if (im.next_evict_ms == kNone) im.next_evict_ms = ts_ms + kEvictEveryMs;
+    if (ts_ms >= im.next_evict_ms) {
+        im.evict_idle(ts_ms - kIdleKeyMs);
+        im.next_evict_ms = ts_ms + kEvictEveryMs;
+    }
     if (im.head_first == kNone || im.head_first > ts_ms) im.head_first = ts_ms;
     if (im.head_first < boundary) {
         // The interval is stored; a compaction that fails leaves the head as it was and
@@ -328,11 +401,11 @@ Result<void> History::append(int64_t ts_ms, std::span<const std::pair<SeriesId, 
 Result<void> History::Impl::insert_interval(int64_t ts_ms) {
     return transaction([&]() -> Result<void> {
         for (SeriesId id : pending) {
-            const auto& s = series[id - 1];
+            const auto& key = resident.at(id).key;  // pending series are never evicted
             insert_series.bind(1, int64_t{id})
-                .bind(2, s.key.metric)
-                .bind(3, canonical_labels(s.key.labels))
-                .bind(4, static_cast<int64_t>(s.kind));
+                .bind(2, key.metric)
+                .bind(3, canonical_labels(key.labels))
+                .bind(4, static_cast<int64_t>(series[id - 1].kind));
             if (auto ins = insert_series.run(); !ins) return ins;
         }
         insert_head.bind(1, ts_ms).bind_blob(2, row);

@@ -96,6 +96,9 @@ class History {
     Result<void> set_options(const HistoryOptions& options);
 
     uint64_t dropped_intervals() const;
+    // Series whose keys the writer holds in memory: those appended to in the last 15
+    // minutes (and the ones not yet stored); the rest are looked up on disk when needed.
+    size_t resident_series() const;
     // history.db and its WAL, as the file system sees them.
     uint64_t bytes_on_disk() const;
     // Failures of background work (compaction, rollup) since open; the data stays in the

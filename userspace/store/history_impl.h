@@ -2,7 +2,9 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -15,11 +17,23 @@ namespace perfbpf {
 
 inline constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
 
+// What compaction needs of a series, kept for every id the store has seen.
 struct SeriesInfo {
-    SeriesKey key;
     MetricKind kind;
     bool persisted;
 };
+
+// A series' key, for interning and for matching selectors. The writer forgets the keys of
+// series it has not appended to for kIdleKeyMs (a process that exited or left the top
+// lists): over days a busy host makes hundreds of thousands of short-lived series, and
+// their keys would otherwise keep growing the daemon. A key that comes back is found in
+// the series table again.
+struct ResidentSeries {
+    SeriesKey key;
+    int64_t last_ms;  // last append with it; kNone: none since open
+};
+inline constexpr int64_t kIdleKeyMs = 15 * 60 * 1000;
+inline constexpr int64_t kEvictEveryMs = 60 * 1000;
 
 struct History::Impl {
     std::string path;
@@ -27,8 +41,11 @@ struct History::Impl {
     store::Db db;
     std::vector<std::string> notes;
     std::unordered_map<std::string, SeriesId> ids;  // metric + '{' + canonical labels + '}'
-    std::vector<SeriesInfo> series;                 // series[id - 1]
-    std::vector<SeriesId> pending;                  // interned, not yet in the series table
+    std::unordered_map<SeriesId, ResidentSeries> resident;
+    std::vector<SeriesInfo> series;  // series[id - 1]
+    uint64_t evicted = 0;            // keys forgotten since open
+    int64_t next_evict_ms = kNone;
+    std::vector<SeriesId> pending;  // interned, not yet in the series table
     // Tier t's chunks hold everything before wm[t] (kNone: nothing yet); the head holds
     // what is at or after wm[raw].
     std::array<int64_t, kTiers> wm{kNone, kNone, kNone};
@@ -38,7 +55,16 @@ struct History::Impl {
     uint64_t deferred = 0;
     std::string row;  // reused encoding buffer
 
-    store::Stmt begin, commit, rollback, insert_head, insert_series, insert_chunk, set_meta;
+    store::Stmt begin, commit, rollback, insert_head, insert_series, insert_chunk, set_meta,
+        find_series;
+
+    // The id the series table has for key, if any (a key forgotten by evict_idle).
+    std::optional<SeriesId> find_stored(const std::string& metric, const std::string& labels);
+    // Forgets the keys of persisted series not appended to since before cutoff_ms.
+    void evict_idle(int64_t cutoff_ms);
+    // Every persisted series in id order: from memory while no key was forgotten, else
+    // from the series table.
+    Result<void> for_each_series(const std::function<void(SeriesId, const SeriesKey&)>& fn);
 
     Result<void> prepare_statements();
     Result<void> load();

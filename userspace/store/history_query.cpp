@@ -53,12 +53,15 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
     const auto top = static_cast<size_t>(tier);
 
     std::vector<SeriesId> ids;
+    std::vector<SeriesKey> keys;
     std::vector<int> slot(im.series.size() + 1, -1);
-    for (SeriesId id = 1; id <= im.series.size(); ++id) {
-        if (!im.series[id - 1].persisted || !matches(selector, im.series[id - 1].key)) continue;
+    auto matched = im.for_each_series([&](SeriesId id, const SeriesKey& key) {
+        if (!matches(selector, key)) return;
         slot[id] = static_cast<int>(ids.size());
         ids.push_back(id);
-    }
+        keys.push_back(key);
+    });
+    if (!matched) return std::unexpected(matched.error());
     std::vector<store::AggSeries> points(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) points[i].histogram = im.is_hist(ids[i]);
 
@@ -125,15 +128,14 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
 
     std::vector<SeriesResult> out;
     for (size_t i = 0; i < ids.size(); ++i) {
-        const auto& info = im.series[ids[i] - 1];
-        SeriesResult res{info.key, info.kind, tier, {}, {}};
+        SeriesResult res{std::move(keys[i]), im.series[ids[i] - 1].kind, tier, {}, {}};
         if (step_ms > 0) points[i] = store::bucket(points[i], step_ms);
         const auto& pts = points[i].points;
         res.points.reserve(pts.size());
         for (size_t p = 0; p < pts.size(); ++p)
             res.points.push_back(to_query_point(pts[p].ts_ms, pts[p].agg,
                                                 points[i].histogram ? &points[i].hists[p] : nullptr,
-                                                info.kind));
+                                                res.kind));
         res.hists = std::move(points[i].hists);
         out.push_back(std::move(res));
     }
