@@ -382,3 +382,48 @@ TEST(TopRecord, CompactRecordingReplaysEveryInterval) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// A running daemon's firing alerts reach `top`'s header (from its status file), and `top
+// --history` shows the ones firing at each past interval (from its alert_state series).
+TEST(TopAlerts, HeaderShowsWhatTheDaemonHasFiring) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    // Memory in use is above 0 % on any host: fires at once.
+    write(dir.path() + "/c.toml",
+          "[[alert]]\nname = \"test_memory\"\nselect = \"mem_used_pct\"\naggregate = \"max\"\n"
+          "warn = 0.001\ncrit = 0.002\nsummary = \"memory in use {value} %\"\n");
+    Child d = start_daemon(
+        "--config " + dir.path() + "/c.toml --state-dir " + dir.path() + " --interval 0.5",
+        dir.path() + "/log");
+    ASSERT_TRUE(wait_status(dir.path(), 20, [](const json& s) {
+        return s["alerts"]["firing"].get<int>() >= 1;
+    })) << slurp(dir.path() + "/log");
+    int status = -1;
+    std::string out = run_perfbpf(
+        "top --once --plain --interval 0.3 --state-dir " + dir.path() + " 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_NE(out.find("ALERTS"), std::string::npos) << out.substr(0, 800);
+    EXPECT_NE(out.find("critical test_memory: memory in use"), std::string::npos)
+        << out.substr(0, 800);
+    out = run_perfbpf("daemon --status --state-dir " + dir.path() + " 2>&1", &status);
+    EXPECT_NE(out.find("critical memory in use"), std::string::npos) << out;
+
+    ::kill(d.pid(), SIGTERM);
+    EXPECT_EQ(d.wait(), 0);
+    // Stopped: its status is stale, so live top shows no alerts from it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(3600));
+    out = run_perfbpf("top --once --plain --interval 0.3 --state-dir " + dir.path() + " 2>&1",
+                      &status);
+    EXPECT_EQ(out.find("ALERTS"), std::string::npos) << out.substr(0, 800);
+    // The past still has them.
+    out = run_perfbpf("top --history --since 10m --plain --state-dir " + dir.path() + " 2>&1",
+                      &status);
+    EXPECT_EQ(status, 0) << out.substr(0, 800);
+    EXPECT_NE(out.find("critical test_memory: host"), std::string::npos) << out.substr(0, 800);
+}
+
+}  // namespace
+}  // namespace perfbpf

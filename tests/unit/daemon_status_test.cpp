@@ -8,6 +8,9 @@ namespace {
 TEST(DaemonStatusJson, AlertsRoundTripAndOlderFilesWithoutThemStillRead) {
     DaemonStatus s;
     s.alerts_firing = 2;
+    s.firing = {
+        {"cpu_busy", Severity::critical, "host CPU busy 91 % >= 85 %", 1'700'000'000'000},
+        {"disk_latency_p99", Severity::warning, "sda p99 60 ms > 50 ms", 1'700'000'100'000}};
     s.alert_receivers["alertmanager"] = {5, 1, 0, 1,
                                          "POST http://127.0.0.1:9/api/v2/alerts: Connection"};
     s.alert_receivers["webhook"] = {3, 0, 0, 0, ""};
@@ -15,6 +18,11 @@ TEST(DaemonStatusJson, AlertsRoundTripAndOlderFilesWithoutThemStillRead) {
     auto back = daemon_status_from_json(j);
     ASSERT_TRUE(back) << back.error().message;
     EXPECT_EQ(back->alerts_firing, 2u);
+    ASSERT_EQ(back->firing.size(), 2u);
+    EXPECT_EQ(back->firing[0].alert, "cpu_busy");
+    EXPECT_EQ(back->firing[0].severity, Severity::critical);
+    EXPECT_EQ(back->firing[1].summary, "sda p99 60 ms > 50 ms");
+    EXPECT_EQ(back->firing[1].since_unix_ms, 1'700'000'100'000);
     ASSERT_EQ(back->alert_receivers.size(), 2u);
     EXPECT_EQ(back->alert_receivers["alertmanager"].failed, 1u);
     EXPECT_EQ(back->alert_receivers["alertmanager"].last_error,

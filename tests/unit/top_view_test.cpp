@@ -469,5 +469,23 @@ TEST(TopView, HelpFitsEightyByTwentyFour) {
     for (const auto& l : help) EXPECT_LE(l.size() + 4, 80u) << l;
 }
 
+// The daemon's firing alerts: one line right under the first, critical first, coloured by
+// the worst.
+TEST(TopView, HeaderShowsTheDaemonsFiringAlertsWorstFirst) {
+    Snapshot s = sample();
+    FiringAlerts alerts = {{"disk_latency_p99", Severity::warning, "sda p99 60 ms", 0},
+                           {"cpu_busy", Severity::critical, "host CPU busy 91 %", 0}};
+    TopFrame f = build_top_frame(&s, {}, TopUiState{}, 200, 40, alerts);
+    ASSERT_GE(f.header.size(), 2u);
+    const TopLine& line = f.header[1];
+    EXPECT_EQ(line.severity, Severity::critical);
+    EXPECT_EQ(line.text.rfind("ALERTS 2 firing  critical cpu_busy: host CPU busy 91 %", 0), 0u)
+        << line.text;
+    EXPECT_NE(line.text.find("warning disk_latency_p99: sda p99 60 ms"), std::string::npos);
+    // None firing: no line.
+    TopFrame quiet = build_top_frame(&s, {}, TopUiState{}, 200, 40);
+    for (const auto& l : quiet.header) EXPECT_EQ(l.text.find("ALERTS"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace perfbpf

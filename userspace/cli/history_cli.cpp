@@ -3,8 +3,13 @@
 #include <chrono>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "config/config.h"
+#include "daemon/daemon.h"
+#include "sinks/daemon_status.h"
 #include "store/selector.h"
+#include "util/files.h"
 
 namespace perfbpf::cli {
 
@@ -17,6 +22,16 @@ int64_t now_unix_ms() {
 Result<int64_t> since_ms(const std::string& text, int64_t now) {
     if (auto d = parse_duration_ms(text)) return now - *d;
     return parse_time_ms(text, now);
+}
+
+FiringAlerts daemon_firing_alerts(const std::string& state_dir, int64_t now_ms) {
+    auto text = read_regular_file(state_dir + "/" + kDaemonStatusFile, 1 << 20);
+    if (!text) return {};
+    auto status = daemon_status_from_json(nlohmann::json::parse(*text, nullptr, false));
+    if (!status) return {};
+    const auto fresh_ms = static_cast<int64_t>(3000 * status->interval_s) + 2000;
+    if (now_ms - status->updated_unix_ms > fresh_ms) return {};
+    return status->firing;
 }
 
 std::optional<History> open_history_for_reading(const std::string& state_dir,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "sinks/top_view.h"
 #include "store/history.h"
 #include "util/result.h"
 
@@ -19,6 +20,11 @@ Result<int64_t> since_ms(const std::string& text, int64_t now);
 
 // The history in `state_dir` (else the config's state dir), opened for reading; on failure
 // the message is printed and `status` set (2: bad config, 1: no or unreadable history).
+// The alerts a running daemon with this state dir has firing, from its status file; none
+// when there is no daemon, or its status is older than three of its intervals and 2 s (it
+// stopped or hangs: its alerts are not known to be firing any more).
+FiringAlerts daemon_firing_alerts(const std::string& state_dir, int64_t now_ms);
+
 std::optional<History> open_history_for_reading(const std::string& state_dir,
                                                 const std::string& config_path, int& status);
 

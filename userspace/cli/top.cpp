@@ -62,11 +62,19 @@ using NextSnapshot = std::function<std::optional<Snapshot>(const std::atomic<boo
 // Appends a snapshot to a recording (JSON lines or the history format).
 using RecordSnapshot = std::function<Result<void>(const Snapshot&)>;
 
-// Each snapshot with verdicts over the recent window; appends it to the recording first.
+// The daemon's alerts at a snapshot's time.
+using AlertsAt = std::function<FiringAlerts(const Snapshot&)>;
+
+// Each snapshot with verdicts over the recent window and the daemon's alerts; appends it to
+// the recording first.
 class Intervals {
   public:
-    Intervals(NextSnapshot next, const Thresholds& t, RecordSnapshot record = {})
-        : next_(std::move(next)), window_(t), record_(std::move(record)) {}
+    Intervals(NextSnapshot next, const Thresholds& t, RecordSnapshot record = {},
+              AlertsAt alerts = {})
+        : next_(std::move(next)),
+          window_(t),
+          record_(std::move(record)),
+          alerts_(std::move(alerts)) {}
 
     // nullopt: no more snapshots.
     Result<std::optional<TopUpdate>> next(const std::atomic<bool>* stop) {
@@ -76,13 +84,16 @@ class Intervals {
             if (auto r = record_(*snap); !r) return std::unexpected(r.error());
         }
         std::vector<Verdict> verdicts = window_.push(*snap);
-        return std::optional<TopUpdate>(TopUpdate{std::move(*snap), std::move(verdicts)});
+        FiringAlerts alerts = alerts_ ? alerts_(*snap) : FiringAlerts{};
+        return std::optional<TopUpdate>(
+            TopUpdate{std::move(*snap), std::move(verdicts), std::move(alerts)});
     }
 
   private:
     NextSnapshot next_;
     VerdictWindow window_;
     RecordSnapshot record_;
+    AlertsAt alerts_;
 };
 
 // Prints each interval as text or JSON until the source ends, the iteration count is
@@ -100,7 +111,7 @@ int print_loop(const TopOptions& o, Intervals& intervals) {
         if (o.json)
             std::cout << snapshot_json(t.snapshot, t.verdicts).dump(o.once ? 2 : -1) << std::endl;
         else
-            std::cout << render_text(t.snapshot, t.verdicts, o.rows) << std::endl;
+            std::cout << render_text(t.snapshot, t.verdicts, o.rows, t.alerts) << std::endl;
         if (o.once || stop.load()) break;
     }
     return 0;
@@ -185,7 +196,8 @@ int show_history(const TopOptions& o, const Config& config, const SnapshotFilter
     };
     if (full_screen) {
         SeekableSource source =
-            seekable_snapshots([&] { return past.size(); }, snapshot_at, config.thresholds, marker);
+            seekable_snapshots([&] { return past.size(); }, snapshot_at, config.thresholds, marker,
+                               [&](size_t i) { return past.alerts_at(i); });
         source.time_ms = [&](size_t i) { return past.time_ms(i); };
         if (on_full_screen(o, [&](const TuiOptions& to) { return run_tui_seekable(source, to); }))
             return 0;
@@ -195,7 +207,9 @@ int show_history(const TopOptions& o, const Config& config, const SnapshotFilter
         if (i >= past.size()) return std::nullopt;
         return snapshot_at(i++);
     };
-    Intervals intervals(next, config.thresholds);
+    Intervals intervals(next, config.thresholds, {}, [&](const Snapshot& s) {
+        return past.alerts_at(past.index_at(s.end_unix_ms));
+    });
     return print_loop(o, intervals);
 }
 
@@ -302,11 +316,14 @@ int run_top(const TopOptions& o) {
         return 1;
     }
     warn_unavailable((*collector)->probe_status());
+    // A daemon on this host (its state dir) pages about it: its firing alerts go in the header.
+    const std::string state_dir = o.state_dir.empty() ? config->state_dir : o.state_dir;
     Intervals intervals(
         [&](const std::atomic<bool>* stop) -> std::optional<Snapshot> {
             return (*collector)->next(stop);
         },
-        config->thresholds, record);
+        config->thresholds, record,
+        [&](const Snapshot&) { return daemon_firing_alerts(state_dir, now_unix_ms()); });
     if (full_screen && run_full_screen(o, intervals)) return 0;
     return print_loop(o, intervals);
 }
@@ -375,9 +392,10 @@ void add_top(CLI::App& app) {
         ->type_name("TIME")
         ->needs(history);
     cmd->add_option("--state-dir", opts->state_dir,
-                    "With --history: the daemon's state dir (default from the config)")
-        ->type_name("DIR")
-        ->needs(history);
+                    "The daemon's state dir (default from the config): --history reads its "
+                    "history; live, the alerts a running daemon has firing are shown in the "
+                    "header")
+        ->type_name("DIR");
     history->excludes("--record")->excludes("--replay");
     cmd->footer(
         "Examples:\n"

@@ -87,7 +87,10 @@ void DaemonAlerts::drain() {
 }
 
 void DaemonAlerts::fill_status(DaemonStatus& s) const {
-    s.alerts_firing = engine_.firing().size();
+    s.firing.clear();
+    for (const auto& a : engine_.firing())
+        s.firing.push_back({a.rule, a.severity, a.summary, a.starts_ms});
+    s.alerts_firing = s.firing.size();
     s.alert_receivers.clear();
     for (const auto& r : sender_->stats())
         s.alert_receivers[r.name] = {r.sent, r.failed, r.dropped, r.queued, r.last_error};

@@ -15,10 +15,6 @@
 
 namespace perfbpf {
 
-// alert_state{alert, severity, <object labels>}: 1 every interval an alert fires at that
-// severity, 0 the interval it resolves or leaves that severity.
-inline constexpr const char* kAlertStateMetric = "alert_state";
-
 class DaemonAlerts {
   public:
     // Rules and receivers from the config (the rules were validated when it was parsed).

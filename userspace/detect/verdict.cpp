@@ -19,6 +19,12 @@ const char* severity_name(Severity s) {
     return "ok";
 }
 
+std::optional<Severity> parse_severity(std::string_view name) {
+    for (Severity s : {Severity::ok, Severity::warning, Severity::critical})
+        if (name == severity_name(s)) return s;
+    return std::nullopt;
+}
+
 namespace {
 
 Severity grade(double v, double warn, double crit) {

@@ -1,8 +1,10 @@
 // Bottleneck verdicts (USE method) over a window of snapshots.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "detect/thresholds.h"
@@ -12,6 +14,8 @@ namespace perfbpf {
 
 enum class Severity { ok, warning, critical };
 const char* severity_name(Severity s);
+// The inverse of severity_name; nullopt for anything else.
+std::optional<Severity> parse_severity(std::string_view name);
 
 struct Verdict {
     std::string resource;  // "cpu", "disk", "memory", "network"

@@ -7,9 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "detect/verdict.h"
 #include "model/snapshot.h"
 
 namespace perfbpf {
+
+// alert_state{alert, severity, <object labels>}: 1 every interval an alert fires at that
+// severity, 0 the interval it resolves or leaves that severity.
+inline constexpr const char* kAlertStateMetric = "alert_state";
 
 struct DaemonStatus {
     int pid = 0;
@@ -44,6 +49,14 @@ struct DaemonStatus {
         std::string last_error;
     };
     uint64_t alerts_firing = 0;
+    // The alerts firing now, for `daemon --status` and top's header.
+    struct FiringAlert {
+        std::string alert;
+        Severity severity = Severity::warning;
+        std::string summary;  // names the object and the numbers
+        int64_t since_unix_ms = 0;
+    };
+    std::vector<FiringAlert> firing;
     std::map<std::string, AlertReceiver> alert_receivers;
 };
 

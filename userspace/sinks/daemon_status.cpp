@@ -17,30 +17,37 @@ json daemon_status_json(const DaemonStatus& s) {
                            {"dropped", r.dropped},
                            {"queued", r.queued},
                            {"last_error", r.last_error}};
-    return {{"pid", s.pid},
-            {"started_unix_ms", s.started_unix_ms},
-            {"updated_unix_ms", s.updated_unix_ms},
-            {"state_dir", s.state_dir},
-            {"config_path", s.config_path},
-            {"interval_s", s.interval_s},
-            {"intervals", s.intervals},
-            {"series", s.series},
-            {"history",
-             {{"bytes", s.history_bytes},
-              {"samples", s.history_samples},
-              {"dropped_intervals", s.history_dropped_intervals},
-              {"paused", s.history_paused},
-              {"error", s.history_error}}},
-            {"governor",
-             {{"level", s.governor_level},
-              {"shed", s.governor_shed},
-              {"budget_pct", s.budget_pct},
-              {"own_cpu_pct", cost(s.cost_own_cpu_pct)},
-              {"bpf_pct", cost(s.cost_bpf_pct)}}},
-            {"probes", probe_status_json(s.probes)},
-            {"probe_retries", s.probe_retries},
-            {"drops", s.drops},
-            {"alerts", {{"firing", s.alerts_firing}, {"receivers", receivers}}}};
+    json firing = json::array();
+    for (const auto& a : s.firing)
+        firing.push_back({{"alert", a.alert},
+                          {"severity", severity_name(a.severity)},
+                          {"summary", a.summary},
+                          {"since_unix_ms", a.since_unix_ms}});
+    return {
+        {"pid", s.pid},
+        {"started_unix_ms", s.started_unix_ms},
+        {"updated_unix_ms", s.updated_unix_ms},
+        {"state_dir", s.state_dir},
+        {"config_path", s.config_path},
+        {"interval_s", s.interval_s},
+        {"intervals", s.intervals},
+        {"series", s.series},
+        {"history",
+         {{"bytes", s.history_bytes},
+          {"samples", s.history_samples},
+          {"dropped_intervals", s.history_dropped_intervals},
+          {"paused", s.history_paused},
+          {"error", s.history_error}}},
+        {"governor",
+         {{"level", s.governor_level},
+          {"shed", s.governor_shed},
+          {"budget_pct", s.budget_pct},
+          {"own_cpu_pct", cost(s.cost_own_cpu_pct)},
+          {"bpf_pct", cost(s.cost_bpf_pct)}}},
+        {"probes", probe_status_json(s.probes)},
+        {"probe_retries", s.probe_retries},
+        {"drops", s.drops},
+        {"alerts", {{"firing", s.alerts_firing}, {"active", firing}, {"receivers", receivers}}}};
 }
 
 Result<DaemonStatus> daemon_status_from_json(const json& j) {
@@ -77,6 +84,17 @@ Result<DaemonStatus> daemon_status_from_json(const json& j) {
         // Written by a daemon from before alerting: no "alerts".
         if (j.contains("alerts")) {
             s.alerts_firing = j["alerts"].at("firing").get<uint64_t>();
+            // A daemon from before the list: the count alone.
+            if (j["alerts"].contains("active"))
+                for (const json& a : j["alerts"]["active"]) {
+                    auto sev = parse_severity(a.at("severity").get<std::string>());
+                    if (!sev)
+                        return fail("daemon status: alert severity " +
+                                    a.at("severity").get<std::string>());
+                    s.firing.push_back({a.at("alert").get<std::string>(), *sev,
+                                        a.at("summary").get<std::string>(),
+                                        a.at("since_unix_ms").get<int64_t>()});
+                }
             for (const auto& [name, r] : j["alerts"].at("receivers").items())
                 s.alert_receivers[name] = {
                     r.at("sent").get<uint64_t>(), r.at("failed").get<uint64_t>(),
@@ -117,6 +135,9 @@ std::string render_daemon_status(const DaemonStatus& s, int64_t now_unix_ms) {
     for (const auto& [kind, n] : s.drops) dropped += n;
     add("  lost events %llu since start\n", static_cast<unsigned long long>(dropped));
     add("  alerts      %llu firing\n", static_cast<unsigned long long>(s.alerts_firing));
+    for (const auto& a : s.firing)
+        add("    %-8s %s (for %.0f s)\n", severity_name(a.severity), a.summary.c_str(),
+            (now_unix_ms - a.since_unix_ms) / 1000.0);
     for (const auto& [name, r] : s.alert_receivers)
         add("    %-12s sent %llu, failed %llu, dropped %llu, queued %llu%s%s\n", name.c_str(),
             static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.failed),

@@ -16,6 +16,7 @@ namespace perfbpf {
 // have; time_ms reads snapshot_at(i).end_unix_ms (replace it when that is cheaper to get).
 SeekableSource seekable_snapshots(std::function<size_t()> size,
                                   std::function<Snapshot(size_t)> snapshot_at, const Thresholds& t,
-                                  std::string marker);
+                                  std::string marker,
+                                  std::function<FiringAlerts(size_t)> alerts_at = {});
 
 }  // namespace perfbpf

@@ -24,12 +24,13 @@ void append_table(std::string& out, const TopFrame& frame, size_t max_rows) {
 
 }  // namespace
 
-std::string render_text(const Snapshot& s, const std::vector<Verdict>& verdicts, size_t max_rows) {
+std::string render_text(const Snapshot& s, const std::vector<Verdict>& verdicts, size_t max_rows,
+                        const FiringAlerts& alerts) {
     // The same view model as the full-screen top, rendered once per interval: the header,
     // the busiest processes, then the devices that did I/O.
     TopUiState state;
     const size_t chrome = 12;  // header, column line and status lines around the rows
-    TopFrame frame = build_top_frame(&s, verdicts, state, kTextWidth, max_rows + chrome);
+    TopFrame frame = build_top_frame(&s, verdicts, state, kTextWidth, max_rows + chrome, alerts);
     std::string out;
     for (const auto& line : frame.header) append_line(out, line.text);
     append_table(out, frame, max_rows);

@@ -530,6 +530,18 @@ std::string probes_part(const std::vector<ProbeStatus>& probes) {
     return out;
 }
 
+// The daemon's firing alerts on one line, critical first: an operator sees at once that
+// the daemon is paging about this host.
+TopLine alerts_line(FiringAlerts alerts) {
+    std::stable_sort(alerts.begin(), alerts.end(),
+                     [](const auto& a, const auto& b) { return a.severity > b.severity; });
+    TopLine line{printf_string("ALERTS %zu firing", alerts.size()), alerts.front().severity, true};
+    for (const auto& a : alerts)
+        line.text += printf_string("  %s %s: %s", severity_name(a.severity), a.alert.c_str(),
+                                   a.summary.c_str());
+    return line;
+}
+
 std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>& verdicts) {
     std::vector<TopLine> out;
     if (!s) {
@@ -667,9 +679,11 @@ std::vector<std::string> top_help_lines(bool seekable) {
 }
 
 TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& verdicts,
-                         const TopUiState& state, size_t width, size_t height) {
+                         const TopUiState& state, size_t width, size_t height,
+                         const FiringAlerts& alerts) {
     TopFrame f;
     f.header = header_lines(snapshot, verdicts);
+    if (snapshot && !alerts.empty()) f.header.insert(f.header.begin() + 1, alerts_line(alerts));
     if (!state.timeline.empty())
         f.header.insert(f.header.begin(), TopLine{state.timeline, Severity::ok, true});
     for (auto& l : f.header) l.text = fit_line(std::move(l.text), width);

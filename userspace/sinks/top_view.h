@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "detect/verdict.h"
+#include "model/daemon_status.h"
 #include "model/snapshot.h"
 
 namespace perfbpf {
@@ -129,9 +130,13 @@ struct TopFrame {
     TopKeyContext key_context() const { return {total_rows, page_rows}; }
 };
 
+using FiringAlerts = std::vector<DaemonStatus::FiringAlert>;
+
 // `snapshot` is null before the first interval ends. width/height: the screen in cells.
+// `alerts`: what the daemon had firing at the snapshot's time (an ALERTS line, worst first).
 TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& verdicts,
-                         const TopUiState& state, size_t width, size_t height);
+                         const TopUiState& state, size_t width, size_t height,
+                         const FiringAlerts& alerts = {});
 
 // `seekable`: the keys of a replay or the history, where the time keys move through time.
 std::vector<std::string> top_help_lines(bool seekable = false);

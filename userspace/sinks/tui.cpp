@@ -389,11 +389,13 @@ void paint(const TopFrame& f, bool colors, bool filtering) {
 // key handler (rows on screen, page size).
 void draw(TopFrame& frame, const TopUpdate* shown, const TopUiState& state, bool colors) {
     static const std::vector<Verdict> no_verdicts;
+    static const FiringAlerts no_alerts;
     int height = 0, width = 0;
     getmaxyx(::stdscr, height, width);
     frame = build_top_frame(
         shown ? &shown->snapshot : nullptr, shown ? shown->verdicts : no_verdicts, state,
-        static_cast<size_t>(std::max(width, 0)), static_cast<size_t>(std::max(height, 0)));
+        static_cast<size_t>(std::max(width, 0)), static_cast<size_t>(std::max(height, 0)),
+        shown ? shown->alerts : no_alerts);
     paint(frame, colors, state.mode == TopMode::filter);
 }
 

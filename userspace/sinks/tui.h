@@ -15,6 +15,7 @@
 
 #include "detect/verdict.h"
 #include "model/snapshot.h"
+#include "sinks/top_view.h"
 #include "util/result.h"
 
 namespace perfbpf {
@@ -22,6 +23,7 @@ namespace perfbpf {
 struct TopUpdate {
     Snapshot snapshot;
     std::vector<Verdict> verdicts;
+    FiringAlerts alerts;  // the daemon's, at the snapshot's time (none without a daemon)
 };
 
 // Blocks until the next interval ends and returns it; returns nullopt when `stop` became

@@ -26,6 +26,37 @@ constexpr const char* kClockSeries = "cpu_busy_pct";
 
 }  // namespace
 
+namespace {
+
+// The points at which an alert_state series says its alert fired, by time.
+void add_firing(const SeriesResult& s,
+                std::map<int64_t, std::vector<DaemonStatus::FiringAlert>>& firing) {
+    DaemonStatus::FiringAlert a;
+    std::string object;
+    for (const auto& [name, value] : s.key.labels) {
+        if (name == "alert") {
+            a.alert = value;
+        } else if (name == "severity") {
+            a.severity = parse_severity(value).value_or(Severity::warning);
+        } else {
+            object += (object.empty() ? "" : " ") + name + "=" + value;
+        }
+    }
+    a.summary = object.empty() ? "host" : object;
+    bool in_run = false;  // since: the first point of a run of firing points read
+    for (const auto& p : s.points) {
+        if (p.value < 0.5) {
+            in_run = false;
+            continue;
+        }
+        if (!in_run) a.since_unix_ms = p.ts_ms;
+        in_run = true;
+        firing[p.ts_ms].push_back(a);
+    }
+}
+
+}  // namespace
+
 Result<HistorySnapshots> HistorySnapshots::open(History history, int64_t from_ms, int64_t to_ms) {
     Selector clock;
     clock.metric = kClockSeries;
@@ -52,7 +83,12 @@ Result<void> HistorySnapshots::load_window(size_t i) {
     auto series = history_->query(Selector{}, times_ms_[lo], times_ms_[hi], 0);
     if (!series) return std::unexpected(series.error());
     std::map<int64_t, std::vector<SeriesSample>> by_time;
+    std::map<int64_t, std::vector<DaemonStatus::FiringAlert>> firing;
     for (const auto& s : *series) {
+        if (s.key.metric == kAlertStateMetric) {
+            add_firing(s, firing);
+            continue;
+        }
         for (size_t p = 0; p < s.points.size(); ++p) {
             SeriesSample smp;
             smp.key = s.key;
@@ -62,7 +98,10 @@ Result<void> HistorySnapshots::load_window(size_t i) {
             by_time[s.points[p].ts_ms].push_back(std::move(smp));
         }
     }
-    if (cache_.size() > kCacheMax) cache_.clear();
+    if (cache_.size() > kCacheMax) {
+        cache_.clear();
+        alerts_.clear();
+    }
     for (size_t k = lo; k <= hi; ++k) {
         const int64_t t = times_ms_[k];
         const int64_t prev = k > 0
@@ -70,6 +109,8 @@ Result<void> HistorySnapshots::load_window(size_t i) {
                                  : (k + 1 < times_ms_.size() ? 2 * t - times_ms_[k + 1] : t - 1000);
         const uint64_t interval_ns =
             static_cast<uint64_t>(std::max<int64_t>(t - prev, 1)) * 1'000'000;
+        auto f = firing.find(t);
+        alerts_[k] = f == firing.end() ? std::vector<DaemonStatus::FiringAlert>{} : f->second;
         auto it = by_time.find(t);
         cache_[k] = snapshot_from_series(
             it == by_time.end() ? std::vector<SeriesSample>{} : it->second, interval_ns, t);
@@ -86,6 +127,11 @@ Snapshot HistorySnapshots::at(size_t i) {
         it = cache_.find(i);
     }
     return it->second;
+}
+
+std::vector<DaemonStatus::FiringAlert> HistorySnapshots::alerts_at(size_t i) {
+    (void)at(i);  // loads the window holding i
+    return alerts_[i];
 }
 
 Result<HistoryRecorder> HistoryRecorder::open(const std::string& dir) {

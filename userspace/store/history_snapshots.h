@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "model/daemon_status.h"
 #include "model/snapshot.h"
 #include "store/history.h"
 #include "util/result.h"
@@ -27,6 +28,9 @@ class HistorySnapshots {
     // The snapshot of interval i (throws std::runtime_error when history cannot be read:
     // the screen restores the terminal first).
     Snapshot at(size_t i);
+    // The alerts the daemon had firing at interval i (its alert_state series; the summary
+    // names the object by its labels).
+    std::vector<DaemonStatus::FiringAlert> alerts_at(size_t i);
 
   private:
     HistorySnapshots(History h, std::vector<int64_t> times)
@@ -36,6 +40,7 @@ class HistorySnapshots {
     std::unique_ptr<History> history_;
     std::vector<int64_t> times_ms_;
     std::map<size_t, Snapshot> cache_;
+    std::map<size_t, std::vector<DaemonStatus::FiringAlert>> alerts_;  // with cache_
 };
 
 // `top --record DIR`: every interval's snapshot appended to DIR/history.db in the
