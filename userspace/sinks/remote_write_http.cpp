@@ -26,7 +26,7 @@ RemoteWriter::Post http_remote_write(const std::string& url, double timeout_s,
                                           {"X-Prometheus-Remote-Write-Version", "0.1.0"},
                                           {"User-Agent", "perfbpf"}};
         auto res = cli.Post(path, headers, body, "application/x-protobuf");
-        if (!res) return {0, "POST " + url + ": " + httplib::to_string(res.error())};
+        if (!res) return {0, "POST " + url + ": " + httplib::to_string(res.error()) + " error"};
         if (res->status >= 200 && res->status < 300) return {res->status, {}};
         std::string why = res->body.substr(0, 200);
         why.erase(why.find_last_not_of(" \t\r\n") + 1);
