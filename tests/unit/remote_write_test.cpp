@@ -151,6 +151,18 @@ TEST(RemoteWrite, ConcatenatedSamplesParseAsOneRequest) {
 // Over a recorded run: every sample sent is on the /metrics page with the same name, labels
 // and value (running totals and cumulative buckets included), and every series of the last
 // interval is sent.
+// instance and job are added where a sample has none of its own.
+TEST(RemoteWrite, ExternalLabelsYieldToTheSamplesOwn) {
+    const Labels external = {{"instance", "web-3"}, {"job", "perfbpf"}};
+    const std::vector<std::string> batch = {
+        encode_sample("perfbpf_cpu_ratio", {{"cgroup", "/a"}}, {}, 0.5, 1000, external),
+        encode_sample("perfbpf_alert_state", {{"alert", "x"}, {"job", "db"}}, {}, 1, 1000,
+                      external)};
+    const SampleMap got = samples_of(decode(write_request_body(batch)), 1000);
+    EXPECT_TRUE(got.contains("perfbpf_cpu_ratio{cgroup=/a,instance=web-3,job=perfbpf}"));
+    EXPECT_TRUE(got.contains("perfbpf_alert_state{alert=x,instance=web-3,job=db}"));
+}
+
 TEST(RemoteWrite, SendsWhatMetricsShowsForTheInterval) {
     auto snaps =
         read_recording(std::string(PERFBPF_FIXTURES_DIR) + "/recordings/cpu-contention.jsonl");

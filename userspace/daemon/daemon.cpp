@@ -25,6 +25,7 @@
 #include "sinks/remote_write.h"
 #include "store/history.h"
 #include "util/files.h"
+#include "util/host_name.h"
 #include "util/safe_open.h"
 
 namespace perfbpf {
@@ -160,6 +161,7 @@ Result<void> Daemon::start_remote_write() {
     o.batch_samples = static_cast<size_t>(c.batch_samples);
     o.queue_samples = static_cast<size_t>(c.queue_samples);
     o.timeout_s = c.timeout_s;
+    o.external_labels = {{"instance", host_name()}, {"job", "perfbpf"}};
     if (!c.bearer_token_file.empty()) {
         auto token = bearer_token(c.bearer_token_file);
         if (!token) return fail("remote_write." + token.error().message);

@@ -14,15 +14,16 @@ namespace {
 // sends (protocol 1.0 has no metadata in the samples).
 class SampleEncoder final : public PromWriter {
   public:
-    explicit SampleEncoder(int64_t ts_ms) : ts_ms_(ts_ms) {}
+    SampleEncoder(int64_t ts_ms, const Labels& external) : ts_ms_(ts_ms), external_(external) {}
     void family(std::string_view, PromType, std::string_view) override {}
     void sample(std::string_view name, const Labels& labels, double v, Extra extra) override {
-        samples_.push_back(encode_sample(name, labels, extra, v, ts_ms_));
+        samples_.push_back(encode_sample(name, labels, extra, v, ts_ms_, external_));
     }
     std::vector<std::string>& samples() { return samples_; }
 
   private:
     int64_t ts_ms_;
+    const Labels& external_;
     std::vector<std::string> samples_;
 };
 
@@ -35,12 +36,17 @@ SendDecision send_decision(int status) {
 }
 
 std::string encode_sample(std::string_view name, const Labels& labels, PromWriter::Extra extra,
-                          double value, int64_t ts_ms) {
+                          double value, int64_t ts_ms, const Labels& external) {
     std::vector<std::pair<std::string_view, std::string_view>> all;
-    all.reserve(labels.size() + 2);
+    all.reserve(labels.size() + external.size() + 2);
     all.emplace_back("__name__", name);
     for (const auto& [n, v] : labels) all.emplace_back(n, v);
     if (!extra.name.empty()) all.emplace_back(extra.name, extra.value);
+    const size_t own = all.size();
+    for (const auto& [n, v] : external)
+        if (std::none_of(all.begin(), all.begin() + static_cast<ptrdiff_t>(own),
+                         [&](const auto& l) { return l.first == n; }))
+            all.emplace_back(n, v);
     std::ranges::sort(all);
     prometheus::WriteRequest req;
     prometheus::TimeSeries* ts = req.add_timeseries();
@@ -98,7 +104,7 @@ RemoteWriter::~RemoteWriter() {
 }
 
 void RemoteWriter::push(const Exposition& e, const DaemonStatus& status, int64_t ts_ms) {
-    SampleEncoder enc(ts_ms);
+    SampleEncoder enc(ts_ms, opts_.external_labels);
     e.write_current(enc, status);
     {
         std::lock_guard lock(mu_);

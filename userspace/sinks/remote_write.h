@@ -33,6 +33,9 @@ struct RemoteWriteOptions {
     size_t queue_samples = 100000;
     double timeout_s = 10;     // connect, send and receive, each
     std::string bearer_token;  // "": no Authorization header
+    // Added to every sample that has no label of that name (the daemon's: instance, job),
+    // so samples of several hosts do not collide at the receiver.
+    Labels external_labels;
     int64_t flush_ms = 5000;
     int64_t first_backoff_ms = 500;
     int64_t max_backoff_ms = 30000;
@@ -48,12 +51,13 @@ enum class SendDecision : uint8_t { sent, retry, drop };
 // 2xx: sent; no response or 5xx: retry; anything else (4xx): drop.
 SendDecision send_decision(int status);
 
-// One sample as a serialized WriteRequest of one TimeSeries of one Sample: `__name__` and
-// the labels (the extra one among them), sorted by name as the protocol asks. Serialized
+// One sample as a serialized WriteRequest of one TimeSeries of one Sample: `__name__`, the
+// labels (the extra one among them) and those of `external` the sample does not have,
+// sorted by name as the protocol asks. Serialized
 // messages concatenate into one whose repeated fields are appended (protobuf's merge), so a
 // batch's request is its samples' bytes one after another.
 std::string encode_sample(std::string_view name, const Labels& labels, PromWriter::Extra extra,
-                          double value, int64_t ts_ms);
+                          double value, int64_t ts_ms, const Labels& external = {});
 // The POST body of a batch: the concatenation, snappy block-compressed.
 std::string write_request_body(std::span<const std::string> samples);
 
