@@ -6,6 +6,7 @@
 #include <snappy.h>
 
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -151,6 +152,23 @@ TEST(RemoteWrite, ConcatenatedSamplesParseAsOneRequest) {
 // Over a recorded run: every sample sent is on the /metrics page with the same name, labels
 // and value (running totals and cumulative buckets included), and every series of the last
 // interval is sent.
+// Lengths past one varint byte, zero, negative and NaN values, a timestamp past 2^32.
+TEST(RemoteWrite, EdgeValuesParseBack) {
+    const std::string long_path = "/" + std::string(300, 'x') + "/\xc3\xa9t\xc3\xa9";
+    const std::vector<std::string> batch = {
+        encode_sample("perfbpf_rss_bytes", {{"cgroup", long_path}}, {}, 0, 1'796'428'800'000),
+        encode_sample("perfbpf_rss_growth_bytes", {}, {}, -1.5, 1),
+        encode_sample("perfbpf_cpu_ratio", {}, {}, std::nan(""), 0)};
+    const auto req = decode(write_request_body(batch));
+    ASSERT_EQ(req.timeseries_size(), 3);
+    EXPECT_EQ(req.timeseries(0).labels(1).value(), long_path);
+    EXPECT_EQ(req.timeseries(0).samples(0).value(), 0);
+    EXPECT_EQ(req.timeseries(0).samples(0).timestamp(), 1'796'428'800'000);
+    EXPECT_EQ(req.timeseries(1).samples(0).value(), -1.5);
+    EXPECT_EQ(req.timeseries(1).samples(0).timestamp(), 1);
+    EXPECT_TRUE(std::isnan(req.timeseries(2).samples(0).value()));
+}
+
 // instance and job are added where a sample has none of its own.
 TEST(RemoteWrite, ExternalLabelsYieldToTheSamplesOwn) {
     const Labels external = {{"instance", "web-3"}, {"job", "perfbpf"}};
