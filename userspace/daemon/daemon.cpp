@@ -189,6 +189,7 @@ void Daemon::reload() {
         if (remote_changed) {
             remote_.reset();
             status_.remote_write = {};
+            if (config_.remote_write.url.empty()) spdlog::info("remote write off");
             if (auto r = start_remote_write(); !r)
                 spdlog::error("reload: {}; remote write is off", r.error().message);
         }
