@@ -14,6 +14,8 @@ build=(
     clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
     libspdlog-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
     libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev libsystemd-dev
+    # Prometheus remote write: the protobuf messages (protoc, lite runtime) and snappy
+    libprotobuf-dev protobuf-compiler libsnappy-dev
     help2man
     # cpack -G DEB: dpkg-shlibdeps (dpkg-dev) and file find the package's library dependencies
     file dpkg-dev

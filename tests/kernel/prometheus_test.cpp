@@ -3,8 +3,6 @@
 // counter, which only holds if the interval totals are turned into a monotonic counter.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,21 +18,6 @@ namespace perfbpf {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A loopback port nobody listens on now (the kernel's pick for port 0).
-int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    ::close(fd);
-    return port;
-}
 
 // User + system CPU seconds of a process (/proc/PID/stat fields 14 and 15).
 double cpu_seconds(pid_t pid) {
@@ -68,8 +51,8 @@ TEST(Prometheus, ScrapedRateOfACpuHogIsOneCpu) {
     const std::string rel = base + "/" + tag;
 
     test::TempDir dir;
-    const int daemon_port = free_port();
-    const int prom_port = free_port();
+    const int daemon_port = test::free_loopback_port();
+    const int prom_port = test::free_loopback_port();
     ASSERT_GT(daemon_port, 0);
     ASSERT_GT(prom_port, 0);
     std::ofstream(dir.path() + "/prometheus.yml")

@@ -121,6 +121,10 @@ const ProcessSample* find_process(const Snapshot& s, int pid);
 // Waits (up to 5 s) for tcp_pair's receiver to publish its port in `path`; 0 if it does not.
 int wait_for_port(const std::string& path);
 
+// A loopback TCP port nothing listens on now (the kernel's pick for port 0), for a server a
+// test starts (Prometheus, Alertmanager); -1 when none could be had.
+int free_loopback_port();
+
 std::string perfbpf_binary();
 std::string fixture(const std::string& name);
 

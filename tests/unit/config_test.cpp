@@ -156,3 +156,38 @@ TEST(ConfigListen, AddressesAndTokenFileAreChecked) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TEST(ConfigRemoteWrite, KeysAreRead) {
+    auto c = parse_config(
+        "[remote_write]\nurl = \"http://127.0.0.1:9090/api/v1/write\"\nbatch_samples = 500\n"
+        "queue_samples = 20000\ntimeout = 2.5\nbearer_token_file = \"/etc/perfbpf/rw.token\"\n",
+        "r.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->remote_write.url, "http://127.0.0.1:9090/api/v1/write");
+    EXPECT_EQ(c->remote_write.batch_samples, 500);
+    EXPECT_EQ(c->remote_write.queue_samples, 20000);
+    EXPECT_DOUBLE_EQ(c->remote_write.timeout_s, 2.5);
+    EXPECT_EQ(c->remote_write.bearer_token_file, "/etc/perfbpf/rw.token");
+    EXPECT_EQ(Config{}.remote_write.url, "");
+}
+
+TEST(ConfigRemoteWrite, BadValuesNameTheKey) {
+    for (const char* bad :
+         {"url = \"https://prom.example/api/v1/write\"", "url = \"prom:9090\"", "url = \"http://\"",
+          "batch_samples = 0", "batch_samples = 2.5", "queue_samples = 100000000", "timeout = 0",
+          "bearer_token_file = \"token\"", "urll = \"http://x\""}) {
+        auto c = parse_config(std::string("[remote_write]\n") + bad + "\n", "r.toml");
+        ASSERT_FALSE(c) << bad;
+        EXPECT_NE(c.error().message.find("r.toml: "), std::string::npos) << c.error().message;
+        EXPECT_NE(c.error().message.find("remote_write."), std::string::npos) << c.error().message;
+    }
+    auto https = parse_config("[remote_write]\nurl = \"https://p/api/v1/write\"\n", "r.toml");
+    ASSERT_FALSE(https);
+    EXPECT_NE(https.error().message.find("https is not supported"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace perfbpf

@@ -38,5 +38,26 @@ TEST(DaemonStatusJson, AlertsRoundTripAndOlderFilesWithoutThemStillRead) {
     EXPECT_EQ(back->alerts_firing, 0u);
 }
 
+TEST(DaemonStatusJson, RemoteWriteRoundTripsAndIsNullWhenOff) {
+    DaemonStatus s;
+    EXPECT_TRUE(daemon_status_json(s)["remote_write"].is_null());
+    EXPECT_EQ(render_daemon_status(s, 0).find("remote write"), std::string::npos);
+    s.remote_write = {.enabled = true,
+                      .sent_samples = 9000,
+                      .failed_requests = 3,
+                      .dropped_queue_full = 120,
+                      .dropped_rejected = 7,
+                      .queued_samples = 50,
+                      .last_error = "POST http://127.0.0.1:9/api/v1/write: Connection"};
+    auto back = daemon_status_from_json(daemon_status_json(s));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(back->remote_write, s.remote_write);
+    const std::string text = render_daemon_status(*back, 0);
+    EXPECT_NE(text.find("remote write sent 9000 samples, 3 posts failed, dropped 120 (queue "
+                        "full) + 7 (rejected), queued 50; last error: POST"),
+              std::string::npos)
+        << text;
+}
+
 }  // namespace
 }  // namespace perfbpf

@@ -79,7 +79,7 @@ Result<void> set_number(double& out, const toml::node& node, const std::string& 
     return {};
 }
 
-// Keys of [daemon] and [history], each with what it sets.
+// Keys of [daemon], [history], [alerting] and [remote_write], each with what it sets.
 using KeySetter = Result<void> (*)(Config&, const toml::node&, const std::string& key,
                                    const std::string& origin);
 
@@ -97,15 +97,6 @@ Result<void> set_watch(Config& c, const toml::node& node, const std::string& key
     return {};
 }
 
-Result<void> set_top_processes(Config& c, const toml::node& node, const std::string& key,
-                               const std::string& origin) {
-    double v = 0;
-    if (auto r = set_number(v, node, key, {0, 10000}, origin); !r) return r;
-    if (v != std::floor(v)) return fail(origin + ": " + key + " must be a whole number");
-    c.daemon.top_processes = static_cast<int>(v);
-    return {};
-}
-
 Result<void> set_listen(Config& c, const toml::node& node, const std::string& key,
                         const std::string& origin) {
     auto s = node.value<std::string>();
@@ -117,12 +108,23 @@ Result<void> set_listen(Config& c, const toml::node& node, const std::string& ke
     return {};
 }
 
-Result<void> set_bearer_token_file(Config& c, const toml::node& node, const std::string& key,
-                                   const std::string& origin) {
+// A file's absolute path, or "" for none.
+Result<void> set_optional_path(std::string& out, const toml::node& node, const std::string& key,
+                               const std::string& origin) {
     auto s = node.value<std::string>();
     if (!s || !node.is_string() || (!s->empty() && (*s)[0] != '/'))
         return fail(origin + ": " + key + " must be an absolute path (or \"\" for none)");
-    c.daemon.bearer_token_file = *s;
+    out = *s;
+    return {};
+}
+
+// A whole number in [lo, hi].
+Result<void> set_count(int& out, const toml::node& node, const std::string& key, Range r,
+                       const std::string& origin) {
+    double v = 0;
+    if (auto ok = set_number(v, node, key, r, origin); !ok) return ok;
+    if (v != std::floor(v)) return fail(origin + ": " + key + " must be a whole number");
+    out = static_cast<int>(v);
     return {};
 }
 
@@ -134,6 +136,21 @@ Result<void> set_url(std::string& out, const toml::node& node, const std::string
     if (!v->empty() && !v->starts_with("http://") && !v->starts_with("https://"))
         return fail(origin + ": " + key + " = \"" + *v + "\" must be an http:// or https:// URL");
     out = *v;
+    return {};
+}
+
+// The remote-write receiver: http:// only, this build's HTTP client has no TLS.
+Result<void> set_remote_write_url(Config& c, const toml::node& node, const std::string& key,
+                                  const std::string& origin) {
+    auto v = node.value<std::string>();
+    if (!v || !node.is_string()) return fail(origin + ": " + key + " must be a string");
+    if (v->starts_with("https://"))
+        return fail(origin + ": " + key + " = \"" + *v +
+                    "\": https is not supported (no TLS in perfbpf's HTTP client); use "
+                    "http:// to a local receiver or TLS-terminating proxy");
+    if (!v->empty() && (!v->starts_with("http://") || v->size() == 7))
+        return fail(origin + ": " + key + " = \"" + *v + "\" must be an http:// URL");
+    c.remote_write.url = *v;
     return {};
 }
 
@@ -155,13 +172,19 @@ constexpr double kYears = 36500;
 const std::map<std::string, KeySetter>& daemon_keys() {
     static const std::map<std::string, KeySetter> keys = {
         {"daemon.interval", PERFBPF_NUMBER_KEY(daemon.interval_s, 0.1, 3600)},
-        {"daemon.top_processes", &set_top_processes},
+        {"daemon.top_processes",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_count(c.daemon.top_processes, n, k, {0, 10000}, o);
+         }},
         {"daemon.watch", &set_watch},
         {"daemon.min_process_age", PERFBPF_NUMBER_KEY(daemon.min_process_age_s, 0, 86400)},
         {"daemon.cpu_budget_pct", PERFBPF_NUMBER_KEY(daemon.cpu_budget_pct, 0.01, 100)},
         {"daemon.governor_period", PERFBPF_NUMBER_KEY(daemon.governor_period_s, 1, 3600)},
         {"daemon.listen", &set_listen},
-        {"daemon.bearer_token_file", &set_bearer_token_file},
+        {"daemon.bearer_token_file",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_optional_path(c.daemon.bearer_token_file, n, k, o);
+         }},
         {"history.raw_days", PERFBPF_NUMBER_KEY(history.raw_days, 0.01, kYears)},
         {"history.minute_days", PERFBPF_NUMBER_KEY(history.minute_days, 0.01, kYears)},
         {"history.hour_days", PERFBPF_NUMBER_KEY(history.hour_days, 0.01, kYears)},
@@ -178,10 +201,21 @@ const std::map<std::string, KeySetter>& daemon_keys() {
         {"alerting.resend", PERFBPF_NUMBER_KEY(alerting.resend_s, 1, 3600)},
         {"alerting.queue",
          [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
-             double v = 0;
-             if (auto r = set_number(v, n, k, {1, 100000}, o); !r) return r;
-             c.alerting.queue = static_cast<int>(v);
-             return Result<void>{};
+             return set_count(c.alerting.queue, n, k, {1, 100000}, o);
+         }},
+        {"remote_write.url", &set_remote_write_url},
+        {"remote_write.batch_samples",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_count(c.remote_write.batch_samples, n, k, {1, 1e6}, o);
+         }},
+        {"remote_write.queue_samples",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_count(c.remote_write.queue_samples, n, k, {1, 1e7}, o);
+         }},
+        {"remote_write.timeout", PERFBPF_NUMBER_KEY(remote_write.timeout_s, 0.1, 300)},
+        {"remote_write.bearer_token_file",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_optional_path(c.remote_write.bearer_token_file, n, k, o);
          }},
     };
     return keys;
@@ -315,7 +349,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
                     return fail(origin + ": " + key + " must be an absolute path");
                 c.state_dir = *s;
             } else if (section_name == "daemon" || section_name == "history" ||
-                       section_name == "alerting") {
+                       section_name == "alerting" || section_name == "remote_write") {
                 if (auto r = daemon_key(c, section_name, std::string(k.str()), node, origin); !r)
                     return std::unexpected(r.error());
             } else if (section_name == "thresholds") {

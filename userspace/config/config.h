@@ -50,6 +50,18 @@ struct AlertingConfig {
     bool operator==(const AlertingConfig&) const = default;
 };
 
+// [remote_write]: every interval's samples, as /metrics shows them, posted to a Prometheus
+// remote-write receiver (sinks/remote_write.h).
+struct RemoteWriteConfig {
+    std::string url;                // "http://host:port/api/v1/write"; "": off
+    int batch_samples = 2000;       // samples per post at most
+    int queue_samples = 100000;     // waiting at most; past that the oldest are dropped
+    double timeout_s = 10;          // connect, send, receive, each
+    std::string bearer_token_file;  // "": no Authorization header; else an absolute path
+
+    bool operator==(const RemoteWriteConfig&) const = default;
+};
+
 struct Config {
     double interval_s = 1.0;  // [top] interval
     int sample_hz = 49;       // [probes] sample_hz: cpu-clock samples per CPU per second
@@ -58,6 +70,7 @@ struct Config {
     DaemonConfig daemon;
     HistoryConfig history;
     AlertingConfig alerting;
+    RemoteWriteConfig remote_write;
 
     bool operator==(const Config&) const = default;
 };

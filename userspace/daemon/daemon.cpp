@@ -22,8 +22,10 @@
 #include "serve/http_server.h"
 #include "sinks/daemon_status.h"
 #include "sinks/prometheus.h"
+#include "sinks/remote_write.h"
 #include "store/history.h"
 #include "util/files.h"
+#include "util/host_name.h"
 #include "util/safe_open.h"
 
 namespace perfbpf {
@@ -102,6 +104,7 @@ class Daemon {
     void update_status(const Snapshot& snap);
     void retry_probes(uint64_t now_ns);
     Result<void> start_http();
+    Result<void> start_remote_write();
 
     const DaemonOptions& opts_;
     Config config_;
@@ -119,6 +122,7 @@ class Daemon {
     Exposition exposition_;
     DaemonStatus published_;
     std::unique_ptr<HttpServer> http_;
+    std::unique_ptr<RemoteWriter> remote_;  // when [remote_write] url is set
     DaemonAlerts alerts_;
 };
 
@@ -149,6 +153,25 @@ Result<void> Daemon::start_http() {
     return {};
 }
 
+Result<void> Daemon::start_remote_write() {
+    const RemoteWriteConfig& c = config_.remote_write;
+    if (c.url.empty()) return {};
+    RemoteWriteOptions o;
+    o.url = c.url;
+    o.batch_samples = static_cast<size_t>(c.batch_samples);
+    o.queue_samples = static_cast<size_t>(c.queue_samples);
+    o.timeout_s = c.timeout_s;
+    o.external_labels = {{"instance", host_name()}, {"job", "perfbpf"}};
+    if (!c.bearer_token_file.empty()) {
+        auto token = bearer_token(c.bearer_token_file);
+        if (!token) return fail("remote_write." + token.error().message);
+        o.bearer_token = std::move(*token);
+    }
+    remote_ = std::make_unique<RemoteWriter>(std::move(o));
+    spdlog::info("remote write to {}", c.url);
+    return {};
+}
+
 void Daemon::apply_interval() {
     const double s = base_interval_s() * governor_.shed().interval_factor;
     collector_->set_interval(seconds_ns(s));
@@ -162,7 +185,15 @@ void Daemon::reload() {
     if (!fresh) {
         spdlog::error("reload: {}; keeping the running configuration", fresh.error().message);
     } else {
+        const bool remote_changed = fresh->remote_write != config_.remote_write;
         config_ = std::move(*fresh);
+        if (remote_changed) {
+            remote_.reset();
+            status_.remote_write = {};
+            if (config_.remote_write.url.empty()) spdlog::info("remote write off");
+            if (auto r = start_remote_write(); !r)
+                spdlog::error("reload: {}; remote write is off", r.error().message);
+        }
         governor_.set_budget(config_.daemon.cpu_budget_pct);
         status_.budget_pct = config_.daemon.cpu_budget_pct;
         if (history_) history_->set_options(history_options(config_.history));
@@ -189,6 +220,7 @@ void Daemon::write_history(const Snapshot& snap, const std::vector<SeriesSample>
     {
         std::lock_guard lock(metrics_mu_);
         exposition_.update(series);
+        if (remote_) remote_->push(exposition_, published_, snap.end_unix_ms);
     }
     auto r = history_->append(snap.end_unix_ms, series);
     if (!r) {
@@ -241,6 +273,12 @@ void Daemon::update_status(const Snapshot& snap) {
     status_.history_bytes = history_->bytes_on_disk();
     status_.own_rss_bytes = own_rss_bytes();
     alerts_.fill_status(status_);
+    if (remote_) {
+        auto rw = remote_->stats();
+        if (!rw.last_error.empty() && rw.last_error != status_.remote_write.last_error)
+            spdlog::warn("remote write: {}", rw.last_error);
+        status_.remote_write = std::move(rw);
+    }
     {
         std::lock_guard lock(metrics_mu_);
         published_ = status_;
@@ -289,6 +327,10 @@ int Daemon::run() {
         spdlog::error("{}", r.error().message);
         return 1;
     }
+    if (auto r = start_remote_write(); !r) {
+        spdlog::error("{}", r.error().message);
+        return 1;
+    }
     cost_.emplace(seconds_ns(config_.daemon.governor_period_s),
                   [this] { return collector_->bpf_run_time_ns(); });
     notify_ready();
@@ -314,6 +356,7 @@ int Daemon::run() {
     notify_stopping();
     http_.reset();
     alerts_.drain();
+    remote_.reset();
     if (auto r = history_->flush(); !r) spdlog::error("history flush: {}", r.error().message);
     spdlog::info("stopped after {} intervals", status_.intervals);
     return 0;

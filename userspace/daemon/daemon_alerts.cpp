@@ -1,9 +1,10 @@
 #include "daemon/daemon_alerts.h"
 
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <algorithm>
+
+#include "util/host_name.h"
 
 namespace perfbpf {
 namespace {
@@ -21,12 +22,6 @@ std::vector<AlertRule> compiled_rules(const Config& c) {
         rules.push_back(std::move(*r));
     }
     return rules;
-}
-
-std::string host_name() {
-    char buf[256] = {};
-    if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-    return buf;
 }
 
 SeriesSample state_sample(const Alert& a, Severity severity, double value) {

@@ -58,6 +58,19 @@ struct DaemonStatus {
     };
     std::vector<FiringAlert> firing;
     std::map<std::string, AlertReceiver> alert_receivers;
+    // remote write (sinks/remote_write.h), when [remote_write] url is set; samples since start
+    struct RemoteWrite {
+        bool enabled = false;
+        uint64_t sent_samples = 0;
+        uint64_t failed_requests = 0;     // posts that failed, retried or not
+        uint64_t dropped_queue_full = 0;  // the oldest, dropped when the queue was full
+        uint64_t dropped_rejected = 0;    // in batches the receiver refused (HTTP 4xx)
+        uint64_t queued_samples = 0;      // waiting now, the batch being sent included
+        std::string last_error;
+
+        bool operator==(const RemoteWrite&) const = default;
+    };
+    RemoteWrite remote_write;
 };
 
 }  // namespace perfbpf

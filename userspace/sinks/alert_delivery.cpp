@@ -11,17 +11,16 @@
 #include <thread>
 
 #include "sinks/alert_receivers.h"
+#include "sinks/http_url.h"
 
 extern char** environ;
 
 namespace perfbpf {
 
 AlertSender::Deliver http_post_json(const std::string& url) {
-    // "http://host:port/path": the client takes the first part, the request the rest.
-    const size_t slash = url.find('/', url.find("://") + 3);
-    const std::string origin = url.substr(0, slash);
-    const std::string path = slash == std::string::npos ? "/" : url.substr(slash);
-    return [origin, path, url](const std::string& body) -> Result<void> {
+    HttpUrl u = split_http_url(url);
+    return [origin = std::move(u.origin), path = std::move(u.path),
+            url](const std::string& body) -> Result<void> {
         httplib::Client cli(origin);
         cli.set_connection_timeout(2, 0);
         cli.set_read_timeout(5, 0);

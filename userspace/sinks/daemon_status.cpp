@@ -23,31 +23,39 @@ json daemon_status_json(const DaemonStatus& s) {
                           {"severity", severity_name(a.severity)},
                           {"summary", a.summary},
                           {"since_unix_ms", a.since_unix_ms}});
-    return {
-        {"pid", s.pid},
-        {"started_unix_ms", s.started_unix_ms},
-        {"updated_unix_ms", s.updated_unix_ms},
-        {"state_dir", s.state_dir},
-        {"config_path", s.config_path},
-        {"interval_s", s.interval_s},
-        {"intervals", s.intervals},
-        {"series", s.series},
-        {"history",
-         {{"bytes", s.history_bytes},
-          {"samples", s.history_samples},
-          {"dropped_intervals", s.history_dropped_intervals},
-          {"paused", s.history_paused},
-          {"error", s.history_error}}},
-        {"governor",
-         {{"level", s.governor_level},
-          {"shed", s.governor_shed},
-          {"budget_pct", s.budget_pct},
-          {"own_cpu_pct", cost(s.cost_own_cpu_pct)},
-          {"bpf_pct", cost(s.cost_bpf_pct)}}},
-        {"probes", probe_status_json(s.probes)},
-        {"probe_retries", s.probe_retries},
-        {"drops", s.drops},
-        {"alerts", {{"firing", s.alerts_firing}, {"active", firing}, {"receivers", receivers}}}};
+    const auto& rw = s.remote_write;
+    const json remote_write = !rw.enabled ? json(nullptr)
+                                          : json{{"sent_samples", rw.sent_samples},
+                                                 {"failed_requests", rw.failed_requests},
+                                                 {"dropped_queue_full", rw.dropped_queue_full},
+                                                 {"dropped_rejected", rw.dropped_rejected},
+                                                 {"queued_samples", rw.queued_samples},
+                                                 {"last_error", rw.last_error}};
+    return {{"pid", s.pid},
+            {"started_unix_ms", s.started_unix_ms},
+            {"updated_unix_ms", s.updated_unix_ms},
+            {"state_dir", s.state_dir},
+            {"config_path", s.config_path},
+            {"interval_s", s.interval_s},
+            {"intervals", s.intervals},
+            {"series", s.series},
+            {"history",
+             {{"bytes", s.history_bytes},
+              {"samples", s.history_samples},
+              {"dropped_intervals", s.history_dropped_intervals},
+              {"paused", s.history_paused},
+              {"error", s.history_error}}},
+            {"governor",
+             {{"level", s.governor_level},
+              {"shed", s.governor_shed},
+              {"budget_pct", s.budget_pct},
+              {"own_cpu_pct", cost(s.cost_own_cpu_pct)},
+              {"bpf_pct", cost(s.cost_bpf_pct)}}},
+            {"probes", probe_status_json(s.probes)},
+            {"probe_retries", s.probe_retries},
+            {"drops", s.drops},
+            {"alerts", {{"firing", s.alerts_firing}, {"active", firing}, {"receivers", receivers}}},
+            {"remote_write", remote_write}};
 }
 
 Result<DaemonStatus> daemon_status_from_json(const json& j) {
@@ -101,6 +109,17 @@ Result<DaemonStatus> daemon_status_from_json(const json& j) {
                     r.at("dropped").get<uint64_t>(), r.at("queued").get<uint64_t>(),
                     r.at("last_error").get<std::string>()};
         }
+        // null when off; absent in files of a daemon from before remote write.
+        if (j.contains("remote_write") && !j["remote_write"].is_null()) {
+            const json& r = j["remote_write"];
+            s.remote_write = {.enabled = true,
+                              .sent_samples = r.at("sent_samples").get<uint64_t>(),
+                              .failed_requests = r.at("failed_requests").get<uint64_t>(),
+                              .dropped_queue_full = r.at("dropped_queue_full").get<uint64_t>(),
+                              .dropped_rejected = r.at("dropped_rejected").get<uint64_t>(),
+                              .queued_samples = r.at("queued_samples").get<uint64_t>(),
+                              .last_error = r.at("last_error").get<std::string>()};
+        }
         return s;
     } catch (const json::exception& e) {
         return fail(std::string("daemon status: ") + e.what());
@@ -143,6 +162,15 @@ std::string render_daemon_status(const DaemonStatus& s, int64_t now_unix_ms) {
             static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.failed),
             static_cast<unsigned long long>(r.dropped), static_cast<unsigned long long>(r.queued),
             r.last_error.empty() ? "" : "; last error: ", r.last_error.c_str());
+    if (const auto& rw = s.remote_write; rw.enabled)
+        add("  remote write sent %llu samples, %llu posts failed, dropped %llu (queue full) + "
+            "%llu (rejected), queued %llu%s%s\n",
+            static_cast<unsigned long long>(rw.sent_samples),
+            static_cast<unsigned long long>(rw.failed_requests),
+            static_cast<unsigned long long>(rw.dropped_queue_full),
+            static_cast<unsigned long long>(rw.dropped_rejected),
+            static_cast<unsigned long long>(rw.queued_samples),
+            rw.last_error.empty() ? "" : "; last error: ", rw.last_error.c_str());
     out += "  probes:\n";
     for (const auto& p : s.probes) {
         if (p.skipped) continue;

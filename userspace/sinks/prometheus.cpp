@@ -27,50 +27,54 @@ double slot_mid_us(size_t slot) {
     return (low + high) / 2;
 }
 
-void append_labels(std::string& out, const Labels& labels, std::string_view extra_name = {},
-                   std::string_view extra_value = {}) {
-    if (labels.empty() && extra_name.empty()) return;
-    out += '{';
-    bool first = true;
-    auto one = [&](std::string_view name, std::string_view value) {
-        if (!first) out += ',';
-        first = false;
-        out += name;
-        out += "=\"";
-        out += prom_escape_label(value);
-        out += '"';
-    };
-    for (const auto& [name, value] : labels) one(name, value);
-    if (!extra_name.empty()) one(extra_name, extra_value);
-    out += '}';
-}
+// The text format (0.0.4): a HELP and TYPE line per family, a line per sample.
+class TextWriter final : public PromWriter {
+  public:
+    explicit TextWriter(std::string& out) : out_(out) {}
 
-void append_sample(std::string& out, std::string_view name, const Labels& labels, double v,
-                   std::string_view extra_name = {}, std::string_view extra_value = {}) {
-    out += name;
-    append_labels(out, labels, extra_name, extra_value);
-    out += ' ';
-    out += prom_number(v);
-    out += '\n';
-}
+    void family(std::string_view name, PromType type, std::string_view help) override {
+        out_ += "# HELP ";
+        out_ += name;
+        out_ += ' ';
+        out_ += prom_escape_help(help);
+        out_ += "\n# TYPE ";
+        out_ += name;
+        out_ += ' ';
+        out_ += prom_type_name(type);
+        out_ += '\n';
+    }
 
-void append_header(std::string& out, std::string_view name, PromType type, std::string_view help) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += prom_escape_help(help);
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += prom_type_name(type);
-    out += '\n';
-}
+    void sample(std::string_view name, const Labels& labels, double v, Extra extra) override {
+        out_ += name;
+        if (!labels.empty() || !extra.name.empty()) {
+            out_ += '{';
+            bool first = true;
+            auto one = [&](std::string_view n, std::string_view value) {
+                if (!first) out_ += ',';
+                first = false;
+                out_ += n;
+                out_ += "=\"";
+                out_ += prom_escape_label(value);
+                out_ += '"';
+            };
+            for (const auto& [n, value] : labels) one(n, value);
+            if (!extra.name.empty()) one(extra.name, extra.value);
+            out_ += '}';
+        }
+        out_ += ' ';
+        out_ += prom_number(v);
+        out_ += '\n';
+    }
+
+  private:
+    std::string& out_;
+};
 
 // One self-metric family with one unlabelled sample.
-void append_self(std::string& out, std::string_view name, PromType type, std::string_view help,
-                 double v) {
-    append_header(out, name, type, help);
-    append_sample(out, name, {}, v);
+void write_self_metric(PromWriter& w, std::string_view name, PromType type, std::string_view help,
+                       double v) {
+    w.family(name, type, help);
+    w.sample(name, {}, v, {});
 }
 
 // The text format escapes backslash and newline, and in label values the double quote.
@@ -87,6 +91,25 @@ std::string escaped(std::string_view v, bool quote) {
         out += c;
     }
     return out;
+}
+
+void write_remote_write_self(PromWriter& w, const DaemonStatus::RemoteWrite& r) {
+    using enum PromType;
+    write_self_metric(w, "perfbpf_self_remote_write_sent_samples_total", counter,
+                      "samples the remote-write receiver accepted",
+                      static_cast<double>(r.sent_samples));
+    write_self_metric(w, "perfbpf_self_remote_write_failed_requests_total", counter,
+                      "remote-write posts that failed (5xx and unreachable are retried)",
+                      static_cast<double>(r.failed_requests));
+    const std::string_view dropped = "perfbpf_self_remote_write_dropped_samples_total";
+    w.family(dropped, counter,
+             "samples not delivered: the oldest when the queue was full (queue_full), those "
+             "in batches the receiver refused with a 4xx (rejected)");
+    w.sample(dropped, {}, static_cast<double>(r.dropped_queue_full), {"reason", "queue_full"});
+    w.sample(dropped, {}, static_cast<double>(r.dropped_rejected), {"reason", "rejected"});
+    write_self_metric(w, "perfbpf_self_remote_write_queued_samples", gauge,
+                      "samples waiting to be sent, the batch being sent included",
+                      static_cast<double>(r.queued_samples));
 }
 
 }  // namespace
@@ -202,10 +225,10 @@ void Exposition::update(std::span<const SeriesSample> series) {
         });
 }
 
-void Exposition::render_series(std::string& out, const SeriesKey& key, const Entry& e) const {
+void Exposition::write_series(PromWriter& w, const SeriesKey& key, const Entry& e) const {
     const PromFamily& f = *e.family;
     if (f.type != PromType::histogram) {
-        append_sample(out, f.name, key.labels, e.value * f.scale);
+        w.sample(f.name, key.labels, e.value * f.scale, {});
         return;
     }
     const std::string bucket = f.name + "_bucket";
@@ -215,68 +238,78 @@ void Exposition::render_series(std::string& out, const SeriesKey& key, const Ent
         cumulative += e.hist.slot(i);
         sum_us += static_cast<double>(e.hist.slot(i)) * slot_mid_us(i);
         if (i < kFiniteBuckets)
-            append_sample(out, bucket, key.labels, static_cast<double>(cumulative), "le",
-                          prom_number(Log2Histogram::slot_high_us(i) * f.scale));
+            w.sample(bucket, key.labels, static_cast<double>(cumulative),
+                     {"le", prom_number(Log2Histogram::slot_high_us(i) * f.scale)});
     }
-    append_sample(out, bucket, key.labels, static_cast<double>(cumulative), "le", "+Inf");
-    append_sample(out, f.name + "_sum", key.labels, sum_us * f.scale);
-    append_sample(out, f.name + "_count", key.labels, static_cast<double>(cumulative));
+    w.sample(bucket, key.labels, static_cast<double>(cumulative), {"le", "+Inf"});
+    w.sample(f.name + "_sum", key.labels, sum_us * f.scale, {});
+    w.sample(f.name + "_count", key.labels, static_cast<double>(cumulative), {});
 }
 
-void Exposition::render_self(std::string& out, const DaemonStatus& s) const {
+void Exposition::write_self(PromWriter& w, const DaemonStatus& s) const {
     using enum PromType;
-    append_self(out, "perfbpf_self_scrape_duration_seconds", gauge,
-                "time the previous scrape of /metrics took to render", last_scrape_s_);
-    append_self(out, "perfbpf_self_series", gauge, "series extracted in the last interval",
-                static_cast<double>(s.series));
-    append_self(out, "perfbpf_self_exposed_series", gauge,
-                "series on this page, missing ones kept for a few scrapes included",
-                static_cast<double>(entries_.size()));
-    append_self(out, "perfbpf_self_intervals_total", counter, "intervals collected since start",
-                static_cast<double>(s.intervals));
-    append_self(out, "perfbpf_self_interval_seconds", gauge,
-                "collection interval in force (after the governor's factor)", s.interval_s);
+    write_self_metric(w, "perfbpf_self_scrape_duration_seconds", gauge,
+                      "time the previous scrape of /metrics took to render", last_scrape_s_);
+    write_self_metric(w, "perfbpf_self_series", gauge, "series extracted in the last interval",
+                      static_cast<double>(s.series));
+    write_self_metric(w, "perfbpf_self_exposed_series", gauge,
+                      "series on this page, missing ones kept for a few scrapes included",
+                      static_cast<double>(entries_.size()));
+    write_self_metric(w, "perfbpf_self_intervals_total", counter, "intervals collected since start",
+                      static_cast<double>(s.intervals));
+    write_self_metric(w, "perfbpf_self_interval_seconds", gauge,
+                      "collection interval in force (after the governor's factor)", s.interval_s);
     const std::string_view drops = "perfbpf_self_dropped_events_total";
-    append_header(out, drops, counter, "BPF events dropped since start, by kind");
+    w.family(drops, counter, "BPF events dropped since start, by kind");
     for (const auto& [kind, n] : s.drops)
-        append_sample(out, drops, {}, static_cast<double>(n), "kind", kind);
+        w.sample(drops, {}, static_cast<double>(n), {"kind", kind});
     if (s.cost_own_cpu_pct >= 0)
-        append_self(out, "perfbpf_self_cpu_ratio", gauge,
-                    "CPU time of the daemon, share of one CPU (last governor period)",
-                    s.cost_own_cpu_pct / 100);
+        write_self_metric(w, "perfbpf_self_cpu_ratio", gauge,
+                          "CPU time of the daemon, share of one CPU (last governor period)",
+                          s.cost_own_cpu_pct / 100);
     if (s.cost_bpf_pct >= 0)
-        append_self(out, "perfbpf_self_bpf_cpu_ratio", gauge,
-                    "run time of the daemon's BPF programs, share of one CPU (last "
-                    "measuring window)",
-                    s.cost_bpf_pct / 100);
+        write_self_metric(w, "perfbpf_self_bpf_cpu_ratio", gauge,
+                          "run time of the daemon's BPF programs, share of one CPU (last "
+                          "measuring window)",
+                          s.cost_bpf_pct / 100);
     if (s.own_rss_bytes > 0)
-        append_self(out, "perfbpf_self_resident_memory_bytes", gauge,
-                    "resident memory of the daemon", static_cast<double>(s.own_rss_bytes));
-    append_self(out, "perfbpf_self_governor_level", gauge,
-                "how much the governor sheds to stay in the CPU budget (0: nothing)",
-                s.governor_level);
-    append_self(out, "perfbpf_self_history_dropped_intervals_total", counter,
-                "intervals not written to the history (disk full, write errors)",
-                static_cast<double>(s.history_dropped_intervals));
-    append_self(out, "perfbpf_self_alerts_firing", gauge, "alerts firing now (rule and object)",
-                static_cast<double>(s.alerts_firing));
+        write_self_metric(w, "perfbpf_self_resident_memory_bytes", gauge,
+                          "resident memory of the daemon", static_cast<double>(s.own_rss_bytes));
+    write_self_metric(w, "perfbpf_self_governor_level", gauge,
+                      "how much the governor sheds to stay in the CPU budget (0: nothing)",
+                      s.governor_level);
+    write_self_metric(w, "perfbpf_self_history_dropped_intervals_total", counter,
+                      "intervals not written to the history (disk full, write errors)",
+                      static_cast<double>(s.history_dropped_intervals));
+    write_self_metric(w, "perfbpf_self_alerts_firing", gauge, "alerts firing now (rule and object)",
+                      static_cast<double>(s.alerts_firing));
+    if (s.remote_write.enabled) write_remote_write_self(w, s.remote_write);
+}
+
+void Exposition::write(PromWriter& w, const DaemonStatus& status, bool current_only) const {
+    const PromFamily* current = nullptr;
+    for (const auto& [key, e] : entries_) {
+        // A gauge of something gone would repeat a stale reading; a total stays true.
+        if (!present(e) && (current_only || !e.family->accumulate)) continue;
+        if (e.family != current) {
+            w.family(e.family->name, e.family->type, e.family->help);
+            current = e.family;
+        }
+        write_series(w, key, e);
+    }
+    write_self(w, status);
+}
+
+void Exposition::write_current(PromWriter& w, const DaemonStatus& status) const {
+    write(w, status, true);
 }
 
 std::string Exposition::render(const DaemonStatus& status) {
     const auto start = std::chrono::steady_clock::now();
     std::string out;
     out.reserve(entries_.size() * 96 + 4096);
-    const PromFamily* current = nullptr;
-    for (const auto& [key, e] : entries_) {
-        // A gauge of something gone would repeat a stale reading; a total stays true.
-        if (!present(e) && !e.family->accumulate) continue;
-        if (e.family != current) {
-            append_header(out, e.family->name, e.family->type, e.family->help);
-            current = e.family;
-        }
-        render_series(out, key, e);
-    }
-    render_self(out, status);
+    TextWriter text(out);
+    write(text, status, false);
     prune([&](Entry& e) { return !present(e) && ++e.missing_scrapes >= opts_.stale_scrapes; });
     last_scrape_s_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -45,6 +45,20 @@ std::string prom_escape_help(std::string_view v);
 // A sample value: shortest round-trip form, NaN, +Inf, -Inf.
 std::string prom_number(double v);
 
+// What the exposition is written to: the text page of /metrics, or a remote-write request
+// (sinks/remote_write.h), so both carry the same names, types, totals and self-metrics.
+// `family` comes before the samples of a family; a sample's `extra` label (a bucket's le, a
+// drop's kind) is not one of its series' labels.
+class PromWriter {
+  public:
+    struct Extra {
+        std::string_view name, value;
+    };
+    virtual ~PromWriter() = default;
+    virtual void family(std::string_view name, PromType type, std::string_view help) = 0;
+    virtual void sample(std::string_view name, const Labels& labels, double value, Extra extra) = 0;
+};
+
 struct ExpositionOptions {
     // A series missing from the intervals (an exited process, one that left the top) keeps
     // its last total until it has been missing from this many scrapes, so a scrape or two
@@ -64,6 +78,9 @@ class Exposition {
     // The page for one scrape, with self-metrics from `status`. Counts the scrape for the
     // staleness of missing series, so it is not const.
     std::string render(const DaemonStatus& status);
+    // The series of the last update() with their totals, and the self-metrics: what a
+    // remote write sends for the interval. Unlike render(), counts nothing.
+    void write_current(PromWriter& w, const DaemonStatus& status) const;
 
     size_t series() const { return entries_.size(); }
 
@@ -79,8 +96,11 @@ class Exposition {
     const PromFamily* family_of(const std::string& metric);
     template <class Pred>
     void prune(Pred drop);
-    void render_series(std::string& out, const SeriesKey& key, const Entry& e) const;
-    void render_self(std::string& out, const DaemonStatus& status) const;
+    // Every series (those missing from the last update() too unless `current_only`: their
+    // totals stay true for a few scrapes), then the self-metrics.
+    void write(PromWriter& w, const DaemonStatus& status, bool current_only) const;
+    void write_series(PromWriter& w, const SeriesKey& key, const Entry& e) const;
+    void write_self(PromWriter& w, const DaemonStatus& status) const;
 
     ExpositionOptions opts_;
     std::map<std::string, PromFamily, std::less<>> families_;  // by series name
