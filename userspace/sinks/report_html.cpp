@@ -39,13 +39,14 @@ h2 { font-size: 18px; border-bottom: 1px solid #ccc; margin-top: 28px; }
 h3 { font-size: 14px; margin: 12px 0 4px; }
 table { border-collapse: collapse; margin: 6px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td { overflow-wrap: anywhere; }
 th { background: #f2f2f2; }
 .note { background: #fff6d5; padding: 4px 8px; }
 .charts { display: grid; grid-template-columns: repeat(2, 560px); gap: 8px 20px; }
 .charts figure { margin: 0; }
 .charts figcaption { font-weight: 600; }
-.tops { display: grid; grid-template-columns: repeat(3, 1fr); gap: 0 16px; }
+.tops { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0 16px; }
 .critical { color: #b2182b; font-weight: 600; }
 .warning { color: #b35806; }
 svg text { font: 11px system-ui, sans-serif; fill: #555; }
@@ -64,21 +65,30 @@ std::string lines(const std::vector<StepValue>& pts, const Report& r, double top
                   const char* cls) {
     std::string out, cur;
     int64_t prev = 0;
+    size_t n = 0;
+    double last_x = 0, last_y = 0;
+    char buf[64];
     const double span = static_cast<double>(r.to_ms - r.from_ms);
     auto flush = [&] {
+        // A lone point is drawn as a short dash, or it would not show at all.
+        if (n == 1) {
+            std::snprintf(buf, sizeof buf, "%.1f,%.1f ", last_x + 2, last_y);
+            cur += buf;
+        }
         if (!cur.empty())
             out += "<polyline class=\"" + std::string(cls) + "\" points=\"" + cur + "\"/>";
         cur.clear();
+        n = 0;
     };
-    char buf[64];
     for (const auto& p : pts) {
         if (!cur.empty() && p.ts_ms - prev > 2 * r.chart_step_ms) flush();
         prev = p.ts_ms;
-        const double x = kX0 + kPw * std::clamp((p.ts_ms - r.from_ms) / span, 0.0, 1.0);
+        last_x = kX0 + kPw * std::clamp((p.ts_ms - r.from_ms) / span, 0.0, 1.0);
         const double v = max ? p.max : p.mean;
-        const double y = kY0 + kPh * (1 - std::clamp(v / top, 0.0, 1.0));
-        std::snprintf(buf, sizeof buf, "%.1f,%.1f ", x, y);
+        last_y = kY0 + kPh * (1 - std::clamp(v / top, 0.0, 1.0));
+        std::snprintf(buf, sizeof buf, "%.1f,%.1f ", last_x, last_y);
         cur += buf;
+        ++n;
     }
     flush();
     return out;

@@ -42,7 +42,7 @@ std::string resources_md(const Report& r) {
 std::string top_md(const Report& r) {
     std::string out;
     for (const auto& t : r.top) {
-        out += "\n### " + top_title(t) + "\n\n";
+        out += (out.empty() ? "### " : "\n### ") + top_title(t) + "\n\n";
         if (t.top.empty()) {
             out += empty_section_text(ReportSection::top_consumers) + "\n";
             continue;
