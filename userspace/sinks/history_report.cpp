@@ -14,8 +14,6 @@ namespace {
 // namespaces and CPUs out of the query (a missing label matches "").
 constexpr const char* kHostOnly = "{cgroup=\"\",netns=\"\",pid=\"\",cpu=\"\",device=\"\"}";
 constexpr const char* kEachDevice = "{device=~\".+\"}";
-// An alert series not written for this long is no longer being written (as `alerts`).
-constexpr int64_t kStaleMs = 3'600'000;
 // The alert rule whose alert_state series record the verdicts (detect/alert_rules.cpp).
 constexpr const char* kVerdictAlert = "verdict";
 constexpr const char* kClockMetric = "cpu_busy_pct";
@@ -147,7 +145,7 @@ Result<void> add_top(History& h, Report& rep, int64_t to, size_t n) {
 Result<void> add_timelines(History& h, Report& rep, int64_t to, int64_t now_ms) {
     auto series = run(h, kAlertStateMetric, rep.from_ms, to, 0);
     if (!series) return std::unexpected(series.error());
-    for (const auto& e : alert_episodes(*series, now_ms, kStaleMs)) {
+    for (const auto& e : alert_episodes(*series, now_ms, kAlertSeriesStaleMs)) {
         TimelineEntry t{e.alert, e.severity, e.object, e.start_ms, e.end_ms, e.daemon_stopped};
         if (e.alert == kVerdictAlert) {
             t.name = label_of(e.object, "resource");
