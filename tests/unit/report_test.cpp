@@ -183,6 +183,18 @@ TEST_F(ReportTest, VerdictAndAlertTimelines) {
     EXPECT_EQ(r.verdicts[0].end_ms, t0_ + 42 * kMin);
 }
 
+TEST_F(ReportTest, AnAlertFiringAtTheEndOfAPastRangeIsOngoingThere) {
+    ReportOptions o;
+    o.from_ms = t0_;
+    o.to_ms = t0_ + 22 * kMin;  // cpu_busy fires from minute 20 to 25
+    o.now_ms = t0_ + 2 * 3'600'000;
+    auto r = build_report(*history_, o, nullptr);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->alerts.size(), 1u);
+    EXPECT_EQ(r->alerts[0].end_ms, 0);
+    EXPECT_FALSE(r->alerts[0].daemon_stopped);
+}
+
 TEST_F(ReportTest, TuneChangesInRangeWithTheirOutcome) {
     test::TempDir state;
     const tune::KnobId knob{tune::KnobKind::block_queue, "read_ahead_kb",

@@ -196,7 +196,10 @@ Result<Report> build_report(History& history, const ReportOptions& o,
 
     if (auto r = add_resources(history, rep, to, interval_s); !r) return std::unexpected(r.error());
     if (auto r = add_top(history, rep, to, o.top_n); !r) return std::unexpected(r.error());
-    if (auto r = add_timelines(history, rep, to, o.now_ms); !r) return std::unexpected(r.error());
+    // An episode still firing at the end of a past range is ongoing there, not ended by a
+    // daemon that stopped: staleness counts from the range's end.
+    if (auto r = add_timelines(history, rep, to, std::min(o.now_ms, o.to_ms)); !r)
+        return std::unexpected(r.error());
     if (journal) add_tune_changes(*journal, rep);
     return rep;
 }

@@ -14,7 +14,7 @@ namespace perfbpf {
 
 struct ReportOptions {
     int64_t from_ms = 0, to_ms = 0;  // [from, to)
-    int64_t now_ms = 0;              // an alert still firing at to_ms within this is active
+    int64_t now_ms = 0;              // when the report is made
     size_t top_n = 10;
 };
 

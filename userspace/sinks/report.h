@@ -31,6 +31,8 @@ std::string timeline_duration(const TimelineEntry& e, int64_t to_ms);
 std::string timeline_object(const TimelineEntry& e);
 // What a section says when it has nothing: "No alerts fired in this range."
 std::string empty_section_text(ReportSection s);
+// What a top list's numbers are: "CPU time", "peak memory", "read + written".
+std::string top_measure(const TopList& t);
 // "Processes by CPU", "Cgroups by I/O"
 std::string top_title(const TopList& t);
 // The heading of the report: "perfbpf report 2026-12-04 20:00 UTC - 2026-12-05 20:00 UTC".

@@ -58,6 +58,13 @@ std::string empty_section_text(ReportSection s) {
     return "";
 }
 
+std::string top_measure(const TopList& t) {
+    if (t.by == "cpu") return "CPU time";
+    if (t.by == "memory") return "peak memory";
+    if (t.by == "io") return "read + written";
+    return t.by;
+}
+
 std::string top_title(const TopList& t) {
     const std::string by = t.by == "cpu" ? "CPU" : t.by == "io" ? "I/O" : t.by;
     return std::string(t.object == "process" ? "Processes" : "Cgroups") + " by " + by;

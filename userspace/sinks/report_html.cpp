@@ -165,7 +165,7 @@ std::string top_html(const Report& r) {
             out += "<p>" + empty_section_text(ReportSection::top_consumers) + "</p></div>\n";
             continue;
         }
-        out += "<table>";
+        out += "<table><tr><th>" + esc(t.object) + "</th><th>" + esc(top_measure(t)) + "</th></tr>";
         for (const auto& c : t.top)
             out += "<tr><td>" + esc(c.name) + "</td><td class=\"num\">" +
                    esc(report_value(c.value, t.unit)) + "</td></tr>";

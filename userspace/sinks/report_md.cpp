@@ -47,7 +47,7 @@ std::string top_md(const Report& r) {
             out += empty_section_text(ReportSection::top_consumers) + "\n";
             continue;
         }
-        out += header({"#", t.object, t.by});
+        out += header({"#", t.object, top_measure(t)});
         for (size_t i = 0; i < t.top.size(); ++i)
             out +=
                 row({std::to_string(i + 1), t.top[i].name, report_value(t.top[i].value, t.unit)});
