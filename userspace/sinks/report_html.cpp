@@ -54,6 +54,8 @@ svg text { font: 11px system-ui, sans-serif; fill: #555; }
   body { margin: 0; max-width: none; font-size: 10pt; }
   h2 { break-after: avoid; }
   figure, table, tr { break-inside: avoid; }
+  .charts { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  .charts svg { width: 100%; height: auto; }
 }
 )";
 
