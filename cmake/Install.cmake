@@ -11,7 +11,11 @@ install(TARGETS perfbpf RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # Not the multiarch libdir: the binary finds it at <exe dir>/../lib/perfbpf
 # (userspace/util/install_paths.h).
 install(TARGETS perfbpf_shim LIBRARY DESTINATION lib/perfbpf)
-install(FILES ${CMAKE_SOURCE_DIR}/deploy/perfbpf.service DESTINATION lib/systemd/system)
+# The daemon, and the scheduled reports (a template instanced daily and weekly by its timers).
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/perfbpf.service ${CMAKE_SOURCE_DIR}/deploy/perfbpf-report@.service
+              ${CMAKE_SOURCE_DIR}/deploy/perfbpf-report-daily.timer
+              ${CMAKE_SOURCE_DIR}/deploy/perfbpf-report-weekly.timer
+        DESTINATION lib/systemd/system)
 # The sysconf dir is chosen when installing, from the prefix of that install (cpack's is
 # /usr whatever this build was configured with), as GNUInstallDirs does: /etc for /usr.
 install(CODE "

@@ -14,7 +14,7 @@ endif()
 
 set(PERFBPF_MAN_DIR ${CMAKE_BINARY_DIR}/man)
 # The subcommands that get a page; one the binary lacks is skipped when generating.
-set(PERFBPF_MAN_SUBCOMMANDS top trace tune doctor selftest daemon query alerts)
+set(PERFBPF_MAN_SUBCOMMANDS top trace tune doctor selftest daemon query alerts report)
 add_custom_command(
   OUTPUT ${PERFBPF_MAN_DIR}/man.stamp
   COMMAND ${CMAKE_COMMAND} -DPERFBPF=$<TARGET_FILE:perfbpf> -DHELP2MAN=${HELP2MAN}

@@ -22,10 +22,11 @@ build=(
 )
 # prometheus-alertmanager: the alerts kernel test starts its own on a loopback port. Note that
 # Debian's package also enables its own service (:9093, cluster :9094) when installed.
+# chromium: the report kernel test renders the HTML report headless and checks its charts.
 test=(
     libgtest-dev libgmock-dev libbenchmark-dev
     util-linux iproute2 kmod procps e2fsprogs python3 tmux
-    debootstrap systemd prometheus prometheus-alertmanager
+    debootstrap systemd prometheus prometheus-alertmanager chromium
 )
 # The qemu guest (scripts/vmtest.sh) and the overhead benchmarks (bench/).
 vm_and_bench=(

@@ -118,20 +118,24 @@ in_root sh -c "apt-get update -qq && cd /tmp && DEBIAN_FRONTEND=noninteractive \
     { tail -30 "$root.apt.log" >&2; rm -f "$root.apt.log"; die "apt-get install of the .deb failed"; }
 rm -f "$root.apt.log"
 
-for f in /usr/bin/perfbpf /usr/lib/perfbpf/libperfbpf_shim.so /lib/systemd/system/perfbpf.service \
+units=(perfbpf.service perfbpf-report@.service perfbpf-report-daily.timer perfbpf-report-weekly.timer)
+for f in /usr/bin/perfbpf /usr/lib/perfbpf/libperfbpf_shim.so "${units[@]/#//lib/systemd/system/}" \
     /etc/perfbpf/perfbpf.toml /usr/share/man/man8/perfbpf.8.gz /usr/share/man/man8/perfbpf-top.8.gz; do
     [ -e "$root$f" ] || die "$f is not installed"
 done
 in_root dpkg-query -W -f='${Conffiles}\n' perfbpf | grep -q '^ /etc/perfbpf/perfbpf.toml ' ||
     die "/etc/perfbpf/perfbpf.toml is not a conffile"
 
-unit=/lib/systemd/system/perfbpf.service
-if in_root sh -c 'command -v systemd-analyze' >/dev/null; then
-    in_root systemd-analyze verify "$unit" || die "systemd-analyze verify $unit (in the root)"
-else
-    systemd-analyze verify --root="$root" "$unit" || die "systemd-analyze verify --root $unit"
-fi
-echo "deb_test: $unit verified"
+# The report template is verified as an instance (perfbpf-report@i.service), and through
+# the timers, which name perfbpf-report@daily and @weekly.
+for unit in "${units[@]/#//lib/systemd/system/}"; do
+    if in_root sh -c 'command -v systemd-analyze' >/dev/null; then
+        in_root systemd-analyze verify "$unit" || die "systemd-analyze verify $unit (in the root)"
+    else
+        systemd-analyze verify --root="$root" "$unit" || die "systemd-analyze verify --root $unit"
+    fi
+    echo "deb_test: $unit verified"
+done
 
 # The installed example config is what perfbpf reads by default: it must load as is.
 in_root /usr/bin/perfbpf doctor >"$root.doctor" 2>&1 || {
@@ -151,3 +155,10 @@ python3 -m json.tool "$root$status" >/dev/null || die "$status is not JSON"
 echo "deb_test: daemon ran 3 iterations from the installed paths; $status:"
 head -c 600 "$root$status"
 echo
+
+# The report unit's command, from the installed paths, on the history the daemon just wrote.
+in_root sh -c "/usr/bin/perfbpf report --period daily -o '/var/lib/perfbpf/reports/{date}-daily.html'" ||
+    die "perfbpf report --period daily failed"
+ls "$root"/var/lib/perfbpf/reports/*-daily.html >/dev/null 2>&1 || die "no reports/DATE-daily.html written"
+grep -q '<svg' "$root"/var/lib/perfbpf/reports/*-daily.html || die "the daily report has no charts"
+echo "deb_test: the daily report was written: $(cd "$root"/var/lib/perfbpf/reports && ls)"

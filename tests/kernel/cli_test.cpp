@@ -183,7 +183,7 @@ TEST(Selftest, SkipOomLeavesOutTheOomKill) {
 }
 
 TEST(Help, EveryCommandFitsAndEndsWithExamples) {
-    for (const char* command : {"", "top", "trace", "tune", "doctor", "selftest"}) {
+    for (const char* command : {"", "top", "trace", "tune", "doctor", "selftest", "report"}) {
         int status = -1;
         const std::string help = run_perfbpf(std::string(command) + " --help 2>&1", &status);
         EXPECT_EQ(status, 0) << command;

@@ -19,10 +19,6 @@ struct Options {
     bool json = false;
 };
 
-// A series not written for this long is no longer being written: the daemon stopped (its
-// interval is at most 1 h).
-constexpr int64_t kStaleMs = 3'600'000;
-
 int run_alerts(const Options& o) {
     const int64_t now = now_unix_ms();
     auto from = since_ms(o.since, now);
@@ -36,7 +32,7 @@ int run_alerts(const Options& o) {
         std::fprintf(stderr, "perfbpf: %s\n", series.error().message.c_str());
         return 1;
     }
-    const auto episodes = alert_episodes(*series, now, kStaleMs);
+    const auto episodes = alert_episodes(*series, now, kAlertSeriesStaleMs);
     if (o.json)
         std::cout << alert_episodes_json(episodes).dump(2) << "\n";
     else

@@ -34,18 +34,22 @@ FiringAlerts daemon_firing_alerts(const std::string& state_dir, int64_t now_ms) 
     return status->firing;
 }
 
+std::optional<std::string> reading_state_dir(const std::string& state_dir,
+                                             const std::string& config_path, int& status) {
+    if (!state_dir.empty()) return state_dir;
+    auto c = load_config(config_path);
+    if (!c) {
+        status = usage_error(c.error().message);
+        return std::nullopt;
+    }
+    return c->state_dir;
+}
+
 std::optional<History> open_history_for_reading(const std::string& state_dir,
                                                 const std::string& config_path, int& status) {
-    std::string dir = state_dir;
-    if (dir.empty()) {
-        auto c = load_config(config_path);
-        if (!c) {
-            status = usage_error(c.error().message);
-            return std::nullopt;
-        }
-        dir = c->state_dir;
-    }
-    auto history = History::open_existing(dir);
+    auto dir = reading_state_dir(state_dir, config_path, status);
+    if (!dir) return std::nullopt;
+    auto history = History::open_existing(*dir);
     if (!history) {
         std::fprintf(stderr, "perfbpf: %s\n", history.error().message.c_str());
         status = 1;

@@ -18,6 +18,11 @@ int64_t now_unix_ms();
 // "2h" (a duration back from now) or a time.
 Result<int64_t> since_ms(const std::string& text, int64_t now);
 
+// `state_dir`, else the config's state dir; on a bad config the message is printed and
+// `status` set to 2.
+std::optional<std::string> reading_state_dir(const std::string& state_dir,
+                                             const std::string& config_path, int& status);
+
 // The history in `state_dir` (else the config's state dir), opened for reading; on failure
 // the message is printed and `status` set (2: bad config, 1: no or unreadable history).
 // The alerts a running daemon with this state dir has firing, from its status file; none

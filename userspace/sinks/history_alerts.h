@@ -19,6 +19,10 @@ struct AlertEpisode {
     bool daemon_stopped = false;  // no resolution was recorded: the history just ends
 };
 
+// A series not written for this long is no longer being written: the daemon stopped (its
+// interval is at most 1 h).
+inline constexpr int64_t kAlertSeriesStaleMs = 3'600'000;
+
 // Episodes from alert_state series, active ones first, then by start, newest first. An
 // episode whose series stops at 1 is active when its last point is within `stale_ms` of
 // now_ms, else it ended (daemon_stopped) at its last point.

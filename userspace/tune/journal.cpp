@@ -30,6 +30,24 @@ Result<Outcome> parse_outcome(const std::string& s) {
     return fail("unknown outcome '" + s + "'");
 }
 
+// The history entry of the knob a record touched follows the knob's latest change.
+void sync_history(JournalState& st, const json& r) {
+    KnobId id;
+    if (r.contains("knob")) {
+        auto parsed = knob_id_from_json(r.at("knob"));
+        if (!parsed) return;
+        id = *parsed;
+    } else if (auto w = st.writes.find(r.value("ref", uint64_t{0})); w != st.writes.end()) {
+        id = w->second.id;
+    } else {
+        return;
+    }
+    auto k = st.knobs.find(id);
+    if (k == st.knobs.end()) return;
+    if (auto h = st.history_index.find(k->second.change_seq); h != st.history_index.end())
+        st.history[h->second] = k->second;
+}
+
 // Applies one record to the state. `intents` maps the seq of each write intent to its knob.
 Result<void> apply_record(JournalState& st, const json& r) {
     auto& intents = st.writes;
@@ -79,6 +97,8 @@ Result<void> apply_record(JournalState& st, const json& r) {
             rec.detail.clear();
             rec.verification = json::object();
             rec.changed_unix_ms = r.value("ts_ms", int64_t{0});
+            st.history_index[seq] = st.history.size();
+            st.history.push_back(rec);
         }
     } else if (type == "done") {
         const uint64_t ref = r.at("ref").get<uint64_t>();
@@ -109,6 +129,11 @@ Result<void> apply_record(JournalState& st, const json& r) {
             (*k)->outcome = *o;
             (*k)->detail = r.value("detail", "");
             (*k)->verification = r.value("numbers", json::object());
+        } else if (auto h = st.history_index.find(ref); h != st.history_index.end()) {
+            KnobRecord& old = st.history[h->second];
+            old.outcome = *o;
+            old.detail = r.value("detail", "");
+            old.verification = r.value("numbers", json::object());
         }
     } else if (type == "override" || type == "gone") {
         auto id = knob_id_from_json(r.at("knob"));
@@ -123,6 +148,7 @@ Result<void> apply_record(JournalState& st, const json& r) {
     } else {
         return fail("unknown record type '" + type + "'");
     }
+    sync_history(st, r);
     st.last_seq = seq;
     ++st.records;
     return {};

@@ -74,8 +74,12 @@ struct JournalState {
     std::map<uint64_t, WriteIntent> writes;
     uint64_t last_seq = 0;
     size_t records = 0;
-    bool torn_tail = false;   // the last line was a torn write (ignored)
-    uint64_t good_bytes = 0;  // length of the valid prefix
+    // Every change, oldest first, with what became of it (a knob's record above holds only
+    // its latest): for reports over a time range.
+    std::vector<KnobRecord> history;
+    std::map<uint64_t, size_t> history_index;  // a change's seq -> its entry in history
+    bool torn_tail = false;                    // the last line was a torn write (ignored)
+    uint64_t good_bytes = 0;                   // length of the valid prefix
 };
 
 // Records are a few KB; the bounds only stop a journal that is not one.

@@ -1,0 +1,207 @@
+#include "sinks/history_report.h"
+
+#include <algorithm>
+#include <map>
+
+#include "daemon/daemon_alerts.h"
+#include "sinks/history_alerts.h"
+#include "store/selector.h"
+
+namespace perfbpf {
+namespace {
+
+// Host series have no labels; these matchers keep the same metric of cgroups, processes,
+// namespaces and CPUs out of the query (a missing label matches "").
+constexpr const char* kHostOnly = "{cgroup=\"\",netns=\"\",pid=\"\",cpu=\"\",device=\"\"}";
+constexpr const char* kEachDevice = "{device=~\".+\"}";
+// The alert rule whose alert_state series record the verdicts (detect/alert_rules.cpp).
+constexpr const char* kVerdictAlert = "verdict";
+constexpr const char* kClockMetric = "cpu_busy_pct";
+
+struct ResourceDef {
+    const char* resource;
+    const char* title;
+    const char* unit;
+    std::vector<const char*> metrics;  // two: a total and what is left of it (used_pct)
+    bool per_device = false;
+};
+
+const std::vector<ResourceDef>& resource_defs() {
+    static const std::vector<ResourceDef> defs = {
+        {"cpu_busy", "CPU busy", "pct", {"cpu_busy_pct"}},
+        {"memory_in_use", "Memory in use", "pct", {"mem_total_bytes", "mem_available_bytes"}},
+        {"swap_in_use", "Swap in use", "pct", {"swap_total_bytes", "swap_free_bytes"}},
+        {"psi_cpu", "CPU pressure (some)", "pct", {"psi_cpu_some_interval_pct"}},
+        {"psi_memory", "Memory pressure (some)", "pct", {"psi_memory_some_interval_pct"}},
+        {"psi_io", "I/O pressure (some)", "pct", {"psi_io_some_interval_pct"}},
+        {"disk_latency_p99", "Disk latency p99", "us", {"lat_p99_us"}, true},
+        {"disk_util", "Disk utilisation", "pct", {"util_pct"}, true},
+        {"net_tx", "TCP sent", "bytes/s", {"tcp_tx_bytes"}},
+        {"net_rx", "TCP received", "bytes/s", {"tcp_rx_bytes"}},
+        {"tcp_retransmits", "TCP retransmits", "per_s", {"tcp_retransmits"}},
+    };
+    return defs;
+}
+
+std::string label_of(const Labels& l, std::string_view name) {
+    for (const auto& [k, v] : l)
+        if (k == name) return v;
+    return "";
+}
+
+Result<std::vector<SeriesResult>> run(History& h, const std::string& selector, int64_t from,
+                                      int64_t to, int64_t step) {
+    auto sel = parse_selector(selector);
+    if (!sel) return fail("report: selector " + selector + ": " + sel.error().message);
+    auto r = h.query(*sel, from, to, step);
+    if (!r) return fail("report: " + selector + ": " + r.error().message);
+    return r;
+}
+
+// Each object's (the device's; "" for the host) steps of one resource.
+Result<std::map<std::string, std::vector<StepValue>>> resource_steps(
+    History& h, const ResourceDef& d, int64_t from, int64_t to, int64_t step, double interval_s) {
+    std::vector<std::vector<SeriesResult>> per_metric;
+    for (const char* m : d.metrics) {
+        auto r = run(h, std::string(m) + (d.per_device ? kEachDevice : kHostOnly), from, to, step);
+        if (!r) return std::unexpected(r.error());
+        per_metric.push_back(std::move(*r));
+    }
+    std::map<std::string, std::vector<StepValue>> out;
+    for (const auto& s : per_metric[0]) {
+        const std::string object = label_of(s.key.labels, "device");
+        if (per_metric.size() == 1) {
+            out[object] = series_steps(s, interval_s);
+            continue;
+        }
+        auto left = std::ranges::find(per_metric[1], s.key.labels,
+                                      [](const SeriesResult& x) { return x.key.labels; });
+        if (left != per_metric[1].end()) out[object] = used_pct_steps(s, *left);
+    }
+    return out;
+}
+
+Result<void> add_resources(History& h, Report& rep, int64_t to, double interval_s) {
+    for (const auto& d : resource_defs()) {
+        auto steps = resource_steps(h, d, rep.from_ms, to, rep.step_ms, interval_s);
+        if (!steps) return std::unexpected(steps.error());
+        std::map<std::string, std::vector<StepValue>> chart;
+        if (rep.chart_step_ms != rep.step_ms) {
+            auto c = resource_steps(h, d, rep.from_ms, to, rep.chart_step_ms, interval_s);
+            if (!c) return std::unexpected(c.error());
+            chart = std::move(*c);
+        }
+        for (auto& [object, values] : *steps) {
+            ResourceStats r;
+            r.resource = d.resource;
+            r.title = d.title;
+            r.object = object;
+            r.unit = d.unit;
+            fill_stats(r, values);
+            if (r.intervals == 0) continue;  // no swap, a device with no points in range
+            r.chart = rep.chart_step_ms != rep.step_ms ? std::move(chart[object]) : values;
+            rep.resources.push_back(std::move(r));
+        }
+    }
+    return {};
+}
+
+struct TopDef {
+    const char* object;
+    const char* by;
+    const char* unit;
+    std::vector<const char*> metrics;
+    TopMeasure measure;
+    double scale;
+};
+
+Result<void> add_top(History& h, Report& rep, int64_t to, size_t n) {
+    static const char* kProcesses = "{pid=~\".+\"}";
+    static const char* kCgroups = "{pid=\"\",cgroup=~\".+\"}";
+    static const std::vector<TopDef> defs = {
+        {"process", "cpu", "s", {"oncpu_ns"}, TopMeasure::total, 1e-9},
+        {"process", "memory", "bytes", {"rss_bytes"}, TopMeasure::peak, 1},
+        {"process", "io", "bytes", {"read_bytes", "write_bytes"}, TopMeasure::total, 1},
+        {"cgroup", "cpu", "s", {"oncpu_ns"}, TopMeasure::total, 1e-9},
+        {"cgroup", "memory", "bytes", {"memory_current_bytes"}, TopMeasure::peak, 1},
+        {"cgroup", "io", "bytes", {"read_bytes", "write_bytes"}, TopMeasure::total, 1},
+    };
+    // One step over the whole range: the coarsest tier that has it, one point a series.
+    const int64_t step = std::max<int64_t>(to - rep.from_ms + 1, kReportStepMs);
+    for (const auto& d : defs) {
+        std::vector<SeriesResult> series;
+        for (const char* m : d.metrics) {
+            const bool process = std::string_view(d.object) == "process";
+            auto r =
+                run(h, std::string(m) + (process ? kProcesses : kCgroups), rep.from_ms, to, step);
+            if (!r) return std::unexpected(r.error());
+            std::ranges::move(*r, std::back_inserter(series));
+        }
+        rep.top.push_back({d.object, d.by, d.unit, rank_consumers(series, d.measure, d.scale, n)});
+    }
+    return {};
+}
+
+Result<void> add_timelines(History& h, Report& rep, int64_t to, int64_t now_ms) {
+    auto series = run(h, kAlertStateMetric, rep.from_ms, to, 0);
+    if (!series) return std::unexpected(series.error());
+    for (const auto& e : alert_episodes(*series, now_ms, kAlertSeriesStaleMs)) {
+        TimelineEntry t{e.alert, e.severity, e.object, e.start_ms, e.end_ms, e.daemon_stopped};
+        if (e.alert == kVerdictAlert) {
+            t.name = label_of(e.object, "resource");
+            std::erase_if(t.object, [](const auto& kv) { return kv.first == "resource"; });
+            rep.verdicts.push_back(std::move(t));
+        } else {
+            rep.alerts.push_back(std::move(t));
+        }
+    }
+    auto by_start = [](const TimelineEntry& a, const TimelineEntry& b) {
+        return a.start_ms != b.start_ms ? a.start_ms < b.start_ms : a.name < b.name;
+    };
+    std::ranges::sort(rep.verdicts, by_start);
+    std::ranges::sort(rep.alerts, by_start);
+    return {};
+}
+
+void add_tune_changes(const tune::JournalState& journal, Report& rep) {
+    for (const auto& k : journal.history) {
+        if (k.changed_unix_ms < rep.from_ms || k.changed_unix_ms >= rep.to_ms) continue;
+        rep.tune_changes.push_back({k.changed_unix_ms, k.tuner,
+                                    k.display.empty() ? tune::to_string(k.id) : k.display, k.from,
+                                    k.to, k.reason, tune::outcome_name(k.outcome), k.detail});
+    }
+}
+
+}  // namespace
+
+Result<Report> build_report(History& history, const ReportOptions& o,
+                            const tune::JournalState* journal) {
+    if (o.to_ms <= o.from_ms) return fail("report: the range ends before it starts");
+    Report rep;
+    rep.from_ms = o.from_ms;
+    rep.to_ms = o.to_ms;
+    rep.generated_ms = o.now_ms;
+    rep.step_ms = kReportStepMs;
+    rep.chart_step_ms = report_chart_step_ms(o.from_ms, o.to_ms);
+    const int64_t to = o.to_ms - 1;  // queries take closed ranges
+
+    auto clock = run(history, std::string(kClockMetric) + kHostOnly, o.from_ms, to, rep.step_ms);
+    if (!clock) return std::unexpected(clock.error());
+    double interval_s = 0;
+    for (const auto& s : *clock) {
+        for (const auto& p : s.points) rep.intervals += p.count;
+        interval_s = std::max(interval_s, interval_s_of(s, rep.step_ms));
+    }
+    if (rep.intervals == 0) return rep;
+
+    if (auto r = add_resources(history, rep, to, interval_s); !r) return std::unexpected(r.error());
+    if (auto r = add_top(history, rep, to, o.top_n); !r) return std::unexpected(r.error());
+    // An episode still firing at the end of a past range is ongoing there, not ended by a
+    // daemon that stopped: staleness counts from the range's end.
+    if (auto r = add_timelines(history, rep, to, std::min(o.now_ms, o.to_ms)); !r)
+        return std::unexpected(r.error());
+    if (journal) add_tune_changes(*journal, rep);
+    return rep;
+}
+
+}  // namespace perfbpf
