@@ -78,15 +78,18 @@ Scoring SeriesBaseline::add(const AnomalyParams& p, int64_t ts_ms, double value,
     const double seasonal = seasonal_.expected(ts_ms);
     sc.seasonal = seasonal_.source() != SeasonalBaseline::Source::none;
     const double residual = value - seasonal;
-    sc.expected = seasonal + median_;
+    sc.expected = seasonal + spread_.median;
     if (have_baseline_) {
-        const double scale = 1.4826 * mad_ + noise_floor(unit_, sc.expected);
-        sc.score = std::fabs(residual - median_) / scale;
-        sc.band_low = sc.expected - p.threshold * scale;
-        sc.band_high = sc.expected + p.threshold * scale;
+        const double floor = noise_floor(unit_, sc.expected);
+        const double below = spread_.below + floor, above = spread_.above + floor;
+        const double d = residual - spread_.median;
+        sc.score = d >= 0 ? d / above : -d / below;
+        sc.band_low = sc.expected - p.threshold * below;
+        sc.band_high = sc.expected + p.threshold * above;
         sc.scored = true;
     }
     if (ring_.size() < p.window) {
+        if (ring_.empty()) ring_.reserve(p.window);
         ring_.push_back(float(residual));
     } else {
         ring_[head_] = float(residual);
@@ -98,24 +101,52 @@ Scoring SeriesBaseline::add(const AnomalyParams& p, int64_t ts_ms, double value,
         added_ = 0;
         // Residuals taken against another seasonal source mean something else: start over.
         if (seasonal_.refresh_source()) {
-            ring_.clear();
-            head_ = 0;
-            have_baseline_ = false;
+            restart();
         } else if (warm) {
-            recompute(scratch);
+            recompute(p, scratch);
         }
     }
     return sc;
 }
 
-void SeriesBaseline::recompute(std::vector<float>& scratch) {
+Spread robust_spread(std::span<float> v) {
+    if (v.empty()) return {};
+    const auto at = [&](double q) { return v.begin() + std::ptrdiff_t(q * double(v.size() - 1)); };
+    const auto mid = v.begin() + std::ptrdiff_t(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    Spread s;
+    s.median = *mid;
+    // Each tail's percentile lies on its side of the median: search only there.
+    const auto hi = std::max(at(0.99), mid), lo = std::min(at(0.01), mid);
+    std::nth_element(mid, hi, v.end());
+    const float p99 = *hi;
+    std::nth_element(v.begin(), lo, mid);
+    const float p1 = *lo;
+    for (float& x : v) x = std::fabs(x - s.median);
+    std::nth_element(v.begin(), mid, v.end());
+    const float normal = 1.4826F * *mid;
+    constexpr float kZ99 = 2.326F;
+    s.below = std::max(normal, (s.median - p1) / kZ99);
+    s.above = std::max(normal, (p99 - s.median) / kZ99);
+    return s;
+}
+
+void SeriesBaseline::recompute(const AnomalyParams& p, std::vector<float>& scratch) {
     scratch.assign(ring_.begin(), ring_.end());
-    const auto mid = scratch.begin() + std::ptrdiff_t(scratch.size() / 2);
-    std::nth_element(scratch.begin(), mid, scratch.end());
-    median_ = *mid;
-    for (float& v : scratch) v = std::fabs(v - median_);
-    std::nth_element(scratch.begin(), mid, scratch.end());
-    mad_ = *mid;
+    const Spread latest = robust_spread(scratch);
+    const size_t keep = std::max<size_t>(1, p.window / p.recompute_every / 2);
+    Spread oldest = latest;
+    if (past_.size() < keep) {
+        if (past_.empty()) past_.reserve(keep);
+        oldest = past_.empty() ? latest : past_.front();
+        past_.push_back(latest);
+    } else {
+        oldest = past_[past_head_];
+        past_[past_head_] = latest;
+        past_head_ = (past_head_ + 1) % past_.size();
+    }
+    spread_ = {latest.median, std::min(latest.below, oldest.below),
+               std::min(latest.above, oldest.above)};
     have_baseline_ = true;
 }
 
@@ -130,11 +161,15 @@ void SeriesBaseline::seed(const AnomalyParams& p,
         }
         seasonal_.learn(ts, span_ms, v);
     }
-    if (seasonal_.refresh_source()) {
-        ring_.clear();
-        head_ = 0;
-        have_baseline_ = false;
-    }
+    if (seasonal_.refresh_source()) restart();
+}
+
+void SeriesBaseline::restart() {
+    ring_.clear();
+    head_ = 0;
+    past_.clear();
+    past_head_ = 0;
+    have_baseline_ = false;
 }
 
 bool SeriesBaseline::update_state(const AnomalyParams& p, bool out_of_band) {
@@ -154,7 +189,8 @@ bool SeriesBaseline::update_state(const AnomalyParams& p, bool out_of_band) {
 }
 
 size_t SeriesBaseline::bytes() const {
-    return sizeof(*this) + ring_.capacity() * sizeof(float) + seasonal_.bytes();
+    return sizeof(*this) + ring_.capacity() * sizeof(float) + past_.capacity() * sizeof(Spread) +
+           seasonal_.bytes();
 }
 
 size_t SeriesKeyHash::operator()(const SeriesKey& k) const {

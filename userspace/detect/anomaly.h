@@ -2,17 +2,22 @@
 // recent past (median and MAD of the last `window` intervals), with its seasonal part (the
 // same time of previous days and weeks, detect/seasonal.h) taken out once learned:
 //
-//   score = |x - seasonal(t) - median| / (1.4826 MAD + floor)
+//   score = |x - seasonal(t) - median| / (spread + floor)
 //
-// 1.4826 MAD estimates the standard deviation of normal noise without being moved by the
-// outliers it is meant to find. The floor comes from the metric's unit and level (1 % CPU,
-// 50 µs, 1 MiB, 5 % of the level...), so a flat series (MAD 0) does not alarm on a tiny move.
-// A series is anomalous once its score exceeded `threshold` in k of the last n intervals,
-// and back to normal after `clear_intervals` in band in a row.
+// The spread (robust_spread below) is 1.4826 MAD, which estimates the standard deviation of
+// normal noise without being moved by the outliers it is meant to find, widened on the side
+// where the series' usual bursts reach further. The floor comes from the metric's unit and level (1
+// % CPU, 50 µs, 1 MiB, 5 % of the level...), so a flat series (MAD 0) does not alarm on a tiny
+// move. A series is anomalous once its score exceeded `threshold` in k of the last n intervals, and
+// back to normal after `clear_intervals` in band in a row.
 //
 // What is scored: gauges and levels as they are; counters by their per-interval value (what
 // a SeriesSample holds); cumulative levels (psi_*_total_us) by their change per interval;
 // histograms by their p99 in the interval (none when empty).
+//
+// The spread used is the lower of the latest and the one half a window ago, so a slow drift
+// (or a step, in the intervals before it is detected) does not widen its own band; a louder
+// noise is believed after half a window.
 //
 // Cost: the median and MAD are recomputed every `recompute_every` values (two
 // nth_element over the window), series staggered so they do not all recompute in the same
@@ -49,6 +54,20 @@ struct AnomalyParams {
 // `level` (its expected value): max(absolute, relative * |level|) by unit.
 double noise_floor(std::string_view unit, double level);
 
+// How far a window of values strays below and above its median: on each side the larger of
+// the normal-noise estimate 1.4826 MAD and what the window's 1st or 99th percentile implies
+// of a normal spread ((p50 - p1) / 2.326, (p99 - p50) / 2.326). A series whose ordinary
+// bursts are heavier-tailed than normal noise (context switches, bytes written, a busy
+// host's run-queue wait) is measured by its bursts, on their side only: a bursty series
+// that drops to nothing is still seen.
+struct Spread {
+    float median = 0;
+    float below = 0;
+    float above = 0;
+};
+// Reorders `values`; all zeros when empty.
+Spread robust_spread(std::span<float> values);
+
 // The value a sample is scored on, given the previous raw value for cumulative series;
 // false when it has none (an empty histogram, a cumulative series' first value).
 struct ScoredValue {
@@ -60,7 +79,7 @@ struct ScoredValue {
 struct Scoring {
     double observed = 0;
     double expected = 0;  // seasonal part + recent median
-    double band_low = 0;  // expected -/+ threshold * (1.4826 MAD + floor): in band inside
+    double band_low = 0;  // expected -/+ threshold * (spread + floor): in band inside
     double band_high = 0;
     double score = 0;
     bool seasonal = false;  // the expectation included a seasonal profile
@@ -91,7 +110,8 @@ class SeriesBaseline {
     size_t bytes() const;
 
   private:
-    void recompute(std::vector<float>& scratch);
+    void recompute(const AnomalyParams& p, std::vector<float>& scratch);
+    void restart();
 
     std::string_view unit_;
     MetricKind kind_;
@@ -99,8 +119,12 @@ class SeriesBaseline {
     std::vector<float> ring_;  // residuals (value - seasonal part), oldest overwritten
     size_t head_ = 0;
     size_t added_ = 0;  // values since the last recompute, starting at the phase
-    float median_ = 0;
-    float mad_ = 0;
+    Spread spread_;     // the one scores use: each side the lower of the latest and past_'s oldest
+    // Spreads of the last half window, one per recompute: a drift that has filled half the
+    // window widens the latest spread until the drift scores as noise; the spread from
+    // before it began does not.
+    std::vector<Spread> past_;
+    size_t past_head_ = 0;
     bool have_baseline_ = false;
     SeasonalBaseline seasonal_;
     double prev_raw_ = 0;
