@@ -143,6 +143,35 @@ TEST(Anomaly, DailyCycleSeededFromTheHistoryDoesNotAlarm) {
     EXPECT_EQ(r.events[0].second, AnomalyPhase::started);
 }
 
+TEST(Anomaly, DailyCycleSeededFromTheHourTierDoesNotAlarm) {
+    std::mt19937 rng(4);
+    const int64_t day3 = 3 * 86400;
+    AnomalyScorer seeded;
+    std::vector<std::pair<int64_t, double>> hours;
+    for (int64_t h = 0; h < day3 / 3600; ++h)
+        hours.push_back({h * 3'600'000, nightly(h * 3600, rng)});
+    seeded.seed(gauge("cpu_pct", 0).key, MetricKind::gauge, hours, 3'600'000);
+    auto r = feed(seeded, day3 + 3600, day3 + 4 * 3600,
+                  [&](int64_t t) { return gauge("cpu_pct", nightly(t, rng)); });
+    EXPECT_TRUE(r.events.empty());
+}
+
+TEST(Anomaly, BurstShorterThanKIntervalsIsNotAnAnomaly) {
+    AnomalyScorer sc;
+    std::mt19937 rng(6);
+    std::normal_distribution<double> noise(0, 2);
+    const int k = sc.params().k;
+    auto r = feed(sc, 0, 1000, [&](int64_t t) {
+        return gauge("cpu_pct", 30 + noise(rng) + (t >= 800 && t < 800 + k - 1 ? 60 : 0));
+    });
+    EXPECT_TRUE(r.events.empty());
+    r = feed(sc, 1000, 1010, [&](int64_t t) {
+        return gauge("cpu_pct", 30 + noise(rng) + (t < 1000 + k ? 60 : 0));
+    });
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.events[0].first, 1000 + k - 1);
+}
+
 TEST(Anomaly, SeriesNotSeenForAWhileEndAndAreDropped) {
     AnomalyScorer sc;
     std::vector<SeriesAnomaly> out;
