@@ -7,8 +7,9 @@
 //     its cgroup or the cgroup's ancestors, a cgroup and its ancestors, processes of the
 //     same (non-root) cgroup, and anything and the host-wide series of that resource
 //     (a cgroup's CPU, its run-queue wait and the host's PSI cpu).
-// An incident closes once all its series have been back in band for the scorer's
-// clear_intervals and a further join_intervals have passed without a related anomaly.
+// A series stays anomalous (and so open to related newcomers) until it has been back in
+// band for the scorer's clear_intervals; an incident closes when none of its series is
+// anomalous any more and none was out of band within join_intervals.
 //
 // AnomalyDetector is the whole: series in every interval, incidents out.
 #pragma once
