@@ -6,9 +6,11 @@
 // plus a daily profile when the history spans at least two days and the profile explains
 // enough of what the trend leaves. The interval is not derived from a noise model: the
 // same method is run on the series' own past (forecasts from earlier origins, compared
-// with what then happened), and the quantiles of those errors at each lead time give the
-// band (split-conformal style). So the band is as wide as the method has actually been
-// wrong on this series, steps and random walks included.
+// with what then happened), and those errors at each lead time give the band: their
+// quantiles (split-conformal style), widened to a Student-t interval where overlapping
+// backtests are worth only a few independent draws. So the band is as wide as the method
+// has actually been wrong on this series, steps and random walks included
+// (tests/unit/forecast_backtest_test.cpp measures how often it holds).
 #pragma once
 
 #include <cstddef>
