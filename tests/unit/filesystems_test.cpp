@@ -6,6 +6,7 @@
 
 #include "model/series_extract.h"
 #include "model/series_restore.h"
+#include "sinks/prometheus.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -84,6 +85,14 @@ TEST(FilesystemSeries, LabelledByMountpointAndDeviceAndRestoredAsFilesystems) {
     EXPECT_EQ(back.filesystems[0].mountpoint, "/");
     EXPECT_EQ(back.filesystems[0].device, "vda1");
     EXPECT_EQ(back.filesystems[0].inodes_used, 3u);
+
+    Exposition x;
+    x.update(series);
+    const std::string page = x.render({});
+    EXPECT_NE(page.find("# TYPE perfbpf_fs_used_bytes gauge\n"), std::string::npos) << page;
+    EXPECT_NE(page.find("perfbpf_fs_used_bytes{device=\"vda1\",mountpoint=\"/\"} 40\n"),
+              std::string::npos)
+        << page;
 }
 
 }  // namespace
