@@ -24,5 +24,6 @@ void add_tune(CLI::App& app);
 void add_query(CLI::App& app);
 void add_daemon(CLI::App& app);
 void add_alerts(CLI::App& app);
+void add_forecast(CLI::App& app);
 
 }  // namespace perfbpf::cli
