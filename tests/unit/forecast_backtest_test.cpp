@@ -183,5 +183,46 @@ TEST(ForecastBacktest, NinetyPercentIntervalsHoldTheRealisedValue85To95PercentOf
     EXPECT_LE(all, 95.0);
 }
 
+// When does a filling disk reach a level it gets to 1.5 days after the origin: the realised
+// time must fall within the forecast's [early, late] as often as the band holds values.
+TEST(ForecastBacktest, TheRealisedCrossingOfAFillingDiskFallsInsideTheCrossingInterval) {
+    const Kind disk = kinds().back();
+    ASSERT_STREQ(disk.name, "filling disk");
+    constexpr int64_t kHorizon = 3 * kDay;
+    constexpr int64_t kOrigin = 6 * kDay;  // two horizons of history, one of outcome
+    constexpr int kCrossSeeds = 60;
+    int inside = 0, trials = 0;
+    std::vector<double> errs_h, widths_h;
+    for (int seed = 0; seed < kCrossSeeds; ++seed) {
+        Rng rng(5000 + static_cast<uint64_t>(seed));
+        const std::vector<double> v = disk.gen(rng);
+        const auto o = static_cast<size_t>(kOrigin / kStep);
+        const double threshold = v[o + static_cast<size_t>(36 * kHour / kStep)];
+        ForecastOptions opt;
+        opt.horizon_ms = kHorizon;
+        opt.threshold = threshold;
+        opt.upward = true;
+        auto f = forecast(points(v, o + 1), opt);
+        ASSERT_TRUE(f && f->crossing) << (f ? "" : f.error().message);
+        size_t i = o + 1;
+        while (v[i] < threshold) ++i;
+        const int64_t realised = static_cast<int64_t>(i - o) * kStep;
+        const Crossing& c = *f->crossing;
+        ++trials;
+        inside += c.early_ms && *c.early_ms <= realised && (!c.late_ms || realised <= *c.late_ms);
+        if (c.eta_ms) errs_h.push_back(std::abs(static_cast<double>(*c.eta_ms - realised)) / kHour);
+        if (c.early_ms && c.late_ms)
+            widths_h.push_back(static_cast<double>(*c.late_ms - *c.early_ms) / kHour);
+    }
+    const double coverage = 100.0 * inside / trials;
+    std::printf(
+        "| filling disk: time to a level 1.5 d ahead (3 d horizon, 6 d of history) | %d | "
+        "%.1f %% | %.1f h | %.1f h | |\n",
+        trials, coverage, median(errs_h), median(widths_h));
+    // The crossing interval is where the band's edges cross: at least as wide as the
+    // band's coverage asks, so only its lower end is asserted.
+    EXPECT_GE(coverage, 85.0);
+}
+
 }  // namespace
 }  // namespace perfbpf
