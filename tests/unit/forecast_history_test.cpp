@@ -3,10 +3,9 @@
 // filesystem's size found as the limit on its own; what `perfbpf forecast` prints of it.
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <numbers>
 #include <optional>
 
+#include "filling_fs_history.h"
 #include "sinks/history_forecast.h"
 #include "store/forecast_series.h"
 #include "store_test_support.h"
@@ -18,31 +17,6 @@ constexpr int64_t kMin = 60'000;
 constexpr int64_t kDay = 1440 * kMin;
 constexpr int64_t kNow = test::kT0 + 10 * kDay;
 
-const Labels kData{{"device", "vdb1"}, {"mountpoint", "/data"}};
-const Labels kRoot{{"device", "vda1"}, {"mountpoint", "/"}};
-
-// `days` of a filling /data every 5 minutes up to kNow: growing 8 GB a day to 92 GB with
-// a daily wiggle and some jitter, on a 100 GB filesystem; and a / that does not change.
-void write_history(History& h, int days) {
-    const SeriesId used = h.intern({"fs_used_bytes", kData}, MetricKind::level);
-    const SeriesId size = h.intern({"fs_size_bytes", kData}, MetricKind::level);
-    const SeriesId root_used = h.intern({"fs_used_bytes", kRoot}, MetricKind::level);
-    const SeriesId root_size = h.intern({"fs_size_bytes", kRoot}, MetricKind::level);
-    uint64_t jitter = 1;
-    for (int64_t ts = kNow - days * kDay; ts <= kNow; ts += 5 * kMin) {
-        const double to_now = static_cast<double>(kNow - ts) / kDay;
-        jitter = jitter * 6364136223846793005ULL + 1442695040888963407ULL;
-        const double noise = (static_cast<double>(jitter >> 40) / (1 << 24) - 0.5) * 0.2e9;
-        const double v =
-            92e9 - 8e9 * to_now + 0.3e9 * std::sin(2 * std::numbers::pi * to_now) + noise;
-        const std::pair<SeriesId, double> values[] = {
-            {used, v}, {size, 100e9}, {root_used, 5e9}, {root_size, 20e9}};
-        auto r = h.append(ts, values, {});
-        ASSERT_TRUE(r) << r.error().message;
-    }
-    ASSERT_TRUE(h.flush());
-}
-
 // Five days of the filesystems above in a fresh state dir.
 class ForecastHistory : public testing::Test {
   protected:
@@ -50,7 +24,7 @@ class ForecastHistory : public testing::Test {
         auto opened = History::open(dir_.path());
         ASSERT_TRUE(opened) << opened.error().message;
         h.emplace(std::move(*opened));
-        write_history(*h, 5);
+        test::write_filling_fs_history(*h, kNow, 5);
     }
     test::StateDir dir_;
     std::optional<History> h;
@@ -106,7 +80,7 @@ TEST_F(ForecastHistory, AFlatFilesystemIsNotForecastToFillAndAnExplicitThreshold
     ASSERT_EQ(run->series.size(), 2u);
     for (const SeriesForecast& s : run->series) {
         ASSERT_TRUE(s.forecast && s.forecast->crossing) << s.error;
-        if (s.key.labels == kRoot) {
+        if (s.key.labels == test::kFlatFs) {
             EXPECT_FALSE(s.forecast->crossing->eta_ms);
             EXPECT_NE(render_forecasts(*run, kDay)
                           .find("vda1 full (fs_size_bytes 18.6 GiB): not "
