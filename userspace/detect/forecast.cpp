@@ -178,7 +178,9 @@ double value_at(std::span<const ForecastPoint> pts, int64_t ts) {
 }
 
 // The normal quantile (Abramowitz & Stegun 26.2.23, error below 5e-4) and Student's t by
-// its Cornish-Fisher expansion in 1/dof (within 2 % from 2 degrees of freedom).
+// its Cornish-Fisher expansion in 1/dof. At the 95th percentile the expansion is low by
+// 27 % at 1 degree of freedom, 5 % at 2 and under 1 % from 5: the fewest samples get a
+// band somewhat narrower than exact t would give, still several times their spread.
 double normal_quantile(double p) {
     const double q = p < 0.5 ? p : 1 - p;
     const double t = std::sqrt(-2 * std::log(q));
@@ -193,7 +195,7 @@ double t_quantile(double p, double dof) {
     return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof);
 }
 
-// How many independent errors the backtests' are worth. Neighbouring origins overlap
+// How many independent samples the backtests' errors are worth. Neighbouring origins overlap
 // (their forecasts share most of the history and the target's surroundings): with lag-1
 // autocorrelation ρ, K errors of an AR(1)-like sequence carry K(1-ρ)/(1+ρ) samples' worth.
 // Noise-driven errors (ρ near 0) keep their number; a random walk's (ρ near 1) are worth a
