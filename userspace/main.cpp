@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     perfbpf::cli::add_query(app);
     perfbpf::cli::add_alerts(app);
     perfbpf::cli::add_report(app);
+    perfbpf::cli::add_forecast(app);
     app.footer(kExitStatusHelp);  // after add_*: subcommands would inherit it
 
     if (const char* word = command_word(argc, argv); word && !is_command(app, word))

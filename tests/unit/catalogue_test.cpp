@@ -65,6 +65,7 @@ TEST(Catalogue, EveryMemberOfEveryStructIsListedOnce) {
     expect_complete<CgroupSample>("CgroupSample");
     expect_complete<DeviceSample>("DeviceSample");
     expect_complete<NetnsSample>("NetnsSample");
+    expect_complete<FilesystemSample>("FilesystemSample");
     expect_complete<Psi>("Psi");
     expect_complete<PsiLine>("PsiLine");
     expect_complete<CgroupMemory>("CgroupMemory");
@@ -129,6 +130,7 @@ std::vector<std::string> diff(const Snapshot& a, const Snapshot& b) {
     diff_all(a.devices, b.devices, "devices", out);
     diff_all(a.cpus, b.cpus, "cpus", out);
     diff_all(a.netns, b.netns, "netns", out);
+    diff_all(a.filesystems, b.filesystems, "filesystems", out);
     if (a.oom_kills.size() != b.oom_kills.size()) out.push_back("oom_kills");
     for (size_t i = 0; i < a.oom_kills.size() && i < b.oom_kills.size(); ++i) {
         const OomKill &x = a.oom_kills[i], &y = b.oom_kills[i];
@@ -210,6 +212,7 @@ Snapshot distinct_snapshot() {
     s.devices = d.items<DeviceSample>(2);
     s.cpus = d.items<CpuSample>(2);
     s.netns = d.items<NetnsSample>(2);
+    s.filesystems = d.items<FilesystemSample>(2);
     s.oom_kills = {OomKill{41, "victim", 1 << 20, 0}};
     s.drops.by_kind = {{"ring_full", 3}};
     s.drops.total = 3;

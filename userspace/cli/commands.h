@@ -25,5 +25,6 @@ void add_query(CLI::App& app);
 void add_daemon(CLI::App& app);
 void add_alerts(CLI::App& app);
 void add_report(CLI::App& app);
+void add_forecast(CLI::App& app);
 
 }  // namespace perfbpf::cli

@@ -63,7 +63,8 @@ void add_query(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("query", "Read series from the daemon's history");
     cmd->footer(
         "SELECTOR names a metric as top --json names the field, with labels for its object:\n"
-        "pid, start, comm, cgroup (processes), cgroup, device, cpu, netns. Matchers: =, !=,\n"
+        "pid, start, comm, cgroup (processes), cgroup, device, cpu, netns, device and\n"
+        "mountpoint (filesystems). Matchers: =, !=,\n"
         "=~ and !~ (regular expressions matching the whole value). Points come from the\n"
         "tier that fits --step (raw below 1m, the minute tier below 1h, else the hour\n"
         "tier); per step a counter is summed, a gauge averaged, a level's last value kept,\n"

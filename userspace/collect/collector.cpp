@@ -10,6 +10,7 @@
 
 #include "collect/cgroup_source.h"
 #include "collect/drops_reader.h"
+#include "collect/filesystem_source.h"
 #include "collect/netns_source.h"
 #include "collect/system_source.h"
 #include "util/privileges.h"
@@ -58,6 +59,7 @@ Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opt
         "procfs", "/proc/pressure", system->psi_available(), false,
         system->psi_available() ? "" : "no /proc/pressure (kernel without CONFIG_PSI or psi=0)"});
     c->sources_.push_back(std::move(system));
+    c->sources_.push_back(std::make_unique<FilesystemSource>(opts.proc_root));
     // Both need every process's namespace and cgroup: after the procfs source.
     c->sources_.push_back(
         std::make_unique<NetnsSource>(opts.proc_root, opts.run_netns_dir, rcvbuf_grow));

@@ -52,6 +52,7 @@ Snapshot SnapshotBuilder::take() {
     for (auto& [_, c] : cpus_) s.cpus.push_back(std::move(c));
     for (auto& [_, n] : netns_) s.netns.push_back(std::move(n));
     for (auto& [_, c] : cgroups_) s.cgroups.push_back(std::move(c));
+    s.filesystems = std::move(filesystems_);
     s.oom_kills = std::move(oom_kills_);
     s.drops = std::move(drops_);
     s.probes = std::move(probes_);

@@ -59,6 +59,7 @@ class SnapshotBuilder {
 
     std::map<int, ProcessSample>& processes() { return processes_; }
     std::map<uint64_t, DeviceSample>& devices() { return devices_; }
+    std::vector<FilesystemSample>& filesystems() { return filesystems_; }
 
     // Moves everything into a Snapshot (per-cgroup sums and percentiles are filled by the
     // Collector).
@@ -71,6 +72,7 @@ class SnapshotBuilder {
     std::map<int, CpuSample> cpus_;
     std::map<uint64_t, NetnsSample> netns_;
     std::map<std::string, CgroupSample> cgroups_;
+    std::vector<FilesystemSample> filesystems_;
     SystemSample system_;
     DropCounters drops_;
     std::vector<OomKill> oom_kills_;

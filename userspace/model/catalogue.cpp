@@ -56,6 +56,8 @@ std::string_view object_name(ObjectKind o) {
             return "device";
         case ObjectKind::netns:
             return "netns";
+        case ObjectKind::filesystem:
+            return "filesystem";
     }
     return "?";
 }
@@ -339,6 +341,24 @@ std::span<const Field<NetnsSample>> fields<NetnsSample>() {
         {"backlog_drops", "count", counter, "segments dropped at the socket backlog", &N::backlog_drops},
         {"prune_called", "count", counter, "receive queue prunes", &N::prune_called},
         {"memory_pressures", "count", counter, "entries into TCP memory pressure (tcp_mem)", &N::memory_pressures},
+    };
+    return t;
+}
+
+// The metrics carry an fs_ prefix: "size_bytes" or "used_bytes" alone would not say of what
+// in a query or on /metrics.
+template <>
+std::span<const Field<FilesystemSample>> fields<FilesystemSample>() {
+    using F = FilesystemSample;
+    static const Field<F> t[] = {
+        {"mountpoint", "", identity, "where it is mounted (the first mount of its device)", &F::mountpoint},
+        {"device", "", identity, "mount source without /dev/ (vda1, mapper/vg-root, overlay)", &F::device},
+        {"fstype", "", info, "filesystem type (ext4, xfs, btrfs, overlay)", &F::fstype},
+        {"fs_size_bytes", "bytes", level, "size (statfs f_blocks)", &F::size_bytes},
+        {"fs_used_bytes", "bytes", level, "used: size minus free, the root-reserved blocks counting as free", &F::used_bytes},
+        {"fs_avail_bytes", "bytes", level, "free to unprivileged users (df's Avail, statfs f_bavail)", &F::avail_bytes},
+        {"fs_inodes_total", "count", level, "inodes; 0 where the filesystem allocates them as needed", &F::inodes_total},
+        {"fs_inodes_used", "count", level, "inodes in use", &F::inodes_used},
     };
     return t;
 }

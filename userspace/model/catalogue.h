@@ -36,7 +36,7 @@ std::optional<MetricKind> metric_kind(FieldKind k);
 std::string_view field_kind_name(FieldKind k);
 
 // The object a sample struct describes; also the label its series carry.
-enum class ObjectKind : uint8_t { system, cpu, process, cgroup, device, netns };
+enum class ObjectKind : uint8_t { system, cpu, process, cgroup, device, netns, filesystem };
 std::string_view object_name(ObjectKind o);
 
 // Where a field sits in the JSON of its struct.
@@ -70,7 +70,8 @@ struct Field {
 };
 
 // The table of each struct, in JSON order. Defined for the sample structs (SystemSample,
-// CpuSample, ProcessSample, CgroupSample, DeviceSample, NetnsSample) and the structs nested
+// CpuSample, ProcessSample, CgroupSample, DeviceSample, NetnsSample, FilesystemSample) and
+// the structs nested
 // in them (Psi, PsiLine, CgroupMemory).
 template <class S>
 std::span<const Field<S>> fields();
@@ -87,6 +88,8 @@ std::span<const Field<DeviceSample>> fields<DeviceSample>();
 template <>
 std::span<const Field<NetnsSample>> fields<NetnsSample>();
 template <>
+std::span<const Field<FilesystemSample>> fields<FilesystemSample>();
+template <>
 std::span<const Field<Psi>> fields<Psi>();
 template <>
 std::span<const Field<PsiLine>> fields<PsiLine>();
@@ -94,9 +97,10 @@ template <>
 std::span<const Field<CgroupMemory>> fields<CgroupMemory>();
 
 template <class S>
-concept Catalogued = std::same_as<S, SystemSample> || std::same_as<S, CpuSample> ||
-    std::same_as<S, ProcessSample> || std::same_as<S, CgroupSample> ||
-    std::same_as<S, DeviceSample> || std::same_as<S, NetnsSample> || std::same_as<S, Psi> ||
+concept Catalogued =
+    std::same_as<S, SystemSample> || std::same_as<S, CpuSample> || std::same_as<S, ProcessSample> ||
+    std::same_as<S, CgroupSample> || std::same_as<S, DeviceSample> ||
+    std::same_as<S, NetnsSample> || std::same_as<S, FilesystemSample> || std::same_as<S, Psi> ||
     std::same_as<S, PsiLine> || std::same_as<S, CgroupMemory>;
 
 // The object each sample struct describes (nested structs belong to their owner's).
@@ -114,6 +118,8 @@ template <>
 inline constexpr std::optional<ObjectKind> object_of<DeviceSample> = ObjectKind::device;
 template <>
 inline constexpr std::optional<ObjectKind> object_of<NetnsSample> = ObjectKind::netns;
+template <>
+inline constexpr std::optional<ObjectKind> object_of<FilesystemSample> = ObjectKind::filesystem;
 
 // Calls fn with a reference to the member f names in s (const when s is).
 template <class S, class Sample, class F>

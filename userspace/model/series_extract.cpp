@@ -188,6 +188,8 @@ std::vector<SeriesSample> snapshot_series(const Snapshot& s, const SeriesPolicy&
     for (const auto& d : s.devices) emit(d, {{"device", d.name}}, out);
     for (const auto& n : s.netns)
         emit(n, {{"netns", n.name.empty() ? std::to_string(n.inode) : n.name}}, out);
+    for (const auto& f : s.filesystems)
+        emit(f, {{"device", f.device}, {"mountpoint", f.mountpoint}}, out);
     return out;
 }
 
@@ -200,6 +202,7 @@ const std::vector<FieldInfo>& metric_catalogue() {
         add_names<CgroupSample>(out);
         add_names<DeviceSample>(out);
         add_names<NetnsSample>(out);
+        add_names<FilesystemSample>(out);
         return out;
     }();
     return all;

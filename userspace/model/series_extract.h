@@ -10,8 +10,8 @@
 // that could not be read, a cgroup without memory data, PSI "full" on older kernels).
 //
 // Labels by object: system none; cpu {cpu}; device {device} (its name); netns {netns} (its
-// name, else its inode); cgroup {cgroup} (path); process {cgroup, comm, pid, start}, start
-// being start_time_ticks, so a reused pid starts a new series.
+// name, else its inode); filesystem {device, mountpoint}; cgroup {cgroup} (path); process {cgroup,
+// comm, pid, start}, start being start_time_ticks, so a reused pid starts a new series.
 #pragma once
 
 #include <cstddef>
@@ -63,8 +63,8 @@ struct FieldInfo {
 };
 
 // Every series name of every object, in catalogue order (system, cpu, process, cgroup,
-// device, netns). A name can stand for several objects (cpu_pct: process and cgroup); it
-// has the same kind and unit on each.
+// device, netns, filesystem). A name can stand for several objects (cpu_pct: process and cgroup);
+// it has the same kind and unit on each.
 const std::vector<FieldInfo>& metric_catalogue();
 // The first entry for `name` (nullptr if no object has such a series).
 const FieldInfo* find_metric(std::string_view name);

@@ -92,11 +92,14 @@ const std::map<std::string, std::string, std::less<>>& map_key_labels() {
     return labels;
 }
 
-enum class Owner { system, cpu, process, cgroup, device, netns };
+enum class Owner { system, cpu, process, cgroup, device, netns, filesystem };
 
 // Which object a series belongs to, by its labels (as snapshot_series names them).
 Owner owner_of(const Labels& l) {
     bool pid = false, comm = false, cgroup = false;
+    // A filesystem has a device label too: mountpoint decides first.
+    for (const auto& [k, v] : l)
+        if (k == "mountpoint") return Owner::filesystem;
     for (const auto& [k, v] : l) {
         if (k == "cpu") return Owner::cpu;
         if (k == "device") return Owner::device;
@@ -187,6 +190,14 @@ Snapshot snapshot_from_series(const std::vector<SeriesSample>& samples, uint64_t
                 else
                     n.name = id;
                 snap.netns.push_back(std::move(n));
+                break;
+            }
+            case Owner::filesystem: {
+                FilesystemSample f;
+                fill(f, obj, "");
+                f.mountpoint = label(l, "mountpoint");
+                f.device = label(l, "device");
+                snap.filesystems.push_back(std::move(f));
                 break;
             }
         }

@@ -275,6 +275,19 @@ struct NetnsSample {
     uint64_t rcvq_drops = 0, backlog_drops = 0, prune_called = 0, memory_pressures = 0;
 };
 
+// One mounted filesystem, as statfs() saw it at the end of the interval. Bind mounts of the
+// same filesystem are one sample (the first mount of its device in mountinfo).
+struct FilesystemSample {
+    std::string mountpoint;  // "/", "/var/lib/docker"
+    std::string device;      // mount source without "/dev/" ("vda1", "mapper/vg-root", "overlay")
+    std::string fstype;      // "ext4", "xfs", "btrfs", "overlay"
+    uint64_t size_bytes = 0;
+    uint64_t used_bytes = 0;    // size minus free (free includes the root-reserved blocks)
+    uint64_t avail_bytes = 0;   // free to unprivileged users: what `df` shows as Avail
+    uint64_t inodes_total = 0;  // 0 where the filesystem has no fixed inode count (btrfs)
+    uint64_t inodes_used = 0;
+};
+
 struct OomKill {
     int pid = 0;
     std::string comm;
@@ -309,6 +322,7 @@ struct Snapshot {
     std::vector<DeviceSample> devices;
     std::vector<CpuSample> cpus;
     std::vector<NetnsSample> netns;
+    std::vector<FilesystemSample> filesystems;
     std::vector<OomKill> oom_kills;
     DropCounters drops;
     std::vector<ProbeStatus> probes;

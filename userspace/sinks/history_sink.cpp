@@ -23,18 +23,6 @@ const char* kind_name(MetricKind k) {
     return "gauge";
 }
 
-const char* tier_name(Tier t) {
-    switch (t) {
-        case Tier::raw:
-            return "raw";
-        case Tier::minute:
-            return "1m";
-        case Tier::hour:
-            return "1h";
-    }
-    return "raw";
-}
-
 std::string time_text(int64_t ms, bool utc) {
     time_t secs = static_cast<time_t>(ms / 1000);
     tm t{};
@@ -56,6 +44,18 @@ std::string number(double v) {
 }
 
 }  // namespace
+
+const char* tier_name(Tier t) {
+    switch (t) {
+        case Tier::raw:
+            return "raw";
+        case Tier::minute:
+            return "1m";
+        case Tier::hour:
+            return "1h";
+    }
+    return "raw";
+}
 
 std::string series_name(const SeriesKey& key) {
     return key.metric + "{" + canonical_labels(key.labels) + "}";

@@ -22,6 +22,8 @@ std::string query_csv(const std::vector<SeriesResult>& series);
 // A block per series: its name and labels, kind and tier, then time and value lines.
 std::string render_query(const std::vector<SeriesResult>& series, const QueryRange& range);
 
+// "raw", "1m", "1h".
+const char* tier_name(Tier t);
 // metric{label="value",...} as a selector would name it.
 std::string series_name(const SeriesKey& key);
 

@@ -105,6 +105,8 @@ nlohmann::ordered_json snapshot_json(const Snapshot& s, const std::vector<Verdic
         ooms.push_back({{"pid", o.pid}, {"comm", o.comm}, {"rss_bytes", o.rss_bytes}});
     ojson drops{{"total", s.drops.total}};
     for (const auto& [kind, n] : s.drops.by_kind) drops[kind] = n;
+    // One key a line (clang-format would pack them).
+    // clang-format off
     return {{"interval_ns", s.interval_ns},
             {"end_unix_ms", s.end_unix_ms},
             {"system", struct_json(s.system)},
@@ -114,9 +116,11 @@ nlohmann::ordered_json snapshot_json(const Snapshot& s, const std::vector<Verdic
             {"devices", array_json(s.devices)},
             {"cpus", array_json(s.cpus)},
             {"netns", array_json(s.netns)},
+            {"filesystems", array_json(s.filesystems)},
             {"oom_kills", std::move(ooms)},
             {"drops", std::move(drops)},
             {"probes", probe_status_json(s.probes)}};
+    // clang-format on
 }
 
 }  // namespace perfbpf

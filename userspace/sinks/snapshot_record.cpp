@@ -123,6 +123,7 @@ Result<Snapshot> snapshot_from_json(const json& j) {
         s.devices = read_array<DeviceSample>(j, "devices");
         s.cpus = read_array<CpuSample>(j, "cpus");
         s.netns = read_array<NetnsSample>(j, "netns");
+        s.filesystems = read_array<FilesystemSample>(j, "filesystems");
         for (const auto& oj : j.value("oom_kills", json::array())) {
             OomKill o;
             get(oj, "pid", o.pid);
