@@ -143,6 +143,9 @@ TEST(DashboardJson, TopRowsPerSecondAndAtMostTenKilobytes) {
     EXPECT_TRUE(j["cgroups"][0]["cgroup"].get<std::string>().ends_with("/0"));
     EXPECT_EQ(j["devices"][0]["lat_p99_us"], 499);
     EXPECT_EQ(j["alerts"].size(), kDashboardAlertsMax);
+    const std::string evidence = j["verdicts"][0]["evidence"];
+    EXPECT_EQ(evidence.size(), kDashboardSentenceMax);
+    EXPECT_TRUE(evidence.starts_with("eee") && evidence.ends_with("...")) << evidence;
     EXPECT_EQ(j["more_alerts"], firing.size() - kDashboardAlertsMax);
     EXPECT_DOUBLE_EQ(j["host"]["cpu"]["busy"].get<double>(), 42.123);
     EXPECT_DOUBLE_EQ(j["host"]["net"]["tx_bps"].get<double>(), 1000) << "per second over 2 s";

@@ -133,6 +133,9 @@ Result<void> Daemon::start_http() {
     if (!addr) return std::unexpected(addr.error());
     HttpServerOptions o;
     o.listen = *addr;
+    // A browser opens up to six connections for a page and keeps them alive: with two
+    // threads its chart queries would wait on each other's idle connections.
+    o.threads = 4;
     if (!config_.daemon.bearer_token_file.empty()) {
         auto token = bearer_token(config_.daemon.bearer_token_file);
         if (!token) return std::unexpected(token.error());

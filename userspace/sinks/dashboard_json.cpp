@@ -17,12 +17,20 @@ double r3(double v) {
     return std::isfinite(v) ? std::round(v * 1000) / 1000 : 0;
 }
 
+// Names keep their end: a cgroup's or a path's last component is what tells it apart.
 std::string cut(const std::string& s) {
     if (s.size() <= kDashboardTextMax) return s;
-    // Keep the end: a cgroup's or a path's last component is what tells it apart.
     size_t from = s.size() - (kDashboardTextMax - 3);
     while (from < s.size() && (static_cast<unsigned char>(s[from]) & 0xC0) == 0x80) ++from;
     return "..." + s.substr(from);
+}
+
+// Sentences keep their start, where they say what is wrong.
+std::string cut_sentence(const std::string& s) {
+    if (s.size() <= kDashboardSentenceMax) return s;
+    size_t to = kDashboardSentenceMax - 3;
+    while (to > 0 && (static_cast<unsigned char>(s[to]) & 0xC0) == 0x80) --to;
+    return s.substr(0, to) + "...";
 }
 
 json psi_some(const Psi& p) {
@@ -130,7 +138,7 @@ json dashboard_now_json(const Snapshot& s, std::span<const Verdict> verdicts,
     for (const auto& v : verdicts)
         verdict_list.push_back({{"resource", v.resource},
                                 {"severity", severity_name(v.severity)},
-                                {"evidence", cut(v.evidence)},
+                                {"evidence", cut_sentence(v.evidence)},
                                 {"subject", cut(v.subject)}});
     json alerts = json::array();
     for (size_t i = 0; i < firing.size() && i < kDashboardAlertsMax; ++i) {
@@ -140,7 +148,7 @@ json dashboard_now_json(const Snapshot& s, std::span<const Verdict> verdicts,
                           {"labels", labels_json(a.object)},
                           {"value", r3(a.value)},
                           {"threshold", r3(a.threshold)},
-                          {"summary", cut(a.summary)},
+                          {"summary", cut_sentence(a.summary)},
                           {"since", a.starts_ms}});
     }
     return {{"ts", s.end_unix_ms},

@@ -1,7 +1,7 @@
 // The dashboard's view of one interval (GET /api/now and each /api/events message): host
 // numbers per second, the top processes, cgroups and devices, verdicts and firing alerts.
 // Compact on purpose: it goes to every open page every interval, so it is bounded
-// (kDashboardTop rows a table, strings cut at kDashboardTextMax) to stay under 10 KB.
+// (kDashboardTop rows a table, strings cut) to stay under 10 KB.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -16,7 +16,8 @@
 namespace perfbpf {
 
 inline constexpr size_t kDashboardTop = 8;
-inline constexpr size_t kDashboardTextMax = 64;
+inline constexpr size_t kDashboardTextMax = 64;       // names: cut at the front
+inline constexpr size_t kDashboardSentenceMax = 160;  // evidence, summaries: at the end
 inline constexpr size_t kDashboardAlertsMax = 6;
 
 // {"ts", "interval_s", "host": {"ncpus", "cpu": {busy, user, system, iowait, steal},
