@@ -8,7 +8,7 @@ const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"
 const RANGES = { "15m": 15 * 60, "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400 };
 // Series of the host, not of one of its objects: names shared with processes, cgroups and
 // namespaces are narrowed to the series without those labels (a missing label is "").
-const HOST = 'pid="",cgroup="",netns=""';
+const HOST = 'pid="",comm="",cgroup="",netns=""';
 
 // A chart: its lines, each read from a history selector (merged by `agg` when it matches
 // several series, one per device) and from the live message.
@@ -125,6 +125,7 @@ function drawAnnotations(u) {
   ctx.fillStyle = "rgba(192,57,43,0.9)";
   ctx.setLineDash([4 * dpr, 3 * dpr]);
   ctx.font = `${10 * dpr}px system-ui, sans-serif`;
+  let textEnd = -Infinity; // a label only where the one before it left room
   for (const a of state.annotations) {
     const x = a.ts / 1000;
     if (x < min || x > max) continue;
@@ -133,7 +134,9 @@ function drawAnnotations(u) {
     ctx.moveTo(cx, u.bbox.top);
     ctx.lineTo(cx, u.bbox.top + u.bbox.height);
     ctx.stroke();
+    if (cx < textEnd) continue;
     ctx.fillText(a.text, cx + 3 * dpr, u.bbox.top + 10 * dpr);
+    textEnd = cx + 3 * dpr + ctx.measureText(a.text).width + 6 * dpr;
   }
   ctx.restore();
 }
@@ -169,7 +172,13 @@ function makeChart(parent, title, unit, labels) {
       value: (u, v) => fmt(v, unit),
     }))],
     axes: [{}, { size: 70, values: (u, vals) => vals.map((v) => fmt(v, unit)) }],
-    scales: { x: { time: true } },
+    // Every chart shows the chosen window ending at its newest point, so charts line up
+    // and one live point is not stretched over years.
+    scales: { x: { time: true, range: (u) => {
+      const xs = u.data[0];
+      const end = xs.length ? xs[xs.length - 1] : Date.now() / 1000;
+      return [end - RANGES[state.range], end];
+    } } },
     hooks: { draw: [drawAnnotations] },
   };
   const data = [[], ...labels.map(() => [])];
@@ -179,7 +188,7 @@ function makeChart(parent, title, unit, labels) {
 
 // Series points [[ts_ms, v], ...] of several lines onto one x axis (seconds); a line that
 // matched several series is merged per timestamp with `agg`.
-function align(lines) {
+function align(lines, stepMs) {
   const xs = new Set();
   const maps = lines.map(({ series, agg }) => {
     const m = new Map();
@@ -192,7 +201,15 @@ function align(lines) {
     return m;
   });
   const xsSorted = [...xs].sort((a, b) => a - b);
-  return [xsSorted.map((t) => t / 1000), ...maps.map((m) => xsSorted.map((t) => m.get(t) ?? null))];
+  // Where the daemon was not running, a null between the points breaks the line rather
+  // than drawing a straight one across the gap.
+  const withGaps = [];
+  for (const t of xsSorted) {
+    const prev = withGaps[withGaps.length - 1];
+    if (prev != null && t - prev > 3 * stepMs) withGaps.push(prev + stepMs);
+    withGaps.push(t);
+  }
+  return [withGaps.map((t) => t / 1000), ...maps.map((m) => withGaps.map((t) => m.get(t) ?? null))];
 }
 
 function setData(c, data) {
@@ -230,10 +247,13 @@ function seriesURL(selector) {
 
 async function loadHostCharts() {
   const jobs = HOST_CHARTS.map(async (def) => {
-    const lines = await Promise.all(def.lines.map(async (l) => ({
-      series: (await getJSON(seriesURL(l.sel))).series, agg: l.agg,
-    })));
-    setData(state.charts[def.id], align(lines));
+    let step = 1000;
+    const lines = await Promise.all(def.lines.map(async (l) => {
+      const res = await getJSON(seriesURL(l.sel));
+      step = res.step_ms;
+      return { series: res.series, agg: l.agg };
+    }));
+    setData(state.charts[def.id], align(lines, step));
   });
   await Promise.all(jobs);
 }
@@ -279,7 +299,7 @@ async function loadDrill() {
   if (!d) return;
   const res = await getJSON(seriesURL(drillSelector(d.kind, d.row)));
   for (const c of d.charts)
-    setData(c, align(c.def.lines.map((l) => ({ series: res.series.filter((s) => s.metric === l.metric), agg: "sum" }))));
+    setData(c, align(c.def.lines.map((l) => ({ series: res.series.filter((s) => s.metric === l.metric), agg: "sum" })), res.step_ms));
   const note = res.series.length ? "" : " — no history (not among the daemon's top processes)";
   $("drill-note").textContent = note;
   d.loaded = true;
