@@ -291,16 +291,25 @@ TEST_F(DashboardServer, NowAndEventsCarryThePublishedInterval) {
 TEST_F(DashboardServer, StreamsAreBoundedAndEndWithTheServer) {
     dashboard_->publish("{}", 1000);
     std::vector<std::thread> readers;
-    std::atomic<int> ended = 0;
+    std::atomic<int> streaming = 0, ended = 0;
     for (int i = 0; i < 2; ++i)
         readers.emplace_back([&] {
             auto sc = client();
             sc.set_read_timeout(30, 0);
-            sc.Get("/api/events", [](const char*, size_t) { return true; });
+            bool first = true;
+            sc.Get("/api/events", [&](const char*, size_t) {
+                if (first) ++streaming;  // a stream starts with the newest message
+                first = false;
+                return true;
+            });
             ++ended;
         });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (streaming < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(streaming.load(), 2);
     auto c = client();
+    c.set_read_timeout(5, 0);
     auto third = c.Get("/api/events");
     ASSERT_TRUE(third) << httplib::to_string(third.error());
     EXPECT_EQ(third->status, 503) << "two streams at most here";
@@ -313,6 +322,32 @@ TEST_F(DashboardServer, StreamsAreBoundedAndEndWithTheServer) {
     EXPECT_EQ(ended.load(), 2);
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0)
         << "open streams do not hold the daemon's exit";
+}
+
+TEST(DashboardAuth, TheBearerTokenGuardsThePageAndTheApi) {
+    Dashboard dashboard("/nonexistent", [] { return kT0; });
+    dashboard.publish("{}", 1000);
+    HttpRoutes routes;
+    dashboard.add_routes(routes);
+    HttpServerOptions o;
+    o.listen = *parse_listen("127.0.0.1:0");
+    o.bearer_token = "s3cret";
+    auto s = HttpServer::start(o, std::move(routes));
+    ASSERT_TRUE(s) << s.error().message;
+    httplib::Client c("127.0.0.1", (*s)->port());
+    for (const char* path : {"/", "/app.js", "/api/now", "/api/events", "/api/series?selector=x"}) {
+        auto r = c.Get(path);
+        ASSERT_TRUE(r) << path;
+        EXPECT_EQ(r->status, 401) << path;
+    }
+    c.set_bearer_token_auth("s3cret");
+    auto ok = c.Get("/api/now");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+    auto no_history = c.Get("/api/series?selector=cpu_pct");
+    ASSERT_TRUE(no_history);
+    EXPECT_EQ(no_history->status, 503) << "no history yet: says where it looked";
+    EXPECT_NE(no_history->body.find("/nonexistent"), std::string::npos) << no_history->body;
 }
 
 }  // namespace
