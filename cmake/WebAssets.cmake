@@ -20,9 +20,9 @@ else()
   find_program(PERFBPF_NPM npm)
   if(NOT PERFBPF_NPM)
     message(FATAL_ERROR
-      "npm not found: the build runs `npm ci` in web/ for the dashboard's uPlot. Install it "
-      "with scripts/install-deps.sh (Debian's nodejs and npm), or set PERFBPF_NODE_MODULES "
-      "to a node_modules installed from web/package-lock.json.")
+      "npm not found: the build installs the dashboard's uPlot with `npm ci` from "
+      "web/package-lock.json. Install it with scripts/install-deps.sh (Debian's nodejs and "
+      "npm), or set PERFBPF_NODE_MODULES to a node_modules installed from that lock file.")
   endif()
   set(PERFBPF_NODE_MODULES_DIR ${PERFBPF_WEB_BUILD_DIR}/node_modules)
   # The stamp is rewritten only when npm ci succeeded, so a failed install is retried.
