@@ -44,10 +44,11 @@ TEST(Dashboard, ABrowserSeesLiveChartsAndDrillsDown) {
     if (status != 0) PERFBPF_SKIP_OR_FAIL("no node (scripts/install-deps.sh installs it)");
 
     test::TempDir dir;
-    // One-second intervals, and every process kept whatever its age, so the process a
+    // One-second intervals that the governor does not stretch on a busy host (a new point
+    // is expected within 2 s), and every process kept whatever its age, so the process a
     // click opens has history of its own.
     std::ofstream(dir.path() + "/perfbpf.toml")
-        << "[daemon]\ninterval = 1.0\nmin_process_age = 0\n";
+        << "[daemon]\ninterval = 1.0\nmin_process_age = 0\ncpu_budget_pct = 100\n";
     const std::string log = dir.path() + "/daemon.log";
     auto daemon = test::Child::spawn(
         {"/bin/sh", "-c",
