@@ -20,6 +20,7 @@ build=(
     # cpack -G DEB: dpkg-shlibdeps (dpkg-dev) and file find the package's library dependencies
     file dpkg-dev
 )
+# chromium: the dashboard's browser test drives it headless (tests/browser/).
 # prometheus-alertmanager: the alerts kernel test starts its own on a loopback port. Note that
 # Debian's package also enables its own service (:9093, cluster :9094) when installed.
 # chromium: the report kernel test renders the HTML report headless and checks its charts.
@@ -38,4 +39,10 @@ vm_and_bench=(
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${build[@]}" "${test[@]}" "${vm_and_bench[@]}" >/dev/null
+# The build runs `npm ci` for the dashboard's uPlot (web/package-lock.json). Debian's npm
+# conflicts with a node from elsewhere (nodesource's bundles its own npm): install Debian's
+# only where there is no npm at all.
+if ! command -v npm >/dev/null; then
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 echo "perfbpf dependencies installed"

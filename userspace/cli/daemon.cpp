@@ -95,7 +95,8 @@ void add_daemon(CLI::App& app) {
         "interval. Once a period it measures its own cost (CPU + BPF run time) "
         "and sheds\n"
         "work over [daemon] cpu_budget_pct. Serves the latest interval to Prometheus\n"
-        "at http://127.0.0.1:9637/metrics (--listen, [daemon] listen).\n\n"
+        "at http://127.0.0.1:9637/metrics and a live dashboard at http://127.0.0.1:9637/\n"
+        "(--listen, [daemon] listen).\n\n"
         "Examples:\n"
         "  sudo perfbpf daemon                          # defaults, "
         "/var/lib/perfbpf\n"
@@ -116,7 +117,8 @@ void add_daemon(CLI::App& app) {
         ->check(finite_number())
         ->check(CLI::Range(0.1, 3600.0).description(""));
     cmd->add_option("--listen", o->listen,
-                    "Serve GET /metrics on ADDR:PORT, an IP address; \"\" serves nothing "
+                    "Serve GET /metrics and the dashboard on ADDR:PORT, an IP address; "
+                    "\"\" serves nothing "
                     "(default [daemon] listen, 127.0.0.1:9637)")
         ->type_name("ADDR:PORT");
     cmd->add_option("--iterations", o->iterations,

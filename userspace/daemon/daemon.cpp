@@ -19,8 +19,10 @@
 #include "detect/governor.h"
 #include "model/daemon_status.h"
 #include "model/series_extract.h"
+#include "serve/dashboard.h"
 #include "serve/http_server.h"
 #include "sinks/daemon_status.h"
+#include "sinks/dashboard_json.h"
 #include "sinks/prometheus.h"
 #include "sinks/remote_write.h"
 #include "store/history.h"
@@ -121,6 +123,8 @@ class Daemon {
     std::mutex metrics_mu_;
     Exposition exposition_;
     DaemonStatus published_;
+    // Before http_: the server's handlers use it until the server is gone.
+    std::unique_ptr<Dashboard> dashboard_;
     std::unique_ptr<HttpServer> http_;
     std::unique_ptr<RemoteWriter> remote_;  // when [remote_write] url is set
     DaemonAlerts alerts_;
@@ -133,6 +137,9 @@ Result<void> Daemon::start_http() {
     if (!addr) return std::unexpected(addr.error());
     HttpServerOptions o;
     o.listen = *addr;
+    // A browser opens up to six connections for a page and keeps them alive: with two
+    // threads its chart queries would wait on each other's idle connections.
+    o.threads = 4;
     if (!config_.daemon.bearer_token_file.empty()) {
         auto token = bearer_token(config_.daemon.bearer_token_file);
         if (!token) return std::unexpected(token.error());
@@ -140,16 +147,21 @@ Result<void> Daemon::start_http() {
     }
     if (!addr->loopback && o.bearer_token.empty())
         spdlog::warn(
-            "serving /metrics on {} without a bearer token: anyone who can reach it "
+            "serving /metrics and the dashboard on {} without a bearer token: anyone who can reach "
+            "it "
             "sees process names and cgroups ([daemon] bearer_token_file)",
             listen);
-    auto server = HttpServer::start(o, [this] {
+    HttpRoutes routes;
+    routes.get["/metrics"] = metrics_handler([this] {
         std::lock_guard lock(metrics_mu_);
         return exposition_.render(published_);
     });
+    dashboard_ = std::make_unique<Dashboard>(state_dir_, unix_ms_now);
+    dashboard_->add_routes(routes);
+    auto server = HttpServer::start(o, std::move(routes));
     if (!server) return std::unexpected(server.error());
     http_ = std::move(*server);
-    spdlog::info("serving /metrics on {}:{}", addr->host, http_->port());
+    spdlog::info("serving /metrics and the dashboard on {}:{}", addr->host, http_->port());
     return {};
 }
 
@@ -212,6 +224,9 @@ void Daemon::write_history(const Snapshot& snap) {
     policy.min_age_s = config_.daemon.min_process_age_s;
     std::vector<SeriesSample> series = snapshot_series(snap, policy);
     std::ranges::move(alerts_.on_interval(snap, series), std::back_inserter(series));
+    if (dashboard_)
+        dashboard_->publish(dashboard_now_json(snap, alerts_.verdicts(), alerts_.firing()).dump(),
+                            static_cast<int64_t>(snap.interval_ns / 1'000'000));
     write_history(snap, series);
 }
 

@@ -60,8 +60,9 @@ void DaemonAlerts::reconfigure(const Config& config) {
 
 std::vector<SeriesSample> DaemonAlerts::on_interval(const Snapshot& snap,
                                                     std::span<const SeriesSample> series) {
-    const std::vector<Verdict> verdicts = verdicts_->push(snap);
-    const auto events = engine_.evaluate(snap.end_unix_ms, alert_samples(series, snap, verdicts));
+    last_verdicts_ = verdicts_->push(snap);
+    const auto events =
+        engine_.evaluate(snap.end_unix_ms, alert_samples(series, snap, last_verdicts_));
     const auto firing = engine_.firing();
     std::vector<SeriesSample> out;
     for (const auto& e : events) {

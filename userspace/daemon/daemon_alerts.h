@@ -26,6 +26,10 @@ class DaemonAlerts {
     std::vector<SeriesSample> on_interval(const Snapshot& snap,
                                           std::span<const SeriesSample> series);
 
+    // The last interval's verdicts and the alerts firing now (for the dashboard).
+    const std::vector<Verdict>& verdicts() const { return last_verdicts_; }
+    std::vector<Alert> firing() const { return engine_.firing(); }
+
     // At exit: a little time for queued notifications.
     void drain();
     void fill_status(DaemonStatus& s) const;
@@ -34,6 +38,7 @@ class DaemonAlerts {
     std::unique_ptr<VerdictWindow> verdicts_;
     AlertEngine engine_;
     std::unique_ptr<AlertSender> sender_;
+    std::vector<Verdict> last_verdicts_;
 };
 
 }  // namespace perfbpf

@@ -1,5 +1,6 @@
 #include "sinks/history_sink.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -61,12 +62,24 @@ std::string series_name(const SeriesKey& key) {
     return key.metric + "{" + canonical_labels(key.labels) + "}";
 }
 
+namespace {
+
+// A series' name, labels, kind and tier: what both JSON forms start with.
+json series_head(const SeriesResult& s) {
+    json labels = json::object();
+    for (const auto& [k, v] : s.key.labels) labels[k] = v;
+    return {{"metric", s.key.metric},
+            {"labels", labels},
+            {"kind", kind_name(s.kind)},
+            {"tier", tier_name(s.tier)}};
+}
+
+}  // namespace
+
 json query_json(const std::vector<SeriesResult>& series, const QueryRange& range) {
     json out{{"from_ms", range.from_ms}, {"to_ms", range.to_ms}, {"step_ms", range.step_ms}};
     json list = json::array();
     for (const auto& s : series) {
-        json labels = json::object();
-        for (const auto& [k, v] : s.key.labels) labels[k] = v;
         json points = json::array();
         for (const auto& p : s.points) {
             if (range.step_ms > 0)
@@ -74,13 +87,37 @@ json query_json(const std::vector<SeriesResult>& series, const QueryRange& range
             else
                 points.push_back({p.ts_ms, p.value});
         }
-        list.push_back({{"metric", s.key.metric},
-                        {"labels", labels},
-                        {"kind", kind_name(s.kind)},
-                        {"tier", tier_name(s.tier)},
-                        {"points", points}});
+        json one = series_head(s);
+        one["points"] = std::move(points);
+        list.push_back(std::move(one));
     }
     out["series"] = list;
+    return out;
+}
+
+json chart_json(const std::vector<SeriesResult>& series, const QueryRange& range,
+                int64_t interval_ms, size_t max_series) {
+    json out{{"from_ms", range.from_ms},
+             {"to_ms", range.to_ms},
+             {"step_ms", range.step_ms},
+             {"matched", series.size()}};
+    // A step holds step/interval intervals' worth of a counter, however many of them the
+    // store had (an interval is stamped where it ended, so the first step can hold one
+    // more): per second over the step is the rate a chart can compare across ranges.
+    const double per_s = 1000.0 / static_cast<double>(std::max(range.step_ms, interval_ms));
+    json list = json::array();
+    for (size_t i = 0; i < series.size() && i < max_series; ++i) {
+        const auto& s = series[i];
+        const bool rate = s.kind == MetricKind::counter;
+        json points = json::array();
+        for (const auto& p : s.points)
+            points.push_back({p.ts_ms, rate ? p.value * per_s : p.value});
+        json one = series_head(s);
+        one["per_second"] = rate;
+        one["points"] = std::move(points);
+        list.push_back(std::move(one));
+    }
+    out["series"] = std::move(list);
     return out;
 }
 
