@@ -29,6 +29,9 @@ Labels labels_for(ObjectKind o, int i) {
             return {{"device", "sd" + std::string(1, static_cast<char>('a' + i))}};
         case ObjectKind::netns:
             return {{"netns", "ns" + n}};
+        case ObjectKind::filesystem:
+            return {{"device", "/dev/vd" + std::string(1, static_cast<char>('a' + i))},
+                    {"mountpoint", "/srv/" + n}};
         case ObjectKind::cgroup:
             return {{"cgroup", "/system.slice/service-" + n + ".service"}};
         case ObjectKind::process:
@@ -50,6 +53,8 @@ int objects_of(ObjectKind o) {
             return 4;
         case ObjectKind::netns:
             return 1;
+        case ObjectKind::filesystem:
+            return 3;
         case ObjectKind::cgroup:
             return 20;
         case ObjectKind::process:

@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/history_cli.h"
-#include "daemon/daemon_alerts.h"
+#include "model/daemon_status.h"
 #include "sinks/history_alerts.h"
 #include "store/selector.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "daemon/daemon_alerts.h"
+#include "model/daemon_status.h"
 #include "sinks/history_alerts.h"
 #include "store/selector.h"
 
