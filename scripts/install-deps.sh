@@ -18,8 +18,10 @@ build=(
     # cpack -G DEB: dpkg-shlibdeps (dpkg-dev) and file find the package's library dependencies
     file dpkg-dev
 )
-# prometheus-alertmanager: the alerts kernel test starts its own on a loopback port. Note that
-# Debian's package also enables its own service (:9093, cluster :9094) when installed.
+# prometheus: its promtool checks deploy/prometheus (ctest prometheus.rules); kernel tests
+# scrape a daemon with it. prometheus-alertmanager: the alerts kernel test starts its own on
+# a loopback port. Note that Debian's package also enables its own service (:9093, cluster
+# :9094) when installed.
 test=(
     libgtest-dev libgmock-dev libbenchmark-dev
     util-linux iproute2 kmod procps e2fsprogs python3 tmux
