@@ -1,15 +1,13 @@
 // Alerts end to end: `perfbpf daemon` with a rule on a CPU hog, Debian's Alertmanager on a
 // loopback port routing everything to a webhook of the test's own; the notification must
 // arrive, and how long after the rule's `for` ended is printed (target <= 2 s).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -30,21 +28,6 @@ int64_t unix_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-// A loopback port nothing listens on now (the kernel's pick for port 0).
-int free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    ::close(fd);
-    return port;
 }
 
 // "2026-12-05T03:12:00.123Z" (or with more fraction digits, as Alertmanager writes it)
@@ -87,7 +70,7 @@ TEST(Alerts, CpuHogRuleReachesAlertmanagerWebhook) {
         }
     } stop_hook{hook, hook_thread};
 
-    const int am_port = free_port();
+    const int am_port = test::free_loopback_port();
     ASSERT_GT(am_port, 0);
     const std::string am_url = "http://127.0.0.1:" + std::to_string(am_port);
     std::ofstream(dir.path() + "/am.yml") << "route:\n"
