@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/daemon_status.h"
 #include "model/series.h"
@@ -34,6 +35,9 @@ struct PromFamily {
     double scale = 1;         // multiplies our value (for histograms: the slot bounds in µs)
     bool accumulate = false;  // running sum over intervals (counters and histograms)
     std::string help;
+    // A histogram's finite bucket bounds as `le` values, formatted once: a scrape writes
+    // them for every bucket of every series.
+    std::vector<std::string> bucket_le;
 };
 
 PromFamily prom_family(const FieldInfo& f);
