@@ -119,7 +119,9 @@ in_root sh -c "apt-get update -qq && cd /tmp && DEBIAN_FRONTEND=noninteractive \
 rm -f "$root.apt.log"
 
 for f in /usr/bin/perfbpf /usr/lib/perfbpf/libperfbpf_shim.so /lib/systemd/system/perfbpf.service \
-    /etc/perfbpf/perfbpf.toml /usr/share/man/man8/perfbpf.8.gz /usr/share/man/man8/perfbpf-top.8.gz; do
+    /etc/perfbpf/perfbpf.toml /usr/share/man/man8/perfbpf.8.gz /usr/share/man/man8/perfbpf-top.8.gz \
+    /usr/share/perfbpf/prometheus/perfbpf.rules.yml /usr/share/perfbpf/prometheus/perfbpf.rules.test.yml \
+    /usr/share/perfbpf/grafana/perfbpf.json; do
     [ -e "$root$f" ] || die "$f is not installed"
 done
 in_root dpkg-query -W -f='${Conffiles}\n' perfbpf | grep -q '^ /etc/perfbpf/perfbpf.toml ' ||
