@@ -30,6 +30,10 @@ class DaemonAlerts {
     std::vector<SeriesSample> on_interval(const Snapshot& snap,
                                           std::span<const SeriesSample> series);
 
+    // The last interval's series derived for the rules (mem_used_pct, verdict_severity,
+    // oom_kills, ...: derived_alert_metrics), for /metrics.
+    std::span<const SeriesSample> derived_series() const { return derived_; }
+
     // At exit: a little time for queued notifications.
     void drain();
     void fill_status(DaemonStatus& s) const;
@@ -38,6 +42,7 @@ class DaemonAlerts {
     std::unique_ptr<VerdictWindow> verdicts_;
     AlertEngine engine_;
     std::unique_ptr<AlertSender> sender_;
+    std::vector<SeriesSample> derived_;
 };
 
 }  // namespace perfbpf

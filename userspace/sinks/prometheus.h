@@ -63,8 +63,9 @@ class Exposition {
   public:
     explicit Exposition(ExpositionOptions opts = {});
 
-    // One interval's series (snapshot_series); a series not in the catalogue is ignored.
-    void update(std::span<const SeriesSample> series);
+    // One interval's series (snapshot_series) and the alert rules' derived ones
+    // (derived_alert_metrics); a series of neither is ignored.
+    void update(std::span<const SeriesSample> series, std::span<const SeriesSample> derived = {});
     // The page for one scrape, with self-metrics from `status`. Counts the scrape for the
     // staleness of missing series, so it is not const.
     std::string render(const DaemonStatus& status);
@@ -81,6 +82,7 @@ class Exposition {
     };
     bool present(const Entry& e) const { return e.last_interval == interval_; }
     const PromFamily* family_of(const std::string& metric);
+    void add(const SeriesSample& s);
     template <class Pred>
     void prune(Pred drop);
     void render_series(std::string& out, const SeriesKey& key, const Entry& e) const;
