@@ -16,6 +16,10 @@ install(FILES ${CMAKE_SOURCE_DIR}/deploy/perfbpf.service ${CMAKE_SOURCE_DIR}/dep
               ${CMAKE_SOURCE_DIR}/deploy/perfbpf-report-daily.timer
               ${CMAKE_SOURCE_DIR}/deploy/perfbpf-report-weekly.timer
         DESTINATION lib/systemd/system)
+# For the central side (README "For the central side"): the Prometheus rules with their
+# promtool tests, and the Grafana board, as /usr/share/perfbpf/{prometheus,grafana}.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/deploy/prometheus ${CMAKE_SOURCE_DIR}/deploy/grafana
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/perfbpf)
 # The sysconf dir is chosen when installing, from the prefix of that install (cpack's is
 # /usr whatever this build was configured with), as GNUInstallDirs does: /etc for /usr.
 install(CODE "

@@ -20,10 +20,12 @@ build=(
     # cpack -G DEB: dpkg-shlibdeps (dpkg-dev) and file find the package's library dependencies
     file dpkg-dev
 )
-# chromium: the dashboard's browser test drives it headless (tests/browser/).
-# prometheus-alertmanager: the alerts kernel test starts its own on a loopback port. Note that
-# Debian's package also enables its own service (:9093, cluster :9094) when installed.
-# chromium: the report kernel test renders the HTML report headless and checks its charts.
+# chromium: the dashboard's browser test drives it headless (tests/browser/); the report
+# kernel test renders the HTML report headless and checks its charts.
+# prometheus: its promtool checks deploy/prometheus (ctest prometheus.rules); kernel tests
+# scrape a daemon with it. prometheus-alertmanager: the alerts kernel test starts its own on
+# a loopback port. Note that Debian's package also enables its own service (:9093, cluster
+# :9094) when installed.
 test=(
     libgtest-dev libgmock-dev libbenchmark-dev
     util-linux iproute2 kmod procps e2fsprogs python3 tmux

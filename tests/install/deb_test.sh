@@ -120,7 +120,9 @@ rm -f "$root.apt.log"
 
 units=(perfbpf.service perfbpf-report@.service perfbpf-report-daily.timer perfbpf-report-weekly.timer)
 for f in /usr/bin/perfbpf /usr/lib/perfbpf/libperfbpf_shim.so "${units[@]/#//lib/systemd/system/}" \
-    /etc/perfbpf/perfbpf.toml /usr/share/man/man8/perfbpf.8.gz /usr/share/man/man8/perfbpf-top.8.gz; do
+    /etc/perfbpf/perfbpf.toml /usr/share/man/man8/perfbpf.8.gz /usr/share/man/man8/perfbpf-top.8.gz \
+    /usr/share/perfbpf/prometheus/perfbpf.rules.yml /usr/share/perfbpf/prometheus/perfbpf.rules.test.yml \
+    /usr/share/perfbpf/grafana/perfbpf.json; do
     [ -e "$root$f" ] || die "$f is not installed"
 done
 in_root dpkg-query -W -f='${Conffiles}\n' perfbpf | grep -q '^ /etc/perfbpf/perfbpf.toml ' ||

@@ -1,13 +1,13 @@
 // Alerts end to end: `perfbpf daemon` with a rule on a CPU hog, Debian's Alertmanager on a
 // loopback port routing everything to a webhook of the test's own; the notification must
 // arrive, and how long after the rule's `for` ended is printed (target <= 2 s).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>

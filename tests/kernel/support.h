@@ -118,6 +118,9 @@ std::unique_ptr<Collector> family_collector(const std::set<std::string>& familie
 // The process with this pid in a snapshot, or null.
 const ProcessSample* find_process(const Snapshot& s, int pid);
 
+// A loopback TCP port nothing listens on now (the kernel's pick for port 0); -1 if none.
+int free_loopback_port();
+
 // Waits (up to 5 s) for tcp_pair's receiver to publish its port in `path`; 0 if it does not.
 int wait_for_port(const std::string& path);
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "detect/alert_rules.h"
 #include "sinks/snapshot_record.h"
 #include "temp_dir.h"
 
@@ -69,6 +70,27 @@ TEST(Prometheus, EveryCatalogueNameHasItsOwnFamily) {
         EXPECT_FALSE(p.name.starts_with("perfbpf_self_")) << p.name;
         EXPECT_FALSE(p.help.empty()) << p.name;
     }
+}
+
+// The alert rules' derived series (detect/alert_rules.h) are on the page too, so that
+// Prometheus can hold the daemon's rules: a verdict's severity as a gauge, OOM kills as a
+// counter that keeps its total.
+TEST(Prometheus, DerivedAlertSeriesAreExposed) {
+    Exposition x;
+    const std::vector<SeriesSample> derived = {
+        sample("mem_used_pct", {}, MetricKind::gauge, 81),
+        sample("verdict_severity", {{"resource", "cpu"}}, MetricKind::level, 2),
+        sample("oom_kills", {{"comm", "hog"}, {"pid", "7"}}, MetricKind::counter, 1)};
+    x.update({}, derived);
+    x.update({}, derived);
+    const std::string page = x.render({});
+    EXPECT_DOUBLE_EQ(value_of(page, "perfbpf_mem_used_ratio"), 0.81);
+    EXPECT_EQ(value_of(page, "perfbpf_verdict_severity{resource=\"cpu\"}"), 2);
+    EXPECT_EQ(value_of(page, "perfbpf_oom_kills_total{comm=\"hog\",pid=\"7\"}"), 2);
+    EXPECT_NE(page.find("# TYPE perfbpf_oom_kills_total counter\n"), std::string::npos) << page;
+    EXPECT_NE(page.find("# TYPE perfbpf_verdict_severity gauge\n"), std::string::npos) << page;
+    // Derived names do not collide with the catalogue's families.
+    for (const auto& d : derived_alert_metrics()) EXPECT_EQ(find_metric(d.name), nullptr) << d.name;
 }
 
 TEST(Prometheus, CountersAccumulateAcrossIntervals) {

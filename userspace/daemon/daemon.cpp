@@ -234,7 +234,7 @@ void Daemon::write_history(const Snapshot& snap, const std::vector<SeriesSample>
     status_.series = series.size();
     {
         std::lock_guard lock(metrics_mu_);
-        exposition_.update(series);
+        exposition_.update(series, alerts_.derived_series());
         if (remote_) remote_->push(exposition_, published_, snap.end_unix_ms);
     }
     auto r = history_->append(snap.end_unix_ms, series);

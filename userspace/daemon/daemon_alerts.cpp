@@ -61,8 +61,18 @@ void DaemonAlerts::reconfigure(const Config& config) {
 std::vector<SeriesSample> DaemonAlerts::on_interval(const Snapshot& snap,
                                                     std::span<const SeriesSample> series) {
     last_verdicts_ = verdicts_->push(snap);
-    const auto events =
-        engine_.evaluate(snap.end_unix_ms, alert_samples(series, snap, last_verdicts_));
+    const std::vector<AlertSample> samples = alert_samples(series, snap, last_verdicts_);
+    const auto events = engine_.evaluate(snap.end_unix_ms, samples);
+    // alert_samples puts the derived ones after the catalogue's (histograms left out).
+    const auto catalogue = static_cast<size_t>(std::ranges::count_if(
+        series, [](const SeriesSample& s) { return s.kind != MetricKind::histogram; }));
+    derived_.clear();
+    for (size_t i = catalogue; i < samples.size(); ++i) {
+        SeriesSample d;
+        d.key = samples[i].key;
+        d.value = samples[i].value;
+        derived_.push_back(std::move(d));
+    }
     const auto firing = engine_.firing();
     std::vector<SeriesSample> out;
     for (const auto& e : events) {

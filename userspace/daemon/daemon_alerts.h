@@ -29,6 +29,9 @@ class DaemonAlerts {
     // The last interval's verdicts and the alerts firing now (for the dashboard).
     const std::vector<Verdict>& verdicts() const { return last_verdicts_; }
     std::vector<Alert> firing() const { return engine_.firing(); }
+    // The last interval's series derived for the rules (mem_used_pct, verdict_severity,
+    // oom_kills, ...: derived_alert_metrics), for /metrics.
+    std::span<const SeriesSample> derived_series() const { return derived_; }
 
     // At exit: a little time for queued notifications.
     void drain();
@@ -39,6 +42,7 @@ class DaemonAlerts {
     AlertEngine engine_;
     std::unique_ptr<AlertSender> sender_;
     std::vector<Verdict> last_verdicts_;
+    std::vector<SeriesSample> derived_;
 };
 
 }  // namespace perfbpf

@@ -15,8 +15,10 @@ constexpr DerivedMetric kDerived[] = {
     {"swap_used_pct", "pct", "swap in use, percent of SwapTotal (no series without swap)"},
     {"tcp_retrans_pct", "pct",
      "TCP segments retransmitted per 100 sent (only over 100 segments sent in the interval)"},
-    {"verdict_severity", "", "a resource's verdict: 0 ok, 1 warning, 2 critical"},
-    {"oom_kills", "count", "an OOM kill in the interval, labelled by the killed process"},
+    {"verdict_severity", "", "a resource's verdict: 0 ok, 1 warning, 2 critical",
+     MetricKind::level},
+    {"oom_kills", "count", "an OOM kill in the interval, labelled by the killed process",
+     MetricKind::counter},
 };
 
 Result<AlertRule> bad(const AlertRuleSpec& s, const std::string& field, const std::string& why) {

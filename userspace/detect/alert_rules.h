@@ -87,8 +87,10 @@ std::vector<AlertRuleSpec> merge_alert_rules(std::span<const AlertRuleSpec> conf
 // verdicts: mem_used_pct, swap_used_pct (only with swap), tcp_retrans_pct (only over
 // kMinSegsForRetransPct segments sent), verdict_severity{resource} (0 ok, 1 warning, 2
 // critical; its evidence as the note), oom_kills{pid,comm} (1 per kill in the interval).
+// /metrics exposes them too, so Prometheus can hold the same rules.
 struct DerivedMetric {
     std::string_view name, unit, help;
+    MetricKind kind = MetricKind::gauge;
 };
 std::span<const DerivedMetric> derived_alert_metrics();
 inline constexpr uint64_t kMinSegsForRetransPct = 100;
@@ -101,7 +103,7 @@ struct AlertSample {
     std::string note;
 };
 
-// The catalogue series (histograms left out) and the derived ones of one interval.
+// The catalogue series (histograms left out), then the derived ones of one interval.
 std::vector<AlertSample> alert_samples(std::span<const SeriesSample> series, const Snapshot& snap,
                                        std::span<const Verdict> verdicts);
 

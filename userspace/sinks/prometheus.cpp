@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "detect/alert_rules.h"
+
 namespace perfbpf {
 
 namespace {
@@ -151,6 +153,8 @@ PromFamily prom_family(const FieldInfo& f) {
     if (f.kind == MetricKind::histogram) {
         p.type = PromType::histogram;
         p.accumulate = true;
+        for (size_t i = 0; i < kFiniteBuckets; ++i)
+            p.bucket_le.push_back(prom_number(Log2Histogram::slot_high_us(i) * p.scale));
     } else if (f.kind == MetricKind::counter && !f.can_decrease) {
         p.type = PromType::counter;
         p.accumulate = true;
@@ -186,6 +190,14 @@ std::string prom_number(double v) {
 
 Exposition::Exposition(ExpositionOptions opts) : opts_(opts) {
     for (const auto& f : metric_catalogue()) families_.try_emplace(f.name, prom_family(f));
+    for (const auto& d : derived_alert_metrics()) {
+        FieldInfo f;
+        f.name = d.name;
+        f.unit = d.unit;
+        f.kind = d.kind;
+        f.help = d.help;
+        families_.try_emplace(f.name, prom_family(f));
+    }
 }
 
 const PromFamily* Exposition::family_of(const std::string& metric) {
@@ -200,22 +212,11 @@ void Exposition::prune(Pred drop) {
         it = drop(it->second) ? entries_.erase(it) : std::next(it);
 }
 
-void Exposition::update(std::span<const SeriesSample> series) {
+void Exposition::update(std::span<const SeriesSample> series,
+                        std::span<const SeriesSample> derived) {
     ++interval_;
-    for (const auto& s : series) {
-        const PromFamily* family = family_of(s.key.metric);
-        if (!family) continue;
-        Entry& e = entries_[s.key];
-        e.family = family;
-        e.last_interval = interval_;
-        e.missing_scrapes = 0;
-        if (family->type == PromType::histogram)
-            e.hist.merge(s.hist);
-        else if (family->accumulate)
-            e.value += s.value;
-        else
-            e.value = s.value;
-    }
+    for (const auto& s : series) add(s);
+    for (const auto& s : derived) add(s);
     // A pass over every entry costs more than the update itself on a host with many series
     // (60 % of the daemon's CPU here when done every interval): prune now and then.
     constexpr uint64_t kPruneEvery = 64;
@@ -223,6 +224,21 @@ void Exposition::update(std::span<const SeriesSample> series) {
         prune([&](Entry& e) {
             return interval_ - e.last_interval >= static_cast<uint64_t>(opts_.stale_intervals);
         });
+}
+
+void Exposition::add(const SeriesSample& s) {
+    const PromFamily* family = family_of(s.key.metric);
+    if (!family) return;
+    Entry& e = entries_[s.key];
+    e.family = family;
+    e.last_interval = interval_;
+    e.missing_scrapes = 0;
+    if (family->type == PromType::histogram)
+        e.hist.merge(s.hist);
+    else if (family->accumulate)
+        e.value += s.value;
+    else
+        e.value = s.value;
 }
 
 void Exposition::write_series(PromWriter& w, const SeriesKey& key, const Entry& e) const {
@@ -239,7 +255,7 @@ void Exposition::write_series(PromWriter& w, const SeriesKey& key, const Entry& 
         sum_us += static_cast<double>(e.hist.slot(i)) * slot_mid_us(i);
         if (i < kFiniteBuckets)
             w.sample(bucket, key.labels, static_cast<double>(cumulative),
-                     {"le", prom_number(Log2Histogram::slot_high_us(i) * f.scale)});
+                     {"le", f.bucket_le[i]});
     }
     w.sample(bucket, key.labels, static_cast<double>(cumulative), {"le", "+Inf"});
     w.sample(f.name + "_sum", key.labels, sum_us * f.scale, {});

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/daemon_status.h"
 #include "model/series.h"
@@ -34,6 +35,9 @@ struct PromFamily {
     double scale = 1;         // multiplies our value (for histograms: the slot bounds in µs)
     bool accumulate = false;  // running sum over intervals (counters and histograms)
     std::string help;
+    // A histogram's finite bucket bounds as `le` values, formatted once: a scrape writes
+    // them for every bucket of every series.
+    std::vector<std::string> bucket_le;
 };
 
 PromFamily prom_family(const FieldInfo& f);
@@ -73,8 +77,9 @@ class Exposition {
   public:
     explicit Exposition(ExpositionOptions opts = {});
 
-    // One interval's series (snapshot_series); a series not in the catalogue is ignored.
-    void update(std::span<const SeriesSample> series);
+    // One interval's series (snapshot_series) and the alert rules' derived ones
+    // (derived_alert_metrics); a series of neither is ignored.
+    void update(std::span<const SeriesSample> series, std::span<const SeriesSample> derived = {});
     // The page for one scrape, with self-metrics from `status`. Counts the scrape for the
     // staleness of missing series, so it is not const.
     std::string render(const DaemonStatus& status);
@@ -94,6 +99,7 @@ class Exposition {
     };
     bool present(const Entry& e) const { return e.last_interval == interval_; }
     const PromFamily* family_of(const std::string& metric);
+    void add(const SeriesSample& s);
     template <class Pred>
     void prune(Pred drop);
     // Every series (those missing from the last update() too unless `current_only`: their
