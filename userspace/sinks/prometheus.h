@@ -57,6 +57,9 @@ class PromWriter {
   public:
     struct Extra {
         std::string_view name, value;
+        // The same name and labels as the previous sample (a histogram's next bucket): a
+        // writer may reuse what it made of them.
+        bool repeat = false;
     };
     virtual ~PromWriter() = default;
     virtual void family(std::string_view name, PromType type, std::string_view help) = 0;
