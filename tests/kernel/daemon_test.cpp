@@ -324,7 +324,9 @@ TEST(TopHistory, ShowsTheDaemonsPastIntervalByInterval) {
         EXPECT_NEAR(j["interval_ns"].get<double>(), 0.3e9, 0.25e9);
         ASSERT_TRUE(j.contains("verdicts"));
         for (const auto& p : j["processes"])
-            if (p["pid"] == spin.pid() && p["cpu_pct"].get<double>() > 20) ++with_spin;
+            // At load 12 on 2 CPUs a spinning process gets about a sixth of one: what counts
+            // is that it is there, with some CPU.
+            if (p["pid"] == spin.pid() && p["cpu_pct"].get<double>() > 2) ++with_spin;
     }
     EXPECT_EQ(intervals, 8u) << out.substr(0, 500);
     EXPECT_GE(with_spin, 6u);
