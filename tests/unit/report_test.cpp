@@ -252,3 +252,51 @@ TEST(ReportStats, NearestRankP95AndWeightedAverage) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// A filesystem filling at a steady rate for three days, less than a day short of full: the report
+// over the last day says when it fills, from the forecast command's method.
+TEST(ReportForecasts, AFillingFilesystemIsInTheReport) {
+    test::StateDir dir;
+    auto h = History::open(dir.path());
+    ASSERT_TRUE(h) << h.error().message;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() /
+                        kMin * kMin;
+    constexpr int64_t kStep = 10 * kMin;
+    constexpr double kGiB = 1024.0 * 1024 * 1024;
+    const int64_t t0 = now - 3 * 86'400'000;
+    const Labels fs = {{"device", "vda1"}, {"mountpoint", "/"}};
+    const SeriesId used = h->intern({"fs_used_bytes", fs}, MetricKind::level);
+    const SeriesId size = h->intern({"fs_size_bytes", fs}, MetricKind::level);
+    const SeriesId clock = h->intern({"cpu_busy_pct", {}}, MetricKind::gauge);
+    for (int64_t t = t0; t < now; t += kStep) {
+        // 10 GiB a day, 30 GiB at `now`: the 38 GiB filesystem is full 19.2 h later.
+        const double days = static_cast<double>(t - t0) / 86'400'000.0;
+        std::vector<std::pair<SeriesId, double>> v = {
+            {used, 10 * days * kGiB}, {size, 38 * kGiB}, {clock, 5}};
+        ASSERT_TRUE(h->append(t, v, {}));
+    }
+    ASSERT_TRUE(h->flush());
+    ReportOptions o;
+    o.from_ms = now - 86'400'000;
+    o.to_ms = now;
+    o.now_ms = now;
+    auto r = build_report(*h, o, nullptr);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->forecasts.size(), 1u);
+    const ReportForecast& f = r->forecasts[0];
+    EXPECT_EQ(f.metric, "fs_used_bytes");
+    EXPECT_EQ(f.labels, fs);
+    ASSERT_TRUE(f.forecast) << f.outlook;
+    ASSERT_TRUE(f.eta_ms) << f.outlook;
+    EXPECT_NEAR(static_cast<double>(*f.eta_ms) / 3.6e6, 19.2, 2.0) << f.outlook;
+    EXPECT_NE(f.outlook.find("vda1 full"), std::string::npos) << f.outlook;
+    EXPECT_EQ(r->forecast_horizon_ms, 86'400'000);
+}
+
+}  // namespace
+}  // namespace perfbpf

@@ -16,6 +16,8 @@ std::string_view section_key(ReportSection s) {
             return "verdicts";
         case ReportSection::alerts:
             return "alerts";
+        case ReportSection::forecasts:
+            return "forecasts";
         case ReportSection::tune_changes:
             return "tune_changes";
     }
@@ -32,6 +34,8 @@ std::string_view section_title(ReportSection s) {
             return "Verdicts";
         case ReportSection::alerts:
             return "Alerts";
+        case ReportSection::forecasts:
+            return "Forecasts";
         case ReportSection::tune_changes:
             return "Tuning changes";
     }

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,10 +20,17 @@ namespace perfbpf {
 // The sections in the order every writer lays them out. A new section (incidents,
 // forecasts) is a new value here, its data in Report, and a case in each writer's switch
 // (-Wswitch names every writer that lacks it).
-enum class ReportSection : uint8_t { resources, top_consumers, verdicts, alerts, tune_changes };
+enum class ReportSection : uint8_t {
+    resources,
+    top_consumers,
+    verdicts,
+    alerts,
+    forecasts,
+    tune_changes
+};
 inline constexpr std::array kReportSections = {
     ReportSection::resources, ReportSection::top_consumers, ReportSection::verdicts,
-    ReportSection::alerts, ReportSection::tune_changes};
+    ReportSection::alerts,    ReportSection::forecasts,     ReportSection::tune_changes};
 // Its JSON key and HTML anchor ("resources", "top_consumers", ...).
 std::string_view section_key(ReportSection s);
 std::string_view section_title(ReportSection s);
@@ -102,6 +110,20 @@ struct TuneChange {
     std::string outcome, detail;  // tune/journal.h's outcome names: kept, reverted, ...
 };
 
+// Where a series with a limit is heading (a filesystem filling, a cgroup's memory, the
+// host's free memory, a big process's RSS): `perfbpf forecast`'s method over the report's
+// horizon.
+struct ReportForecast {
+    std::string metric;
+    Labels labels;
+    std::string now;      // the newest value, in its unit
+    std::string outlook;  // "vda1 full (fs_size_bytes 250 GiB) in 3.2 d (90 %: 2.5 d–4.1 d)",
+                          // or why there is no forecast ("needs 14.0 d of history")
+    bool forecast = false;
+    bool already = false;                              // at or past its limit now
+    std::optional<int64_t> eta_ms, early_ms, late_ms;  // to the limit, within the horizon
+};
+
 struct Report {
     int64_t from_ms = 0, to_ms = 0;  // [from, to)
     int64_t generated_ms = 0;
@@ -111,6 +133,8 @@ struct Report {
     std::vector<TopList> top;
     std::vector<TimelineEntry> verdicts, alerts;
     std::vector<TuneChange> tune_changes;
+    int64_t forecast_horizon_ms = 0;
+    std::vector<ReportForecast> forecasts;
     std::vector<std::string> notes;  // what could not be read, said in the report
 };
 

@@ -57,6 +57,24 @@ std::string crossing_text(const SeriesForecast& s, double coverage, int64_t hori
     return out;
 }
 
+}  // namespace
+
+std::string forecast_value_text(double v, std::string_view unit) {
+    return value_text(v, unit);
+}
+
+std::string forecast_outlook(const SeriesForecast& s, double coverage, int64_t horizon_ms) {
+    if (!s.forecast) return "no forecast: " + s.error;
+    const Forecast& f = *s.forecast;
+    if (f.crossing && s.threshold) return crossing_text(s, coverage, horizon_ms);
+    const int pct = static_cast<int>(std::lround(coverage * 100));
+    return "in " + forecast_duration(horizon_ms) + " " + value_text(f.value, s.unit) + " (" +
+           std::to_string(pct) + " %: " + value_text(f.lo, s.unit) + " – " +
+           value_text(f.hi, s.unit) + ")";
+}
+
+namespace {
+
 ojson opt_ms(const std::optional<int64_t>& v) {
     return v ? ojson(*v) : ojson(nullptr);
 }

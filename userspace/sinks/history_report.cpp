@@ -5,6 +5,8 @@
 
 #include "model/daemon_status.h"
 #include "sinks/history_alerts.h"
+#include "sinks/history_forecast.h"
+#include "store/forecast_series.h"
 #include "store/selector.h"
 
 namespace perfbpf {
@@ -142,6 +144,55 @@ Result<void> add_top(History& h, Report& rep, int64_t to, size_t n) {
     return {};
 }
 
+// Forecasts over the report's length (a day at least, a week at most) of what runs into a
+// limit: every filesystem and the host's free memory (with why there is none when history
+// is short), and cgroups and the biggest processes only when they reach theirs within the
+// horizon (a line for every cgroup that will not would bury the ones that will).
+Result<void> add_forecasts(History& h, Report& rep, int64_t now_ms) {
+    constexpr int64_t kDay = 24 * 3600 * 1000LL;
+    rep.forecast_horizon_ms = std::clamp<int64_t>(rep.to_ms - rep.from_ms, kDay, 7 * kDay);
+    std::vector<std::pair<std::string, bool>> selectors = {
+        // selector, always listed
+        {"fs_used_bytes", true},
+        {"mem_available_bytes" + std::string(kHostOnly), true},
+        {"memory_current_bytes{pid=\"\",cgroup=~\".+\"}", false}};
+    for (const auto& t : rep.top)
+        if (t.object == "process" && t.by == "memory")
+            for (const auto& c : t.top) {
+                std::string sel = "rss_bytes{";
+                for (size_t i = 0; i < c.labels.size(); ++i)
+                    sel += (i ? "," : "") + c.labels[i].first + "=\"" + c.labels[i].second + '"';
+                selectors.emplace_back(sel + "}", false);
+            }
+    for (const auto& [text, always] : selectors) {
+        auto sel = parse_selector(text);
+        if (!sel) return fail("report: forecast selector " + text + ": " + sel.error().message);
+        ForecastQuery q;
+        q.selector = *sel;
+        q.horizon_ms = rep.forecast_horizon_ms;
+        q.now_ms = std::min(now_ms, rep.to_ms);
+        auto run = forecast_history(h, q);
+        if (!run) return std::unexpected(run.error());
+        for (const SeriesForecast& s : run->series) {
+            ReportForecast f;
+            f.metric = s.key.metric;
+            f.labels = s.key.labels;
+            f.now = forecast_value_text(s.last, s.unit);
+            f.outlook = forecast_outlook(s, run->coverage, q.horizon_ms);
+            f.forecast = s.forecast.has_value();
+            if (s.forecast && s.forecast->crossing) {
+                const Crossing& c = *s.forecast->crossing;
+                f.already = c.already;
+                f.eta_ms = c.eta_ms;
+                f.early_ms = c.early_ms;
+                f.late_ms = c.late_ms;
+            }
+            if (always || f.already || f.eta_ms) rep.forecasts.push_back(std::move(f));
+        }
+    }
+    return {};
+}
+
 Result<void> add_timelines(History& h, Report& rep, int64_t to, int64_t now_ms) {
     auto series = run(h, kAlertStateMetric, rep.from_ms, to, 0);
     if (!series) return std::unexpected(series.error());
@@ -200,6 +251,7 @@ Result<Report> build_report(History& history, const ReportOptions& o,
     // daemon that stopped: staleness counts from the range's end.
     if (auto r = add_timelines(history, rep, to, std::min(o.now_ms, o.to_ms)); !r)
         return std::unexpected(r.error());
+    if (auto r = add_forecasts(history, rep, o.now_ms); !r) return std::unexpected(r.error());
     if (journal) add_tune_changes(*journal, rep);
     return rep;
 }

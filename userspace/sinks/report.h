@@ -29,6 +29,8 @@ std::string timeline_until(const TimelineEntry& e);
 std::string timeline_duration(const TimelineEntry& e, int64_t to_ms);
 // The object labels of a timeline entry, "host" when none: "device=sda".
 std::string timeline_object(const TimelineEntry& e);
+// metric{label="value",...} of a forecast's series, as `perfbpf query` names it.
+std::string forecast_series_name(const ReportForecast& f);
 // What a section says when it has nothing: "No alerts fired in this range."
 std::string empty_section_text(ReportSection s);
 // What a top list's numbers are: "CPU time", "peak memory", "read + written".

@@ -2,6 +2,7 @@
 #include <ctime>
 
 #include "sinks/report.h"
+
 #include "util/format.h"
 
 namespace perfbpf {
@@ -42,6 +43,15 @@ std::string timeline_object(const TimelineEntry& e) {
     return out.empty() ? "host" : out;
 }
 
+std::string forecast_series_name(const ReportForecast& f) {
+    std::string out = f.metric;
+    if (f.labels.empty()) return out;
+    out += '{';
+    for (size_t i = 0; i < f.labels.size(); ++i)
+        out += (i ? "," : "") + f.labels[i].first + "=\"" + f.labels[i].second + '"';
+    return out + '}';
+}
+
 std::string empty_section_text(ReportSection s) {
     switch (s) {
         case ReportSection::resources:
@@ -52,6 +62,8 @@ std::string empty_section_text(ReportSection s) {
             return "No verdict held warning or critical in this range.";
         case ReportSection::alerts:
             return "No alerts fired in this range.";
+        case ReportSection::forecasts:
+            return "Nothing with a limit is forecast to reach it.";
         case ReportSection::tune_changes:
             return "The tuner changed nothing in this range.";
     }

@@ -204,6 +204,16 @@ std::string tune_html(const Report& r) {
     return out + "</table>\n";
 }
 
+std::string forecasts_html(const Report& r) {
+    if (r.forecasts.empty()) return "<p>" + empty_section_text(ReportSection::forecasts) + "</p>\n";
+    std::string out = "<table><tr><th>Series</th><th>Now</th><th>Outlook</th></tr>\n";
+    for (const auto& f : r.forecasts)
+        out += "<tr><td>" + esc(forecast_series_name(f)) + "</td><td class=\"num\">" + esc(f.now) +
+               "</td><td" + (f.already || f.eta_ms ? " class=\"warning\"" : "") + ">" +
+               esc(f.outlook) + "</td></tr>\n";
+    return out + "</table>\n";
+}
+
 }  // namespace
 
 std::string report_html(const Report& r) {
@@ -229,6 +239,9 @@ std::string report_html(const Report& r) {
                 break;
             case ReportSection::alerts:
                 out += timeline_html(r.alerts, r, "Alert", s);
+                break;
+            case ReportSection::forecasts:
+                out += forecasts_html(r);
                 break;
             case ReportSection::tune_changes:
                 out += tune_html(r);

@@ -73,6 +73,26 @@ json tune_json(const Report& r) {
     return out;
 }
 
+json forecasts_json(const Report& r) {
+    auto opt = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); };
+    json out = json::array();
+    for (const auto& f : r.forecasts) {
+        json labels = json::object();
+        for (const auto& [k, v] : f.labels) labels[k] = v;
+        out.push_back({{"metric", f.metric},
+                       {"labels", labels},
+                       {"now", f.now},
+                       {"outlook", f.outlook},
+                       {"forecast", f.forecast},
+                       {"horizon_ms", r.forecast_horizon_ms},
+                       {"already", f.already},
+                       {"eta_ms", opt(f.eta_ms)},
+                       {"early_ms", opt(f.early_ms)},
+                       {"late_ms", opt(f.late_ms)}});
+    }
+    return out;
+}
+
 }  // namespace
 
 json report_json(const Report& r) {
@@ -97,6 +117,9 @@ json report_json(const Report& r) {
                 break;
             case ReportSection::alerts:
                 out = timeline_json(r.alerts, "alert");
+                break;
+            case ReportSection::forecasts:
+                out = forecasts_json(r);
                 break;
             case ReportSection::tune_changes:
                 out = tune_json(r);

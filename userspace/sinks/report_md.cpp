@@ -74,6 +74,13 @@ std::string tune_md(const Report& r) {
     return out;
 }
 
+std::string forecasts_md(const Report& r) {
+    if (r.forecasts.empty()) return empty_section_text(ReportSection::forecasts) + "\n";
+    std::string out = header({"Series", "Now", "Outlook"});
+    for (const auto& f : r.forecasts) out += row({forecast_series_name(f), f.now, f.outlook});
+    return out;
+}
+
 }  // namespace
 
 std::string report_markdown(const Report& r) {
@@ -95,6 +102,9 @@ std::string report_markdown(const Report& r) {
                 break;
             case ReportSection::alerts:
                 out += timeline_md(r.alerts, r, "Alert", s);
+                break;
+            case ReportSection::forecasts:
+                out += forecasts_md(r);
                 break;
             case ReportSection::tune_changes:
                 out += tune_md(r);
