@@ -181,3 +181,43 @@ TEST(StoreHistory, IdleSeriesKeysLeaveMemoryNotTheStore) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// A reader kept open while the writer goes on (the dashboard, top --history): its queries
+// see series made after it opened, and points that compaction moved from the head into
+// chunks after it opened.
+TEST(StoreHistory, AReaderKeptOpenSeesNewSeriesAndCompactedPoints) {
+    test::StateDir dir;
+    auto w = History::open(dir.path());
+    ASSERT_TRUE(w) << w.error().message;
+    const SeriesId a = w->intern({"cpu_pct", {{"pid", "1"}}}, MetricKind::gauge);
+    for (int64_t t = 0; t < 30; ++t) {
+        std::vector<std::pair<SeriesId, double>> v{{a, 1.0 * t}};
+        ASSERT_TRUE(w->append(kT0 + t * 1000, v, {}));
+    }
+    auto r = History::open_existing(dir.path());
+    ASSERT_TRUE(r) << r.error().message;
+    // The writer adds a series and runs past an hour boundary (compacting the head), then
+    // flushes the rest into chunks.
+    const SeriesId b = w->intern({"cpu_pct", {{"pid", "2"}}}, MetricKind::gauge);
+    for (int64_t t = 30; t < 3700; ++t) {
+        std::vector<std::pair<SeriesId, double>> v{{a, 1.0 * t}, {b, 2.0}};
+        ASSERT_TRUE(w->append(kT0 + t * 1000, v, {}));
+    }
+    ASSERT_TRUE(w->flush());
+    EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM head"), 0);
+
+    auto sel = parse_selector("cpu_pct");
+    ASSERT_TRUE(sel);
+    auto res = r->query(*sel, kT0, kT0 + 3700 * 1000, 0);
+    ASSERT_TRUE(res) << res.error().message;
+    ASSERT_EQ(res->size(), 2u);
+    EXPECT_EQ((*res)[0].points.size(), 3700u);
+    EXPECT_EQ((*res)[0].points[3699].value, 3699.0);
+    EXPECT_EQ((*res)[1].points.size(), 3670u);
+}
+
+}  // namespace
+}  // namespace perfbpf

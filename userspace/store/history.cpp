@@ -185,9 +185,12 @@ Result<void> History::Impl::prepare_statements() {
 
 // Reads the series table in id order: fn(id, key, kind) for each row.
 template <class Fn>
-static Result<void> read_series_table(store::Db& db, const std::string& path, Fn&& fn) {
-    auto s = db.prepare("SELECT id, metric, labels, kind FROM series ORDER BY id", "read series");
+static Result<void> read_series_table(store::Db& db, const std::string& path, Fn&& fn,
+                                      SeriesId after = 0) {
+    auto s = db.prepare("SELECT id, metric, labels, kind FROM series WHERE id > ? ORDER BY id",
+                        "read series");
     if (!s) return std::unexpected(s.error());
+    s->bind(1, int64_t{after});
     while (true) {
         auto row = s->step();
         if (!row) return std::unexpected(row.error());
@@ -208,14 +211,20 @@ static Result<void> read_series_table(store::Db& db, const std::string& path, Fn
     }
 }
 
+Result<void> History::Impl::load_new_series() {
+    return read_series_table(
+        db, path,
+        [&](SeriesId id, SeriesKey key, MetricKind kind) {
+            if (series.size() < id) series.resize(id, SeriesInfo{MetricKind::gauge, false});
+            ids[series_text(key)] = id;
+            series[id - 1] = SeriesInfo{kind, true};
+            resident[id] = ResidentSeries{std::move(key), kNone};
+        },
+        static_cast<SeriesId>(series.size()));
+}
+
 Result<void> History::Impl::load() {
-    auto read = read_series_table(db, path, [&](SeriesId id, SeriesKey key, MetricKind kind) {
-        if (series.size() < id) series.resize(id, SeriesInfo{MetricKind::gauge, false});
-        ids[series_text(key)] = id;
-        series[id - 1] = SeriesInfo{kind, true};
-        resident[id] = ResidentSeries{std::move(key), kNone};
-    });
-    if (!read) return read;
+    if (auto read = load_new_series(); !read) return read;
     if (auto w = load_watermarks(); !w) return w;
     auto head = db.prepare("SELECT min(ts_ms), max(ts_ms) FROM head", "read head");
     if (!head) return std::unexpected(head.error());
@@ -436,7 +445,9 @@ Result<History> History::open_existing(const std::string& dir) {
     if (::access((dir + "/history.db").c_str(), F_OK) != 0)
         return fail("no history in " + dir + " (is perfbpf daemon running with --state-dir " + dir +
                     "?)");
-    return open(dir);
+    auto h = open(dir);
+    if (h) h->impl_->reader = true;
+    return h;
 }
 
 }  // namespace perfbpf

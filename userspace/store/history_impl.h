@@ -44,6 +44,11 @@ struct History::Impl {
     std::unordered_map<SeriesId, ResidentSeries> resident;
     std::vector<SeriesInfo> series;  // series[id - 1]
     uint64_t evicted = 0;            // keys forgotten since open
+    // Opened by open_existing: another process writes. Each query reads the writer's
+    // watermarks and new series first, in the query's own read transaction, so a reader
+    // kept open (the dashboard, top --history) neither misses what compaction moved nor
+    // series made after it opened.
+    bool reader = false;
     int64_t next_evict_ms = kNone;
     std::vector<SeriesId> pending;  // interned, not yet in the series table
     // Tier t's chunks hold everything before wm[t] (kNone: nothing yet); the head holds
@@ -71,6 +76,8 @@ struct History::Impl {
     Result<void> set_watermark(size_t tier, int64_t ms);
     // From meta: after a rollback, what set_watermark changed in memory is undone too.
     Result<void> load_watermarks();
+    // The series the writer added since this reader last looked (ids past series.size()).
+    Result<void> load_new_series();
     // Runs fn inside BEGIN IMMEDIATE .. COMMIT, rolling back on any failure.
     template <class Fn>
     Result<void> transaction(Fn&& fn);

@@ -52,6 +52,21 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
     const Tier tier = tier_for_step(step_ms);
     const auto top = static_cast<size_t>(tier);
 
+    // A reader sees one snapshot of the writer's database through the whole query, taken
+    // with the watermarks and series it had then.
+    struct ReadSnapshot {
+        store::Db* db = nullptr;
+        ~ReadSnapshot() {
+            if (db) (void)db->exec("COMMIT", "end query");
+        }
+    } snapshot;
+    if (im.reader) {
+        if (auto b = im.db.exec("BEGIN", "begin query"); !b) return std::unexpected(b.error());
+        snapshot.db = &im.db;
+        if (auto w = im.load_watermarks(); !w) return std::unexpected(w.error());
+        if (auto s = im.load_new_series(); !s) return std::unexpected(s.error());
+    }
+
     std::vector<SeriesId> ids;
     std::vector<SeriesKey> keys;
     std::vector<int> slot(im.series.size() + 1, -1);
