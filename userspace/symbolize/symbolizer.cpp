@@ -166,7 +166,8 @@ std::vector<SymbolFrame> Symbolizer::file(const std::string& path, uint64_t vadd
     const char* comp_dir =
         cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &comp_dir_attr)) : nullptr;
     auto full_path = [&](const std::string& name) {
-        if (name.empty() || name.front() == '/' || !comp_dir || !*comp_dir) return name;
+        // A relative comp_dir (Debian's -fdebug-prefix-map leaves "./libio") adds nothing.
+        if (name.empty() || name.front() == '/' || !comp_dir || comp_dir[0] != '/') return name;
         return std::string(comp_dir) + "/" + name;
     };
     for (auto& scope : cu ? m->inlines.at(cu, pc - bias) : std::vector<InlineScope>{}) {
