@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -188,6 +191,127 @@ TEST(LeaksExact, LeakInsideDlopenedLibrary) {
     ASSERT_NE(s, nullptr);
     EXPECT_TRUE((*s)["frames"][0]["module"].get<std::string>().ends_with("libleaky_plugin.so"));
 }
+
+// A leak's frames in one source file, innermost first: (unqualified function, line).
+using SourceFrames = std::vector<std::pair<std::string, int>>;
+
+// Each record of `valgrind --leak-check=full CMD`, lost or still reachable (perfbpf counts
+// what is outstanding at exit, stdout's buffer too, which valgrind would otherwise free
+// with __libc_freeres first): its frames in `source` and the bytes of its own blocks,
+// summed per frame list.
+std::map<SourceFrames, double> valgrind_leaks(const std::string& cmd, const std::string& source) {
+    std::map<SourceFrames, double> out;
+    std::string command =
+        "valgrind --leak-check=full --show-leak-kinds=all --run-libc-freeres=no "
+        "--run-cxx-freeres=no " +
+        cmd + " 2>&1 >/dev/null";
+    std::unique_ptr<FILE, int (*)(FILE*)> p(::popen(command.c_str(), "r"), ::pclose);
+    if (!p) return out;
+    auto number = [](std::string_view s) {
+        double n = 0;
+        for (char c : s) {
+            if (c == ',') continue;
+            if (c < '0' || c > '9') break;
+            n = n * 10 + (c - '0');
+        }
+        return n;
+    };
+    SourceFrames frames;
+    double bytes = -1;
+    auto flush = [&] {
+        if (bytes >= 0 && !frames.empty()) out[frames] += bytes;
+        frames.clear();
+        bytes = -1;
+    };
+    char buf[4096];
+    while (std::fgets(buf, sizeof(buf), p.get())) {
+        std::string_view l(buf);
+        auto body = l.find("== ");
+        if (body == std::string_view::npos) continue;
+        l.remove_prefix(body + 3);
+        if (l.find(" in loss record ") != std::string_view::npos) {
+            flush();
+            // "1,632 (96 direct, 1,536 indirect) bytes in 3 blocks are definitely lost ..."
+            auto paren = l.find('(');
+            bytes = number(paren != std::string_view::npos && paren < l.find(" bytes")
+                               ? l.substr(paren + 1)
+                               : l);
+            continue;
+        }
+        // "   by 0x10925B: Session (leaky_inline.cpp:19)"
+        auto colon = l.find(": "), open = l.rfind(" ("), sep = l.rfind(':');
+        if (l.find("by 0x") == std::string_view::npos || colon == std::string_view::npos ||
+            open == std::string_view::npos || sep <= open)
+            continue;
+        if (l.substr(open + 2, sep - open - 2) != source) continue;
+        frames.emplace_back(std::string(l.substr(colon + 2, open - colon - 2)),
+                            static_cast<int>(number(l.substr(sep + 1))));
+    }
+    flush();
+    return out;
+}
+
+// The same for perfbpf's report: outstanding bytes per list of frames in `source`, each
+// function without its namespaces and classes (valgrind prints DW_AT_name alone).
+std::map<SourceFrames, double> perfbpf_leaks(const json& report, const std::string& source) {
+    std::map<SourceFrames, double> out;
+    for (const auto& s : report["stacks"]) {
+        SourceFrames frames;
+        for (const auto& f : s["frames"]) {
+            if (!f["file"].get<std::string>().ends_with("/" + source)) continue;
+            std::string fn = f["function"];
+            if (auto c = fn.rfind("::"); c != std::string::npos) fn = fn.substr(c + 2);
+            frames.emplace_back(fn, f["line"].get<int>());
+        }
+        double bytes = s["outstanding_bytes"];
+        if (!frames.empty() && bytes > 0) out[frames] += bytes;
+    }
+    return out;
+}
+
+// Allocations inside functions -O1 and -O2 inline into main: each stack names every
+// inlined function at its call site, the same stacks and bytes valgrind reports.
+class LeaksInlined : public testing::TestWithParam<const char*> {};
+
+TEST_P(LeaksInlined, NameEachInlinedFunctionAsValgrindDoes) {
+    PERFBPF_REQUIRE_ROOT();
+    const std::string bin = fixture(GetParam()), src = "leaky_inline.cpp";
+    Trace t = trace("-- " + bin + " 20");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    expect_site(t.report, "app::(anonymous namespace)::Session::Session", src, "LEAK:buffer",
+                20 * 512, 20, "leak");
+    const json* s = find_site(t.report, "app::(anonymous namespace)::Session::Session", src,
+                              marker_line(src, "LEAK:buffer"));
+    ASSERT_NE(s, nullptr);
+    const auto& frames = (*s)["frames"];
+    size_t i = 0;
+    while (i < frames.size() &&
+           frames[i]["function"] != "app::(anonymous namespace)::Session::Session")
+        ++i;
+    ASSERT_LT(i + 2, frames.size()) << frames.dump(1);
+    EXPECT_EQ(frames[i]["inlined"], true);
+    EXPECT_EQ(frames[i + 1]["function"], "app::(anonymous namespace)::Server::accept");
+    EXPECT_EQ(frames[i + 1]["line"], marker_line(src, "LEAK:session"));
+    EXPECT_EQ(frames[i + 2]["function"], "main");
+    EXPECT_EQ(frames[i + 2]["line"], marker_line(src, "CALL:accept"));
+    EXPECT_EQ(frames[i + 2]["inlined"], false);
+
+    auto theirs = valgrind_leaks(bin + " 20", src);
+    if (theirs.empty()) PERFBPF_SKIP_OR_FAIL("valgrind not installed or reported no leak");
+    auto ours = perfbpf_leaks(t.report, src);
+    auto show = [](const std::map<SourceFrames, double>& m) {
+        std::string o;
+        for (const auto& [fs, b] : m) {
+            for (const auto& [fn, line] : fs) o += fn + ":" + std::to_string(line) + " ";
+            o += "= " + std::to_string(b) + "\n";
+        }
+        return o;
+    };
+    EXPECT_EQ(ours, theirs) << "perfbpf:\n" << show(ours) << "valgrind:\n" << show(theirs);
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, LeaksInlined,
+                         testing::Values("leaky_inline_O1", "leaky_inline_O2"));
 
 TEST(LeaksExact, LeakFreeProgramReportsNothingOfItsOwn) {
     PERFBPF_REQUIRE_ROOT();

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "symbolize/inline_chain.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -40,40 +41,6 @@ std::string hex(uint64_t v) {
     return buf;
 }
 
-// The name of a subprogram or inlined subroutine DIE: linkage name (demangled) first, as
-// it carries the class and namespace; DW_AT_name otherwise; both via abstract origins.
-std::string die_function_name(Dwarf_Die* die) {
-    Dwarf_Attribute attr;
-    for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
-        if (dwarf_attr_integrate(die, at, &attr)) {
-            if (const char* s = dwarf_formstring(&attr)) return demangle(s);
-        }
-    }
-    if (dwarf_attr_integrate(die, DW_AT_name, &attr)) {
-        if (const char* s = dwarf_formstring(&attr)) return s;
-    }
-    return {};
-}
-
-const char* call_file(Dwarf_Die* cu, Dwarf_Die* inlined) {
-    Dwarf_Attribute attr;
-    Dwarf_Word idx;
-    if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &idx) != 0)
-        return nullptr;
-    Dwarf_Files* files;
-    size_t nfiles;
-    if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || idx >= nfiles) return nullptr;
-    return dwarf_filesrc(files, idx, nullptr, nullptr);
-}
-
-int call_line(Dwarf_Die* inlined) {
-    Dwarf_Attribute attr;
-    Dwarf_Word line;
-    if (!dwarf_attr(inlined, DW_AT_call_line, &attr) || dwarf_formudata(&attr, &line) != 0)
-        return 0;
-    return static_cast<int>(line);
-}
-
 }  // namespace
 
 struct Symbolizer::Module {
@@ -85,6 +52,7 @@ struct Symbolizer::Module {
         uint64_t offset, vaddr, filesz;
     };
     std::vector<Load> loads;  // PT_LOAD segments
+    InlineChains inlines;
     std::map<uint64_t, std::vector<SymbolFrame>> cache;
 
     ~Module() {
@@ -185,42 +153,40 @@ std::vector<SymbolFrame> Symbolizer::file(const std::string& path, uint64_t vadd
         }
     }
 
-    // Inlined frames: scopes from innermost to the subprogram.
+    // Inlined frames, innermost first; each outer one at the call site of the inline
+    // inside it.
     Dwarf_Addr bias = 0;
     Dwarf_Die* cu = dwfl_module_addrdie(m->mod, pc, &bias);
-    Dwarf_Die* scopes = nullptr;
-    int nscopes = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    Dwarf_Attribute comp_dir_attr;
     std::string file = src_file;
     int line = src_line;
     bool emitted_subprogram = false;
-    for (int i = 0; i < nscopes; ++i) {
-        int tag = dwarf_tag(&scopes[i]);
-        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+    // A file name relative to the compiler's directory (as ccache or a build system's
+    // relative paths leave it) is joined to DW_AT_comp_dir, as addr2line prints it.
+    const char* comp_dir =
+        cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &comp_dir_attr)) : nullptr;
+    auto full_path = [&](const std::string& name) {
+        // A relative comp_dir (Debian's -fdebug-prefix-map leaves "./libio") adds nothing.
+        if (name.empty() || name.front() == '/' || !comp_dir || comp_dir[0] != '/') return name;
+        return std::string(comp_dir) + "/" + name;
+    };
+    for (auto& scope : cu ? m->inlines.at(cu, pc - bias) : std::vector<InlineScope>{}) {
         SymbolFrame f = base;
-        f.function = die_function_name(&scopes[i]);
-        f.file = file;
+        f.function = scope.function.empty() && !scope.inlined ? outer_name : scope.function;
+        f.file = full_path(file);
         f.line = line;
         f.known = true;
-        if (tag == DW_TAG_inlined_subroutine) {
-            f.inlined = true;
-            out.push_back(f);
-            // The outer function's location is the call site of this inline.
-            const char* cf = call_file(cu, &scopes[i]);
-            file = cf ? cf : "";
-            line = call_line(&scopes[i]);
-            continue;
-        }
-        if (f.function.empty()) f.function = outer_name;
-        out.push_back(f);
-        emitted_subprogram = true;
-        break;
+        f.inlined = scope.inlined;
+        out.push_back(std::move(f));
+        file = scope.call_file;
+        line = scope.call_line;
+        emitted_subprogram = !scope.inlined;
     }
-    std::free(scopes);
     if (!emitted_subprogram) {
         SymbolFrame f = base;
         f.function = outer_name.empty() ? basename_of(path) + "+" + hex(vaddr) : outer_name;
         f.known = !outer_name.empty();
-        f.file = file;
+        f.file = full_path(file);
         f.line = line;
         out.push_back(f);
     }
