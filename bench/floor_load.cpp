@@ -7,7 +7,9 @@
 // families on any kernel (the wakeup hooks top leaves out here, a tracepoint an older
 // kernel lacks) and cannot drift from them.
 //
-//   sudo build/bench/floor_load [--sample-hz N] [--once]
+//   sudo build/bench/floor_load [--sample-hz N] [--per-hook] [--once]
+// --per-hook loads the empty raw tracepoint program once per hook instead of once for all,
+// so the kernel's run statistics give each hook's floor apart (bench/prog_cost.py).
 // Prints "floor: N programs: HOOK ..." and then "ready" on stdout once everything is
 // attached; --once exits there (for tests). Exit 1 with a reason when a hook has no floor
 // program or does not attach.
@@ -41,28 +43,42 @@ Result<std::vector<std::string>> top_hooks(const ProbeOptions& opts) {
     return hooks;
 }
 
-// The floor's links; destroyed before the skeleton that owns their programs.
+// The floor's links; destroyed before the skeletons that own their programs.
 struct Floor {
-    Skeleton<floor_bpf> skel;
+    std::vector<Skeleton<floor_bpf>> skels;
     std::vector<LinkPtr> links;
     std::vector<PerfEventLinks> samplers;
 };
 
-Result<void> attach_floor(Floor& floor, const std::vector<std::string>& hooks, int sample_hz) {
+Result<floor_bpf*> load_floor(Floor& floor) {
     floor_bpf* raw = floor_bpf__open_and_load();
     if (!raw) return fail_errno("load the floor BPF object", errno);
-    floor.skel = Skeleton<floor_bpf>(raw, floor_bpf__destroy);
+    floor.skels.emplace_back(raw, floor_bpf__destroy);
+    return raw;
+}
+
+Result<void> attach_floor(Floor& floor, const std::vector<std::string>& hooks, int sample_hz,
+                          bool per_hook) {
+    auto first = load_floor(floor);
+    if (!first) return std::unexpected(first.error());
     const std::string raw_tp = "raw_tp/";
+    bool first_used = false;
     for (const auto& hook : hooks) {
         if (hook.starts_with(raw_tp)) {
+            floor_bpf* skel = *first;
+            if (per_hook && first_used) {
+                auto own = load_floor(floor);
+                if (!own) return std::unexpected(own.error());
+                skel = *own;
+            }
+            first_used = true;
             const std::string tp = hook.substr(raw_tp.size());
             bpf_link* link =
-                bpf_program__attach_raw_tracepoint(floor.skel->progs.floor_raw_tp, tp.c_str());
+                bpf_program__attach_raw_tracepoint(skel->progs.floor_raw_tp, tp.c_str());
             if (!link) return fail_errno("attach the floor to " + hook, errno);
             floor.links.emplace_back(link);
         } else if (hook == "perf_event/cpu-clock") {
-            auto sampler =
-                attach_perf_event_all_cpus(floor.skel->progs.floor_perf_event, sample_hz);
+            auto sampler = attach_perf_event_all_cpus((*first)->progs.floor_perf_event, sample_hz);
             if (!sampler)
                 return fail("attach the floor to " + hook + ": " + sampler.error().message);
             floor.samplers.push_back(std::move(*sampler));
@@ -76,13 +92,16 @@ Result<void> attach_floor(Floor& floor, const std::vector<std::string>& hooks, i
 int run(int argc, char** argv) {
     ProbeOptions opts;  // top's defaults: what `perfbpf top` without a config attaches
     bool once = false;
+    bool per_hook = false;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--once")) {
             once = true;
+        } else if (!std::strcmp(argv[i], "--per-hook")) {
+            per_hook = true;
         } else if (!std::strcmp(argv[i], "--sample-hz") && i + 1 < argc) {
             opts.sample_hz = std::atoi(argv[++i]);
         } else {
-            std::fprintf(stderr, "usage: floor_load [--sample-hz N] [--once]\n");
+            std::fprintf(stderr, "usage: floor_load [--sample-hz N] [--per-hook] [--once]\n");
             return 2;
         }
     }
@@ -101,7 +120,7 @@ int run(int argc, char** argv) {
         return 1;
     }
     Floor floor;
-    if (auto r = attach_floor(floor, *hooks, opts.sample_hz); !r) {
+    if (auto r = attach_floor(floor, *hooks, opts.sample_hz, per_hook); !r) {
         std::fprintf(stderr, "floor_load: %s\n", r.error().message.c_str());
         return 1;
     }

@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+import prog_cost
+
 CONFIGS = ["alone", "perfbpf", "floor", "peer"]
 
 # A bpftrace version of the two histograms most tools start with, on tracepoints (the
@@ -419,6 +421,32 @@ def targets_markdown(t):
     return "\n".join(f"- {x['target']}: {x['measured']} — {word[x['met']]}" for x in t)
 
 
+def prog_cost_report(costs, reps):
+    return "\n".join([f"Per-program cost (kernel BPF run statistics; perfbpf top and the floor's "
+                      f"empty programs attached together; median and min–max of {reps} run(s)):",
+                      "", prog_cost.markdown(costs)])
+
+
+def prog_costs(workloads, make_top, make_floor, reps):
+    """The per-program cost table: each workload `reps` times with perfbpf top and the
+    per-hook floor attached together and the kernel's run statistics on."""
+    out = {}
+    for w in workloads:
+        per_rep = []
+        for rep in range(reps):
+            top, floor = make_top(), make_floor()
+            try:
+                top.start()
+                floor.start()
+                per_rep.append(prog_cost.measure(top.proc.pid, floor.proc.pid, w.run))
+            finally:
+                floor.stop()
+                top.stop()
+            log(f"[{rep + 1}/{reps}] {w.name:18s} program costs measured")
+        out[w.name] = prog_cost.summarize(per_rep)
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 
 
@@ -432,6 +460,8 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--out")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--prog-cost-only", action="store_true")
+    ap.add_argument("--cost-reps", type=int)
     args = ap.parse_args()
     quick = args.quick
     reps = args.reps or (1 if quick else 7)
@@ -495,12 +525,21 @@ def main():
                          + script], os.path.join(work, "peer.out"),
             lambda out: "ready\n" in out, timeout_s=60))
     order = [c for c in CONFIGS if c in configs]
+    cost_reps = args.cost_reps or (1 if quick else 3)
+    floor_per_hook = lambda: Tool(
+        "floor_load --per-hook", [os.path.join(build, "bench/floor_load"), "--per-hook"],
+        os.path.join(work, "floor-per-hook.out"), lambda out: "ready\n" in out)
 
     server = subprocess.Popen(["iperf3", "-s", "-p", str(port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     runs = {w.name: [] for w in workloads}
     try:
         time.sleep(0.3)
+        if args.prog_cost_only:
+            costs = prog_costs(workloads, configs["perfbpf"].make_tool, floor_per_hook, cost_reps)
+            print(prog_cost_report(costs, cost_reps))
+            return
+
         # The peer must work here before it is measured; a failure is reported, not fatal.
         if "peer" in configs:
             t = configs["peer"].make_tool()
@@ -530,6 +569,15 @@ def main():
         server.terminate()
         server.wait()
 
+    log("per-program cost: perfbpf and the per-hook floor together, BPF run statistics on")
+    server = subprocess.Popen(["iperf3", "-s", "-p", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        costs = prog_costs(workloads, configs["perfbpf"].make_tool, floor_per_hook, cost_reps)
+    finally:
+        server.terminate()
+        server.wait()
     log("event pipeline: build/bench/pipeline_bench")
     pipeline = pipeline_results(build, quick, work)
     summary = summarize(workloads, runs, order)
@@ -553,7 +601,8 @@ def main():
     notes.append(f"perfbpf's own lost-data counters over all its runs: {sum(drops)}.")
     report = "\n".join([header, "", markdown(summary, workloads, order), "",
                         "Event pipeline (build/bench/pipeline_bench, synthetic records):", "",
-                        pipeline_markdown(pipeline), "", "Targets:", "", targets_markdown(t), "",
+                        pipeline_markdown(pipeline), "", prog_cost_report(costs, cost_reps), "",
+                        "Targets:", "", targets_markdown(t), "",
                         *[f"- {n}" for n in notes]])
     print(report)
 
@@ -567,7 +616,7 @@ def main():
                                         "HEAD"], capture_output=True, text=True).stdout.strip(),
               "peer": peer_reason or "bpftrace", "probes": {"perfbpf": probes_top,
                                                            "floor": probes_floor},
-              "workloads": summary, "pipeline": pipeline, "targets": t}
+              "workloads": summary, "pipeline": pipeline, "prog_cost": costs, "targets": t}
     for ext, text in (("json", json.dumps(result, indent=1)), ("md", report + "\n")):
         path = os.path.join(out_dir, f"overhead-{stamp}.{ext}")
         with open(path, "w") as f:

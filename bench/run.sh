@@ -13,6 +13,7 @@
 #              fio-randread, tcp-loopback, malloc-heavy (default: all)
 #   --out      where results go (default BUILD/bench-results)
 #   --no-peer  leave bpftrace out
+#   --prog-cost-only, --cost-reps N: only the per-program cost table (bench/prog_cost.sh)
 # Environment: BUILD (default build), IPERF_ARGS (extra iperf3 client arguments, e.g.
 # "-l 1K" for small writes).
 #

@@ -261,8 +261,9 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct sched_cpu_stats *cpu = this_cpu();
-	/* prev is the current task: its pid comes from a cheap helper, not a probe read */
-	__u32 prev_pid = (__u32)bpf_get_current_pid_tgid();
+	/* prev is the current task: its pid is a direct load through the trusted pointer
+	 * already taken (no probe read, no second helper call) */
+	__u32 prev_pid = cur->pid;
 	bool voluntary = !preempt && prev_state != TASK_RUNNING;
 	struct task_acc *acc = NULL;
 	__u64 clock;
