@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -785,6 +786,37 @@ TEST(LeaksBadInput, TargetWithoutLibc) {
     EXPECT_NE(t.status, 0);
     EXPECT_NE(t.stderr_text.find("maps no C library"), std::string::npos) << t.stderr_text;
     EXPECT_FALSE(c.exited()) << "the traced process must be left alone";
+}
+
+// LD_PRELOAD cannot reach a static program or one the loader runs in secure mode: the trace
+// must refuse, not report "0 leaking stacks" for a program nothing watched.
+TEST(LeaksBadInput, CommandTheLibraryCannotLoadInto) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("static_sleeper") + " 1");
+    EXPECT_NE(t.status, 0);
+    EXPECT_NE(t.stderr_text.find("statically linked"), std::string::npos) << t.stderr_text;
+    EXPECT_FALSE(t.report.contains("stacks")) << "no report may be written";
+
+    TempDir dir;
+    const std::string suid = dir.path() + "/leaky_suid", sgid = dir.path() + "/leaky_sgid";
+    for (const auto& copy : {suid, sgid}) {
+        std::filesystem::copy_file(fixture("leaky"), copy);
+        ASSERT_EQ(::chown(copy.c_str(), copy == suid ? 65534 : 0, 65534), 0);
+        ASSERT_EQ(::chmod(copy.c_str(), copy == suid ? 04755 : 02755), 0);
+    }
+    ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+    Trace u = trace("-- " + suid + " 2");
+    EXPECT_NE(u.status, 0);
+    EXPECT_NE(u.stderr_text.find("setuid to another user"), std::string::npos) << u.stderr_text;
+    Trace g = trace("-- " + sgid + " 2");
+    EXPECT_NE(g.status, 0);
+    EXPECT_NE(g.stderr_text.find("setgid to another group"), std::string::npos) << g.stderr_text;
+
+    // The same file without the bit is traced as usual (the check is not the file's path).
+    ASSERT_EQ(::chmod(suid.c_str(), 0755), 0);
+    Trace ok = trace("-- " + suid + " 2");
+    EXPECT_EQ(ok.status, 0) << ok.stderr_text;
+    EXPECT_TRUE(ok.report.contains("stacks")) << ok.stderr_text;
 }
 
 TEST(LeaksBadInput, AllocatorLibWithoutAllocator) {

@@ -252,6 +252,61 @@ TEST(Tune, RollbackAfterKillNineRestoresTheOriginal) {
     EXPECT_EQ(read_queue(*loop, "read_ahead_kb"), "128");
 }
 
+// perfbpf killed after journaling a change but before writing the knob: the journal holds
+// an open change the knob never saw. Status must say so, not "changed".
+TEST(Tune, StatusReadsTheKnobAfterAKillBeforeItsWrite) {
+    PERFBPF_REQUIRE_ROOT();
+    std::string why;
+    auto loop = make_loop(&why);
+    if (!loop) PERFBPF_SKIP_OR_FAIL(why);
+    TempDir tmp;
+    const std::string state = tmp.path() + "/state";
+    ASSERT_TRUE(fs::create_directory(state));
+    fs::permissions(state, fs::perms::owner_all, fs::perm_options::replace);
+    const std::string original = read_queue(*loop, "read_ahead_kb");
+    const std::string to = original == "4096" ? "2048" : "4096";
+    const json knob = {{"kind", "block_queue"},
+                       {"key", "read_ahead_kb"},
+                       {"scope", "device"},
+                       {"name", loop->name()}};
+    const json records[] = {{{"v", 1},
+                             {"type", "original"},
+                             {"seq", 1},
+                             {"ts_ms", 1},
+                             {"pid", 1},
+                             {"knob", knob},
+                             {"display", loop->name() + " read_ahead_kb"},
+                             {"identity", ""},
+                             {"value", original}},
+                            {{"v", 1},
+                             {"type", "change"},
+                             {"seq", 2},
+                             {"ts_ms", 2},
+                             {"pid", 1},
+                             {"knob", knob},
+                             {"tuner", "block-io"},
+                             {"from", original},
+                             {"to", to},
+                             {"reason", "test"}}};
+    {
+        std::ofstream j(state + "/tune.journal");
+        for (const auto& r : records) j << r.dump() << "\n";
+    }
+    json s = status_json(state);
+    ASSERT_EQ(s["changes"].size(), 1u) << s.dump(2);
+    EXPECT_EQ(s["changes"][0]["current"], original);
+    EXPECT_EQ(s["changes"][0]["changed"], false) << s.dump(2);
+    EXPECT_NE(s["changes"][0].value("note", "").find("not applied"), std::string::npos)
+        << s.dump(2);
+    EXPECT_EQ(read_queue(*loop, "read_ahead_kb"), original) << "status must write nothing";
+
+    // The value on the knob (the write happened, its "done" did not): changed.
+    set_queue(*loop, "read_ahead_kb", to);
+    s = status_json(state);
+    EXPECT_EQ(s["changes"][0]["changed"], true) << s.dump(2);
+    set_queue(*loop, "read_ahead_kb", original);
+}
+
 TEST(Tune, AnAdministratorsChangeWins) {
     PERFBPF_REQUIRE_ROOT();
     PENDING_RAISE(p);

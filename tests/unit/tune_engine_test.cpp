@@ -164,6 +164,38 @@ TEST_F(EngineTest, RollbackRestoresOriginalsAndIsIdempotent) {
     EXPECT_EQ(st[0].current, "128");
 }
 
+// A kill between the change record and the knob write: the journal holds an open change
+// the knob never saw. Status must report what is on the knob, not what was intended.
+TEST_F(EngineTest, StatusReadsTheKnobAfterAKillBeforeTheWrite) {
+    const KnobId id{KnobKind::block_queue, "read_ahead_kb", Scope::device("loop3")};
+    auto who = knobs_->identity(id.scope);
+    ASSERT_TRUE(who) << who.error().message;
+    ASSERT_TRUE(journal_->original(id, "loop3 read_ahead_kb", *who, "128"));
+    ASSERT_TRUE(
+        journal_->change({id, "block-io", "128", "512", "sequential reads", "", "", "", {}}));
+    ASSERT_EQ(ra(), "128");
+    EXPECT_FALSE(record().closed());  // the journal alone would say changed
+
+    auto st = status(journal_->state(), *knobs_, {}, {});
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_EQ(st[0].current, "128");
+    EXPECT_FALSE(st[0].changed);
+    EXPECT_NE(st[0].note.find("not applied"), std::string::npos) << st[0].note;
+    auto j = tune_status_json(st, std::nullopt);
+    EXPECT_EQ(j["changes"][0]["changed"], false);
+    const std::string text = tune_status_text(st, std::nullopt);
+    EXPECT_NE(text.find("0 knobs changed now"), std::string::npos) << text;
+    EXPECT_NE(text.find("not applied"), std::string::npos) << text;
+
+    // Once the value is on the knob, status says changed again.
+    put("queue/read_ahead_kb", "512");
+    st = status(journal_->state(), *knobs_, {}, {});
+    ASSERT_EQ(st.size(), 1u);
+    EXPECT_TRUE(st[0].changed);
+    EXPECT_TRUE(st[0].note.empty());
+    EXPECT_NE(tune_status_text(st, std::nullopt).find("1 knob changed now"), std::string::npos);
+}
+
 TEST_F(EngineTest, DryRunWritesNothing) {
     auto e = engine(/*dry_run=*/true);
     auto ev = feed(*e, {200, 210, 190, 200});

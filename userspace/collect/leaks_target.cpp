@@ -1,21 +1,81 @@
 #include "collect/leaks_target.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "symbolize/proc_maps.h"
+#include "util/fd.h"
 #include "util/files.h"
 
 namespace perfbpf {
+
+namespace {
+
+// Whether the ELF file `fd` names a dynamic loader (PT_INTERP); nullopt when it is not a
+// 64-bit ELF file we can read (perfbpf only builds for 64-bit targets).
+std::optional<bool> has_interpreter(int fd) {
+    Elf64_Ehdr h;
+    if (::pread(fd, &h, sizeof(h), 0) != static_cast<ssize_t>(sizeof(h)) ||
+        std::memcmp(h.e_ident, ELFMAG, SELFMAG) != 0 || h.e_ident[EI_CLASS] != ELFCLASS64 ||
+        h.e_phentsize != sizeof(Elf64_Phdr) || h.e_phnum == 0 || h.e_phnum > 4096)
+        return std::nullopt;
+    for (unsigned i = 0; i < h.e_phnum; ++i) {
+        Elf64_Phdr ph;
+        const off_t at = static_cast<off_t>(h.e_phoff + i * sizeof(ph));
+        if (::pread(fd, &ph, sizeof(ph), at) != static_cast<ssize_t>(sizeof(ph)))
+            return std::nullopt;
+        if (ph.p_type == PT_INTERP) return true;
+    }
+    return false;
+}
+
+// The kernel runs a setuid/setgid file in secure-execution mode (AT_SECURE) when it
+// changes our effective ids, unless the file's mount ignores those bits.
+bool secure_exec(int fd, const struct stat& st) {
+    const bool uid_changes = (st.st_mode & S_ISUID) && st.st_uid != ::geteuid();
+    bool gid_changes = (st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != ::getegid();
+    if (gid_changes) {
+        std::vector<gid_t> groups(static_cast<size_t>(std::max(::getgroups(0, nullptr), 0)));
+        const int n = ::getgroups(static_cast<int>(groups.size()), groups.data());
+        for (int i = 0; i < n; ++i)
+            if (groups[static_cast<size_t>(i)] == st.st_gid) gid_changes = false;
+    }
+    if (!uid_changes && !gid_changes) return false;
+    struct statvfs vfs;
+    return ::fstatvfs(fd, &vfs) != 0 || !(vfs.f_flag & ST_NOSUID);
+}
+
+}  // namespace
+
+std::string preload_blocker(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (!fd.valid() || ::fstat(fd.get(), &st) != 0) return {};  // exec will say why
+    auto interp = has_interpreter(fd.get());
+    if (!interp) return {};
+    if (!*interp)
+        return "it is statically linked, so no interposition library can be loaded into it";
+    if (secure_exec(fd.get(), st))
+        return std::string("it is set") + ((st.st_mode & S_ISUID) ? "uid" : "gid") +
+               " to another " + ((st.st_mode & S_ISUID) ? "user" : "group") +
+               ", so the dynamic loader runs it in secure mode and ignores the "
+               "interposition library";
+    return {};
+}
 
 Result<std::string> resolve_command(const std::string& cmd) {
     auto check = [](const std::string& path) -> Result<std::string> {

@@ -17,6 +17,13 @@ namespace perfbpf {
 // "not found" or "not executable".
 Result<std::string> resolve_command(const std::string& cmd);
 
+// Why the interposition library (LD_PRELOAD) cannot load into `path` when perfbpf execs it,
+// or "" when it can (or the file is not ELF, e.g. a script: its interpreter decides). A
+// static executable has no dynamic loader to preload anything; one that is setuid or
+// setgid to another user runs in secure-execution mode, where the loader ignores a preload
+// given by path.
+std::string preload_blocker(const std::string& path);
+
 // A child started by perfbpf. Killed (SIGKILL, by pid) and reaped if still running when
 // destroyed, so a failed start never leaves it behind.
 class SpawnedTarget {

@@ -247,6 +247,13 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         auto path = resolve_command(opts.command[0]);
         if (!path) return std::unexpected(path.error());
         exe = *path;
+        if (!growth && !kernel) {
+            // Run anyway, it would report "0 leaking stacks" for a program nothing watched.
+            if (auto why = preload_blocker(exe); !why.empty())
+                return fail("cannot trace " + exe + " for leaks: " + why +
+                            "; --mode growth needs no library (it names the code paths that "
+                            "add memory)");
+        }
         if (!growth) {
             auto s =
                 opts.shim_path.empty() ? find_shim_library() : Result<std::string>(opts.shim_path);
@@ -576,6 +583,10 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         report.target_exited = target_gone();
     }
     if (child && !report.target_exited) child->terminate();
+    // The library announces itself when it starts; a command in which it never did was not
+    // watched at all (a loader refused it, or the program dropped LD_PRELOAD), and its empty
+    // report would read as "no leaks".
+    const bool never_started = command && probe && probe->images() == 0;
     {
         BackgroundRelease helper;
         reader.reset();
@@ -587,6 +598,10 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         shared = std::unexpected(Error{"released"});
         helper.release();
     }
+    if (never_started)
+        return fail("nothing was traced: the interposition library never started in " + comm +
+                    " (its loader did not load it, or the program dropped LD_PRELOAD); "
+                    "--mode growth needs no library");
     symbolize_report(report, maps, symbolizer, ksyms.get());
     return report;
 }

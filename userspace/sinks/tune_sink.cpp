@@ -98,9 +98,10 @@ json tune_status_json(const std::vector<tune::StatusEntry>& entries,
                   {"outcome", tune::outcome_name(r.outcome)},
                   {"detail", r.detail},
                   {"verification", r.verification},
-                  {"changed", !r.closed()},
+                  {"changed", e.changed},
                   {"changed_unix_ms", r.changed_unix_ms}};
         if (!e.current_error.empty()) j["current_error"] = e.current_error;
+        if (!e.note.empty()) j["note"] = e.note;
         j.update(scope_fields(r.id));
         changes.push_back(std::move(j));
     }
@@ -114,20 +115,21 @@ std::string tune_status_text(const std::vector<tune::StatusEntry>& entries,
     std::string out =
         writer ? "tune --auto running: " + *writer + "\n" : std::string("no tune --auto running\n");
     size_t changed = 0;
-    for (const auto& e : entries) changed += !e.record.closed();
+    for (const auto& e : entries) changed += e.changed;
     if (entries.empty()) return out + "the journal lists no knob: nothing was changed\n";
     out += std::to_string(changed) + " knob" + (changed == 1 ? "" : "s") + " changed now, " +
            std::to_string(entries.size()) + " in the journal\n";
     for (const auto& e : entries) {
         const tune::KnobRecord& r = e.record;
         out += "\n" + r.display + " [" + tune::to_string(r.id.scope) + "]  " +
-               tune::outcome_name(r.outcome) + (r.closed() ? "" : ", changed") + "\n";
+               tune::outcome_name(r.outcome) + (e.changed ? ", changed" : "") + "\n";
         out += "  original " + r.original + ", applied " + r.to + ", now " +
                (e.current_error.empty() ? e.current : "unreadable (" + e.current_error + ")") +
                "\n";
         if (!r.tuner.empty()) out += "  by " + r.tuner + ": " + r.reason + "\n";
         if (!r.detail.empty()) out += "  " + r.detail + "\n";
-        if (r.outcome == Outcome::pending && !writer)
+        if (!e.note.empty()) out += "  " + e.note + "\n";
+        if (r.outcome == Outcome::pending && !writer && e.changed)
             out +=
                 "  (its verification stopped with the run that made it; --rollback restores it)\n";
     }

@@ -356,10 +356,20 @@ std::vector<StatusEntry> status(const JournalState& journal, const Knobs& knobs,
         if (!filter.allows(id.scope) || !tuner_selected(only_tuners, rec.tuner)) continue;
         StatusEntry e;
         e.record = rec;
-        if (auto v = knobs.read(id))
+        auto v = knobs.read(id);
+        if (v)
             e.current = v->value;
         else
             e.current_error = v.error().message;
+        e.changed = !rec.closed();
+        if (e.changed && v && v->value == rec.original) {
+            e.changed = false;
+            e.note = rec.open_write != 0
+                         ? "not applied: the run stopped before writing " + rec.to +
+                               "; the knob holds its original " + rec.original
+                         : "the knob holds its original " + rec.original +
+                               " again, though the journal has " + rec.left + " on it";
+        }
         out.push_back(std::move(e));
     }
     return out;

@@ -117,6 +117,11 @@ struct StatusEntry {
     KnobRecord record;
     std::string current;        // read now
     std::string current_error;  // why it could not be read
+    // Whether a value of ours is on the knob now. The journal alone can be wrong: a kill
+    // between a change record and its write leaves a change that never reached the knob,
+    // so a readable knob decides.
+    bool changed = false;
+    std::string note;  // why the knob and the journal disagree, when they do
 };
 std::vector<StatusEntry> status(const JournalState& journal, const Knobs& knobs,
                                 const ScopeFilter& filter,
