@@ -398,7 +398,9 @@ static __attribute__((noinline)) int unwind(uint64_t *ips, uint64_t *slots, bool
  * of the cached stack at the stack slots where the unwinder found it: the same values at
  * the same places mean the same chain of calls, so a hit costs a few loads instead of an
  * unwind (≈0.1-0.3 µs with libunwind's own cache). Only used on the thread's own stack. */
-#define CACHE_ENTRIES 512
+#define CACHE_SETS 256
+#define CACHE_WAYS 16
+#define CACHE_ENTRIES (CACHE_SETS * CACHE_WAYS)
 struct stack_cache_entry {
 	uint64_t slot0;
 	uint64_t ip0;
@@ -410,6 +412,7 @@ static TLS struct stack_cache_entry *cache;
 static TLS uintptr_t stack_lo, stack_hi;
 static TLS bool cache_failed;
 static TLS uint32_t cache_session;
+static TLS uint32_t cache_victim;
 
 static bool cache_setup(void)
 {
@@ -434,10 +437,15 @@ static bool cache_setup(void)
 	return true;
 }
 
-static inline struct stack_cache_entry *cache_slot(uint64_t slot0, uint64_t ip0)
+/* The set of CACHE_WAYS entries for a return address and where it sits. Several ways,
+ * because one call site reached through different callers (a library called from many
+ * places, an interpreter's allocator) has one key and several stacks: with one way they
+ * evict each other and the allocation unwinds (sqlite3, 50k INSERTs: 150,854 unwinds for
+ * 1,151,650 allocations with one way, 338 with these). */
+static inline struct stack_cache_entry *cache_set(uint64_t slot0, uint64_t ip0)
 {
 	uint64_t h = (slot0 ^ (ip0 * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
-	return &cache[(h >> 32) & (CACHE_ENTRIES - 1)];
+	return &cache[((h >> 32) & (CACHE_SETS - 1)) * CACHE_WAYS];
 }
 
 /* The stack id of the allocation whose return address into the program is stored at
@@ -453,16 +461,24 @@ static __attribute__((noinline)) uint32_t current_stack(const uint64_t *ret_slot
 		cache_session = now_session;
 	}
 	if (cacheable) {
-		c = cache_slot(slot0, ip0);
-		if (c->slot0 == slot0 && c->ip0 == ip0 && c->id) {
-			const uint64_t *want = &frames[(size_t)(c->id - 1) * LEAKS_MAX_DEPTH];
+		struct stack_cache_entry *set = cache_set(slot0, ip0);
+		for (int w = 0; w < CACHE_WAYS; w++) {
+			struct stack_cache_entry *e = &set[w];
+			if (e->slot0 != slot0 || e->ip0 != ip0 || !e->id) {
+				if (!e->id && !c)
+					c = e; /* a free way for this stack if it misses */
+				continue;
+			}
+			const uint64_t *want = &frames[(size_t)(e->id - 1) * LEAKS_MAX_DEPTH];
 			uint32_t k = 1;
-			for (; k < c->depth; k++)
-				if (*(const uint64_t *)(uintptr_t)(slot0 + c->off[k]) != want[k])
+			for (; k < e->depth; k++)
+				if (*(const uint64_t *)(uintptr_t)(slot0 + e->off[k]) != want[k])
 					break;
-			if (k == c->depth)
-				return c->id;
+			if (k == e->depth)
+				return e->id;
 		}
+		if (!c)
+			c = &set[cache_victim++ % CACHE_WAYS];
 	}
 	uint64_t ips[LEAKS_MAX_DEPTH], slots[LEAKS_MAX_DEPTH];
 	bool whole;
