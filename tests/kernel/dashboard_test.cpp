@@ -44,6 +44,9 @@ TEST(Dashboard, ABrowserSeesLiveChartsAndDrillsDown) {
     if (status != 0) PERFBPF_SKIP_OR_FAIL("no node (scripts/install-deps.sh installs it)");
 
     test::TempDir dir;
+    // A busy process older than the daemon: the one row the browser drills into.
+    auto spin = test::Child::spawn({test::fixture("spin"), "120"});
+    ASSERT_GT(spin.pid(), 0);
     // One-second intervals that the governor does not stretch on a busy host (a new point
     // is expected within 2 s), and every process kept whatever its age, so the process a
     // click opens has history of its own.
@@ -71,8 +74,9 @@ TEST(Dashboard, ABrowserSeesLiveChartsAndDrillsDown) {
     const char* shot_env = std::getenv("PERFBPF_SCREENSHOT");
     const std::string shot = shot_env ? shot_env : dir.path() + "/dashboard.png";
     const std::string out =
-        test::run_command("PERFBPF_NODE_MODULES=" PERFBPF_NODE_MODULES_DIR
-                          " timeout 120 node " PERFBPF_BROWSER_TEST " http://127.0.0.1:" +
+        test::run_command("PERFBPF_DRILL_PID=" + std::to_string(spin.pid()) +
+                              " PERFBPF_NODE_MODULES=" PERFBPF_NODE_MODULES_DIR
+                              " timeout 120 node " PERFBPF_BROWSER_TEST " http://127.0.0.1:" +
                               std::to_string(port) + "/ " + shot + " 2>&1",
                           &status);
     std::fprintf(stderr, "%s", out.c_str());
