@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 namespace perfbpf {
 namespace {
@@ -485,6 +486,121 @@ TEST(TopView, HeaderShowsTheDaemonsFiringAlertsWorstFirst) {
     // None firing: no line.
     TopFrame quiet = build_top_frame(&s, {}, TopUiState{}, 200, 40);
     for (const auto& l : quiet.header) EXPECT_EQ(l.text.find("ALERTS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// Verdicts as detect/verdict.cpp words them: the rules crossed, the numbers, the subject.
+Verdict long_verdict(const std::string& resource, Severity sev) {
+    if (resource == "cpu")
+        return {"cpu", sev,
+                "runq p99 30 ms >= 20 ms, tasks waiting per CPU 2.10 >= 1.00; runq p99 30 ms on 2 "
+                "CPUs, 4.20 tasks waiting on average, busy 100 %, PSI cpu some 45 %; top waiter: "
+                "pid 30 gamma (waited 1.2 s)",
+                "pid 30 gamma"};
+    if (resource == "disk")
+        return {"disk", sev,
+                "sda util 97 % >= 95 %; sda: util 97 %, queue 4.1, p99 41 ms, 310 IOPS, PSI io "
+                "some 22 %",
+                "sda"};
+    if (resource == "memory")
+        return {"memory", sev,
+                "available 4 % <= 5 %; available 4 % of 4.0 GiB, 120 major faults/s, 0 pages "
+                "swapped out/s; fastest RSS growth: pid 20 beta +300 MiB",
+                "pid 20 beta"};
+    return {"network", sev,
+            "TCP retransmits 45.0/s >= 20.0/s; 45.0 TCP retransmits/s, 0.0 packet drops/s; most "
+            "retransmits: pid 10 alpha",
+            "pid 10 alpha"};
+}
+
+std::vector<Verdict> with_ok(Verdict bad) {
+    std::vector<Verdict> out{std::move(bad)};
+    for (const char* r : {"cpu", "disk", "memory", "network"})
+        if (out[0].resource != r) out.push_back({r, Severity::ok, "fine", ""});
+    return out;
+}
+
+std::string header_text(const TopFrame& f) {
+    std::string out;
+    for (const auto& l : f.header) out += l.text + "\n";
+    return out;
+}
+
+// Issue 12 item 5: at 80x24 the header keeps to five rows, the verdict is never cut
+// silently, its subject survives, and the table keeps the columns that show the problem.
+TEST(TopView, EightyByTwentyFourKeepsTheHeaderInFiveRowsForEachVerdictKind) {
+    Snapshot s = sample();
+    s.probes.push_back({"block", "raw_tp/block_rq_complete", true, true, ""});
+    s.probes.push_back({"net", "tp/tcp_retransmit_skb", true, true, ""});
+    const std::map<std::string, std::vector<std::string>> kept = {
+        {"cpu", {"runq"}},
+        {"disk", {"read", "write", "iolat"}},
+        {"memory", {"rss", "rss_growth"}},
+        {"network", {"tx", "rx", "retrans"}},
+    };
+    for (const auto& [kind, cols] : kept) {
+        for (Severity sev : {Severity::warning, Severity::critical}) {
+            std::vector<Verdict> v = with_ok(long_verdict(kind, sev));
+            TopFrame f = frame(s, TopUiState{}, 80, 24, v);
+            SCOPED_TRACE(kind + "\n" + header_text(f));
+            EXPECT_LE(f.header.size(), 5u);
+            EXPECT_EQ(f.header.size() + 2 + f.page_rows, 24u);
+            for (const auto& l : f.header) EXPECT_LE(l.text.size(), 80u);
+            // The verdict lines come right after load, CPU+MEM and PSI+LOST.
+            ASSERT_GE(f.header.size(), 4u);
+            EXPECT_EQ(f.header[3].text.rfind(kind + " " + severity_name(sev) + ": ", 0), 0u);
+            EXPECT_EQ(f.header[3].severity, sev);
+            EXPECT_NE(header_text(f).find(v[0].subject), std::string::npos);
+            // Everything the verdict says is there, or the cut is marked.
+            std::string said;
+            for (size_t i = 3; i < f.header.size() && f.header[i].severity == sev; ++i)
+                said += f.header[i].text + " ";
+            bool whole =
+                said.find(v[0].evidence.substr(v[0].evidence.size() - 20)) != std::string::npos;
+            EXPECT_TRUE(whole || said.find("... ") != std::string::npos) << said;
+            for (const auto& c : cols) EXPECT_TRUE(has_column(f, c)) << c;
+        }
+    }
+    // The short header still says which numbers it has: PSI some, the lost events, memory.
+    TopFrame f = frame(s, TopUiState{}, 80, 24, with_ok(long_verdict("cpu", Severity::warning)));
+    EXPECT_EQ(f.header[2].text.rfind("PSI some cpu 12.5%", 0), 0u) << f.header[2].text;
+    EXPECT_NE(f.header[2].text.find("LOST 0 events"), std::string::npos);
+    EXPECT_NE(f.header[1].text.find("MEM avail 1.0 GiB (25%)"), std::string::npos);
+    // Tall screens keep the full header.
+    EXPECT_GT(frame(s, TopUiState{}, 80, 50, with_ok(long_verdict("cpu", Severity::warning)))
+                  .header.size(),
+              5u);
+}
+
+TEST(TopView, ShortHeaderPutsTheWorstVerdictFirstAndMergesTheRest) {
+    Snapshot s = sample();
+    std::vector<Verdict> v = {long_verdict("disk", Severity::warning),
+                              long_verdict("network", Severity::warning),
+                              long_verdict("cpu", Severity::critical),
+                              {"memory", Severity::ok, "fine", ""}};
+    TopFrame f = frame(s, TopUiState{}, 80, 24, v);
+    SCOPED_TRACE(header_text(f));
+    ASSERT_EQ(f.header.size(), 5u);
+    EXPECT_EQ(f.header[3].text.rfind("cpu critical: ", 0), 0u);
+    EXPECT_EQ(f.header[4].text.rfind("also disk warning (sda); network warning (pid 10 alpha)", 0),
+              0u);
+    EXPECT_EQ(f.header[4].severity, Severity::warning);
+    // A short verdict is whole on its line with the ok ones beside it.
+    std::vector<Verdict> one = {{"disk", Severity::warning, "sda util 90 % >= 80 %", "sda"},
+                                {"cpu", Severity::ok, "", ""},
+                                {"memory", Severity::ok, "", ""}};
+    f = frame(s, TopUiState{}, 80, 24, one);
+    ASSERT_EQ(f.header.size(), 5u);
+    EXPECT_EQ(f.header[3].text, "disk warning: sda util 90 % >= 80 %");
+    EXPECT_EQ(f.header[4].text, "ok: cpu, memory");
+    // Nothing wrong: one line.
+    f = frame(s, TopUiState{}, 80, 24, {{"cpu", Severity::ok, "", ""}});
+    EXPECT_EQ(f.header.back().text, "ok: cpu");
 }
 
 }  // namespace

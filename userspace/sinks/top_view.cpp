@@ -377,12 +377,26 @@ bool row_exited(const Row&) {
     return false;
 }
 
-// Chooses the columns that fit `width`: drops by rank (never rank 0 or the sorted
-// column), then gives spare width to a flexible column.
+// The columns that show the worst verdict's resource: on a narrow screen they stay, so
+// the problem the header names is visible in the table (a network verdict keeps TX/RX/RETR).
+std::set<std::string> verdict_columns(const std::vector<Verdict>& verdicts) {
+    const Verdict* worst = nullptr;
+    for (const auto& v : verdicts)
+        if (v.severity != Severity::ok && (!worst || v.severity > worst->severity)) worst = &v;
+    if (!worst) return {};
+    if (worst->resource == "network") return {"tx", "rx", "retrans"};
+    if (worst->resource == "disk") return {"read", "write", "iolat", "p99", "util"};
+    if (worst->resource == "memory") return {"rss", "rss_growth"};
+    if (worst->resource == "cpu") return {"runq", "busy"};
+    return {};
+}
+
+// Chooses the columns that fit `width`: drops by rank (never rank 0, the sorted column or
+// one the worst verdict keeps), then gives spare width to a flexible column.
 template <class Row>
 std::vector<size_t> fit_columns(std::span<const ResolvedColumn<Row>> cols,
-                                const std::string& sorted, size_t width,
-                                std::vector<size_t>& widths) {
+                                const std::string& sorted, const std::set<std::string>& kept,
+                                size_t width, std::vector<size_t>& widths) {
     const size_t N = cols.size();
     auto def = [&](size_t i) -> const TopColumnDef<Row>& { return *cols[i].def; };
     std::vector<size_t> shown;
@@ -396,7 +410,7 @@ std::vector<size_t> fit_columns(std::span<const ResolvedColumn<Row>> cols,
         size_t victim = N;
         for (size_t i : shown) {
             const auto& d = def(i);
-            if (d.drop_rank == 0 || d.id == sorted) continue;
+            if (d.drop_rank == 0 || d.id == sorted || kept.contains(d.id)) continue;
             if (victim == N || d.drop_rank >= def(victim).drop_rank) victim = i;
         }
         if (victim == N) break;
@@ -417,7 +431,8 @@ std::vector<size_t> fit_columns(std::span<const ResolvedColumn<Row>> cols,
 
 template <class Row>
 void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
-                 const Subjects& subjects, const TopUiState& state, size_t width) {
+                 const std::vector<Verdict>& verdicts, const TopUiState& state, size_t width) {
+    const Subjects subjects = verdict_subjects(verdicts);
     const double secs = static_cast<double>(snap.interval_ns) / 1e9;
     const auto cols = top_columns<Row>();
     const size_t N = cols.size();
@@ -451,7 +466,8 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
     });
 
     std::vector<size_t> widths;
-    std::vector<size_t> shown = fit_columns<Row>(cols, sort.column, width, widths);
+    std::vector<size_t> shown =
+        fit_columns<Row>(cols, sort.column, verdict_columns(verdicts), width, widths);
     size_t offset = 0;
     std::string header;
     for (size_t i : shown) {
@@ -542,6 +558,63 @@ TopLine alerts_line(FiringAlerts alerts) {
     return line;
 }
 
+std::string clock_text(const Snapshot& s) {
+    std::time_t t = static_cast<std::time_t>(s.end_unix_ms / 1000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char when[16];
+    std::strftime(when, sizeof(when), "%H:%M:%S", &tm);
+    return when;
+}
+
+double interval_s(const Snapshot& s) {
+    return static_cast<double>(s.interval_ns) / 1e9;
+}
+
+double available_pct(const SystemSample& y) {
+    return y.mem_total_bytes ? 100.0 * static_cast<double>(y.mem_available_bytes) /
+                                   static_cast<double>(y.mem_total_bytes)
+                             : 0;
+}
+
+uint64_t swap_used(const SystemSample& y) {
+    return y.swap_total_bytes > y.swap_free_bytes ? y.swap_total_bytes - y.swap_free_bytes : 0;
+}
+
+// Lost data is always shown, so an undercounting table is never mistaken for a quiet one.
+TopLine lost_line(const Snapshot& s) {
+    TopLine lost;
+    if (s.drops.total == 0) {
+        lost.text = "LOST 0 events  " + probes_part(s.probes);
+        return lost;
+    }
+    lost.text = printf_string("LOST %llu events (", static_cast<unsigned long long>(s.drops.total));
+    bool first = true;
+    for (const auto& [kind, n] : s.drops.by_kind) {
+        if (n == 0) continue;
+        lost.text += printf_string("%s%s %llu", first ? "" : ", ", kind.c_str(),
+                                   static_cast<unsigned long long>(n));
+        first = false;
+    }
+    lost.text += "): numbers undercount  " + probes_part(s.probes);
+    lost.severity = Severity::warning;
+    lost.emphasis = true;
+    return lost;
+}
+
+std::vector<const Verdict*> worst_first(const std::vector<Verdict>& verdicts, std::string& ok) {
+    std::vector<const Verdict*> bad;
+    for (const auto& v : verdicts) {
+        if (v.severity == Severity::ok)
+            ok += (ok.empty() ? "" : ", ") + v.resource;
+        else
+            bad.push_back(&v);
+    }
+    std::stable_sort(bad.begin(), bad.end(),
+                     [](const Verdict* a, const Verdict* b) { return a->severity > b->severity; });
+    return bad;
+}
+
 std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>& verdicts) {
     std::vector<TopLine> out;
     if (!s) {
@@ -549,65 +622,135 @@ std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>&
         return out;
     }
     const SystemSample& y = s->system;
-    const double secs = static_cast<double>(s->interval_ns) / 1e9;
-    std::time_t t = static_cast<std::time_t>(s->end_unix_ms / 1000);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    char when[16];
-    std::strftime(when, sizeof(when), "%H:%M:%S", &tm);
-    out.push_back({printf_string(
-        "perfbpf top  %s  interval %.2fs  load %.2f %.2f %.2f  tasks %d, %d running", when, secs,
-        y.loadavg[0], y.loadavg[1], y.loadavg[2], y.total_tasks, y.running)});
+    const double secs = interval_s(*s);
+    out.push_back(
+        {printf_string("perfbpf top  %s  interval %.2fs  load %.2f %.2f %.2f  tasks %d, %d running",
+                       clock_text(*s).c_str(), secs, y.loadavg[0], y.loadavg[1], y.loadavg[2],
+                       y.total_tasks, y.running)});
     out.push_back({printf_string(
         "CPU  %3.0f%% busy  us %.1f  sy %.1f  wa %.1f  irq %.1f  st %.1f  runq p99 %s  %d CPUs",
         y.cpu_busy_pct, y.cpu_user_pct, y.cpu_system_pct, y.cpu_iowait_pct, y.cpu_irq_pct,
         y.cpu_steal_pct, format_us(y.runq_lat_p99_us).c_str(), y.ncpus)});
-    double avail_pct = y.mem_total_bytes ? 100.0 * static_cast<double>(y.mem_available_bytes) /
-                                               static_cast<double>(y.mem_total_bytes)
-                                         : 0;
-    uint64_t swap_used =
-        y.swap_total_bytes > y.swap_free_bytes ? y.swap_total_bytes - y.swap_free_bytes : 0;
     out.push_back({printf_string(
         "MEM  %s available of %s (%.0f%%)  swap used %s  major faults %s/s  swap-out %s pages/s",
         format_bytes(static_cast<double>(y.mem_available_bytes)).c_str(),
-        format_bytes(static_cast<double>(y.mem_total_bytes)).c_str(), avail_pct,
-        format_bytes(static_cast<double>(swap_used)).c_str(),
+        format_bytes(static_cast<double>(y.mem_total_bytes)).c_str(), available_pct(y),
+        format_bytes(static_cast<double>(swap_used(y))).c_str(),
         format_count(secs > 0 ? static_cast<double>(y.major_faults) / secs : 0).c_str(),
         format_count(secs > 0 ? static_cast<double>(y.pages_swapped_out) / secs : 0).c_str())});
     // PSI "some": the share of the interval in which at least one task stalled.
     out.push_back({"PSI  " + psi_part("cpu", y.psi_cpu) + "  " + psi_part("memory", y.psi_memory) +
                    "  " + psi_part("io", y.psi_io) + "  (avg10 " + psi_avg10(y.psi_cpu) + " " +
                    psi_avg10(y.psi_memory) + " " + psi_avg10(y.psi_io) + ")"});
-    // Lost data is always shown, so an undercounting table is never mistaken for a quiet one.
-    TopLine lost;
-    if (s->drops.total == 0) {
-        lost.text = "LOST 0 events  " + probes_part(s->probes);
-    } else {
-        lost.text =
-            printf_string("LOST %llu events (", static_cast<unsigned long long>(s->drops.total));
-        bool first = true;
-        for (const auto& [kind, n] : s->drops.by_kind) {
-            if (n == 0) continue;
-            lost.text += printf_string("%s%s %llu", first ? "" : ", ", kind.c_str(),
-                                       static_cast<unsigned long long>(n));
-            first = false;
-        }
-        lost.text += "): numbers undercount  " + probes_part(s->probes);
-        lost.severity = Severity::warning;
-        lost.emphasis = true;
-    }
-    out.push_back(std::move(lost));
+    out.push_back(lost_line(*s));
     std::string ok;
-    for (const auto& v : verdicts) {
-        if (v.severity == Severity::ok) {
-            ok += (ok.empty() ? "" : ", ") + v.resource;
-            continue;
-        }
-        out.push_back({printf_string("%-8s %-8s %s", v.resource.c_str(), severity_name(v.severity),
-                                     v.evidence.c_str()),
-                       v.severity, true});
-    }
+    for (const Verdict* v : worst_first(verdicts, ok))
+        out.push_back({printf_string("%-8s %-8s %s", v->resource.c_str(),
+                                     severity_name(v->severity), v->evidence.c_str()),
+                       v->severity, true});
     if (!ok.empty()) out.push_back({"ok: " + ok});
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// The header short of rows (80x24): the same facts in at most `budget` lines.
+
+constexpr std::string_view kCut = "...";
+
+// `text` cut to `width` with a marker, so a shortened line never reads as complete.
+std::string cut_marked(const std::string& text, size_t width) {
+    if (text.size() <= width) return text;
+    if (width <= kCut.size()) return text.substr(0, width);
+    return text.substr(0, width - kCut.size()) + std::string(kCut);
+}
+
+// Word-wraps `text` onto at most `max_lines` lines of `width`; the last carries the marker
+// when text is left over.
+std::vector<std::string> wrap_marked(const std::string& text, size_t width, size_t max_lines) {
+    std::vector<std::string> out;
+    size_t at = 0;
+    while (at < text.size() && out.size() + 1 < max_lines && text.size() - at > width) {
+        size_t end = text.rfind(' ', at + width);
+        if (end == std::string::npos || end <= at) end = at + width;
+        out.push_back(text.substr(at, end - at));
+        at = end;
+        while (at < text.size() && text[at] == ' ') ++at;
+    }
+    if (at < text.size() && max_lines > 0) out.push_back(cut_marked(text.substr(at), width));
+    return out;
+}
+
+// A verdict that does not fit names its subject first: the process or device to look at
+// survives the cut.
+std::string short_verdict(const Verdict& v, size_t room) {
+    std::string head = v.resource + " " + severity_name(v.severity) + ": ";
+    std::string text = head + v.evidence;
+    if (text.size() > room && !v.subject.empty()) text = head + "[" + v.subject + "] " + v.evidence;
+    return text;
+}
+
+std::vector<TopLine> verdict_lines(const std::vector<Verdict>& verdicts, size_t width,
+                                   size_t lines) {
+    std::vector<TopLine> out;
+    if (lines == 0) return out;
+    std::string ok;
+    std::vector<const Verdict*> bad = worst_first(verdicts, ok);
+    if (bad.empty()) {
+        if (!ok.empty()) out.push_back({"ok: " + ok});
+        return out;
+    }
+    // One line each while they fit; the rest merged onto the last line by name.
+    size_t own = bad.size() <= lines ? bad.size() : lines - 1;
+    size_t spare = lines - std::min(lines, bad.size());  // extra lines for the worst one
+    for (size_t i = 0; i < own; ++i) {
+        size_t n = i == 0 ? 1 + spare : 1;
+        for (auto& l : wrap_marked(short_verdict(*bad[i], n * width), width, n))
+            out.push_back({std::move(l), bad[i]->severity, true});
+    }
+    if (own < bad.size()) {
+        std::string rest = "also";
+        for (size_t i = own; i < bad.size(); ++i)
+            rest += std::string(i == own ? " " : "; ") + bad[i]->resource + " " +
+                    severity_name(bad[i]->severity) +
+                    (bad[i]->subject.empty() ? "" : " (" + bad[i]->subject + ")");
+        out.push_back({cut_marked(rest, width), bad[own]->severity, true});
+    }
+    if (!ok.empty()) {
+        std::string tail = "  ok: " + ok;
+        if (out.size() < lines)
+            out.push_back({"ok: " + ok});
+        else if (out.back().text.size() + tail.size() <= width)
+            out.back().text += tail;
+    }
+    return out;
+}
+
+std::vector<TopLine> compact_header_lines(const Snapshot& s, const std::vector<Verdict>& verdicts,
+                                          size_t width, size_t budget) {
+    const SystemSample& y = s.system;
+    std::vector<TopLine> out;
+    out.push_back({printf_string(
+        "perfbpf top  %s  %.2fs  load %.2f %.2f %.2f  tasks %d, %d running", clock_text(s).c_str(),
+        interval_s(s), y.loadavg[0], y.loadavg[1], y.loadavg[2], y.total_tasks, y.running)});
+    std::string cpu = printf_string("CPU %.0f%% us %.0f sy %.0f wa %.0f", y.cpu_busy_pct,
+                                    y.cpu_user_pct, y.cpu_system_pct, y.cpu_iowait_pct);
+    if (y.cpu_steal_pct >= 0.5) cpu += printf_string(" st %.0f", y.cpu_steal_pct);
+    cpu += " runq p99 " + format_us(y.runq_lat_p99_us);
+    out.push_back({cut_marked(
+        cpu + printf_string("  MEM avail %s (%.0f%%) swap %s",
+                            format_bytes(static_cast<double>(y.mem_available_bytes)).c_str(),
+                            available_pct(y),
+                            format_bytes(static_cast<double>(swap_used(y))).c_str()),
+        width)});
+    TopLine lost = lost_line(s);
+    lost.text =
+        cut_marked("PSI some " + psi_part("cpu", y.psi_cpu) + " " + psi_part("mem", y.psi_memory) +
+                       " " + psi_part("io", y.psi_io) + "  " + lost.text,
+                   width);
+    out.push_back(std::move(lost));
+    size_t left = budget > out.size() ? budget - out.size() : 0;
+    for (auto& l : verdict_lines(verdicts, width, std::max<size_t>(1, left)))
+        out.push_back(std::move(l));
     return out;
 }
 
@@ -678,37 +821,52 @@ std::vector<std::string> top_help_lines(bool seekable) {
     return lines;
 }
 
+// Screens shorter than this (80x24 and such) get the header of at most kShortHeader lines.
+constexpr size_t kTallScreen = 40;
+constexpr size_t kShortHeader = 5;
+
 TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& verdicts,
                          const TopUiState& state, size_t width, size_t height,
                          const FiringAlerts& alerts) {
     TopFrame f;
+    // The column titles and the status line take two lines; keep at least one table row.
+    // Below kTallScreen rows the header keeps to kShortHeader so the table has the rest.
+    size_t header_max = height > 3 ? height - 3 : 0;
+    if (height < kTallScreen) header_max = std::min(header_max, kShortHeader);
+    size_t extra = (snapshot && !alerts.empty() ? 1 : 0) + (state.timeline.empty() ? 0 : 1);
     f.header = header_lines(snapshot, verdicts);
-    if (snapshot && !alerts.empty()) f.header.insert(f.header.begin() + 1, alerts_line(alerts));
+    if (snapshot && f.header.size() + extra > header_max)
+        f.header = compact_header_lines(*snapshot, verdicts, width,
+                                        header_max > extra ? header_max - extra : 0);
+    if (snapshot && !alerts.empty()) {
+        TopLine a = alerts_line(alerts);
+        a.text = cut_marked(a.text, width);
+        f.header.insert(f.header.begin() + 1, std::move(a));
+    }
     if (!state.timeline.empty())
         f.header.insert(f.header.begin(), TopLine{state.timeline, Severity::ok, true});
     for (auto& l : f.header) l.text = fit_line(std::move(l.text), width);
-    // The column titles and the status line take two lines; keep at least one table row
-    // by trimming the header on very short screens.
-    size_t header_max = height > 3 ? height - 3 : 0;
-    if (f.header.size() > header_max) f.header.resize(header_max);
+    // A replay's timeline and firing alerts may push past kShortHeader by a line or two
+    // rather than lose the worst verdict; only the screen itself bounds them.
+    if (f.header.size() > (height > 3 ? height - 3 : 0))
+        f.header.resize(height > 3 ? height - 3 : 0);
     size_t used = f.header.size() + 2;
     f.page_rows = height > used ? height - used : 0;
 
     if (snapshot) {
-        Subjects subjects = verdict_subjects(verdicts);
         switch (state.view) {
             case TopView::processes:
-                build_table<ProcessSample>(f, snapshot->processes, *snapshot, subjects, state,
+                build_table<ProcessSample>(f, snapshot->processes, *snapshot, verdicts, state,
                                            width);
                 break;
             case TopView::cgroups:
-                build_table<CgroupSample>(f, snapshot->cgroups, *snapshot, subjects, state, width);
+                build_table<CgroupSample>(f, snapshot->cgroups, *snapshot, verdicts, state, width);
                 break;
             case TopView::devices:
-                build_table<DeviceSample>(f, snapshot->devices, *snapshot, subjects, state, width);
+                build_table<DeviceSample>(f, snapshot->devices, *snapshot, verdicts, state, width);
                 break;
             case TopView::cpus:
-                build_table<CpuSample>(f, snapshot->cpus, *snapshot, subjects, state, width);
+                build_table<CpuSample>(f, snapshot->cpus, *snapshot, verdicts, state, width);
                 break;
         }
     }
