@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
 #include <map>
+
+#include "model/catalogue.h"
 
 namespace perfbpf {
 namespace {
@@ -435,9 +440,10 @@ TEST(TopView, ScreenHeightBoundsTheTableAndSelectionScrolls) {
     st = handle_top_key(st, top_key::home, f.key_context());
     EXPECT_EQ(st.selected, 0u);
     EXPECT_EQ(st.first_row, 0u);
-    st = press(st, "k", f.key_context());  // stays at the top
+    st = handle_top_key(st, top_key::up, f.key_context());  // stays at the top
     EXPECT_EQ(st.selected, 0u);
-    st = press(st, "jj", f.key_context());
+    st = handle_top_key(st, top_key::down, f.key_context());
+    st = handle_top_key(st, top_key::down, f.key_context());
     EXPECT_EQ(st.selected, 2u);
 
     // Fewer rows than the selection (data changed, filter applied): clamped on screen.
@@ -601,6 +607,190 @@ TEST(TopView, ShortHeaderPutsTheWorstVerdictFirstAndMergesTheRest) {
     // Nothing wrong: one line.
     f = frame(s, TopUiState{}, 80, 24, {{"cpu", Severity::ok, "", ""}});
     EXPECT_EQ(f.header.back().text, "ok: cpu");
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TopUiState key(TopUiState s, int k, const TopFrame& f) {
+    return handle_top_key(std::move(s), k, f.key_context());
+}
+
+// Issue 12 item 6: Enter opens the selected row's pane, Esc closes it.
+TEST(TopActions, EnterOpensTheSelectedRowsPaneWithEveryFieldAndEscClosesIt) {
+    Snapshot s = sample();
+    s.processes[0].runq_hist.add_slot(3, 5);
+    s.processes[0].runq_hist.add_slot(10, 1);
+    TopUiState st = press({}, "N");  // by pid: alpha (10) first
+    TopFrame f = frame(s, st, 100, 24);
+    ASSERT_EQ(f.selected.pid, 10);
+    st = key(st, top_key::down, f);
+    f = frame(s, st, 100, 24);
+    EXPECT_EQ(f.selected.id, "20");
+    st = key(st, top_key::up, f);
+    f = frame(s, st, 100, 24);
+    st = key(st, top_key::enter, f);
+    EXPECT_EQ(st.mode, TopMode::detail);
+    EXPECT_EQ(st.detail, "10");
+    // The tui is asked for the command line, which only it may read.
+    EXPECT_EQ(st.action.kind, TopAction::Kind::describe);
+    EXPECT_EQ(st.action.pid, 10);
+    st.detail_cmdline = "/usr/bin/alpha --serve";
+
+    f = frame(s, st, 100, 200);  // tall enough for the whole pane
+    std::string pane;
+    for (const auto& l : f.detail) pane += l.text + "\n";
+    EXPECT_EQ(f.detail[0].text.rfind("process 10 alpha", 0), 0u) << pane;
+    EXPECT_NE(pane.find("command line: /usr/bin/alpha --serve"), std::string::npos) << pane;
+    EXPECT_NE(pane.find("cgroup: /system.slice/alpha.service"), std::string::npos);
+    // Every catalogue field that is not a histogram has its line, with its unit.
+    for (const auto& fld : fields<ProcessSample>()) {
+        if (fld.kind == FieldKind::histogram) {
+            EXPECT_NE(pane.find("  " + std::string(fld.name) + ": "), std::string::npos)
+                << fld.name;
+            continue;
+        }
+        size_t at = pane.find("  " + std::string(fld.name) + " ");
+        ASSERT_NE(at, std::string::npos) << fld.name << "\n" << pane;
+        std::string line = pane.substr(at, pane.find('\n', at) - at);
+        if (!fld.unit.empty()) {
+            EXPECT_NE(line.find(" " + std::string(fld.unit) + " "), std::string::npos) << line;
+        }
+    }
+    EXPECT_NE(pane.find("rss_bytes"), std::string::npos);
+    EXPECT_NE(pane.find("100 MiB"), std::string::npos) << pane;
+    // The run-queue histogram as bars, its empty I/O one said to be empty.
+    EXPECT_NE(pane.find("runq_hist: 6 samples"), std::string::npos) << pane;
+    EXPECT_NE(pane.find("5 |########"), std::string::npos) << pane;
+    EXPECT_NE(pane.find("io_lat_hist: nothing measured"), std::string::npos) << pane;
+    EXPECT_EQ(f.status.text.rfind("detail lines 1-", 0), 0u) << f.status.text;
+    if (std::getenv("PERFBPF_SHOW_PANE")) std::cout << pane;
+
+    // Short screen: the pane scrolls and stops at its end.
+    f = frame(s, st, 100, 24);
+    size_t total = f.total_rows;
+    EXPECT_GT(total, f.detail.size());
+    st = key(st, top_key::page_down, f);
+    st = key(st, top_key::page_down, f);
+    st = key(st, top_key::page_down, f);
+    f = frame(s, st, 100, 24);
+    EXPECT_EQ(f.first_row + f.detail.size(), total);
+    EXPECT_EQ(f.detail.back().text, "  io_lat_hist: nothing measured");
+
+    st = key(st, top_key::escape, f);
+    EXPECT_EQ(st.mode, TopMode::normal);
+    EXPECT_TRUE(st.detail.empty());
+    f = frame(s, st, 100, 24);
+    EXPECT_TRUE(f.detail.empty());
+    EXPECT_FALSE(f.rows.empty());
+
+    // Other views: a device's pane, no command line asked for.
+    st = press({}, "d");
+    f = frame(s, st, 100, 60);
+    st = key(st, top_key::enter, f);
+    EXPECT_EQ(st.action.kind, TopAction::Kind::none);
+    f = frame(s, st, 100, 60);
+    EXPECT_EQ(f.detail[0].text.rfind("device loop3", 0), 0u);
+    // The row gone from a later interval: said so.
+    s.devices.clear();
+    f = frame(s, st, 100, 60);
+    EXPECT_NE(f.detail[1].text.find("not in this interval"), std::string::npos);
+    // No rows: nothing to open.
+    TopUiState none = handle_top_key({}, top_key::enter, {});
+    EXPECT_EQ(none.mode, TopMode::normal);
+    EXPECT_EQ(none.message, "no row to show");
+}
+
+TEST(TopActions, KAsksBeforeSendingSigtermAndOnlyYSends) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "N");
+    TopFrame f = frame(s, st, 80, 24);
+    st = key(st, 'k', f);
+    EXPECT_EQ(st.mode, TopMode::confirm_signal);
+    EXPECT_EQ(st.action.kind, TopAction::Kind::none);  // nothing yet
+    f = frame(s, st, 80, 24);
+    EXPECT_EQ(f.status.text, "send SIGTERM to 10 alpha? [y/N]");
+    TopUiState yes = key(st, 'y', f);
+    EXPECT_EQ(yes.mode, TopMode::normal);
+    EXPECT_EQ(yes.action.kind, TopAction::Kind::signal);
+    EXPECT_EQ(yes.action.pid, 10);
+    EXPECT_EQ(yes.action.value, SIGTERM);
+    // The action is for one key only.
+    EXPECT_EQ(key(yes, top_key::down, f).action.kind, TopAction::Kind::none);
+    for (int other : {int{'n'}, int{'N'}, top_key::enter, top_key::escape, int{'k'}}) {
+        TopUiState no = key(st, other, f);
+        EXPECT_EQ(no.mode, TopMode::normal);
+        EXPECT_EQ(no.action.kind, TopAction::Kind::none);
+        EXPECT_EQ(no.message, "no signal sent");
+    }
+    // Not a process view: says why.
+    st = press({}, "d");
+    st = key(st, 'k', frame(s, st, 80, 24));
+    EXPECT_EQ(st.mode, TopMode::normal);
+    EXPECT_NE(st.message.find("none selected here"), std::string::npos);
+}
+
+TEST(TopActions, RAsksForAnIncrementAndRejectsAnythingElse) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "N");
+    TopFrame f = frame(s, st, 80, 24);
+    st = key(st, 'r', f);
+    EXPECT_EQ(st.mode, TopMode::renice);
+    st = press(st, "+x5");  // letters are not taken
+    EXPECT_EQ(st.prompt_edit, "+5");
+    f = frame(s, st, 80, 24);
+    EXPECT_EQ(f.status.text.rfind("renice 10 alpha by: +5", 0), 0u) << f.status.text;
+    EXPECT_EQ(f.cursor_column, std::string("renice 10 alpha by: +5").size());
+    TopUiState done = key(st, top_key::enter, f);
+    EXPECT_EQ(done.action.kind, TopAction::Kind::renice);
+    EXPECT_EQ(done.action.pid, 10);
+    EXPECT_EQ(done.action.value, 5);
+
+    st = press(key(TopUiState{}, 'r', f), "-3");
+    EXPECT_EQ(key(st, top_key::enter, f).action.value, -3);
+    for (const char* bad : {"", "+", "0", "-40", "99"}) {
+        TopUiState b = press(key(TopUiState{}, 'r', f), bad);
+        b = key(b, top_key::enter, f);
+        EXPECT_EQ(b.action.kind, TopAction::Kind::none) << bad;
+        EXPECT_NE(b.message.find("is not an increment"), std::string::npos) << bad;
+    }
+    TopUiState esc = key(key(TopUiState{}, 'r', f), top_key::escape, f);
+    EXPECT_EQ(esc.mode, TopMode::normal);
+    EXPECT_EQ(esc.action.kind, TopAction::Kind::none);
+}
+
+TEST(TopActions, EHidesExitedAndShortLivedProcesses) {
+    Snapshot s = sample();
+    s.end_monotonic_ns = 1000'000'000'000ULL;     // 1000 s after boot; the interval is 2 s
+    s.processes[0].start_time_ticks = 100 * 100;  // 900 s old
+    s.processes[1].start_time_ticks = 997 * 100;  // 3 s old: younger than 2 intervals
+    s.processes[2].start_time_ticks = 100 * 100;  // old, but exited
+    s.processes.push_back(proc(40, "seen", 1, 1, "/"));
+    s.processes.back().start_time_ticks = 995 * 100;  // 5 s: kept
+    TopUiState st = press({}, "N");
+    EXPECT_EQ(column(frame(s, st), "comm"), (Names{"alpha", "beta", "gamma", "seen"}));
+    st = press(st, "e");
+    EXPECT_TRUE(st.hide_short_lived);
+    TopFrame f = frame(s, st);
+    EXPECT_EQ(column(f, "comm"), (Names{"alpha", "seen"}));
+    EXPECT_NE(f.status.text.find("short-lived hidden (e)"), std::string::npos) << f.status.text;
+    st = press(st, "e");
+    EXPECT_EQ(column(frame(s, st), "comm").size(), 4u);
+}
+
+TEST(TopActions, HelpNamesTheActionKeys) {
+    std::string help;
+    for (const auto& l : top_help_lines()) help += l + "\n";
+    for (const char* k : {"  Enter ", "  e ", "  k  r ", "Esc closes", "asks y/N"})
+        EXPECT_NE(help.find(k), std::string::npos) << k;
+    for (bool seekable : {false, true}) {
+        auto lines = top_help_lines(seekable);
+        EXPECT_LE(lines.size() + 2, 24u);
+        for (const auto& l : lines) EXPECT_LE(l.size() + 4, 80u) << l;
+    }
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "cli/signals.h"
 #include "collect/collector.h"
 #include "collect/parse/filter_targets.h"
+#include "collect/process_actions.h"
 #include "config/config.h"
 #include "detect/verdict.h"
 #include "detect/verdict_window.h"
@@ -162,7 +163,8 @@ bool on_full_screen(const TopOptions& o,
 }
 
 bool run_full_screen(const TopOptions& o, Intervals& intervals) {
-    return on_full_screen(o, [&](const TuiOptions& to) {
+    return on_full_screen(o, [&](TuiOptions to) {
+        to.act = [](const TopAction& a) { return carry_out_top_action(a); };
         // Runs on the view's collecting thread. `interrupted` is the view's own flag, set
         // when it closes: a half-collected interval is recorded but not shown.
         return run_tui(

@@ -2,12 +2,17 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <map>
 #include <set>
 #include <span>
 
+#include "model/catalogue.h"
+#include "model/series_extract.h"
 #include "sinks/top_columns.h"
 #include "util/format.h"
 
@@ -161,6 +166,101 @@ TopUiState filter_key(TopUiState s, int key) {
     }
 }
 
+// k and r act on a process: the selected row of the processes view.
+bool process_for_action(TopUiState& s, const TopKeyContext& ctx, const char* what) {
+    if (s.view != TopView::processes || ctx.selected.pid <= 0) {
+        s.message = std::string(what) + " to the selected process: none selected here";
+        return false;
+    }
+    return true;
+}
+
+TopUiState detail_key(TopUiState s, int key, const TopKeyContext& ctx) {
+    const long page = static_cast<long>(std::max<size_t>(1, ctx.page_rows));
+    long to = static_cast<long>(s.detail_first);
+    switch (key) {
+        case top_key::escape:
+        case top_key::enter:
+        case '\r':
+            s.mode = TopMode::normal;
+            s.detail.clear();
+            s.detail_cmdline.clear();
+            return s;
+        case 'q':
+            s.quit = true;
+            return s;
+        case top_key::up:
+            --to;
+            break;
+        case top_key::down:
+            ++to;
+            break;
+        case top_key::page_up:
+            to -= page;
+            break;
+        case top_key::page_down:
+        case ' ':
+            to += page;
+            break;
+        case top_key::home:
+            to = 0;
+            break;
+        default:
+            s.message = "Esc closes the pane";
+            return s;
+    }
+    // ctx.rows: the pane's lines; stop where its last line is at the bottom.
+    long last = std::max(0L, static_cast<long>(ctx.rows) - page);
+    s.detail_first = static_cast<size_t>(std::clamp(to, 0L, last));
+    return s;
+}
+
+TopUiState confirm_key(TopUiState s, int key) {
+    s.mode = TopMode::normal;
+    if (key == 'y' || key == 'Y')
+        s.action = s.pending;
+    else
+        s.message = "no signal sent";
+    s.pending = {};
+    return s;
+}
+
+TopUiState renice_key(TopUiState s, int key) {
+    switch (key) {
+        case top_key::escape:
+            s.mode = TopMode::normal;
+            s.pending = {};
+            s.message = "not reniced";
+            return s;
+        case top_key::backspace:
+        case 8:
+            if (!s.prompt_edit.empty()) s.prompt_edit.pop_back();
+            return s;
+        case top_key::enter:
+        case '\r': {
+            s.mode = TopMode::normal;
+            int value = 0;
+            const char* b = s.prompt_edit.c_str() + (s.prompt_edit.starts_with('+') ? 1 : 0);
+            const char* e = s.prompt_edit.c_str() + s.prompt_edit.size();
+            auto [end, ec] = std::from_chars(b, e, value);
+            if (ec != std::errc{} || end != e || value == 0 || value < -39 || value > 39) {
+                s.message = "renice: \"" + s.prompt_edit +
+                            "\" is not an increment like +5 or -3 (nonzero, within 39)";
+            } else {
+                s.action = s.pending;
+                s.action.value = value;
+            }
+            s.pending = {};
+            s.prompt_edit.clear();
+            return s;
+        }
+        default:
+            if ((key >= '0' && key <= '9') || ((key == '+' || key == '-') && s.prompt_edit.empty()))
+                s.prompt_edit.push_back(static_cast<char>(key));
+            return s;
+    }
+}
+
 }  // namespace
 
 std::vector<std::string> top_column_ids(TopView v) {
@@ -171,8 +271,12 @@ std::vector<std::string> top_column_ids(TopView v) {
 
 TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
     s.message.clear();
+    s.action = {};
     if (key == top_key::resize || key == top_key::ctrl_l) return s;  // only a redraw
     if (s.mode == TopMode::filter) return filter_key(std::move(s), key);
+    if (s.mode == TopMode::detail) return detail_key(std::move(s), key, ctx);
+    if (s.mode == TopMode::confirm_signal) return confirm_key(std::move(s), key);
+    if (s.mode == TopMode::renice) return renice_key(std::move(s), key);
     if (s.mode == TopMode::help) {
         if (key == 'q') s.quit = true;
         s.mode = TopMode::normal;
@@ -229,12 +333,42 @@ TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
             break;
         }
         case top_key::up:
-        case 'k':
             move_selection(s, -1, ctx);
             break;
         case top_key::down:
-        case 'j':
             move_selection(s, 1, ctx);
+            break;
+        case top_key::enter:
+        case '\r':
+            if (ctx.selected.id.empty()) {
+                s.message = "no row to show";
+                break;
+            }
+            s.mode = TopMode::detail;
+            s.detail = ctx.selected.id;
+            s.detail_first = 0;
+            s.detail_cmdline.clear();
+            if (ctx.selected.pid > 0)
+                s.action = {TopAction::Kind::describe, ctx.selected.pid, 0, ctx.selected.comm};
+            break;
+        case 'e':
+            s.hide_short_lived = !s.hide_short_lived;
+            s.selected = s.first_row = 0;
+            s.message = s.hide_short_lived ? "hiding exited and short-lived processes"
+                                           : "showing every process";
+            break;
+        case 'k':
+            if (process_for_action(s, ctx, "k sends a signal")) {
+                s.pending = {TopAction::Kind::signal, ctx.selected.pid, SIGTERM, ctx.selected.comm};
+                s.mode = TopMode::confirm_signal;
+            }
+            break;
+        case 'r':
+            if (process_for_action(s, ctx, "r renices")) {
+                s.pending = {TopAction::Kind::renice, ctx.selected.pid, 0, ctx.selected.comm};
+                s.prompt_edit.clear();
+                s.mode = TopMode::renice;
+            }
             break;
         case top_key::page_up:
             move_selection(s, -static_cast<long>(std::max<size_t>(1, ctx.page_rows)), ctx);
@@ -372,6 +506,32 @@ Severity row_severity(const CpuSample&, const Subjects&) {
 bool row_exited(const ProcessSample& p) {
     return p.exited;
 }
+
+TopRowRef row_ref(const ProcessSample& p) {
+    return {std::to_string(p.pid), p.pid, p.comm};
+}
+TopRowRef row_ref(const CgroupSample& c) {
+    return {c.path, 0, ""};
+}
+TopRowRef row_ref(const DeviceSample& d) {
+    return {d.name, 0, ""};
+}
+TopRowRef row_ref(const CpuSample& c) {
+    return {std::to_string(c.cpu), 0, ""};
+}
+
+// `e`: a process that exited, or started less than kShortLivedIntervals ago (its start time
+// unknown counts as young: /proc never saw it).
+bool short_lived(const ProcessSample& p, const Snapshot& snap, double interval_s) {
+    return p.exited || process_age_s(p, snap.end_monotonic_ns) < kShortLivedIntervals * interval_s;
+}
+bool hidden(const ProcessSample& p, const Snapshot& snap, const TopUiState& st, double secs) {
+    return st.hide_short_lived && short_lived(p, snap, secs);
+}
+template <class Row>
+bool hidden(const Row&, const Snapshot&, const TopUiState&, double) {
+    return false;
+}
 template <class Row>
 bool row_exited(const Row&) {
     return false;
@@ -446,7 +606,7 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
     std::vector<const Row*> rows;
     const std::string& filter = state.active_filter();
     for (const Row& r : all)
-        if (matches(r, filter)) rows.push_back(&r);
+        if (matches(r, filter) && !hidden(r, snap, state, secs)) rows.push_back(&r);
 
     const auto& sd = cols[sort_col];
     const auto& key = cols[0];  // ties: by the first column, ascending
@@ -489,6 +649,7 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
     size_t first = std::min(state.first_row, selected);
     if (selected >= first + page) first = selected + 1 - page;
     f.first_row = first;
+    if (!rows.empty()) f.selected = row_ref(*rows[selected]);
     for (size_t r = first; r < rows.size() && r < first + f.page_rows; ++r) {
         const Row& row = *rows[r];
         TopRow out;
@@ -653,6 +814,131 @@ std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>&
 }
 
 // ---------------------------------------------------------------------------------------
+// The detail pane: every catalogue field of the row with its unit, then its histograms.
+
+std::string detail_field_line(std::string_view name, const std::string& value,
+                              std::string_view unit, std::string_view help) {
+    return printf_string("  %-24.*s %14s %-6.*s %.*s", static_cast<int>(name.size()), name.data(),
+                         value.c_str(), static_cast<int>(unit.size()), unit.data(),
+                         static_cast<int>(help.size()), help.data());
+}
+
+template <class S>
+void add_fields(const S& row, const std::string& prefix, std::vector<std::string>& lines,
+                std::vector<std::pair<std::string, const Log2Histogram*>>& hists) {
+    for (const auto& f : fields<S>()) {
+        const std::string name = prefix + std::string(f.name);
+        visit_field(f, row, [&](const auto& v) {
+            using T = std::remove_cvref_t<decltype(v)>;
+            std::string text;
+            if constexpr (std::is_same_v<T, Log2Histogram>) {
+                hists.emplace_back(name, &v);
+                return;
+            } else if constexpr (Catalogued<T>) {
+                add_fields(v, name + ".", lines, hists);
+                return;
+            } else if constexpr (std::is_same_v<T, std::optional<PsiLine>>) {
+                if (v) add_fields(*v, name + ".", lines, hists);
+                return;
+            } else if constexpr (std::is_same_v<T, bool>) {
+                text = v ? "yes" : "no";
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                text = v.empty() ? "-" : v;
+            } else if constexpr (std::is_same_v<T, std::optional<uint64_t>>) {
+                text = v ? unit_text(static_cast<double>(*v), f.unit) : "-";
+            } else if constexpr (std::is_same_v<T, CountMap>) {
+                for (const auto& [k, n] : v)
+                    text += (text.empty() ? "" : ", ") + k + " " + std::to_string(n);
+                if (text.empty()) text = "-";
+            } else if constexpr (std::is_same_v<T, double[3]>) {
+                text = format_fixed(v[0], 2) + " " + format_fixed(v[1], 2) + " " +
+                       format_fixed(v[2], 2);
+            } else if constexpr (std::is_arithmetic_v<T>) {
+                text = f.kind == FieldKind::identity ? std::to_string(v)
+                                                     : unit_text(static_cast<double>(v), f.unit);
+            }
+            lines.push_back(detail_field_line(name, text, f.unit, f.help));
+        });
+    }
+}
+
+// A histogram as bars over its occupied buckets, with the bucket bounds.
+void add_histogram(const std::string& name, const Log2Histogram& h, size_t width,
+                   std::vector<std::string>& lines) {
+    if (h.empty()) {
+        lines.push_back("  " + name + ": nothing measured");
+        return;
+    }
+    lines.push_back(printf_string("  %s: %llu samples, p50 %s, p99 %s", name.c_str(),
+                                  static_cast<unsigned long long>(h.count()),
+                                  format_us(h.percentile_us(0.5)).c_str(),
+                                  format_us(h.percentile_us(0.99)).c_str()));
+    size_t lo = Log2Histogram::kSlots, hi = 0;
+    uint64_t most = 0;
+    for (size_t i = 0; i < Log2Histogram::kSlots; ++i) {
+        if (!h.slot(i)) continue;
+        lo = std::min(lo, i);
+        hi = i;
+        most = std::max(most, h.slot(i));
+    }
+    const size_t bar_room = width > 40 ? std::min<size_t>(width - 40, 40) : 1;
+    for (size_t i = lo; i <= hi; ++i) {
+        size_t bar = static_cast<size_t>(
+            std::ceil(static_cast<double>(h.slot(i)) * bar_room / static_cast<double>(most)));
+        lines.push_back(printf_string(
+            "    %9s .. %-9s %9llu |%s", format_us(Log2Histogram::slot_low_us(i)).c_str(),
+            format_us(Log2Histogram::slot_high_us(i)).c_str(),
+            static_cast<unsigned long long>(h.slot(i)), std::string(bar, '#').c_str()));
+    }
+}
+
+template <class Row>
+std::vector<std::string> detail_of(const Row& row, const std::string& title,
+                                   const std::vector<std::string>& before, size_t width) {
+    std::vector<std::string> lines{title};
+    lines.insert(lines.end(), before.begin(), before.end());
+    std::vector<std::pair<std::string, const Log2Histogram*>> hists;
+    add_fields(row, "", lines, hists);
+    for (const auto& [name, h] : hists) add_histogram(name, *h, width, lines);
+    return lines;
+}
+
+std::string pane_title(std::string what) {
+    return what + "   (Esc closes, Up Down PgUp PgDn scroll)";
+}
+
+std::vector<std::string> detail_lines(const Snapshot& snap, const TopUiState& st, size_t width) {
+    const std::string& id = st.detail;
+    switch (st.view) {
+        case TopView::processes:
+            for (const auto& p : snap.processes)
+                if (std::to_string(p.pid) == id)
+                    return detail_of(p, pane_title("process " + id + " " + p.comm),
+                                     {"  command line: " + (st.detail_cmdline.empty()
+                                                                ? std::string("- (not readable)")
+                                                                : st.detail_cmdline),
+                                      "  cgroup: " + p.cgroup},
+                                     width);
+            break;
+        case TopView::cgroups:
+            for (const auto& c : snap.cgroups)
+                if (c.path == id) return detail_of(c, pane_title("cgroup " + id), {}, width);
+            break;
+        case TopView::devices:
+            for (const auto& d : snap.devices)
+                if (d.name == id) return detail_of(d, pane_title("device " + id), {}, width);
+            break;
+        case TopView::cpus:
+            for (const auto& c : snap.cpus)
+                if (std::to_string(c.cpu) == id)
+                    return detail_of(c, pane_title("cpu " + id), {}, width);
+            break;
+    }
+    return {pane_title(std::string(top_view_name(st.view)) + " " + id),
+            "  not in this interval (it exited or went idle)"};
+}
+
+// ---------------------------------------------------------------------------------------
 // The header short of rows (80x24): the same facts in at most `budget` lines.
 
 constexpr std::string_view kCut = "...";
@@ -760,6 +1046,24 @@ TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_
         cursor = prompt.size();
         return {prompt + "   (Enter apply, Esc cancel, Ctrl-U clear)", Severity::ok, true};
     }
+    if (st.mode == TopMode::confirm_signal)
+        return {
+            printf_string("send SIGTERM to %d %s? [y/N]", st.pending.pid, st.pending.comm.c_str()),
+            Severity::warning, true};
+    if (st.mode == TopMode::renice) {
+        std::string prompt =
+            printf_string("renice %d %s by: ", st.pending.pid, st.pending.comm.c_str()) +
+            st.prompt_edit;
+        cursor = prompt.size();
+        return {prompt + "   (+N lowers its priority, -N raises; Enter apply, Esc cancel)",
+                Severity::ok, true};
+    }
+    if (st.mode == TopMode::detail) {
+        std::string out = printf_string("detail lines %zu-%zu of %zu", f.first_row + 1,
+                                        f.first_row + f.detail.size(), f.total_rows);
+        if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
+        return {out + "  | Esc close  q quit", Severity::ok, false};
+    }
     std::string out = printf_string("%s: no rows", top_view_name(st.view));
     if (f.total_rows)
         out = printf_string("%s %zu-%zu of %zu", top_view_name(st.view), f.first_row + 1,
@@ -771,6 +1075,7 @@ TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_
            (st.current_sort().descending ? " (high first)" : " (low first)");
     if (!st.filter().empty()) out += "  filter \"" + st.filter() + "\"";
     if (st.paused) out += "  PAUSED (p resumes)";
+    if (st.hide_short_lived && st.view == TopView::processes) out += "  short-lived hidden (e)";
     if (st.ended) out += "  END of data";
     if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
     std::string hints = st.timeline.empty() ? "  | Tab view  / filter  p pause  ? help  q quit"
@@ -785,8 +1090,7 @@ std::vector<std::string> top_help_lines(bool seekable) {
     std::vector<std::string> lines = {
         "perfbpf top: keys",
         "",
-        "  q              quit",
-        "  ? h            this help (any key closes it)",
+        "  q  ? h         quit; this help (any key closes it)",
         "  Tab, Shift-Tab next / previous view: processes cgroups devices cpus",
         "  c  d  1        cgroups, devices, per-CPU view (again: processes)",
         "  P  M  N        sort by CPU%, RSS, PID (processes in cgroups)",
@@ -796,20 +1100,22 @@ std::vector<std::string> top_help_lines(bool seekable) {
         "  <  >  R        move the sort column left / right; reverse the order",
         "  /              filter this view: name or cgroup substring, or a pid",
         "                 (Enter applies, Esc cancels; Esc later clears it)",
+        "  Enter          the selected row's every field and histograms (Esc closes)",
+        "  e              hide exited and short-lived processes (again: show them)",
+        "  k  r           SIGTERM the process (asks y/N); renice it (asks +N or -N)",
     };
     if (seekable)
         lines.insert(lines.end(),
                      {
                          "  Left Right     one interval back / forward (pauses)",
                          "  PgUp PgDn      a minute back / forward; Home End: first / last",
-                         "  Space p        play at the recorded pace / pause",
-                         "  Up Down, j k   move the selection",
+                         "  Space p        play at the recorded pace / pause; Up Down: select",
                      });
     else
         lines.insert(lines.end(),
                      {
                          "  p              pause the display; collection goes on, nothing is lost",
-                         "  Up Down PgUp PgDn Home End, j k   move the selection",
+                         "  Up Down PgUp PgDn Home End   move the selection",
                      });
     lines.insert(lines.end(),
                  {
@@ -853,7 +1159,16 @@ TopFrame build_top_frame(const Snapshot* snapshot, const std::vector<Verdict>& v
     size_t used = f.header.size() + 2;
     f.page_rows = height > used ? height - used : 0;
 
-    if (snapshot) {
+    if (snapshot && state.mode == TopMode::detail) {
+        // The pane takes the table's lines, the column titles' too.
+        std::vector<std::string> all = detail_lines(*snapshot, state, width);
+        f.page_rows += 1;
+        f.total_rows = all.size();
+        size_t last = all.size() > f.page_rows ? all.size() - f.page_rows : 0;
+        f.first_row = std::min(state.detail_first, last);
+        for (size_t i = f.first_row; i < all.size() && f.detail.size() < f.page_rows; ++i)
+            f.detail.push_back({fit_line(std::move(all[i]), width), Severity::ok, i == 0});
+    } else if (snapshot) {
         switch (state.view) {
             case TopView::processes:
                 build_table<ProcessSample>(f, snapshot->processes, *snapshot, verdicts, state,
