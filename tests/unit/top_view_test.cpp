@@ -7,8 +7,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <sstream>
 
 #include "model/catalogue.h"
+#include "sinks/text_sink.h"
 
 namespace perfbpf {
 namespace {
@@ -791,6 +793,85 @@ TEST(TopActions, HelpNamesTheActionKeys) {
         EXPECT_LE(lines.size() + 2, 24u);
         for (const auto& l : lines) EXPECT_LE(l.size() + 4, 80u) << l;
     }
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    for (std::string l; std::getline(ss, l);) out.push_back(l);
+    return out;
+}
+
+// The table of a plain render: the lines after its column titles, first words.
+std::vector<std::string> first_words(const std::string& text, const std::string& titles) {
+    std::vector<std::string> out;
+    bool in = false;
+    for (const auto& l : lines_of(text)) {
+        if (in) {
+            std::stringstream ss(l);
+            std::string w;
+            ss >> w;
+            if (std::all_of(w.begin(), w.end(), ::isupper)) break;  // the next table's titles
+            out.push_back(w);
+        }
+        if (l.find(titles) != std::string::npos) in = true;
+    }
+    return out;
+}
+
+// Issue 12 item 6: --plain with --view and --sort, exited processes marked.
+TEST(TopPlain, ViewAndSortPickTheTableAndItsOrderAndExitedRowsAreMarked) {
+    Snapshot s = sample();
+    TextView v;
+    std::string text = render_text(s, {}, v);
+    EXPECT_EQ(first_words(text, "PID COMMAND"), (Names{"30", "10", "20"}));  // by CPU
+    EXPECT_NE(text.find("DEVICE"), std::string::npos);  // processes, then devices
+    for (const auto& l : lines_of(text)) {
+        bool gamma = l.find(" gamma ") != std::string::npos;
+        EXPECT_EQ(l.ends_with(kExitedMark), gamma) << l;  // only pid 30 exited
+    }
+
+    v.sort = top_sort_by(TopView::processes, "RSS");
+    EXPECT_EQ(first_words(render_text(s, {}, v), "PID COMMAND"), (Names{"20", "10", "30"}));
+    v.max_rows = 1;
+    EXPECT_EQ(first_words(render_text(s, {}, v), "PID COMMAND"), (Names{"20"}));
+
+    v = {};
+    v.view = TopView::devices;
+    v.sort = top_sort_by(TopView::devices, "device");  // by name, A-Z
+    text = render_text(s, {}, v);
+    EXPECT_EQ(text.find("PID COMMAND"), std::string::npos);  // only the devices
+    EXPECT_EQ(first_words(text, "DEVICE").size(), 2u);
+    v.sort = top_sort_by(TopView::devices, "util%");
+    EXPECT_EQ(first_words(render_text(s, {}, v), "DEVICE"), (Names{"loop3", "sda"}));
+    v.view = TopView::cpus;
+    v.sort = top_sort_by(TopView::cpus, "busy");
+    EXPECT_EQ(first_words(render_text(s, {}, v), "CPU  BUSY%"), (Names{"1", "0"}));
+    // Few rows asked for: the header is still the full one.
+    v.max_rows = 1;
+    EXPECT_NE(render_text(s, {}, v).find("\nLOST 0 events"), std::string::npos);
+}
+
+TEST(TopPlain, SortAndViewNamesAreCheckedAgainstTheColumns) {
+    EXPECT_EQ(top_sort_by(TopView::processes, "rss")->column, "rss");
+    EXPECT_EQ(top_sort_by(TopView::processes, "RSS+")->column, "rss_growth");
+    EXPECT_EQ(top_sort_by(TopView::processes, "iolat99")->column, "iolat");
+    EXPECT_TRUE(top_sort_by(TopView::processes, "rss")->descending);
+    EXPECT_FALSE(top_sort_by(TopView::processes, "comm")->descending);
+    EXPECT_FALSE(top_sort_by(TopView::processes, "util"));  // a devices column
+    EXPECT_TRUE(top_sort_by(TopView::devices, "util"));
+    EXPECT_FALSE(top_sort_by(TopView::processes, ""));
+    for (size_t i = 0; i < kTopViewCount; ++i) {
+        TopView v = static_cast<TopView>(i);
+        EXPECT_EQ(parse_top_view(top_view_name(v)), v);
+    }
+    EXPECT_FALSE(parse_top_view("process"));
 }
 
 }  // namespace

@@ -32,6 +32,12 @@ const char* top_view_name(TopView v) {
     return "processes";
 }
 
+std::optional<TopView> parse_top_view(std::string_view name) {
+    for (size_t i = 0; i < kTopViewCount; ++i)
+        if (name == top_view_name(static_cast<TopView>(i))) return static_cast<TopView>(i);
+    return std::nullopt;
+}
+
 namespace {
 
 // ---------------------------------------------------------------------------------------
@@ -262,6 +268,19 @@ TopUiState renice_key(TopUiState s, int key) {
 }
 
 }  // namespace
+
+std::optional<TopSort> top_sort_by(TopView v, std::string_view column) {
+    auto same = [&](const std::string& a) {
+        return a.size() == column.size() &&
+               std::equal(a.begin(), a.end(), column.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) ==
+                          std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    for (const auto& c : column_infos(v))
+        if (same(c.id) || same(c.title)) return TopSort{c.id, c.descending};
+    return std::nullopt;
+}
 
 std::vector<std::string> top_column_ids(TopView v) {
     std::vector<std::string> ids;

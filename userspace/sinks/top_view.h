@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "detect/verdict.h"
@@ -18,6 +20,8 @@ namespace perfbpf {
 enum class TopView { processes, cgroups, devices, cpus };
 inline constexpr size_t kTopViewCount = 4;
 const char* top_view_name(TopView v);
+// The inverse of top_view_name; nullopt for anything else.
+std::optional<TopView> parse_top_view(std::string_view name);
 
 enum class TopMode {
     normal,
@@ -69,6 +73,9 @@ struct TopSort {
     std::string column;  // a column id of the view ("cpu", "rss", ...)
     bool descending = true;
 };
+// Sorting by a column of the view named by its id or its title, any case ("rss", "RSS+",
+// "IOLAT99"), in the direction its key picks (numbers high first); nullopt if none.
+std::optional<TopSort> top_sort_by(TopView v, std::string_view column);
 
 struct TopUiState {
     TopView view = TopView::processes;
