@@ -876,3 +876,33 @@ TEST(TopPlain, SortAndViewNamesAreCheckedAgainstTheColumns) {
 
 }  // namespace
 }  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// Issue 12 item 4: the CPU line's p99 covers one interval, a verdict's the whole window;
+// each says which.
+TEST(TopView, HeaderNumbersSayWhichWindowTheyCover) {
+    Snapshot s = sample();  // 2 s intervals
+    Verdict cpu = long_verdict("cpu", Severity::warning);
+    cpu.window_s = 10;
+    std::vector<Verdict> v = with_ok(cpu);
+    TopFrame f = frame(s, TopUiState{}, 200, 40, v);
+    EXPECT_NE(f.header[1].text.find(" [2s]"), std::string::npos) << f.header[1].text;
+    EXPECT_EQ(f.header[5].text.rfind("cpu      warning  [10s] runq p99 30 ms >= 20 ms", 0), 0u)
+        << f.header[5].text;
+    f = frame(s, TopUiState{}, 80, 24, v);
+    EXPECT_NE(f.header[1].text.find(" [2s]"), std::string::npos) << f.header[1].text;
+    EXPECT_EQ(f.header[3].text.rfind("cpu warning: (pid 30 gamma) [10s] runq p99", 0), 0u)
+        << f.header[3].text;
+    // Unknown windows (verdicts made by hand) carry no tag.
+    cpu.window_s = 0;
+    f = frame(s, TopUiState{}, 200, 40, with_ok(cpu));
+    EXPECT_EQ(f.header[5].text.find('['), std::string::npos) << f.header[5].text;
+    std::string help;
+    for (const auto& l : top_help_lines()) help += l + "\n";
+    EXPECT_NE(help.find("[10s]: the window"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace perfbpf

@@ -782,6 +782,18 @@ TopLine lost_line(const Snapshot& s) {
     return lost;
 }
 
+// "[10s]": the window a number covers, so the CPU line's p99 of one interval and a
+// verdict's p99 over several are not read as the same number.
+std::string window_tag(double seconds) {
+    if (seconds <= 0) return "";
+    return "[" + format_fixed(seconds, seconds < 10 && std::fmod(seconds, 1.0) != 0 ? 1 : 0) + "s]";
+}
+
+std::string tagged(const Verdict& v) {
+    std::string tag = window_tag(v.window_s);
+    return tag.empty() ? v.evidence : tag + " " + v.evidence;
+}
+
 std::vector<const Verdict*> worst_first(const std::vector<Verdict>& verdicts, std::string& ok) {
     std::vector<const Verdict*> bad;
     for (const auto& v : verdicts) {
@@ -808,9 +820,9 @@ std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>&
                        clock_text(*s).c_str(), secs, y.loadavg[0], y.loadavg[1], y.loadavg[2],
                        y.total_tasks, y.running)});
     out.push_back({printf_string(
-        "CPU  %3.0f%% busy  us %.1f  sy %.1f  wa %.1f  irq %.1f  st %.1f  runq p99 %s  %d CPUs",
+        "CPU  %3.0f%% busy  us %.1f  sy %.1f  wa %.1f  irq %.1f  st %.1f  runq p99 %s %s  %d CPUs",
         y.cpu_busy_pct, y.cpu_user_pct, y.cpu_system_pct, y.cpu_iowait_pct, y.cpu_irq_pct,
-        y.cpu_steal_pct, format_us(y.runq_lat_p99_us).c_str(), y.ncpus)});
+        y.cpu_steal_pct, format_us(y.runq_lat_p99_us).c_str(), window_tag(secs).c_str(), y.ncpus)});
     out.push_back({printf_string(
         "MEM  %s available of %s (%.0f%%)  swap used %s  major faults %s/s  swap-out %s pages/s",
         format_bytes(static_cast<double>(y.mem_available_bytes)).c_str(),
@@ -826,7 +838,7 @@ std::vector<TopLine> header_lines(const Snapshot* s, const std::vector<Verdict>&
     std::string ok;
     for (const Verdict* v : worst_first(verdicts, ok))
         out.push_back({printf_string("%-8s %-8s %s", v->resource.c_str(),
-                                     severity_name(v->severity), v->evidence.c_str()),
+                                     severity_name(v->severity), tagged(*v).c_str()),
                        v->severity, true});
     if (!ok.empty()) out.push_back({"ok: " + ok});
     return out;
@@ -989,8 +1001,8 @@ std::vector<std::string> wrap_marked(const std::string& text, size_t width, size
 // survives the cut.
 std::string short_verdict(const Verdict& v, size_t room) {
     std::string head = v.resource + " " + severity_name(v.severity) + ": ";
-    std::string text = head + v.evidence;
-    if (text.size() > room && !v.subject.empty()) text = head + "[" + v.subject + "] " + v.evidence;
+    std::string text = head + tagged(v);
+    if (text.size() > room && !v.subject.empty()) text = head + "(" + v.subject + ") " + tagged(v);
     return text;
 }
 
@@ -1040,7 +1052,7 @@ std::vector<TopLine> compact_header_lines(const Snapshot& s, const std::vector<V
     std::string cpu = printf_string("CPU %.0f%% us %.0f sy %.0f wa %.0f", y.cpu_busy_pct,
                                     y.cpu_user_pct, y.cpu_system_pct, y.cpu_iowait_pct);
     if (y.cpu_steal_pct >= 0.5) cpu += printf_string(" st %.0f", y.cpu_steal_pct);
-    cpu += " runq p99 " + format_us(y.runq_lat_p99_us);
+    cpu += " runq p99 " + format_us(y.runq_lat_p99_us) + " " + window_tag(interval_s(s));
     out.push_back({cut_marked(
         cpu + printf_string("  MEM avail %s (%.0f%%) swap %s",
                             format_bytes(static_cast<double>(y.mem_available_bytes)).c_str(),
@@ -1138,10 +1150,10 @@ std::vector<std::string> top_help_lines(bool seekable) {
                      });
     lines.insert(lines.end(),
                  {
-                     "",
                      "RUNQ99: run-queue latency p99. OFFCPU: time off CPU in the interval.",
                      "IOLAT99: block I/O latency p99. RETR: TCP retransmits in the interval.",
                      "RSS+: RSS change in the interval. \"-\": that probe family is not loaded.",
+                     "[10s]: the window a header number covers; the table is the last interval.",
                  });
     return lines;
 }
