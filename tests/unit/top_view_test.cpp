@@ -3,6 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "model/catalogue.h"
+#include "sinks/text_sink.h"
 
 namespace perfbpf {
 namespace {
@@ -434,9 +442,10 @@ TEST(TopView, ScreenHeightBoundsTheTableAndSelectionScrolls) {
     st = handle_top_key(st, top_key::home, f.key_context());
     EXPECT_EQ(st.selected, 0u);
     EXPECT_EQ(st.first_row, 0u);
-    st = press(st, "k", f.key_context());  // stays at the top
+    st = handle_top_key(st, top_key::up, f.key_context());  // stays at the top
     EXPECT_EQ(st.selected, 0u);
-    st = press(st, "jj", f.key_context());
+    st = handle_top_key(st, top_key::down, f.key_context());
+    st = handle_top_key(st, top_key::down, f.key_context());
     EXPECT_EQ(st.selected, 2u);
 
     // Fewer rows than the selection (data changed, filter applied): clamped on screen.
@@ -485,6 +494,414 @@ TEST(TopView, HeaderShowsTheDaemonsFiringAlertsWorstFirst) {
     // None firing: no line.
     TopFrame quiet = build_top_frame(&s, {}, TopUiState{}, 200, 40);
     for (const auto& l : quiet.header) EXPECT_EQ(l.text.find("ALERTS"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// Verdicts as detect/verdict.cpp words them: the rules crossed, the numbers, the subject.
+Verdict long_verdict(const std::string& resource, Severity sev) {
+    if (resource == "cpu")
+        return {"cpu", sev,
+                "runq p99 30 ms >= 20 ms, tasks waiting per CPU 2.10 >= 1.00; runq p99 30 ms on 2 "
+                "CPUs, 4.20 tasks waiting on average, busy 100 %, PSI cpu some 45 %; top waiter: "
+                "pid 30 gamma (waited 1.2 s)",
+                "pid 30 gamma"};
+    if (resource == "disk")
+        return {"disk", sev,
+                "sda util 97 % >= 95 %; sda: util 97 %, queue 4.1, p99 41 ms, 310 IOPS, PSI io "
+                "some 22 %",
+                "sda"};
+    if (resource == "memory")
+        return {"memory", sev,
+                "available 4 % <= 5 %; available 4 % of 4.0 GiB, 120 major faults/s, 0 pages "
+                "swapped out/s; fastest RSS growth: pid 20 beta +300 MiB",
+                "pid 20 beta"};
+    return {"network", sev,
+            "TCP retransmits 45.0/s >= 20.0/s; 45.0 TCP retransmits/s, 0.0 packet drops/s; most "
+            "retransmits: pid 10 alpha",
+            "pid 10 alpha"};
+}
+
+std::vector<Verdict> with_ok(Verdict bad) {
+    std::vector<Verdict> out{std::move(bad)};
+    for (const char* r : {"cpu", "disk", "memory", "network"})
+        if (out[0].resource != r) out.push_back({r, Severity::ok, "fine", ""});
+    return out;
+}
+
+std::string header_text(const TopFrame& f) {
+    std::string out;
+    for (const auto& l : f.header) out += l.text + "\n";
+    return out;
+}
+
+// Issue 12 item 5: at 80x24 the header keeps to five rows, the verdict is never cut
+// silently, its subject survives, and the table keeps the columns that show the problem.
+TEST(TopView, EightyByTwentyFourKeepsTheHeaderInFiveRowsForEachVerdictKind) {
+    Snapshot s = sample();
+    s.probes.push_back({"block", "raw_tp/block_rq_complete", true, true, ""});
+    s.probes.push_back({"net", "tp/tcp_retransmit_skb", true, true, ""});
+    const std::map<std::string, std::vector<std::string>> kept = {
+        {"cpu", {"runq"}},
+        {"disk", {"read", "write", "iolat"}},
+        {"memory", {"rss", "rss_growth"}},
+        {"network", {"tx", "rx", "retrans"}},
+    };
+    for (const auto& [kind, cols] : kept) {
+        for (Severity sev : {Severity::warning, Severity::critical}) {
+            std::vector<Verdict> v = with_ok(long_verdict(kind, sev));
+            TopFrame f = frame(s, TopUiState{}, 80, 24, v);
+            SCOPED_TRACE(kind + "\n" + header_text(f));
+            EXPECT_LE(f.header.size(), 5u);
+            EXPECT_EQ(f.header.size() + 2 + f.page_rows, 24u);
+            for (const auto& l : f.header) EXPECT_LE(l.text.size(), 80u);
+            // The verdict lines come right after load, CPU+MEM and PSI+LOST.
+            ASSERT_GE(f.header.size(), 4u);
+            EXPECT_EQ(f.header[3].text.rfind(kind + " " + severity_name(sev) + ": ", 0), 0u);
+            EXPECT_EQ(f.header[3].severity, sev);
+            EXPECT_NE(header_text(f).find(v[0].subject), std::string::npos);
+            // Everything the verdict says is there, or the cut is marked.
+            std::string said;
+            for (size_t i = 3; i < f.header.size() && f.header[i].severity == sev; ++i)
+                said += f.header[i].text + " ";
+            bool whole =
+                said.find(v[0].evidence.substr(v[0].evidence.size() - 20)) != std::string::npos;
+            EXPECT_TRUE(whole || said.find("... ") != std::string::npos) << said;
+            for (const auto& c : cols) EXPECT_TRUE(has_column(f, c)) << c;
+        }
+    }
+    // The short header still says which numbers it has: PSI some, the lost events, memory.
+    TopFrame f = frame(s, TopUiState{}, 80, 24, with_ok(long_verdict("cpu", Severity::warning)));
+    EXPECT_EQ(f.header[2].text.rfind("PSI some cpu 12.5%", 0), 0u) << f.header[2].text;
+    EXPECT_NE(f.header[2].text.find("LOST 0 events"), std::string::npos);
+    EXPECT_NE(f.header[1].text.find("MEM avail 1.0 GiB (25%)"), std::string::npos);
+    // Tall screens keep the full header.
+    EXPECT_GT(frame(s, TopUiState{}, 80, 50, with_ok(long_verdict("cpu", Severity::warning)))
+                  .header.size(),
+              5u);
+}
+
+TEST(TopView, ShortHeaderPutsTheWorstVerdictFirstAndMergesTheRest) {
+    Snapshot s = sample();
+    std::vector<Verdict> v = {long_verdict("disk", Severity::warning),
+                              long_verdict("network", Severity::warning),
+                              long_verdict("cpu", Severity::critical),
+                              {"memory", Severity::ok, "fine", ""}};
+    TopFrame f = frame(s, TopUiState{}, 80, 24, v);
+    SCOPED_TRACE(header_text(f));
+    ASSERT_EQ(f.header.size(), 5u);
+    EXPECT_EQ(f.header[3].text.rfind("cpu critical: ", 0), 0u);
+    EXPECT_EQ(f.header[4].text.rfind("also disk warning (sda); network warning (pid 10 alpha)", 0),
+              0u);
+    EXPECT_EQ(f.header[4].severity, Severity::warning);
+    // A short verdict is whole on its line with the ok ones beside it.
+    std::vector<Verdict> one = {{"disk", Severity::warning, "sda util 90 % >= 80 %", "sda"},
+                                {"cpu", Severity::ok, "", ""},
+                                {"memory", Severity::ok, "", ""}};
+    f = frame(s, TopUiState{}, 80, 24, one);
+    ASSERT_EQ(f.header.size(), 5u);
+    EXPECT_EQ(f.header[3].text, "disk warning: sda util 90 % >= 80 %");
+    EXPECT_EQ(f.header[4].text, "ok: cpu, memory");
+    // Nothing wrong: one line.
+    f = frame(s, TopUiState{}, 80, 24, {{"cpu", Severity::ok, "", ""}});
+    EXPECT_EQ(f.header.back().text, "ok: cpu");
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+TopUiState key(TopUiState s, int k, const TopFrame& f) {
+    return handle_top_key(std::move(s), k, f.key_context());
+}
+
+// Issue 12 item 6: Enter opens the selected row's pane, Esc closes it.
+TEST(TopActions, EnterOpensTheSelectedRowsPaneWithEveryFieldAndEscClosesIt) {
+    Snapshot s = sample();
+    s.processes[0].runq_hist.add_slot(3, 5);
+    s.processes[0].runq_hist.add_slot(10, 1);
+    TopUiState st = press({}, "N");  // by pid: alpha (10) first
+    TopFrame f = frame(s, st, 100, 24);
+    ASSERT_EQ(f.selected.pid, 10);
+    st = key(st, top_key::down, f);
+    f = frame(s, st, 100, 24);
+    EXPECT_EQ(f.selected.id, "20");
+    st = key(st, top_key::up, f);
+    f = frame(s, st, 100, 24);
+    st = key(st, top_key::enter, f);
+    EXPECT_EQ(st.mode, TopMode::detail);
+    EXPECT_EQ(st.detail, "10");
+    // The tui is asked for the command line, which only it may read.
+    EXPECT_EQ(st.action.kind, TopAction::Kind::describe);
+    EXPECT_EQ(st.action.pid, 10);
+    st.detail_cmdline = "/usr/bin/alpha --serve";
+
+    f = frame(s, st, 100, 200);  // tall enough for the whole pane
+    std::string pane;
+    for (const auto& l : f.detail) pane += l.text + "\n";
+    EXPECT_EQ(f.detail[0].text.rfind("process 10 alpha", 0), 0u) << pane;
+    EXPECT_NE(pane.find("command line: /usr/bin/alpha --serve"), std::string::npos) << pane;
+    EXPECT_NE(pane.find("cgroup: /system.slice/alpha.service"), std::string::npos);
+    // Every catalogue field that is not a histogram has its line, with its unit.
+    for (const auto& fld : fields<ProcessSample>()) {
+        if (fld.kind == FieldKind::histogram) {
+            EXPECT_NE(pane.find("  " + std::string(fld.name) + ": "), std::string::npos)
+                << fld.name;
+            continue;
+        }
+        size_t at = pane.find("  " + std::string(fld.name) + " ");
+        ASSERT_NE(at, std::string::npos) << fld.name << "\n" << pane;
+        std::string line = pane.substr(at, pane.find('\n', at) - at);
+        if (!fld.unit.empty()) {
+            EXPECT_NE(line.find(" " + std::string(fld.unit) + " "), std::string::npos) << line;
+        }
+    }
+    EXPECT_NE(pane.find("rss_bytes"), std::string::npos);
+    EXPECT_NE(pane.find("100 MiB"), std::string::npos) << pane;
+    // The run-queue histogram as bars, its empty I/O one said to be empty.
+    EXPECT_NE(pane.find("runq_hist: 6 samples"), std::string::npos) << pane;
+    EXPECT_NE(pane.find("5 |########"), std::string::npos) << pane;
+    EXPECT_NE(pane.find("io_lat_hist: nothing measured"), std::string::npos) << pane;
+    EXPECT_EQ(f.status.text.rfind("detail lines 1-", 0), 0u) << f.status.text;
+    if (std::getenv("PERFBPF_SHOW_PANE")) std::cout << pane;
+
+    // Short screen: the pane scrolls and stops at its end.
+    f = frame(s, st, 100, 24);
+    size_t total = f.total_rows;
+    EXPECT_GT(total, f.detail.size());
+    st = key(st, top_key::page_down, f);
+    st = key(st, top_key::page_down, f);
+    st = key(st, top_key::page_down, f);
+    f = frame(s, st, 100, 24);
+    EXPECT_EQ(f.first_row + f.detail.size(), total);
+    EXPECT_EQ(f.detail.back().text, "  io_lat_hist: nothing measured");
+
+    st = key(st, top_key::escape, f);
+    EXPECT_EQ(st.mode, TopMode::normal);
+    EXPECT_TRUE(st.detail.empty());
+    f = frame(s, st, 100, 24);
+    EXPECT_TRUE(f.detail.empty());
+    EXPECT_FALSE(f.rows.empty());
+
+    // Other views: a device's pane, no command line asked for.
+    st = press({}, "d");
+    f = frame(s, st, 100, 60);
+    st = key(st, top_key::enter, f);
+    EXPECT_EQ(st.action.kind, TopAction::Kind::none);
+    f = frame(s, st, 100, 60);
+    EXPECT_EQ(f.detail[0].text.rfind("device loop3", 0), 0u);
+    // The row gone from a later interval: said so.
+    s.devices.clear();
+    f = frame(s, st, 100, 60);
+    EXPECT_NE(f.detail[1].text.find("not in this interval"), std::string::npos);
+    // No rows: nothing to open.
+    TopUiState none = handle_top_key({}, top_key::enter, {});
+    EXPECT_EQ(none.mode, TopMode::normal);
+    EXPECT_EQ(none.message, "no row to show");
+}
+
+TEST(TopActions, KAsksBeforeSendingSigtermAndOnlyYSends) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "N");
+    TopFrame f = frame(s, st, 80, 24);
+    st = key(st, 'k', f);
+    EXPECT_EQ(st.mode, TopMode::confirm_signal);
+    EXPECT_EQ(st.action.kind, TopAction::Kind::none);  // nothing yet
+    f = frame(s, st, 80, 24);
+    EXPECT_EQ(f.status.text, "send SIGTERM to 10 alpha? [y/N]");
+    TopUiState yes = key(st, 'y', f);
+    EXPECT_EQ(yes.mode, TopMode::normal);
+    EXPECT_EQ(yes.action.kind, TopAction::Kind::signal);
+    EXPECT_EQ(yes.action.pid, 10);
+    EXPECT_EQ(yes.action.value, SIGTERM);
+    // The action is for one key only.
+    EXPECT_EQ(key(yes, top_key::down, f).action.kind, TopAction::Kind::none);
+    for (int other : {int{'n'}, int{'N'}, top_key::enter, top_key::escape, int{'k'}}) {
+        TopUiState no = key(st, other, f);
+        EXPECT_EQ(no.mode, TopMode::normal);
+        EXPECT_EQ(no.action.kind, TopAction::Kind::none);
+        EXPECT_EQ(no.message, "no signal sent");
+    }
+    // Not a process view: says why.
+    st = press({}, "d");
+    st = key(st, 'k', frame(s, st, 80, 24));
+    EXPECT_EQ(st.mode, TopMode::normal);
+    EXPECT_NE(st.message.find("none selected here"), std::string::npos);
+}
+
+TEST(TopActions, RAsksForAnIncrementAndRejectsAnythingElse) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "N");
+    TopFrame f = frame(s, st, 80, 24);
+    st = key(st, 'r', f);
+    EXPECT_EQ(st.mode, TopMode::renice);
+    st = press(st, "+x5");  // letters are not taken
+    EXPECT_EQ(st.prompt_edit, "+5");
+    f = frame(s, st, 80, 24);
+    EXPECT_EQ(f.status.text.rfind("renice 10 alpha by: +5", 0), 0u) << f.status.text;
+    EXPECT_EQ(f.cursor_column, std::string("renice 10 alpha by: +5").size());
+    TopUiState done = key(st, top_key::enter, f);
+    EXPECT_EQ(done.action.kind, TopAction::Kind::renice);
+    EXPECT_EQ(done.action.pid, 10);
+    EXPECT_EQ(done.action.value, 5);
+
+    st = press(key(TopUiState{}, 'r', f), "-3");
+    EXPECT_EQ(key(st, top_key::enter, f).action.value, -3);
+    for (const char* bad : {"", "+", "0", "-40", "99"}) {
+        TopUiState b = press(key(TopUiState{}, 'r', f), bad);
+        b = key(b, top_key::enter, f);
+        EXPECT_EQ(b.action.kind, TopAction::Kind::none) << bad;
+        EXPECT_NE(b.message.find("is not an increment"), std::string::npos) << bad;
+    }
+    TopUiState esc = key(key(TopUiState{}, 'r', f), top_key::escape, f);
+    EXPECT_EQ(esc.mode, TopMode::normal);
+    EXPECT_EQ(esc.action.kind, TopAction::Kind::none);
+}
+
+TEST(TopActions, EHidesExitedAndShortLivedProcesses) {
+    Snapshot s = sample();
+    s.end_monotonic_ns = 1000'000'000'000ULL;     // 1000 s after boot; the interval is 2 s
+    s.processes[0].start_time_ticks = 100 * 100;  // 900 s old
+    s.processes[1].start_time_ticks = 997 * 100;  // 3 s old: younger than 2 intervals
+    s.processes[2].start_time_ticks = 100 * 100;  // old, but exited
+    s.processes.push_back(proc(40, "seen", 1, 1, "/"));
+    s.processes.back().start_time_ticks = 995 * 100;  // 5 s: kept
+    TopUiState st = press({}, "N");
+    EXPECT_EQ(column(frame(s, st), "comm"), (Names{"alpha", "beta", "gamma", "seen"}));
+    st = press(st, "e");
+    EXPECT_TRUE(st.hide_short_lived);
+    TopFrame f = frame(s, st);
+    EXPECT_EQ(column(f, "comm"), (Names{"alpha", "seen"}));
+    EXPECT_NE(f.status.text.find("short-lived hidden (e)"), std::string::npos) << f.status.text;
+    st = press(st, "e");
+    EXPECT_EQ(column(frame(s, st), "comm").size(), 4u);
+}
+
+TEST(TopActions, HelpNamesTheActionKeys) {
+    std::string help;
+    for (const auto& l : top_help_lines()) help += l + "\n";
+    for (const char* k : {"  Enter ", "  e ", "  k  r ", "Esc closes", "asks y/N"})
+        EXPECT_NE(help.find(k), std::string::npos) << k;
+    for (bool seekable : {false, true}) {
+        auto lines = top_help_lines(seekable);
+        EXPECT_LE(lines.size() + 2, 24u);
+        for (const auto& l : lines) EXPECT_LE(l.size() + 4, 80u) << l;
+    }
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    for (std::string l; std::getline(ss, l);) out.push_back(l);
+    return out;
+}
+
+// The table of a plain render: the lines after its column titles, first words.
+std::vector<std::string> first_words(const std::string& text, const std::string& titles) {
+    std::vector<std::string> out;
+    bool in = false;
+    for (const auto& l : lines_of(text)) {
+        if (in) {
+            std::stringstream ss(l);
+            std::string w;
+            ss >> w;
+            if (std::all_of(w.begin(), w.end(), ::isupper)) break;  // the next table's titles
+            out.push_back(w);
+        }
+        if (l.find(titles) != std::string::npos) in = true;
+    }
+    return out;
+}
+
+// Issue 12 item 6: --plain with --view and --sort, exited processes marked.
+TEST(TopPlain, ViewAndSortPickTheTableAndItsOrderAndExitedRowsAreMarked) {
+    Snapshot s = sample();
+    TextView v;
+    std::string text = render_text(s, {}, v);
+    EXPECT_EQ(first_words(text, "PID COMMAND"), (Names{"30", "10", "20"}));  // by CPU
+    EXPECT_NE(text.find("DEVICE"), std::string::npos);  // processes, then devices
+    for (const auto& l : lines_of(text)) {
+        bool gamma = l.find(" gamma ") != std::string::npos;
+        EXPECT_EQ(l.ends_with(kExitedMark), gamma) << l;  // only pid 30 exited
+    }
+
+    v.sort = top_sort_by(TopView::processes, "RSS");
+    EXPECT_EQ(first_words(render_text(s, {}, v), "PID COMMAND"), (Names{"20", "10", "30"}));
+    v.max_rows = 1;
+    EXPECT_EQ(first_words(render_text(s, {}, v), "PID COMMAND"), (Names{"20"}));
+
+    v = {};
+    v.view = TopView::devices;
+    v.sort = top_sort_by(TopView::devices, "device");  // by name, A-Z
+    text = render_text(s, {}, v);
+    EXPECT_EQ(text.find("PID COMMAND"), std::string::npos);  // only the devices
+    EXPECT_EQ(first_words(text, "DEVICE").size(), 2u);
+    v.sort = top_sort_by(TopView::devices, "util%");
+    EXPECT_EQ(first_words(render_text(s, {}, v), "DEVICE"), (Names{"loop3", "sda"}));
+    v.view = TopView::cpus;
+    v.sort = top_sort_by(TopView::cpus, "busy");
+    EXPECT_EQ(first_words(render_text(s, {}, v), "CPU  BUSY%"), (Names{"1", "0"}));
+    // Few rows asked for: the header is still the full one.
+    v.max_rows = 1;
+    EXPECT_NE(render_text(s, {}, v).find("\nLOST 0 events"), std::string::npos);
+}
+
+TEST(TopPlain, SortAndViewNamesAreCheckedAgainstTheColumns) {
+    EXPECT_EQ(top_sort_by(TopView::processes, "rss")->column, "rss");
+    EXPECT_EQ(top_sort_by(TopView::processes, "RSS+")->column, "rss_growth");
+    EXPECT_EQ(top_sort_by(TopView::processes, "iolat99")->column, "iolat");
+    EXPECT_TRUE(top_sort_by(TopView::processes, "rss")->descending);
+    EXPECT_FALSE(top_sort_by(TopView::processes, "comm")->descending);
+    EXPECT_FALSE(top_sort_by(TopView::processes, "util"));  // a devices column
+    EXPECT_TRUE(top_sort_by(TopView::devices, "util"));
+    EXPECT_FALSE(top_sort_by(TopView::processes, ""));
+    for (size_t i = 0; i < kTopViewCount; ++i) {
+        TopView v = static_cast<TopView>(i);
+        EXPECT_EQ(parse_top_view(top_view_name(v)), v);
+    }
+    EXPECT_FALSE(parse_top_view("process"));
+}
+
+}  // namespace
+}  // namespace perfbpf
+
+namespace perfbpf {
+namespace {
+
+// Issue 12 item 4: the CPU line's p99 covers one interval, a verdict's the whole window;
+// each says which.
+TEST(TopView, HeaderNumbersSayWhichWindowTheyCover) {
+    Snapshot s = sample();  // 2 s intervals
+    Verdict cpu = long_verdict("cpu", Severity::warning);
+    cpu.window_s = 10;
+    std::vector<Verdict> v = with_ok(cpu);
+    TopFrame f = frame(s, TopUiState{}, 200, 40, v);
+    EXPECT_NE(f.header[1].text.find(" [2s]"), std::string::npos) << f.header[1].text;
+    EXPECT_EQ(f.header[5].text.rfind("cpu      warning  [10s] runq p99 30 ms >= 20 ms", 0), 0u)
+        << f.header[5].text;
+    f = frame(s, TopUiState{}, 80, 24, v);
+    EXPECT_NE(f.header[1].text.find(" [2s]"), std::string::npos) << f.header[1].text;
+    EXPECT_EQ(f.header[3].text.rfind("cpu warning: (pid 30 gamma) [10s] runq p99", 0), 0u)
+        << f.header[3].text;
+    // Unknown windows (verdicts made by hand) carry no tag.
+    cpu.window_s = 0;
+    f = frame(s, TopUiState{}, 200, 40, with_ok(cpu));
+    EXPECT_EQ(f.header[5].text.find('['), std::string::npos) << f.header[5].text;
+    std::string help;
+    for (const auto& l : top_help_lines()) help += l + "\n";
+    EXPECT_NE(help.find("[10s]: the window"), std::string::npos);
 }
 
 }  // namespace

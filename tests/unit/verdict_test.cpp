@@ -112,6 +112,34 @@ TEST(Verdicts, SlowP99OfAFewRequestsOnAnIdleDiskIsOk) {
     EXPECT_NE(stalled.evidence.find("vda p99"), std::string::npos) << stalled.evidence;
 }
 
+// Issue 12: an idle vda with slow requests was named while a busy loop1 was fine. The
+// verdict is ok and names the busy device, whose numbers it then shows.
+TEST(Verdicts, IdleSlowDeviceBesideABusyOneIsNotTheVerdict) {
+    std::vector<Snapshot> w(5, quiet_snapshot());
+    for (auto& s : w) s.devices = {device("vda", 1, 16, 30'000), device("loop1", 50, 400, 200)};
+    const Verdict disk = find(assess(w, Thresholds{}), "disk");
+    EXPECT_EQ(disk.severity, Severity::ok) << disk.evidence;
+    EXPECT_EQ(disk.subject, "loop1") << disk.evidence;
+}
+
+// Every verdict says how long a window it judged: five 1 s intervals here.
+TEST(Verdicts, CarryTheWindowTheyCover) {
+    std::vector<Snapshot> w(5, quiet_snapshot());
+    for (const auto& v : assess(w, Thresholds{})) EXPECT_DOUBLE_EQ(v.window_s, 5.0) << v.resource;
+    w.resize(1);
+    for (const auto& v : assess(w, Thresholds{})) EXPECT_DOUBLE_EQ(v.window_s, 1.0) << v.resource;
+}
+
+// p99 of log2 buckets is interpolated within its bucket, not the bucket's edge.
+TEST(Verdicts, P99IsInterpolatedWithinItsBucket) {
+    Log2Histogram h;
+    h.add_us(20'000, 100);  // all in the 16-32 ms bucket
+    double p99 = h.percentile_us(0.99);
+    EXPECT_GT(p99, Log2Histogram::slot_low_us(15));
+    EXPECT_LT(p99, 32'768.0);
+    EXPECT_NE(p99, 16'384.0);
+}
+
 TEST(Verdicts, OomKillIsMemoryCritical) {
     Snapshot s = quiet_snapshot();
     s.oom_kills.push_back(OomKill{99, "hog", 1 << 30, 0});

@@ -18,6 +18,7 @@
 #include "cli/signals.h"
 #include "collect/collector.h"
 #include "collect/parse/filter_targets.h"
+#include "collect/process_actions.h"
 #include "config/config.h"
 #include "detect/verdict.h"
 #include "detect/verdict_window.h"
@@ -41,6 +42,9 @@ struct TopOptions {
     std::string cgroup;
     int iterations = 0;  // 0: until stopped
     size_t rows = 30;
+    std::string view;  // --view: processes cgroups devices cpus ("" both processes, devices)
+    std::string sort;  // --sort: a column of that view
+    TextView text;     // the two above, checked
     std::string config_path;
     std::string record_path;
     std::string replay_path;
@@ -111,7 +115,7 @@ int print_loop(const TopOptions& o, Intervals& intervals) {
         if (o.json)
             std::cout << snapshot_json(t.snapshot, t.verdicts).dump(o.once ? 2 : -1) << std::endl;
         else
-            std::cout << render_text(t.snapshot, t.verdicts, o.rows, t.alerts) << std::endl;
+            std::cout << render_text(t.snapshot, t.verdicts, o.text, t.alerts) << std::endl;
         if (o.once || stop.load()) break;
     }
     return 0;
@@ -162,7 +166,8 @@ bool on_full_screen(const TopOptions& o,
 }
 
 bool run_full_screen(const TopOptions& o, Intervals& intervals) {
-    return on_full_screen(o, [&](const TuiOptions& to) {
+    return on_full_screen(o, [&](TuiOptions to) {
+        to.act = [](const TopAction& a) { return carry_out_top_action(a); };
         // Runs on the view's collecting thread. `interrupted` is the view's own flag, set
         // when it closes: a half-collected interval is recorded but not shown.
         return run_tui(
@@ -254,8 +259,28 @@ Result<RecordSnapshot> open_recording(const std::string& path) {
     return RecordSnapshot([rec](const Snapshot& s) { return rec->append(s); });
 }
 
-int run_top(const TopOptions& o) {
+// --view and --sort, checked: an unknown column names the ones the view has.
+Result<TextView> text_view(const TopOptions& o) {
+    TextView v;
+    v.max_rows = o.rows;
+    if (!o.view.empty()) v.view = parse_top_view(o.view);  // CLI11 checked the name
+    if (o.sort.empty()) return v;
+    const TopView in = v.view.value_or(TopView::processes);
+    v.sort = top_sort_by(in, o.sort);
+    if (!v.sort) {
+        std::string ids;
+        for (const auto& id : top_column_ids(in)) ids += (ids.empty() ? "" : " ") + id;
+        return fail("--sort " + o.sort + ": the " + top_view_name(in) +
+                    " view has no such column; its columns: " + ids);
+    }
+    return v;
+}
+
+int run_top(TopOptions o) {
     install_stop_handlers();
+    auto text = text_view(o);
+    if (!text) return usage_error(text.error().message);
+    o.text = *text;
     auto config = load_config(o.config_path);
     if (!config) {
         std::fprintf(stderr, "perfbpf: %s\n", config.error().message.c_str());
@@ -361,9 +386,18 @@ void add_top(CLI::App& app) {
                     "Stop after N intervals, in any mode (0: run until stopped)")
         ->type_name("N")
         ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--rows", opts->rows, "Processes shown per interval in plain text")
+    cmd->add_option("--rows", opts->rows, "Rows shown per interval in plain text")
         ->type_name("N")
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--view", opts->view,
+                    "Plain text: only this table, every interval (processes, cgroups, devices, "
+                    "cpus; default the processes, then the devices that did I/O)")
+        ->type_name("VIEW")
+        ->check(CLI::IsMember({"processes", "cgroups", "devices", "cpus"}));
+    cmd->add_option("--sort", opts->sort,
+                    "Plain text: sort the table by this column, by id or title (cpu, rss, "
+                    "runq, read, iolat, tx, retrans; util, p99 for devices), high first")
+        ->type_name("COLUMN");
     cmd->add_option(
            "--config", opts->config_path,
            std::string("TOML configuration (default ") + kDefaultConfigPath + " when it exists)")
@@ -403,7 +437,9 @@ void add_top(CLI::App& app) {
         "  sudo perfbpf top --once --json            one interval as JSON\n"
         "  sudo perfbpf top --interval 0.25 --pid 812\n"
         "  sudo perfbpf top --cgroup /system.slice --record run.jsonl\n"
-        "  perfbpf top --replay run.jsonl            a recording again (no root)");
+        "  perfbpf top --replay run.jsonl            a recording again (no root)\n"
+        "  sudo perfbpf top --plain --view devices --sort util   an iostat-like stream\n"
+        "  sudo perfbpf top --plain --sort rss --rows 10         a pidstat-like stream");
     cmd->callback([opts] { exit_status() = run_top(*opts); });
 }
 

@@ -294,6 +294,7 @@ std::vector<Verdict> assess(std::span<const Snapshot> window, const Thresholds& 
     const Snapshot& last = window.back();
     std::vector<Verdict> out{cpu_verdict(t, last, th), disk_verdict(t, last, th),
                              memory_verdict(t, last, th), network_verdict(t, th)};
+    for (auto& v : out) v.window_s = t.seconds;
     std::stable_sort(out.begin(), out.end(),
                      [](const Verdict& a, const Verdict& b) { return a.severity > b.severity; });
     return out;

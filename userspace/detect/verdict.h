@@ -22,6 +22,9 @@ struct Verdict {
     Severity severity = Severity::ok;
     std::string evidence;  // one line of numbers that justify the severity
     std::string subject;   // the device/process/cgroup most responsible, if any
+    // Seconds of snapshots the verdict was judged over (the window, not one interval), so a
+    // screen can say which window its numbers cover; 0 when not known.
+    double window_s = 0;
 };
 
 // One verdict per resource, worst first. `window` is oldest-first and holds at least one

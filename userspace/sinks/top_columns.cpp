@@ -175,6 +175,10 @@ std::string format_in_unit(double v, std::string_view unit, const CellShow& show
 
 }  // namespace
 
+std::string unit_text(double v, std::string_view unit) {
+    return format_in_unit(v, unit, {});
+}
+
 template <class Row>
 std::span<const ResolvedColumn<Row>> top_columns() {
     static const std::vector<ResolvedColumn<Row>> columns = resolve<Row>();

@@ -64,6 +64,9 @@ std::span<const ResolvedColumn<Row>> top_columns();
 // The column's number for sorting (per second when the column shows it so); 0 for text.
 template <class Row>
 double column_number(const ResolvedColumn<Row>& c, const Row& row, double interval_s);
+// A number of a field in `unit` ("bytes", "us", "pct", ...) as the screen writes it.
+std::string unit_text(double v, std::string_view unit);
+
 // The column's cell text.
 template <class Row>
 std::string column_text(const ResolvedColumn<Row>& c, const Row& row, double interval_s);

@@ -6,7 +6,9 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "detect/verdict.h"
@@ -18,11 +20,32 @@ namespace perfbpf {
 enum class TopView { processes, cgroups, devices, cpus };
 inline constexpr size_t kTopViewCount = 4;
 const char* top_view_name(TopView v);
+// The inverse of top_view_name; nullopt for anything else.
+std::optional<TopView> parse_top_view(std::string_view name);
 
 enum class TopMode {
     normal,
-    filter,  // editing the filter text; the table previews it as it is typed
-    help,    // help overlay open; any key closes it
+    filter,          // editing the filter text; the table previews it as it is typed
+    help,            // help overlay open; any key closes it
+    detail,          // the selected row's pane: every field, its histograms; Esc closes it
+    confirm_signal,  // "send SIGTERM to PID comm? [y/N]"
+    renice,          // typing the nice increment for the selected process
+};
+
+// What a key asks of the world outside the view model: the tui does it and reports back
+// in TopUiState::message, so the state machine stays pure and testable.
+struct TopAction {
+    enum class Kind { none, signal, renice, describe } kind = Kind::none;
+    int pid = 0;
+    int value = 0;  // signal: its number; renice: the increment
+    std::string comm;
+};
+
+// The selected row as the key handler needs it.
+struct TopRowRef {
+    std::string id;  // pid, cgroup path, device name or CPU number; empty: no row
+    int pid = 0;     // processes view only
+    std::string comm;
 };
 
 // Keys as the renderer passes them: printable ASCII as itself, control characters as
@@ -50,6 +73,9 @@ struct TopSort {
     std::string column;  // a column id of the view ("cpu", "rss", ...)
     bool descending = true;
 };
+// Sorting by a column of the view named by its id or its title, any case ("rss", "RSS+",
+// "IOLAT99"), in the direction its key picks (numbers high first); nullopt if none.
+std::optional<TopSort> top_sort_by(TopView v, std::string_view column);
 
 struct TopUiState {
     TopView view = TopView::processes;
@@ -71,6 +97,15 @@ struct TopUiState {
     size_t first_row = 0;  // scroll position
     std::string message;   // one-key notice ("no RUNQ99 column in the devices view")
     bool quit = false;
+    // `e`: hide processes that exited or are younger than kShortLivedIntervals intervals
+    // (a build's hundreds of cat/sed), in the processes view.
+    bool hide_short_lived = false;
+    std::string detail;          // the id of the row whose pane is open (TopMode::detail)
+    size_t detail_first = 0;     // the pane's scroll position
+    std::string detail_cmdline;  // the tui fills it for a process pane (Kind::describe)
+    TopAction pending;           // awaiting y (signal) or the typed value (renice)
+    std::string prompt_edit;     // the renice value being typed
+    TopAction action;            // for the tui to carry out now; cleared by the next key
 
     const TopSort& current_sort() const { return sort[static_cast<size_t>(view)]; }
     const std::string& filter() const { return filters[static_cast<size_t>(view)]; }
@@ -85,7 +120,10 @@ struct TopUiState {
 struct TopKeyContext {
     size_t rows = 0;       // rows after filtering
     size_t page_rows = 1;  // table rows that fit on the screen
+    TopRowRef selected;
 };
+
+inline constexpr double kShortLivedIntervals = 2;
 
 TopUiState handle_top_key(TopUiState state, int key, const TopKeyContext& ctx);
 
@@ -126,8 +164,10 @@ struct TopFrame {
     TopLine status;                 // bottom line: view, sort, filter, pause; or the filter prompt
     size_t cursor_column = 0;       // where the text cursor goes while editing the filter
     std::vector<std::string> help;  // the help overlay, when open
+    std::vector<TopLine> detail;    // the detail pane, when open: replaces the table
+    TopRowRef selected;
 
-    TopKeyContext key_context() const { return {total_rows, page_rows}; }
+    TopKeyContext key_context() const { return {total_rows, page_rows, selected}; }
 };
 
 using FiringAlerts = std::vector<DaemonStatus::FiringAlert>;

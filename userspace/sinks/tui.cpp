@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "sinks/timeline.h"
 #include "sinks/top_view.h"
@@ -353,6 +354,11 @@ void paint(const TopFrame& f, bool colors, bool filtering) {
                                               : (y == 0 ? A_BOLD : A_NORMAL);
         put_line(y++, l.text, a, width, false);
     }
+    for (const auto& l : f.detail) {
+        if (y >= height - 1) break;
+        put_line(y++, l.text, l.emphasis ? A_BOLD : A_NORMAL, width, false);
+    }
+    if (!f.detail.empty()) y = height;  // the pane replaces the table
     if (y < height - 1) {
         attr_t title = colors ? COLOR_PAIR(kPairTitle) : A_REVERSE;
         put_line(y, f.column_line, title, width, true);
@@ -385,6 +391,19 @@ void paint(const TopFrame& f, bool colors, bool filtering) {
     ::doupdate();
 }
 
+// Hands what a key asked to TuiOptions::act and shows its answer.
+void carry_out(TopUiState& state, const TuiOptions& opts) {
+    TopAction a = std::exchange(state.action, {});
+    if (a.kind == TopAction::Kind::none) return;
+    if (a.kind == TopAction::Kind::describe) {
+        state.detail_cmdline = opts.act ? opts.act(a) : "";
+        if (!opts.act) state.detail_cmdline = "(not recorded)";
+        return;
+    }
+    state.message =
+        opts.act ? opts.act(a) : "k and r act on live processes; this is the past, not sent";
+}
+
 // Builds the frame for the screen's current size and paints it; `frame` is kept for the
 // key handler (rows on screen, page size).
 void draw(TopFrame& frame, const TopUpdate* shown, const TopUiState& state, bool colors) {
@@ -396,7 +415,7 @@ void draw(TopFrame& frame, const TopUpdate* shown, const TopUiState& state, bool
         shown ? &shown->snapshot : nullptr, shown ? shown->verdicts : no_verdicts, state,
         static_cast<size_t>(std::max(width, 0)), static_cast<size_t>(std::max(height, 0)),
         shown ? shown->alerts : no_alerts);
-    paint(frame, colors, state.mode == TopMode::filter);
+    paint(frame, colors, state.mode == TopMode::filter || state.mode == TopMode::renice);
 }
 
 // The seekable view's loop; returns on q, `stop` or `iterations`, throws what the source
@@ -471,6 +490,7 @@ void seekable_loop(const SeekableSource& source, const TuiOptions& opts, bool co
                 continue;
             }
             state = handle_top_key(std::move(state), key, frame.key_context());
+            carry_out(state, opts);
             if (state.quit) return;
         }
     }
@@ -510,6 +530,7 @@ Result<void> run_tui(const TopSource& source, const TuiOptions& opts) {
                 if (key < 0) continue;
                 bool was_paused = state.paused;
                 state = handle_top_key(std::move(state), key, frame.key_context());
+                carry_out(state, opts);
                 if (was_paused && !state.paused) shown = latest;
                 dirty = true;
                 if (state.quit) break;

@@ -48,6 +48,10 @@ struct TuiOptions {
     int iterations = 0;                       // leave after this many updates (0: never)
     int input_fd = 0;                         // the terminal: keys from here,
     int output_fd = 1;                        // the screen to here
+    // Carries out what a key asked (signal, renice, read a command line) and returns the
+    // line to show, or for TopAction::Kind::describe the command line. Unset (a replay,
+    // the history: their pids may be reused by now) the view refuses k and r.
+    std::function<std::string(const TopAction&)> act;
 };
 
 // True when both fds are terminals, so a full-screen view can take keys and draw.
