@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
     perfbpf::cli::add_alerts(app);
     perfbpf::cli::add_report(app);
     perfbpf::cli::add_forecast(app);
+    perfbpf::cli::add_incidents(app);
     app.footer(kExitStatusHelp);  // after add_*: subcommands would inherit it
 
     if (const char* word = command_word(argc, argv); word && !is_command(app, word))

@@ -12,10 +12,7 @@
 namespace perfbpf::cli {
 namespace {
 
-struct Options {
-    std::string since = "24h";
-    std::string state_dir;
-    std::string config_path;
+struct Options : StateReaderOptions {
     bool json = false;
 };
 
@@ -55,14 +52,7 @@ void add_alerts(CLI::App& app) {
         "  perfbpf alerts --since 7d --json\n\n"
         "Exit status: 0 listed (possibly none), 1 no history or it cannot be read,\n"
         "2 bad option.");
-    cmd->add_option("--since", o->since,
-                    "Start: a duration back from now (2h, 7d) or a time (default 24h)")
-        ->type_name("WHEN");
-    cmd->add_option("--state-dir", o->state_dir,
-                    "The daemon's state dir (default from the config, /var/lib/perfbpf)")
-        ->type_name("DIR");
-    cmd->add_option("--config", o->config_path, "TOML config naming the state dir")
-        ->type_name("FILE");
+    add_state_reader_options(cmd, *o);
     cmd->add_flag("--json", o->json, "Print JSON: {\"active\": [...], \"past\": [...]}");
     cmd->callback([o] { exit_status() = run_alerts(*o); });
 }

@@ -26,5 +26,6 @@ void add_daemon(CLI::App& app);
 void add_alerts(CLI::App& app);
 void add_report(CLI::App& app);
 void add_forecast(CLI::App& app);
+void add_incidents(CLI::App& app);
 
 }  // namespace perfbpf::cli

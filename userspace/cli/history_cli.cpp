@@ -45,6 +45,17 @@ std::optional<std::string> reading_state_dir(const std::string& state_dir,
     return c->state_dir;
 }
 
+void add_state_reader_options(CLI::App* cmd, StateReaderOptions& o) {
+    cmd->add_option("--since", o.since,
+                    "Start: a duration back from now (2h, 7d) or a time (default 24h)")
+        ->type_name("WHEN");
+    cmd->add_option("--state-dir", o.state_dir,
+                    "The daemon's state dir (default from the config, /var/lib/perfbpf)")
+        ->type_name("DIR");
+    cmd->add_option("--config", o.config_path, "TOML config naming the state dir")
+        ->type_name("FILE");
+}
+
 std::optional<History> open_history_for_reading(const std::string& state_dir,
                                                 const std::string& config_path, int& status) {
     auto dir = reading_state_dir(state_dir, config_path, status);

@@ -30,6 +30,14 @@ std::optional<std::string> reading_state_dir(const std::string& state_dir,
 // stopped or hangs: its alerts are not known to be firing any more).
 FiringAlerts daemon_firing_alerts(const std::string& state_dir, int64_t now_ms);
 
+// What a reader of the daemon's state takes: --since, --state-dir and --config.
+struct StateReaderOptions {
+    std::string since = "24h";
+    std::string state_dir;
+    std::string config_path;
+};
+void add_state_reader_options(CLI::App* cmd, StateReaderOptions& o);
+
 std::optional<History> open_history_for_reading(const std::string& state_dir,
                                                 const std::string& config_path, int& status);
 

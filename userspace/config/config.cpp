@@ -79,7 +79,8 @@ Result<void> set_number(double& out, const toml::node& node, const std::string& 
     return {};
 }
 
-// Keys of [daemon], [history], [alerting] and [remote_write], each with what it sets.
+// Keys of [daemon], [history], [alerting], [remote_write] and [anomaly], each with what it
+// sets.
 using KeySetter = Result<void> (*)(Config&, const toml::node&, const std::string& key,
                                    const std::string& origin);
 
@@ -163,6 +164,13 @@ Result<void> set_exec(Config& c, const toml::node& node, const std::string& key,
     return {};
 }
 
+Result<void> set_bool(bool& out, const toml::node& node, const std::string& key,
+                      const std::string& origin) {
+    if (!node.is_boolean()) return fail(origin + ": " + key + " must be true or false");
+    out = *node.value<bool>();
+    return {};
+}
+
 #define PERFBPF_NUMBER_KEY(field, lo, hi)                                            \
     [](Config& c, const toml::node& n, const std::string& k, const std::string& o) { \
         return set_number(c.field, n, k, {lo, hi}, o);                               \
@@ -217,6 +225,26 @@ const std::map<std::string, KeySetter>& daemon_keys() {
          [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
              return set_optional_path(c.remote_write.bearer_token_file, n, k, o);
          }},
+        {"anomaly.enabled",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_bool(c.anomaly.enabled, n, k, o);
+         }},
+        {"anomaly.score", PERFBPF_NUMBER_KEY(anomaly.score, 1, 1000)},
+        {"anomaly.window",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_count(c.anomaly.window, n, k, {20, 100000}, o);
+         }},
+        {"anomaly.clear_intervals",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_count(c.anomaly.clear_intervals, n, k, {1, 100000}, o);
+         }},
+        {"anomaly.seed_days", PERFBPF_NUMBER_KEY(anomaly.seed_days, 0, 60)},
+        {"anomaly.seed_budget", PERFBPF_NUMBER_KEY(anomaly.seed_budget_s, 0.1, 600)},
+        {"anomaly.evidence_intervals",
+         [](Config& c, const toml::node& n, const std::string& k, const std::string& o) {
+             return set_count(c.anomaly.evidence_intervals, n, k, {1, 600}, o);
+         }},
+        {"anomaly.max_file_mib", PERFBPF_NUMBER_KEY(anomaly.max_file_mib, 0.01, 1e6)},
     };
     return keys;
 }
@@ -349,7 +377,8 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
                     return fail(origin + ": " + key + " must be an absolute path");
                 c.state_dir = *s;
             } else if (section_name == "daemon" || section_name == "history" ||
-                       section_name == "alerting" || section_name == "remote_write") {
+                       section_name == "alerting" || section_name == "remote_write" ||
+                       section_name == "anomaly") {
                 if (auto r = daemon_key(c, section_name, std::string(k.str()), node, origin); !r)
                     return std::unexpected(r.error());
             } else if (section_name == "thresholds") {

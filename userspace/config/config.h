@@ -62,6 +62,21 @@ struct RemoteWriteConfig {
     bool operator==(const RemoteWriteConfig&) const = default;
 };
 
+// [anomaly]: the daemon's anomaly detection (detect/anomaly.h, docs/anomaly.md), its
+// incidents in STATE_DIR/incidents.jsonl and the evidence gathered when one opens.
+struct AnomalyConfig {
+    bool enabled = true;
+    double score = 6;            // out of band above this many units of spread + floor
+    int window = 600;            // intervals in each series' baseline
+    int clear_intervals = 30;    // in band this many in a row: the anomaly is over
+    double seed_days = 7;        // minute-tier history read at start for seasonality (0: none)
+    double seed_budget_s = 10;   // at most this long reading it; the rest starts unseeded
+    int evidence_intervals = 5;  // intervals of top consumers gathered per incident or alert
+    double max_file_mib = 16;    // incidents.jsonl rotates to incidents.jsonl.1 past this
+
+    bool operator==(const AnomalyConfig&) const = default;
+};
+
 struct Config {
     double interval_s = 1.0;  // [top] interval
     int sample_hz = 49;       // [probes] sample_hz: cpu-clock samples per CPU per second
@@ -71,6 +86,7 @@ struct Config {
     HistoryConfig history;
     AlertingConfig alerting;
     RemoteWriteConfig remote_write;
+    AnomalyConfig anomaly;
 
     bool operator==(const Config&) const = default;
 };

@@ -15,6 +15,7 @@
 #include "collect/collector.h"
 #include "config/config.h"
 #include "daemon/daemon_alerts.h"
+#include "daemon/daemon_incidents.h"
 #include "daemon/notify.h"
 #include "daemon/self_cost.h"
 #include "detect/governor.h"
@@ -129,6 +130,7 @@ class Daemon {
     std::unique_ptr<HttpServer> http_;
     std::unique_ptr<RemoteWriter> remote_;  // when [remote_write] url is set
     DaemonAlerts alerts_;
+    std::optional<DaemonIncidents> incidents_;
 };
 
 Result<void> Daemon::start_http() {
@@ -212,6 +214,7 @@ void Daemon::reload() {
         if (history_) history_->set_options(history_options(config_.history));
         apply_interval();
         alerts_.reconfigure(config_);
+        incidents_->reconfigure(config_);
         spdlog::info("reloaded {}", config_path_.empty() ? "defaults" : config_path_);
     }
     notify_ready();
@@ -224,7 +227,11 @@ void Daemon::write_history(const Snapshot& snap) {
     policy.watch = config_.daemon.watch;
     policy.min_age_s = config_.daemon.min_process_age_s;
     std::vector<SeriesSample> series = snapshot_series(snap, policy);
+    const size_t catalogue = series.size();
     std::ranges::move(alerts_.on_interval(snap, series), std::back_inserter(series));
+    // Scored: the catalogue's series; the alerts' own are verdicts on them, not measures.
+    auto open = incidents_->on_interval(snap, std::span(series).first(catalogue), alerts_.events());
+    std::ranges::move(open, std::back_inserter(series));
     if (dashboard_)
         dashboard_->publish(dashboard_now_json(snap, alerts_.verdicts(), alerts_.firing()).dump(),
                             static_cast<int64_t>(snap.interval_ns / 1'000'000));
@@ -322,6 +329,9 @@ int Daemon::run() {
     }
     history_ = std::move(*history);
     for (const auto& note : history_->notes()) spdlog::warn("history: {}", note);
+    incidents_.emplace(config_, state_fd_.get(), state_dir_,
+                       static_cast<int64_t>(base_interval_s() * 1000), unix_ms_now());
+    incidents_->seed(*history_, unix_ms_now());
 
     CollectorOptions co;
     co.interval_ns = seconds_ns(base_interval_s());

@@ -62,7 +62,8 @@ std::vector<SeriesSample> DaemonAlerts::on_interval(const Snapshot& snap,
                                                     std::span<const SeriesSample> series) {
     last_verdicts_ = verdicts_->push(snap);
     const std::vector<AlertSample> samples = alert_samples(series, snap, last_verdicts_);
-    const auto events = engine_.evaluate(snap.end_unix_ms, samples);
+    events_ = engine_.evaluate(snap.end_unix_ms, samples);
+    const auto& events = events_;
     // alert_samples puts the derived ones after the catalogue's (histograms left out).
     const auto catalogue = static_cast<size_t>(std::ranges::count_if(
         series, [](const SeriesSample& s) { return s.kind != MetricKind::histogram; }));

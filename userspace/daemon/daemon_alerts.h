@@ -32,6 +32,8 @@ class DaemonAlerts {
     // The last interval's series derived for the rules (mem_used_pct, verdict_severity,
     // oom_kills, ...: derived_alert_metrics), for /metrics.
     std::span<const SeriesSample> derived_series() const { return derived_; }
+    // The last interval's changes (fired, resolved...), for the incident log.
+    std::span<const AlertEvent> events() const { return events_; }
 
     // At exit: a little time for queued notifications.
     void drain();
@@ -43,6 +45,7 @@ class DaemonAlerts {
     std::unique_ptr<AlertSender> sender_;
     std::vector<Verdict> last_verdicts_;
     std::vector<SeriesSample> derived_;
+    std::vector<AlertEvent> events_;
 };
 
 }  // namespace perfbpf

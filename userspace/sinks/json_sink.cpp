@@ -11,6 +11,12 @@ namespace perfbpf {
 
 using nlohmann::json;
 
+json labels_json(const Labels& labels) {
+    json j = json::object();
+    for (const auto& [k, v] : labels) j[k] = v;
+    return j;
+}
+
 json histogram_json(const Log2Histogram& h) {
     // Sparse: {"le_us": upper bound of the slot, "count": n} for non-empty slots.
     json out = json::array();

@@ -1,18 +1,13 @@
 // The report as JSON: numbers in their base units (pct, us, bytes/s, per_s, s, bytes),
 // times in RFC 3339 UTC.
 #include "sinks/alert_receivers.h"
+#include "sinks/json_sink.h"
 #include "sinks/report.h"
 
 namespace perfbpf {
 namespace {
 
 using nlohmann::json;
-
-json labels_json(const Labels& l) {
-    json j = json::object();
-    for (const auto& [k, v] : l) j[k] = v;
-    return j;
-}
 
 json resources_json(const Report& r) {
     json out = json::array();

@@ -1,0 +1,121 @@
+// The daemon's anomaly detection end to end: a CPU hog starting under a daemon with a short
+// baseline window is an incident in STATE_DIR/incidents.jsonl whose evidence names the hog,
+// and `perfbpf incidents --json` lists it.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "support.h"
+
+namespace perfbpf {
+namespace {
+
+using nlohmann::json;
+using test::Child;
+using test::fixture;
+using test::run_perfbpf;
+using test::TempDir;
+using Clock = std::chrono::steady_clock;
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+uint64_t intervals_of(const std::string& dir) {
+    json j = json::parse(slurp(dir + "/daemon.status.json"), nullptr, false);
+    return j.is_object() && j.contains("intervals") ? j["intervals"].get<uint64_t>() : 0;
+}
+
+// Whether any ranking of any of an incident's `evidence` names `pid`.
+bool names_pid(const json& evidence, int pid) {
+    for (const json& e : evidence)
+        for (const json& r : e.value("rankings", json::array()))
+            for (const json& c : r.value("top", json::array()))
+                if (c["labels"].value("pid", "") == std::to_string(pid)) return true;
+    return false;
+}
+
+// The incident (from `perfbpf incidents --json`) whose evidence names `pid`, or null.
+json incident_naming(const std::string& dir, int pid, std::string* out) {
+    int status = -1;
+    *out = run_perfbpf("incidents --json --state-dir " + dir + " 2>&1", &status);
+    if (status != 0) return nullptr;
+    json j = json::parse(*out, nullptr, false);
+    if (!j.is_object()) return nullptr;
+    for (const json& i : j["incidents"])
+        if (i.contains("evidence") && names_pid(i["evidence"], pid)) return i;
+    return nullptr;
+}
+
+TEST(Incidents, CpuHogStartingIsAnIncidentWhoseEvidenceNamesIt) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    // Stopped from the start, so its watched cpu_pct series has a baseline of ~0 before it
+    // spins: the step is its own, not only the host's.
+    Child spin = Child::spawn({fixture("spin"), "120"});
+    ASSERT_GT(spin.pid(), 0);
+    ::kill(spin.pid(), SIGSTOP);
+    std::ofstream(dir.path() + "/c.toml") << "[daemon]\nwatch = [\"spin\"]\n"
+                                             "[anomaly]\nwindow = 40\nclear_intervals = 8\n"
+                                             "evidence_intervals = 4\n";
+    const std::string log = dir.path() + "/log";
+    Child d = Child::spawn({"/bin/sh", "-c",
+                            "exec " + test::perfbpf_binary() +
+                                " daemon --listen 127.0.0.1:0 --interval 0.25 --config " +
+                                dir.path() + "/c.toml --state-dir " + dir.path() + " 2>" + log});
+    // min_values is a tenth of the window, at least 10: 40 intervals is a settled baseline.
+    auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (intervals_of(dir.path()) < 40 && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_GE(intervals_of(dir.path()), 40u) << slurp(log);
+    ::kill(spin.pid(), SIGCONT);
+
+    json found;
+    std::string out;
+    deadline = Clock::now() + std::chrono::seconds(30);
+    while (Clock::now() < deadline) {
+        found = incident_naming(dir.path(), spin.pid(), &out);
+        if (!found.is_null()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    ASSERT_FALSE(found.is_null()) << out << "\n"
+                                  << slurp(log) << "\n"
+                                  << slurp(dir.path() + "/incidents.jsonl");
+    EXPECT_EQ(found["evidence"].back()["resource"], "cpu") << found.dump(2);
+    EXPECT_FALSE(found["series"].empty());
+    const json& peak = found["series"][0]["peak"];
+    EXPECT_GT(peak["score"].get<double>(), 6.0) << found.dump(2);
+    EXPECT_GT(peak["observed"].get<double>(), peak["band_high"].get<double>()) << found.dump(2);
+    // The log has the one line of its opening.
+    EXPECT_NE(slurp(log).find("incident " + found["id"].get<std::string>() + " opened"),
+              std::string::npos);
+
+    int status = -1;
+    const std::string text = run_perfbpf("incidents --state-dir " + dir.path(), &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_NE(text.find("incident " + found["id"].get<std::string>()), std::string::npos) << text;
+    EXPECT_NE(text.find("pid=" + std::to_string(spin.pid())), std::string::npos) << text;
+    ::kill(d.pid(), SIGTERM);
+    EXPECT_EQ(d.wait(), 0) << slurp(log);
+}
+
+TEST(Incidents, BadSinceIsAUsageError) {
+    TempDir dir;
+    int status = -1;
+    run_perfbpf("incidents --since yesterday --state-dir " + dir.path() + " 2>/dev/null", &status);
+    EXPECT_EQ(status, 2);
+    // No daemon has written there yet: nothing to list, which is no error.
+    const std::string text = run_perfbpf("incidents --state-dir " + dir.path(), &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_NE(text.find("no incidents"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace perfbpf

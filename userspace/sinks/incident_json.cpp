@@ -1,0 +1,218 @@
+#include "sinks/incident_json.h"
+
+#include <map>
+#include <sstream>
+
+#include "sinks/alert_receivers.h"
+#include "sinks/json_sink.h"
+#include "util/format.h"
+
+namespace perfbpf {
+namespace {
+
+using nlohmann::json;
+
+json scoring_json(const Scoring& s) {
+    return {{"observed", s.observed},   {"expected", s.expected}, {"band_low", s.band_low},
+            {"band_high", s.band_high}, {"score", s.score},       {"seasonal", s.seasonal}};
+}
+
+json evidence_json(const Evidence& e) {
+    json rankings = json::array();
+    for (const EvidenceRanking& r : e.rankings) {
+        json top = json::array();
+        for (const Consumer& c : r.top)
+            top.push_back({{"labels", labels_json(c.object)},
+                           {"value", c.value},
+                           {"intervals", c.intervals}});
+        rankings.push_back({{"object", r.object},
+                            {"measure", r.measure},
+                            {"unit", r.unit},
+                            {"how", r.how},
+                            {"top", std::move(top)}});
+    }
+    return {{"resource", resource_name(e.resource)},
+            {"from_ms", e.from_ms},
+            {"to_ms", e.to_ms},
+            {"intervals", e.intervals},
+            {"rankings", std::move(rankings)}};
+}
+
+std::string alert_key(const json& ref) {
+    return ref.value("rule", "") + "|" + ref.value("object", json::object()).dump() + "|" +
+           std::to_string(ref.value("starts_ms", int64_t{0}));
+}
+
+std::string labels_text(const json& labels) {
+    std::string out;
+    for (const auto& [k, v] : labels.items()) {
+        if (!out.empty()) out += ",";
+        out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    return "{" + out + "}";
+}
+
+std::string value_text(double v, const std::string& unit) {
+    if (unit == "bytes") return format_bytes(v);
+    if (unit == "us") return format_us(v);
+    if (unit == "ns") return format_us(v / 1000);
+    if (unit == "pct") return format_fixed(v, 1) + "%";
+    return format_count(v);
+}
+
+std::string time_text(const json& j, const char* key) {
+    const int64_t ms = j.value(key, int64_t{0});
+    return ms > 0 ? rfc3339_ms(ms) : "-";
+}
+
+void evidence_text(std::ostringstream& o, const json& e) {
+    o << "  evidence over " << e.value("intervals", 0) << " intervals from "
+      << time_text(e, "from_ms") << ":\n";
+    for (const json& r : e.value("rankings", json::array())) {
+        const json& top = r.value("top", json::array());
+        if (top.empty()) continue;
+        o << "    " << r.value("object", "") << " by " << r.value("measure", "") << " ("
+          << r.value("how", "") << "):";
+        for (const json& c : top)
+            o << " " << labels_text(c.value("labels", json::object())) << " "
+              << value_text(c.value("value", 0.0), r.value("unit", ""));
+        o << "\n";
+    }
+}
+
+}  // namespace
+
+json incident_record(int64_t ts_ms, const std::string& id, IncidentChange change,
+                     const Incident& incident) {
+    json series = json::array();
+    for (const IncidentSeries& s : incident.series)
+        series.push_back({{"metric", s.key.metric},
+                          {"labels", labels_json(s.key.labels)},
+                          {"start_ms", s.start_ms},
+                          {"active", s.active},
+                          {"peak", scoring_json(s.peak)},
+                          {"latest", scoring_json(s.latest)}});
+    return {{"event", "incident"},
+            {"ts", ts_ms},
+            {"change", incident_change_name(change)},
+            {"id", id},
+            {"start_ms", incident.start_ms},
+            {"end_ms", incident.end_ms},
+            {"score", incident.score},
+            {"resource", resource_name(incident_resource(incident))},
+            {"series", std::move(series)}};
+}
+
+json alert_ref(const Alert& a) {
+    return {{"rule", a.rule}, {"object", labels_json(a.object)}, {"starts_ms", a.starts_ms}};
+}
+
+json alert_record(int64_t ts_ms, const AlertEvent& e) {
+    json j = alert_ref(e.alert);
+    j["event"] = "alert";
+    j["ts"] = ts_ms;
+    j["change"] = alert_change_name(e.change);
+    j["severity"] = severity_name(e.alert.severity);
+    j["value"] = e.alert.value;
+    j["threshold"] = e.alert.threshold;
+    j["summary"] = e.alert.summary;
+    j["ends_ms"] = e.alert.ends_ms;
+    return j;
+}
+
+json evidence_record(int64_t ts_ms, json subject, const Evidence& evidence) {
+    json j = std::move(subject);
+    j["event"] = "evidence";
+    j["ts"] = ts_ms;
+    j["evidence"] = evidence_json(evidence);
+    return j;
+}
+
+json fold_incident_records(const std::vector<std::string>& lines, int64_t since_ms) {
+    std::map<std::string, json> incidents, alerts;
+    std::vector<std::string> incident_order, alert_order;
+    std::map<std::string, json> incident_evidence, alert_evidence;  // arrays, oldest first
+    size_t skipped = 0;
+    for (const std::string& line : lines) {
+        json r = json::parse(line, nullptr, false);
+        if (!r.is_object() || !r.contains("event") || !r["event"].is_string()) {
+            ++skipped;
+            continue;
+        }
+        const std::string event = r["event"];
+        if (event == "incident" && r.contains("id") && r["id"].is_string()) {
+            const std::string id = r["id"];
+            if (!incidents.contains(id)) incident_order.push_back(id);
+            incidents[id] = std::move(r);
+        } else if (event == "alert") {
+            const std::string key = alert_key(r);
+            if (!alerts.contains(key)) alert_order.push_back(key);
+            alerts[key] = std::move(r);
+        } else if (event == "evidence" && r.contains("evidence")) {
+            if (r.contains("incident") && r["incident"].is_string())
+                incident_evidence[r["incident"]].push_back(r["evidence"]);
+            else if (r.contains("alert") && r["alert"].is_object())
+                alert_evidence[alert_key(r["alert"])].push_back(r["evidence"]);
+            else
+                ++skipped;
+        } else {
+            ++skipped;
+        }
+    }
+    json out = {{"incidents", json::array()}, {"alerts", json::array()}, {"skipped", skipped}};
+    for (const std::string& id : incident_order) {
+        json j = incidents[id];
+        const bool open = j.value("change", "") != "closed";
+        if (!open && j.value("ts", int64_t{0}) < since_ms) continue;
+        j.erase("event");
+        j["open"] = open;
+        if (auto e = incident_evidence.find(id); e != incident_evidence.end())
+            j["evidence"] = e->second;
+        out["incidents"].push_back(std::move(j));
+    }
+    for (const std::string& key : alert_order) {
+        json j = alerts[key];
+        const bool firing = j.value("change", "") != "resolved";
+        if (!firing && j.value("ts", int64_t{0}) < since_ms) continue;
+        j.erase("event");
+        j["firing"] = firing;
+        if (auto e = alert_evidence.find(key); e != alert_evidence.end()) j["evidence"] = e->second;
+        out["alerts"].push_back(std::move(j));
+    }
+    return out;
+}
+
+std::string incidents_text(const json& folded) {
+    std::ostringstream o;
+    const json& incidents = folded["incidents"];
+    if (incidents.empty()) o << "no incidents\n";
+    for (const json& i : incidents) {
+        o << "incident " << i.value("id", "") << " [" << i.value("resource", "") << "] "
+          << (i.value("open", false) ? "OPEN" : "closed") << " " << time_text(i, "start_ms")
+          << " - " << time_text(i, "end_ms") << " score " << format_fixed(i.value("score", 0.0), 1)
+          << "\n";
+        for (const json& s : i.value("series", json::array())) {
+            const json& p = s.value("peak", json::object());
+            o << "  " << s.value("metric", "") << labels_text(s.value("labels", json::object()))
+              << ": observed " << format_count(p.value("observed", 0.0)) << ", expected "
+              << format_count(p.value("expected", 0.0)) << " ["
+              << format_count(p.value("band_low", 0.0)) << ", "
+              << format_count(p.value("band_high", 0.0)) << "], score "
+              << format_fixed(p.value("score", 0.0), 1)
+              << (p.value("seasonal", false) ? " (seasonal)" : "") << "\n";
+        }
+        for (const json& e : i.value("evidence", json::array())) evidence_text(o, e);
+    }
+    for (const json& a : folded["alerts"]) {
+        o << "alert " << a.value("rule", "") << labels_text(a.value("object", json::object()))
+          << " " << a.value("severity", "") << " "
+          << (a.value("firing", false) ? "FIRING" : "resolved") << " since "
+          << time_text(a, "starts_ms") << ": " << a.value("summary", "") << "\n";
+        for (const json& e : a.value("evidence", json::array())) evidence_text(o, e);
+    }
+    if (folded.value("skipped", 0) > 0)
+        o << folded.value("skipped", 0) << " unreadable records skipped\n";
+    return o.str();
+}
+
+}  // namespace perfbpf

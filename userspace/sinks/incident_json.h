@@ -1,0 +1,43 @@
+// The records of incidents.jsonl (sinks/incident_log.h) and what `perfbpf incidents` makes
+// of them. One JSON object a line, "event" saying which:
+//   incident  {change: opened|updated|closed, id, start_ms, end_ms, score, resource, series:
+//              [{metric, labels, kind, start_ms, active, peak, latest}]}, each Scoring as
+//              {observed, expected, band_low, band_high, score, seasonal}
+//   alert     {change: fired|escalated|deescalated|resolved, rule, object, severity, value,
+//              threshold, summary, starts_ms, ends_ms}
+//   evidence  {incident: id} or {alert: {rule, object, starts_ms}}, and {evidence: {resource,
+//              from_ms, to_ms, intervals, rankings: [{object, measure, unit, how, top:
+//              [{labels, value, intervals}]}]}}
+// Every record has "ts" (unix ms, the interval it was written in).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "detect/alert_rules.h"
+#include "detect/incidents.h"
+#include "detect/investigate.h"
+
+namespace perfbpf {
+
+nlohmann::json incident_record(int64_t ts_ms, const std::string& id, IncidentChange change,
+                               const Incident& incident);
+nlohmann::json alert_record(int64_t ts_ms, const AlertEvent& event);
+nlohmann::json alert_ref(const Alert& alert);
+// `subject` is {"incident": id} or {"alert": alert_ref(...)}.
+nlohmann::json evidence_record(int64_t ts_ms, nlohmann::json subject, const Evidence& evidence);
+
+// The records folded into their latest state: {"incidents": [...], "alerts": [...]}, each
+// the last record of its incident (alert) with "evidence" (an array, oldest first: an
+// incident is investigated when it opens and when a series joins) when any was recorded, and
+// "open" (firing) when it has not closed. Kept: open ones and those whose last record is at
+// or after since_ms; oldest first. Lines that are not JSON objects are counted in "skipped".
+nlohmann::json fold_incident_records(const std::vector<std::string>& lines, int64_t since_ms);
+
+// The folded view as text for a terminal.
+std::string incidents_text(const nlohmann::json& folded);
+
+}  // namespace perfbpf
