@@ -89,10 +89,18 @@ TEST(Incidents, CpuHogStartingIsAnIncidentWhoseEvidenceNamesIt) {
                                   << slurp(log) << "\n"
                                   << slurp(dir.path() + "/incidents.jsonl");
     EXPECT_EQ(found["evidence"].back()["resource"], "cpu") << found.dump(2);
+    // Its series are out of their bands with a score over the threshold, on either side: on
+    // a busy host the incident the hog's evidence lands in may be led by a series that fell
+    // (another process's share of the CPU) as well as by one that rose.
     EXPECT_FALSE(found["series"].empty());
-    const json& peak = found["series"][0]["peak"];
-    EXPECT_GT(peak["score"].get<double>(), 6.0) << found.dump(2);
-    EXPECT_GT(peak["observed"].get<double>(), peak["band_high"].get<double>()) << found.dump(2);
+    for (const json& s : found["series"]) {
+        const json& peak = s["peak"];
+        EXPECT_GT(peak["score"].get<double>(), 6.0) << s.dump(2);
+        const double observed = peak["observed"].get<double>();
+        EXPECT_TRUE(observed > peak["band_high"].get<double>() ||
+                    observed < peak["band_low"].get<double>())
+            << s.dump(2);
+    }
     // The log has the one line of its opening.
     EXPECT_NE(slurp(log).find("incident " + found["id"].get<std::string>() + " opened"),
               std::string::npos);

@@ -28,7 +28,7 @@ const EvidenceRanking* ranking(const Evidence& e, std::string_view object,
     return nullptr;
 }
 
-std::string pid_of(const Consumer& c) {
+std::string pid_of(const EvidenceConsumer& c) {
     for (const auto& [k, v] : c.object)
         if (k == "pid") return v;
     return "";

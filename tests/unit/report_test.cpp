@@ -8,6 +8,7 @@
 
 #include "detect/report.h"
 #include "sinks/history_report.h"
+#include "sinks/report.h"
 #include "store_test_support.h"
 #include "temp_dir.h"
 #include "tune/journal.h"
@@ -225,6 +226,50 @@ TEST_F(ReportTest, TuneChangesInRangeWithTheirOutcome) {
     EXPECT_EQ(r.tune_changes[1].to, "1024");
     EXPECT_EQ(r.tune_changes[1].outcome, "reverted");
     EXPECT_EQ(r.tune_changes[1].knob, "sda read_ahead_kb");
+}
+
+// The daemon's incidents overlapping the range, with their series and evidence, in every
+// format; one that closed before the range is not.
+TEST_F(ReportTest, IncidentsOfTheRangeWithTheirEvidence) {
+    auto at = [&](int64_t min) { return std::to_string(t0_ + min * kMin); };
+    const std::string peak =
+        R"({"observed":95,"expected":2,"band_low":0,"band_high":5,"score":12.5,"seasonal":false})";
+    const std::vector<std::string> records = {
+        R"({"event":"incident","ts":)" + at(-120) +
+            R"(,"change":"closed","id":"r1-1","start_ms":)" + at(-130) + R"(,"end_ms":)" +
+            at(-120) + R"(,"score":7,"resource":"io","series":[]})",
+        R"({"event":"incident","ts":)" + at(20) + R"(,"change":"opened","id":"r1-2","start_ms":)" +
+            at(20) +
+            R"(,"end_ms":0,"score":12.5,"resource":"cpu","series":[{"metric":"cpu_pct","labels":{"comm":"spin","pid":"812"},"kind":"gauge","start_ms":)" +
+            at(20) + R"(,"active":true,"peak":)" + peak + R"(,"latest":)" + peak + "}]}",
+        R"({"event":"evidence","ts":)" + at(21) +
+            R"(,"incident":"r1-2","evidence":{"resource":"cpu","from_ms":)" + at(20) +
+            R"(,"to_ms":)" + at(21) +
+            R"(,"intervals":5,"rankings":[{"object":"process","measure":"cpu","unit":"pct","how":"mean","top":[{"labels":{"comm":"spin","pid":"812"},"value":95,"intervals":5}]}]}})",
+    };
+    ReportOptions o;
+    o.from_ms = t0_;
+    o.to_ms = t0_ + 3'600'000;
+    o.now_ms = o.to_ms;
+    o.incident_records = &records;
+    auto r = build_report(*history_, o, nullptr);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(r->incidents.size(), 1u);
+    const ReportIncident& i = r->incidents[0];
+    EXPECT_EQ(i.id, "r1-2");
+    EXPECT_EQ(i.resource, "cpu");
+    EXPECT_EQ(i.end_ms, 0);
+    ASSERT_EQ(i.series.size(), 1u);
+    EXPECT_NE(i.series[0].find("cpu_pct{comm=spin,pid=812}: observed 95"), std::string::npos)
+        << i.series[0];
+    ASSERT_EQ(i.evidence.size(), 1u);
+    EXPECT_NE(i.evidence[0].find("process by cpu"), std::string::npos) << i.evidence[0];
+    EXPECT_NE(i.evidence[0].find("pid=812"), std::string::npos) << i.evidence[0];
+    const auto j = report_json(*r);
+    ASSERT_EQ(j["incidents"].size(), 1u);
+    EXPECT_TRUE(j["incidents"][0]["end"].is_null());
+    EXPECT_NE(report_markdown(*r).find("| r1-2 | cpu |"), std::string::npos);
+    EXPECT_NE(report_html(*r).find("<td>r1-2</td>"), std::string::npos);
 }
 
 TEST_F(ReportTest, EmptyRangeHasNoIntervals) {

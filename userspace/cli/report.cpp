@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/history_cli.h"
 #include "sinks/history_report.h"
+#include "sinks/incident_log.h"
 #include "sinks/report.h"
 #include "store/selector.h"
 #include "tune/journal.h"
@@ -122,7 +123,9 @@ int run_report(const Options& o) {
     if (!history) return status;
     // The tuner's journal is part of the report, not a condition for it.
     auto journal = tune::Journal::load(*dir);
-    ReportOptions ro{*from, *to, now, o.top};
+    // So are the daemon's incidents.
+    auto incidents = read_incident_log(*dir);
+    ReportOptions ro{*from, *to, now, o.top, incidents ? &*incidents : nullptr};
     auto report = build_report(*history, ro, journal ? &*journal : nullptr);
     if (!report) {
         std::fprintf(stderr, "perfbpf: %s\n", report.error().message.c_str());
@@ -134,6 +137,7 @@ int run_report(const Options& o) {
         return 1;
     }
     if (!journal) report->notes.push_back("tune changes left out: " + journal.error().message);
+    if (!incidents) report->notes.push_back("incidents left out: " + incidents.error().message);
 
     std::string text;
     switch (*format) {

@@ -136,7 +136,7 @@ Investigation::Investigation(Resource resource, int intervals, size_t top, int e
 
 void Investigation::rank(size_t measure, std::map<Labels, size_t>& index, Labels object,
                          double value) {
-    std::vector<Consumer>& c = candidates_[measure];
+    std::vector<EvidenceConsumer>& c = candidates_[measure];
     auto [at, fresh] = index.try_emplace(std::move(object), c.size());
     if (fresh) {
         if (value == 0) {
@@ -145,7 +145,7 @@ void Investigation::rank(size_t measure, std::map<Labels, size_t>& index, Labels
         }
         c.push_back({at->first, 0, 0});
     }
-    Consumer* it = &c[at->second];
+    EvidenceConsumer* it = &c[at->second];
     const How how = specs_for(evidence_.resource)[measure]->how;
     switch (how) {
         case How::mean:
@@ -187,16 +187,16 @@ void Investigation::add(const Snapshot& snap) {
                 rank(m, index, {{"netns", netns_name(n)}}, s.netns(n));
         // Keep the leaders and a margin: one that falls behind for an interval may lead
         // again, one that never led in a trimmed interval is not what the incident is.
-        std::vector<Consumer>& c = candidates_[m];
-        std::ranges::sort(c, std::greater<>{}, &Consumer::value);
+        std::vector<EvidenceConsumer>& c = candidates_[m];
+        std::ranges::sort(c, std::greater<>{}, &EvidenceConsumer::value);
         if (c.size() > top_ * 4)
             c.erase(std::remove_if(c.begin() + static_cast<std::ptrdiff_t>(top_ * 4), c.end(),
-                                   [&](const Consumer& x) { return !focused(x); }),
+                                   [&](const EvidenceConsumer& x) { return !focused(x); }),
                     c.end());
     }
 }
 
-bool Investigation::focused(const Consumer& c) const {
+bool Investigation::focused(const EvidenceConsumer& c) const {
     for (const auto& [k, v] : c.object)
         if (k == "pid") return std::ranges::find(focus_, v) != focus_.end();
     return false;
@@ -206,14 +206,14 @@ Evidence Investigation::evidence() const {
     Evidence e = evidence_;
     const std::vector<const Spec*> specs = specs_for(e.resource);
     for (size_t m = 0; m < e.rankings.size(); ++m) {
-        std::vector<Consumer> top = candidates_[m];
+        std::vector<EvidenceConsumer> top = candidates_[m];
         if (specs[m]->how == How::mean && e.intervals > 0)
-            for (Consumer& c : top) c.value /= e.intervals;
-        std::erase_if(top, [](const Consumer& c) { return c.value <= 0; });
-        std::ranges::sort(top, std::greater<>{}, &Consumer::value);
+            for (EvidenceConsumer& c : top) c.value /= e.intervals;
+        std::erase_if(top, [](const EvidenceConsumer& c) { return c.value <= 0; });
+        std::ranges::sort(top, std::greater<>{}, &EvidenceConsumer::value);
         if (top.size() > top_)
             top.erase(std::remove_if(top.begin() + static_cast<std::ptrdiff_t>(top_), top.end(),
-                                     [&](const Consumer& x) { return !focused(x); }),
+                                     [&](const EvidenceConsumer& x) { return !focused(x); }),
                       top.end());
         e.rankings[m].top = std::move(top);
     }

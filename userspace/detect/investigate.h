@@ -25,7 +25,7 @@
 namespace perfbpf {
 
 // One object's value for one measure, over the intervals seen.
-struct Consumer {
+struct EvidenceConsumer {
     Labels object;      // {pid, comm, cgroup} | {cgroup} | {device} | {netns}
     double value = 0;   // mean per interval (gauges, latencies), sum (bytes, ns), last (rss)
     int intervals = 0;  // intervals it was seen in
@@ -37,7 +37,7 @@ struct EvidenceRanking {
     std::string measure;  // a catalogue series name, or read_write_bytes, tcp_bytes
     std::string unit;     // pct, ns, bytes, us, count
     std::string how;      // mean | sum | last | max
-    std::vector<Consumer> top;
+    std::vector<EvidenceConsumer> top;
 };
 
 struct Evidence {
@@ -68,7 +68,7 @@ class Investigation {
     Evidence evidence() const;
 
   private:
-    bool focused(const Consumer& c) const;
+    bool focused(const EvidenceConsumer& c) const;
     void rank(size_t measure, std::map<Labels, size_t>& index, Labels object, double value);
 
     int intervals_;
@@ -77,7 +77,7 @@ class Investigation {
     std::vector<std::string> focus_;
     Evidence evidence_;
     // Every measure's candidates so far; trimmed to a few times `top` after each interval.
-    std::vector<std::vector<Consumer>> candidates_;
+    std::vector<std::vector<EvidenceConsumer>> candidates_;
 };
 
 }  // namespace perfbpf

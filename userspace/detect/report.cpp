@@ -16,6 +16,8 @@ std::string_view section_key(ReportSection s) {
             return "verdicts";
         case ReportSection::alerts:
             return "alerts";
+        case ReportSection::incidents:
+            return "incidents";
         case ReportSection::forecasts:
             return "forecasts";
         case ReportSection::tune_changes:
@@ -34,6 +36,8 @@ std::string_view section_title(ReportSection s) {
             return "Verdicts";
         case ReportSection::alerts:
             return "Alerts";
+        case ReportSection::incidents:
+            return "Incidents";
         case ReportSection::forecasts:
             return "Forecasts";
         case ReportSection::tune_changes:

@@ -25,12 +25,14 @@ enum class ReportSection : uint8_t {
     top_consumers,
     verdicts,
     alerts,
+    incidents,
     forecasts,
     tune_changes
 };
 inline constexpr std::array kReportSections = {
-    ReportSection::resources, ReportSection::top_consumers, ReportSection::verdicts,
-    ReportSection::alerts,    ReportSection::forecasts,     ReportSection::tune_changes};
+    ReportSection::resources,   ReportSection::top_consumers, ReportSection::verdicts,
+    ReportSection::alerts,      ReportSection::incidents,     ReportSection::forecasts,
+    ReportSection::tune_changes};
 // Its JSON key and HTML anchor ("resources", "top_consumers", ...).
 std::string_view section_key(ReportSection s);
 std::string_view section_title(ReportSection s);
@@ -124,6 +126,18 @@ struct ReportForecast {
     std::optional<int64_t> eta_ms, early_ms, late_ms;  // to the limit, within the horizon
 };
 
+// An anomaly incident the daemon recorded (incidents.jsonl), as `perfbpf incidents` shows
+// it: its series with what was observed against the expected band, and the evidence
+// gathered (top consumers of the resource).
+struct ReportIncident {
+    std::string id, resource;
+    int64_t start_ms = 0, end_ms = 0;  // end 0: still open
+    double score = 0;
+    std::vector<std::string>
+        series;  // "cpu_pct{pid=812}: observed 95, expected 2 [0, 5], score 12.3"
+    std::vector<std::string> evidence;  // "process by cpu (mean): {comm=spin,pid=812} 95 %"
+};
+
 struct Report {
     int64_t from_ms = 0, to_ms = 0;  // [from, to)
     int64_t generated_ms = 0;
@@ -133,6 +147,7 @@ struct Report {
     std::vector<TopList> top;
     std::vector<TimelineEntry> verdicts, alerts;
     std::vector<TuneChange> tune_changes;
+    std::vector<ReportIncident> incidents;
     int64_t forecast_horizon_ms = 0;
     std::vector<ReportForecast> forecasts;
     std::vector<std::string> notes;  // what could not be read, said in the report

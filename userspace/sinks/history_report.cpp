@@ -6,6 +6,7 @@
 #include "model/daemon_status.h"
 #include "sinks/history_alerts.h"
 #include "sinks/history_forecast.h"
+#include "sinks/incident_json.h"
 #include "store/forecast_series.h"
 #include "store/selector.h"
 
@@ -193,6 +194,26 @@ Result<void> add_forecasts(History& h, Report& rep, int64_t now_ms) {
     return {};
 }
 
+// The incidents that overlap the range, from the daemon's records folded as `perfbpf
+// incidents` folds them.
+void add_incidents(const std::vector<std::string>& records, Report& rep) {
+    const nlohmann::json folded = fold_incident_records(records, rep.from_ms);
+    for (const auto& i : folded["incidents"]) {
+        ReportIncident r;
+        r.id = i.value("id", "");
+        r.resource = i.value("resource", "");
+        r.start_ms = i.value("start_ms", int64_t{0});
+        r.end_ms = i.value("open", false) ? 0 : i.value("end_ms", int64_t{0});
+        r.score = i.value("score", 0.0);
+        if (r.start_ms >= rep.to_ms || (r.end_ms != 0 && r.end_ms < rep.from_ms)) continue;
+        for (const auto& s : i.value("series", nlohmann::json::array()))
+            r.series.push_back(incident_series_line(s));
+        for (const auto& e : i.value("evidence", nlohmann::json::array()))
+            for (auto& line : evidence_lines(e)) r.evidence.push_back(std::move(line));
+        rep.incidents.push_back(std::move(r));
+    }
+}
+
 Result<void> add_timelines(History& h, Report& rep, int64_t to, int64_t now_ms) {
     auto series = run(h, kAlertStateMetric, rep.from_ms, to, 0);
     if (!series) return std::unexpected(series.error());
@@ -251,6 +272,7 @@ Result<Report> build_report(History& history, const ReportOptions& o,
     // daemon that stopped: staleness counts from the range's end.
     if (auto r = add_timelines(history, rep, to, std::min(o.now_ms, o.to_ms)); !r)
         return std::unexpected(r.error());
+    if (o.incident_records) add_incidents(*o.incident_records, rep);
     if (auto r = add_forecasts(history, rep, o.now_ms); !r) return std::unexpected(r.error());
     if (journal) add_tune_changes(*journal, rep);
     return rep;

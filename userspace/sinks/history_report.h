@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "detect/report.h"
 #include "store/history.h"
@@ -16,6 +18,8 @@ struct ReportOptions {
     int64_t from_ms = 0, to_ms = 0;  // [from, to)
     int64_t now_ms = 0;              // when the report is made
     size_t top_n = 10;
+    // The records of the daemon's incidents.jsonl (sinks/incident_log.h); null: none read.
+    const std::vector<std::string>* incident_records = nullptr;
 };
 
 // The report of [from, to). `journal` (nullable): the tune journal of the same state dir.

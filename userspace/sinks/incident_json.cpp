@@ -21,7 +21,7 @@ json evidence_json(const Evidence& e) {
     json rankings = json::array();
     for (const EvidenceRanking& r : e.rankings) {
         json top = json::array();
-        for (const Consumer& c : r.top)
+        for (const EvidenceConsumer& c : r.top)
             top.push_back({{"labels", labels_json(c.object)},
                            {"value", c.value},
                            {"intervals", c.intervals}});
@@ -68,16 +68,7 @@ std::string time_text(const json& j, const char* key) {
 void evidence_text(std::ostringstream& o, const json& e) {
     o << "  evidence over " << e.value("intervals", 0) << " intervals from "
       << time_text(e, "from_ms") << ":\n";
-    for (const json& r : e.value("rankings", json::array())) {
-        const json& top = r.value("top", json::array());
-        if (top.empty()) continue;
-        o << "    " << r.value("object", "") << " by " << r.value("measure", "") << " ("
-          << r.value("how", "") << "):";
-        for (const json& c : top)
-            o << " " << labels_text(c.value("labels", json::object())) << " "
-              << value_text(c.value("value", 0.0), r.value("unit", ""));
-        o << "\n";
-    }
+    for (const auto& line : evidence_lines(e)) o << "    " << line << "\n";
 }
 
 }  // namespace
@@ -182,6 +173,33 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
     return out;
 }
 
+std::string incident_series_line(const json& s) {
+    const json& p = s.value("peak", json::object());
+    std::ostringstream o;
+    o << s.value("metric", "") << labels_text(s.value("labels", json::object())) << ": observed "
+      << format_count(p.value("observed", 0.0)) << ", expected "
+      << format_count(p.value("expected", 0.0)) << " [" << format_count(p.value("band_low", 0.0))
+      << ", " << format_count(p.value("band_high", 0.0)) << "], score "
+      << format_fixed(p.value("score", 0.0), 1)
+      << (p.value("seasonal", false) ? " (seasonal)" : "");
+    return o.str();
+}
+
+std::vector<std::string> evidence_lines(const json& e) {
+    std::vector<std::string> out;
+    for (const json& r : e.value("rankings", json::array())) {
+        const json& top = r.value("top", json::array());
+        if (top.empty()) continue;
+        std::string line = r.value("object", "") + " by " + r.value("measure", "") + " (" +
+                           r.value("how", "") + "):";
+        for (const json& c : top)
+            line += " " + labels_text(c.value("labels", json::object())) + " " +
+                    value_text(c.value("value", 0.0), r.value("unit", ""));
+        out.push_back(std::move(line));
+    }
+    return out;
+}
+
 std::string incidents_text(const json& folded) {
     std::ostringstream o;
     const json& incidents = folded["incidents"];
@@ -191,16 +209,8 @@ std::string incidents_text(const json& folded) {
           << (i.value("open", false) ? "OPEN" : "closed") << " " << time_text(i, "start_ms")
           << " - " << time_text(i, "end_ms") << " score " << format_fixed(i.value("score", 0.0), 1)
           << "\n";
-        for (const json& s : i.value("series", json::array())) {
-            const json& p = s.value("peak", json::object());
-            o << "  " << s.value("metric", "") << labels_text(s.value("labels", json::object()))
-              << ": observed " << format_count(p.value("observed", 0.0)) << ", expected "
-              << format_count(p.value("expected", 0.0)) << " ["
-              << format_count(p.value("band_low", 0.0)) << ", "
-              << format_count(p.value("band_high", 0.0)) << "], score "
-              << format_fixed(p.value("score", 0.0), 1)
-              << (p.value("seasonal", false) ? " (seasonal)" : "") << "\n";
-        }
+        for (const json& s : i.value("series", json::array()))
+            o << "  " << incident_series_line(s) << "\n";
         for (const json& e : i.value("evidence", json::array())) evidence_text(o, e);
     }
     for (const json& a : folded["alerts"]) {

@@ -37,6 +37,11 @@ nlohmann::json evidence_record(int64_t ts_ms, nlohmann::json subject, const Evid
 // or after since_ms; oldest first. Lines that are not JSON objects are counted in "skipped".
 nlohmann::json fold_incident_records(const std::vector<std::string>& lines, int64_t since_ms);
 
+// One series of a folded incident: "cpu_pct{pid=812}: observed 95, expected 2 [0, 5],
+// score 12.3"; and one evidence record's rankings, a line each.
+std::string incident_series_line(const nlohmann::json& series);
+std::vector<std::string> evidence_lines(const nlohmann::json& evidence);
+
 // The folded view as text for a terminal.
 std::string incidents_text(const nlohmann::json& folded);
 

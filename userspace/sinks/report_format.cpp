@@ -62,6 +62,8 @@ std::string empty_section_text(ReportSection s) {
             return "No verdict held warning or critical in this range.";
         case ReportSection::alerts:
             return "No alerts fired in this range.";
+        case ReportSection::incidents:
+            return "No anomaly incidents in this range.";
         case ReportSection::forecasts:
             return "Nothing with a limit is forecast to reach it.";
         case ReportSection::tune_changes:

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "sinks/report.h"
+#include "util/format.h"
 
 namespace perfbpf {
 namespace {
@@ -204,6 +205,25 @@ std::string tune_html(const Report& r) {
     return out + "</table>\n";
 }
 
+std::string incidents_html(const Report& r) {
+    if (r.incidents.empty()) return "<p>" + empty_section_text(ReportSection::incidents) + "</p>\n";
+    auto lines = [](const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& l : v) out += (out.empty() ? "" : "<br>") + esc(l);
+        return out;
+    };
+    std::string out =
+        "<table><tr><th>Incident</th><th>Resource</th><th>From</th><th>Until</th>"
+        "<th>Score</th><th>Series</th><th>Evidence</th></tr>\n";
+    for (const auto& i : r.incidents)
+        out += "<tr><td>" + esc(i.id) + "</td><td>" + esc(i.resource) + "</td><td>" +
+               esc(report_time(i.start_ms)) + "</td><td>" +
+               esc(i.end_ms ? report_time(i.end_ms) : std::string("ongoing")) +
+               "</td><td class=\"num\">" + esc(format_fixed(i.score, 1)) + "</td><td>" +
+               lines(i.series) + "</td><td>" + lines(i.evidence) + "</td></tr>\n";
+    return out + "</table>\n";
+}
+
 std::string forecasts_html(const Report& r) {
     if (r.forecasts.empty()) return "<p>" + empty_section_text(ReportSection::forecasts) + "</p>\n";
     std::string out = "<table><tr><th>Series</th><th>Now</th><th>Outlook</th></tr>\n";
@@ -239,6 +259,9 @@ std::string report_html(const Report& r) {
                 break;
             case ReportSection::alerts:
                 out += timeline_html(r.alerts, r, "Alert", s);
+                break;
+            case ReportSection::incidents:
+                out += incidents_html(r);
                 break;
             case ReportSection::forecasts:
                 out += forecasts_html(r);

@@ -68,6 +68,19 @@ json tune_json(const Report& r) {
     return out;
 }
 
+json incidents_json(const Report& r) {
+    json out = json::array();
+    for (const auto& i : r.incidents)
+        out.push_back({{"id", i.id},
+                       {"resource", i.resource},
+                       {"start", rfc3339_ms(i.start_ms)},
+                       {"end", i.end_ms ? json(rfc3339_ms(i.end_ms)) : json(nullptr)},
+                       {"score", i.score},
+                       {"series", i.series},
+                       {"evidence", i.evidence}});
+    return out;
+}
+
 json forecasts_json(const Report& r) {
     auto opt = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); };
     json out = json::array();
@@ -112,6 +125,9 @@ json report_json(const Report& r) {
                 break;
             case ReportSection::alerts:
                 out = timeline_json(r.alerts, "alert");
+                break;
+            case ReportSection::incidents:
+                out = incidents_json(r);
                 break;
             case ReportSection::forecasts:
                 out = forecasts_json(r);

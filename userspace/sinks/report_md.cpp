@@ -1,5 +1,6 @@
 // The report as Markdown: a table per section.
 #include "sinks/report.h"
+#include "util/format.h"
 
 namespace perfbpf {
 namespace {
@@ -74,6 +75,22 @@ std::string tune_md(const Report& r) {
     return out;
 }
 
+std::string incidents_md(const Report& r) {
+    if (r.incidents.empty()) return empty_section_text(ReportSection::incidents) + "\n";
+    auto joined = [](const std::vector<std::string>& lines) {
+        std::string out;
+        for (const auto& l : lines) out += (out.empty() ? "" : "; ") + l;
+        return out;
+    };
+    std::string out =
+        header({"Incident", "Resource", "From", "Until", "Score", "Series", "Evidence"});
+    for (const auto& i : r.incidents)
+        out += row({i.id, i.resource, report_time(i.start_ms),
+                    i.end_ms ? report_time(i.end_ms) : std::string("ongoing"),
+                    format_fixed(i.score, 1), joined(i.series), joined(i.evidence)});
+    return out;
+}
+
 std::string forecasts_md(const Report& r) {
     if (r.forecasts.empty()) return empty_section_text(ReportSection::forecasts) + "\n";
     std::string out = header({"Series", "Now", "Outlook"});
@@ -102,6 +119,9 @@ std::string report_markdown(const Report& r) {
                 break;
             case ReportSection::alerts:
                 out += timeline_md(r.alerts, r, "Alert", s);
+                break;
+            case ReportSection::incidents:
+                out += incidents_md(r);
                 break;
             case ReportSection::forecasts:
                 out += forecasts_md(r);
