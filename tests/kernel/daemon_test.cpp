@@ -24,14 +24,10 @@ using nlohmann::json;
 using test::Child;
 using test::fixture;
 using test::run_perfbpf;
+using test::slurp;
 using test::TempDir;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void write(const std::string& path, const std::string& text) {
     std::ofstream(path) << text;

@@ -20,13 +20,9 @@ using nlohmann::json;
 using test::Child;
 using test::fixture;
 using test::run_perfbpf;
+using test::slurp;
 using test::TempDir;
 using Clock = std::chrono::steady_clock;
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 uint64_t intervals_of(const std::string& dir) {
     json j = json::parse(slurp(dir + "/daemon.status.json"), nullptr, false);

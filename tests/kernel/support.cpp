@@ -193,6 +193,11 @@ std::vector<CgroupHierarchy> cgroup_hierarchies() {
     return out;
 }
 
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 std::string perfbpf_binary() {
     return PERFBPF_BINARY;
 }

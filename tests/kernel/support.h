@@ -60,6 +60,8 @@ class TempDir {
 
 // Runs a shell command, returns its stdout; `status` receives the exit status.
 std::string run_command(const std::string& cmd, int* status = nullptr);
+// The whole of a file ("" when it cannot be read): logs and status files of what a test runs.
+std::string slurp(const std::string& path);
 
 // `cmd` run inside the named network namespace (/run/netns/NAME). nsenter joins only the
 // network namespace; `ip -n` and `ip netns exec` also remount /sys in a private mount
