@@ -96,12 +96,43 @@ TEST(StoreFaults, NewerSchemaIsRefusedAndLeftUntouched) {
     auto before = read_file(dir.db()).value();
     auto h = History::open(dir.path());
     ASSERT_FALSE(h);
-    EXPECT_NE(h.error().message.find("schema_version 7, newer than this perfbpf's 1"),
+    EXPECT_NE(h.error().message.find("schema_version 7, newer than this perfbpf's 2"),
               std::string::npos)
         << h.error().message;
     EXPECT_NE(h.error().message.find(dir.db()), std::string::npos);
     EXPECT_EQ(read_file(dir.db()).value(), before);
     EXPECT_TRUE(corrupt_copies(dir).empty());
+}
+
+// A database of schema 1 (chunks carry their own timestamps) opens, reads, and says
+// schema 2 once a compaction wrote chunks that name timelines.
+TEST(StoreFaults, AnOlderSchemaIsUpgradedByTheFirstCompaction) {
+    test::StateDir dir;
+    {
+        auto h = History::open(dir.path());
+        ASSERT_TRUE(h);
+        expect_usable(*h);
+    }
+    auto version = [&] {
+        auto db = store::Db::open(dir.db());
+        EXPECT_TRUE(db);
+        return db->scalar("SELECT value FROM meta WHERE key = 'schema_version'", "test").value();
+    };
+    {
+        auto db = store::Db::open(dir.db());
+        ASSERT_TRUE(db);
+        ASSERT_TRUE(db->exec("UPDATE meta SET value = 1 WHERE key = 'schema_version'", "test"));
+    }
+    auto h = History::open(dir.path());
+    ASSERT_TRUE(h) << h.error().message;
+    EXPECT_EQ(version(), 1);
+    auto ids = test::intern_synthetic(*h, 20);
+    test::append_synthetic(*h, ids, kT0 + 10'000, kT0 + 15'000);
+    ASSERT_TRUE(h->flush());
+    EXPECT_EQ(version(), 2);
+    auto res = h->query(test::all_cpu(), kT0, kT0 + 5000, 0);
+    ASSERT_TRUE(res) << res.error().message;
+    EXPECT_FALSE(res->empty());
 }
 
 TEST(StoreFaults, FullDiskDropsWholeIntervalsAndRecoversWhenSpaceReturns) {

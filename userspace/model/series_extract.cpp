@@ -220,4 +220,14 @@ const FieldInfo* find_metric(std::string_view name, ObjectKind object) {
     return nullptr;
 }
 
+int stored_decimals(std::string_view metric) {
+    const FieldInfo* f = find_metric(metric);
+    if (!f || (f->kind != MetricKind::gauge && f->kind != MetricKind::level)) return -1;
+    static constexpr std::pair<std::string_view, int> kByUnit[] = {
+        {"pct", 2}, {"tasks", 2}, {"count", 2}, {"us", 1}, {"segs", 1}, {"bytes", 0}};
+    for (const auto& [unit, decimals] : kByUnit)
+        if (f->unit == unit) return decimals;
+    return -1;
+}
+
 }  // namespace perfbpf

@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -12,22 +13,104 @@
 namespace perfbpf::store {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 1;          // timestamps in the chunk
+constexpr uint8_t kVersionTimeline = 2;  // which intervals of a timeline the chunk has
 // Integer columns are zigzag varints of deltas or of the values themselves, whichever is
 // shorter (deltas win on counters that move slowly, values on noisy ones), each divided by
 // the gcd of what it encodes (byte counts move in pages and sectors).
 constexpr uint8_t kModeIntDelta = 0;
 constexpr uint8_t kModeXor = 1;
 constexpr uint8_t kModeIntValue = 2;
+// Or'ed into an integer mode: the integers are values times 10^d, d in the next byte.
+constexpr uint8_t kModeScaled = 8;
+constexpr int kMaxDecimals = 9;
+
+double pow10(int d) {
+    double p = 1;
+    for (int i = 0; i < d; ++i) p *= 10;
+    return p;
+}
 constexpr uint8_t kHistDelta = 0;  // slot deltas against the previous point (cumulative-ish)
 constexpr uint8_t kHistValue = 1;  // slots on their own (interval histograms, often empty)
-// Integers up to 2^53 are exact in a double, and their deltas cannot overflow int64.
-constexpr double kMaxExactInt = 9007199254740992.0;
 
-bool integral(double v) {
-    // -0.0 is not stored as an integer: it would come back as +0.0.
-    return std::isfinite(v) && std::fabs(v) <= kMaxExactInt && v == std::trunc(v) &&
-           !(v == 0 && std::signbit(v));
+// Delta-of-delta zigzag varints back to timestamps; false when short.
+bool get_timestamps(std::string_view in, uint64_t count, std::vector<int64_t>& out) {
+    out.reserve(count);
+    int64_t prev = 0, delta = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        uint64_t z = 0;
+        if (!get_varint(in, z)) return false;
+        if (i == 0) {
+            prev = unzigzag(z);
+        } else {
+            delta += unzigzag(z);
+            prev += delta;
+        }
+        out.push_back(prev);
+    }
+    return true;
+}
+
+// The chunk's timestamps as positions in `timeline`: its first timestamp (naming it), the
+// first position, then run lengths, alternately present and absent. False when a
+// timestamp is not in the timeline.
+bool put_presence(std::string& out, const std::vector<int64_t>& ts,
+                  const std::vector<int64_t>& timeline) {
+    auto it = std::lower_bound(timeline.begin(), timeline.end(), ts.front());
+    std::vector<uint64_t> runs;
+    size_t pos = static_cast<size_t>(it - timeline.begin()), first = pos;
+    uint64_t run = 0;
+    for (int64_t t : ts) {
+        size_t skip = 0;
+        while (pos < timeline.size() && timeline[pos] < t) ++pos, ++skip;
+        if (pos == timeline.size() || timeline[pos] != t) return false;
+        if (skip > 0 && run > 0) {
+            runs.push_back(run);
+            runs.push_back(skip);
+            run = 0;
+        }
+        ++run;
+        ++pos;
+    }
+    runs.push_back(run);
+    put_varint(out, zigzag(timeline.front()));
+    put_varint(out, first);
+    put_varint(out, runs.size());
+    for (uint64_t r : runs) put_varint(out, r);
+    return true;
+}
+
+bool get_presence(std::string_view& in, uint64_t count, const TimelineLookup& timelines,
+                  std::vector<int64_t>& out, std::string& why) {
+    uint64_t key = 0, pos = 0, nruns = 0;
+    if (!get_varint(in, key) || !get_varint(in, pos) || !get_varint(in, nruns) ||
+        nruns > 2 * count) {
+        why = "chunk: bad timeline reference";
+        return false;
+    }
+    const std::vector<int64_t>* timeline = timelines ? timelines(unzigzag(key)) : nullptr;
+    if (!timeline) {
+        why = "chunk: its timeline (" + std::to_string(unzigzag(key)) + ") is missing";
+        return false;
+    }
+    out.reserve(count);
+    for (uint64_t r = 0; r < nruns; ++r) {
+        uint64_t len = 0;
+        if (!get_varint(in, len) || len > timeline->size() - std::min(pos, timeline->size())) {
+            why = "chunk: timeline run out of range";
+            return false;
+        }
+        if (r % 2 == 0)
+            for (uint64_t i = 0; i < len && out.size() < count; ++i)
+                out.push_back((*timeline)[pos + i]);
+        pos += len;
+    }
+    if (out.size() != count) {
+        why = "chunk: timeline runs hold " + std::to_string(out.size()) + " of " +
+              std::to_string(count) + " points";
+        return false;
+    }
+    return true;
 }
 
 class BitReader {
@@ -53,6 +136,16 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
     if (in.empty()) return fail("chunk: truncated column");
     uint8_t mode = static_cast<uint8_t>(in.front());
     in.remove_prefix(1);
+    double scale = 1;
+    if (mode & kModeScaled) {
+        if (in.empty() || static_cast<uint8_t>(in.front()) > kMaxDecimals)
+            return fail("chunk: bad column scale");
+        scale = pow10(static_cast<uint8_t>(in.front()));
+        in.remove_prefix(1);
+        mode &= ~kModeScaled;
+        if (mode != kModeIntDelta && mode != kModeIntValue)
+            return fail("chunk: scaled column that is not integral");
+    }
     uint64_t len = 0;
     if (!get_varint(in, len) || len > in.size()) return fail("chunk: bad column length");
     std::string_view payload = in.substr(0, len);
@@ -68,7 +161,8 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
             if (!get_varint(payload, z)) return fail("chunk: truncated integer column");
             int64_t v = unzigzag(z) * static_cast<int64_t>(gcd);
             prev = mode == kModeIntDelta ? prev + v : v;
-            out.push_back(static_cast<double>(prev));
+            out.push_back(scale == 1 ? static_cast<double>(prev)
+                                     : static_cast<double>(prev) / scale);
         }
         return out;
     }
@@ -122,8 +216,21 @@ void BitWriter::put(uint64_t value, unsigned nbits) {
     }
 }
 
+ValueColumnEncoder::ValueColumnEncoder(int decimals)
+    : decimals_(decimals > kMaxDecimals ? kMaxDecimals : decimals),
+      scale_(decimals_ > 0 ? pow10(decimals_) : 1) {}
+
 void ValueColumnEncoder::add(double v) {
-    if (all_int_ && integral(v)) {
+    if (decimals_ >= 0 && std::isfinite(v) && std::fabs(v * scale_) <= 9007199254740992.0) {
+        // Rounded at the declared resolution; the integer form is then v * scale.
+        double q = std::nearbyint(v * scale_);
+        v = q == 0 ? 0.0 : q / scale_;
+        if (all_int_) {
+            auto i = static_cast<int64_t>(q);
+            put_varint(ints_, zigzag(i - prev_int_));
+            prev_int_ = i;
+        }
+    } else if (all_int_ && decimals_ < 0 && exact_integer(v)) {
         auto i = static_cast<int64_t>(v);
         put_varint(ints_, zigzag(i - prev_int_));
         prev_int_ = i;
@@ -194,7 +301,13 @@ void ValueColumnEncoder::finish(std::string& out) const {
     std::string by_delta = encode(true, gcd_delta), by_value = encode(false, gcd_value);
     bool delta = by_delta.size() <= by_value.size();
     const std::string& payload = delta ? by_delta : by_value;
-    out.push_back(static_cast<char>(delta ? kModeIntDelta : kModeIntValue));
+    uint8_t mode = delta ? kModeIntDelta : kModeIntValue;
+    if (decimals_ > 0) {
+        out.push_back(static_cast<char>(mode | kModeScaled));
+        out.push_back(static_cast<char>(decimals_));
+    } else {
+        out.push_back(static_cast<char>(mode));
+    }
     put_varint(out, payload.size());
     out += payload;
 }
@@ -225,7 +338,8 @@ bool get_hist_delta(std::string_view& in, const Log2Histogram& prev, Log2Histogr
     return true;
 }
 
-ChunkEncoder::ChunkEncoder(size_t columns, bool hists) : columns_(columns), has_hists_(hists) {}
+ChunkEncoder::ChunkEncoder(size_t columns, bool hists, int decimals)
+    : columns_(columns, ValueColumnEncoder(decimals)), has_hists_(hists) {}
 
 void ChunkEncoder::add(int64_t ts_ms, std::span<const double> values, const Log2Histogram* hist) {
     if (count_ == 0) {
@@ -248,14 +362,25 @@ void ChunkEncoder::add(int64_t ts_ms, std::span<const double> values, const Log2
     ++count_;
 }
 
-Result<std::string> ChunkEncoder::finish(int zstd_level) const {
+Result<std::string> ChunkEncoder::finish(int zstd_level,
+                                         const std::vector<int64_t>* timeline) const {
+    std::string presence;
+    if (timeline && !timeline->empty() && count_ > 0) {
+        std::vector<int64_t> ts;
+        if (!get_timestamps(ts_, count_, ts) || !put_presence(presence, ts, *timeline))
+            presence.clear();
+    }
     std::string raw;
-    raw.push_back(static_cast<char>(kVersion));
+    raw.push_back(static_cast<char>(presence.empty() ? kVersion : kVersionTimeline));
     put_varint(raw, count_);
     put_varint(raw, columns_.size());
     raw.push_back(static_cast<char>(has_hists_));
-    put_varint(raw, ts_.size());
-    raw += ts_;
+    if (presence.empty()) {
+        put_varint(raw, ts_.size());
+        raw += ts_;
+    } else {
+        raw += presence;
+    }
     for (const auto& c : columns_) c.finish(raw);
     if (has_hists_) {
         bool delta = hists_.size() <= hist_values_.size();
@@ -269,7 +394,7 @@ Result<std::string> ChunkEncoder::finish(int zstd_level) const {
     return out;
 }
 
-Result<ChunkPoints> decode_chunk(std::string_view blob) {
+Result<ChunkPoints> decode_chunk(std::string_view blob, const TimelineLookup& timelines) {
     unsigned long long size = ZSTD_getFrameContentSize(blob.data(), blob.size());
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1u << 30))
         return fail("chunk: not a zstd frame with a known size");
@@ -279,8 +404,9 @@ Result<ChunkPoints> decode_chunk(std::string_view blob) {
         return fail(std::string("chunk: zstd: ") +
                     (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
     std::string_view in(raw);
-    if (in.empty() || static_cast<uint8_t>(in.front()) != kVersion)
-        return fail("chunk: unknown version");
+    uint8_t version = in.empty() ? 0 : static_cast<uint8_t>(in.front());
+    if (version != kVersion && version != kVersionTimeline)
+        return fail("chunk: unknown version " + std::to_string(version));
     in.remove_prefix(1);
     uint64_t count = 0, ncols = 0, ts_len = 0;
     if (!get_varint(in, count) || !get_varint(in, ncols) || in.empty() || count > raw.size() * 8 ||
@@ -288,22 +414,16 @@ Result<ChunkPoints> decode_chunk(std::string_view blob) {
         return fail("chunk: bad header");
     bool has_hists = in.front() != 0;
     in.remove_prefix(1);
-    if (!get_varint(in, ts_len) || ts_len > in.size()) return fail("chunk: bad timestamp length");
-    std::string_view ts = in.substr(0, ts_len);
-    in.remove_prefix(ts_len);
     ChunkPoints out;
-    out.ts.reserve(count);
-    int64_t prev = 0, delta = 0;
-    for (uint64_t i = 0; i < count; ++i) {
-        uint64_t z = 0;
-        if (!get_varint(ts, z)) return fail("chunk: truncated timestamps");
-        if (i == 0) {
-            prev = unzigzag(z);
-        } else {
-            delta += unzigzag(z);
-            prev += delta;
-        }
-        out.ts.push_back(prev);
+    if (version == kVersionTimeline) {
+        std::string why;
+        if (!get_presence(in, count, timelines, out.ts, why)) return fail(why);
+    } else {
+        if (!get_varint(in, ts_len) || ts_len > in.size())
+            return fail("chunk: bad timestamp length");
+        if (!get_timestamps(in.substr(0, ts_len), count, out.ts))
+            return fail("chunk: truncated timestamps");
+        in.remove_prefix(ts_len);
     }
     for (uint64_t c = 0; c < ncols; ++c) {
         auto col = decode_column(in, count);
@@ -324,6 +444,20 @@ Result<ChunkPoints> decode_chunk(std::string_view blob) {
         }
     }
     return out;
+}
+
+Result<std::string> encode_timeline(std::span<const int64_t> ts) {
+    ChunkEncoder enc(0, false);
+    for (int64_t t : ts) enc.add(t, {}, nullptr);
+    return enc.finish();
+}
+
+Result<std::vector<int64_t>> decode_timeline(std::string_view blob) {
+    auto points = decode_chunk(blob);
+    if (!points) return std::unexpected(points.error());
+    if (!points->columns.empty() || !points->hists.empty())
+        return fail("timeline: holds values, not only timestamps");
+    return std::move(points->ts);
 }
 
 }  // namespace perfbpf::store

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,11 +40,16 @@ class BitWriter {
 // in memory as doubles); finish() keeps the integer form when it stayed valid.
 class ValueColumnEncoder {
   public:
+    // decimals >= 0: values are rounded to that many decimal places and, when all are
+    // then integers at that scale, stored as such (see stored_decimals()).
+    explicit ValueColumnEncoder(int decimals = -1);
     void add(double v);
     // mode byte, varint length, payload
     void finish(std::string& out) const;
 
   private:
+    int decimals_ = -1;
+    double scale_ = 1;
     bool all_int_ = true;
     int64_t prev_int_ = 0;
     std::string ints_;
@@ -56,14 +62,20 @@ class ValueColumnEncoder {
 
 class ChunkEncoder {
   public:
-    ChunkEncoder(size_t columns, bool hists);
+    // decimals: as ValueColumnEncoder's, for every column.
+    ChunkEncoder(size_t columns, bool hists, int decimals = -1);
     // values.size() must equal the column count; hist non-null iff the chunk has hists.
     void add(int64_t ts_ms, std::span<const double> values, const Log2Histogram* hist);
     size_t count() const { return count_; }
     int64_t first_ts() const { return first_ts_; }
     int64_t last_ts() const { return prev_ts_; }
-    // The zstd-compressed blob.
-    Result<std::string> finish(int zstd_level = 9) const;
+    // The zstd-compressed blob. With a timeline (sorted; the timestamps of every interval
+    // the chunk's span saw, stored once for all series by the caller) that holds each of
+    // the chunk's timestamps, the chunk names the timeline and which of its intervals it
+    // has instead of carrying the timestamps: the collector's wake-up jitter made them
+    // ~1 byte a point in every series, more than the values of most.
+    Result<std::string> finish(int zstd_level = 9,
+                               const std::vector<int64_t>* timeline = nullptr) const;
 
   private:
     size_t count_ = 0;
@@ -78,7 +90,15 @@ class ChunkEncoder {
     Log2Histogram prev_hist_;
 };
 
-Result<ChunkPoints> decode_chunk(std::string_view blob);
+// A timeline by its first timestamp (nullptr: none such).
+using TimelineLookup = std::function<const std::vector<int64_t>*(int64_t first_ts)>;
+
+// A chunk written against a timeline needs `timelines` to decode.
+Result<ChunkPoints> decode_chunk(std::string_view blob, const TimelineLookup& timelines = {});
+
+// A timeline's blob: a chunk of timestamps only.
+Result<std::string> encode_timeline(std::span<const int64_t> ts);
+Result<std::vector<int64_t>> decode_timeline(std::string_view blob);
 
 // Sparse slot deltas against `prev` (a varint mask of changed slots, then zigzag deltas):
 // shared by chunks and head rows.

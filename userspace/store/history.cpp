@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "model/series_extract.h"
 #include "store/head_row.h"
 #include "store/history_impl.h"
 
@@ -25,6 +26,8 @@ CREATE TABLE IF NOT EXISTS chunks(series_id INTEGER NOT NULL, tier INTEGER NOT N
     blob BLOB NOT NULL, PRIMARY KEY(series_id, tier, start_ms)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_by_tier_start ON chunks(tier, start_ms);
 CREATE TABLE IF NOT EXISTS head(ts_ms INTEGER PRIMARY KEY, blob BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS timelines(start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL,
+    blob BLOB NOT NULL);
 )";
 
 std::string series_text(const SeriesKey& key) {
@@ -174,6 +177,10 @@ Result<void> History::Impl::prepare_statements() {
         {&set_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", "write meta"},
         {&find_series, "SELECT id, kind FROM series WHERE metric = ? AND labels = ?",
          "find series"},
+        {&insert_timeline,
+         "INSERT OR REPLACE INTO timelines(start_ms, end_ms, blob) VALUES(?, ?, ?)",
+         "insert timeline"},
+        {&find_timeline, "SELECT blob FROM timelines WHERE start_ms = ?", "read timeline"},
     };
     for (auto& s : list) {
         auto st = db.prepare(s.sql, s.what);
@@ -217,7 +224,7 @@ Result<void> History::Impl::load_new_series() {
         [&](SeriesId id, SeriesKey key, MetricKind kind) {
             if (series.size() < id) series.resize(id, SeriesInfo{MetricKind::gauge, false});
             ids[series_text(key)] = id;
-            series[id - 1] = SeriesInfo{kind, true};
+            series[id - 1] = SeriesInfo{kind, true, stored_decimals(key.metric)};
             resident[id] = ResidentSeries{std::move(key), kNone};
         },
         static_cast<SeriesId>(series.size()));
@@ -249,6 +256,24 @@ Result<void> History::Impl::load_watermarks() {
         if (!*row) return {};
         wm[static_cast<size_t>(s->text(0)[2] - '0')] = s->int64(1);
     }
+}
+
+store::TimelineLookup History::Impl::timelines() {
+    return [this](int64_t first_ts) -> const std::vector<int64_t>* {
+        if (auto it = timeline_cache.find(first_ts); it != timeline_cache.end()) return &it->second;
+        find_timeline.bind(1, first_ts);
+        auto row = find_timeline.step();
+        std::optional<std::vector<int64_t>> ts;
+        if (row && *row) {
+            auto decoded = store::decode_timeline(find_timeline.blob(0));
+            if (decoded) ts = std::move(*decoded);
+        }
+        find_timeline.reset();
+        if (!ts) return nullptr;
+        // Queries walk series by series over the same few spans: a handful suffices.
+        if (timeline_cache.size() >= 64) timeline_cache.clear();
+        return &timeline_cache.emplace(first_ts, std::move(*ts)).first->second;
+    };
 }
 
 Result<void> History::Impl::set_watermark(size_t tier, int64_t ms) {
@@ -309,7 +334,7 @@ SeriesId History::intern(const SeriesKey& key, MetricKind kind) {
         }
     }
     auto id = static_cast<SeriesId>(im.series.size() + 1);
-    im.series.push_back(SeriesInfo{kind, false});
+    im.series.push_back(SeriesInfo{kind, false, stored_decimals(key.metric)});
     im.resident[id] = ResidentSeries{key, kNone};
     im.ids.emplace(std::move(text), id);
     im.pending.push_back(id);

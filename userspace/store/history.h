@@ -60,7 +60,9 @@ struct SeriesResult {
 // hold a state directory (SQLite would serialize a second writer, not merge its head).
 class History {
   public:
-    static constexpr int64_t kSchemaVersion = 1;
+    // 2: raw chunks may name a timeline (table timelines) instead of holding timestamps;
+    // a version 1 database is upgraded by the first compaction that writes one.
+    static constexpr int64_t kSchemaVersion = 2;
 
     // Opens or creates DIR/history.db. A corrupt or unreadable database is moved aside to
     // history.db.corrupt-<unix time> (with -wal/-shm) and a fresh one created (see notes());

@@ -1,6 +1,7 @@
 // Moving data down the tiers: head -> raw chunks, raw -> minute -> hour rollups, and
 // retention by age and disk budget.
 #include <limits>
+#include <map>
 #include <memory>
 
 #include "store/head_row.h"
@@ -15,8 +16,9 @@ int64_t align_down(int64_t ts, int64_t span) {
 
 }  // namespace
 
-Result<void> History::Impl::write_chunk(SeriesId id, Tier tier, const store::ChunkEncoder& enc) {
-    auto blob = enc.finish();
+Result<void> History::Impl::write_chunk(SeriesId id, Tier tier, const store::ChunkEncoder& enc,
+                                        const std::vector<int64_t>* timeline) {
+    auto blob = enc.finish(9, timeline);
     if (!blob) return std::unexpected(blob.error());
     insert_chunk.bind(1, int64_t{id})
         .bind(2, static_cast<int64_t>(tier))
@@ -33,19 +35,27 @@ Result<void> History::Impl::compact(int64_t before_ms) {
     // transaction: the pages the head frees hold the chunks, so compaction also works
     // when the disk (or max_pages) is full, and is what makes room again.
     std::vector<std::unique_ptr<store::ChunkEncoder>> done;
-    std::vector<std::pair<SeriesId, size_t>> done_ids;
+    struct Done {
+        SeriesId id;
+        size_t index;
+        int64_t window;
+    };
+    std::vector<Done> done_ids;
+    // Every head row's timestamp, per raw span: stored once as that span's timeline, which
+    // the span's chunks name instead of repeating the timestamps.
+    std::map<int64_t, std::vector<int64_t>> timeline;
     std::vector<std::unique_ptr<store::ChunkEncoder>> open(series.size() + 1);
     std::vector<int64_t> window(series.size() + 1, kNone);
     auto encoder = [&](SeriesId id, int64_t ts) -> store::ChunkEncoder* {
         int64_t w = align_down(ts, span);
         if (open[id] && window[id] != w) {
-            done_ids.emplace_back(id, done.size());
+            done_ids.push_back(Done{id, done.size(), window[id]});
             done.push_back(std::move(open[id]));
         }
         if (!open[id]) {
             bool hist = is_hist(id);
-            open[id] =
-                std::make_unique<store::ChunkEncoder>(store::chunk_columns(Tier::raw, hist), hist);
+            open[id] = std::make_unique<store::ChunkEncoder>(store::chunk_columns(Tier::raw, hist),
+                                                             hist, decimals(id));
             window[id] = w;
         }
         return open[id].get();
@@ -60,6 +70,7 @@ Result<void> History::Impl::compact(int64_t before_ms) {
             if (!row) return std::unexpected(row.error());
             if (!*row) break;
             int64_t ts = rows->int64(0);
+            timeline[align_down(ts, span)].push_back(ts);
             auto decoded = store::decode_head_row(
                 rows->blob(1),
                 [&](SeriesId id, double v) {
@@ -79,14 +90,31 @@ Result<void> History::Impl::compact(int64_t before_ms) {
         if (!del) return std::unexpected(del.error());
         del->bind(1, before_ms);
         if (auto d = del->run(); !d) return d;
-        for (const auto& [id, i] : done_ids)
-            if (auto w = write_chunk(id, Tier::raw, *done[i]); !w) return w;
+        for (const auto& [w, ts] : timeline) {
+            auto blob = store::encode_timeline(ts);
+            if (!blob) return std::unexpected(blob.error());
+            insert_timeline.bind(1, ts.front()).bind(2, ts.back()).bind_blob(3, *blob);
+            if (auto r = insert_timeline.run(); !r) return r;
+        }
+        auto timeline_of = [&](int64_t w) {
+            auto it = timeline.find(w);
+            return it == timeline.end() ? nullptr : &it->second;
+        };
+        for (const auto& d : done_ids)
+            if (auto w = write_chunk(d.id, Tier::raw, *done[d.index], timeline_of(d.window)); !w)
+                return w;
         for (SeriesId id = 1; id < open.size(); ++id)
             if (open[id])
-                if (auto w = write_chunk(id, Tier::raw, *open[id]); !w) return w;
+                if (auto w = write_chunk(id, Tier::raw, *open[id], timeline_of(window[id])); !w)
+                    return w;
+        if (!schema_current) {
+            set_meta.bind(1, "schema_version").bind(2, kSchemaVersion);
+            if (auto r = set_meta.run(); !r) return r;
+        }
         return set_watermark(0, before_ms);
     });
     if (!r) return r;
+    schema_current = true;
     head_first = last_ts >= before_ms ? last_ts : kNone;
     if (auto u = roll_up(); !u) ++deferred;
     return {};
@@ -143,7 +171,7 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
         auto write = [&]() -> Result<void> {
             if (current == 0 || buckets.points.empty()) return {};
             bool hist = is_hist(current);
-            store::ChunkEncoder enc(store::chunk_columns(tier, hist), hist);
+            store::ChunkEncoder enc(store::chunk_columns(tier, hist), hist, decimals(current));
             for (size_t i = 0; i < buckets.points.size(); ++i)
                 store::add_point(enc, tier, hist, buckets.points[i].ts_ms, buckets.points[i].agg,
                                  hist ? &buckets.hists[i] : nullptr);
@@ -160,7 +188,7 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
                 current = id;
                 buckets.histogram = points.histogram = is_hist(id);
             }
-            auto decoded = store::decode_chunk(rows->blob(1));
+            auto decoded = store::decode_chunk(rows->blob(1), timelines());
             points.clear();
             if (!decoded || !store::chunk_aggs(*decoded, src, from_ms, to_ms - 1, points)) {
                 ++deferred;  // a damaged chunk is left out of the rollup, not the whole span
@@ -224,6 +252,14 @@ Result<void> History::enforce_retention(int64_t now_ms) {
         }
         if (!deleted) break;  // only the head and unrolled data remain: nothing to give up
     }
+    // A timeline is named only by raw chunks starting within it.
+    auto orphans = im.transaction([&]() -> Result<void> {
+        return im.db.exec(
+            "DELETE FROM timelines WHERE end_ms < coalesce((SELECT min(start_ms) FROM chunks "
+            "WHERE tier = 0), 9223372036854775807)",
+            "delete timelines no chunk names");
+    });
+    if (!orphans) return orphans;
     // The deletions went through the WAL; a truncating checkpoint moves the shrunken file
     // into place and empties the WAL, so the space shows on disk.
     return im.db.exec("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);",

@@ -4,6 +4,7 @@
 #include <array>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,7 @@ inline constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
 struct SeriesInfo {
     MetricKind kind;
     bool persisted;
+    int decimals = -1;  // kept in chunks (stored_decimals of its metric)
 };
 
 // A series' key, for interning and for matching selectors. The writer forgets the keys of
@@ -61,7 +63,12 @@ struct History::Impl {
     std::string row;  // reused encoding buffer
 
     store::Stmt begin, commit, rollback, insert_head, insert_series, insert_chunk, set_meta,
-        find_series;
+        find_series, insert_timeline, find_timeline;
+    std::map<int64_t, std::vector<int64_t>> timeline_cache;  // by first timestamp
+    bool schema_current = false;  // meta says kSchemaVersion (set by the first compaction)
+
+    // Decodes chunks that name a timeline (read from the timelines table, cached).
+    store::TimelineLookup timelines();
 
     // The id the series table has for key, if any (a key forgotten by evict_idle).
     std::optional<SeriesId> find_stored(const std::string& metric, const std::string& labels);
@@ -89,8 +96,12 @@ struct History::Impl {
     // Completed spans of each coarser tier from the tier below it.
     Result<void> roll_up();
     Result<void> roll_up_window(Tier tier, int64_t from_ms, int64_t to_ms);
-    Result<void> write_chunk(SeriesId id, Tier tier, const store::ChunkEncoder& enc);
+    Result<void> write_chunk(SeriesId id, Tier tier, const store::ChunkEncoder& enc,
+                             const std::vector<int64_t>* timeline = nullptr);
 
+    int decimals(SeriesId id) const {
+        return id >= 1 && id <= series.size() ? series[id - 1].decimals : -1;
+    }
     bool is_hist(SeriesId id) const {
         return id >= 1 && id <= series.size() && series[id - 1].kind == MetricKind::histogram;
     }

@@ -101,7 +101,7 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
                 auto row = chunks->step();
                 if (!row) return std::unexpected(row.error());
                 if (!*row) break;
-                auto decoded = store::decode_chunk(chunks->blob(0));
+                auto decoded = store::decode_chunk(chunks->blob(0), im.timelines());
                 if (!decoded)
                     return fail("history: " + im.path + ": series " + std::to_string(ids[i]) +
                                 ": " + decoded.error().message);

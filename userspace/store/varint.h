@@ -2,6 +2,7 @@
 // (the common case of regular timestamps and slowly moving counters) take one byte.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -13,6 +14,13 @@ inline uint64_t zigzag(int64_t v) {
 }
 inline int64_t unzigzag(uint64_t v) {
     return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
+// A double that is an integer a varint can carry exactly: |v| <= 2^53 (exact in a double,
+// and deltas cannot overflow int64). -0.0 is not: it would come back as +0.0.
+inline bool exact_integer(double v) {
+    return std::isfinite(v) && std::fabs(v) <= 9007199254740992.0 && v == std::trunc(v) &&
+           !(v == 0 && std::signbit(v));
 }
 
 inline void put_varint(std::string& out, uint64_t v) {
