@@ -19,8 +19,9 @@ namespace {
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS labelsets(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
-    labels TEXT NOT NULL, kind INTEGER NOT NULL, UNIQUE(metric, labels));
+    labelset INTEGER NOT NULL, kind INTEGER NOT NULL, UNIQUE(metric, labelset));
 CREATE TABLE IF NOT EXISTS chunks(series_id INTEGER NOT NULL, tier INTEGER NOT NULL,
     start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, count INTEGER NOT NULL,
     blob BLOB NOT NULL, PRIMARY KEY(series_id, tier, start_ms)) WITHOUT ROWID;
@@ -28,6 +29,20 @@ CREATE INDEX IF NOT EXISTS chunks_by_tier_start ON chunks(tier, start_ms);
 CREATE TABLE IF NOT EXISTS head(ts_ms INTEGER PRIMARY KEY, blob BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS timelines(start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL,
     blob BLOB NOT NULL);
+)";
+
+// Schema 1 kept each series' label text in its row (and again in its unique index): a
+// process's 15 series repeated the same comm, cgroup and pid, and on a host whose
+// processes come and go that was half the file. Schema 2 keeps each label set once.
+constexpr const char* kLabelsetsFromSchema1 = R"(
+CREATE TABLE labelsets(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);
+INSERT INTO labelsets(labels) SELECT DISTINCT labels FROM series;
+CREATE TABLE series2(id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
+    labelset INTEGER NOT NULL, kind INTEGER NOT NULL, UNIQUE(metric, labelset));
+INSERT INTO series2(id, metric, labelset, kind)
+    SELECT s.id, s.metric, l.id, s.kind FROM series s JOIN labelsets l ON l.labels = s.labels;
+DROP TABLE series;
+ALTER TABLE series2 RENAME TO series;
 )";
 
 std::string series_text(const SeriesKey& key) {
@@ -138,6 +153,21 @@ Result<History> History::open(const std::string& dir, const HistoryOptions& opti
                         std::to_string(*version) + ", newer than this perfbpf's " +
                         std::to_string(kSchemaVersion) + "; refusing to use it");
     }
+    auto labels_column = db.scalar(
+        "SELECT count(*) FROM pragma_table_info('series') WHERE name = 'labels'", "read schema");
+    if (!labels_column) return std::unexpected(labels_column.error());
+    if (*labels_column) {
+        auto r = db.exec(std::string("BEGIN IMMEDIATE;") + kLabelsetsFromSchema1 +
+                             "INSERT OR REPLACE INTO meta VALUES('schema_version', " +
+                             std::to_string(kSchemaVersion) + "); COMMIT;",
+                         "upgrade " + impl->path + " to schema " + std::to_string(kSchemaVersion));
+        if (!r) {
+            (void)db.exec("ROLLBACK", "roll back the upgrade");
+            return std::unexpected(r.error());
+        }
+        impl->notes.push_back("upgraded " + impl->path + " to schema " +
+                              std::to_string(kSchemaVersion) + " (label sets stored once)");
+    }
     // auto_vacuum must precede the first table; it lets retention give pages back.
     if (auto r = db.exec("PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; "
                          "PRAGMA synchronous=NORMAL;",
@@ -168,14 +198,19 @@ Result<void> History::Impl::prepare_statements() {
         {&commit, "COMMIT", "commit"},
         {&rollback, "ROLLBACK", "rollback"},
         {&insert_head, "INSERT INTO head(ts_ms, blob) VALUES(?, ?)", "insert head row"},
-        {&insert_series, "INSERT INTO series(id, metric, labels, kind) VALUES(?, ?, ?, ?)",
+        {&insert_labelset, "INSERT OR IGNORE INTO labelsets(labels) VALUES(?)", "insert label set"},
+        {&insert_series,
+         "INSERT INTO series(id, metric, labelset, kind) "
+         "VALUES(?, ?, (SELECT id FROM labelsets WHERE labels = ?), ?)",
          "insert series"},
         {&insert_chunk,
          "INSERT OR REPLACE INTO chunks(series_id, tier, start_ms, end_ms, count, blob) "
          "VALUES(?, ?, ?, ?, ?, ?)",
          "insert chunk"},
         {&set_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", "write meta"},
-        {&find_series, "SELECT id, kind FROM series WHERE metric = ? AND labels = ?",
+        {&find_series,
+         "SELECT s.id, s.kind FROM series s JOIN labelsets l ON l.id = s.labelset "
+         "WHERE s.metric = ? AND l.labels = ?",
          "find series"},
         {&insert_timeline,
          "INSERT OR REPLACE INTO timelines(start_ms, end_ms, blob) VALUES(?, ?, ?)",
@@ -194,8 +229,10 @@ Result<void> History::Impl::prepare_statements() {
 template <class Fn>
 static Result<void> read_series_table(store::Db& db, const std::string& path, Fn&& fn,
                                       SeriesId after = 0) {
-    auto s = db.prepare("SELECT id, metric, labels, kind FROM series WHERE id > ? ORDER BY id",
-                        "read series");
+    auto s = db.prepare(
+        "SELECT s.id, s.metric, l.labels, s.kind FROM series s JOIN labelsets l "
+        "ON l.id = s.labelset WHERE s.id > ? ORDER BY s.id",
+        "read series");
     if (!s) return std::unexpected(s.error());
     s->bind(1, int64_t{after});
     while (true) {
@@ -436,9 +473,12 @@ Result<void> History::Impl::insert_interval(int64_t ts_ms) {
     return transaction([&]() -> Result<void> {
         for (SeriesId id : pending) {
             const auto& key = resident.at(id).key;  // pending series are never evicted
+            std::string labels = canonical_labels(key.labels);
+            insert_labelset.bind(1, labels);
+            if (auto ins = insert_labelset.run(); !ins) return ins;
             insert_series.bind(1, int64_t{id})
                 .bind(2, key.metric)
-                .bind(3, canonical_labels(key.labels))
+                .bind(3, labels)
                 .bind(4, static_cast<int64_t>(series[id - 1].kind));
             if (auto ins = insert_series.run(); !ins) return ins;
         }

@@ -60,8 +60,9 @@ struct SeriesResult {
 // hold a state directory (SQLite would serialize a second writer, not merge its head).
 class History {
   public:
-    // 2: raw chunks may name a timeline (table timelines) instead of holding timestamps;
-    // a version 1 database is upgraded by the first compaction that writes one.
+    // 2: raw chunks may name a timeline (table timelines) instead of holding timestamps,
+    // and label sets are stored once (table labelsets). A version 1 database is upgraded
+    // when opened (its chunks stay readable as they are).
     static constexpr int64_t kSchemaVersion = 2;
 
     // Opens or creates DIR/history.db. A corrupt or unreadable database is moved aside to

@@ -107,14 +107,9 @@ Result<void> History::Impl::compact(int64_t before_ms) {
             if (open[id])
                 if (auto w = write_chunk(id, Tier::raw, *open[id], timeline_of(window[id])); !w)
                     return w;
-        if (!schema_current) {
-            set_meta.bind(1, "schema_version").bind(2, kSchemaVersion);
-            if (auto r = set_meta.run(); !r) return r;
-        }
         return set_watermark(0, before_ms);
     });
     if (!r) return r;
-    schema_current = true;
     head_first = last_ts >= before_ms ? last_ts : kNone;
     if (auto u = roll_up(); !u) ++deferred;
     return {};

@@ -62,10 +62,9 @@ struct History::Impl {
     uint64_t deferred = 0;
     std::string row;  // reused encoding buffer
 
-    store::Stmt begin, commit, rollback, insert_head, insert_series, insert_chunk, set_meta,
-        find_series, insert_timeline, find_timeline;
+    store::Stmt begin, commit, rollback, insert_head, insert_labelset, insert_series, insert_chunk,
+        set_meta, find_series, insert_timeline, find_timeline;
     std::map<int64_t, std::vector<int64_t>> timeline_cache;  // by first timestamp
-    bool schema_current = false;  // meta says kSchemaVersion (set by the first compaction)
 
     // Decodes chunks that name a timeline (read from the timelines table, cached).
     store::TimelineLookup timelines();
