@@ -181,9 +181,15 @@ TEST(LeaksInjectKill, TargetSurvivesTracerKilledAtEachPhase) {
     };
     const Case cases[] = {
         {InjectPhase::Stopped, 1, "stopped for the injection"},
+        {InjectPhase::Armed, 1, "armed for the injection"},
         {InjectPhase::Loaded, 1, "dlopen returned"},
+        {InjectPhase::Returned, 1, "attach returned"},
         {InjectPhase::Stopped, 2, "stopped for the rescan"},
+        {InjectPhase::Armed, 2, "armed for the rescan"},
+        {InjectPhase::Returned, 2, "rescan returned"},
         {InjectPhase::Stopped, 3, "stopped for the detach"},
+        {InjectPhase::Armed, 3, "armed for the detach"},
+        {InjectPhase::Returned, 3, "detach returned"},
     };
     for (const auto& c : cases)
         for (const char* mode : {"sleep", "busy"}) {
