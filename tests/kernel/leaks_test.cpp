@@ -97,11 +97,7 @@ bool has_note(const json& report, const std::string& text) {
 
 // True when the process maps perfbpf's interposition library.
 bool maps_shim(int pid) {
-    auto maps = read_proc_maps(pid);
-    if (!maps) return false;
-    for (const auto& m : *maps)
-        if (m.path.find("libperfbpf_shim") != std::string::npos) return true;
-    return false;
+    return test::maps_path_containing(pid, "libperfbpf_shim");
 }
 
 // What the process's executable `exe` (a fixture) has in its GOT entry for `symbol` now,

@@ -24,6 +24,7 @@
 
 #include "collect/cgroup_source.h"
 #include "collect/parse/procfs.h"
+#include "symbolize/proc_maps.h"
 #include "util/files.h"
 
 namespace perfbpf::test {
@@ -191,6 +192,14 @@ std::vector<CgroupHierarchy> cgroup_hierarchies() {
     if (!roots.v1_cpu.empty()) out.push_back({roots.v1_cpu, "cpu", "cpu"});
     if (!roots.v2.empty()) out.push_back({roots.v2, "", "v2"});
     return out;
+}
+
+bool maps_path_containing(int pid, const std::string& name) {
+    auto maps = read_proc_maps(pid);
+    if (!maps) return false;
+    for (const auto& m : *maps)
+        if (m.path.find(name) != std::string::npos) return true;
+    return false;
 }
 
 std::string slurp(const std::string& path) {

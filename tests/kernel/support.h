@@ -130,6 +130,9 @@ int wait_for_port(const std::string& path);
 // test starts (Prometheus, Alertmanager); -1 when none could be had.
 int free_loopback_port();
 
+// True when the process maps a file whose path contains `name` ("libperfbpf_shim").
+bool maps_path_containing(int pid, const std::string& name);
+
 std::string perfbpf_binary();
 std::string fixture(const std::string& name);
 

@@ -174,41 +174,122 @@ arch::Regs some_regs() {
 TEST(InjectCall, FrameFollowsTheCallingConvention) {
     const arch::Regs saved = some_regs();
     const uint64_t args[] = {1, 2, 3, 4, 5, 6};
-    arch::CallFrame f = arch::prepare_call(saved, 0x7f0000001000, args, 1024);
-    EXPECT_EQ(f.regs.rip, 0x7f0000001000u);
-    EXPECT_EQ(f.regs.rsp % 16, 8u);  // as right after a call instruction
-    EXPECT_EQ(f.return_slot, f.regs.rsp);
-    EXPECT_EQ(f.data_addr % 16, 0u);
-    EXPECT_GE(f.data_addr, f.regs.rsp + 8);
-    EXPECT_LE(f.data_addr + 1024, saved.rsp - arch::kRedZoneBytes);  // red zone untouched
-    EXPECT_EQ(f.regs.rdi, 1u);
-    EXPECT_EQ(f.regs.rsi, 2u);
-    EXPECT_EQ(f.regs.rdx, 3u);
-    EXPECT_EQ(f.regs.rcx, 4u);
-    EXPECT_EQ(f.regs.r8, 5u);
-    EXPECT_EQ(f.regs.r9, 6u);
-    EXPECT_EQ(f.regs.rax, 0u);
-    EXPECT_EQ(f.regs.eflags & 0x400, 0u);  // direction flag clear
-    // Not restarted into the call: the kernel's restart looks at orig_rax.
-    EXPECT_FALSE(arch::in_syscall(f.regs));
-    // The data area does not depend on the arguments: strings written once serve all calls.
-    EXPECT_EQ(arch::prepare_call(saved, 1, {}, 1024).data_addr, f.data_addr);
+    const arch::FrameLayout l = arch::plan_frame(saved, 836, 1024);
+    arch::Regs r = arch::call_regs(saved, 0x7f0000001000, args, l.frame);
+    EXPECT_EQ(r.rip, 0x7f0000001000u);
+    EXPECT_EQ(r.rsp, l.frame);
+    EXPECT_EQ(r.rsp % 16, 8u);  // as right after a call instruction
+    // Frame head, FPU state, data area, red zone: in that order upwards, none overlapping.
+    EXPECT_LE(l.frame + arch::kFrameHeadBytes, l.fpstate);
+    EXPECT_EQ(l.fpstate % 64, 0u);  // as XRSTOR needs
+    EXPECT_LE(l.fpstate + 836, l.data);
+    EXPECT_EQ(l.data % 16, 0u);
+    EXPECT_LE(l.data + 1024, saved.rsp - arch::kRedZoneBytes);  // red zone untouched
+    EXPECT_EQ(r.rdi, 1u);
+    EXPECT_EQ(r.rsi, 2u);
+    EXPECT_EQ(r.rdx, 3u);
+    EXPECT_EQ(r.rcx, 4u);
+    EXPECT_EQ(r.r8, 5u);
+    EXPECT_EQ(r.r9, 6u);
+    EXPECT_EQ(r.rax, 0u);
+    EXPECT_EQ(r.eflags & 0x400, 0u);  // direction flag clear
+    // Neither restarted into the call nor run at a system-call entry stop.
+    EXPECT_FALSE(arch::in_syscall(r));
 }
 
-TEST(InjectCall, SavedStateIsWhatRestartsTheSystemCall) {
-    // The saved copy is what goes back: still in nanosleep, with -ERESTARTSYS, so the
-    // kernel re-runs the system call the thread was stopped in.
+arch::KernelUcontext ucontext_of(const std::vector<uint8_t>& head) {
+    arch::KernelUcontext uc{};
+    std::memcpy(&uc, head.data() + 8, sizeof(uc));
+    return uc;
+}
+
+TEST(InjectCall, FrameRestoresTheInterruptedState) {
     const arch::Regs saved = some_regs();
-    arch::CallFrame f = arch::prepare_call(saved, 0x1000, {}, 64);
-    EXPECT_NE(std::memcmp(&f.regs, &saved, sizeof(saved)), 0);
-    EXPECT_TRUE(arch::in_syscall(saved));
-    EXPECT_EQ(arch::syscall_nr(saved), 35);
-    arch::Regs returned = f.regs;
-    returned.rip = arch::kReturnAddress;
-    returned.rax = 0xabc;
-    EXPECT_TRUE(arch::call_returned(returned));
-    EXPECT_EQ(arch::call_result(returned), 0xabcu);
-    EXPECT_FALSE(arch::call_returned(saved));
+    const std::vector<uint8_t> head = arch::frame_head(saved, 0x8000, 0x7ffd00001000, 0x7f00000abc);
+    ASSERT_EQ(head.size(), arch::kFrameHeadBytes);
+    uint64_t ret = 0;
+    std::memcpy(&ret, head.data(), 8);
+    EXPECT_EQ(ret, 0x7f00000abcu);
+    const arch::KernelUcontext uc = ucontext_of(head);
+    // Stopped in nanosleep with -ERESTARTSYS: the frame runs the system call again, as the
+    // kernel's restart would.
+    EXPECT_EQ(uc.mcontext.rip, saved.rip - 2);
+    EXPECT_EQ(uc.mcontext.rax, 35u);
+    EXPECT_EQ(uc.mcontext.rsp, saved.rsp);
+    EXPECT_EQ(uc.mcontext.rbx, 11u);
+    EXPECT_EQ(uc.mcontext.rbp, 12u);
+    EXPECT_EQ(uc.mcontext.r12, 13u);
+    EXPECT_EQ(uc.mcontext.eflags, saved.eflags);
+    EXPECT_EQ(uc.mcontext.fpstate, 0x7ffd00001000u);
+    EXPECT_EQ(uc.sigmask, 0x8000u);
+    EXPECT_EQ(uc.stack_flags, arch::kKeepAltStack);  // the alternate stack left alone
+    uint64_t errno_addr = 1;
+    std::memcpy(&errno_addr, head.data() + arch::kErrnoAddrOffset, 8);
+    EXPECT_EQ(errno_addr, 0u);  // not known yet: the return code leaves errno alone
+    // A system call that completed, or code outside one, resumes as it was.
+    for (long long rax : {0LL, -4LL}) {
+        arch::Regs done = saved;
+        done.rax = static_cast<unsigned long long>(rax);
+        EXPECT_EQ(arch::resume_regs(done).rip, saved.rip) << rax;
+        EXPECT_EQ(arch::resume_regs(done).rax, done.rax) << rax;
+    }
+    arch::Regs user = saved;
+    user.orig_rax = ~0ULL;
+    EXPECT_EQ(arch::resume_regs(user).rip, saved.rip);
+    // A relative sleep (-ERESTART_RESTARTBLOCK) is issued again, not restart_syscall.
+    arch::Regs block = saved;
+    block.rax = static_cast<unsigned long long>(-516);
+    EXPECT_EQ(arch::resume_regs(block).rax, 35u);
+    // restart_syscall itself cannot run again after rt_sigreturn: EINTR, where it was.
+    block.orig_rax = arch::kRestartSyscallNr;
+    EXPECT_EQ(arch::resume_regs(block).rip, saved.rip);
+    EXPECT_EQ(static_cast<int64_t>(arch::resume_regs(block).rax), -4);
+}
+
+TEST(InjectCall, FpStateSaysHowMuchFollows) {
+    std::vector<uint8_t> image(1088, 0xab);
+    const uint64_t bv = 0x7;  // x87, SSE, AVX
+    std::memcpy(image.data() + 512, &bv, 8);
+    std::vector<uint8_t> fp = arch::sigreturn_fpstate(image, 832);
+    ASSERT_EQ(fp.size(), 836u);
+    uint32_t magic1 = 0, extended = 0, size = 0, magic2 = 0;
+    uint64_t features = 0;
+    std::memcpy(&magic1, fp.data() + 464, 4);
+    std::memcpy(&extended, fp.data() + 468, 4);
+    std::memcpy(&features, fp.data() + 472, 8);
+    std::memcpy(&size, fp.data() + 480, 4);
+    std::memcpy(&magic2, fp.data() + 832, 4);
+    EXPECT_EQ(magic1, 0x46505853u);
+    EXPECT_EQ(size, 832u);
+    EXPECT_EQ(extended, 836u);
+    EXPECT_EQ(features, 7u);
+    EXPECT_EQ(magic2, 0x46505845u);
+    EXPECT_EQ(fp[100], 0xab);  // the registers themselves as read
+    // An fxsave image (no XSAVE): restored as such, no magic.
+    fp = arch::sigreturn_fpstate(std::span(image).first(512), 0);
+    ASSERT_EQ(fp.size(), 512u);
+    std::memcpy(&magic1, fp.data() + 464, 4);
+    EXPECT_EQ(magic1, 0u);
+    // A size past the image is not claimed.
+    EXPECT_EQ(arch::sigreturn_fpstate(image, 4096).size(), 512u);
+}
+
+TEST(InjectCall, ReturnCodeStopsWhereTheTracerLooks) {
+    // The stop is rt_sigreturn's entry, right after its syscall instruction.
+    const size_t at = arch::kReturnStopOffset;
+    EXPECT_EQ(arch::kReturnCode[at - 2], 0x0f);
+    EXPECT_EQ(arch::kReturnCode[at - 1], 0x05);
+    EXPECT_EQ(arch::kReturnCode[at - 7], 0xb8);  // mov $15,%eax
+    EXPECT_EQ(arch::kReturnCode[at - 6], arch::kSigreturnNr);
+    arch::Regs r = some_regs();
+    r.rip = 0x7f0000200000 + at;
+    r.orig_rax = arch::kSigreturnNr;
+    r.rdi = 0xabc;  // the result, moved there from rax
+    EXPECT_TRUE(arch::call_returned(r, 0x7f0000200000));
+    EXPECT_EQ(arch::call_result(r), 0xabcu);
+    EXPECT_FALSE(arch::call_returned(r, 0x7f0000300000));
+    r.orig_rax = 39;
+    EXPECT_FALSE(arch::call_returned(r, 0x7f0000200000));
 }
 
 TEST(InjectSafePoint, OnlyOutsideTheAllocatorAndLoader) {

@@ -1,13 +1,16 @@
 #include "collect/leaks_inject.h"
 
+#include <cpuid.h>
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -100,8 +103,37 @@ Result<uint64_t> module_symbol(const std::vector<Mapping>& maps, const std::stri
     return base + fn->vaddr;
 }
 
-// One thread of the target under ptrace, stopped, with its state saved. The destructor
-// restores the state and detaches, so no error path leaves it stopped or changed.
+// A signal the thread raised itself by faulting (in a call: it crashed there).
+bool fault_signal(int sig) {
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
+           sig == SIGABRT;
+}
+
+// The functions of the target's libc an injection session calls, and its signal
+// restorer (the return address of the calls made before and after perfbpf's return page
+// is mapped).
+struct LibcEntries {
+    uint64_t errno_location = 0, mmap = 0, munmap = 0, restorer = 0;
+};
+
+// How many bytes of XSAVE state hold the features of `features` (CPUID leaf 0xD gives
+// each user feature's offset and size in the standard format).
+uint32_t xstate_extent(uint64_t features) {
+    uint32_t end = arch::kXsaveMinBytes;
+    for (unsigned i = 2; i < 64; ++i) {
+        if (!((features >> i) & 1)) continue;
+        unsigned size = 0, offset = 0, flags = 0, unused = 0;
+        if (!__get_cpuid_count(0xd, i, &size, &offset, &flags, &unused)) continue;
+        if (flags & 1) continue;  // supervisor state, never in a ptrace image
+        end = std::max(end, size + offset);
+    }
+    return end;
+}
+
+// One thread of the target under ptrace, stopped, with its state saved. Once armed, every
+// call it is made to run returns through code that restores that state by itself, so a
+// perfbpf killed at any moment leaves the thread resuming where it was; with perfbpf alive
+// the destructor gives it back exactly (from a ptrace stop) and detaches.
 class StoppedThread {
   public:
     static constexpr uint64_t kDataBytes = 1024;  // strings passed to the calls
@@ -117,22 +149,37 @@ class StoppedThread {
     StoppedThread& operator=(const StoppedThread&) = delete;
 
     int tid() const { return tid_; }
-    uint64_t data_addr() const { return data_addr_; }
+    uint64_t data_addr() const { return layout_.data; }
     Result<void> write(uint64_t addr, const void* buf, size_t len);
     Result<void> read(uint64_t addr, void* buf, size_t len);
     Result<std::string> read_string(uint64_t addr, size_t max);
-    // Runs fn(args...) in the thread; its return value.
+    // Writes the signal frame below the stack pointer, maps the return page (libc's mmap,
+    // returning through libc's restorer) and records errno: from then on the thread
+    // restores itself whenever a call returns and nobody takes it back.
+    Result<void> arm(const LibcEntries& libc, uint64_t timeout_ns);
+    // Runs fn(args...) in the thread; its return value. Only once armed.
     Result<uint64_t> call(uint64_t fn, std::initializer_list<uint64_t> args, uint64_t timeout_ns,
                           const std::string& what);
-    // Restores the registers, detaches, re-sends the signals held back meanwhile.
+    // Unmaps the return page, restores the state exactly, detaches.
     void finish();
 
   private:
     StoppedThread(int pid, int tid) : pid_(pid), tid_(tid) {}
     enum class Stop { Stopped, Signal, Exited, Timeout };
+    // Where the thread is stopped: in the kernel's signal handling (an interrupt, group or
+    // signal-delivery stop: its registers can be set as they will be used) or at a
+    // system-call stop.
+    enum class At { SignalHandling, Syscall };
     Stop wait_stop(uint64_t timeout_ns, int* sig, int* event);
     Result<void> save_state();
-    bool restore_state();
+    // Resumes with PTRACE_SYSCALL until a system-call stop whose registers satisfy `done`.
+    Result<arch::Regs> run_until(const std::function<bool(const arch::Regs&)>& done,
+                                 uint64_t timeout_ns, const std::string& what);
+    Result<void> set_regs(const arch::Regs& r);
+    Result<void> unmap_page();
+    // From a system-call stop, on to a stop in the signal handling (PTRACE_INTERRUPT).
+    bool reach_signal_handling();
+    void restore_exactly();
     // An error for a failed ptrace or memory access: the process's exit, when that is why.
     std::unexpected<Error> failed(const std::string& what, int err) {
         int sig = 0, event = 0;
@@ -146,11 +193,17 @@ class StoppedThread {
     }
     int pid_, tid_;
     bool attached_ = true, gone_ = false, changed_ = false;
+    At at_ = At::SignalHandling;
+    int deliver_ = 0;  // a signal that arrived meanwhile, delivered on detach
     arch::Regs saved_{};
     std::vector<uint8_t> ext_state_;
     int ext_note_ = 0;
-    uint64_t data_addr_ = 0;
-    std::vector<int> held_signals_;
+    uint64_t sigmask_ = 0;
+    arch::FrameLayout layout_;
+    LibcEntries libc_;
+    uint64_t page_ = 0;  // the return page, 0 before it is mapped and after it is unmapped
+    uint64_t errno_addr_ = 0;
+    int saved_errno_ = 0;
 };
 
 StoppedThread::Stop StoppedThread::wait_stop(uint64_t timeout_ns, int* sig, int* event) {
@@ -166,6 +219,7 @@ StoppedThread::Stop StoppedThread::wait_stop(uint64_t timeout_ns, int* sig, int*
             if (WIFSTOPPED(st)) {
                 *sig = WSTOPSIG(st);
                 *event = st >> 16;
+                at_ = *sig == (SIGTRAP | 0x80) ? At::Syscall : At::SignalHandling;
                 return *event ? Stop::Stopped : Stop::Signal;
             }
         } else if (r < 0 && errno != EINTR) {
@@ -191,27 +245,195 @@ Result<void> StoppedThread::save_state() {
         }
     }
     if (!ext_note_) return fail_errno("ptrace GETREGSET (FPU state)", errno);
-    data_addr_ = arch::prepare_call(saved_, 0, {}, kDataBytes).data_addr;
+    // The mask the thread returns to (not a temporary one of ppoll or sigsuspend).
+    if (::ptrace(PTRACE_GETSIGMASK, tid_, reinterpret_cast<void*>(sizeof(sigmask_)), &sigmask_) !=
+        0)
+        return failed("ptrace GETSIGMASK", errno);
     return {};
 }
 
-bool StoppedThread::restore_state() {
+Result<void> StoppedThread::set_regs(const arch::Regs& r) {
+    if (::ptrace(PTRACE_SETREGS, tid_, nullptr, &r) != 0) return failed("ptrace SETREGS", errno);
+    return {};
+}
+
+Result<void> StoppedThread::arm(const LibcEntries& libc, uint64_t timeout_ns) {
+    libc_ = libc;
+    const std::span<const uint8_t> image(ext_state_);
+    const std::vector<uint8_t> fp = arch::sigreturn_fpstate(
+        image,
+        ext_note_ == arch::kExtendedStateNote ? xstate_extent(arch::xsave_features(image)) : 0);
+    layout_ = arch::plan_frame(saved_, fp.size(), kDataBytes);
+    if (auto r = write(layout_.fpstate, fp.data(), fp.size()); !r) return r;
+    const std::vector<uint8_t> head =
+        arch::frame_head(saved_, sigmask_, layout_.fpstate, libc.restorer);
+    if (auto r = write(layout_.frame, head.data(), head.size()); !r) return r;
+    // The first change of a register: from here the thread returns through the frame.
+    const uint64_t mmap_args[] = {0,     4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+                                  ~0ULL, 0};
+    changed_ = true;
+    if (auto r = set_regs(arch::call_regs(saved_, libc.mmap, mmap_args, layout_.frame)); !r)
+        return r;
+    // No signal handler runs inside the calls (none is lost either: pending signals wait
+    // for the restored mask). After the registers: a perfbpf that dies between the two
+    // leaves the thread to restore its own mask.
+    const uint64_t all = ~0ULL;
+    if (::ptrace(PTRACE_SETSIGMASK, tid_, reinterpret_cast<void*>(sizeof(all)), &all) != 0)
+        return failed("ptrace SETSIGMASK", errno);
+    auto mapped = run_until(
+        [](const arch::Regs& r) {
+            return arch::syscall_nr(r) == arch::kMmapNr && static_cast<int64_t>(r.rax) != -ENOSYS;
+        },
+        timeout_ns, "mmap");
+    if (!mapped) return std::unexpected(mapped.error());
+    const auto page = static_cast<int64_t>(mapped->rax);
+    if (page < 0 && page > -4096)
+        return fail_errno("mmap of a page in the target", static_cast<int>(-page));
+    // The code goes in with ptrace (the page is not writable); only then may a return land
+    // in it.
+    uint8_t code[40] = {};
+    std::memcpy(code, arch::kReturnCode, sizeof(arch::kReturnCode));
+    for (size_t off = 0; off < sizeof(code); off += 8) {
+        long word = 0;
+        std::memcpy(&word, code + off, 8);
+        if (::ptrace(PTRACE_POKEDATA, tid_, reinterpret_cast<void*>(page + off),
+                     reinterpret_cast<void*>(word)) != 0)
+            return failed("write perfbpf's return code into the target", errno);
+    }
+    page_ = static_cast<uint64_t>(page);
+    if (auto r = write(layout_.frame, &page_, sizeof(page_)); !r) return r;
+    // errno is the thread's, in memory: the calls may change it under interrupted code.
+    auto where = call(libc.errno_location, {}, timeout_ns, "__errno_location");
+    if (!where) return std::unexpected(where.error());
+    if (auto r = read(*where, &saved_errno_, sizeof(saved_errno_)); !r) return r;
+    if (auto r = write(layout_.frame + arch::kErrnoValueOffset, &saved_errno_, sizeof(int)); !r)
+        return r;
+    errno_addr_ = *where;
+    return write(layout_.frame + arch::kErrnoAddrOffset, &errno_addr_, sizeof(errno_addr_));
+}
+
+Result<arch::Regs> StoppedThread::run_until(const std::function<bool(const arch::Regs&)>& done,
+                                            uint64_t timeout_ns, const std::string& what) {
+    int resume_sig = 0;
+    const uint64_t deadline = now_ns() + timeout_ns;
+    for (;;) {
+        if (::ptrace(PTRACE_SYSCALL, tid_, nullptr, reinterpret_cast<void*>(long{resume_sig})) != 0)
+            return failed("ptrace SYSCALL", errno);
+        resume_sig = 0;
+        int sig = 0, event = 0;
+        uint64_t left = deadline > now_ns() ? deadline - now_ns() : 0;
+        Stop s = wait_stop(left, &sig, &event);
+        if (s == Stop::Exited) return fail(exited_message(pid_));
+        if (s == Stop::Timeout) {
+            // Take the thread back wherever it is; its state is restored on detach,
+            // abandoning the call (whatever locks it took stay taken).
+            ::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr);
+            if (wait_stop(1'000'000'000, &sig, &event) == Stop::Exited)
+                return fail(exited_message(pid_));
+            if (at_ == At::SignalHandling && !event && !fault_signal(sig)) deliver_ = sig;
+            return fail(what + " did not return within " + std::to_string(timeout_ns / 1'000'000) +
+                        " ms in the target (abandoned; the thread's state was restored)");
+        }
+        if (s == Stop::Stopped) continue;  // a group stop or a stray interrupt: go on
+        if (at_ == At::Syscall) {
+            arch::Regs now{};
+            if (::ptrace(PTRACE_GETREGS, tid_, nullptr, &now) != 0)
+                return failed("ptrace GETREGS", errno);
+            if (done(now)) return now;
+            continue;
+        }
+        if (fault_signal(sig))
+            return fail(what + " crashed in the target (" + strsignal(sig) +
+                        "); the thread's state was restored");
+        resume_sig = sig;  // not blocked (cannot be): delivered as it would be anyway
+    }
+}
+
+Result<uint64_t> StoppedThread::call(uint64_t fn, std::initializer_list<uint64_t> args,
+                                     uint64_t timeout_ns, const std::string& what) {
+    if (!page_) return fail("internal: " + what + " called in a thread not armed");
+    if (auto r = set_regs(
+            arch::call_regs(saved_, fn, std::span(args.begin(), args.size()), layout_.frame));
+        !r)
+        return std::unexpected(r.error());
+    const uint64_t page = page_;
+    auto back = run_until([page](const arch::Regs& r) { return arch::call_returned(r, page); },
+                          timeout_ns, what);
+    if (!back) return std::unexpected(back.error());
+    return arch::call_result(*back);
+}
+
+Result<void> StoppedThread::unmap_page() {
+    // The return slot first: a perfbpf that dies now leaves the thread at the return
+    // page's rt_sigreturn, which does not read it.
+    if (auto r = write(layout_.frame, &libc_.restorer, sizeof(libc_.restorer)); !r) return r;
+    const uint64_t args[] = {page_, 4096};
+    if (auto r = set_regs(arch::call_regs(saved_, libc_.munmap, args, layout_.frame)); !r) return r;
+    auto done = run_until(
+        [](const arch::Regs& r) {
+            return arch::syscall_nr(r) == arch::kMunmapNr && static_cast<int64_t>(r.rax) != -ENOSYS;
+        },
+        1'000'000'000, "munmap");
+    if (!done) return std::unexpected(done.error());
+    page_ = 0;
+    return {};
+}
+
+bool StoppedThread::reach_signal_handling() {
+    arch::Regs now{};
+    if (::ptrace(PTRACE_GETREGS, tid_, nullptr, &now) != 0) return false;
+    // At the return page's rt_sigreturn: skipped (run, it would restore the state through
+    // the frame, where a system call to resume is issued again rather than resumed).
+    if (page_ && arch::call_returned(now, page_)) {
+        now.orig_rax = ~0ULL;
+        if (!set_regs(now)) return false;
+    }
+    if (::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0 ||
+        ::ptrace(PTRACE_CONT, tid_, nullptr, nullptr) != 0)
+        return false;
+    int sig = 0, event = 0;
+    for (int i = 0; i < 4; ++i) {
+        Stop s = wait_stop(1'000'000'000, &sig, &event);
+        if (s == Stop::Exited || s == Stop::Timeout) return false;
+        if (at_ == At::SignalHandling) {
+            if (s == Stop::Signal && !fault_signal(sig)) deliver_ = sig;
+            return true;
+        }
+        if (::ptrace(PTRACE_CONT, tid_, nullptr, nullptr) != 0) return false;
+    }
+    return false;
+}
+
+void StoppedThread::restore_exactly() {
+    // Each step leaves a state the thread can resume from should perfbpf die before the
+    // next: FPU state, mask and errno first, the registers (which end the frame's use) last.
     iovec iov{ext_state_.data(), ext_state_.size()};
-    bool ok = ::ptrace(PTRACE_SETREGSET, tid_,
-                       reinterpret_cast<void*>(static_cast<long>(ext_note_)), &iov) == 0;
-    ok &= ::ptrace(PTRACE_SETREGS, tid_, nullptr, &saved_) == 0;
-    return ok;
+    ::ptrace(PTRACE_SETREGSET, tid_, reinterpret_cast<void*>(static_cast<long>(ext_note_)), &iov);
+    ::ptrace(PTRACE_SETSIGMASK, tid_, reinterpret_cast<void*>(sizeof(sigmask_)), &sigmask_);
+    if (errno_addr_) (void)write(errno_addr_, &saved_errno_, sizeof(saved_errno_));
+    ::ptrace(PTRACE_SETREGS, tid_, nullptr, &saved_);
 }
 
 void StoppedThread::finish() {
     if (!attached_) return;
     attached_ = false;
     if (gone_) return;
-    if (changed_) restore_state();
-    // From any stop, with no signal: a signal-delivery stop (the faulting return) is
-    // suppressed, and a system call the thread was stopped in restarts.
-    ::ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
-    for (int sig : held_signals_) ::syscall(SYS_tgkill, pid_, tid_, sig);
+    if (changed_) {
+        arch::Regs now{};
+        if (page_ && at_ == At::Syscall && ::ptrace(PTRACE_GETREGS, tid_, nullptr, &now) == 0 &&
+            arch::call_returned(now, page_))
+            (void)unmap_page();
+        // Without a stop in the signal handling the thread is left to restore itself.
+        if (gone_ || (at_ == At::Syscall && !reach_signal_handling())) {
+            if (!gone_) ::ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);
+            return;
+        }
+        restore_exactly();
+    }
+    // From any stop in the signal handling: a signal-delivery stop (a crash in a call) is
+    // suppressed unless it is one to deliver, and a system call the thread was stopped in
+    // restarts.
+    ::ptrace(PTRACE_DETACH, tid_, nullptr, reinterpret_cast<void*>(long{deliver_}));
 }
 
 Result<void> StoppedThread::write(uint64_t addr, const void* buf, size_t len) {
@@ -244,50 +466,6 @@ Result<std::string> StoppedThread::read_string(uint64_t addr, size_t max) {
     return out;
 }
 
-Result<uint64_t> StoppedThread::call(uint64_t fn, std::initializer_list<uint64_t> args,
-                                     uint64_t timeout_ns, const std::string& what) {
-    arch::CallFrame f =
-        arch::prepare_call(saved_, fn, std::span(args.begin(), args.size()), kDataBytes);
-    const uint64_t ret = arch::kReturnAddress;
-    if (auto r = write(f.return_slot, &ret, sizeof(ret)); !r) return std::unexpected(r.error());
-    changed_ = true;
-    if (::ptrace(PTRACE_SETREGS, tid_, nullptr, &f.regs) != 0)
-        return failed("ptrace SETREGS", errno);
-    int resume_sig = 0;
-    const uint64_t deadline = now_ns() + timeout_ns;
-    for (;;) {
-        if (::ptrace(PTRACE_CONT, tid_, nullptr, reinterpret_cast<void*>(long{resume_sig})) != 0)
-            return failed("ptrace CONT", errno);
-        resume_sig = 0;
-        int sig = 0, event = 0;
-        uint64_t left = deadline > now_ns() ? deadline - now_ns() : 0;
-        Stop s = wait_stop(left, &sig, &event);
-        if (s == Stop::Exited) return fail(exited_message(pid_));
-        if (s == Stop::Timeout) {
-            // Take the thread back wherever it is; its registers are restored on detach,
-            // abandoning the call (whatever locks it took stay taken).
-            ::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr);
-            if (wait_stop(1'000'000'000, &sig, &event) == Stop::Exited)
-                return fail(exited_message(pid_));
-            return fail(what + " did not return within " + std::to_string(timeout_ns / 1'000'000) +
-                        " ms in the target (abandoned; the thread's state was restored)");
-        }
-        if (s == Stop::Stopped) continue;  // a group stop or a stray interrupt: go on
-        if (sig == SIGSEGV) {
-            arch::Regs now{};
-            if (::ptrace(PTRACE_GETREGS, tid_, nullptr, &now) != 0)
-                return failed("ptrace GETREGS", errno);
-            if (arch::call_returned(now)) return arch::call_result(now);
-        }
-        if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
-            sig == SIGABRT)
-            return fail(what + " crashed in the target (" + strsignal(sig) +
-                        "); the thread's state was restored");
-        // Any other signal waits until the thread is its own again (tgkill after detach).
-        held_signals_.push_back(sig);
-    }
-}
-
 Result<std::unique_ptr<StoppedThread>> StoppedThread::stop_at_safe_point(
     int pid, const std::vector<CodeRange>& code, const std::vector<Mapping>& maps,
     uint64_t timeout_ns) {
@@ -308,7 +486,12 @@ Result<std::unique_ptr<StoppedThread>> StoppedThread::stop_at_safe_point(
             sleep_us(1000);
             continue;
         }
-        if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
+        // System-call stops (marked, so they cannot be taken for a SIGTRAP) are where the
+        // calls are followed; their stop code, left pending by a perfbpf that dies, is no
+        // signal. Nothing else of ptrace's is used that a death could turn into a signal
+        // (no single-stepping, no breakpoints).
+        if (::ptrace(PTRACE_SEIZE, tid, nullptr,
+                     reinterpret_cast<void*>(long{PTRACE_O_TRACESYSGOOD})) != 0) {
             int err = errno;
             if (err == ESRCH) continue;  // that thread just exited
             std::string tracer = status_field(
@@ -345,26 +528,19 @@ Result<std::unique_ptr<StoppedThread>> StoppedThread::stop_at_safe_point(
             return fail("process " + std::to_string(pid) +
                         " is stopping (job control): injection needs it running");
         // At an interrupt stop. Inside the allocator's or the loader's code (not a system
-        // call), step it out: a malloc is a few hundred instructions.
+        // call) it is let go and tried again later (a thread is rarely there for long).
         arch::Regs regs{};
         std::string why;
-        for (int step = 0; step < 20000; ++step) {
-            if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) break;
+        if (::ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0)
+            why = "not readable";
+        else
             why = unsafe_spot(regs, code);
-            if (why.empty() || arch::in_syscall(regs)) break;
-            if (::ptrace(PTRACE_SINGLESTEP, tid, nullptr, nullptr) != 0) break;
-            s = t->wait_stop(100'000'000, &sig, &event);
-            if (s == Stop::Exited) return fail(exited_message(pid));
-            if (s == Stop::Timeout) {  // stepped into a blocking system call
-                ::ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
-                if (t->wait_stop(500'000'000, &sig, &event) != Stop::Stopped) break;
-                continue;
-            }
-            if (s == Stop::Signal && sig != SIGTRAP) {
-                t->held_signals_.push_back(sig);
-                break;
-            }
-        }
+        // A sleep already resumed once after a stop (restart_syscall) could only end early
+        // with EINTR should perfbpf die: another moment is preferred for half the time.
+        if (why.empty() && arch::in_syscall(regs) &&
+            arch::syscall_nr(regs) == arch::kRestartSyscallNr &&
+            now_ns() < deadline - timeout_ns / 2)
+            why = "resuming a sleep (restart_syscall)";
         if (why.empty()) {
             // Room below the stack pointer: the calls run on the thread's stack.
             uint64_t sp = arch::stack_pointer(regs);
@@ -385,6 +561,31 @@ Result<std::unique_ptr<StoppedThread>> StoppedThread::stop_at_safe_point(
     return fail("no thread of process " + std::to_string(pid) +
                 " reached a safe point to call into within " +
                 std::to_string(timeout_ns / 1'000'000) + " ms (last: " + last_why + ")");
+}
+
+// Where libc's signal restorer (mov $15,%rax; syscall) is in the target: searched in
+// libc's code as mapped.
+Result<uint64_t> find_restorer(int pid, const std::vector<Mapping>& maps,
+                               const std::string& libc_target) {
+    constexpr size_t kPattern = sizeof(arch::kLibcRestorer), kChunk = 256 * 1024;
+    std::vector<uint8_t> buf(kChunk);
+    for (const auto& m : maps) {
+        if (m.path != libc_target || !m.executable) continue;
+        for (uint64_t at = m.start; at < m.end;) {
+            size_t n = std::min<uint64_t>(kChunk, m.end - at);
+            iovec local{buf.data(), n}, remote{reinterpret_cast<void*>(at), n};
+            if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != static_cast<ssize_t>(n))
+                return process_alive(pid) ? fail_errno("read libc's code in the target", errno)
+                                          : fail(exited_message(pid));
+            auto hit = std::search(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n),
+                                   std::begin(arch::kLibcRestorer), std::end(arch::kLibcRestorer));
+            if (hit != buf.begin() + static_cast<std::ptrdiff_t>(n))
+                return at + static_cast<uint64_t>(hit - buf.begin());
+            if (n < kChunk) break;
+            at += n - (kPattern - 1);  // a match across the chunk boundary
+        }
+    }
+    return fail(libc_target + " has no signal restorer (mov $15,%rax; syscall) to return through");
 }
 
 std::vector<CodeRange> unsafe_code(const std::vector<Mapping>& maps, const std::string& libc_target,
@@ -416,7 +617,8 @@ Result<std::vector<Mapping>> target_maps(int pid) {
     return maps;
 }
 
-// Runs `body` with a thread of the target stopped at a safe point, errno kept.
+// Runs `body` with a thread of the target stopped at a safe point and armed (its calls
+// return safely whether or not perfbpf is alive), errno kept.
 template <class Body>
 auto with_stopped_thread(int pid, const std::string& libc, const std::string& shim_target,
                          const InjectOptions& opts, Body body)
@@ -424,22 +626,26 @@ auto with_stopped_thread(int pid, const std::string& libc, const std::string& sh
     auto maps = target_maps(pid);
     if (!maps) return std::unexpected(maps.error());
     const std::string libc_target = target_view(pid, libc);
-    auto errno_fn = module_symbol(*maps, libc_target, libc, "__errno_location");
-    if (!errno_fn) return std::unexpected(errno_fn.error());
+    LibcEntries entries;
+    for (auto [field, name] :
+         {std::pair{&entries.errno_location, "__errno_location"}, std::pair{&entries.mmap, "mmap"},
+          std::pair{&entries.munmap, "munmap"}}) {
+        auto fn = module_symbol(*maps, libc_target, libc, name);
+        if (!fn) return std::unexpected(fn.error());
+        *field = *fn;
+    }
+    auto restorer = find_restorer(pid, *maps, libc_target);
+    if (!restorer) return std::unexpected(restorer.error());
+    entries.restorer = *restorer;
     auto thread = StoppedThread::stop_at_safe_point(
         pid, unsafe_code(*maps, libc_target, shim_target), *maps, opts.safe_point_timeout_ns);
     if (!thread) return std::unexpected(thread.error());
     StoppedThread& t = **thread;
     if (opts.on_phase) opts.on_phase(InjectPhase::Stopped);
-    // errno is the thread's, in memory: the calls may change it under interrupted code.
-    auto errno_addr = t.call(*errno_fn, {}, opts.call_timeout_ns, "__errno_location");
-    if (!errno_addr) return std::unexpected(errno_addr.error());
-    int saved_errno = 0;
-    if (auto r = t.read(*errno_addr, &saved_errno, sizeof(saved_errno)); !r)
-        return std::unexpected(r.error());
+    if (auto r = t.arm(entries, opts.call_timeout_ns); !r) return std::unexpected(r.error());
+    if (opts.on_phase) opts.on_phase(InjectPhase::Armed);
     auto result = body(t, *maps);
-    if (!t.write(*errno_addr, &saved_errno, sizeof(saved_errno)) && result)
-        return fail("could not restore errno in the target");
+    if (opts.on_phase) opts.on_phase(InjectPhase::Returned);
     t.finish();
     return result;
 }

@@ -2,10 +2,15 @@
 // interposition library: perfbpf makes one thread of the target call dlopen() on
 // libperfbpf_shim.so and then the shim's attach function, which patches the allocator
 // entries of every module; at the end it makes a thread call the detach function. Each
-// call: PTRACE_SEIZE one thread, PTRACE_INTERRUPT it at a moment it is not inside libc's
-// allocator or the dynamic loader, save every register (FPU/vector state included) and
-// errno, run the call on its stack with a return address that faults, restore, detach.
-// The other threads keep running throughout. x86-64 specifics: leaks_inject_x86_64.h.
+// session: PTRACE_SEIZE one thread, PTRACE_INTERRUPT it at a moment it is not inside libc's
+// allocator or the dynamic loader, save every register (FPU/vector state included), its
+// signal mask and errno; write a signal frame of that state below its stack pointer and
+// map a page of return code (through libc's mmap); run the calls on its stack, each
+// returning into that code, which restores errno and the state with rt_sigreturn; then
+// unmap the page, restore exactly, detach. perfbpf follows the calls at their system-call
+// stops and takes each result at the rt_sigreturn's, so if perfbpf dies at any moment the
+// thread restores itself and goes on (docs/leaks.md). The other threads keep running
+// throughout. x86-64 specifics: leaks_inject_x86_64.h.
 #pragma once
 
 #include <cstdint>
@@ -20,8 +25,10 @@
 namespace perfbpf {
 
 enum class InjectPhase {
-    Stopped,  // a thread is stopped at a safe point, nothing changed yet
-    Loaded,   // dlopen returned
+    Stopped,   // a thread is stopped at a safe point, nothing changed yet
+    Armed,     // its frame is written and the return page mapped: calls may begin
+    Loaded,    // dlopen returned
+    Returned,  // the session's calls are done; the thread is about to be given back
 };
 
 struct InjectOptions {
