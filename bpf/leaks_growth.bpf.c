@@ -1,11 +1,11 @@
 /* Leak tracer, growth mode (`perfbpf trace --leaks --mode growth`): safe to leave on a
- * production process. No allocator probes: the user code that faults in new anonymous
- * memory (exceptions:page_fault_user) and grows the heap (brk, anonymous mmap, from
+ * production process. No allocator probes: the user code that faults in new memory
+ * (exceptions:page_fault_user; user space keeps the anonymous pages) and grows the heap (brk, anonymous mmap, from
  * raw_syscalls), for one process. Every event is counted; one in every `sample_bytes` of
  * growth on average becomes a sample: the user registers and a copy of the user stack,
  * which user space unwinds with DWARF CFI (most programs have no frame pointers), plus the
- * kernel's frame-pointer walk as a fallback. A fault costs ≈1 µs already; counting adds a
- * VMA lookup, a sample a stack copy every sample_bytes. RSS comes from procfs. */
+ * kernel's frame-pointer walk as a fallback. A fault costs ≈1-2 µs already; counting adds
+ * ≈0.1 µs, a sample a stack copy every sample_bytes. RSS comes from procfs. */
 #include "common.bpf.h"
 #include "perfbpf/leaks_growth.h"
 
@@ -96,7 +96,7 @@ static __always_inline __u32 copy_stack(struct sample_buf *buf, __u64 sp)
 }
 
 static __always_inline void take_sample(void *ctx, struct pt_regs *regs, __u64 weight,
-					__u16 kind)
+					__u16 kind, __u64 addr)
 {
 	__u64 t0 = bpf_ktime_get_ns();
 	struct sample_buf *buf;
@@ -109,6 +109,7 @@ static __always_inline void take_sample(void *ctx, struct pt_regs *regs, __u64 w
 	buf->hdr.weight = weight;
 	buf->hdr.tid = (__u32)bpf_get_current_pid_tgid();
 	buf->hdr.kind = kind;
+	buf->hdr.addr = addr;
 	buf->hdr.ip = BPF_CORE_READ(regs, ip);
 	buf->hdr.sp = BPF_CORE_READ(regs, sp);
 	buf->hdr.bp = BPF_CORE_READ(regs, bp);
@@ -132,7 +133,8 @@ static __always_inline void take_sample(void *ctx, struct pt_regs *regs, __u64 w
 
 /* Counts `bytes` of growth against this CPU's gap to the next sample point; an event that
  * reaches it is sampled, weighted by the sample points it covers. */
-static __always_inline void account(void *ctx, struct pt_regs *regs, __u64 bytes, __u16 kind)
+static __always_inline void account(void *ctx, struct pt_regs *regs, __u64 bytes, __u16 kind,
+				    __u64 addr)
 {
 	__u64 period = sample_bytes ? sample_bytes : GROWTH_DEFAULT_SAMPLE_BYTES;
 	__u32 zero = 0;
@@ -153,28 +155,22 @@ static __always_inline void account(void *ctx, struct pt_regs *regs, __u64 bytes
 	*left = next_gap() - (__s64)(past % period);
 	if (*left <= 0)
 		*left = 1;
-	take_sample(ctx, regs, points * period, kind);
+	take_sample(ctx, regs, points * period, kind, addr);
 }
 
-static long vma_is_anon(struct task_struct *task, struct vm_area_struct *vma, bool *anon)
-{
-	*anon = BPF_CORE_READ(vma, vm_file) == NULL;
-	return 0;
-}
-
+/* Every user fault of the target is counted; whether its page is anonymous memory is
+ * decided in user space for the sampled ones, from the address and the process's maps.
+ * bpf_find_vma here would cost ≈17 µs per fault on a VM (measured: 18.7 against 1.9 µs of
+ * CPU per faulted page), ten times the fault itself. */
 SEC("raw_tp/page_fault_user")
 int BPF_PROG(on_page_fault_user, unsigned long address, struct pt_regs *regs,
 	     unsigned long error_code)
 {
-	bool anon = false;
-
 	if (!is_target())
-		return 0;
-	if (bpf_find_vma(bpf_get_current_task_btf(), address, vma_is_anon, &anon, 0) || !anon)
 		return 0;
 	__sync_fetch_and_add(&totals.fault_bytes, PAGE_BYTES);
 	__sync_fetch_and_add(&totals.faults, 1);
-	account(ctx, regs, PAGE_BYTES, GROWTH_SAMPLE_FAULT);
+	account(ctx, regs, PAGE_BYTES, GROWTH_SAMPLE_FAULT, address);
 	return 0;
 }
 
@@ -234,6 +230,6 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	}
 	__sync_fetch_and_add(&totals.heap_calls, 1);
-	account(ctx, regs, grown, GROWTH_SAMPLE_HEAP);
+	account(ctx, regs, grown, GROWTH_SAMPLE_HEAP, 0);
 	return 0;
 }

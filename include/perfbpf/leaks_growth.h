@@ -18,7 +18,7 @@
 #define GROWTH_DEFAULT_SAMPLE_BYTES (64 * 1024)
 
 enum growth_sample_kind {
-    GROWTH_SAMPLE_FAULT = 0, /* a page of anonymous memory first touched */
+    GROWTH_SAMPLE_FAULT = 0, /* a user page fault (anonymous or not: see addr) */
     GROWTH_SAMPLE_HEAP = 1,  /* brk growth or an anonymous mmap */
 };
 
@@ -33,6 +33,7 @@ struct growth_sample {
     __u16 fp_depth; /* entries in fp_ips */
     __u64 ip, sp, bp;
     __u64 top_word; /* the word at sp: a leaf function's return address */
+    __u64 addr;     /* faults: the faulting address */
     __u32 stack_bytes;
     __u32 pad;
     __u64 fp_ips[GROWTH_MAX_DEPTH];
@@ -40,7 +41,7 @@ struct growth_sample {
 
 /* Process totals (global "totals" in .bss). */
 struct growth_totals {
-    __u64 fault_bytes;
+    __u64 fault_bytes; /* every user page fault, anonymous or not */
     __u64 faults;
     __u64 brk_grow_bytes;
     __u64 brk_shrink_bytes;

@@ -63,6 +63,17 @@ int LeaksGrowthReader::on_sample(void* ctx, void* data, size_t size) {
 }
 
 void LeaksGrowthReader::add(const growth_sample& s, std::span<const uint8_t> stack) {
+    if (s.kind == GROWTH_SAMPLE_FAULT) {
+        // Growth is anonymous memory: a fault on a file's page (code, a mapped file, a
+        // program's data before its first write) adds none. An address in no known
+        // mapping was an anonymous one unmapped since.
+        const Mapping* m = maps_ ? maps_->find(s.addr) : nullptr;
+        if (m && m->is_file()) {
+            file_fault_weight_ += static_cast<double>(s.weight);
+            return;
+        }
+        anon_fault_weight_ += static_cast<double>(s.weight);
+    }
     UnwoundStack dwarf =
         unwinder_.unwind(static_cast<int>(s.tid), {s.ip, s.sp, s.bp}, stack, GROWTH_MAX_DEPTH);
     std::vector<uint64_t> fp(s.fp_ips, s.fp_ips + s.fp_depth);
@@ -90,7 +101,9 @@ void LeaksGrowthReader::sample(uint64_t now_ns, const MappingSet& maps) {
         }
     }
     unwinder_.add_modules(maps);
+    maps_ = &maps;
     if (rb_) ring_buffer__consume(rb_);
+    maps_ = nullptr;
     for (auto& [key, site] : sites_) {
         if (site.series.empty()) site.series.push_back({0.0, 0.0});
         site.series.push_back({t, site.fault_bytes + site.heap_bytes});
@@ -109,12 +122,17 @@ LeakReport LeaksGrowthReader::report(uint64_t now_ns) {
     p.anon = anon_;
     p.trend = classify_rss(rss_, dur_s);
     const growth_totals tot = probe_.totals();
-    p.faulted_bytes = static_cast<double>(tot.fault_bytes);
+    // Faults are all counted, their kind only sampled: the anonymous share of the samples.
+    const double sampled_faults = anon_fault_weight_ + file_fault_weight_;
+    p.faulted_bytes = static_cast<double>(tot.fault_bytes) *
+                      (sampled_faults > 0 ? anon_fault_weight_ / sampled_faults : 1.0);
     p.heap_growth_bytes = static_cast<double>(tot.brk_grow_bytes + tot.mmap_anon_bytes) -
                           static_cast<double>(tot.brk_shrink_bytes + tot.munmap_bytes);
     const bool rss_flat = p.trend.cls == LeakClass::plateau || p.trend.cls == LeakClass::churn;
     r.processes.push_back(p);
     r.counters["samples"] = tot.samples;
+    r.counters["sample_ns"] = tot.sample_ns;
+    r.counters["file_fault_samples_bytes"] = static_cast<uint64_t>(file_fault_weight_);
     r.counters["lost_samples"] = tot.lost_samples;
     r.counters["short_stack_copies"] = tot.short_stacks;
     r.counters["frame_pointer_stacks"] = fp_fallbacks_;

@@ -1,7 +1,8 @@
 // Growth mode's reader: every interval the process's RSS (procfs), and the stack samples
 // bpf/leaks_growth.bpf.c took since (one per `sample_bytes` of growth on average), each
 // unwound from its copy of the user stack with the modules' DWARF CFI and added to the
-// bytes of its call path; at the end, trends for the process and each path.
+// bytes of its call path; faults on file-backed pages (the maps tell) are left out. At the
+// end, trends for the process and each path.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -59,6 +60,8 @@ class LeaksGrowthReader {
     std::map<std::pair<std::vector<uint64_t>, uint64_t>, Site> sites_;
     DwarfUnwinder unwinder_;
     ring_buffer* rb_ = nullptr;
+    const MappingSet* maps_ = nullptr;  // during sample(): to tell anonymous faults
+    double anon_fault_weight_ = 0, file_fault_weight_ = 0;
     uint64_t malformed_ = 0, fp_fallbacks_ = 0, whole_unwinds_ = 0;
 };
 

@@ -138,8 +138,10 @@ UnwoundStack DwarfUnwinder::unwind(int tid, const UserRegs& regs, std::span<cons
     if (!s.dwfl || max_depth == 0) return out;
     if (!s.attached) {
         // The architecture comes from the modules reported so far (none: try later).
-        if (!dwfl_attach_state(s.dwfl, nullptr, tid > 0 ? tid : 1, &s.thread_callbacks, &s))
+        if (!dwfl_attach_state(s.dwfl, nullptr, tid > 0 ? tid : 1, &s.thread_callbacks, &s)) {
+            out.ips.push_back(regs.ip);
             return out;
+        }
         s.attached = true;
     }
     s.tid = tid > 0 ? tid : 1;
