@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "detect/leak_interval.h"
 #include "detect/leak_trend.h"
 #include "probes/leaks_growth_probe.h"
 #include "util/files.h"
@@ -113,6 +114,7 @@ void LeaksGrowthReader::sample(uint64_t now_ns, const MappingSet& maps) {
 LeakReport LeaksGrowthReader::report(uint64_t now_ns) {
     LeakReport r;
     r.mode = "growth";
+    r.estimated = true;  // sums of sampled weights
     r.duration_ns = now_ns - start_ns_;
     const double dur_s = static_cast<double>(r.duration_ns) / 1e9;
 
@@ -161,6 +163,12 @@ LeakReport LeaksGrowthReader::report(uint64_t now_ns) {
         s.allocated_bytes = s.outstanding_bytes;
         s.samples = site.fault_samples + site.heap_samples;
         for (const auto& pt : site.series) s.series.push_back({pt.t_s, pt.bytes * scale});
+        // The sample points a path covered are close to a Poisson count (the gaps are less
+        // variable than exponential ones, so this interval errs wide).
+        const double period = static_cast<double>(probe_.sample_bytes());
+        auto [lo, hi] = poisson_interval((site.fault_bytes + site.heap_bytes) / period);
+        s.outstanding_bytes_lo = lo * period * scale;
+        s.outstanding_bytes_hi = hi * period * scale;
         s.ips = site.stack.ips;
         s.whole = site.stack.whole;
         s.ip0_exact = true;  // the faulting or syscall instruction

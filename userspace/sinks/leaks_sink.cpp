@@ -68,8 +68,6 @@ json leaks_json(const LeakReport& r) {
             j["outstanding_bytes_lo"] = std::llround(s.outstanding_bytes_lo);
             j["outstanding_bytes_hi"] = std::llround(s.outstanding_bytes_hi);
             j["samples"] = s.samples;
-        } else if (r.mode == "growth") {
-            j["samples"] = s.samples;  // growth mode's bytes are the sum of sampled weights
         }
         json series = json::array();
         for (const auto& p : s.series) series.push_back({p.t_s, std::llround(p.bytes)});
@@ -101,7 +99,7 @@ json leaks_json(const LeakReport& r) {
                {"outstanding_allocs", std::llround(r.unattributed.outstanding_allocs)}}},
              {"counters", r.counters},
              {"notes", r.notes}};
-    if (r.estimated || r.mode == "growth") out["sample_mean_bytes"] = r.sample_mean_bytes;
+    if (r.estimated) out["sample_mean_bytes"] = r.sample_mean_bytes;
     if (r.target_exited) out["exit_code"] = r.exit_code;
     if (!r.processes.empty()) out["processes"] = procs;
     return out;
@@ -152,7 +150,7 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
               << format_bytes(s->outstanding_bytes_hi) << ", " << s->samples << " samples)";
         if (r.mode == "growth")
             o << " added (≈" << std::llround(s->total_allocs)
-              << " page faults and heap-growing calls, " << s->samples << " samples); ";
+              << " page faults and heap-growing calls); ";
         else
             o << " in " << std::llround(s->outstanding_allocs) << " allocations outstanding, "
               << std::llround(s->total_allocs) << " allocated, " << std::llround(s->total_frees)
