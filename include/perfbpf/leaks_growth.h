@@ -18,8 +18,22 @@
 #define GROWTH_DEFAULT_SAMPLE_BYTES (64 * 1024)
 
 enum growth_sample_kind {
-    GROWTH_SAMPLE_FAULT = 0, /* a user page fault (anonymous or not: see addr) */
-    GROWTH_SAMPLE_HEAP = 1,  /* brk growth or an anonymous mmap */
+    GROWTH_SAMPLE_FAULT = 0,  /* a user page fault (anonymous or not: see addr) */
+    GROWTH_SAMPLE_HEAP = 1,   /* brk growth or an anonymous mmap */
+    GROWTH_EVENT_MAPPING = 2, /* not a sample: an mmap of the target (struct growth_mapping) */
+};
+
+/* Every successful mmap of the target, file-backed or anonymous, in the same ring buffer
+ * as the samples and in order with them: user space tells a fault on a file's page from
+ * growth by the address, also for a file mapped and unmapped between two reads of
+ * /proc/PID/maps. Shares growth_sample's first fields (kind at the same offset). */
+struct growth_mapping {
+    __u64 weight; /* 0 */
+    __u32 tid;
+    __u16 kind; /* GROWTH_EVENT_MAPPING */
+    __u16 anonymous;
+    __u64 start;
+    __u64 len;
 };
 
 /* One sample (ring buffer "growth_samples"): the registers and a copy of the user stack at
@@ -52,6 +66,7 @@ struct growth_totals {
     __u64 sampled_bytes; /* their weights */
     __u64 lost_samples;  /* ring buffer full */
     __u64 lost_bytes;    /* their weights */
+    __u64 lost_mappings; /* mapping events lost (ring buffer full) */
     __u64 short_stacks;  /* the full stack slice could not be read: a shorter one was */
     __u64 sample_ns;     /* time spent taking samples (copy and submit), ns */
 };

@@ -814,6 +814,31 @@ TEST(LeaksGrowth, UnwindsAStrippedProgramByItsEhFrame) {
     EXPECT_GT(whole_chains, 0) << t.report.dump();
 }
 
+// Faults on a file's pages add no anonymous memory, even for a file mapped and unmapped
+// between two reads of /proc/PID/maps: file_faults reads a 16 MiB file mapping every tick
+// (4096 faults) next to a 32 KiB leak. The leak must be found; the file's faults must not
+// be growth.
+TEST(LeaksGrowth, FaultsOnFilePagesAreNotGrowth) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    Child c = Child::spawn({fixture("file_faults"), dir.path(), "20"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Trace t = trace("-p " + std::to_string(c.pid()) + " --duration 3 -i 0.5");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    double file_path_bytes = 0, leak_bytes = 0;
+    for (const auto& s : t.report["stacks"]) {
+        for (const auto& f : s["frames"]) {
+            if (f["function"] == "touch_file")
+                file_path_bytes += s["outstanding_bytes"].get<double>();
+            if (f["function"] == "leak_some") leak_bytes += s["outstanding_bytes"].get<double>();
+        }
+    }
+    // The file's faults outnumber the leak's pages 512 to 1: some are sampled, none count.
+    EXPECT_GT(t.report["counters"]["file_fault_samples_bytes"].get<double>(), 8.0 * 1024 * 1024);
+    EXPECT_EQ(file_path_bytes, 0) << t.report.dump();
+    EXPECT_GT(leak_bytes, 512 * 1024) << t.report.dump();
+}
+
 TEST(LeaksKernel, SeesPipeAllocationsAProcessHolds) {
     PERFBPF_REQUIRE_ROOT();
     const int pipes = 300;

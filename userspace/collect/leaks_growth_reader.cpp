@@ -49,6 +49,14 @@ LeaksGrowthReader::~LeaksGrowthReader() {
 
 int LeaksGrowthReader::on_sample(void* ctx, void* data, size_t size) {
     auto* self = static_cast<LeaksGrowthReader*>(ctx);
+    growth_mapping m;
+    if (size >= sizeof(m)) {
+        std::memcpy(&m, data, sizeof(m));
+        if (m.kind == GROWTH_EVENT_MAPPING) {
+            self->recent_.add(m.start, m.len, !m.anonymous);
+            return 0;
+        }
+    }
     growth_sample s;
     if (size < sizeof(s)) {
         ++self->malformed_;
@@ -66,10 +74,15 @@ int LeaksGrowthReader::on_sample(void* ctx, void* data, size_t size) {
 void LeaksGrowthReader::add(const growth_sample& s, std::span<const uint8_t> stack) {
     if (s.kind == GROWTH_SAMPLE_FAULT) {
         // Growth is anonymous memory: a fault on a file's page (code, a mapped file, a
-        // program's data before its first write) adds none. An address in no known
-        // mapping was an anonymous one unmapped since.
-        const Mapping* m = maps_ ? maps_->find(s.addr) : nullptr;
-        if (m && m->is_file()) {
+        // program's data before its first write) adds none. The target's own mmaps during
+        // the trace are the latest word, then its maps; an address in neither was an
+        // anonymous mapping made before the trace and unmapped since.
+        std::optional<bool> file = recent_.file_at(s.addr);
+        if (!file) {
+            const Mapping* m = maps_ ? maps_->find(s.addr) : nullptr;
+            file = m && m->is_file();
+        }
+        if (*file) {
             file_fault_weight_ += static_cast<double>(s.weight);
             return;
         }
@@ -136,6 +149,7 @@ LeakReport LeaksGrowthReader::report(uint64_t now_ns) {
     r.counters["sample_ns"] = tot.sample_ns;
     r.counters["file_fault_samples_bytes"] = static_cast<uint64_t>(file_fault_weight_);
     r.counters["lost_samples"] = tot.lost_samples;
+    r.counters["lost_mappings"] = tot.lost_mappings;
     r.counters["short_stack_copies"] = tot.short_stacks;
     r.counters["frame_pointer_stacks"] = fp_fallbacks_;
     r.counters["whole_unwinds"] = whole_unwinds_;

@@ -15,6 +15,7 @@
 #include "model/leaks.h"
 #include "perfbpf/leaks_growth.h"
 #include "symbolize/dwarf_unwind.h"
+#include "symbolize/recent_mappings.h"
 
 namespace perfbpf {
 
@@ -61,6 +62,7 @@ class LeaksGrowthReader {
     DwarfUnwinder unwinder_;
     ring_buffer* rb_ = nullptr;
     const MappingSet* maps_ = nullptr;  // during sample(): to tell anonymous faults
+    RecentMappings recent_;             // the target's mmaps since the trace began
     double anon_fault_weight_ = 0, file_fault_weight_ = 0;
     uint64_t malformed_ = 0, fp_fallbacks_ = 0, whole_unwinds_ = 0;
 };
