@@ -421,6 +421,9 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
             notes_only.notes.push_back(
                 "growth mode names the code paths that add memory; for every allocation's "
                 "stack and exact outstanding bytes run --mode exact (slower)");
+        notes_only.notes.push_back(
+            "growth mode samples one stack per " + std::to_string(growth_probe->sample_bytes()) +
+            " bytes of growth on average (--sample-bytes): bytes per stack are estimates");
     }
 
     const uint64_t start_ns = monotonic_ns();
