@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "collect/leaks_target.h"
 #include "support.h"
 #include "symbolize/proc_maps.h"
+#include "symbolize/symbolizer.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -693,9 +695,10 @@ TEST(LeaksSampled, DefaultMeanIntervalHoldsTheTruth) {
 
 TEST(LeaksGrowth, NamesTheLeakAndCallsTheCachePlateau) {
     PERFBPF_REQUIRE_ROOT();
-    // Every 20 ms: the cache adds a 64 KiB entry until it holds 25 (0.5 s), then replaces
-    // them; the leak adds 32 KiB and never frees.
-    Child c = Child::spawn({fixture("cache_plateau"), "8"});
+    // Every 20 ms: the cache adds a 64 KiB entry until it holds 60 (1.2 s), then replaces
+    // them; the leak adds 32 KiB and never frees. Stacks are sampled (one per 64 KiB of
+    // growth on average): the cache must still be filling for a good part of the trace.
+    Child c = Child::spawn({fixture("cache_plateau"), "8", "20", "60"});
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     Trace t = trace("-p " + std::to_string(c.pid()) + " --duration 4 -i 0.25");
     ASSERT_EQ(t.status, 0) << t.stderr_text;
@@ -710,22 +713,126 @@ TEST(LeaksGrowth, NamesTheLeakAndCallsTheCachePlateau) {
             if (f["function"] == fn) return true;
         return false;
     };
-    bool leak_found = false, cache_found = false;
-    double leak_bytes = 0;
+    double leak_bytes = 0, cache_bytes = 0, biggest_cache = 0;
+    std::string biggest_cache_class;
     for (const auto& s : t.report["stacks"]) {
-        if (has_frame(s, "leak_chunk") && s["class"] == "leak") {
-            leak_found = true;
-            leak_bytes += s["outstanding_bytes"].get<double>();
-        }
-        if (has_frame(s, "cache_put") && s["outstanding_bytes"].get<double>() > 256 * 1024) {
-            cache_found = true;
-            EXPECT_EQ(s["class"], "plateau") << s.dump();
+        const double bytes = s["outstanding_bytes"].get<double>();
+        if (has_frame(s, "leak_chunk") && s["class"] == "leak") leak_bytes += bytes;
+        if (has_frame(s, "cache_put")) {
+            cache_bytes += bytes;
+            if (bytes > biggest_cache) {
+                biggest_cache = bytes;
+                biggest_cache_class = s["class"];
+            }
         }
     }
-    EXPECT_TRUE(leak_found) << "no leaking stack through leak_chunk";
-    EXPECT_TRUE(cache_found) << "no stack through cache_put";
-    // 32 KiB per 20 ms tick for 4 s is ≈6 MiB; at least half of it must be attributed.
+    // The cache's paths (its memset's faults, malloc's heap growth) stopped adding memory.
+    EXPECT_GT(cache_bytes, 512 * 1024) << "no stack through cache_put";
+    EXPECT_EQ(biggest_cache_class, "plateau");
+    // 32 KiB per 20 ms tick for 4 s is ≈6 MiB (twice: faults and heap growth); at least
+    // half of it must be attributed.
     EXPECT_GT(leak_bytes, 3.0 * 1024 * 1024);
+}
+
+// The frames of a growth-mode stack from `module` (a path suffix), innermost first.
+std::vector<const json*> frames_in(const json& stack, const std::string& module) {
+    std::vector<const json*> out;
+    for (const auto& f : stack["frames"])
+        if (f["module"].get<std::string>().ends_with("/" + module)) out.push_back(&f);
+    return out;
+}
+
+// Growth mode for 3 s on a running growth_chain (or its stripped twin) that grows for 20 s.
+Trace growth_trace(const std::string& name) {
+    Child c = Child::spawn({fixture(name), "20"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return trace("-p " + std::to_string(c.pid()) + " --duration 3 -i 0.5");
+}
+
+// growth_chain grows through grow_outer -> grow_middle -> grow_inner, built without frame
+// pointers: the kernel's frame-pointer walk sees only the allocator; the DWARF unwind of
+// the sampled stack copies must name all three, in order, and reach _start.
+TEST(LeaksGrowth, UnwindsAProgramWithoutFramePointers) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = growth_trace("growth_chain");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    ASSERT_EQ(t.report["mode"], "growth");
+    double chain_bytes = 0, all_bytes = 0;
+    int whole_chains = 0;
+    for (const auto& s : t.report["stacks"]) {
+        all_bytes += s["outstanding_bytes"].get<double>();
+        std::vector<std::string> fns;
+        for (const json* f : frames_in(s, "growth_chain")) fns.push_back((*f)["function"]);
+        auto at = [&](const std::string& fn) {
+            return std::find(fns.begin(), fns.end(), fn) - fns.begin();
+        };
+        const long inner = at("grow_inner"), middle = at("grow_middle"), outer = at("grow_outer"),
+                   main_at = at("main");
+        if (inner == static_cast<long>(fns.size())) continue;
+        EXPECT_LT(inner, middle) << s.dump();
+        EXPECT_LT(middle, outer) << s.dump();
+        EXPECT_LT(outer, main_at) << s.dump();
+        if (main_at < static_cast<long>(fns.size())) {
+            chain_bytes += s["outstanding_bytes"].get<double>();
+            whole_chains += !s["truncated"].get<bool>();
+        }
+    }
+    // 32 KiB every 10 ms: ≈9 MiB in 3 s on an idle machine; a loaded one ticks less often.
+    EXPECT_GT(chain_bytes, 1.0 * 1024 * 1024) << t.report.dump();
+    EXPECT_GT(chain_bytes, 0.7 * all_bytes) << "most growth must be attributed to the chain";
+    EXPECT_GT(whole_chains, 0);
+    EXPECT_GT(t.report["counters"]["samples"].get<double>(), 10);
+}
+
+// The same program stripped of its symbol table and debug info: frames have no names, but
+// the unwind through .eh_frame still passes the three functions (named here by the twin
+// that has symbols: same code, same addresses) and reaches _start (not truncated).
+TEST(LeaksGrowth, UnwindsAStrippedProgramByItsEhFrame) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = growth_trace("growth_chain_stripped");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    Symbolizer sym;
+    double chain_bytes = 0;
+    int whole_chains = 0;
+    for (const auto& s : t.report["stacks"]) {
+        std::vector<std::string> fns;
+        for (const json* f : frames_in(s, "growth_chain_stripped")) {
+            auto named = sym.file(fixture("growth_chain"), (*f)["offset"].get<uint64_t>(), true);
+            fns.push_back(named.empty() ? "" : named.back().function);
+        }
+        if (fns.size() >= 4 && fns[0] == "grow_inner" && fns[1] == "grow_middle" &&
+            fns[2] == "grow_outer" && fns[3] == "main") {
+            chain_bytes += s["outstanding_bytes"].get<double>();
+            whole_chains += !s["truncated"].get<bool>();
+        }
+    }
+    EXPECT_GT(chain_bytes, 1.0 * 1024 * 1024) << t.report.dump();
+    EXPECT_GT(whole_chains, 0) << t.report.dump();
+}
+
+// Faults on a file's pages add no anonymous memory, even for a file mapped and unmapped
+// between two reads of /proc/PID/maps: file_faults reads a 16 MiB file mapping every tick
+// (4096 faults) next to a 32 KiB leak. The leak must be found; the file's faults must not
+// be growth.
+TEST(LeaksGrowth, FaultsOnFilePagesAreNotGrowth) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    Child c = Child::spawn({fixture("file_faults"), dir.path(), "20"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Trace t = trace("-p " + std::to_string(c.pid()) + " --duration 3 -i 0.5");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    double file_path_bytes = 0, leak_bytes = 0;
+    for (const auto& s : t.report["stacks"]) {
+        for (const auto& f : s["frames"]) {
+            if (f["function"] == "touch_file")
+                file_path_bytes += s["outstanding_bytes"].get<double>();
+            if (f["function"] == "leak_some") leak_bytes += s["outstanding_bytes"].get<double>();
+        }
+    }
+    // The file's faults outnumber the leak's pages 512 to 1: some are sampled, none count.
+    EXPECT_GT(t.report["counters"]["file_fault_samples_bytes"].get<double>(), 8.0 * 1024 * 1024);
+    EXPECT_EQ(file_path_bytes, 0) << t.report.dump();
+    EXPECT_GT(leak_bytes, 512 * 1024) << t.report.dump();
 }
 
 TEST(LeaksKernel, SeesPipeAllocationsAProcessHolds) {

@@ -25,7 +25,7 @@ struct TraceOptions {
     double duration_s = 0;
     size_t top = 10;
     double min_age_s = 0;
-    uint64_t sample_bytes = 512 * 1024;
+    uint64_t sample_bytes = 0;  // 0: each mode's default
     uint64_t seed = 0;
     bool json = false;
     std::string folded;
@@ -73,7 +73,8 @@ int run_trace(const TraceOptions& o) {
     t.interval_ns = static_cast<uint64_t>(std::llround(o.interval_s * 1e9));
     t.duration_ns = static_cast<uint64_t>(std::llround(o.duration_s * 1e9));
     t.min_age_ns = static_cast<uint64_t>(std::llround(o.min_age_s * 1e9));
-    t.sample_bytes = o.sample_bytes;
+    if (o.sample_bytes) t.sample_bytes = o.sample_bytes;
+    t.growth_sample_bytes = o.sample_bytes;
     t.seed = o.seed;
     t.allocator_lib = o.allocator_lib;
     t.inject = o.inject;
@@ -153,7 +154,8 @@ void add_trace(CLI::App& app) {
         ->check(finite_number())
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--sample-bytes", o->sample_bytes,
-                    "Sampled mode: mean bytes between samples, 1 to 2^40 (default 524288)")
+                    "Mean bytes between samples, 1 to 2^40: sampled mode's allocations "
+                    "(default 524288), growth mode's stacks (default 65536)")
         ->type_name("BYTES")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
     cmd->add_option("--seed", o->seed, "Sampled mode: fixed seed for reproducible sampling")

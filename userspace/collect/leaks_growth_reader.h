@@ -1,13 +1,21 @@
-// Growth mode's reader: every interval the process's RSS (procfs) and the cumulative
-// memory each user stack faulted in or added to the heap (bpf/leaks_growth.bpf.c); at the
-// end, trends for the process and each stack.
+// Growth mode's reader: every interval the process's RSS (procfs), and the stack samples
+// bpf/leaks_growth.bpf.c took since (one per `sample_bytes` of growth on average), each
+// unwound from its copy of the user stack with the modules' DWARF CFI and added to the
+// bytes of its call path; faults on file-backed pages (the maps tell) are left out. At the
+// end, trends for the process and each path.
 #pragma once
 
+#include <bpf/libbpf.h>
+
 #include <map>
+#include <memory>
+#include <span>
 #include <string>
 
 #include "model/leaks.h"
 #include "perfbpf/leaks_growth.h"
+#include "symbolize/dwarf_unwind.h"
+#include "symbolize/recent_mappings.h"
 
 namespace perfbpf {
 
@@ -27,25 +35,36 @@ TrendVerdict classify_rss(const std::vector<TrendPoint>& rss, double duration_s)
 class LeaksGrowthReader {
   public:
     LeaksGrowthReader(const LeaksGrowthProbe& probe, int pid, uint64_t start_ns,
-                      std::string proc_root = "/proc")
-        : probe_(probe), pid_(pid), start_ns_(start_ns), proc_root_(std::move(proc_root)) {}
+                      std::string proc_root = "/proc");
+    ~LeaksGrowthReader();
 
-    void sample(uint64_t now_ns);
+    // `maps`: the process's mappings, to unwind the samples taken since the last call.
+    void sample(uint64_t now_ns, const MappingSet& maps);
     LeakReport report(uint64_t now_ns);
 
   private:
-    struct KeyLess {
-        bool operator()(const growth_key& a, const growth_key& b) const {
-            return a.stack_id != b.stack_id ? a.stack_id < b.stack_id : a.top_word < b.top_word;
-        }
+    struct Site {
+        SampleStack stack;
+        double fault_bytes = 0;  // sums of sample weights
+        double heap_bytes = 0;
+        uint64_t fault_samples = 0, heap_samples = 0;
+        std::vector<TrendPoint> series;
     };
+    static int on_sample(void* ctx, void* data, size_t size);
+    void add(const growth_sample& s, std::span<const uint8_t> stack);
+
     const LeaksGrowthProbe& probe_;
     int pid_;
     uint64_t start_ns_;
     std::string proc_root_;
     std::vector<TrendPoint> rss_, anon_;
-    std::map<growth_key, std::vector<TrendPoint>, KeyLess> series_;
-    std::map<growth_key, growth_value, KeyLess> last_;
+    std::map<std::pair<std::vector<uint64_t>, uint64_t>, Site> sites_;
+    DwarfUnwinder unwinder_;
+    ring_buffer* rb_ = nullptr;
+    const MappingSet* maps_ = nullptr;  // during sample(): to tell anonymous faults
+    RecentMappings recent_;             // the target's mmaps since the trace began
+    double anon_fault_weight_ = 0, file_fault_weight_ = 0;
+    uint64_t malformed_ = 0, fp_fallbacks_ = 0, whole_unwinds_ = 0;
 };
 
 }  // namespace perfbpf

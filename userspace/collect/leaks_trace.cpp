@@ -375,7 +375,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         if (!k) return std::unexpected(k.error());
         kernel_probe = std::move(*k);
     } else if (growth) {
-        auto g = LeaksGrowthProbe::load(*shared, pid);
+        auto g = LeaksGrowthProbe::load(*shared, pid, opts.growth_sample_bytes);
         if (!g) return std::unexpected(g.error());
         growth_probe = std::move(*g);
     } else {
@@ -421,6 +421,9 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
             notes_only.notes.push_back(
                 "growth mode names the code paths that add memory; for every allocation's "
                 "stack and exact outstanding bytes run --mode exact (slower)");
+        notes_only.notes.push_back(
+            "growth mode samples one stack per " + std::to_string(growth_probe->sample_bytes()) +
+            " bytes of growth on average (--sample-bytes): bytes per stack are estimates");
     }
 
     const uint64_t start_ns = monotonic_ns();
@@ -438,9 +441,10 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     if (growth_probe)
         growth_reader = std::make_unique<LeaksGrowthReader>(*growth_probe, pid, start_ns);
     const bool estimated = opts.mode == "sampled";
+    MappingSet maps;
     auto sample = [&](uint64_t now) {
         if (reader) reader->sample(now);
-        if (growth_reader) growth_reader->sample(now);
+        if (growth_reader) growth_reader->sample(now, maps);
         if (kernel_reader) kernel_reader->sample(now);
     };
     auto build = [&](uint64_t now) {
@@ -448,7 +452,6 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         return reader ? reader->report(now, opts.mode, estimated, opts.min_age_ns)
                       : growth_reader->report(now);
     };
-    MappingSet maps;
     Symbolizer symbolizer;
     std::unique_ptr<KernelSymbols> ksyms;
     if (kernel) ksyms = std::make_unique<KernelSymbols>(KernelSymbols::load());

@@ -25,6 +25,8 @@ struct LeaksTraceOptions {
     uint64_t duration_ns = 0;  // 0: until stopped or the target exits
     uint64_t min_age_ns = 0;   // outstanding allocations younger than this are left out
     uint64_t sample_bytes = 512 * 1024;
+    uint64_t growth_sample_bytes =
+        0;              // growth mode's mean bytes between stack samples (0: default)
     uint64_t seed = 0;  // sampled mode: 0 = random
     std::string allocator_lib;
     std::string shim_path;        // libperfbpf_shim.so

@@ -149,7 +149,7 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
             o << " (95% " << format_bytes(s->outstanding_bytes_lo) << " - "
               << format_bytes(s->outstanding_bytes_hi) << ", " << s->samples << " samples)";
         if (r.mode == "growth")
-            o << " added (" << std::llround(s->total_allocs)
+            o << " added (≈" << std::llround(s->total_allocs)
               << " page faults and heap-growing calls); ";
         else
             o << " in " << std::llround(s->outstanding_allocs) << " allocations outstanding, "
