@@ -666,6 +666,8 @@ TEST(TopActions, EnterOpensTheSelectedRowsPaneWithEveryFieldAndEscClosesIt) {
     EXPECT_NE(pane.find("100 MiB"), std::string::npos) << pane;
     // The run-queue histogram as bars, its empty I/O one said to be empty.
     EXPECT_NE(pane.find("runq_hist: 6 samples"), std::string::npos) << pane;
+    // Each estimate names the bucket it lies in (p99: the sample in slot 10, 512-1024 us).
+    EXPECT_NE(pane.find("p99 768 us (in 512 us .. 1.0 ms)"), std::string::npos) << pane;
     EXPECT_NE(pane.find("5 |########"), std::string::npos) << pane;
     EXPECT_NE(pane.find("io_lat_hist: nothing measured"), std::string::npos) << pane;
     EXPECT_EQ(f.status.text.rfind("detail lines 1-", 0), 0u) << f.status.text;

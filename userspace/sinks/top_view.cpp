@@ -900,10 +900,16 @@ void add_histogram(const std::string& name, const Log2Histogram& h, size_t width
         lines.push_back("  " + name + ": nothing measured");
         return;
     }
+    // An estimate with the bucket it lies in: the bucket is all the histogram knows.
+    auto estimate = [&](double q) {
+        const double us = h.percentile_us(q);
+        const size_t slot = Log2Histogram::slot_for_us(static_cast<uint64_t>(us));
+        return format_us(us) + " (in " + format_us(Log2Histogram::slot_low_us(slot)) + " .. " +
+               format_us(Log2Histogram::slot_high_us(slot)) + ")";
+    };
     lines.push_back(printf_string("  %s: %llu samples, p50 %s, p99 %s", name.c_str(),
-                                  static_cast<unsigned long long>(h.count()),
-                                  format_us(h.percentile_us(0.5)).c_str(),
-                                  format_us(h.percentile_us(0.99)).c_str()));
+                                  static_cast<unsigned long long>(h.count()), estimate(0.5).c_str(),
+                                  estimate(0.99).c_str()));
     size_t lo = Log2Histogram::kSlots, hi = 0;
     uint64_t most = 0;
     for (size_t i = 0; i < Log2Histogram::kSlots; ++i) {
