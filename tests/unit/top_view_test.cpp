@@ -785,10 +785,63 @@ TEST(TopActions, EHidesExitedAndShortLivedProcesses) {
     EXPECT_EQ(column(frame(s, st), "comm").size(), 4u);
 }
 
+// Issue 12 item 6: t shows processes as a tree by parent, siblings in the sort order.
+TEST(TopActions, TShowsProcessesAsATreeByParent) {
+    Snapshot s = sample();
+    s.processes = {proc(1, "init", 0, 1, "/"),     proc(10, "alpha", 5, 1, "/"),
+                   proc(20, "beta", 50, 1, "/"),   proc(30, "gamma", 20, 1, "/"),
+                   proc(40, "orphan", 90, 1, "/"), proc(50, "delta", 1, 1, "/")};
+    s.processes[1].ppid = 1;
+    s.processes[2].ppid = 10;
+    s.processes[3].ppid = 1;
+    s.processes[4].ppid = 999;  // its parent has no row: a root
+    s.processes[5].ppid = 10;
+    TopUiState st;  // by CPU, high first
+    EXPECT_EQ(column(frame(s, st), "comm"),
+              (Names{"orphan", "beta", "gamma", "alpha", "delta", "init"}));
+    st = press(st, "t");
+    EXPECT_TRUE(st.tree);
+    TopFrame f = frame(s, st);
+    EXPECT_EQ(column(f, "comm"),
+              (Names{"orphan", "init", "`- gamma", "`- alpha", "  `- beta", "  `- delta"}));
+    EXPECT_EQ(column(f, "pid"), (Names{"40", "1", "30", "10", "20", "50"}));
+    EXPECT_NE(f.status.text.find("tree (t)"), std::string::npos) << f.status.text;
+    // Sorting still orders the siblings: by PID, low first.
+    st = press(st, "N");
+    EXPECT_EQ(column(frame(s, st), "pid"), (Names{"1", "10", "20", "50", "30", "40"}));
+    // The selection follows the tree's order.
+    st.selected = 2;
+    EXPECT_EQ(frame(s, st).selected.pid, 20);
+    st = press(st, "t");
+    EXPECT_FALSE(st.tree);
+    EXPECT_EQ(column(frame(s, st), "pid"), (Names{"1", "10", "20", "30", "40", "50"}));
+}
+
+// In the cgroups view t nests each cgroup under the nearest ancestor that has a row.
+TEST(TopActions, TShowsCgroupsAsATreeByPath) {
+    Snapshot s = sample();
+    auto cg = [](std::string path, double cpu) {
+        CgroupSample c;
+        c.path = std::move(path);
+        c.cpu_pct = cpu;
+        return c;
+    };
+    s.cgroups = {cg("/user.slice/user-0.slice", 40), cg("/system.slice/a.service", 30),
+                 cg("/", 100), cg("/system.slice", 50), cg("/system.slice/b.service", 20)};
+    TopUiState st = press({}, "ct");
+    EXPECT_EQ(column(frame(s, st), "cgroup"),
+              (Names{"/", "`- system.slice", "  `- a.service", "  `- b.service",
+                     "`- user.slice/user-0.slice"}));
+    // Devices have no tree: t says where it works.
+    st = press(st, "dt");
+    EXPECT_NE(st.message.find("processes and cgroups"), std::string::npos) << st.message;
+}
+
 TEST(TopActions, HelpNamesTheActionKeys) {
     std::string help;
     for (const auto& l : top_help_lines()) help += l + "\n";
-    for (const char* k : {"  Enter ", "  e ", "  k  r ", "Esc closes", "asks y/N"})
+    for (const char* k :
+         {"  Enter ", "  e ", "  k  r ", "Esc closes", "asks y/N", " t ", "tree by parent"})
         EXPECT_NE(help.find(k), std::string::npos) << k;
     for (bool seekable : {false, true}) {
         auto lines = top_help_lines(seekable);

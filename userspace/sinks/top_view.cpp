@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <type_traits>
 
 #include "model/catalogue.h"
 #include "model/series_extract.h"
@@ -376,6 +377,17 @@ TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
             s.message = s.hide_short_lived ? "hiding exited and short-lived processes"
                                            : "showing every process";
             break;
+        case 't':
+            if (s.view != TopView::processes && s.view != TopView::cgroups) {
+                s.message = "t: a tree in the processes and cgroups views";
+                break;
+            }
+            s.tree = !s.tree;
+            s.selected = s.first_row = 0;
+            s.message = !s.tree                        ? "tree off: sorted rows"
+                        : s.view == TopView::processes ? "tree by parent process"
+                                                       : "tree by cgroup path";
+            break;
         case 'k':
             if (process_for_action(s, ctx, "k sends a signal")) {
                 s.pending = {TopAction::Kind::signal, ctx.selected.pid, SIGTERM, ctx.selected.comm};
@@ -608,6 +620,92 @@ std::vector<size_t> fit_columns(std::span<const ResolvedColumn<Row>> cols,
     return shown;
 }
 
+// `t`: a row's key and its parent's. A process's parent is its ppid; a cgroup's the
+// nearest ancestor path in the table (a cgroup between them may have no row).
+std::string tree_key(const ProcessSample& p) {
+    return std::to_string(p.pid);
+}
+std::string tree_key(const CgroupSample& c) {
+    return c.path;
+}
+std::string tree_parent(const ProcessSample& p, const std::set<std::string>& keys) {
+    std::string k = std::to_string(p.ppid);
+    return p.ppid > 0 && p.ppid != p.pid && keys.contains(k) ? k : "";
+}
+std::string tree_parent(const CgroupSample& c, const std::set<std::string>& keys) {
+    std::string path = c.path;
+    while (path.size() > 1) {
+        size_t slash = path.find_last_of('/');
+        path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+        if (keys.contains(path)) return path;
+    }
+    return "";
+}
+// The name a tree shows indented: a cgroup by its path below its parent's row (more than
+// one component where the cgroups between have no row).
+std::string tree_name(const ProcessSample& p, const std::string&) {
+    return p.comm;
+}
+std::string tree_name(const CgroupSample& c, const std::string& parent) {
+    if (parent.empty() || !c.path.starts_with(parent)) return c.path;
+    return c.path.substr(parent == "/" ? 1 : parent.size() + 1);
+}
+const char* tree_column(const ProcessSample&) {
+    return "comm";
+}
+const char* tree_column(const CgroupSample&) {
+    return "cgroup";
+}
+
+// A table line: a row of the view at a depth of the tree (0: a root, or no tree).
+template <class Row>
+struct TableEntry {
+    TableEntry(const Row* r, size_t d = 0, std::string p = {})
+        : row(r), depth(d), parent(std::move(p)) {}
+    const Row* row;
+    size_t depth;
+    std::string parent;  // the tree's parent key ("" for a root)
+};
+
+// The sorted rows as a forest: each row under its parent, siblings in the sorted order;
+// rows whose parent has no row are roots.
+template <class Row>
+std::vector<TableEntry<Row>> as_tree(const std::vector<const Row*>& rows) {
+    std::set<std::string> keys;
+    for (const Row* r : rows) keys.insert(tree_key(*r));
+    std::map<std::string, std::vector<const Row*>> children;
+    std::vector<const Row*> roots;
+    for (const Row* r : rows) {
+        std::string parent = tree_parent(*r, keys);
+        if (parent.empty())
+            roots.push_back(r);
+        else
+            children[parent].push_back(r);
+    }
+    std::vector<TableEntry<Row>> out;
+    std::set<std::string> placed;  // a loop in the parent links cannot repeat a row
+    std::vector<TableEntry<Row>> stack;
+    for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back({*it});
+    while (!stack.empty()) {
+        TableEntry<Row> e = std::move(stack.back());
+        stack.pop_back();
+        const std::string key = tree_key(*e.row);
+        if (!placed.insert(key).second) continue;
+        auto kids = children.find(key);
+        if (kids != children.end())
+            for (auto it = kids->second.rbegin(); it != kids->second.rend(); ++it)
+                stack.push_back({*it, e.depth + 1, key});
+        out.push_back(std::move(e));
+    }
+    for (const Row* r : rows)  // rows in a parent loop (none on a sane system)
+        if (!placed.contains(tree_key(*r))) out.push_back({r});
+    return out;
+}
+
+std::string tree_indent(size_t depth) {
+    return depth == 0 ? "" : std::string(2 * (depth - 1), ' ') + "`- ";
+}
+
 template <class Row>
 void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
                  const std::vector<Verdict>& verdicts, const TopUiState& state, size_t width) {
@@ -644,6 +742,13 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
         return key_less(a, b);
     });
 
+    std::vector<TableEntry<Row>> entries;
+    if constexpr (std::is_same_v<Row, ProcessSample> || std::is_same_v<Row, CgroupSample>) {
+        if (state.tree) entries = as_tree(rows);
+    }
+    if (entries.empty())
+        for (const Row* r : rows) entries.push_back({r, 0});
+
     std::vector<size_t> widths;
     std::vector<size_t> shown =
         fit_columns<Row>(cols, sort.column, verdict_columns(verdicts), width, widths);
@@ -662,15 +767,16 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
     }
     f.column_line = fit_line(header, width);
 
-    f.total_rows = rows.size();
+    f.total_rows = entries.size();
     size_t page = std::max<size_t>(1, f.page_rows);
-    size_t selected = rows.empty() ? 0 : std::min(state.selected, rows.size() - 1);
+    size_t selected = entries.empty() ? 0 : std::min(state.selected, entries.size() - 1);
     size_t first = std::min(state.first_row, selected);
     if (selected >= first + page) first = selected + 1 - page;
     f.first_row = first;
-    if (!rows.empty()) f.selected = row_ref(*rows[selected]);
-    for (size_t r = first; r < rows.size() && r < first + f.page_rows; ++r) {
-        const Row& row = *rows[r];
+    if (!entries.empty()) f.selected = row_ref(*entries[selected].row);
+    for (size_t r = first; r < entries.size() && r < first + f.page_rows; ++r) {
+        const TableEntry<Row>& e = entries[r];
+        const Row& row = *e.row;
         TopRow out;
         out.severity = row_severity(row, subjects);
         out.exited = row_exited(row);
@@ -680,8 +786,15 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
             const auto& d = *cols[i].def;
             bool available = !d.family || families.contains(d.family);
             std::string cell = available ? column_text(cols[i], row, secs) : "-";
+            bool keep_tail = d.show.keep_tail;
+            if constexpr (std::is_same_v<Row, ProcessSample> || std::is_same_v<Row, CgroupSample>) {
+                if (d.id == std::string_view(tree_column(row)) && e.depth > 0) {
+                    cell = tree_indent(e.depth) + tree_name(row, e.parent);
+                    keep_tail = false;  // the indent is the point: cut the end instead
+                }
+            }
             if (!line.empty()) line += ' ';
-            line += fit_cell(cell, widths[i], d.left_align, d.show.keep_tail);
+            line += fit_cell(cell, widths[i], d.left_align, keep_tail);
             out.cells.push_back(std::move(cell));
         }
         out.text = fit_line(std::move(line), width);
@@ -1113,6 +1226,8 @@ TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_
     if (!st.filter().empty()) out += "  filter \"" + st.filter() + "\"";
     if (st.paused) out += "  PAUSED (p resumes)";
     if (st.hide_short_lived && st.view == TopView::processes) out += "  short-lived hidden (e)";
+    if (st.tree && (st.view == TopView::processes || st.view == TopView::cgroups))
+        out += "  tree (t)";
     if (st.ended) out += "  END of data";
     if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
     std::string hints = st.timeline.empty() ? "  | Tab view  / filter  p pause  ? help  q quit"
@@ -1138,7 +1253,7 @@ std::vector<std::string> top_help_lines(bool seekable) {
         "  /              filter this view: name or cgroup substring, or a pid",
         "                 (Enter applies, Esc cancels; Esc later clears it)",
         "  Enter          the selected row's every field and histograms (Esc closes)",
-        "  e              hide exited and short-lived processes (again: show them)",
+        "  e  t           hide short-lived processes; tree by parent, by cgroup path",
         "  k  r           SIGTERM the process (asks y/N); renice it (asks +N or -N)",
     };
     if (seekable)

@@ -100,6 +100,8 @@ struct TopUiState {
     // `e`: hide processes that exited or are younger than kShortLivedIntervals intervals
     // (a build's hundreds of cat/sed), in the processes view.
     bool hide_short_lived = false;
+    // `t`: the processes view as a tree by parent (ppid), the cgroups view by path.
+    bool tree = false;
     std::string detail;          // the id of the row whose pane is open (TopMode::detail)
     size_t detail_first = 0;     // the pane's scroll position
     std::string detail_cmdline;  // the tui fills it for a process pane (Kind::describe)
