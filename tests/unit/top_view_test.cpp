@@ -837,11 +837,52 @@ TEST(TopActions, TShowsCgroupsAsATreeByPath) {
     EXPECT_NE(st.message.find("processes and cgroups"), std::string::npos) << st.message;
 }
 
+// Issue 12 item 6: H shows the selected process's threads under it, read by the tui.
+TEST(TopActions, HShowsTheSelectedProcesssThreadsUnderIt) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "N");  // alpha (10) selected
+    TopFrame f = frame(s, st);
+    ASSERT_EQ(f.selected.pid, 10);
+    st = key(st, 'H', f);
+    EXPECT_EQ(st.threads_pid, 10);
+    EXPECT_EQ(st.action.kind, TopAction::Kind::threads);
+    EXPECT_EQ(st.action.pid, 10);
+    // What the tui read: one thread measured over the interval, one seen for the first time.
+    st.threads = {ThreadSample{10, "alpha", 'S', true, 2.5, 50'000'000, 0},
+                  ThreadSample{11, "alpha-io", 'R', true, 47.5, 950'000'000, 1'000},
+                  ThreadSample{12, "alpha-new", 'R', false}};
+    f = frame(s, st);
+    EXPECT_EQ(column(f, "pid"), (Names{"10", "10", "11", "12", "20", "30"}));
+    EXPECT_EQ(column(f, "comm"),
+              (Names{"alpha", "`- alpha", "`- alpha-io", "`- alpha-new", "beta", "gamma"}));
+    auto cpu = column(f, "cpu");
+    EXPECT_EQ(cpu[2], "47.5");
+    EXPECT_EQ(cpu[3], "-");  // not measured yet: no 0
+    // A thread has no RSS of its own: "-", never the process's number or 0.
+    EXPECT_EQ(column(f, "rss")[2], "-");
+    EXPECT_NE(f.status.text.find("threads of 10 (H)"), std::string::npos) << f.status.text;
+    // H on one of the threads hides them.
+    st = key(st, top_key::down, f);
+    st = key(st, top_key::down, f);
+    f = frame(s, st);
+    EXPECT_TRUE(f.selected.thread);
+    EXPECT_EQ(f.selected.pid, 11);
+    st = key(st, 'H', f);
+    EXPECT_EQ(st.threads_pid, 0);
+    EXPECT_TRUE(st.threads.empty());
+    EXPECT_EQ(column(frame(s, st), "pid"), (Names{"10", "20", "30"}));
+    // Another view: nothing to show threads of.
+    st = press(st, "c");
+    st = key(st, 'H', frame(s, st));
+    EXPECT_EQ(st.threads_pid, 0);
+    EXPECT_NE(st.message.find("none selected here"), std::string::npos) << st.message;
+}
+
 TEST(TopActions, HelpNamesTheActionKeys) {
     std::string help;
     for (const auto& l : top_help_lines()) help += l + "\n";
     for (const char* k :
-         {"  Enter ", "  e ", "  k  r ", "Esc closes", "asks y/N", " t ", "tree by parent"})
+         {"  Enter ", "  e ", "  k  r ", "Esc closes", "asks y/N", "  H ", " t ", "tree by parent"})
         EXPECT_NE(help.find(k), std::string::npos) << k;
     for (bool seekable : {false, true}) {
         auto lines = top_help_lines(seekable);

@@ -182,6 +182,27 @@ bool process_for_action(TopUiState& s, const TopKeyContext& ctx, const char* wha
     return true;
 }
 
+// H: the selected process's threads under it; again (on it or one of its threads) hides
+// them. The tui reads them (TopAction::Kind::threads) and again each interval.
+void threads_key(TopUiState& s, const TopKeyContext& ctx) {
+    const bool shown_here = s.threads_pid != 0 && (ctx.selected.pid == s.threads_pid ||
+                                                   ctx.selected.thread || ctx.selected.pid <= 0);
+    if (shown_here || (s.threads_pid != 0 && s.view != TopView::processes)) {
+        s.threads_pid = 0;
+        s.threads.clear();
+        s.action = {TopAction::Kind::threads, 0, 0, ""};
+        s.message = "threads hidden";
+        return;
+    }
+    if (s.view != TopView::processes || ctx.selected.pid <= 0) {
+        s.message = "H shows the threads of the selected process: none selected here";
+        return;
+    }
+    s.threads_pid = ctx.selected.pid;
+    s.threads.clear();
+    s.action = {TopAction::Kind::threads, ctx.selected.pid, 0, ctx.selected.comm};
+}
+
 TopUiState detail_key(TopUiState s, int key, const TopKeyContext& ctx) {
     const long page = static_cast<long>(std::max<size_t>(1, ctx.page_rows));
     long to = static_cast<long>(s.detail_first);
@@ -376,6 +397,9 @@ TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
             s.selected = s.first_row = 0;
             s.message = s.hide_short_lived ? "hiding exited and short-lived processes"
                                            : "showing every process";
+            break;
+        case 'H':
+            threads_key(s, ctx);
             break;
         case 't':
             if (s.view != TopView::processes && s.view != TopView::cgroups) {
@@ -657,13 +681,15 @@ const char* tree_column(const CgroupSample&) {
     return "cgroup";
 }
 
-// A table line: a row of the view at a depth of the tree (0: a root, or no tree).
+// A table line: a row of the view, or one of `H`'s threads (thread set), at a depth of
+// the tree (0: a root, or no tree).
 template <class Row>
 struct TableEntry {
-    TableEntry(const Row* r, size_t d = 0, std::string p = {})
-        : row(r), depth(d), parent(std::move(p)) {}
+    TableEntry(const Row* r, size_t d = 0, const ThreadSample* t = nullptr, std::string p = {})
+        : row(r), depth(d), thread(t), parent(std::move(p)) {}
     const Row* row;
     size_t depth;
+    const ThreadSample* thread;
     std::string parent;  // the tree's parent key ("" for a root)
 };
 
@@ -694,7 +720,7 @@ std::vector<TableEntry<Row>> as_tree(const std::vector<const Row*>& rows) {
         auto kids = children.find(key);
         if (kids != children.end())
             for (auto it = kids->second.rbegin(); it != kids->second.rend(); ++it)
-                stack.push_back({*it, e.depth + 1, key});
+                stack.push_back({*it, e.depth + 1, nullptr, key});
         out.push_back(std::move(e));
     }
     for (const Row* r : rows)  // rows in a parent loop (none on a sane system)
@@ -704,6 +730,11 @@ std::vector<TableEntry<Row>> as_tree(const std::vector<const Row*>& rows) {
 
 std::string tree_indent(size_t depth) {
     return depth == 0 ? "" : std::string(2 * (depth - 1), ' ') + "`- ";
+}
+
+// The columns a thread row fills; the others are the process's and show "-".
+bool thread_column(std::string_view id) {
+    return id == "pid" || id == "comm" || id == "cpu" || id == "cgroup";
 }
 
 template <class Row>
@@ -748,6 +779,28 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
     }
     if (entries.empty())
         for (const Row* r : rows) entries.push_back({r, 0});
+    // H: the threads under their process, as ProcessSamples so the columns format them.
+    std::vector<ProcessSample> thread_rows;
+    if constexpr (std::is_same_v<Row, ProcessSample>) {
+        auto at = std::find_if(entries.begin(), entries.end(), [&](const TableEntry<Row>& e) {
+            return e.row->pid == state.threads_pid;
+        });
+        if (state.threads_pid != 0 && at != entries.end()) {
+            thread_rows.reserve(state.threads.size());
+            std::vector<TableEntry<Row>> threads;
+            for (const auto& t : state.threads) {
+                ProcessSample p;
+                p.pid = t.tid;
+                p.ppid = at->row->pid;
+                p.comm = t.comm;
+                p.cgroup = at->row->cgroup;
+                p.cpu_pct = t.cpu_pct;
+                thread_rows.push_back(std::move(p));
+                threads.push_back({&thread_rows.back(), at->depth + 1, &t, tree_key(*at->row)});
+            }
+            entries.insert(at + 1, threads.begin(), threads.end());
+        }
+    }
 
     std::vector<size_t> widths;
     std::vector<size_t> shown =
@@ -773,13 +826,16 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
     size_t first = std::min(state.first_row, selected);
     if (selected >= first + page) first = selected + 1 - page;
     f.first_row = first;
-    if (!entries.empty()) f.selected = row_ref(*entries[selected].row);
+    if (!entries.empty()) {
+        f.selected = row_ref(*entries[selected].row);
+        f.selected.thread = entries[selected].thread != nullptr;
+    }
     for (size_t r = first; r < entries.size() && r < first + f.page_rows; ++r) {
         const TableEntry<Row>& e = entries[r];
         const Row& row = *e.row;
         TopRow out;
-        out.severity = row_severity(row, subjects);
-        out.exited = row_exited(row);
+        out.severity = e.thread ? Severity::ok : row_severity(row, subjects);
+        out.exited = !e.thread && row_exited(row);
         out.selected = r == selected;
         std::string line;
         for (size_t i : shown) {
@@ -787,6 +843,9 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
             bool available = !d.family || families.contains(d.family);
             std::string cell = available ? column_text(cols[i], row, secs) : "-";
             bool keep_tail = d.show.keep_tail;
+            if (e.thread &&
+                (!thread_column(d.id) || (d.id == std::string_view("cpu") && !e.thread->measured)))
+                cell = "-";
             if constexpr (std::is_same_v<Row, ProcessSample> || std::is_same_v<Row, CgroupSample>) {
                 if (d.id == std::string_view(tree_column(row)) && e.depth > 0) {
                     cell = tree_indent(e.depth) + tree_name(row, e.parent);
@@ -1228,6 +1287,8 @@ TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_
     if (st.hide_short_lived && st.view == TopView::processes) out += "  short-lived hidden (e)";
     if (st.tree && (st.view == TopView::processes || st.view == TopView::cgroups))
         out += "  tree (t)";
+    if (st.threads_pid != 0 && st.view == TopView::processes)
+        out += printf_string("  threads of %d (H)", st.threads_pid);
     if (st.ended) out += "  END of data";
     if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
     std::string hints = st.timeline.empty() ? "  | Tab view  / filter  p pause  ? help  q quit"
@@ -1254,7 +1315,7 @@ std::vector<std::string> top_help_lines(bool seekable) {
         "                 (Enter applies, Esc cancels; Esc later clears it)",
         "  Enter          the selected row's every field and histograms (Esc closes)",
         "  e  t           hide short-lived processes; tree by parent, by cgroup path",
-        "  k  r           SIGTERM the process (asks y/N); renice it (asks +N or -N)",
+        "  H  k  r        threads; SIGTERM (asks y/N); renice (asks +N or -N)",
     };
     if (seekable)
         lines.insert(lines.end(),
