@@ -78,8 +78,9 @@ void add_selftest(CLI::App& app) {
         ->check(CLI::IsMember(selftest::family_names()));
     cmd->add_option("--skip", opts->skip,
                     "Leave out a family (sched, block, net, mem) or oom, the mem check's OOM "
-                    "kill (repeatable)")
+                    "kill (repeatable, or comma-separated: --skip oom,net)")
         ->type_name("PART")
+        ->delimiter(',')
         ->check(CLI::IsMember(selftest::skippable_parts()));
     cmd->footer(
         "Examples:\n"
