@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <ctime>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "selftest/cgroup.h"
@@ -24,31 +26,91 @@
 namespace perfbpf::selftest {
 namespace {
 
-// Two CPU hogs pinned to one CPU: each must wait in the run queue and be preempted.
+// Spins until this process has used `cpu_seconds` of CPU (its own clock, not the wall's:
+// on a loaded machine a wall-clock spin may get almost none), then says so on
+// `report_fd` and exits.
+int spin_cpu_and_report(double cpu_seconds, int report_fd) {
+    volatile unsigned long x = 0;
+    for (timespec ts{};;) {
+        for (int i = 0; i < 100000; ++i) x = x + static_cast<unsigned long>(i);
+        ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        if (static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9 >= cpu_seconds)
+            break;
+    }
+    const char done = 1;
+    return ::write(report_fd, &done, 1) == 1 ? 0 : 3;
+}
+
+// What the sched check adds up for a hog over the intervals it ran in.
+struct HogTotals {
+    bool seen = false;
+    uint64_t oncpu_ns = 0, runq_wait_ns = 0, runq_waits = 0, invol_switches = 0;
+    Log2Histogram runq_hist;
+    void add(const ProcessSample& p) {
+        seen = true;
+        oncpu_ns += p.oncpu_ns;
+        runq_wait_ns += p.runq_wait_ns;
+        runq_waits += p.runq_waits;
+        invol_switches += p.invol_switches;
+        runq_hist.merge(p.runq_hist);
+    }
+};
+
+// Two CPU hogs pinned to one CPU: each must wait in the run queue and be preempted. Each
+// spins for 0.5 s of its own CPU time, however long a loaded machine takes to give it
+// that; the check adds up their intervals until both have said they are done.
 CheckResult check_sched(Collector& collector) {
+    constexpr double kCpuSeconds = 0.5;
+    constexpr int kMaxIntervals = 30;
     CheckResult r;
-    auto a = Worker::start([] { return spin_for(1.5); }, 0);
-    auto b = Worker::start([] { return spin_for(1.5); }, 0);
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return {false, 0, "pipe: " + errno_text(errno)};
+    UniqueFd done(fds[0]), done_w(fds[1]);
+    auto hog = [w = fds[1]] { return spin_cpu_and_report(kCpuSeconds, w); };
+    auto a = Worker::start(hog, 0);
+    auto b = Worker::start(hog, 0);
+    done_w.reset();  // the hogs hold the write end
     if (!a || !b) return {false, 0, (a ? b.error() : a.error()).message};
     if (exec_self_version() != 0) return {false, 0, "could not exec /proc/self/exe --version"};
-    Snapshot s = collector.next();
-    const ProcessSample* pa = find_process(s, a->pid());
-    const ProcessSample* pb = find_process(s, b->pid());
-    if (!pa || !pb) return {false, 0, "the two CPU hogs were not seen"};
-    r.events = pa->runq_waits + pb->runq_waits + pa->invol_switches + pb->invol_switches;
-    for (const ProcessSample* p : {pa, pb}) {
-        if (p->oncpu_ns < 100'000'000 || p->runq_wait_ns < 100'000'000 || p->invol_switches == 0) {
-            r.detail = "pid " + std::to_string(p->pid) + ": on-CPU " +
-                       format_us(static_cast<double>(p->oncpu_ns) / 1000) + ", run-queue wait " +
-                       format_us(static_cast<double>(p->runq_wait_ns) / 1000) + ", " +
-                       std::to_string(p->invol_switches) +
-                       " involuntary switches (expected > 100 ms, > 100 ms, > 0)";
+    HogTotals ta, tb;
+    int reported = 0, intervals = 0;
+    while (intervals < kMaxIntervals) {
+        // Both reported before this interval ends: it holds the rest of their run.
+        char buf[2];
+        pollfd pfd{done.get(), POLLIN, 0};
+        while (reported < 2 && ::poll(&pfd, 1, 0) > 0) {
+            const ssize_t n = ::read(done.get(), buf, sizeof(buf));
+            if (n <= 0) break;  // EOF: both gone; what they reported is counted
+            reported += static_cast<int>(n);
+        }
+        const bool last = reported >= 2;
+        Snapshot s = collector.next();
+        ++intervals;
+        if (const ProcessSample* p = find_process(s, a->pid())) ta.add(*p);
+        if (const ProcessSample* p = find_process(s, b->pid())) tb.add(*p);
+        if (last) break;
+    }
+    if (!ta.seen || !tb.seen) return {false, 0, "the two CPU hogs were not seen"};
+    if (reported < 2)
+        return {false, 0,
+                "the CPU hogs had not had 0.5 s of CPU each after " + std::to_string(intervals) +
+                    " intervals"};
+    r.events = ta.runq_waits + tb.runq_waits + ta.invol_switches + tb.invol_switches;
+    for (auto [pid, t] : {std::pair{a->pid(), &ta}, std::pair{b->pid(), &tb}}) {
+        if (t->oncpu_ns < 100'000'000 || t->runq_wait_ns < 100'000'000 || t->invol_switches == 0) {
+            r.detail = "pid " + std::to_string(pid) + ": on-CPU " +
+                       format_us(static_cast<double>(t->oncpu_ns) / 1000) + ", run-queue wait " +
+                       format_us(static_cast<double>(t->runq_wait_ns) / 1000) + ", " +
+                       std::to_string(t->invol_switches) + " involuntary switches over " +
+                       std::to_string(intervals) +
+                       " interval(s) (expected > 100 ms, > 100 ms, > 0)";
             return r;
         }
     }
     r.passed = true;
-    r.detail = "hogs on one CPU: run-queue p99 " + format_us(pa->runq_lat_p99_us) + " and " +
-               format_us(pb->runq_lat_p99_us);
+    r.detail = "hogs on one CPU, 0.5 s of CPU each over " + std::to_string(intervals) +
+               " interval(s): run-queue p99 " + format_us(ta.runq_hist.percentile_us(0.99)) +
+               " and " + format_us(tb.runq_hist.percentile_us(0.99));
     return r;
 }
 
