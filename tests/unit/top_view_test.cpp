@@ -867,6 +867,10 @@ TEST(TopActions, HShowsTheSelectedProcesssThreadsUnderIt) {
     f = frame(s, st);
     EXPECT_TRUE(f.selected.thread);
     EXPECT_EQ(f.selected.pid, 11);
+    // A thread has no pane of its own: Enter says so and leaves the table.
+    TopUiState entered = key(st, top_key::enter, f);
+    EXPECT_EQ(entered.mode, TopMode::normal);
+    EXPECT_NE(entered.message.find("thread 11 of 10"), std::string::npos) << entered.message;
     st = key(st, 'H', f);
     EXPECT_EQ(st.threads_pid, 0);
     EXPECT_TRUE(st.threads.empty());

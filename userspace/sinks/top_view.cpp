@@ -385,6 +385,11 @@ TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
                 s.message = "no row to show";
                 break;
             }
+            if (ctx.selected.thread) {  // the pane holds a process's fields, not a thread's
+                s.message = "thread " + ctx.selected.id + " of " + std::to_string(s.threads_pid) +
+                            ": its row is all perfbpf has of it; Enter on the process";
+                break;
+            }
             s.mode = TopMode::detail;
             s.detail = ctx.selected.id;
             s.detail_first = 0;
