@@ -186,6 +186,16 @@ std::vector<std::string> table_lines(const std::vector<std::string>& screen) {
     return out;
 }
 
+// Once the table is up, filters it to the process `pid`; whether it then shows only that
+// process, named `name`.
+bool show_only(const Tmux& t, const std::string& pid, const std::string& name) {
+    if (!wait_screen(t, has({"PID COMMAND"}), 20)) return false;
+    t.keys("/");
+    t.text(pid);
+    t.keys("Enter");
+    return wait_screen(t, has({"processes 1-1 of 1", name}));
+}
+
 TEST(TopScreen, ShowsSortsFiltersSwitchesViewsAndRestores) {
     PERFBPF_REQUIRE_ROOT();
     if (!tmux_installed()) PERFBPF_SKIP_OR_FAIL("tmux is not installed (scripts/install-deps.sh)");
@@ -306,11 +316,7 @@ TEST(TopScreen, EnterRAndKActOnTheSelectedProcess) {
     TopInPane top(120, 40);
     ASSERT_TRUE(top.tmux->ok()) << top.tmux->error();
     const Tmux& t = *top.tmux;
-    ASSERT_TRUE(wait_screen(t, has({"PID COMMAND"}), 20)) << t.screen_text();
-    t.keys("/");
-    t.text(pid);
-    t.keys("Enter");
-    ASSERT_TRUE(wait_screen(t, has({"processes 1-1 of 1", name}))) << t.screen_text();
+    ASSERT_TRUE(show_only(t, pid, name)) << t.screen_text();
 
     t.keys("Enter");
     ASSERT_TRUE(wait_screen(
@@ -342,6 +348,35 @@ TEST(TopScreen, EnterRAndKActOnTheSelectedProcess) {
     ASSERT_TRUE(wait_screen(t, has({"sent SIGTERM to " + pid + " " + name}))) << t.screen_text();
     EXPECT_EQ(spin.wait(), -SIGTERM);
 
+    t.keys("q");
+    EXPECT_EQ(top.exit_status(10), 0) << t.screen_text();
+}
+
+// Issue 12 item 6: H lists the selected process's threads under it, t shows the tree.
+TEST(TopScreen, HShowsTheThreadsOfTheSelectedProcessAndTTheTree) {
+    PERFBPF_REQUIRE_ROOT();
+    if (!tmux_installed()) PERFBPF_SKIP_OR_FAIL("tmux is not installed (scripts/install-deps.sh)");
+    Child crowd = Child::spawn({fixture("thread_crowd"), "3", "10", "2000", "120"});
+    const std::string pid = std::to_string(crowd.pid());
+
+    TopInPane top(120, 40);
+    ASSERT_TRUE(top.tmux->ok()) << top.tmux->error();
+    const Tmux& t = *top.tmux;
+    ASSERT_TRUE(show_only(t, pid, "thread_crowd")) << t.screen_text();
+
+    t.keys("H");
+    // The process and its four threads (the main one and three workers), each a row.
+    ASSERT_TRUE(wait_screen(t, has({"threads of " + pid + " (H)", "processes 1-5 of 5"})))
+        << t.screen_text();
+    size_t thread_rows = 0;
+    for (const auto& line : table_lines(t.screen()))
+        if (line.find("`- thread_crowd") != std::string::npos) ++thread_rows;
+    EXPECT_EQ(thread_rows, 4u) << t.screen_text();
+    t.keys("H");
+    ASSERT_TRUE(wait_screen(t, has({"processes 1-1 of 1"}))) << t.screen_text();
+
+    t.keys("t");
+    ASSERT_TRUE(wait_screen(t, has({"tree (t)"}))) << t.screen_text();
     t.keys("q");
     EXPECT_EQ(top.exit_status(10), 0) << t.screen_text();
 }

@@ -666,6 +666,8 @@ TEST(TopActions, EnterOpensTheSelectedRowsPaneWithEveryFieldAndEscClosesIt) {
     EXPECT_NE(pane.find("100 MiB"), std::string::npos) << pane;
     // The run-queue histogram as bars, its empty I/O one said to be empty.
     EXPECT_NE(pane.find("runq_hist: 6 samples"), std::string::npos) << pane;
+    // Each estimate names the bucket it lies in (p99: the sample in slot 10, 512-1024 us).
+    EXPECT_NE(pane.find("p99 768 us (in 512 us .. 1.0 ms)"), std::string::npos) << pane;
     EXPECT_NE(pane.find("5 |########"), std::string::npos) << pane;
     EXPECT_NE(pane.find("io_lat_hist: nothing measured"), std::string::npos) << pane;
     EXPECT_EQ(f.status.text.rfind("detail lines 1-", 0), 0u) << f.status.text;
@@ -783,10 +785,108 @@ TEST(TopActions, EHidesExitedAndShortLivedProcesses) {
     EXPECT_EQ(column(frame(s, st), "comm").size(), 4u);
 }
 
+// Issue 12 item 6: t shows processes as a tree by parent, siblings in the sort order.
+TEST(TopActions, TShowsProcessesAsATreeByParent) {
+    Snapshot s = sample();
+    s.processes = {proc(1, "init", 0, 1, "/"),     proc(10, "alpha", 5, 1, "/"),
+                   proc(20, "beta", 50, 1, "/"),   proc(30, "gamma", 20, 1, "/"),
+                   proc(40, "orphan", 90, 1, "/"), proc(50, "delta", 1, 1, "/")};
+    s.processes[1].ppid = 1;
+    s.processes[2].ppid = 10;
+    s.processes[3].ppid = 1;
+    s.processes[4].ppid = 999;  // its parent has no row: a root
+    s.processes[5].ppid = 10;
+    TopUiState st;  // by CPU, high first
+    EXPECT_EQ(column(frame(s, st), "comm"),
+              (Names{"orphan", "beta", "gamma", "alpha", "delta", "init"}));
+    st = press(st, "t");
+    EXPECT_TRUE(st.tree);
+    TopFrame f = frame(s, st);
+    EXPECT_EQ(column(f, "comm"),
+              (Names{"orphan", "init", "`- gamma", "`- alpha", "  `- beta", "  `- delta"}));
+    EXPECT_EQ(column(f, "pid"), (Names{"40", "1", "30", "10", "20", "50"}));
+    EXPECT_NE(f.status.text.find("tree (t)"), std::string::npos) << f.status.text;
+    // Sorting still orders the siblings: by PID, low first.
+    st = press(st, "N");
+    EXPECT_EQ(column(frame(s, st), "pid"), (Names{"1", "10", "20", "50", "30", "40"}));
+    // The selection follows the tree's order.
+    st.selected = 2;
+    EXPECT_EQ(frame(s, st).selected.pid, 20);
+    st = press(st, "t");
+    EXPECT_FALSE(st.tree);
+    EXPECT_EQ(column(frame(s, st), "pid"), (Names{"1", "10", "20", "30", "40", "50"}));
+}
+
+// In the cgroups view t nests each cgroup under the nearest ancestor that has a row.
+TEST(TopActions, TShowsCgroupsAsATreeByPath) {
+    Snapshot s = sample();
+    auto cg = [](std::string path, double cpu) {
+        CgroupSample c;
+        c.path = std::move(path);
+        c.cpu_pct = cpu;
+        return c;
+    };
+    s.cgroups = {cg("/user.slice/user-0.slice", 40), cg("/system.slice/a.service", 30),
+                 cg("/", 100), cg("/system.slice", 50), cg("/system.slice/b.service", 20)};
+    TopUiState st = press({}, "ct");
+    EXPECT_EQ(column(frame(s, st), "cgroup"),
+              (Names{"/", "`- system.slice", "  `- a.service", "  `- b.service",
+                     "`- user.slice/user-0.slice"}));
+    // Devices have no tree: t says where it works.
+    st = press(st, "dt");
+    EXPECT_NE(st.message.find("processes and cgroups"), std::string::npos) << st.message;
+}
+
+// Issue 12 item 6: H shows the selected process's threads under it, read by the tui.
+TEST(TopActions, HShowsTheSelectedProcesssThreadsUnderIt) {
+    Snapshot s = sample();
+    TopUiState st = press({}, "N");  // alpha (10) selected
+    TopFrame f = frame(s, st);
+    ASSERT_EQ(f.selected.pid, 10);
+    st = key(st, 'H', f);
+    EXPECT_EQ(st.threads_pid, 10);
+    EXPECT_EQ(st.action.kind, TopAction::Kind::threads);
+    EXPECT_EQ(st.action.pid, 10);
+    // What the tui read: one thread measured over the interval, one seen for the first time.
+    st.threads = {ThreadSample{10, "alpha", 'S', true, 2.5, 50'000'000, 0},
+                  ThreadSample{11, "alpha-io", 'R', true, 47.5, 950'000'000, 1'000},
+                  ThreadSample{12, "alpha-new", 'R', false}};
+    f = frame(s, st);
+    EXPECT_EQ(column(f, "pid"), (Names{"10", "10", "11", "12", "20", "30"}));
+    EXPECT_EQ(column(f, "comm"),
+              (Names{"alpha", "`- alpha", "`- alpha-io", "`- alpha-new", "beta", "gamma"}));
+    auto cpu = column(f, "cpu");
+    EXPECT_EQ(cpu[2], "47.5");
+    EXPECT_EQ(cpu[3], "-");  // not measured yet: no 0
+    // A thread has no RSS of its own: "-", never the process's number or 0.
+    EXPECT_EQ(column(f, "rss")[2], "-");
+    EXPECT_NE(f.status.text.find("threads of 10 (H)"), std::string::npos) << f.status.text;
+    // H on one of the threads hides them.
+    st = key(st, top_key::down, f);
+    st = key(st, top_key::down, f);
+    f = frame(s, st);
+    EXPECT_TRUE(f.selected.thread);
+    EXPECT_EQ(f.selected.pid, 11);
+    // A thread has no pane of its own: Enter says so and leaves the table.
+    TopUiState entered = key(st, top_key::enter, f);
+    EXPECT_EQ(entered.mode, TopMode::normal);
+    EXPECT_NE(entered.message.find("thread 11 of 10"), std::string::npos) << entered.message;
+    st = key(st, 'H', f);
+    EXPECT_EQ(st.threads_pid, 0);
+    EXPECT_TRUE(st.threads.empty());
+    EXPECT_EQ(column(frame(s, st), "pid"), (Names{"10", "20", "30"}));
+    // Another view: nothing to show threads of.
+    st = press(st, "c");
+    st = key(st, 'H', frame(s, st));
+    EXPECT_EQ(st.threads_pid, 0);
+    EXPECT_NE(st.message.find("none selected here"), std::string::npos) << st.message;
+}
+
 TEST(TopActions, HelpNamesTheActionKeys) {
     std::string help;
     for (const auto& l : top_help_lines()) help += l + "\n";
-    for (const char* k : {"  Enter ", "  e ", "  k  r ", "Esc closes", "asks y/N"})
+    for (const char* k :
+         {"  Enter ", "  e ", "  k  r ", "Esc closes", "asks y/N", "  H ", " t ", "tree by parent"})
         EXPECT_NE(help.find(k), std::string::npos) << k;
     for (bool seekable : {false, true}) {
         auto lines = top_help_lines(seekable);

@@ -73,13 +73,16 @@ void add_selftest(CLI::App& app) {
         "memory cgroup it creates (the kernel logs the kill as any other); --skip oom leaves\n"
         "it out. Exit status 0 only when every probe this kernel supports passed. Needs root.");
     cmd->add_flag("--json", opts->json, "JSON output (\"oom_kill\": whether the OOM kill ran)");
-    cmd->add_option("-f,--family", opts->families, "Only these families (repeatable)")
+    cmd->add_option("-f,--family", opts->families,
+                    "Only these families (repeatable, or comma-separated)")
         ->type_name("FAMILY")
+        ->delimiter(',')
         ->check(CLI::IsMember(selftest::family_names()));
     cmd->add_option("--skip", opts->skip,
                     "Leave out a family (sched, block, net, mem) or oom, the mem check's OOM "
-                    "kill (repeatable)")
+                    "kill (repeatable, or comma-separated: --skip oom,net)")
         ->type_name("PART")
+        ->delimiter(',')
         ->check(CLI::IsMember(selftest::skippable_parts()));
     cmd->footer(
         "Examples:\n"

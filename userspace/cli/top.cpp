@@ -9,6 +9,7 @@
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
@@ -19,6 +20,7 @@
 #include "collect/collector.h"
 #include "collect/parse/filter_targets.h"
 #include "collect/process_actions.h"
+#include "collect/thread_reader.h"
 #include "config/config.h"
 #include "detect/verdict.h"
 #include "detect/verdict_window.h"
@@ -168,6 +170,9 @@ bool on_full_screen(const TopOptions& o,
 bool run_full_screen(const TopOptions& o, Intervals& intervals) {
     return on_full_screen(o, [&](TuiOptions to) {
         to.act = [](const TopAction& a) { return carry_out_top_action(a); };
+        to.threads = [reader = std::make_shared<ThreadReader>()](int pid) {
+            return reader->read(pid);
+        };
         // Runs on the view's collecting thread. `interrupted` is the view's own flag, set
         // when it closes: a half-collected interval is recorded but not shown.
         return run_tui(

@@ -432,6 +432,11 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     }
     const std::string comm =
         command ? std::filesystem::path(exe).filename().string() : process_comm(pid);
+    // With -v (or SPDLOG_LEVEL=info): the moment from which allocations count, which a
+    // script (the kernel tests) can wait for before starting the work to be traced.
+    const std::string traced =
+        system_wide ? std::string("every process") : "pid " + std::to_string(pid) + " " + comm;
+    spdlog::info("tracing {}: attached, {} mode", traced, opts.mode);
 
     std::unique_ptr<LeaksReader> reader;
     std::unique_ptr<LeaksGrowthReader> growth_reader;
@@ -558,6 +563,9 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         }
         next += opts.interval_ns;
     }
+    // The end of what the report covers (symbolizing and writing it come after).
+    spdlog::info("tracing {}: stopped after {:.1f} s", traced,
+                 static_cast<double>(monotonic_ns() - start_ns) / 1e9);
 
     const uint64_t now = monotonic_ns();
     if (!target_gone()) refresh_maps();

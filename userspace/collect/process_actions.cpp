@@ -44,6 +44,7 @@ std::string read_cmdline(int pid, const std::string& proc_root) {
 std::string carry_out_top_action(const TopAction& a, const std::string& proc_root) {
     switch (a.kind) {
         case TopAction::Kind::none:
+        case TopAction::Kind::threads:  // TuiOptions::threads reads them
             return "";
         case TopAction::Kind::describe:
             return read_cmdline(a.pid, proc_root);

@@ -48,7 +48,11 @@ double Log2Histogram::percentile_us(double q) const {
         if (slots_[i] == 0) continue;
         double next = seen + static_cast<double>(slots_[i]);
         if (rank <= next) {
-            double frac = (rank - seen) / static_cast<double>(slots_[i]);
+            // Each of the slot's samples stands at the centre of an equal share of it, so
+            // the estimate never sits on an edge: a rank that is a slot's last sample
+            // (the maximum of four I/Os) would otherwise read as the exact power of two
+            // (16.4 ms, 32.8 ms) it only bounds.
+            double frac = (rank - seen - 0.5) / static_cast<double>(slots_[i]);
             double lo = slot_low_us(i), hi = slot_high_us(i);
             return lo + frac * (hi - lo);
         }

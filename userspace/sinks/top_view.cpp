@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <type_traits>
 
 #include "model/catalogue.h"
 #include "model/series_extract.h"
@@ -179,6 +180,27 @@ bool process_for_action(TopUiState& s, const TopKeyContext& ctx, const char* wha
         return false;
     }
     return true;
+}
+
+// H: the selected process's threads under it; again (on it or one of its threads) hides
+// them. The tui reads them (TopAction::Kind::threads) and again each interval.
+void threads_key(TopUiState& s, const TopKeyContext& ctx) {
+    const bool shown_here = s.threads_pid != 0 && (ctx.selected.pid == s.threads_pid ||
+                                                   ctx.selected.thread || ctx.selected.pid <= 0);
+    if (shown_here || (s.threads_pid != 0 && s.view != TopView::processes)) {
+        s.threads_pid = 0;
+        s.threads.clear();
+        s.action = {TopAction::Kind::threads, 0, 0, ""};
+        s.message = "threads hidden";
+        return;
+    }
+    if (s.view != TopView::processes || ctx.selected.pid <= 0) {
+        s.message = "H shows the threads of the selected process: none selected here";
+        return;
+    }
+    s.threads_pid = ctx.selected.pid;
+    s.threads.clear();
+    s.action = {TopAction::Kind::threads, ctx.selected.pid, 0, ctx.selected.comm};
 }
 
 TopUiState detail_key(TopUiState s, int key, const TopKeyContext& ctx) {
@@ -363,6 +385,11 @@ TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
                 s.message = "no row to show";
                 break;
             }
+            if (ctx.selected.thread) {  // the pane holds a process's fields, not a thread's
+                s.message = "thread " + ctx.selected.id + " of " + std::to_string(s.threads_pid) +
+                            ": its row is all perfbpf has of it; Enter on the process";
+                break;
+            }
             s.mode = TopMode::detail;
             s.detail = ctx.selected.id;
             s.detail_first = 0;
@@ -375,6 +402,20 @@ TopUiState handle_top_key(TopUiState s, int key, const TopKeyContext& ctx) {
             s.selected = s.first_row = 0;
             s.message = s.hide_short_lived ? "hiding exited and short-lived processes"
                                            : "showing every process";
+            break;
+        case 'H':
+            threads_key(s, ctx);
+            break;
+        case 't':
+            if (s.view != TopView::processes && s.view != TopView::cgroups) {
+                s.message = "t: a tree in the processes and cgroups views";
+                break;
+            }
+            s.tree = !s.tree;
+            s.selected = s.first_row = 0;
+            s.message = !s.tree                        ? "tree off: sorted rows"
+                        : s.view == TopView::processes ? "tree by parent process"
+                                                       : "tree by cgroup path";
             break;
         case 'k':
             if (process_for_action(s, ctx, "k sends a signal")) {
@@ -608,6 +649,99 @@ std::vector<size_t> fit_columns(std::span<const ResolvedColumn<Row>> cols,
     return shown;
 }
 
+// `t`: a row's key and its parent's. A process's parent is its ppid; a cgroup's the
+// nearest ancestor path in the table (a cgroup between them may have no row).
+std::string tree_key(const ProcessSample& p) {
+    return std::to_string(p.pid);
+}
+std::string tree_key(const CgroupSample& c) {
+    return c.path;
+}
+std::string tree_parent(const ProcessSample& p, const std::set<std::string>& keys) {
+    std::string k = std::to_string(p.ppid);
+    return p.ppid > 0 && p.ppid != p.pid && keys.contains(k) ? k : "";
+}
+std::string tree_parent(const CgroupSample& c, const std::set<std::string>& keys) {
+    std::string path = c.path;
+    while (path.size() > 1) {
+        size_t slash = path.find_last_of('/');
+        path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+        if (keys.contains(path)) return path;
+    }
+    return "";
+}
+// The name a tree shows indented: a cgroup by its path below its parent's row (more than
+// one component where the cgroups between have no row).
+std::string tree_name(const ProcessSample& p, const std::string&) {
+    return p.comm;
+}
+std::string tree_name(const CgroupSample& c, const std::string& parent) {
+    if (parent.empty() || !c.path.starts_with(parent)) return c.path;
+    return c.path.substr(parent == "/" ? 1 : parent.size() + 1);
+}
+const char* tree_column(const ProcessSample&) {
+    return "comm";
+}
+const char* tree_column(const CgroupSample&) {
+    return "cgroup";
+}
+
+// A table line: a row of the view, or one of `H`'s threads (thread set), at a depth of
+// the tree (0: a root, or no tree).
+template <class Row>
+struct TableEntry {
+    TableEntry(const Row* r, size_t d = 0, const ThreadSample* t = nullptr, std::string p = {})
+        : row(r), depth(d), thread(t), parent(std::move(p)) {}
+    const Row* row;
+    size_t depth;
+    const ThreadSample* thread;
+    std::string parent;  // the tree's parent key ("" for a root)
+};
+
+// The sorted rows as a forest: each row under its parent, siblings in the sorted order;
+// rows whose parent has no row are roots.
+template <class Row>
+std::vector<TableEntry<Row>> as_tree(const std::vector<const Row*>& rows) {
+    std::set<std::string> keys;
+    for (const Row* r : rows) keys.insert(tree_key(*r));
+    std::map<std::string, std::vector<const Row*>> children;
+    std::vector<const Row*> roots;
+    for (const Row* r : rows) {
+        std::string parent = tree_parent(*r, keys);
+        if (parent.empty())
+            roots.push_back(r);
+        else
+            children[parent].push_back(r);
+    }
+    std::vector<TableEntry<Row>> out;
+    std::set<std::string> placed;  // a loop in the parent links cannot repeat a row
+    std::vector<TableEntry<Row>> stack;
+    for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back({*it});
+    while (!stack.empty()) {
+        TableEntry<Row> e = std::move(stack.back());
+        stack.pop_back();
+        const std::string key = tree_key(*e.row);
+        if (!placed.insert(key).second) continue;
+        auto kids = children.find(key);
+        if (kids != children.end())
+            for (auto it = kids->second.rbegin(); it != kids->second.rend(); ++it)
+                stack.push_back({*it, e.depth + 1, nullptr, key});
+        out.push_back(std::move(e));
+    }
+    for (const Row* r : rows)  // rows in a parent loop (none on a sane system)
+        if (!placed.contains(tree_key(*r))) out.push_back({r});
+    return out;
+}
+
+std::string tree_indent(size_t depth) {
+    return depth == 0 ? "" : std::string(2 * (depth - 1), ' ') + "`- ";
+}
+
+// The columns a thread row fills; the others are the process's and show "-".
+bool thread_column(std::string_view id) {
+    return id == "pid" || id == "comm" || id == "cpu" || id == "cgroup";
+}
+
 template <class Row>
 void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
                  const std::vector<Verdict>& verdicts, const TopUiState& state, size_t width) {
@@ -644,6 +778,35 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
         return key_less(a, b);
     });
 
+    std::vector<TableEntry<Row>> entries;
+    if constexpr (std::is_same_v<Row, ProcessSample> || std::is_same_v<Row, CgroupSample>) {
+        if (state.tree) entries = as_tree(rows);
+    }
+    if (entries.empty())
+        for (const Row* r : rows) entries.push_back({r, 0});
+    // H: the threads under their process, as ProcessSamples so the columns format them.
+    std::vector<ProcessSample> thread_rows;
+    if constexpr (std::is_same_v<Row, ProcessSample>) {
+        auto at = std::find_if(entries.begin(), entries.end(), [&](const TableEntry<Row>& e) {
+            return e.row->pid == state.threads_pid;
+        });
+        if (state.threads_pid != 0 && at != entries.end()) {
+            thread_rows.reserve(state.threads.size());
+            std::vector<TableEntry<Row>> threads;
+            for (const auto& t : state.threads) {
+                ProcessSample p;
+                p.pid = t.tid;
+                p.ppid = at->row->pid;
+                p.comm = t.comm;
+                p.cgroup = at->row->cgroup;
+                p.cpu_pct = t.cpu_pct;
+                thread_rows.push_back(std::move(p));
+                threads.push_back({&thread_rows.back(), at->depth + 1, &t, tree_key(*at->row)});
+            }
+            entries.insert(at + 1, threads.begin(), threads.end());
+        }
+    }
+
     std::vector<size_t> widths;
     std::vector<size_t> shown =
         fit_columns<Row>(cols, sort.column, verdict_columns(verdicts), width, widths);
@@ -662,26 +825,40 @@ void build_table(TopFrame& f, std::span<const Row> all, const Snapshot& snap,
     }
     f.column_line = fit_line(header, width);
 
-    f.total_rows = rows.size();
+    f.total_rows = entries.size();
     size_t page = std::max<size_t>(1, f.page_rows);
-    size_t selected = rows.empty() ? 0 : std::min(state.selected, rows.size() - 1);
+    size_t selected = entries.empty() ? 0 : std::min(state.selected, entries.size() - 1);
     size_t first = std::min(state.first_row, selected);
     if (selected >= first + page) first = selected + 1 - page;
     f.first_row = first;
-    if (!rows.empty()) f.selected = row_ref(*rows[selected]);
-    for (size_t r = first; r < rows.size() && r < first + f.page_rows; ++r) {
-        const Row& row = *rows[r];
+    if (!entries.empty()) {
+        f.selected = row_ref(*entries[selected].row);
+        f.selected.thread = entries[selected].thread != nullptr;
+    }
+    for (size_t r = first; r < entries.size() && r < first + f.page_rows; ++r) {
+        const TableEntry<Row>& e = entries[r];
+        const Row& row = *e.row;
         TopRow out;
-        out.severity = row_severity(row, subjects);
-        out.exited = row_exited(row);
+        out.severity = e.thread ? Severity::ok : row_severity(row, subjects);
+        out.exited = !e.thread && row_exited(row);
         out.selected = r == selected;
         std::string line;
         for (size_t i : shown) {
             const auto& d = *cols[i].def;
             bool available = !d.family || families.contains(d.family);
             std::string cell = available ? column_text(cols[i], row, secs) : "-";
+            bool keep_tail = d.show.keep_tail;
+            if (e.thread &&
+                (!thread_column(d.id) || (d.id == std::string_view("cpu") && !e.thread->measured)))
+                cell = "-";
+            if constexpr (std::is_same_v<Row, ProcessSample> || std::is_same_v<Row, CgroupSample>) {
+                if (d.id == std::string_view(tree_column(row)) && e.depth > 0) {
+                    cell = tree_indent(e.depth) + tree_name(row, e.parent);
+                    keep_tail = false;  // the indent is the point: cut the end instead
+                }
+            }
             if (!line.empty()) line += ' ';
-            line += fit_cell(cell, widths[i], d.left_align, d.show.keep_tail);
+            line += fit_cell(cell, widths[i], d.left_align, keep_tail);
             out.cells.push_back(std::move(cell));
         }
         out.text = fit_line(std::move(line), width);
@@ -900,10 +1077,16 @@ void add_histogram(const std::string& name, const Log2Histogram& h, size_t width
         lines.push_back("  " + name + ": nothing measured");
         return;
     }
+    // An estimate with the bucket it lies in: the bucket is all the histogram knows.
+    auto estimate = [&](double q) {
+        const double us = h.percentile_us(q);
+        const size_t slot = Log2Histogram::slot_for_us(static_cast<uint64_t>(us));
+        return format_us(us) + " (in " + format_us(Log2Histogram::slot_low_us(slot)) + " .. " +
+               format_us(Log2Histogram::slot_high_us(slot)) + ")";
+    };
     lines.push_back(printf_string("  %s: %llu samples, p50 %s, p99 %s", name.c_str(),
-                                  static_cast<unsigned long long>(h.count()),
-                                  format_us(h.percentile_us(0.5)).c_str(),
-                                  format_us(h.percentile_us(0.99)).c_str()));
+                                  static_cast<unsigned long long>(h.count()), estimate(0.5).c_str(),
+                                  estimate(0.99).c_str()));
     size_t lo = Log2Histogram::kSlots, hi = 0;
     uint64_t most = 0;
     for (size_t i = 0; i < Log2Histogram::kSlots; ++i) {
@@ -1107,6 +1290,10 @@ TopLine status_line(const TopUiState& st, const TopFrame& f, size_t width, size_
     if (!st.filter().empty()) out += "  filter \"" + st.filter() + "\"";
     if (st.paused) out += "  PAUSED (p resumes)";
     if (st.hide_short_lived && st.view == TopView::processes) out += "  short-lived hidden (e)";
+    if (st.tree && (st.view == TopView::processes || st.view == TopView::cgroups))
+        out += "  tree (t)";
+    if (st.threads_pid != 0 && st.view == TopView::processes)
+        out += printf_string("  threads of %d (H)", st.threads_pid);
     if (st.ended) out += "  END of data";
     if (!st.message.empty()) return {out + "  | " + st.message, Severity::warning, false};
     std::string hints = st.timeline.empty() ? "  | Tab view  / filter  p pause  ? help  q quit"
@@ -1132,8 +1319,8 @@ std::vector<std::string> top_help_lines(bool seekable) {
         "  /              filter this view: name or cgroup substring, or a pid",
         "                 (Enter applies, Esc cancels; Esc later clears it)",
         "  Enter          the selected row's every field and histograms (Esc closes)",
-        "  e              hide exited and short-lived processes (again: show them)",
-        "  k  r           SIGTERM the process (asks y/N); renice it (asks +N or -N)",
+        "  e  t           hide short-lived processes; tree by parent, by cgroup path",
+        "  H  k  r        threads; SIGTERM (asks y/N); renice (asks +N or -N)",
     };
     if (seekable)
         lines.insert(lines.end(),

@@ -14,6 +14,7 @@
 #include "detect/verdict.h"
 #include "model/daemon_status.h"
 #include "model/snapshot.h"
+#include "model/thread_sample.h"
 
 namespace perfbpf {
 
@@ -35,7 +36,8 @@ enum class TopMode {
 // What a key asks of the world outside the view model: the tui does it and reports back
 // in TopUiState::message, so the state machine stays pure and testable.
 struct TopAction {
-    enum class Kind { none, signal, renice, describe } kind = Kind::none;
+    // threads: read the threads of `pid` into TopUiState::threads (pid 0: none).
+    enum class Kind { none, signal, renice, describe, threads } kind = Kind::none;
     int pid = 0;
     int value = 0;  // signal: its number; renice: the increment
     std::string comm;
@@ -44,8 +46,9 @@ struct TopAction {
 // The selected row as the key handler needs it.
 struct TopRowRef {
     std::string id;  // pid, cgroup path, device name or CPU number; empty: no row
-    int pid = 0;     // processes view only
+    int pid = 0;     // processes view only (a thread row: its tid)
     std::string comm;
+    bool thread = false;  // a row of `H`'s threads, not a process
 };
 
 // Keys as the renderer passes them: printable ASCII as itself, control characters as
@@ -100,6 +103,12 @@ struct TopUiState {
     // `e`: hide processes that exited or are younger than kShortLivedIntervals intervals
     // (a build's hundreds of cat/sed), in the processes view.
     bool hide_short_lived = false;
+    // `t`: the processes view as a tree by parent (ppid), the cgroups view by path.
+    bool tree = false;
+    // `H`: the process whose threads are shown under it (0: none), and its threads as the
+    // tui last read them (collect/thread_reader.h) for each interval.
+    int threads_pid = 0;
+    std::vector<ThreadSample> threads;
     std::string detail;          // the id of the row whose pane is open (TopMode::detail)
     size_t detail_first = 0;     // the pane's scroll position
     std::string detail_cmdline;  // the tui fills it for a process pane (Kind::describe)

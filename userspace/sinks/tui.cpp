@@ -391,10 +391,32 @@ void paint(const TopFrame& f, bool colors, bool filtering) {
     ::doupdate();
 }
 
+// H's threads, read again for each update while they are shown.
+void read_threads(TopUiState& state, const TuiOptions& opts) {
+    if (state.threads_pid == 0) return;
+    if (!opts.threads) {
+        state.threads_pid = 0;
+        state.message = "H reads the threads of live processes; this is the past";
+        return;
+    }
+    auto threads = opts.threads(state.threads_pid);
+    if (!threads) {
+        state.threads_pid = 0;
+        state.threads.clear();
+        state.message = threads.error().message;
+        return;
+    }
+    state.threads = std::move(*threads);
+}
+
 // Hands what a key asked to TuiOptions::act and shows its answer.
 void carry_out(TopUiState& state, const TuiOptions& opts) {
     TopAction a = std::exchange(state.action, {});
     if (a.kind == TopAction::Kind::none) return;
+    if (a.kind == TopAction::Kind::threads) {
+        read_threads(state, opts);
+        return;
+    }
     if (a.kind == TopAction::Kind::describe) {
         state.detail_cmdline = opts.act ? opts.act(a) : "";
         if (!opts.act) state.detail_cmdline = "(not recorded)";
@@ -522,7 +544,10 @@ Result<void> run_tui(const TopSource& source, const TuiOptions& opts) {
             auto taken = (*box)->take();
             if (taken.update) {
                 latest = taken.update;
-                if (!state.paused) shown = latest;
+                if (!state.paused) {
+                    shown = latest;
+                    read_threads(state, opts);  // the threads' shares over the same interval
+                }
                 dirty = true;
             }
             for (int ch; (ch = ::getch()) != ERR;) {

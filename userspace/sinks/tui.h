@@ -52,6 +52,9 @@ struct TuiOptions {
     // line to show, or for TopAction::Kind::describe the command line. Unset (a replay,
     // the history: their pids may be reused by now) the view refuses k and r.
     std::function<std::string(const TopAction&)> act;
+    // `H`: the threads of a live process (collect/thread_reader.h), read when H is pressed
+    // and at each update while they are shown. Unset (a replay, the history) H says so.
+    std::function<Result<std::vector<ThreadSample>>(int pid)> threads;
 };
 
 // True when both fds are terminals, so a full-screen view can take keys and draw.
