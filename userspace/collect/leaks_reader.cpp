@@ -39,6 +39,34 @@ void add_live(LiveSummary& s, const leaks_alloc& a, uint64_t young_after_ns) {
     s.old_allocs += w;
 }
 
+void LeaksReader::for_each_live(
+    const std::function<void(uint64_t addr, const leaks_alloc&)>& fn) const {
+    const int fd = probe_.live_fd();
+    std::vector<uint64_t> keys(4096);
+    std::vector<leaks_alloc> vals(4096);
+    uint64_t batch = 0;
+    bool first = true;
+    for (;;) {
+        uint32_t n = static_cast<uint32_t>(keys.size());
+        int err = bpf_map_lookup_batch(fd, first ? nullptr : &batch, &batch, keys.data(),
+                                       vals.data(), &n, nullptr);
+        first = false;
+        for (uint32_t i = 0; i < n; ++i) fn(keys[i], vals[i]);
+        if (err) break;  // ENOENT: the last batch
+    }
+}
+
+std::vector<HeldBlock> LeaksReader::outstanding_blocks() const {
+    const uint32_t base = probe_.stack_base();
+    std::vector<HeldBlock> out;
+    for_each_live([&](uint64_t addr, const leaks_alloc& a) {
+        // Blocks of an earlier program image (before an exec) went with it.
+        if (a.stack != 0 && a.stack <= base) return;
+        out.push_back({addr, a.size, a.stack});
+    });
+    return out;
+}
+
 std::map<uint32_t, StackTotals> LeaksReader::read_totals() {
     std::map<uint32_t, StackTotals> out;
     const int ncpus = libbpf_num_possible_cpus();
@@ -76,21 +104,7 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
 
     // Outstanding allocations, by stack.
     std::map<uint32_t, LiveSummary> live;
-    {
-        const int fd = probe_.live_fd();
-        std::vector<uint64_t> keys(4096);
-        std::vector<leaks_alloc> vals(4096);
-        uint64_t batch = 0;
-        bool first = true;
-        for (;;) {
-            uint32_t n = static_cast<uint32_t>(keys.size());
-            int err = bpf_map_lookup_batch(fd, first ? nullptr : &batch, &batch, keys.data(),
-                                           vals.data(), &n, nullptr);
-            first = false;
-            for (uint32_t i = 0; i < n; ++i) add_live(live[vals[i].stack], vals[i], young_after);
-            if (err) break;  // ENOENT: the last batch
-        }
-    }
+    for_each_live([&](uint64_t, const leaks_alloc& a) { add_live(live[a.stack], a, young_after); });
 
     for (const auto& [idx, totals] : last_) {
         // Stacks of an earlier process image (before an exec) held memory that exec freed.
