@@ -18,63 +18,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 perfbpf=${PERFBPF:-$root/build/perfbpf}
-inserts=20000 dict=100000 only=
+# shellcheck source=real_programs.sh
+source "$here/real_programs.sh"
 while [[ $# -gt 0 ]]; do
-  case $1 in
-    --inserts) inserts=$2; shift ;;
-    --dict) dict=$2; shift ;;
-    --only) only=$2; shift ;;
-    *) echo "usage: $0 [--inserts N] [--dict N] [--only NAME]" >&2; exit 2 ;;
-  esac
-  shift
+  real_programs_option "$1" "${2:-}" && { shift 2; continue; }
+  echo "usage: $0 [--inserts N] [--dict N] [--only NAME]" >&2
+  exit 2
 done
-[[ -x $perfbpf ]] || { echo "perfbpf not found at $perfbpf (build it or set PERFBPF)" >&2; exit 1; }
-[[ $(id -u) == 0 ]] || { echo "run as root: perfbpf loads BPF programs" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/perfbpf-reach.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-
-# Inputs the programs read.
-{
-  echo "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT, c REAL);"
-  echo "BEGIN;"
-  for ((i = 0; i < inserts; i++)); do echo "INSERT INTO t(b, c) VALUES('row $i', $i.5);"; done
-  echo "COMMIT;"
-  echo "SELECT count(*), sum(c) FROM t;"
-} >"$work/ins.sql"
-python3 -c "
-import json, random
-random.seed(1)
-print(json.dumps([{'id': i, 'name': 'n%d' % i, 'tags': ['a', 'b', str(i % 7)],
-                   'v': random.random()} for i in range(20000)]))" >"$work/in.json"
-python3 -c "
-import random
-random.seed(2)
-w = ['%x' % random.getrandbits(40) for _ in range(50000)]
-print('\n'.join(w))" >"$work/words.txt"
-git init -q "$work/repo"
-for ((i = 0; i < 100; i++)); do
-  echo "$i" >>"$work/repo/f$((i % 10))"
-  git -C "$work/repo" add -A
-  git -C "$work/repo" -c user.name=b -c user.email=b@x commit -qm "commit $i"
-done
-
-# valgrind follows no exec (an `env VAR=... CMD` would measure env): the environment is set here.
-export PYTHONMALLOC=malloc
-declare -A cmds=(
-  [sqlite3]="sqlite3 :memory: .read\\ $work/ins.sql"
-  [python3]="/usr/bin/python3 -c d={str(i):[i]\\ for\\ i\\ in\\ range($dict)}"
-  [bc]="bc -l $work/pi.bc"
-  [git]="git -C $work/repo log --stat"
-  [jq]="jq .[].name $work/in.json"
-  [sort]="sort $work/words.txt"
-  [gawk]="gawk {a[\$1]++}END{for(k\\ in\\ a)n++;print\\ n} $work/words.txt"
-  [tar]="tar cf /dev/null $work/repo"
-  [perl]="perl -e 1"
-  [perl_hash]="perl -e my%h;\$h{\$_}=[\$_]for(1..50000)"
-)
-printf 'scale=1000\n4*a(1)\nquit\n' >"$work/pi.bc"
+real_programs_setup "$perfbpf" "$inserts" "$dict"
 
 # valgrind's LEAK SUMMARY line for a kind: "bytes blocks".
 vg_kind() {
@@ -85,7 +37,7 @@ vg_kind() {
 echo "| program | perfbpf definitely lost | valgrind definitely lost | difference | perfbpf indirectly / possibly / reachable | valgrind indirectly / possibly / reachable |"
 echo "|---|---|---|---|---|---|"
 json_lines=()
-for name in sqlite3 python3 bc git jq sort gawk tar perl perl_hash; do
+for name in "${real_program_names[@]}"; do
   command -v "${cmds[$name]%% *}" >/dev/null || { echo "$name: not installed, skipped" >&2; continue; }
   [[ -n $only && $only != "$name" ]] && continue
   read -r -a argv <<<"${cmds[$name]}"

@@ -683,16 +683,29 @@ TEST(LeaksSampled, DefaultMeanIntervalHoldsTheTruth) {
         trace("--mode sampled --seed 11 -- " + fixture("leaky") + " " + std::to_string(rounds));
     ASSERT_EQ(t.status, 0) << t.stderr_text;
     EXPECT_EQ(t.report["sample_mean_bytes"], 512 * 1024);
+    double sites = 0;
     for (const auto& site : kLeakySites) {
         SCOPED_TRACE(site.function);
         const json* s =
             find_site(t.report, site.function, "leaky.c", marker_line("leaky.c", site.marker));
         ASSERT_NE(s, nullptr);
         const double truth = site.bytes_per_round * rounds;
+        sites += truth;
         ASSERT_GE(truth, 8.0 * 1024 * 1024);
         EXPECT_LE((*s)["outstanding_bytes_lo"].get<double>(), truth);
         EXPECT_GE((*s)["outstanding_bytes_hi"].get<double>(), truth);
     }
+    // The whole program's interval, every stack's samples together, holds what the fixture
+    // keeps: the three sites, the realloc'ed buffer (1024 B a round) and strdup's copies (24
+    // B a round), plus a few KiB of libc's own (stdio's buffer).
+    const double kept = sites + (1024 + 24) * rounds;
+    const auto& whole = t.report["outstanding"];
+    double sum = t.report["unattributed"]["outstanding_bytes"].get<double>();
+    for (const auto& s : t.report["stacks"]) sum += s["outstanding_bytes"].get<double>();
+    EXPECT_NEAR(whole["bytes"].get<double>(), sum, 0.001 * sum + 2);
+    EXPECT_GE(whole["samples"].get<double>(), 50);
+    EXPECT_LE(whole["bytes_lo"].get<double>(), kept);
+    EXPECT_GE(whole["bytes_hi"].get<double>(), kept + 64 * 1024);
 }
 
 TEST(LeaksGrowth, NamesTheLeakAndCallsTheCachePlateau) {

@@ -106,6 +106,10 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
     std::map<uint32_t, LiveSummary> live;
     for_each_live([&](uint64_t, const leaks_alloc& a) { add_live(live[a.stack], a, young_after); });
 
+    struct {
+        double bytes = 0, variance = 0;
+        uint64_t samples = 0;
+    } whole;  // sampled mode: the program's outstanding bytes, every stack together
     for (const auto& [idx, totals] : last_) {
         // Stacks of an earlier process image (before an exec) held memory that exec freed.
         if (idx != 0 && idx <= base) continue;
@@ -131,6 +135,9 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
         }
         if (estimated) {
             const auto& l = live[idx];
+            whole.bytes += s.outstanding_bytes;
+            whole.variance += l.variance_bytes2;
+            whole.samples += l.entries;
             auto iv = outstanding_interval(s.outstanding_bytes, l.variance_bytes2, l.entries,
                                            static_cast<double>(r.sample_mean_bytes));
             s.outstanding_bytes_lo = iv.lo;
@@ -158,6 +165,11 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
         r.stacks.push_back(std::move(s));
     }
 
+    if (estimated) {
+        auto iv = outstanding_interval(whole.bytes, whole.variance, whole.samples,
+                                       static_cast<double>(r.sample_mean_bytes));
+        r.sampled_total = {whole.bytes, iv.lo, iv.hi, whole.samples};
+    }
     r.counters["images"] = probe_.images();
     r.counters["stacks"] = probe_.stack_top() - base;
     // Tracer counters, summed over CPUs.

@@ -82,6 +82,14 @@ struct ReachSummary {
     uint64_t threads = 0;     // threads whose registers and stacks were roots
 };
 
+// Sampled mode: the program's outstanding bytes, every stack (and the unattributed) together.
+struct SampledTotal {
+    double bytes = 0;
+    double bytes_lo = 0;  // 95 % interval
+    double bytes_hi = 0;
+    uint64_t samples = 0;
+};
+
 struct LeakReport {
     std::string mode;  // exact | sampled | growth | kernel
     int pid = 0;       // 0: system-wide (kernel mode)
@@ -95,6 +103,7 @@ struct LeakReport {
     std::vector<LeakStack> stacks;             // sorted by outstanding bytes, descending
     UnattributedAllocs unattributed;           // not in `stacks`
     ReachSummary reach;                        // exact mode: all outstanding blocks
+    SampledTotal sampled_total;                // sampled mode
     std::vector<ProcessGrowth> processes;      // growth mode
     std::map<std::string, uint64_t> counters;  // tracer counters and drops
     std::vector<std::string> notes;            // what the reader should know (overhead, limits)

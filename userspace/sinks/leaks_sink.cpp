@@ -123,7 +123,13 @@ json leaks_json(const LeakReport& r) {
                                {"reachable_blocks", r.reach.reachable_blocks},
                                {"root_bytes", r.reach.root_bytes},
                                {"threads", r.reach.threads}};
-    if (r.estimated) out["sample_mean_bytes"] = r.sample_mean_bytes;
+    if (r.estimated) {
+        out["sample_mean_bytes"] = r.sample_mean_bytes;
+        out["outstanding"] = {{"bytes", std::llround(r.sampled_total.bytes)},
+                              {"bytes_lo", std::llround(r.sampled_total.bytes_lo)},
+                              {"bytes_hi", std::llround(r.sampled_total.bytes_hi)},
+                              {"samples", r.sampled_total.samples}};
+    }
     if (r.target_exited) out["exit_code"] = r.exit_code;
     if (!r.processes.empty()) out["processes"] = procs;
     return out;
