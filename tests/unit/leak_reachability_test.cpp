@@ -116,21 +116,24 @@ TEST(LeakReachability, ReachedCycleIsReachable) {
     EXPECT_EQ(r.reachable.blocks, 2u);
 }
 
-TEST(LeakReachability, InteriorPointerIsPossiblyLostUntilAStartPointerTurnsUp) {
+TEST(LeakReachability, InteriorPointerIsPossiblyLostUntilAStartPointerChainTurnsUp) {
     World w;
     auto a = w.block(kHeap + 0x100, 64), b = w.block(kHeap + 0x200, 64),
-         c = w.block(kHeap + 0x300, 64), d = w.block(kHeap + 0x400, 64);
-    w.mem.put(kRoot, a + 16);  // interior: a possibly lost
-    w.mem.put(a + 8, b);       // start pointer from a possibly lost block: reachable
-    w.mem.put(kRoot + 8, c + 63);
-    w.mem.put(b + 8, c);  // found later through a start pointer: upgraded
-    w.mem.put(c, d);      // and scanned again, so d is reachable too
+         c = w.block(kHeap + 0x300, 64), d = w.block(kHeap + 0x400, 64),
+         e = w.block(kHeap + 0x500, 64);
+    w.mem.put(kRoot, a + 16);      // interior: a possibly lost
+    w.mem.put(a + 8, b);           // a start pointer, but from a possibly lost block: possibly
+    w.mem.put(kRoot + 8, c + 63);  // c possibly lost, for now
+    w.mem.put(kRoot + 16, d);      // d reachable
+    w.mem.put(d + 8, c);           // a start-pointer chain to c: upgraded
+    w.mem.put(c, e);               // and scanned again, so e is reachable too
     auto r = w.run();
     EXPECT_EQ(r.reach[0], Reach::PossiblyLost);
-    EXPECT_EQ(r.reach[1], Reach::Reachable);
+    EXPECT_EQ(r.reach[1], Reach::PossiblyLost);
     EXPECT_EQ(r.reach[2], Reach::Reachable);
     EXPECT_EQ(r.reach[3], Reach::Reachable);
-    EXPECT_EQ(r.possibly_lost.bytes, 64u);
+    EXPECT_EQ(r.reach[4], Reach::Reachable);
+    EXPECT_EQ(r.possibly_lost.bytes, 128u);
 }
 
 TEST(LeakReachability, OnePastTheEndAndUnalignedWordsAreNotPointers) {

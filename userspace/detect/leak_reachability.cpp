@@ -30,16 +30,17 @@ class Marker {
         if (!starts_.empty()) lo_ = starts_.front();
     }
 
-    // Phase 1: from the roots, memcheck's rule: a start pointer makes a block reachable, an
-    // interior one possibly lost, and a block only possibly lost is upgraded (and scanned
-    // again) when a start pointer turns up.
+    // Phase 1: from the roots, memcheck's rule (mc_leakcheck.c): a block is reachable when
+    // a chain of start pointers leads to it from a root; reached any other way (an interior
+    // pointer anywhere in the chain) it is possibly lost, and upgraded, and scanned again,
+    // when such a chain turns up.
     void from_roots(std::span<const RootRange> roots, std::span<const uint64_t> words) {
-        for (uint64_t w : words) visit_from_root(w);
+        for (uint64_t w : words) visit(w, true);
         for (const auto& r : roots) {
             root_bytes_ += r.end > r.start ? r.end - r.start : 0;
-            scan(r.start, r.end, [&](uint64_t w) { visit_from_root(w); });
+            scan(r.start, r.end, [&](uint64_t w) { visit(w, true); });
         }
-        drain([&](uint64_t w) { visit_from_root(w); });
+        drain([&](uint64_t w, size_t from) { visit(w, mark_[from] == Mark::Reachable); });
     }
 
     // Phase 2: each block still unreached, by address, leads the group of unreached blocks
@@ -49,7 +50,7 @@ class Marker {
             if (mark_[k] != Mark::Unreached) continue;
             const size_t leader = k;
             work_.push_back(k);
-            drain([&](uint64_t w) {
+            drain([&](uint64_t w, size_t) {
                 auto hit = find(w);
                 if (!hit || hit->sorted == leader || mark_[hit->sorted] != Mark::Unreached) return;
                 mark_[hit->sorted] = Mark::Indirect;
@@ -103,22 +104,29 @@ class Marker {
         return std::nullopt;
     }
 
-    void visit_from_root(uint64_t w) {
+    // `w` found in a root or in a block reached through start pointers only (`definite`).
+    void visit(uint64_t w, bool definite) {
         auto hit = find(w);
         if (!hit) return;
         Mark& m = mark_[hit->sorted];
-        if (m == Mark::Unreached || (m == Mark::Possible && hit->start)) {
-            m = hit->start ? Mark::Reachable : Mark::Possible;
+        if (m == Mark::Reachable) return;
+        if (hit->start && definite) {
+            m = Mark::Reachable;
+            work_.push_back(hit->sorted);
+        } else if (m == Mark::Unreached) {
+            m = Mark::Possible;
             work_.push_back(hit->sorted);
         }
     }
 
+    // Scans each block on the worklist; `visit(word, block)`.
     template <class Visit>
     void drain(const Visit& visit) {
         while (!work_.empty()) {
-            const HeldBlock& b = blocks_[order_[work_.back()]];
+            const size_t k = work_.back();
             work_.pop_back();
-            scan(b.addr, b.addr + b.size, visit);
+            const HeldBlock& b = blocks_[order_[k]];
+            scan(b.addr, b.addr + b.size, [&](uint64_t w) { visit(w, k); });
         }
     }
 

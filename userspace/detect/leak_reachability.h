@@ -4,10 +4,10 @@
 // candidate pointer. Pure logic: the target's memory comes through a callback.
 //
 // Classes, following memcheck's defaults (mc_leakcheck.c):
-// - reachable: reached from a root through a pointer to a block's start;
-// - possibly lost: reached, but only through a pointer into its interior (memcheck's
-//   "possibly lost"; its C++ heuristics for std::string, new[] and multiple inheritance,
-//   which upgrade some interior pointers, are not applied);
+// - reachable: reached from a root through a chain of pointers to blocks' starts;
+// - possibly lost: reached, but only through chains with a pointer into a block's interior
+//   (memcheck's "possibly lost"; its C++ heuristics for std::string, new[] and multiple
+//   inheritance, which accept some interior pointers as start pointers, are not applied);
 // - definitely lost: not reached; a group of unreached blocks that point to each other
 //   (a cycle included) has one of them as definitely lost, the leader, the first by
 //   address not reached from an earlier leader;
