@@ -905,6 +905,14 @@ TEST(LeaksReach, ClassesAtTheCommandsExit) {
     EXPECT_EQ(text.substr(first_stack, 18), "\n[definitely lost]") << text;
 }
 
+TEST(LeaksReach, ACrashIsScannedWhereItDied) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("leak_reach") + " crash");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["exit_code"], 128 + SIGSEGV);
+    expect_reach_fixture(t.report, true);
+}
+
 TEST(LeaksReach, ClassesOfARunningCommandAtDuration) {
     PERFBPF_REQUIRE_ROOT();
     Trace t = trace("--duration 1.5 -- " + fixture("leak_reach") + " wait");
