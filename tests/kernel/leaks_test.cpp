@@ -686,16 +686,29 @@ TEST(LeaksSampled, DefaultMeanIntervalHoldsTheTruth) {
         trace("--mode sampled --seed 11 -- " + fixture("leaky") + " " + std::to_string(rounds));
     ASSERT_EQ(t.status, 0) << t.stderr_text;
     EXPECT_EQ(t.report["sample_mean_bytes"], 512 * 1024);
+    double sites = 0;
     for (const auto& site : kLeakySites) {
         SCOPED_TRACE(site.function);
         const json* s =
             find_site(t.report, site.function, "leaky.c", marker_line("leaky.c", site.marker));
         ASSERT_NE(s, nullptr);
         const double truth = site.bytes_per_round * rounds;
+        sites += truth;
         ASSERT_GE(truth, 8.0 * 1024 * 1024);
         EXPECT_LE((*s)["outstanding_bytes_lo"].get<double>(), truth);
         EXPECT_GE((*s)["outstanding_bytes_hi"].get<double>(), truth);
     }
+    // The whole program's interval, every stack's samples together, holds what the fixture
+    // keeps: the three sites, the realloc'ed buffer (1024 B a round) and strdup's copies (24
+    // B a round), plus a few KiB of libc's own (stdio's buffer).
+    const double kept = sites + (1024 + 24) * rounds;
+    const auto& whole = t.report["outstanding"];
+    double sum = t.report["unattributed"]["outstanding_bytes"].get<double>();
+    for (const auto& s : t.report["stacks"]) sum += s["outstanding_bytes"].get<double>();
+    EXPECT_NEAR(whole["bytes"].get<double>(), sum, 0.001 * sum + 2);
+    EXPECT_GE(whole["samples"].get<double>(), 50);
+    EXPECT_LE(whole["bytes_lo"].get<double>(), kept);
+    EXPECT_GE(whole["bytes_hi"].get<double>(), kept + 64 * 1024);
 }
 
 TEST(LeaksGrowth, NamesTheLeakAndCallsTheCachePlateau) {
@@ -975,6 +988,89 @@ TEST(LeaksBadInput, NoPermission) {
     EXPECT_NE(st, 0);
     EXPECT_NE(out.find("trace --leaks"), std::string::npos) << out;
     EXPECT_EQ(out.find("ready"), std::string::npos) << "the command must not have been started";
+}
+
+// Reachability at the end: each outstanding block of leak_reach.c by memcheck's classes.
+void expect_reach(const json& report, const std::string& function, const std::string& marker,
+                  double bytes, const char* field) {
+    SCOPED_TRACE(marker);
+    const json* s =
+        find_site(report, function, "leak_reach.c", marker_line("leak_reach.c", marker));
+    ASSERT_NE(s, nullptr) << report.dump(1);
+    EXPECT_EQ((*s)["outstanding_bytes"].get<double>(), bytes);
+    for (const char* f : {"lost_bytes", "indirect_bytes", "possible_bytes", "reachable_bytes"})
+        EXPECT_EQ((*s)[f].get<double>(), std::string(f) == field ? bytes : 0.0) << f;
+}
+
+void expect_reach_fixture(const json& report, bool interior) {
+    ASSERT_TRUE(report.contains("reachability")) << report.dump(1);
+    expect_reach(report, "make_lost", "REACH:lost", 4001, "lost_bytes");
+    expect_reach(report, "make_lost", "REACH:indirect", 3002, "indirect_bytes");
+    expect_reach(report, "make_global", "REACH:global", 2003, "reachable_bytes");
+    expect_reach(report, "main", "REACH:stack", 1004, "reachable_bytes");
+    if (interior) expect_reach(report, "make_global", "REACH:interior", 5005, "possible_bytes");
+    // The fixture's own blocks are the only lost ones.
+    EXPECT_EQ(report["reachability"]["lost_bytes"], 4001);
+    EXPECT_EQ(report["reachability"]["indirect_bytes"], 3002);
+}
+
+TEST(LeaksReach, ClassesAtTheCommandsExit) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("leak_reach"));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["target_exited"], true);
+    EXPECT_EQ(t.report["exit_code"], 0);  // the exit status survives the hold at exit
+    expect_reach_fixture(t.report, true);
+    EXPECT_EQ(t.report["reachability"]["threads"], 1);
+    // The text report leads with what is definitely lost.
+    TempDir dir;
+    const std::string out = dir.path() + "/report.txt";
+    int status = -1;
+    test::run_perfbpf(
+        "trace --leaks -o " + out + " -- " + fixture("leak_reach") + " >/dev/null 2>&1", &status);
+    ASSERT_EQ(status, 0);
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    const auto lost = text.find("definitely lost: 3.9 KiB in 1 block");
+    ASSERT_NE(lost, std::string::npos) << text;
+    const auto first_stack = text.find("\n[");
+    ASSERT_NE(first_stack, std::string::npos) << text;
+    EXPECT_LT(lost, first_stack);
+    EXPECT_EQ(text.substr(first_stack, 18), "\n[definitely lost]") << text;
+}
+
+TEST(LeaksReach, ACrashIsScannedWhereItDied) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("leak_reach") + " crash");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["exit_code"], 128 + SIGSEGV);
+    expect_reach_fixture(t.report, true);
+}
+
+TEST(LeaksReach, ClassesOfARunningCommandAtDuration) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("--duration 1.5 -- " + fixture("leak_reach") + " wait");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["target_exited"], false);
+    expect_reach_fixture(t.report, true);
+}
+
+TEST(LeaksReach, RunningProcessIsScannedAndLetGo) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("leak_reach"), "wait"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    Trace t = trace("--mode exact --duration 1 -p " + std::to_string(c.pid()));
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    // Its blocks predate the trace, so none is known; the scan still ran on every thread.
+    ASSERT_TRUE(t.report.contains("reachability")) << t.report.dump(1);
+    EXPECT_EQ(t.report["reachability"]["threads"], 1);
+    EXPECT_GT(t.report["reachability"]["root_bytes"].get<double>(), 0);
+    // Running again and traced by nobody.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(process_state(c.pid()), 'S');
+    auto status = read_file("/proc/" + std::to_string(c.pid()) + "/status");
+    ASSERT_TRUE(status);
+    EXPECT_NE(status->find("TracerPid:\t0\n"), std::string::npos);
 }
 
 }  // namespace

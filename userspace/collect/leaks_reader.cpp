@@ -39,6 +39,34 @@ void add_live(LiveSummary& s, const leaks_alloc& a, uint64_t young_after_ns) {
     s.old_allocs += w;
 }
 
+void LeaksReader::for_each_live(
+    const std::function<void(uint64_t addr, const leaks_alloc&)>& fn) const {
+    const int fd = probe_.live_fd();
+    std::vector<uint64_t> keys(4096);
+    std::vector<leaks_alloc> vals(4096);
+    uint64_t batch = 0;
+    bool first = true;
+    for (;;) {
+        uint32_t n = static_cast<uint32_t>(keys.size());
+        int err = bpf_map_lookup_batch(fd, first ? nullptr : &batch, &batch, keys.data(),
+                                       vals.data(), &n, nullptr);
+        first = false;
+        for (uint32_t i = 0; i < n; ++i) fn(keys[i], vals[i]);
+        if (err) break;  // ENOENT: the last batch
+    }
+}
+
+std::vector<HeldBlock> LeaksReader::outstanding_blocks() const {
+    const uint32_t base = probe_.stack_base();
+    std::vector<HeldBlock> out;
+    for_each_live([&](uint64_t addr, const leaks_alloc& a) {
+        // Blocks of an earlier program image (before an exec) went with it.
+        if (a.stack != 0 && a.stack <= base) return;
+        out.push_back({addr, a.size, a.stack});
+    });
+    return out;
+}
+
 std::map<uint32_t, StackTotals> LeaksReader::read_totals() {
     std::map<uint32_t, StackTotals> out;
     const int ncpus = libbpf_num_possible_cpus();
@@ -76,22 +104,12 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
 
     // Outstanding allocations, by stack.
     std::map<uint32_t, LiveSummary> live;
-    {
-        const int fd = probe_.live_fd();
-        std::vector<uint64_t> keys(4096);
-        std::vector<leaks_alloc> vals(4096);
-        uint64_t batch = 0;
-        bool first = true;
-        for (;;) {
-            uint32_t n = static_cast<uint32_t>(keys.size());
-            int err = bpf_map_lookup_batch(fd, first ? nullptr : &batch, &batch, keys.data(),
-                                           vals.data(), &n, nullptr);
-            first = false;
-            for (uint32_t i = 0; i < n; ++i) add_live(live[vals[i].stack], vals[i], young_after);
-            if (err) break;  // ENOENT: the last batch
-        }
-    }
+    for_each_live([&](uint64_t, const leaks_alloc& a) { add_live(live[a.stack], a, young_after); });
 
+    struct {
+        double bytes = 0, variance = 0;
+        uint64_t samples = 0;
+    } whole;  // sampled mode: the program's outstanding bytes, every stack together
     for (const auto& [idx, totals] : last_) {
         // Stacks of an earlier process image (before an exec) held memory that exec freed.
         if (idx != 0 && idx <= base) continue;
@@ -117,6 +135,9 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
         }
         if (estimated) {
             const auto& l = live[idx];
+            whole.bytes += s.outstanding_bytes;
+            whole.variance += l.variance_bytes2;
+            whole.samples += l.entries;
             auto iv = outstanding_interval(s.outstanding_bytes, l.variance_bytes2, l.entries,
                                            static_cast<double>(r.sample_mean_bytes));
             s.outstanding_bytes_lo = iv.lo;
@@ -144,6 +165,11 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
         r.stacks.push_back(std::move(s));
     }
 
+    if (estimated) {
+        auto iv = outstanding_interval(whole.bytes, whole.variance, whole.samples,
+                                       static_cast<double>(r.sample_mean_bytes));
+        r.sampled_total = {whole.bytes, iv.lo, iv.hi, whole.samples};
+    }
     r.counters["images"] = probe_.images();
     r.counters["stacks"] = probe_.stack_top() - base;
     // Tracer counters, summed over CPUs.

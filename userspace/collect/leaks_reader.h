@@ -3,9 +3,11 @@
 // variance) and the frames of each stack. Produces an unsymbolized LeakReport.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
+#include "detect/leak_reachability.h"
 #include "model/leaks.h"
 #include "perfbpf/leaks.h"
 
@@ -54,8 +56,11 @@ class LeaksReader {
     LeakReport report(uint64_t now_ns, const std::string& mode, bool estimated,
                       uint64_t min_age_ns = 0);
     uint32_t stacks_seen() const { return last_top_; }
+    // Every outstanding allocation of the current program image (address, size, stack).
+    std::vector<HeldBlock> outstanding_blocks() const;
 
   private:
+    void for_each_live(const std::function<void(uint64_t addr, const leaks_alloc&)>& fn) const;
     std::map<uint32_t, StackTotals> read_totals();
     const LeaksProbe& probe_;
     uint64_t start_ns_;

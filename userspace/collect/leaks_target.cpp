@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -147,6 +149,9 @@ SpawnedTarget::SpawnedTarget(SpawnedTarget&& o) noexcept
     : pid_(std::exchange(o.pid_, -1)),
       reaped_(o.reaped_),
       exit_code_(o.exit_code_),
+      traced_(std::exchange(o.traced_, false)),
+      at_exit_(std::exchange(o.at_exit_, false)),
+      pending_signal_(o.pending_signal_),
       go_(std::move(o.go_)),
       status_(std::move(o.status_)) {}
 
@@ -156,6 +161,9 @@ SpawnedTarget& SpawnedTarget::operator=(SpawnedTarget&& o) noexcept {
         pid_ = std::exchange(o.pid_, -1);
         reaped_ = o.reaped_;
         exit_code_ = o.exit_code_;
+        traced_ = std::exchange(o.traced_, false);
+        at_exit_ = std::exchange(o.at_exit_, false);
+        pending_signal_ = o.pending_signal_;
         go_ = std::move(o.go_);
         status_ = std::move(o.status_);
     }
@@ -169,10 +177,19 @@ SpawnedTarget::~SpawnedTarget() {
 void SpawnedTarget::kill_and_reap() {
     if (pid_ > 0 && !reaped_) {
         ::kill(pid_, SIGKILL);
-        int st;
-        while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+        for (;;) {
+            int st;
+            const pid_t r = ::waitpid(pid_, &st, __WALL);
+            if (r < 0 && errno == EINTR) continue;
+            // A traced child may still stop at its exit: let it finish.
+            if (r == pid_ && WIFSTOPPED(st)) {
+                ::ptrace(PTRACE_DETACH, pid_, nullptr, nullptr);
+                continue;
+            }
+            break;
         }
         reaped_ = true;
+        traced_ = at_exit_ = false;
     }
 }
 
@@ -192,15 +209,119 @@ Result<void> SpawnedTarget::release() {
     return {};
 }
 
+void SpawnedTarget::reaped(int st) {
+    reaped_ = true;
+    traced_ = at_exit_ = false;
+    exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+}
+
 bool SpawnedTarget::exited() {
-    if (pid_ <= 0 || reaped_) return true;
-    int st;
-    pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-        reaped_ = true;
-        exit_code_ = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : -1;
+    if (pid_ <= 0 || reaped_ || at_exit_) return true;
+    for (;;) {
+        int st;
+        const pid_t r = ::waitpid(pid_, &st, WNOHANG | (traced_ ? __WALL : 0));
+        if (r != pid_) return false;
+        if (WIFEXITED(st) || WIFSIGNALED(st)) {
+            reaped(st);
+            return true;
+        }
+        if (WIFSTOPPED(st) && traced_ && on_trace_stop(st)) return true;
     }
-    return reaped_;
+}
+
+namespace {
+
+// At the first thread's exit stop: whether the whole process is ending (its other threads
+// go within moments of exit_group) rather than that thread alone (pthread_exit).
+bool only_thread_left(pid_t pid) {
+    const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    for (int waited = 0; waited < 200; waited += 5) {
+        size_t n = 0;
+        std::error_code ec;
+        for (auto it = std::filesystem::directory_iterator(dir, ec);
+             !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+            ++n;
+        if (n <= 1) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+bool job_control_stop(int sig) {
+    return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+}  // namespace
+
+bool SpawnedTarget::on_trace_stop(int st) {
+    const int event = st >> 16, sig = WSTOPSIG(st);
+    if (event == PTRACE_EVENT_EXIT) {
+        if (only_thread_left(pid_)) {
+            at_exit_ = true;
+            return true;
+        }
+        ::ptrace(PTRACE_DETACH, pid_, nullptr, nullptr);  // not the process: let it go
+        traced_ = false;
+        return false;
+    }
+    if (event == PTRACE_EVENT_STOP) {
+        // A group stop stays one (PTRACE_LISTEN); any other such stop is let go.
+        ::ptrace(job_control_stop(sig) ? PTRACE_LISTEN : PTRACE_CONT, pid_, nullptr, nullptr);
+        return false;
+    }
+    ::ptrace(PTRACE_CONT, pid_, nullptr, reinterpret_cast<void*>(static_cast<uintptr_t>(sig)));
+    return false;
+}
+
+Result<void> SpawnedTarget::hold_at_exit() {
+    if (::ptrace(PTRACE_SEIZE, pid_, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACEEXIT)) != 0)
+        return fail_errno("ptrace seize of the command (to hold it at exit)", errno);
+    traced_ = true;
+    return {};
+}
+
+Result<void> SpawnedTarget::stop_traced() {
+    if (!traced_) return fail("the command is not traced");
+    if (at_exit_) return {};
+    if (::ptrace(PTRACE_INTERRUPT, pid_, nullptr, nullptr) != 0)
+        return fail_errno("ptrace interrupt of the command", errno);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (;;) {
+        int st;
+        const pid_t r = ::waitpid(pid_, &st, WNOHANG | __WALL);
+        if (r < 0 && errno != EINTR) return fail_errno("wait for the command to stop", errno);
+        if (r == pid_) {
+            if (WIFEXITED(st) || WIFSIGNALED(st)) {
+                reaped(st);
+                return fail("the command exited before it could be stopped");
+            }
+            const int event = st >> 16;
+            if (event == PTRACE_EVENT_EXIT && only_thread_left(pid_)) {
+                at_exit_ = true;
+                return {};
+            }
+            if (event == 0) pending_signal_ = WSTOPSIG(st);  // delivered at release_hold()
+            if (event == 0 || event == PTRACE_EVENT_STOP) return {};
+            (void)on_trace_stop(st);
+            if (!traced_) return fail("the command's first thread exited");
+        }
+        if (std::chrono::steady_clock::now() > deadline) return fail("the command did not stop");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+void SpawnedTarget::release_hold() {
+    if (!traced_) return;
+    ::ptrace(PTRACE_DETACH, pid_, nullptr,
+             reinterpret_cast<void*>(static_cast<uintptr_t>(std::exchange(pending_signal_, 0))));
+    traced_ = false;
+    if (!at_exit_) return;
+    int st;
+    pid_t r;
+    while ((r = ::waitpid(pid_, &st, 0)) < 0 && errno == EINTR) {
+    }
+    if (r == pid_) reaped(st);
+    at_exit_ = false;
 }
 
 void SpawnedTarget::terminate(int grace_ms) {

@@ -49,11 +49,31 @@ class SpawnedTarget {
     // SIGTERM, then SIGKILL after grace_ms; reaps.
     void terminate(int grace_ms = 1000);
 
+    // Traces the child (PTRACE_SEIZE with PTRACE_O_TRACEEXIT; call before release()) so
+    // that its exit stops before its address space is torn down: exited() is then true at
+    // that stop, with the memory still there to scan, until release_hold(). Signals sent to
+    // the child stop it until exited() is next called, which passes them on. Only the
+    // process's first thread is traced: when another thread ends the process, that thread's
+    // exit is not held (the first thread, killed, does not stop) and nothing is held.
+    Result<void> hold_at_exit();
+    bool traced() const { return traced_; }
+    bool held_at_exit() const { return at_exit_; }
+    // Stops the traced child now (PTRACE_INTERRUPT), for a scan; nothing to do at its exit.
+    Result<void> stop_traced();
+    // Ends the tracing (a signal caught while stopping it is delivered); a child held at
+    // its exit then finishes exiting and is reaped.
+    void release_hold();
+
   private:
     void kill_and_reap();
+    void reaped(int status);
+    bool on_trace_stop(int status);  // true: held at the process's exit
     pid_t pid_ = -1;
     bool reaped_ = false;
     int exit_code_ = 0;
+    bool traced_ = false;
+    bool at_exit_ = false;
+    int pending_signal_ = 0;
     UniqueFd go_;      // write end: one byte releases the child
     UniqueFd status_;  // read end, CLOEXEC in the child: EOF = exec succeeded
 };

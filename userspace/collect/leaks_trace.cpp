@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "collect/collector.h"
+#include "collect/leaks_freeze.h"
 #include "collect/leaks_growth_reader.h"
 #include "collect/leaks_inject.h"
 #include "collect/leaks_kernel_reader.h"
@@ -221,6 +222,65 @@ std::string overhead_warning(const std::string& mode, bool command) {
     return {};
 }
 
+// Exact mode at the end: the target held still while its memory is scanned for pointers
+// to the outstanding blocks; each stack's bytes split by memcheck's classes. A launched
+// command is stopped by its tracer (`child`, held at its exit when it exited), a running
+// process is seized here. Why it could not be done goes into the notes.
+void add_reachability(LeakReport& r, const LeaksReader& reader, int pid, SpawnedTarget* child,
+                      const std::string& not_held) {
+    auto skip = [&](const std::string& why) {
+        r.notes.push_back("no reachability scan: " + why +
+                          " (outstanding bytes are not split into lost and reachable)");
+    };
+    if (!not_held.empty()) return skip(not_held);
+    if (child) {
+        if (!child->traced() && child->exited())
+            return skip(
+                "the command ended before its memory could be held (another thread "
+                "than the first ended it, or its first thread exited alone)");
+        if (auto s = child->stop_traced(); !s) return skip(s.error().message);
+    } else if (!check_pid(pid).empty()) {
+        return skip("process " + std::to_string(pid) + " exited before the end of the trace");
+    }
+    const uint64_t t0 = monotonic_ns();
+    FrozenTarget frozen = FrozenTarget::freeze(pid, child ? pid : 0);
+    const auto blocks = reader.outstanding_blocks();
+    auto reach = scan_target(pid, frozen, blocks);
+    const size_t threads = frozen.threads().size();
+    frozen.thaw();
+    if (child) child->release_hold();
+    if (!reach) return skip(reach.error().message);
+    std::map<uint32_t, LeakStack*> by_index;
+    for (auto& s : r.stacks) by_index[s.index] = &s;
+    auto& sum = r.reach;
+    // By Reach's order: definitely lost, indirectly lost, possibly lost, reachable.
+    constexpr double LeakStack::*kField[] = {&LeakStack::lost_bytes, &LeakStack::indirect_bytes,
+                                             &LeakStack::possible_bytes,
+                                             &LeakStack::reachable_bytes};
+    for (size_t i = 0; i < blocks.size(); ++i) {
+        auto it = by_index.find(blocks[i].stack);
+        if (it != by_index.end())
+            it->second->*kField[static_cast<size_t>(reach->reach[i])] +=
+                static_cast<double>(blocks[i].size);
+    }
+    sum.scanned = true;
+    sum.lost_bytes = static_cast<double>(reach->definitely_lost.bytes);
+    sum.lost_blocks = reach->definitely_lost.blocks;
+    sum.indirect_bytes = static_cast<double>(reach->indirectly_lost.bytes);
+    sum.indirect_blocks = reach->indirectly_lost.blocks;
+    sum.possible_bytes = static_cast<double>(reach->possibly_lost.bytes);
+    sum.possible_blocks = reach->possibly_lost.blocks;
+    sum.reachable_bytes = static_cast<double>(reach->reachable.bytes);
+    sum.reachable_blocks = reach->reachable.blocks;
+    sum.root_bytes = reach->root_bytes;
+    sum.threads = threads;
+    r.counters["reach_scan_us"] = (monotonic_ns() - t0) / 1000;
+    if (frozen.skipped())
+        r.notes.push_back("reachability: " + std::to_string(frozen.skipped()) +
+                          " thread(s) could not be stopped; their registers and stacks were "
+                          "not scanned");
+}
+
 }  // namespace
 
 Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::atomic<bool>& stop,
@@ -289,6 +349,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
 
     TempFile maps_file;
     std::optional<SpawnedTarget> child;
+    std::string not_held;  // why a launched command is not held at its exit
     int pid = opts.pid;
     if (command) {
         std::string preload = shim;
@@ -310,6 +371,9 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
         if (!spawned) return std::unexpected(spawned.error());
         child = std::move(*spawned);
         pid = child->pid();
+        if (opts.mode == "exact" && !kernel) {
+            if (auto h = child->hold_at_exit(); !h) not_held = h.error().message;
+        }
     }
 
     std::unique_ptr<LeaksProbe> probe;
@@ -580,6 +644,8 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     report.comm = comm;
     report.notes = notes_only.notes;
     for (const auto& n : end_notes) report.notes.push_back(n);
+    if (reader && opts.mode == "exact")
+        add_reachability(report, *reader, pid, child ? &*child : nullptr, not_held);
     if (reader) add_limit_notes(report, opts);
     if (reader && estimated) add_sampling_notes(report, opts);
     if (!command && opts.mode == "exact")

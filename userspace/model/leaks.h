@@ -41,8 +41,14 @@ struct LeakStack {
     double untracked_allocs = 0;      // no room to track them: not in outstanding_* (a lower bound)
     double outstanding_bytes_lo = 0;  // sampled mode: 95 % interval
     double outstanding_bytes_hi = 0;
-    uint64_t samples = 0;            // sampled mode: sampled allocations still outstanding
-    uint64_t oldest_age_ns = 0;      // age of the oldest outstanding allocation at the end
+    uint64_t samples = 0;        // sampled mode: sampled allocations still outstanding
+    uint64_t oldest_age_ns = 0;  // age of the oldest outstanding allocation at the end
+    // Exact mode, from the reachability scan at the end (LeakReport::reachability): the
+    // outstanding bytes by memcheck's classes.
+    double lost_bytes = 0;  // definitely lost
+    double indirect_bytes = 0;
+    double possible_bytes = 0;
+    double reachable_bytes = 0;
     std::vector<TrendPoint> series;  // outstanding bytes at each interval end
 
     TrendVerdict trend;
@@ -67,6 +73,23 @@ struct UnattributedAllocs {
     double outstanding_allocs = 0;
 };
 
+// Outstanding bytes and blocks of the whole target by reachability class.
+struct ReachSummary {
+    bool scanned = false;
+    double lost_bytes = 0, indirect_bytes = 0, possible_bytes = 0, reachable_bytes = 0;
+    uint64_t lost_blocks = 0, indirect_blocks = 0, possible_blocks = 0, reachable_blocks = 0;
+    uint64_t root_bytes = 0;  // memory scanned as roots
+    uint64_t threads = 0;     // threads whose registers and stacks were roots
+};
+
+// Sampled mode: the program's outstanding bytes, every stack (and the unattributed) together.
+struct SampledTotal {
+    double bytes = 0;
+    double bytes_lo = 0;  // 95 % interval
+    double bytes_hi = 0;
+    uint64_t samples = 0;
+};
+
 struct LeakReport {
     std::string mode;  // exact | sampled | growth | kernel
     int pid = 0;       // 0: system-wide (kernel mode)
@@ -79,6 +102,8 @@ struct LeakReport {
     int exit_code = 0;
     std::vector<LeakStack> stacks;             // sorted by outstanding bytes, descending
     UnattributedAllocs unattributed;           // not in `stacks`
+    ReachSummary reach;                        // exact mode: all outstanding blocks
+    SampledTotal sampled_total;                // sampled mode
     std::vector<ProcessGrowth> processes;      // growth mode
     std::map<std::string, uint64_t> counters;  // tracer counters and drops
     std::vector<std::string> notes;            // what the reader should know (overhead, limits)

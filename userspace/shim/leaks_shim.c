@@ -177,6 +177,9 @@ static void flush(void)
 	if (self.count) {
 		if (LIKELY(self.session == atomic_load_explicit(&session, memory_order_relaxed)))
 			perfbpf_leaks_hook(self.ev, self.count, self.batch_start_ns);
+		/* The addresses would stay in this thread's TLS, where the reachability scan at
+		 * the end would take them for pointers that keep the blocks reachable. */
+		memset(self.ev, 0, self.count * sizeof(self.ev[0]));
 		self.count = 0;
 	}
 }

@@ -29,15 +29,22 @@ std::string base(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Order of the report: leaks first, then growing, plateau, churn; bytes within a class.
+// Order of the report: after a reachability scan, stacks holding definitely lost bytes
+// first (most first); then leaks, growing, plateau, churn; bytes within a class.
 std::vector<const LeakStack*> ordered(const LeakReport& r) {
     std::vector<const LeakStack*> out;
     for (const auto& s : r.stacks) out.push_back(&s);
-    std::stable_sort(out.begin(), out.end(), [](const LeakStack* a, const LeakStack* b) {
+    std::stable_sort(out.begin(), out.end(), [&](const LeakStack* a, const LeakStack* b) {
+        if (r.reach.scanned && a->lost_bytes != b->lost_bytes) return a->lost_bytes > b->lost_bytes;
         if (a->trend.cls != b->trend.cls) return a->trend.cls < b->trend.cls;
         return a->outstanding_bytes > b->outstanding_bytes;
     });
     return out;
+}
+
+std::string reach_line(const char* label, double bytes, uint64_t blocks) {
+    return std::string(label) + " " + format_bytes(bytes) + " in " + std::to_string(blocks) +
+           " block" + (blocks == 1 ? "" : "s");
 }
 
 std::string age_text(uint64_t ns) {
@@ -64,6 +71,12 @@ json leaks_json(const LeakReport& r) {
                {"truncated", s.truncated},
                {"kernel", s.kernel},
                {"frames", frames}};
+        if (r.reach.scanned) {
+            j["lost_bytes"] = std::llround(s.lost_bytes);
+            j["indirect_bytes"] = std::llround(s.indirect_bytes);
+            j["possible_bytes"] = std::llround(s.possible_bytes);
+            j["reachable_bytes"] = std::llround(s.reachable_bytes);
+        }
         if (r.estimated) {
             j["outstanding_bytes_lo"] = std::llround(s.outstanding_bytes_lo);
             j["outstanding_bytes_hi"] = std::llround(s.outstanding_bytes_hi);
@@ -99,7 +112,24 @@ json leaks_json(const LeakReport& r) {
                {"outstanding_allocs", std::llround(r.unattributed.outstanding_allocs)}}},
              {"counters", r.counters},
              {"notes", r.notes}};
-    if (r.estimated) out["sample_mean_bytes"] = r.sample_mean_bytes;
+    if (r.reach.scanned)
+        out["reachability"] = {{"lost_bytes", std::llround(r.reach.lost_bytes)},
+                               {"lost_blocks", r.reach.lost_blocks},
+                               {"indirect_bytes", std::llround(r.reach.indirect_bytes)},
+                               {"indirect_blocks", r.reach.indirect_blocks},
+                               {"possible_bytes", std::llround(r.reach.possible_bytes)},
+                               {"possible_blocks", r.reach.possible_blocks},
+                               {"reachable_bytes", std::llround(r.reach.reachable_bytes)},
+                               {"reachable_blocks", r.reach.reachable_blocks},
+                               {"root_bytes", r.reach.root_bytes},
+                               {"threads", r.reach.threads}};
+    if (r.estimated) {
+        out["sample_mean_bytes"] = r.sample_mean_bytes;
+        out["outstanding"] = {{"bytes", std::llround(r.sampled_total.bytes)},
+                              {"bytes_lo", std::llround(r.sampled_total.bytes_lo)},
+                              {"bytes_hi", std::llround(r.sampled_total.bytes_hi)},
+                              {"samples", r.sampled_total.samples}};
+    }
     if (r.target_exited) out["exit_code"] = r.exit_code;
     if (!r.processes.empty()) out["processes"] = procs;
     return out;
@@ -124,6 +154,12 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
           << "\n";
     }
 
+    if (r.reach.scanned)
+        o << reach_line("definitely lost:", r.reach.lost_bytes, r.reach.lost_blocks) << "; "
+          << reach_line("indirectly lost:", r.reach.indirect_bytes, r.reach.indirect_blocks) << "; "
+          << reach_line("possibly lost:", r.reach.possible_bytes, r.reach.possible_blocks) << "; "
+          << reach_line("still reachable:", r.reach.reachable_bytes, r.reach.reachable_blocks)
+          << "\n";
     size_t shown = 0, leaks = 0;
     double leaked = 0;
     for (const auto& s : r.stacks)
@@ -141,7 +177,14 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
           << "below)\n";
     for (const LeakStack* s : ordered(r)) {
         if (shown++ >= top) break;
-        o << "\n[" << leak_class_name(s->trend.cls) << "] " << format_bytes(s->outstanding_bytes);
+        o << "\n";
+        if (r.reach.scanned && s->lost_bytes > 0)
+            o << "[definitely lost] " << format_bytes(s->lost_bytes)
+              << (s->indirect_bytes > 0
+                      ? " (+ " + format_bytes(s->indirect_bytes) + " indirectly lost)"
+                      : std::string())
+              << "; ";
+        o << "[" << leak_class_name(s->trend.cls) << "] " << format_bytes(s->outstanding_bytes);
         if (r.estimated && s->samples == 0)
             o << " (nothing sampled; up to " << format_bytes(s->outstanding_bytes_hi)
               << " may be outstanding)";
@@ -162,6 +205,11 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
         o << format_bytes(s->trend.slope_bytes_per_s) << "/s, confidence "
           << format_fixed(s->trend.confidence, 2);
         if (s->oldest_age_ns) o << ", oldest " << age_text(s->oldest_age_ns);
+        if (r.reach.scanned)
+            o << "; lost " << format_bytes(s->lost_bytes) << " + "
+              << format_bytes(s->indirect_bytes) << " indirectly, possibly "
+              << format_bytes(s->possible_bytes) << ", reachable "
+              << format_bytes(s->reachable_bytes);
         o << "\n";
         for (const auto& f : s->frames) {
             o << "    " << f.function;

@@ -10,7 +10,8 @@
 namespace perfbpf {
 
 nlohmann::json leaks_json(const LeakReport& r);
-// Plain text; leaks first, then the rest by outstanding bytes, `top` stacks at most.
+// Plain text; after a reachability scan its totals and the stacks holding definitely lost
+// bytes first; then leaks, then the rest by outstanding bytes, `top` stacks at most.
 std::string leaks_text(const LeakReport& r, size_t top, bool final_report);
 // One line per stack: "outer;...;inner bytes" (outstanding bytes; growth mode: faulted).
 std::string leaks_folded(const LeakReport& r);

@@ -30,6 +30,8 @@ std::vector<Mapping> parse_proc_maps(std::string_view text) {
             !parse_hex(fields[0].substr(dash + 1), m.end) || !parse_hex(fields[2], m.file_offset))
             continue;
         m.executable = fields[1].size() >= 3 && fields[1][2] == 'x';
+        m.readable = !fields[1].empty() && fields[1][0] == 'r';
+        m.writable = fields[1].size() >= 2 && fields[1][1] == 'w';
         if (fields.size() >= 6) {
             // The path is the rest of the line after the inode (it may contain spaces).
             auto pos = static_cast<size_t>(fields[5].data() - line.data());

@@ -17,6 +17,8 @@ struct Mapping {
     uint64_t end = 0;
     uint64_t file_offset = 0;
     bool executable = false;
+    bool readable = false;
+    bool writable = false;
     std::string path;  // "" for anonymous; "[vdso]", "[heap]" as the kernel names them
     bool is_file() const { return !path.empty() && path[0] == '/'; }
 };

@@ -1,0 +1,78 @@
+// The leak report's reachability and sampled-total output (text and JSON).
+#include <gtest/gtest.h>
+
+#include "sinks/leaks_sink.h"
+
+namespace perfbpf {
+namespace {
+
+LeakStack stack(const char* fn, double outstanding, LeakClass cls) {
+    LeakStack s;
+    s.outstanding_bytes = outstanding;
+    s.outstanding_allocs = 1;
+    s.trend.cls = cls;
+    s.frames.push_back({fn, "a.c", 1, "/bin/a", 0x10, false});
+    return s;
+}
+
+LeakReport scanned_report() {
+    LeakReport r;
+    r.mode = "exact";
+    r.stacks.push_back(stack("cache_fill", 90000, LeakClass::leak));
+    r.stacks.back().reachable_bytes = 90000;
+    r.stacks.push_back(stack("lose_it", 4001, LeakClass::plateau));
+    r.stacks.back().lost_bytes = 4001;
+    r.stacks.push_back(stack("child_of_lost", 3002, LeakClass::plateau));
+    r.stacks.back().indirect_bytes = 3002;
+    r.reach = {true, 4001, 3002, 0, 90000, 1, 1, 0, 1, 123456, 2};
+    return r;
+}
+
+TEST(LeaksSink, TextLeadsWithDefinitelyLost) {
+    const std::string text = leaks_text(scanned_report(), 10, true);
+    const auto summary = text.find("definitely lost: 3.9 KiB in 1 block; indirectly lost: ");
+    ASSERT_NE(summary, std::string::npos) << text;
+    // The lost stack comes first although the growing one holds more and classes first.
+    const auto lost = text.find("[definitely lost] 3.9 KiB"), cache = text.find("cache_fill");
+    ASSERT_NE(lost, std::string::npos) << text;
+    EXPECT_LT(summary, lost);
+    EXPECT_LT(lost, cache);
+    EXPECT_LT(lost, text.find("lose_it"));
+    EXPECT_LT(text.find("lose_it"), cache);
+}
+
+TEST(LeaksSink, JsonHasEachStacksClassesAndTheTotals) {
+    auto j = leaks_json(scanned_report());
+    EXPECT_EQ(j["reachability"]["lost_bytes"], 4001);
+    EXPECT_EQ(j["reachability"]["indirect_blocks"], 1);
+    EXPECT_EQ(j["reachability"]["threads"], 2);
+    EXPECT_EQ(j["stacks"][1]["lost_bytes"], 4001);
+    EXPECT_EQ(j["stacks"][2]["indirect_bytes"], 3002);
+    EXPECT_EQ(j["stacks"][0]["reachable_bytes"], 90000);
+    EXPECT_EQ(j["stacks"][0]["possible_bytes"], 0);
+    EXPECT_FALSE(j.contains("outstanding"));
+}
+
+TEST(LeaksSink, NoScanNoReachabilityFields) {
+    LeakReport r = scanned_report();
+    r.reach = {};
+    auto j = leaks_json(r);
+    EXPECT_FALSE(j.contains("reachability"));
+    EXPECT_FALSE(j["stacks"][0].contains("lost_bytes"));
+    EXPECT_EQ(leaks_text(r, 10, true).find("definitely lost"), std::string::npos);
+}
+
+TEST(LeaksSink, SampledReportGivesTheWholeProgramsInterval) {
+    LeakReport r;
+    r.mode = "sampled";
+    r.estimated = true;
+    r.sample_mean_bytes = 524288;
+    r.sampled_total = {0, 0, 1570626, 0};
+    auto j = leaks_json(r);
+    EXPECT_EQ(j["outstanding"]["bytes"], 0);
+    EXPECT_EQ(j["outstanding"]["bytes_hi"], 1570626);
+    EXPECT_EQ(j["outstanding"]["samples"], 0);
+}
+
+}  // namespace
+}  // namespace perfbpf
