@@ -79,9 +79,7 @@ struct {
 	__type(value, struct block_dev_counters);
 } dev_counters SEC(".maps");
 
-/* Who claimed a slot (slot -> queue): the one place two CPUs seeing a new queue at once
- * are told apart, since an insert with BPF_NOEXIST succeeds for one of them only (the BPF
- * target here has no compare-and-swap). Touched only while a slot is free. */
+/* Who claimed a slot (slot -> queue, see claim_slot): touched only while a slot is free. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PERFBPF_BLK_DEV_SLOTS);
@@ -173,15 +171,6 @@ static __always_inline __u32 table_index(__u64 addr, __u32 bits)
 	return (addr * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
 }
 
-static __always_inline bool claim_slot(__u32 idx, __u64 q)
-{
-	__u64 *owner;
-
-	bpf_map_update_elem(&dev_claims, &idx, &q, BPF_NOEXIST);
-	owner = bpf_map_lookup_elem(&dev_claims, &idx);
-	return owner && *owner == q;
-}
-
 /* The slot of queue q (its index in *slot), claimed on the queue's first request. */
 static __always_inline struct block_dev_state *dev_entry(__u64 q, __u32 *slot)
 {
@@ -202,7 +191,7 @@ static __always_inline struct block_dev_state *dev_entry(__u64 q, __u32 *slot)
 			break;
 		}
 		/* A free slot another CPU claims for another queue meanwhile is passed by. */
-		if (!e->queue && claim_slot(idx, q)) {
+		if (!e->queue && claim_slot(&dev_claims, idx, q)) {
 			e->queue = q;
 			e->generation = ~gen; /* resolve below */
 			d = e;
