@@ -33,6 +33,18 @@ static __always_inline void count_drop(__u32 kind)
 		(*n)++;
 }
 
+/* Claims slot idx of a direct-mapped table for owner, through claims, a hash slot -> owner
+ * (__u32 -> __u64): of CPUs claiming one free slot at once, the BPF_NOEXIST insert succeeds
+ * for one only (the BPF target here has no compare-and-swap). True when owner holds it. */
+static __always_inline bool claim_slot(void *claims, __u32 idx, __u64 owner)
+{
+	__u64 *holder;
+
+	bpf_map_update_elem(claims, &idx, &owner, BPF_NOEXIST);
+	holder = bpf_map_lookup_elem(claims, &idx);
+	return holder && *holder == owner;
+}
+
 /* Branch-free floor(log2(v)) for v > 0, as in the kernel's ilog2 on constants. */
 static __always_inline __u32 log2_u64(__u64 v)
 {

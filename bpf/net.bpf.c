@@ -26,12 +26,26 @@ const volatile __u32 netns_slot_mask = PERFBPF_NETNS_SLOTS_DEFAULT - 1;
  * 1 in (tcp_probe_keep_mask + 1) segments per CPU; 0 keeps every one. */
 volatile __u32 tcp_probe_keep_mask;
 
+/* Per process, in slots (see net.h); user space reads it through a mapping and frees the
+ * slots of processes that exited. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PERFBPF_NET_PROC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct net_proc_slot);
+} proc_stats SEC(".maps");
+
+_Static_assert(sizeof(struct net_proc_slot) == 64, "a process's slot is one cache line");
+
+/* Who claimed a slot (slot -> tgid, see claim_slot): touched only at a process's first
+ * event. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tgid */
-	__type(value, struct net_proc_stats);
-} proc_stats SEC(".maps");
+	__uint(max_entries, PERFBPF_NET_PROC_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_claims SEC(".maps");
 
 /* Owner of a TCP socket, keyed by the socket's address. LRU: a socket that closes without
  * a TCP_CLOSE transition we saw, or a server with more sockets than entries, only costs
@@ -122,24 +136,40 @@ static __always_inline struct net_ns_stats *sock_netns_slot(const struct sock *s
 	return netns_slot(sock_netns(sk));
 }
 
-static __always_inline struct net_proc_stats *proc_entry(__u32 tgid)
+static __always_inline __u32 proc_home(__u32 tgid)
 {
-	static const struct net_proc_stats zero;
-	struct net_proc_stats *p = bpf_map_lookup_elem(&proc_stats, &tgid);
-	long err;
+	return (tgid * 2654435761U) >> (32 - PERFBPF_NET_PROC_SLOT_BITS);
+}
 
-	if (p)
-		return p;
-	err = bpf_map_update_elem(&proc_stats, &tgid, &zero, BPF_NOEXIST);
-	if (err && err != -17 /* EEXIST: another CPU created it */) {
-		count_drop(PERFBPF_DROP_NET_MAP_FULL);
+/* The slot of process tgid; with create, a free one is claimed when it has none. */
+static __always_inline struct net_proc_slot *proc_slot(__u32 tgid, bool create)
+{
+	__u32 home = proc_home(tgid);
+
+	if (!tgid)
 		return NULL;
+#pragma unroll
+	for (int i = 0; i < PERFBPF_NET_PROC_PROBES; i++) {
+		__u32 idx = (home + i) & (PERFBPF_NET_PROC_SLOTS - 1);
+		struct net_proc_slot *e = bpf_map_lookup_elem(&proc_stats, &idx);
+
+		if (!e)
+			return NULL;
+		if (e->tgid == tgid)
+			return e;
+		/* A free slot claimed meanwhile for another process is passed by. */
+		if (create && !e->tgid && claim_slot(&proc_claims, idx, tgid)) {
+			e->tgid = tgid;
+			return e;
+		}
 	}
-	return bpf_map_lookup_elem(&proc_stats, &tgid);
+	if (create)
+		count_drop(PERFBPF_DROP_NET_MAP_FULL);
+	return NULL;
 }
 
 static __always_inline void remember_owner(const struct sock *sk, __u32 tgid,
-					   struct net_proc_stats *p, bool refresh)
+					   struct net_proc_slot *p, bool refresh)
 {
 	__u64 key = (__u64)sk;
 	__u32 *owner;
@@ -157,7 +187,7 @@ static __always_inline void remember_owner(const struct sock *sk, __u32 tgid,
 		count_drop(PERFBPF_DROP_NET_MAP_FULL);
 }
 
-static __always_inline void forget_netns_cache(struct net_proc_stats *p, const struct sock *sk)
+static __always_inline void forget_netns_cache(struct net_proc_slot *p, const struct sock *sk)
 {
 	if (!p)
 		return;
@@ -175,13 +205,13 @@ static __always_inline void forget_owner(const struct sock *sk)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 key = (__u64)sk;
 	__u32 *owner = bpf_map_lookup_elem(&sock_owner, &key);
-	struct net_proc_stats *p;
+	struct net_proc_slot *p;
 
 	if (tgid)
-		forget_netns_cache(bpf_map_lookup_elem(&proc_stats, &tgid), sk);
+		forget_netns_cache(proc_slot(tgid, false), sk);
 	if (!owner)
 		return;
-	p = bpf_map_lookup_elem(&proc_stats, owner);
+	p = proc_slot(*owner, false);
 	if (p && p->last_sk == key)
 		p->last_sk = 0;
 	forget_netns_cache(p, sk);
@@ -193,8 +223,7 @@ static __always_inline void forget_owner(const struct sock *sk)
  * socket is compared as a whole pointer: fexit's BTF pointers allow no arithmetic. Two
  * threads of one process streaming at once into different namespaces may, rarely, pair a
  * socket with the other's namespace for a call.) */
-static __always_inline __u32 transfer_netns(const struct sock *sk, struct net_proc_stats *p,
-					    bool tx)
+static __always_inline __u32 transfer_netns(const struct sock *sk, struct net_proc_slot *p, bool tx)
 {
 	const int i = tx ? 0 : 1;
 	__u32 inum;
@@ -216,7 +245,7 @@ static __always_inline void count_transfer(const struct sock *sk, int ret, bool 
 {
 	struct net_cpu_stats *cpu = this_cpu();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct net_proc_stats *p = tgid ? proc_entry(tgid) : NULL;
+	struct net_proc_slot *p = proc_slot(tgid, true);
 	struct net_ns_stats *ns = netns_slot(transfer_netns(sk, p, tx));
 
 	if (cpu) {
@@ -287,7 +316,7 @@ SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(on_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff *skb)
 {
 	struct net_cpu_stats *cpu;
-	struct net_proc_stats *p = NULL;
+	struct net_proc_slot *p = NULL;
 	struct net_ns_stats *ns;
 	__u64 key = (__u64)sk;
 	__u32 segs, *owner;
@@ -308,7 +337,7 @@ int BPF_PROG(on_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff 
 	owner = bpf_map_lookup_elem(&sock_owner, &key);
 	/* Look up only: a process that exited has no entry, and none is created for it. */
 	if (owner)
-		p = bpf_map_lookup_elem(&proc_stats, owner);
+		p = proc_slot(*owner, false);
 	if (p)
 		__sync_fetch_and_add(&p->retransmits, segs);
 	else
@@ -331,7 +360,7 @@ int BPF_PROG(on_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 	if (newstate == TCP_SYN_SENT) {
 		/* connect(): the owner is current; its SYNs may be retransmitted. */
 		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-		struct net_proc_stats *p = tgid ? proc_entry(tgid) : NULL;
+		struct net_proc_slot *p = proc_slot(tgid, true);
 
 		if (p)
 			remember_owner(sk, tgid, p, true);

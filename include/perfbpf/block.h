@@ -32,12 +32,18 @@ enum perfbpf_block_op_class {
     PERFBPF_BLK_OP_CLASSES,
 };
 
-/* Cumulative per-disk totals since load, key: the disk's struct request_queue address (one
- * entry per queue; major/minor say which disk it is). One shared entry per disk, updated
- * with atomic adds from every CPU. Laid out by cache line: an issue touches the first and,
- * for reads and writes, the second; a completion the first, the third and one histogram
- * line. */
-struct block_dev_stats {
+/* Devices live in slots of two arrays (no hash on the per-request path): a request queue's
+ * slot is found by hashing its address and probing PERFBPF_BLK_DEV_PROBES slots from there;
+ * the first request of a new queue claims a free one. */
+#define PERFBPF_BLK_DEV_SLOT_BITS 7
+#define PERFBPF_BLK_DEV_SLOTS (1 << PERFBPF_BLK_DEV_SLOT_BITS)
+#define PERFBPF_BLK_DEV_PROBES 4
+
+/* A device's shared state, one entry per slot (map dev_stats, an array), updated at issue
+ * from every CPU: the queue that owns the slot, the disk's numbers, the in-flight level and
+ * sequentiality. An issue touches the first line and, for reads and writes, the second. */
+struct block_dev_state {
+    __u64 queue; /* struct request_queue * owning the slot; 0: free */
     __u32 major; /* of the whole disk (gendisk major, first_minor) */
     __u32 minor;
     __u64 generation; /* dev_generation when major/minor were last resolved */
@@ -50,21 +56,51 @@ struct block_dev_stats {
     __u64 max_epoch;
     __u32 stamp_issues; /* 1: the queue has no io_start_time_ns; block_rq_issue stamps */
     __u32 stream_next;  /* the stream slot a request that continues none replaces next */
-    __u64 read_ios;     /* requests fully completed */
-    __u64 write_ios;
+    __u64 pad1;
     /* second line: sequentiality, at issue */
     /* 1 + the sector after the last request of each recent stream (0: slot unused) */
     __u64 stream_end[PERFBPF_BLK_STREAMS];
     __u64 read_seq_ios; /* reads issued at a stream's end (adjacent to an earlier request) */
     __u64 write_seq_ios;
     __u64 pad2[2];
-    /* third line */
+};
+
+/* A device's completion counters, per CPU in the slot of its block_dev_state (map
+ * dev_counters, a per-CPU array): only block_rq_complete writes them, and a program does
+ * not nest in itself on one CPU, so plain adds on memory no other CPU writes. */
+struct block_dev_counters {
+    __u64 read_ios; /* requests fully completed */
+    __u64 write_ios;
     __u64 other_ios;  /* flush, discard, passthrough, ... */
     __u64 read_bytes; /* completed, summed over partial completions */
     __u64 write_bytes;
     __u64 other_bytes; /* discard, write-zeroes, ... */
     __u64 lat_src[PERFBPF_BLK_LAT_SRC_COUNT];
     /* log2 µs, issue -> completion, by perfbpf_block_op_class */
+    __u64 lat_hist[PERFBPF_BLK_OP_CLASSES][PERFBPF_HIST_SLOTS];
+};
+
+/* One device's cumulative totals since load as user space assembles them from its slot's
+ * state and the sum of its per-CPU counters (collect/block_reader). */
+struct block_dev_stats {
+    __u32 major;
+    __u32 minor;
+    __u64 generation;
+    __s64 inflight;
+    __s64 inflight_max;
+    __u64 max_epoch;
+    __u32 stamp_issues;
+    __u32 stream_next;
+    __u64 read_ios;
+    __u64 write_ios;
+    __u64 stream_end[PERFBPF_BLK_STREAMS];
+    __u64 read_seq_ios;
+    __u64 write_seq_ios;
+    __u64 other_ios;
+    __u64 read_bytes;
+    __u64 write_bytes;
+    __u64 other_bytes;
+    __u64 lat_src[PERFBPF_BLK_LAT_SRC_COUNT];
     __u64 lat_hist[PERFBPF_BLK_OP_CLASSES][PERFBPF_HIST_SLOTS];
 };
 

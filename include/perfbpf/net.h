@@ -13,13 +13,32 @@
 #define PERFBPF_DROP_REASON_SLOTS 256
 #define PERFBPF_DROP_REASON_OTHER (PERFBPF_DROP_REASON_SLOTS - 1)
 
-/* Cumulative per-process (thread-group) totals since load; hash "proc_stats", key tgid.
- * Created in the process's own context (send, receive, connect); updated with atomic adds,
- * since threads of one process run on several CPUs. */
+/* A process's cumulative totals since load, as user space takes them from its slot
+ * (net_proc_slot below). */
 struct net_proc_stats {
     __u64 tx_bytes;    /* accepted by TCP send calls (send, write, sendmsg, sendfile) */
     __u64 rx_bytes;    /* returned by TCP receive calls (MSG_PEEK excluded) */
     __u64 retransmits; /* segments retransmitted on sockets this process owns */
+};
+
+/* Per-process entries live in the slots of an mmapable array ("proc_stats", page-aligned,
+ * so each 64-byte entry is one cache line) where a hash kept them in an element spread over
+ * two or three lines behind a bucket: the send/receive path's largest cost. A process's
+ * slot is found by hashing its tgid and probing PERFBPF_NET_PROC_PROBES slots; its first
+ * event claims a free one. */
+#define PERFBPF_NET_PROC_SLOT_BITS 14
+#define PERFBPF_NET_PROC_SLOTS (1 << PERFBPF_NET_PROC_SLOT_BITS)
+#define PERFBPF_NET_PROC_PROBES 4
+
+/* Cumulative per-process (thread-group) totals since load. Created in the process's own
+ * context (send, receive, connect); updated with atomic adds, since threads of one process
+ * run on several CPUs. */
+struct net_proc_slot {
+    __u32 tgid; /* 0: free */
+    __u32 pad;
+    __u64 tx_bytes;
+    __u64 rx_bytes;
+    __u64 retransmits;
     /* bookkeeping of the BPF side: the socket last entered in sock_owner for this
      * process, so a bulk sender's every send does not look its socket up again */
     __u64 last_sk;
@@ -65,21 +84,21 @@ struct net_ns_stats {
     __u64 tx_bytes;
     __u64 rx_bytes;
     __u64 retransmits;
-    __u64 rcvqueue_full;  /* sock:sock_rcvqueue_full */
-    __u64 mem_limit_send; /* sock:sock_exceed_buf_limit, kind SK_MEM_SEND */
-    __u64 mem_limit_recv; /* sock:sock_exceed_buf_limit, kind SK_MEM_RECV */
-    __u64 rcvbuf_grow;    /* tcp:tcp_rcvbuf_grow: autotuning wants a larger receive buffer */
+    __u64 rcvqueue_full;      /* sock:sock_rcvqueue_full */
+    __u64 mem_limit_send;     /* sock:sock_exceed_buf_limit, kind SK_MEM_SEND */
+    __u64 mem_limit_recv;     /* sock:sock_exceed_buf_limit, kind SK_MEM_RECV */
+    __u64 rcvbuf_grow;        /* tcp:tcp_rcvbuf_grow: autotuning wants a larger receive buffer */
     __u64 rcvbuf_grow_at_max; /* of those, sk_rcvbuf already at the namespace's tcp_rmem[2] */
     __u64 rcvbuf_grow_locked; /* of those, on sockets with SO_RCVBUF set (not autotuned) */
     /* tcp:tcp_probe samples: at most one segment per jiffy per CPU */
     __u64 probe_samples;
-    __u64 snd_wnd_sum;  /* bytes: the peer's advertised receive window */
-    __u64 rcv_wnd_sum;  /* bytes: our advertised receive window */
-    __u64 sndbuf_sum;   /* bytes: sk_sndbuf */
-    __u64 rcvbuf_sum;   /* bytes: sk_rcvbuf */
-    __u64 inflight_sum; /* bytes sent and not yet acknowledged */
-    __u64 bdp_sum;      /* bytes: delivery rate of the last rate sample x smoothed RTT */
-    __u64 rwnd_limited; /* samples with data queued and in flight + 1 MSS >= the peer's window */
+    __u64 snd_wnd_sum;    /* bytes: the peer's advertised receive window */
+    __u64 rcv_wnd_sum;    /* bytes: our advertised receive window */
+    __u64 sndbuf_sum;     /* bytes: sk_sndbuf */
+    __u64 rcvbuf_sum;     /* bytes: sk_rcvbuf */
+    __u64 inflight_sum;   /* bytes sent and not yet acknowledged */
+    __u64 bdp_sum;        /* bytes: delivery rate of the last rate sample x smoothed RTT */
+    __u64 rwnd_limited;   /* samples with data queued and in flight + 1 MSS >= the peer's window */
     __u64 sndbuf_limited; /* samples with the send queue at sk_sndbuf */
     __u64 sndbuf_at_max;  /* samples with sk_sndbuf >= the namespace's tcp_wmem[2] */
     __u64 rcvbuf_at_max;  /* samples with sk_rcvbuf >= the namespace's tcp_rmem[2] */

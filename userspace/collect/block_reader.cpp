@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -11,6 +13,62 @@
 #include "util/files.h"
 
 namespace perfbpf {
+namespace {
+
+// One device as user space sees it: its slot's shared state and its per-CPU counters
+// summed.
+block_dev_stats assemble(const block_dev_state& st, const std::vector<block_dev_counters>& cpus) {
+    block_dev_stats out{};
+    out.major = st.major;
+    out.minor = st.minor;
+    out.generation = st.generation;
+    out.inflight = st.inflight;
+    out.inflight_max = st.inflight_max;
+    out.max_epoch = st.max_epoch;
+    out.stamp_issues = st.stamp_issues;
+    out.stream_next = st.stream_next;
+    std::copy(std::begin(st.stream_end), std::end(st.stream_end), std::begin(out.stream_end));
+    out.read_seq_ios = st.read_seq_ios;
+    out.write_seq_ios = st.write_seq_ios;
+    for (const auto& c : cpus) {
+        out.read_ios += c.read_ios;
+        out.write_ios += c.write_ios;
+        out.other_ios += c.other_ios;
+        out.read_bytes += c.read_bytes;
+        out.write_bytes += c.write_bytes;
+        out.other_bytes += c.other_bytes;
+        for (size_t i = 0; i < PERFBPF_BLK_LAT_SRC_COUNT; ++i) out.lat_src[i] += c.lat_src[i];
+        for (size_t k = 0; k < PERFBPF_BLK_OP_CLASSES; ++k)
+            for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i) out.lat_hist[k][i] += c.lat_hist[k][i];
+    }
+    return out;
+}
+
+// fn(slot, queue, totals) for every device slot a queue owns: one batch read of the
+// states, one per-CPU read per device in use.
+void for_each_device(const BlockProbe& probe,
+                     const std::function<void(uint32_t, uint64_t, const block_dev_stats&)>& fn) {
+    for_each_entry<uint32_t, block_dev_state>(
+        probe.dev_stats_fd(), [&](const uint32_t& slot, const block_dev_state& st) {
+            if (!st.queue) return;
+            fn(slot, st.queue,
+               assemble(st, per_cpu_values<block_dev_counters>(probe.dev_counters_fd(), &slot)));
+        });
+}
+
+// A removed disk's slot made free for the next queue: the claim goes first, so a request
+// of the old queue still in flight finds its slot until the state is cleared.
+void free_device_slot(const BlockProbe& probe, uint32_t slot) {
+    bpf_map_delete_elem(probe.dev_claims_fd(), &slot);
+    const block_dev_state free_state{};
+    bpf_map_update_elem(probe.dev_stats_fd(), &slot, &free_state, BPF_ANY);
+    const int ncpus = libbpf_num_possible_cpus();
+    if (ncpus <= 0) return;
+    const std::vector<block_dev_counters> zeros(static_cast<size_t>(ncpus));
+    bpf_map_update_elem(probe.dev_counters_fd(), &slot, zeros.data(), BPF_ANY);
+}
+
+}  // namespace
 
 void BlockReader::collect(SnapshotBuilder& builder) {
     if (!probe_.active()) return;
@@ -50,37 +108,36 @@ void BlockReader::collect_devices(SnapshotBuilder& builder) {
         if (appeared) probe_.bump_dev_generation();
     }
     bool rescanned = false;
-    std::vector<uint64_t> vanished;
-    for_each_entry<uint64_t, block_dev_stats>(
-        probe_.dev_stats_fd(), [&](const uint64_t& queue, const block_dev_stats& s) {
-            DeviceSample sample;
-            if (!deltas_.device(queue, s, epoch_, sample) || !s.major) {
-                // Entries of removed disks would otherwise stay until the map is full.
-                if (have_diskstats && s.major && !present.contains({s.major, s.minor}))
-                    vanished.push_back(queue);
-                return;
-            }
-            auto u = util.find({s.major, s.minor});
-            // Only a level left: a request whose completion the probe missed keeps its
-            // slot until the slot is reused; the kernel's own count says whether anything
-            // is really in flight (a stuck device must still show).
-            if (!sample.read_ios && !sample.write_ios && !sample.other_ios && !sample.read_bytes &&
-                !sample.write_bytes && u != util.end() && u->second.in_flight == 0 &&
-                u->second.util_pct == 0)
-                return;
-            const uint64_t key = (static_cast<uint64_t>(s.major) << 32) | s.minor;
-            if (builder.devices().contains(key)) {
-                merge_device(builder.devices()[key], sample);
-                return;
-            }
-            DeviceSample& d = builder.device(s.major, s.minor);
-            sample.name = device_name(s.major, s.minor, rescanned);
-            if (u != util.end()) {
-                sample.util_pct = u->second.util_pct;
-                sample.avg_queue_depth = u->second.avg_queue_depth;
-            }
-            d = std::move(sample);
-        });
+    std::vector<std::pair<uint32_t, uint64_t>> vanished;  // slot, queue
+    for_each_device(probe_, [&](uint32_t slot, uint64_t queue, const block_dev_stats& s) {
+        DeviceSample sample;
+        if (!deltas_.device(queue, s, epoch_, sample) || !s.major) {
+            // Slots of removed disks would otherwise stay taken until none is free.
+            if (have_diskstats && s.major && !present.contains({s.major, s.minor}))
+                vanished.emplace_back(slot, queue);
+            return;
+        }
+        auto u = util.find({s.major, s.minor});
+        // Only a level left: a request whose completion the probe missed keeps its
+        // slot until the slot is reused; the kernel's own count says whether anything
+        // is really in flight (a stuck device must still show).
+        if (!sample.read_ios && !sample.write_ios && !sample.other_ios && !sample.read_bytes &&
+            !sample.write_bytes && u != util.end() && u->second.in_flight == 0 &&
+            u->second.util_pct == 0)
+            return;
+        const uint64_t key = (static_cast<uint64_t>(s.major) << 32) | s.minor;
+        if (builder.devices().contains(key)) {
+            merge_device(builder.devices()[key], sample);
+            return;
+        }
+        DeviceSample& d = builder.device(s.major, s.minor);
+        sample.name = device_name(s.major, s.minor, rescanned);
+        if (u != util.end()) {
+            sample.util_pct = u->second.util_pct;
+            sample.avg_queue_depth = u->second.avg_queue_depth;
+        }
+        d = std::move(sample);
+    });
     // Idle disks are listed too (as iostat does), so a quiet device view is not mistaken
     // for missing probes; unbound loop devices and empty zram (size 0) are not disks.
     // (A dozen small sysfs reads per interval; loop devices change size without appearing.)
@@ -93,8 +150,8 @@ void BlockReader::collect_devices(SnapshotBuilder& builder) {
         d.util_pct = u.util_pct;
         d.avg_queue_depth = u.avg_queue_depth;
     }
-    for (uint64_t queue : vanished) {
-        bpf_map_delete_elem(probe_.dev_stats_fd(), &queue);
+    for (const auto& [slot, queue] : vanished) {
+        free_device_slot(probe_, slot);
         deltas_.forget_device(queue);
     }
     // The next issue on each device starts the next interval's maximum.

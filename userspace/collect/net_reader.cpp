@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "collect/bpf_map_iter.h"
 #include "probes/kernel_btf.h"
 #include "probes/net_probe.h"
@@ -30,24 +32,33 @@ void NetReader::collect(SnapshotBuilder& builder) {
     if (!probe_.active()) return;
     const auto& exited = builder.context().exited;
     const bool sweep = ++reads_ % kSweepEveryReads == 0;
-    std::vector<uint32_t> finished;
-    for_each_entry<uint32_t, net_proc_stats>(
-        probe_.proc_stats_fd(), [&](const uint32_t& tgid, const net_proc_stats& s) {
-            NetProcessDelta d = deltas_.add_process(tgid, s);
-            if (!d.empty()) {
-                ProcessSample& p = builder.process(static_cast<int>(tgid));
-                p.tcp_tx_bytes += d.tx_bytes;
-                p.tcp_rx_bytes += d.rx_bytes;
-                p.tcp_retransmits += d.retransmits;
-            }
-            if (exited.contains(static_cast<int>(tgid)) || (sweep && !process_alive(tgid)))
-                finished.push_back(tgid);
-        });
+    std::vector<uint32_t> finished;  // slots
+    const auto slots = probe_.proc_slots();
+    for (uint32_t i = 0; i < slots.size(); ++i) {
+        const uint32_t tgid = __atomic_load_n(&slots[i].tgid, __ATOMIC_RELAXED);
+        if (!tgid) continue;
+        const net_proc_slot& e = slots[i];
+        net_proc_stats s{};
+        s.tx_bytes = __atomic_load_n(&e.tx_bytes, __ATOMIC_RELAXED);
+        s.rx_bytes = __atomic_load_n(&e.rx_bytes, __ATOMIC_RELAXED);
+        s.retransmits = __atomic_load_n(&e.retransmits, __ATOMIC_RELAXED);
+        NetProcessDelta d = deltas_.add_process(tgid, s);
+        if (!d.empty()) {
+            ProcessSample& p = builder.process(static_cast<int>(tgid));
+            p.tcp_tx_bytes += d.tx_bytes;
+            p.tcp_rx_bytes += d.rx_bytes;
+            p.tcp_retransmits += d.retransmits;
+        }
+        if (exited.contains(static_cast<int>(tgid)) || (sweep && !process_alive(tgid)))
+            finished.push_back(i);
+    }
     deltas_.end_read();
-    // Exited processes were kept for this read only.
-    for (uint32_t tgid : finished) {
-        bpf_map_delete_elem(probe_.proc_stats_fd(), &tgid);
-        deltas_.forget_process(tgid);
+    // Exited processes were kept for this read only. Their slot is cleared before its claim
+    // goes: meanwhile a new process hashed here finds it neither free nor its own.
+    for (uint32_t i : finished) {
+        deltas_.forget_process(slots[i].tgid);
+        std::memset(static_cast<void*>(&slots[i]), 0, sizeof(net_proc_slot));
+        bpf_map_delete_elem(probe_.proc_claims_fd(), &i);
     }
     uint32_t zero = 0;
     auto cpus = per_cpu_values<net_cpu_stats>(probe_.cpu_stats_fd(), &zero);

@@ -3,8 +3,11 @@
 namespace perfbpf {
 
 ProcessSample& SnapshotBuilder::process(int tgid) {
+    if (auto found = process_index_.find(tgid); found != process_index_.end())
+        return *found->second;
     auto [it, inserted] = processes_.try_emplace(tgid);
     if (inserted) it->second.pid = tgid;
+    process_index_.emplace(tgid, &it->second);
     return it->second;
 }
 
@@ -47,7 +50,9 @@ Snapshot SnapshotBuilder::take() {
     s.interval_ns = ctx_.interval_ns;
     s.end_monotonic_ns = ctx_.now_ns;
     s.system = std::move(system_);
+    s.processes.reserve(processes_.size());
     for (auto& [_, p] : processes_) s.processes.push_back(std::move(p));
+    process_index_.clear();
     for (auto& [_, d] : devices_) s.devices.push_back(std::move(d));
     for (auto& [_, c] : cpus_) s.cpus.push_back(std::move(c));
     for (auto& [_, n] : netns_) s.netns.push_back(std::move(n));

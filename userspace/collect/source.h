@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string_view>
+#include <unordered_map>
 
 #include "model/snapshot.h"
 
@@ -26,6 +27,9 @@ struct CollectContext {
 class SnapshotBuilder {
   public:
     explicit SnapshotBuilder(const CollectContext& ctx) : ctx_(ctx) {}
+    // A copy's index would point into the original's entries.
+    SnapshotBuilder(const SnapshotBuilder&) = delete;
+    SnapshotBuilder& operator=(const SnapshotBuilder&) = delete;
 
     // Get-or-create by thread-group id.
     ProcessSample& process(int tgid);
@@ -57,6 +61,7 @@ class SnapshotBuilder {
     }
     const CollectContext& context() const { return ctx_; }
 
+    // Entries are never erased: process() finds them through an index of their addresses.
     std::map<int, ProcessSample>& processes() { return processes_; }
     std::map<uint64_t, DeviceSample>& devices() { return devices_; }
     std::vector<FilesystemSample>& filesystems() { return filesystems_; }
@@ -68,6 +73,9 @@ class SnapshotBuilder {
   private:
     const CollectContext& ctx_;
     std::map<int, ProcessSample> processes_;
+    // tgid -> its entry in processes_ (map nodes stay put): the per-thread lookups of a
+    // large interval cost a hash probe instead of a walk down the tree.
+    std::unordered_map<int, ProcessSample*> process_index_;
     std::map<uint64_t, DeviceSample> devices_;
     std::map<int, CpuSample> cpus_;
     std::map<uint64_t, NetnsSample> netns_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
+#include <vector>
 
 namespace perfbpf {
 
@@ -9,6 +11,30 @@ namespace {
 
 double share_pct(uint64_t ns, uint64_t interval_ns) {
     return interval_ns ? 100.0 * static_cast<double>(ns) / static_cast<double>(interval_ns) : 0.0;
+}
+
+// Busiest first, then by pid: the order top(1) users expect and scripts can rely on.
+// Sorted as small keys and moved once: a ProcessSample is large (two histograms, strings),
+// and a merge sort of the samples themselves moved each one about log2(n) times.
+void sort_busiest_first(std::vector<ProcessSample>& processes) {
+    struct Key {
+        uint64_t oncpu_ns;
+        int pid;
+        uint32_t index;  // ties keep their order, as a stable sort would
+    };
+    std::vector<Key> keys;
+    keys.reserve(processes.size());
+    for (uint32_t i = 0; i < processes.size(); ++i)
+        keys.push_back({processes[i].oncpu_ns, processes[i].pid, i});
+    std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+        if (a.oncpu_ns != b.oncpu_ns) return a.oncpu_ns > b.oncpu_ns;
+        if (a.pid != b.pid) return a.pid < b.pid;
+        return a.index < b.index;
+    });
+    std::vector<ProcessSample> sorted;
+    sorted.reserve(processes.size());
+    for (const Key& k : keys) sorted.push_back(std::move(processes[k.index]));
+    processes = std::move(sorted);
 }
 
 }  // namespace
@@ -20,11 +46,20 @@ void finalize_snapshot(Snapshot& s) {
         std::string path = c.path;
         cgroups[path] = std::move(c);
     }
+    static const std::string kRootCgroup = "/";
+    CgroupSample* last = nullptr;
+    const std::string* last_path = nullptr;
     for (auto& p : s.processes) {
         p.cpu_pct = share_pct(p.oncpu_ns, s.interval_ns);
         p.runq_lat_p99_us = p.runq_hist.percentile_us(0.99);
         p.io_lat_p99_us = p.io_lat_hist.percentile_us(0.99);
-        CgroupSample& c = cgroups[p.cgroup.empty() ? "/" : p.cgroup];
+        // Neighbours often share a cgroup: one map lookup per run of them.
+        const std::string& path = p.cgroup.empty() ? kRootCgroup : p.cgroup;
+        if (!last || *last_path != path) {
+            last = &cgroups[path];
+            last_path = &path;
+        }
+        CgroupSample& c = *last;
         c.processes++;
         c.oncpu_ns += p.oncpu_ns;
         c.offcpu_ns += p.offcpu_ns;
@@ -66,12 +101,7 @@ void finalize_snapshot(Snapshot& s) {
         d.read_lat_p99_us = d.read_lat_hist.percentile_us(0.99);
         d.write_lat_p99_us = d.write_lat_hist.percentile_us(0.99);
     }
-    // Busiest first: the order top(1) users expect and scripts can rely on.
-    std::stable_sort(s.processes.begin(), s.processes.end(),
-                     [](const ProcessSample& a, const ProcessSample& b) {
-                         if (a.oncpu_ns != b.oncpu_ns) return a.oncpu_ns > b.oncpu_ns;
-                         return a.pid < b.pid;
-                     });
+    sort_busiest_first(s.processes);
     std::stable_sort(
         s.cgroups.begin(), s.cgroups.end(),
         [](const CgroupSample& a, const CgroupSample& b) { return a.oncpu_ns > b.oncpu_ns; });

@@ -26,6 +26,14 @@ int BlockProbe::dev_stats_fd() const {
     return skel_ ? bpf_map__fd(skel_->maps.dev_stats) : -1;
 }
 
+int BlockProbe::dev_counters_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.dev_counters) : -1;
+}
+
+int BlockProbe::dev_claims_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.dev_claims) : -1;
+}
+
 int BlockProbe::proc_stats_fd() const {
     return skel_ ? bpf_map__fd(skel_->maps.proc_stats) : -1;
 }

@@ -25,8 +25,10 @@ class BlockProbe : public ProbeFamily {
     std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
     uint64_t run_time_ns() const override { return table_.run_time_ns(); }
 
-    int dev_stats_fd() const;   // hash: request queue address -> block_dev_stats
-    int proc_stats_fd() const;  // hash: tgid -> block_proc_stats
+    int dev_stats_fd() const;     // array: device slot -> block_dev_state
+    int dev_counters_fd() const;  // per-CPU array: device slot -> block_dev_counters
+    int dev_claims_fd() const;    // hash: device slot -> the queue that claimed it
+    int proc_stats_fd() const;    // hash: tgid -> block_proc_stats
     // Starts a new in-flight maximum: the next issue on each device restarts it.
     void set_inflight_epoch(uint64_t epoch);
     uint64_t inflight_epoch() const;

@@ -8,29 +8,12 @@
 
 #include "perfbpf/mem.h"
 #include "probes/bpf_object.h"
+#include "probes/mapped_map.h"
 #include "probes/probe_family.h"
 
 struct mem_bpf;
 
 namespace perfbpf {
-
-// A shared, read-write mapping of a BPF_F_MMAPABLE array; unmapped on destruction.
-class MappedMap {
-  public:
-    static Result<MappedMap> map(int map_fd, size_t bytes, const std::string& name);
-    MappedMap() = default;
-    MappedMap(MappedMap&& o) noexcept;
-    MappedMap& operator=(MappedMap&& o) noexcept;
-    MappedMap(const MappedMap&) = delete;
-    MappedMap& operator=(const MappedMap&) = delete;
-    ~MappedMap();
-    void* data() const { return addr_; }
-    size_t size() const { return bytes_; }
-
-  private:
-    void* addr_ = nullptr;
-    size_t bytes_ = 0;
-};
 
 class MemProbe : public ProbeFamily {
   public:

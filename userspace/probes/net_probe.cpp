@@ -64,6 +64,14 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
         return probe;
     }
     probe->skel_ = std::move(*skel);
+    auto mapped = MappedMap::map(bpf_map__fd(probe->skel_->maps.proc_stats),
+                                 sizeof(net_proc_slot) * PERFBPF_NET_PROC_SLOTS, "proc_stats");
+    if (!mapped) {
+        probe->table_.fail_all(probe->skel_->obj, mapped.error().message);
+        probe->load_error_ = mapped.error().message;
+        return probe;
+    }
+    probe->proc_map_ = std::move(*mapped);
     probe->links_ = probe->table_.attach(probe->skel_->obj);
     probe->describe_byte_hooks();
     return probe;
@@ -102,8 +110,13 @@ void NetProbe::keep_one_in(uint32_t n) {
         __atomic_store_n(&skel_->bss->tcp_probe_keep_mask, pow2 - 1, __ATOMIC_RELAXED);
 }
 
-int NetProbe::proc_stats_fd() const {
-    return skel_ ? bpf_map__fd(skel_->maps.proc_stats) : -1;
+std::span<net_proc_slot> NetProbe::proc_slots() const {
+    if (!proc_map_.data()) return {};
+    return {static_cast<net_proc_slot*>(proc_map_.data()), PERFBPF_NET_PROC_SLOTS};
+}
+
+int NetProbe::proc_claims_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.proc_claims) : -1;
 }
 
 int NetProbe::cpu_stats_fd() const {

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 
+#include "perfbpf/net.h"
 #include "probes/bpf_object.h"
+#include "probes/mapped_map.h"
 #include "probes/probe_family.h"
 
 struct net_bpf;
@@ -27,7 +30,9 @@ class NetProbe : public ProbeFamily {
     // Thins tcp:tcp_probe: RTT, cwnd and window samples from 1 in n segments.
     void keep_one_in(uint32_t n) override;
 
-    int proc_stats_fd() const;   // hash: tgid -> net_proc_stats
+    // The per-process slots (net.h), mapped: read in place, freed by the reader.
+    std::span<net_proc_slot> proc_slots() const;
+    int proc_claims_fd() const;  // hash: slot -> the tgid that claimed it
     int cpu_stats_fd() const;    // per-CPU array[1] of net_cpu_stats
     int netns_stats_fd() const;  // per-CPU array[netns_slots()] of net_ns_stats
     int netns_drops_fd() const;  // per-CPU hash: net_ns_drop_key -> count
@@ -41,6 +46,7 @@ class NetProbe : public ProbeFamily {
     void describe_byte_hooks();
     ProgramTable table_;
     Skeleton<net_bpf> skel_;
+    MappedMap proc_map_;
     std::vector<LinkPtr> links_;
     std::string load_error_;
 };

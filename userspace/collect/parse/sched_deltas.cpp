@@ -14,11 +14,13 @@ uint64_t grew(uint64_t now, uint64_t before) {
 }  // namespace
 
 void SchedDeltas::add_thread(const sched_task_stats& now, SnapshotBuilder& builder) {
-    sched_task_stats before{};
+    static const sched_task_stats kNone{};
     auto [it, is_new] = prev_.try_emplace(now.pid);
     // A lower on-CPU total than last time means the tid was reused by a new thread.
     const sched_task_stats& last = it->second.stats;
-    if (!is_new && last.tgid == now.tgid && last.oncpu_ns <= now.oncpu_ns) before = last;
+    // A reference, not a copy: the record is large and this runs once per thread.
+    const sched_task_stats& before =
+        !is_new && last.tgid == now.tgid && last.oncpu_ns <= now.oncpu_ns ? last : kNone;
     ProcessSample& p = builder.process(static_cast<int>(now.tgid));
     if (p.comm.empty() || now.pid == now.tgid)
         p.comm.assign(now.comm, strnlen(now.comm, sizeof(now.comm)));
@@ -30,7 +32,8 @@ void SchedDeltas::add_thread(const sched_task_stats& now, SnapshotBuilder& build
     p.invol_switches += grew(now.nivcsw, before.nivcsw);
     for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
         p.runq_hist.add_slot(i, grew(now.runq_hist[i], before.runq_hist[i]));
-    it->second = Prev{now, read_};
+    it->second.stats = now;  // after the last use of `before`, which may be this entry
+    it->second.seen_read = read_;
 }
 
 void SchedDeltas::end_read() {
