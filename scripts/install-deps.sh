@@ -12,6 +12,8 @@ fi
 build=(
     build-essential cmake pkg-config git sudo
     clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+    # scripts/fuzz.sh (ctest's fuzz test): libFuzzer needs a clang with std::expected
+    clang-16 libclang-rt-16-dev
     libspdlog-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
     libncurses-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libcpp-httplib-dev libsystemd-dev
     # Prometheus remote write: the protobuf messages (protoc, lite runtime) and snappy

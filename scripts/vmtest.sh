@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2012 # ls only on names this script creates, or for a fingerprint
-# Runs a command inside a throw-away qemu guest booted with Debian 12's 6.1 cloud kernel,
+# Runs a command inside a throw-away qemu guest booted with one of Debian 12's cloud kernels
+# (6.1, or the 6.12 of bookworm-security),
 # pure cgroup v2 and bpffs, so tests can change host-wide knobs and see a server-like setup.
 # Run scripts/vmtest.sh --help for the options. Touches nothing outside its cache and a
 # temporary directory.
@@ -8,7 +9,9 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 readonly ME=vmtest
-readonly META_PKG=linux-image-cloud-amd64
+# Debian 12's cloud kernels by series: the meta-package that depends on the current one.
+declare -A META_PKGS=([6.1]=linux-image-cloud-amd64 [6.12]=linux-image-6.12-cloud-amd64)
+readonly META_PKGS
 readonly EXIT_SETUP=125 # vmtest itself failed (bad option, missing tool, boot failure)
 readonly EXIT_TIMEOUT=124
 # Modules loaded at boot, and modules only made available to `modprobe` in the guest
@@ -26,15 +29,17 @@ export LC_ALL=C
 
 usage() {
     cat <<EOF
-Usage: scripts/vmtest.sh [--kernel PATH_TO_BZIMAGE] [--build DIR] [--add PATH]...
+Usage: scripts/vmtest.sh [--debian 6.1|6.12 | --kernel PATH_TO_BZIMAGE] [--build DIR] [--add PATH]...
                          [--timeout S] [--keep-log FILE] [-- COMMAND ARGS...]
 
 Boots a qemu guest and runs COMMAND in it (default: perfbpf selftest --json).
 
 The guest:
-  kernel      Debian's 6.1 cloud kernel: the dependency of $META_PKG,
-              resolved with apt-cache, fetched with apt-get download, and cached with
-              its modules under
+  kernel      Debian 12's cloud kernel of the series --debian names (default 6.1): the
+              dependency of ${META_PKGS[6.1]} (6.1) or ${META_PKGS[6.12]}
+              (6.12, from bookworm-security), resolved with apt-cache, fetched with
+              apt-get download, and cached with its modules (the current one of each
+              series) under
               \${PERFBPF_VMTEST_CACHE:-\${XDG_CACHE_HOME:-\$HOME/.cache}/perfbpf/vmtest}
               (here: $CACHE_DIR).
   init        busybox sh: proc, sysfs, devtmpfs, devpts, tmpfs on /tmp /run /dev/shm,
@@ -53,6 +58,7 @@ The guest:
   environment CI and PERFBPF_* variables are passed through; cwd is the host's cwd.
 
 Options:
+  --debian SERIES boot Debian's cloud kernel of this series: 6.1 (default) or 6.12.
   --kernel PATH   boot this bzImage instead. Modules come from the vmtest cache or the
                   host's /lib/modules when one matches its version; else the guest runs
                   without loadable modules (a warning says so).
@@ -106,6 +112,7 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(cd "$script_dir/.." && pwd)
 
 kernel_path=""
+series=6.1
 build_dir=""
 adds=()
 extra_boot_modules=()
@@ -121,6 +128,8 @@ while (($#)); do
     -h | --help) usage; exit 0 ;;
     --kernel) (($# >= 2)) || die "--kernel needs a path"; kernel_path=$2; shift 2 ;;
     --kernel=*) kernel_path=${1#*=}; shift ;;
+    --debian) (($# >= 2)) || die "--debian needs 6.1 or 6.12"; series=$2; shift 2 ;;
+    --debian=*) series=${1#*=}; shift ;;
     --build) (($# >= 2)) || die "--build needs a directory"; build_dir=$2; shift 2 ;;
     --build=*) build_dir=${1#*=}; shift ;;
     --add) (($# >= 2)) || die "--add needs a path"; adds+=("$2"); shift 2 ;;
@@ -153,6 +162,8 @@ cmd=("$@")
 [[ $cpus =~ ^[0-9]+$ && $cpus -gt 0 ]] || die "--cpus wants a positive number, not '$cpus'"
 [[ $memory =~ ^[0-9]+[MG]?$ ]] || die "--memory wants a size like 2G or 1536M, not '$memory'"
 case $accel in auto | kvm | tcg) ;; *) die "--accel wants auto, kvm or tcg, not '$accel'" ;; esac
+[[ -n ${META_PKGS[$series]:-} ]] || die "--debian wants 6.1 or 6.12, not '$series'"
+readonly META_PKG=${META_PKGS[$series]}
 for m in "${extra_boot_modules[@]}"; do
     [[ $m =~ ^[A-Za-z0-9_-]+$ ]] || die "--module wants a module name, not '$m'"
 done
@@ -200,15 +211,17 @@ exec {lock_fd}>"$CACHE_DIR/.lock"
 flock -w 900 "$lock_fd" || die "timed out waiting for the cache lock $CACHE_DIR/.lock"
 
 # --- the Debian kernel -------------------------------------------------------------------
-# Prints the directory holding boot/ and lib/modules/ of Debian's cloud kernel, fetching it
-# when the cache does not have the current one.
+# Prints the directory holding boot/ and lib/modules/ of Debian's cloud kernel of $series,
+# fetching it when the cache does not have the current one. Its packages are named
+# linux-image-$series.*: linux-image-6.1.0-NN-cloud-amd64, linux-image-6.12.NN+deb12-...
 debian_kernel() {
+    local resolved=$CACHE_DIR/resolved-$series
     local pkg="" ver="" dir lists_key key=""
     if command -v apt-cache >/dev/null 2>&1; then
         # apt-cache takes ~0.7 s a call: remember its answer until the package lists change.
         lists_key=$(ls -l --time-style=+%s /var/lib/apt/lists/ /etc/apt/preferences* 2>/dev/null | sha256sum | cut -c1-16)
-        if [[ -f $CACHE_DIR/resolved ]]; then
-            read -r key pkg ver <"$CACHE_DIR/resolved" || true
+        if [[ -f $resolved ]]; then
+            read -r key pkg ver <"$resolved" || true
             [[ ${key:-} == "$lists_key" ]] || { pkg=""; ver=""; }
         fi
         if [[ -z $pkg || -z $ver ]]; then
@@ -216,12 +229,13 @@ debian_kernel() {
             if [[ -n $pkg ]]; then
                 ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '$1 == "Version:" { print $2; exit }') || true
             fi
-            if [[ -n $pkg && -n $ver ]]; then echo "$lists_key $pkg $ver" >"$CACHE_DIR/resolved"; fi
+            [[ $pkg == linux-image-"$series".* ]] || pkg=""
+            if [[ -n $pkg && -n $ver ]]; then echo "$lists_key $pkg $ver" >"$resolved"; fi
         fi
     fi
     if [[ -z $pkg || -z $ver ]]; then
         # Offline or no package lists: use what the cache has.
-        dir=$(ls -1d "$CACHE_DIR"/kernel/linux-image-*/.complete 2>/dev/null | sort -V | tail -n 1) || true
+        dir=$(ls -1d "$CACHE_DIR"/kernel/linux-image-"$series".*/.complete 2>/dev/null | sort -V | tail -n 1) || true
         [[ -n $dir ]] || die "cannot resolve the kernel package behind $META_PKG with apt-cache (run apt-get update), and the cache has none; or pass --kernel PATH"
         warn "apt-cache cannot resolve $META_PKG; using the cached $(basename "$(dirname "$dir")")"
         dirname "$dir"
@@ -257,9 +271,9 @@ debian_kernel() {
     touch "$dir.part/.complete"
     rm -rf "$dir"
     mv "$dir.part" "$dir"
-    # Keep only the current kernel.
+    # Keep only the current kernel of this series.
     local old
-    for old in "$CACHE_DIR"/kernel/linux-image-*; do
+    for old in "$CACHE_DIR"/kernel/linux-image-"$series".*; do
         [[ $old == "$dir" ]] || rm -rf "$old"
     done
     rm -rf "$dl"

@@ -13,15 +13,16 @@ void recording(std::string_view data);  // a `top --record` file, through read_r
 void journal(std::string_view data);    // a tune journal, through replay_journal
 void procfs(std::string_view data);     // /proc files: stat, meminfo, pressure, diskstats...
 void mounts(std::string_view data);     // mounts/mountinfo and /proc/PID/cgroup
+// Ring-buffer events and the probe families' map records, through the decoders and delta
+// logic the collector runs on them, then the snapshot's derived values and its series.
+void events(std::string_view data);
 
 struct Entry {
     const char* name;  // its folder under tests/fuzz/corpus and tests/fuzz/regressions
     void (*run)(std::string_view);
 };
-inline constexpr Entry kEntries[] = {{"config", config},
-                                     {"recording", recording},
-                                     {"journal", journal},
-                                     {"procfs", procfs},
-                                     {"mounts", mounts}};
+inline constexpr Entry kEntries[] = {{"config", config},   {"recording", recording},
+                                     {"journal", journal}, {"procfs", procfs},
+                                     {"mounts", mounts},   {"events", events}};
 
 }  // namespace perfbpf::fuzz

@@ -12,6 +12,7 @@
 #include "collect/drops_reader.h"
 #include "collect/filesystem_source.h"
 #include "collect/netns_source.h"
+#include "collect/parse/events.h"
 #include "collect/system_source.h"
 #include "util/privileges.h"
 
@@ -148,24 +149,10 @@ uint64_t Collector::bpf_run_time_ns() const {
 }
 
 void Collector::handle_events(CollectContext& ctx, std::vector<OomKill>& ooms) {
-    for (const perfbpf_event& e : ring_->drain()) {
-        std::string comm(e.comm, strnlen(e.comm, sizeof(e.comm)));
-        switch (e.type) {
-            case PERFBPF_EV_EXEC:
-                proc_->remember(static_cast<int>(e.tgid), comm);
-                break;
-            case PERFBPF_EV_EXIT:
-                ctx.exited[static_cast<int>(e.tgid)] =
-                    ExitedProcess{static_cast<int>(e.arg0), comm};
-                break;
-            case PERFBPF_EV_OOM_KILL:
-                ooms.push_back(
-                    OomKill{static_cast<int>(e.tgid), comm, e.arg1 * page_bytes_, e.ts_ns});
-                break;
-            default:
-                break;
-        }
-    }
+    IntervalEvents events;
+    for (const perfbpf_event& e : ring_->drain()) apply_event(e, page_bytes_, ctx, events);
+    for (const ExecEvent& x : events.execs) proc_->remember(x.tgid, x.comm);
+    for (OomKill& o : events.oom_kills) ooms.push_back(std::move(o));
 }
 
 Snapshot Collector::build(CollectContext& ctx, std::vector<OomKill> ooms) {

@@ -1,19 +1,17 @@
 #include "collect/event_ring.h"
 
 #include <cerrno>
-#include <cstring>
+
+#include "collect/parse/events.h"
 
 namespace perfbpf {
 
 int EventRing::on_sample(void* ctx, void* data, size_t size) {
     auto* state = static_cast<State*>(ctx);
-    if (size < sizeof(perfbpf_event)) {
+    if (auto e = decode_event(data, size))
+        state->pending.push_back(*e);
+    else
         ++state->malformed;
-        return 0;
-    }
-    perfbpf_event e;
-    std::memcpy(&e, data, sizeof(e));
-    state->pending.push_back(e);
     return 0;
 }
 
