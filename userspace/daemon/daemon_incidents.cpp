@@ -174,8 +174,13 @@ std::vector<SeriesSample> DaemonIncidents::on_interval(const Snapshot& snap,
                         if (k == "pid") inv.focus(v);
                 pending_.push_back({{{"incident", id}}, std::move(inv)});
             }
+            if (auto hint = incident_tune_hint(inc))
+                tune_hints_[id] = std::move(*hint);
+            else
+                tune_hints_.erase(id);
         } else {
             series_seen_.erase(id);
+            tune_hints_.erase(id);
         }
         if (e.change == IncidentChange::opened) {
             const IncidentSeries& first = inc.series.front();

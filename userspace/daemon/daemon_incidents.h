@@ -16,6 +16,7 @@
 #include "detect/alert_rules.h"
 #include "detect/incidents.h"
 #include "detect/investigate.h"
+#include "detect/tune_hint.h"
 #include "model/snapshot.h"
 #include "sinks/incident_json.h"
 #include "sinks/incident_log.h"
@@ -45,6 +46,10 @@ class DaemonIncidents {
     // new scoring parameters take effect on restart).
     void reconfigure(const Config& config);
     size_t open_incidents() const { return detector_ ? detector_->tracker().open_count() : 0; }
+    // The tuner each open incident names for its object (detect/tune_hint.h), by incident id.
+    const std::map<std::string, TuneHint>& tune_hints() const { return tune_hints_; }
+    // A record of another part of the daemon (auto-tune's changes) into incidents.jsonl.
+    void record(const nlohmann::json& r) { write(r); }
 
   private:
     struct Pending {
@@ -64,6 +69,7 @@ class DaemonIncidents {
     std::vector<Pending> pending_;
     std::map<std::string, Labels> open_series_;  // incident id -> incident_open labels
     std::map<std::string, size_t> series_seen_;  // incident id -> series when last investigated
+    std::map<std::string, TuneHint> tune_hints_;
     bool write_failed_ = false;
 };
 

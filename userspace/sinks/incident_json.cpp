@@ -43,15 +43,6 @@ std::string alert_key(const json& ref) {
            std::to_string(ref.value("starts_ms", int64_t{0}));
 }
 
-std::string labels_text(const json& labels) {
-    std::string out;
-    for (const auto& [k, v] : labels.items()) {
-        if (!out.empty()) out += ",";
-        out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-    }
-    return "{" + out + "}";
-}
-
 std::string value_text(double v, const std::string& unit) {
     if (unit == "bytes") return format_bytes(v);
     if (unit == "us") return format_us(v);
@@ -119,10 +110,32 @@ json evidence_record(int64_t ts_ms, json subject, const Evidence& evidence) {
     return j;
 }
 
+std::string tune_change_name(const tune::KnobRecord& k) {
+    return k.outcome == tune::Outcome::pending ? "applied" : tune::outcome_name(k.outcome);
+}
+
+json tune_record(int64_t ts_ms, json subject, const tune::KnobRecord& k) {
+    json r = std::move(subject);
+    r["event"] = "tune";
+    r["ts"] = ts_ms;
+    r["change"] = tune_change_name(k);
+    r["seq"] = k.change_seq;
+    r["tuner"] = k.tuner;
+    r["object"] = tune::to_string(k.id.scope);
+    r["knob"] = k.display.empty() ? k.id.key : k.display;
+    r["from"] = k.from;
+    r["to"] = k.to;
+    r["reason"] = k.reason;
+    r["detail"] = k.detail;
+    return r;
+}
+
 json fold_incident_records(const std::vector<std::string>& lines, int64_t since_ms) {
     std::map<std::string, json> incidents, alerts;
     std::vector<std::string> incident_order, alert_order;
     std::map<std::string, json> incident_evidence, alert_evidence;  // arrays, oldest first
+    std::map<int64_t, json> tune;  // by the journal's seq: each change's latest record
+    std::vector<int64_t> tune_order;
     size_t skipped = 0;
     for (const std::string& line : lines) {
         json r = json::parse(line, nullptr, false);
@@ -146,11 +159,29 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
                 alert_evidence[alert_key(r["alert"])].push_back(r["evidence"]);
             else
                 ++skipped;
+        } else if (event == "tune" && r.contains("seq") && r["seq"].is_number_integer()) {
+            const int64_t seq = r["seq"];
+            if (!tune.contains(seq)) tune_order.push_back(seq);
+            r.erase("event");
+            tune[seq] = std::move(r);
         } else {
             ++skipped;
         }
     }
-    json out = {{"incidents", json::array()}, {"alerts", json::array()}, {"skipped", skipped}};
+    json out = {{"incidents", json::array()},
+                {"alerts", json::array()},
+                {"tune", json::array()},
+                {"skipped", skipped}};
+    std::map<std::string, json> incident_tune, alert_tune;  // arrays, in the order made
+    for (int64_t seq : tune_order) {
+        const json& t = tune[seq];
+        if (t.contains("incident") && t["incident"].is_string())
+            incident_tune[t["incident"]].push_back(t);
+        else if (t.contains("alert") && t["alert"].is_object())
+            alert_tune[alert_key(t["alert"])].push_back(t);
+        if (t.value("ts", int64_t{0}) >= since_ms || t.value("change", "") == "applied")
+            out["tune"].push_back(t);
+    }
     for (const std::string& id : incident_order) {
         json j = incidents[id];
         const bool open = j.value("change", "") != "closed";
@@ -159,6 +190,7 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
         j["open"] = open;
         if (auto e = incident_evidence.find(id); e != incident_evidence.end())
             j["evidence"] = e->second;
+        if (auto t = incident_tune.find(id); t != incident_tune.end()) j["tune"] = t->second;
         out["incidents"].push_back(std::move(j));
     }
     for (const std::string& key : alert_order) {
@@ -168,9 +200,19 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
         j.erase("event");
         j["firing"] = firing;
         if (auto e = alert_evidence.find(key); e != alert_evidence.end()) j["evidence"] = e->second;
+        if (auto t = alert_tune.find(key); t != alert_tune.end()) j["tune"] = t->second;
         out["alerts"].push_back(std::move(j));
     }
     return out;
+}
+
+std::string labels_text(const json& labels) {
+    std::string out;
+    for (const auto& [k, v] : labels.items()) {
+        if (!out.empty()) out += ",";
+        out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    return "{" + out + "}";
 }
 
 std::string incident_series_line(const json& s) {
@@ -200,6 +242,14 @@ std::vector<std::string> evidence_lines(const json& e) {
     return out;
 }
 
+std::string tune_change_line(const json& t) {
+    std::string line = t.value("tuner", "") + " " + t.value("object", "") + ": " +
+                       t.value("knob", "") + " " + t.value("from", "") + " -> " +
+                       t.value("to", "") + " " + t.value("change", "");
+    const std::string detail = t.value("detail", "");
+    return line + (detail.empty() ? "" : " (" + detail + ")");
+}
+
 std::string incidents_text(const json& folded) {
     std::ostringstream o;
     const json& incidents = folded["incidents"];
@@ -212,6 +262,8 @@ std::string incidents_text(const json& folded) {
         for (const json& s : i.value("series", json::array()))
             o << "  " << incident_series_line(s) << "\n";
         for (const json& e : i.value("evidence", json::array())) evidence_text(o, e);
+        for (const json& t : i.value("tune", json::array()))
+            o << "  tuned: " << tune_change_line(t) << "\n";
     }
     for (const json& a : folded["alerts"]) {
         o << "alert " << a.value("rule", "") << labels_text(a.value("object", json::object()))
@@ -219,6 +271,8 @@ std::string incidents_text(const json& folded) {
           << (a.value("firing", false) ? "FIRING" : "resolved") << " since "
           << time_text(a, "starts_ms") << ": " << a.value("summary", "") << "\n";
         for (const json& e : a.value("evidence", json::array())) evidence_text(o, e);
+        for (const json& t : a.value("tune", json::array()))
+            o << "  tuned: " << tune_change_line(t) << "\n";
     }
     if (folded.value("skipped", 0) > 0)
         o << folded.value("skipped", 0) << " unreadable records skipped\n";
