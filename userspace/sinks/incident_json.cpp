@@ -250,6 +250,33 @@ std::string tune_change_line(const json& t) {
     return line + (detail.empty() ? "" : " (" + detail + ")");
 }
 
+json incident_annotations_json(const json& folded, int64_t from_ms, int64_t to_ms) {
+    json out = {{"incidents", json::array()}, {"tune", json::array()}};
+    for (const json& i : folded.value("incidents", json::array())) {
+        const int64_t start = i.value("start_ms", int64_t{0});
+        const int64_t end = i.value("end_ms", int64_t{0});
+        const bool open = i.value("open", false);
+        if (start > to_ms || (!open && end < from_ms)) continue;
+        const json& series = i.value("series", json::array());
+        out["incidents"].push_back(
+            {{"id", i.value("id", "")},
+             {"resource", i.value("resource", "")},
+             {"start_ms", start},
+             {"end_ms", open ? 0 : end},
+             {"open", open},
+             {"score", i.value("score", 0.0)},
+             {"summary", series.empty() ? std::string() : incident_series_line(series[0])}});
+    }
+    for (const json& t : folded.value("tune", json::array())) {
+        const int64_t ts = t.value("ts", int64_t{0});
+        if (ts < from_ms || ts > to_ms) continue;
+        json a = t;
+        a.erase("reason");
+        out["tune"].push_back(std::move(a));
+    }
+    return out;
+}
+
 std::string incidents_text(const json& folded) {
     std::ostringstream o;
     const json& incidents = folded["incidents"];

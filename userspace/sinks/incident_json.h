@@ -60,6 +60,13 @@ std::vector<std::string> evidence_lines(const nlohmann::json& evidence);
 // One tune change: "cpu-share cgroup:/a: /sys/fs/cgroup/cpu/a/cpu.shares 1024 -> 4096 kept (...)".
 std::string tune_change_line(const nlohmann::json& change);
 
+// What the dashboard draws over [from_ms, to_ms] from a folded view: {"incidents": [{id,
+// resource, start_ms, end_ms (0 while open), open, score, summary}], "tune": [{ts, change,
+// tuner, object, knob, from, to, detail}]}: incidents that overlap the range, tune records
+// within it.
+nlohmann::json incident_annotations_json(const nlohmann::json& folded, int64_t from_ms,
+                                         int64_t to_ms);
+
 // The folded view as text for a terminal.
 std::string incidents_text(const nlohmann::json& folded);
 
