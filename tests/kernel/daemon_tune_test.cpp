@@ -24,11 +24,6 @@ using nlohmann::json;
 using namespace test;
 using Clock = std::chrono::steady_clock;
 
-uint64_t intervals_of(const std::string& dir) {
-    json j = json::parse(slurp(dir + "/daemon.status.json"), nullptr, false);
-    return j.is_object() && j.contains("intervals") ? j["intervals"].get<uint64_t>() : 0;
-}
-
 // The alert that names the tuner: the sleeper's cgroup waiting more than 4 ms a second in
 // the run queue (starved, it waited 15-100 ms/s here), its cgroup series only (pid="").
 std::string config(const std::string& lat_path, bool auto_tune) {
@@ -80,6 +75,11 @@ TEST(DaemonTune, AlertNamingCpuShareRaisesTheStarvedCgroupsWeightOnlyWithAutoOn)
     }
     const Tree& t = *cg.knob_tree;
     const Tree& seen = cg.sample_tree ? *cg.sample_tree : t;
+    // The hog at four times the sleeper's weight (the tuner's step): at equal weights this
+    // host's scheduler let the sleeper wait only 0.2-0.28 of its run time at times, at the
+    // tuner's threshold (0.25); the raise brings the two back to equal.
+    const std::string hog_weight = cg.raised;
+    ASSERT_TRUE(write_file(t.hog.dir() + "/" + cg.key, hog_weight));
     auto hog = start_in_cgroups(
         cg.procs(&Tree::hog), [] { return selftest::spin_for(120); }, 0);
     ASSERT_TRUE(hog) << hog.error().message;
@@ -89,7 +89,11 @@ TEST(DaemonTune, AlertNamingCpuShareRaisesTheStarvedCgroupsWeightOnlyWithAutoOn)
     const SchedRates before = sched_rates(lat->pid(), [] { sleep(2); });
     std::printf("[measured] %s: sleeper waits %.1f ms/s, runs %.1f ms/s\n", cg.name.c_str(),
                 before.wait_ms_per_s, before.oncpu_ms_per_s);
-    if (!starved(before)) GTEST_SKIP() << not_starved(cg.name, before);
+    // The tuner raises at 10 ms/s and a quarter of the run time (cpu_share.h); starved()
+    // asks 1.5 times that for `tune --plan`'s one 3 s look, the daemon looks as long as the
+    // alert fires, so a tenth over the tuner's thresholds is enough here.
+    if (before.wait_ms_per_s < 11 || before.wait_ms_per_s < before.oncpu_ms_per_s * 0.275)
+        GTEST_SKIP() << not_starved(cg.name, before);
 
     // Off (the default): the alert fires, nothing changes, no journal is made.
     {
@@ -104,6 +108,7 @@ TEST(DaemonTune, AlertNamingCpuShareRaisesTheStarvedCgroupsWeightOnlyWithAutoOn)
         std::this_thread::sleep_for(std::chrono::seconds(6));
         EXPECT_EQ(d.stop(), 0) << slurp(d.log);
         EXPECT_EQ(cg.weight(t.lat), cg.original);
+        EXPECT_EQ(cg.weight(t.hog), hog_weight);
         EXPECT_NE(::access((off.path() + "/tune.journal").c_str(), F_OK), 0);
         EXPECT_TRUE(records(off.path(), "tune").empty());
     }
@@ -130,7 +135,7 @@ TEST(DaemonTune, AlertNamingCpuShareRaisesTheStarvedCgroupsWeightOnlyWithAutoOn)
     ASSERT_TRUE(kept.contains("alert")) << kept.dump(2);
     EXPECT_EQ(kept["alert"]["rule"], "sleeper_waits");
     EXPECT_EQ(weight_on, cg.raised);
-    EXPECT_EQ(cg.weight(t.hog), cg.original);
+    EXPECT_EQ(cg.weight(t.hog), hog_weight);  // the tuner raises the sufferer, never the hog
     // The applied record came first (the change, then its verdict), and the log says both.
     const auto tune_records = records(on.path(), "tune");
     ASSERT_GE(tune_records.size(), 2u);
@@ -160,14 +165,15 @@ TEST(DaemonTune, AlertNamingCpuShareRaisesTheStarvedCgroupsWeightOnlyWithAutoOn)
         "query 'tune_change{tuner=\"cpu-share\"}' --since 10m --json --state-dir " + on.path(),
         &st);
     EXPECT_EQ(st, 0) << out;
-    EXPECT_NE(out.find("\"change\":\"applied\""), std::string::npos) << out;
-    EXPECT_NE(out.find("\"change\":\"kept\""), std::string::npos) << out;
+    EXPECT_NE(out.find("\"change\": \"applied\""), std::string::npos) << out;
+    EXPECT_NE(out.find("\"change\": \"kept\""), std::string::npos) << out;
 
     // Verified changes outlive the daemon; --rollback restores the original.
     EXPECT_EQ(cg.weight(t.lat), cg.raised);
     out = run_perfbpf("tune --rollback --state-dir " + on.path(), &st);
     EXPECT_EQ(st, 0) << out;
     EXPECT_EQ(cg.weight(t.lat), cg.original) << out;
+    EXPECT_EQ(cg.weight(t.hog), hog_weight);
     hog->kill();
     lat->kill();
 }

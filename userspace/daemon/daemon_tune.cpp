@@ -76,8 +76,9 @@ DaemonTune::Slot* DaemonTune::slot_for(const TuneRequest& r) {
     auto it = slots_.find(r.hint);
     if (it != slots_.end()) return &it->second;
     if (slots_.size() >= kMaxEngines) {
-        spdlog::warn("auto-tune: not consulting {}: {} tuners and objects already",
-                     hint_text(r.hint), kMaxEngines);
+        if (refused_.insert(r.hint).second)
+            spdlog::warn("auto-tune: not consulting {}: {} tuners and objects already",
+                         hint_text(r.hint), kMaxEngines);
         return nullptr;
     }
     auto tuners = tune::select_tuners({r.hint.tuner}, {});

@@ -16,6 +16,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,7 @@ class DaemonTune {
     std::optional<tune::Journal> journal_;
     std::string journal_error_;  // the last reason it could not be opened (logged once)
     std::map<TuneHint, Slot> slots_;
+    std::set<TuneHint> refused_;                // past kMaxEngines: logged once each
     std::map<uint64_t, std::string> reported_;  // change seq -> the outcome last reported
 };
 
