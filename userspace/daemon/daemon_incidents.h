@@ -2,8 +2,9 @@
 // (detect/incidents.h), seeded at start from the history's minute tier; incidents to the
 // log (a line on open and close) and to STATE_DIR/incidents.jsonl with every change; for
 // each incident opened and each alert fired, the top consumers of its resource over the
-// next few intervals (detect/investigate.h) recorded with it; incident_open series (1
-// while open, 0 at close) for the history.
+// next few intervals (detect/investigate.h) recorded with it, and for one whose process's
+// memory grows a growth-mode leak trace of it (daemon/daemon_leaks.h); incident_open series
+// (1 while open, 0 at close) for the history.
 #pragma once
 
 #include <map>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/daemon_leaks.h"
 #include "detect/alert_rules.h"
 #include "detect/incidents.h"
 #include "detect/investigate.h"
@@ -70,6 +72,7 @@ class DaemonIncidents {
     std::map<std::string, Labels> open_series_;  // incident id -> incident_open labels
     std::map<std::string, size_t> series_seen_;  // incident id -> series when last investigated
     std::map<std::string, TuneHint> tune_hints_;
+    DaemonLeaks leaks_;
     bool write_failed_ = false;
 };
 

@@ -209,6 +209,8 @@ void add_incidents(const nlohmann::json& folded, Report& rep) {
             r.series.push_back(incident_series_line(s));
         for (const auto& e : i.value("evidence", nlohmann::json::array()))
             for (auto& line : evidence_lines(e)) r.evidence.push_back(std::move(line));
+        for (const auto& l : i.value("leaks", nlohmann::json::array()))
+            for (auto& line : leak_capture_lines(l)) r.evidence.push_back(std::move(line));
         for (const auto& t : i.value("tune", nlohmann::json::array()))
             r.evidence.push_back("tuned: " + tune_change_line(t));
         rep.incidents.push_back(std::move(r));

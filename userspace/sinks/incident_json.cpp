@@ -3,6 +3,7 @@
 #include <map>
 #include <sstream>
 
+#include "detect/leak_trend.h"
 #include "sinks/alert_receivers.h"
 #include "sinks/json_sink.h"
 #include "util/format.h"
@@ -130,10 +131,71 @@ json tune_record(int64_t ts_ms, json subject, const tune::KnobRecord& k) {
     return r;
 }
 
+json leak_capture_record(int64_t ts_ms, const std::string& incident, int pid,
+                         const std::string& comm, double seconds, const Result<LeakReport>& report,
+                         size_t top) {
+    json leaks = {{"pid", pid}, {"comm", comm}, {"seconds", seconds}};
+    if (!report) {
+        leaks["error"] = report.error().message;
+    } else {
+        if (!report->processes.empty()) {
+            const ProcessGrowth& g = report->processes.front();
+            leaks["rss_slope_bytes_per_s"] = g.trend.slope_bytes_per_s;
+            leaks["trend"] = leak_class_name(g.trend.cls);
+            leaks["heap_growth_bytes"] = g.heap_growth_bytes;
+        }
+        json stacks = json::array();
+        for (const LeakStack& st : report->stacks) {
+            if (stacks.size() >= top) break;
+            if (st.outstanding_bytes <= 0) continue;
+            json frames = json::array();
+            for (const LeakFrame& f : st.frames) {
+                std::string where = f.function;
+                if (!f.file.empty())
+                    where += " (" + f.file + (f.line ? ":" + std::to_string(f.line) : "") + ")";
+                frames.push_back(std::move(where));
+            }
+            stacks.push_back({{"bytes", st.outstanding_bytes},
+                              {"allocs", st.outstanding_allocs},
+                              {"trend", leak_class_name(st.trend.cls)},
+                              {"truncated", st.truncated},
+                              {"frames", std::move(frames)}});
+        }
+        leaks["stacks"] = std::move(stacks);
+    }
+    return {{"event", "leaks"}, {"ts", ts_ms}, {"incident", incident}, {"leaks", std::move(leaks)}};
+}
+
+std::vector<std::string> leak_capture_lines(const json& l) {
+    std::vector<std::string> out;
+    std::string head = "leak trace of pid " + std::to_string(l.value("pid", 0)) + " (" +
+                       l.value("comm", "") + ") for " + format_fixed(l.value("seconds", 0.0), 0) +
+                       " s";
+    if (l.contains("error")) {
+        out.push_back(head + ": " + l.value("error", ""));
+        return out;
+    }
+    if (l.contains("trend"))
+        head += ": RSS " + l.value("trend", "") + " at " +
+                format_bytes(l.value("rss_slope_bytes_per_s", 0.0)) + "/s";
+    const json& stacks = l.value("stacks", json::array());
+    out.push_back(head + (stacks.empty() ? "; no stack added memory" : "; top stacks:"));
+    for (const json& st : stacks) {
+        std::string frames;
+        for (const json& f : st.value("frames", json::array()))
+            frames += (frames.empty() ? "" : " < ") + f.get<std::string>();
+        out.push_back(format_bytes(st.value("bytes", 0.0)) + " (" + st.value("trend", "") +
+                      "): " + (frames.empty() ? "?" : frames) +
+                      (st.value("truncated", false) ? " < ..." : ""));
+    }
+    return out;
+}
+
 json fold_incident_records(const std::vector<std::string>& lines, int64_t since_ms) {
     std::map<std::string, json> incidents, alerts;
     std::vector<std::string> incident_order, alert_order;
     std::map<std::string, json> incident_evidence, alert_evidence;  // arrays, oldest first
+    std::map<std::string, json> incident_leaks;                     // arrays, oldest first
     std::map<int64_t, json> tune;  // by the journal's seq: each change's latest record
     std::vector<int64_t> tune_order;
     size_t skipped = 0;
@@ -159,6 +221,9 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
                 alert_evidence[alert_key(r["alert"])].push_back(r["evidence"]);
             else
                 ++skipped;
+        } else if (event == "leaks" && r.contains("incident") && r["incident"].is_string() &&
+                   r.contains("leaks") && r["leaks"].is_object()) {
+            incident_leaks[r["incident"]].push_back(r["leaks"]);
         } else if (event == "tune" && r.contains("seq") && r["seq"].is_number_integer()) {
             const int64_t seq = r["seq"];
             if (!tune.contains(seq)) tune_order.push_back(seq);
@@ -190,6 +255,7 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
         j["open"] = open;
         if (auto e = incident_evidence.find(id); e != incident_evidence.end())
             j["evidence"] = e->second;
+        if (auto l = incident_leaks.find(id); l != incident_leaks.end()) j["leaks"] = l->second;
         if (auto t = incident_tune.find(id); t != incident_tune.end()) j["tune"] = t->second;
         out["incidents"].push_back(std::move(j));
     }
@@ -289,6 +355,10 @@ std::string incidents_text(const json& folded) {
         for (const json& s : i.value("series", json::array()))
             o << "  " << incident_series_line(s) << "\n";
         for (const json& e : i.value("evidence", json::array())) evidence_text(o, e);
+        for (const json& l : i.value("leaks", json::array())) {
+            const auto lines = leak_capture_lines(l);
+            for (size_t n = 0; n < lines.size(); ++n) o << (n ? "    " : "  ") << lines[n] << "\n";
+        }
         for (const json& t : i.value("tune", json::array()))
             o << "  tuned: " << tune_change_line(t) << "\n";
     }

@@ -12,6 +12,10 @@
 //             {change: applied|kept|reverted|failed|overridden|..., seq, tuner, object, knob,
 //             from, to, reason, detail}: the daemon's auto-tune ([tune] auto), a record
 //             each time a change of the tune journal (its seq) is made or resolved
+//   leaks     {incident: id, leaks: {pid, comm, seconds, error | {rss_slope_bytes_per_s,
+//             trend, heap_growth_bytes, stacks: [{bytes, allocs, trend, frames: ["fn
+//             (file:line)", ...]}]}}}: a growth-mode leak trace of the process whose memory
+//             grew, for a memory incident
 // Every record has "ts" (unix ms, the interval it was written in).
 #pragma once
 
@@ -24,6 +28,7 @@
 #include "detect/alert_rules.h"
 #include "detect/incidents.h"
 #include "detect/investigate.h"
+#include "model/leaks.h"
 #include "tune/journal.h"
 
 namespace perfbpf {
@@ -40,10 +45,19 @@ nlohmann::json evidence_record(int64_t ts_ms, nlohmann::json subject, const Evid
 nlohmann::json tune_record(int64_t ts_ms, nlohmann::json subject, const tune::KnobRecord& change);
 std::string tune_change_name(const tune::KnobRecord& change);
 
+// A leak capture's record: the top `top` stacks of a growth-mode trace of `pid`, or the
+// error that stopped it.
+nlohmann::json leak_capture_record(int64_t ts_ms, const std::string& incident, int pid,
+                                   const std::string& comm, double seconds,
+                                   const Result<LeakReport>& report, size_t top = 5);
+// A capture's lines for a terminal or a report: a heading, then a stack a line.
+std::vector<std::string> leak_capture_lines(const nlohmann::json& leaks);
+
 // The records folded into their latest state: {"incidents": [...], "alerts": [...],
 // "tune": [...]}, each incident (alert) the last record of it with "evidence" (an array,
 // oldest first: an incident is investigated when it opens and when a series joins) when any
-// was recorded, "tune" (the changes made for it, each its latest record) when any was, and
+// was recorded, "leaks" (leak captures, oldest first) when any was, "tune" (the changes made
+// for it, each its latest record) when any was, and
 // "open" (firing) when it has not closed; the top-level "tune" lists every change (its latest
 // record) in the order they were made. Kept: open ones and those whose last record is at
 // or after since_ms; oldest first. Lines that are not JSON objects are counted in "skipped".
