@@ -1,7 +1,7 @@
 // The dashboard: host charts filled from /api/series for the chosen range and extended by
 // /api/events every interval; verdicts and alerts; tables of the top objects, whose rows
-// open that object's charts. Alerts (and anything else given as {ts, text}) are drawn on
-// every chart as annotations.
+// open that object's charts. Alerts, incidents and the daemon's tune changes ({ts, text, kind})
+// are drawn on every chart as annotations.
 "use strict";
 
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
@@ -75,7 +75,7 @@ const state = {
   range: "15m",
   charts: {},
   drill: null, // {kind, row, key, charts: [...]}
-  annotations: [], // [{ts (ms), text}]
+  annotations: [], // [{ts (ms), text, kind: alert | incident | tune}]
   sseBytes: [],
   readyMs: null,
   last: null,
@@ -121,8 +121,6 @@ function drawAnnotations(u) {
   const ctx = u.ctx;
   const dpr = window.devicePixelRatio || 1;
   ctx.save();
-  ctx.strokeStyle = "rgba(192,57,43,0.7)";
-  ctx.fillStyle = "rgba(192,57,43,0.9)";
   ctx.setLineDash([4 * dpr, 3 * dpr]);
   ctx.font = `${10 * dpr}px system-ui, sans-serif`;
   let textEnd = -Infinity; // a label only where the one before it left room
@@ -130,6 +128,9 @@ function drawAnnotations(u) {
     const x = a.ts / 1000;
     if (x < min || x > max) continue;
     const cx = Math.round(u.valToPos(x, "x", true));
+    const color = ANNOTATION_COLORS[a.kind] || ANNOTATION_COLORS.alert;
+    ctx.strokeStyle = `rgba(${color},0.7)`;
+    ctx.fillStyle = `rgba(${color},0.9)`;
     ctx.beginPath();
     ctx.moveTo(cx, u.bbox.top);
     ctx.lineTo(cx, u.bbox.top + u.bbox.height);
@@ -141,8 +142,11 @@ function drawAnnotations(u) {
   ctx.restore();
 }
 
-// Replaces the annotations (alerts now; tune changes and incidents can be added to the
-// list the same way) and redraws every chart.
+// Alerts red, incidents orange, the daemon's tune changes blue.
+const ANNOTATION_COLORS = { alert: "192,57,43", incident: "211,84,0", tune: "41,128,185" };
+
+// Replaces the annotations ({ts, text, kind}: alerts, incidents, tune changes) and redraws
+// every chart.
 function setAnnotations(list) {
   state.annotations = list.filter((a) => isFinite(a.ts)).sort((a, b) => a.ts - b.ts);
   for (const c of allCharts()) c.u.redraw(false);
@@ -152,9 +156,23 @@ function alertAnnotations(episodes) {
   const out = [];
   for (const e of [...episodes.active, ...episodes.past]) {
     const what = `${e.alert} ${e.severity}`;
-    out.push({ ts: Date.parse(e.start), text: `▲ ${what}` });
-    if (e.end) out.push({ ts: Date.parse(e.end), text: `▽ ${what} resolved` });
+    out.push({ ts: Date.parse(e.start), text: `▲ ${what}`, kind: "alert" });
+    if (e.end) out.push({ ts: Date.parse(e.end), text: `▽ ${what} resolved`, kind: "alert" });
   }
+  return out;
+}
+
+// /api/incidents: incidents where they opened (and closed), tune changes where they were
+// made or judged.
+function incidentAnnotations(found) {
+  const out = [];
+  for (const i of found.incidents) {
+    const what = `incident ${i.id} [${i.resource}]`;
+    out.push({ ts: i.start_ms, text: `◆ ${what}`, kind: "incident", title: i.summary });
+    if (!i.open) out.push({ ts: i.end_ms, text: `◇ ${what} closed`, kind: "incident" });
+  }
+  for (const t of found.tune)
+    out.push({ ts: t.ts, text: `⚙ ${t.tuner} ${t.knob} ${t.from}→${t.to} ${t.change}`, kind: "tune" });
   return out;
 }
 
@@ -384,10 +402,13 @@ function connect() {
   };
 }
 
-async function loadAlerts() {
+async function loadAnnotations() {
   try {
-    const episodes = await getJSON(`api/alerts?since=-${state.range}`);
-    setAnnotations(alertAnnotations(episodes));
+    const [episodes, found] = await Promise.all([
+      getJSON(`api/alerts?since=-${state.range}`),
+      getJSON(`api/incidents?from=-${state.range}`),
+    ]);
+    setAnnotations([...alertAnnotations(episodes), ...incidentAnnotations(found)]);
   } catch (e) {
     console.warn(e.message);
   }
@@ -398,7 +419,7 @@ async function selectRange(range) {
   for (const b of document.querySelectorAll("#ranges button"))
     b.classList.toggle("active", b.dataset.range === range);
   try {
-    await Promise.all([loadHostCharts(), loadDrill(), loadAlerts()]);
+    await Promise.all([loadHostCharts(), loadDrill(), loadAnnotations()]);
   } catch (e) {
     $("conn").textContent = e.message;
   }
@@ -417,7 +438,7 @@ async function main() {
   state.readyMs = performance.now();
   state.queriesMs = state.readyMs - t0;
   connect();
-  setInterval(loadAlerts, 30000);
+  setInterval(loadAnnotations, 30000);
 }
 
 main();

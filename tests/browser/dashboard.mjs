@@ -3,7 +3,8 @@
 // PERFBPF_NODE_MODULES names: the build's `npm ci` of web/package-lock.json) against a
 // running daemon, and checks what a person would see: the page loads without console
 // errors, every host chart holds data, a new point arrives within 2 s, a click on a
-// process row opens that process's charts. Prints the first load time and the size of the
+// process row opens that process's charts, an incident (PERFBPF_INCIDENT_ID) and a tune
+// change in the daemon's incidents.jsonl are drawn as annotations. Prints the first load time and the size of the
 // server-sent messages; exits 1 on the first check that fails.
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -87,6 +88,22 @@ try {
   } catch { drilled = false; }
   const title = await page.$eval("#drill-title", (e) => e.textContent);
   check(drilled, `a click on process ${key} shows its charts ("${title}")`);
+
+  // An incident and a tune change the test wrote into the daemon's incidents.jsonl
+  // (PERFBPF_INCIDENT_ID names it) are annotations on the charts, beside the alerts.
+  const incident = process.env.PERFBPF_INCIDENT_ID;
+  if (incident) {
+    let annotated = true;
+    try {
+      await page.waitForFunction((id) => {
+        const a = window.perfbpf.annotations;
+        return a.some((x) => x.kind === "incident" && x.text.includes(`incident ${id}`)) &&
+               a.some((x) => x.kind === "tune");
+      }, { timeout: 5000 }, incident);
+    } catch { annotated = false; }
+    const texts = await page.evaluate(() => window.perfbpf.annotations.map((a) => `${a.kind}: ${a.text}`));
+    check(annotated, `incident ${incident} and a tune change are annotations (${JSON.stringify(texts)})`);
+  }
 
   await new Promise((r) => setTimeout(r, 500));
   await page.screenshot({ path: screenshot, fullPage: true });

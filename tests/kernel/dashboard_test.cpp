@@ -1,11 +1,13 @@
 // The dashboard in a real browser against a real daemon: tests/browser/dashboard.mjs drives
 // Debian's chromium headless (puppeteer-core from the build's npm ci) at a daemon started
 // here on an ephemeral loopback port, and checks the page as a person would see it (no
-// console errors, charts with data, a new point within 2 s, a drill-down); it prints the
+// console errors, charts with data, a new point within 2 s, a drill-down, an incident and a
+// tune change as annotations); it prints the
 // first load time and the event messages' size, and leaves a screenshot
 // (PERFBPF_SCREENSHOT, default in the temp dir: docs/dashboard.png is one taken so).
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -52,6 +54,20 @@ TEST(Dashboard, ABrowserSeesLiveChartsAndDrillsDown) {
     // click opens has history of its own.
     std::ofstream(dir.path() + "/perfbpf.toml")
         << "[daemon]\ninterval = 1.0\nmin_process_age = 0\ncpu_budget_pct = 100\n";
+    // An open incident and a tune change made for it, as the daemon records them, from a
+    // minute ago: the page draws both as annotations. (Provoking a real one takes a
+    // baseline of minutes; the records' shape is the daemon's, see sinks/incident_json.h.)
+    ASSERT_EQ(::mkdir((dir.path() + "/state").c_str(), 0700), 0);
+    const auto ago = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() -
+                     60'000;
+    std::ofstream(dir.path() + "/state/incidents.jsonl")
+        << R"({"event":"incident","change":"opened","id":"browser-1","resource":"cpu","score":9,)"
+        << R"("series":[],"end_ms":0,"start_ms":)" << ago << R"(,"ts":)" << ago << "}\n"
+        << R"({"event":"tune","change":"kept","seq":1,"tuner":"cpu-share","object":"cgroup:/x",)"
+        << R"("knob":"cpu.shares","from":"1024","to":"4096","incident":"browser-1","ts":)"
+        << ago + 5000 << "}\n";
     const std::string log = dir.path() + "/daemon.log";
     auto daemon = test::Child::spawn(
         {"/bin/sh", "-c",
@@ -73,12 +89,12 @@ TEST(Dashboard, ABrowserSeesLiveChartsAndDrillsDown) {
 
     const char* shot_env = std::getenv("PERFBPF_SCREENSHOT");
     const std::string shot = shot_env ? shot_env : dir.path() + "/dashboard.png";
-    const std::string out =
-        test::run_command("PERFBPF_DRILL_PID=" + std::to_string(spin.pid()) +
-                              " PERFBPF_NODE_MODULES=" PERFBPF_NODE_MODULES_DIR
-                              " timeout 120 node " PERFBPF_BROWSER_TEST " http://127.0.0.1:" +
-                              std::to_string(port) + "/ " + shot + " 2>&1",
-                          &status);
+    const std::string out = test::run_command(
+        "PERFBPF_INCIDENT_ID=browser-1 PERFBPF_DRILL_PID=" + std::to_string(spin.pid()) +
+            " PERFBPF_NODE_MODULES=" PERFBPF_NODE_MODULES_DIR
+            " timeout 120 node " PERFBPF_BROWSER_TEST " http://127.0.0.1:" +
+            std::to_string(port) + "/ " + shot + " 2>&1",
+        &status);
     std::fprintf(stderr, "%s", out.c_str());
     EXPECT_EQ(status, 0) << out;
     EXPECT_NE(out.find("0 failed"), std::string::npos) << out;

@@ -1,6 +1,7 @@
 // The daemon's anomaly detection end to end: a CPU hog starting under a daemon with a short
 // baseline window is an incident in STATE_DIR/incidents.jsonl whose evidence names the hog,
-// and `perfbpf incidents --json` lists it.
+// and `perfbpf incidents --json` lists it; a process whose memory starts growing is a memory
+// incident with a growth-mode leak trace of it as evidence.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -50,6 +51,23 @@ json incident_naming(const std::string& dir, int pid, std::string* out) {
     return nullptr;
 }
 
+// A daemon at 0.25 s intervals with `config` (anomaly window 40) in `dir`, its log in
+// dir/log, once its baselines have settled: min_values is a tenth of the window, at least 10,
+// so 40 intervals is a settled baseline. `settled` is false when it did not get there
+// within 60 s.
+Child daemon_with_baseline(const std::string& dir, const std::string& config, bool* settled) {
+    std::ofstream(dir + "/c.toml") << config;
+    Child d = Child::spawn({"/bin/sh", "-c",
+                            "exec " + test::perfbpf_binary() +
+                                " daemon --listen 127.0.0.1:0 --interval 0.25 --config " + dir +
+                                "/c.toml --state-dir " + dir + " 2>" + dir + "/log"});
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (intervals_of(dir) < 40 && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    *settled = intervals_of(dir) >= 40;
+    return d;
+}
+
 TEST(Incidents, CpuHogStartingIsAnIncidentWhoseEvidenceNamesIt) {
     PERFBPF_REQUIRE_ROOT();
     TempDir dir;
@@ -58,24 +76,19 @@ TEST(Incidents, CpuHogStartingIsAnIncidentWhoseEvidenceNamesIt) {
     Child spin = Child::spawn({fixture("spin"), "120"});
     ASSERT_GT(spin.pid(), 0);
     ::kill(spin.pid(), SIGSTOP);
-    std::ofstream(dir.path() + "/c.toml") << "[daemon]\nwatch = [\"spin\"]\n"
-                                             "[anomaly]\nwindow = 40\nclear_intervals = 8\n"
-                                             "evidence_intervals = 4\n";
+    bool settled = false;
+    Child d = daemon_with_baseline(dir.path(),
+                                   "[daemon]\nwatch = [\"spin\"]\n"
+                                   "[anomaly]\nwindow = 40\nclear_intervals = 8\n"
+                                   "evidence_intervals = 4\n",
+                                   &settled);
     const std::string log = dir.path() + "/log";
-    Child d = Child::spawn({"/bin/sh", "-c",
-                            "exec " + test::perfbpf_binary() +
-                                " daemon --listen 127.0.0.1:0 --interval 0.25 --config " +
-                                dir.path() + "/c.toml --state-dir " + dir.path() + " 2>" + log});
-    // min_values is a tenth of the window, at least 10: 40 intervals is a settled baseline.
-    auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (intervals_of(dir.path()) < 40 && Clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSERT_GE(intervals_of(dir.path()), 40u) << slurp(log);
+    ASSERT_TRUE(settled) << slurp(log);
     ::kill(spin.pid(), SIGCONT);
 
     json found;
     std::string out;
-    deadline = Clock::now() + std::chrono::seconds(30);
+    auto deadline = Clock::now() + std::chrono::seconds(30);
     while (Clock::now() < deadline) {
         found = incident_naming(dir.path(), spin.pid(), &out);
         if (!found.is_null()) break;
@@ -108,6 +121,67 @@ TEST(Incidents, CpuHogStartingIsAnIncidentWhoseEvidenceNamesIt) {
     EXPECT_NE(text.find("pid=" + std::to_string(spin.pid())), std::string::npos) << text;
     ::kill(d.pid(), SIGTERM);
     EXPECT_EQ(d.wait(), 0) << slurp(log);
+}
+
+// A process whose memory starts growing (tests/fixtures/cache_plateau: a leak of 32 KiB
+// every 10 ms beside a cache that plateaus) is a memory incident; the daemon traces it in
+// growth mode for 30 s and records the top stacks with the incident: the leaking function
+// is among them.
+TEST(Incidents, GrowingProcessIsLeakTracedAndItsStacksAreEvidence) {
+    PERFBPF_REQUIRE_ROOT();
+    TempDir dir;
+    // It waits for SIGUSR1 before it starts, so its series have a quiet baseline.
+    Child grow = Child::spawn({fixture("cache_plateau"), "300", "10", "25", "usr1"});
+    ASSERT_GT(grow.pid(), 0);
+    bool settled = false;
+    Child d = daemon_with_baseline(
+        dir.path(),
+        "[daemon]\nwatch = [\"cache_plateau\"]\nmin_process_age = 0\n"
+        "[anomaly]\nwindow = 40\nclear_intervals = 8\nevidence_intervals = 4\n",
+        &settled);
+    const std::string log = dir.path() + "/log";
+    ASSERT_TRUE(settled) << slurp(log);
+    ::kill(grow.pid(), SIGUSR1);
+
+    // The capture starts when the incident opens and takes 30 s, then its stacks are
+    // symbolized; under load the incident takes a few seconds more, and a capture of another
+    // process whose memory grew (a compiler beside the tests) may run first.
+    json found;
+    std::string out;
+    const auto deadline = Clock::now() + std::chrono::seconds(180);
+    while (Clock::now() < deadline && found.is_null()) {
+        int status = -1;
+        out = run_perfbpf("incidents --json --state-dir " + dir.path() + " 2>&1", &status);
+        json j = json::parse(out, nullptr, false);
+        if (status == 0 && j.is_object())
+            for (const json& i : j["incidents"])
+                for (const json& l : i.value("leaks", json::array()))
+                    if (l.value("pid", 0) == grow.pid()) found = i;
+        if (found.is_null()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    ASSERT_FALSE(found.is_null()) << out << "\n"
+                                  << slurp(log) << "\n"
+                                  << slurp(dir.path() + "/incidents.jsonl");
+    const json& leaks = found["leaks"][0];
+    std::printf("[measured] leak capture: %s\n", leaks.dump().c_str());
+    ASSERT_FALSE(leaks.contains("error")) << leaks.dump(2);
+    EXPECT_EQ(leaks["comm"], "cache_plateau");
+    EXPECT_DOUBLE_EQ(leaks["seconds"].get<double>(), 30);
+    bool leak_chunk = false;
+    for (const json& st : leaks["stacks"])
+        for (const json& f : st["frames"])
+            if (f.get<std::string>().find("leak_chunk") != std::string::npos) leak_chunk = true;
+    EXPECT_TRUE(leak_chunk) << leaks.dump(2);
+    int status = -1;
+    out = run_perfbpf("incidents --state-dir " + dir.path(), &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_NE(out.find("leak trace of pid " + std::to_string(grow.pid()) + " (cache_plateau)"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("leak_chunk"), std::string::npos) << out;
+    ::kill(d.pid(), SIGTERM);
+    EXPECT_EQ(d.wait(), 0) << slurp(log);
+    grow.kill();
 }
 
 TEST(Incidents, BadSinceIsAUsageError) {

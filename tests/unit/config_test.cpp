@@ -54,6 +54,31 @@ TEST(Config, ErrorsNameTheKeyAndRange) {
     EXPECT_NE(inverted.error().message.find("disk_util_warn_pct"), std::string::npos);
 }
 
+TEST(Config, TuneAutoIsOffByDefaultAndAlertsNameKnownTuners) {
+    auto c = parse_config("", "t.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_FALSE(c->tune.auto_tune);
+    c = parse_config(
+        "[tune]\nauto = true\n[[alert]]\nname = \"starved\"\nselect = \"runq_wait_ns\"\n"
+        "warn = 1\ntuner = \"cpu-share\"\n",
+        "t.toml");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_TRUE(c->tune.auto_tune);
+    ASSERT_EQ(c->alerting.rules.size(), 1u);
+    EXPECT_EQ(c->alerting.rules[0].tuner, "cpu-share");
+
+    auto not_bool = parse_config("[tune]\nauto = 1\n", "t.toml");
+    ASSERT_FALSE(not_bool);
+    EXPECT_NE(not_bool.error().message.find("tune.auto must be true or false"), std::string::npos);
+    auto unknown = parse_config(
+        "[[alert]]\nname = \"x\"\nselect = \"runq_wait_ns\"\nwarn = 1\ntuner = \"turbo\"\n",
+        "t.toml");
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message.find("tuner 'turbo' is not one of"), std::string::npos)
+        << unknown.error().message;
+    EXPECT_NE(unknown.error().message.find("cpu-share"), std::string::npos);
+}
+
 TEST(Config, MissingFileIsAnError) {
     auto c = load_config("/nonexistent/perfbpf.toml");
     ASSERT_FALSE(c);

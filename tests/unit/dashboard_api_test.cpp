@@ -2,7 +2,9 @@
 // crash), the compact JSON of an interval and its size bound, and the routes over HTTP on
 // an ephemeral loopback port against a history written here.
 #include <gtest/gtest.h>
+
 #include <httplib.h>
+#include <fstream>
 
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include "serve/series_request.h"
 #include "sinks/dashboard_json.h"
 #include "sinks/history_sink.h"
+#include "sinks/incident_json.h"
 #include "store_test_support.h"
 #include "util/listen_address.h"
 
@@ -254,6 +257,62 @@ TEST_F(DashboardServer, BadRequestsGetAReasonAndNeverStopIt) {
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->status, 200) << ok->body;
     EXPECT_TRUE(json::parse(ok->body).contains("active"));
+}
+
+TEST_F(DashboardServer, IncidentsAndTuneChangesInTheRangeAreAnnotations) {
+    Incident inc;
+    inc.id = 1;
+    inc.start_ms = kT0 + 10'000;
+    inc.score = 9;
+    IncidentSeries s;
+    s.key = {"runq_wait_ns", {{"cgroup", "/t/lat"}}};
+    s.peak.score = 9;
+    inc.series.push_back(s);
+    Incident old = inc;
+    old.start_ms = kT0 - 600'000;
+    old.end_ms = kT0 - 500'000;
+    tune::KnobRecord k;
+    k.id = {tune::KnobKind::cgroup, "cpu.shares", tune::Scope::cgroup("/t/lat")};
+    k.change_seq = 3;
+    k.tuner = "cpu-share";
+    k.from = "1024";
+    k.to = "4096";
+    k.outcome = tune::Outcome::kept;
+    {
+        std::ofstream f(dir_.path() + "/incidents.jsonl");
+        f << incident_record(old.start_ms, "9-1", IncidentChange::opened, old).dump() << "\n"
+          << incident_record(old.end_ms, "9-1", IncidentChange::closed, old).dump() << "\n"
+          << incident_record(inc.start_ms, "9-2", IncidentChange::opened, inc).dump() << "\n"
+          << tune_record(kT0 + 20'000, {{"incident", "9-2"}}, k).dump() << "\n";
+    }
+    auto c = client();
+    auto r = c.Get("/api/incidents?from=" + std::to_string(kT0 / 1000));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json j = json::parse(r->body);
+    ASSERT_EQ(j["incidents"].size(), 1u) << j.dump(2);  // 9-1 closed before the range
+    EXPECT_EQ(j["incidents"][0]["id"], "9-2");
+    EXPECT_EQ(j["incidents"][0]["open"], true);
+    EXPECT_EQ(j["incidents"][0]["start_ms"], kT0 + 10'000);
+    EXPECT_NE(j["incidents"][0]["summary"].get<std::string>().find("runq_wait_ns"),
+              std::string::npos);
+    ASSERT_EQ(j["tune"].size(), 1u);
+    EXPECT_EQ(j["tune"][0]["change"], "kept");
+    EXPECT_EQ(j["tune"][0]["ts"], kT0 + 20'000);
+    // A range that ends before both: neither.
+    r = c.Get("/api/incidents?from=" + std::to_string(kT0 / 1000 - 100) +
+              "&to=" + std::to_string(kT0 / 1000));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_TRUE(json::parse(r->body)["incidents"].empty()) << r->body;
+    EXPECT_TRUE(json::parse(r->body)["tune"].empty()) << r->body;
+    for (const char* bad : {"/api/incidents?from=now&to=-1h", "/api/incidents?from=soon",
+                            "/api/incidents?to=%zz", "/api/incidents?from=-3000d"}) {
+        auto b = c.Get(bad);
+        ASSERT_TRUE(b) << bad;
+        EXPECT_EQ(b->status, 400) << bad;
+        EXPECT_FALSE(b->body.empty()) << bad;
+    }
 }
 
 TEST_F(DashboardServer, NowAndEventsCarryThePublishedInterval) {

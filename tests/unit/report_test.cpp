@@ -8,6 +8,7 @@
 
 #include "detect/report.h"
 #include "sinks/history_report.h"
+#include "sinks/incident_json.h"
 #include "sinks/report.h"
 #include "store_test_support.h"
 #include "temp_dir.h"
@@ -95,8 +96,10 @@ class ReportTest : public ::testing::Test {
         f.fill(t0_, 60);
     }
 
-    Report build(const tune::JournalState* journal = nullptr) {
+    Report build(const tune::JournalState* journal = nullptr,
+                 const std::vector<std::string>* incident_records = nullptr) {
         ReportOptions o;
+        o.incident_records = incident_records;
         o.from_ms = t0_;
         o.to_ms = t0_ + 3 * 3'600'000;
         o.now_ms = o.to_ms;
@@ -218,8 +221,20 @@ TEST_F(ReportTest, TuneChangesInRangeWithTheirOutcome) {
     }
     auto journal = tune::Journal::load(state.path);
     ASSERT_TRUE(journal) << journal.error().message;
-    const Report r = build(&*journal);
+    // The daemon's auto-tune made the second for an alert (its record in incidents.jsonl).
+    ASSERT_EQ(journal->history.size(), 2u);
+    const std::vector<std::string> records = {
+        tune_record(
+            journal->history[1].changed_unix_ms,
+            {{"alert", {{"rule", "disk_busy"}, {"object", {{"device", "sda"}}}, {"starts_ms", 1}}}},
+            journal->history[1])
+            .dump()};
+    const Report r = build(&*journal, &records);
     ASSERT_EQ(r.tune_changes.size(), 2u);
+    EXPECT_EQ(r.tune_changes[0].trigger, "");
+    EXPECT_EQ(r.tune_changes[1].trigger, "alert disk_busy {device=sda}");
+    EXPECT_NE(report_markdown(r).find("| alert disk_busy {device=sda} |"), std::string::npos)
+        << report_markdown(r);
     EXPECT_EQ(r.tune_changes[0].to, "512");
     EXPECT_EQ(r.tune_changes[0].outcome, "kept");
     EXPECT_EQ(r.tune_changes[0].detail, "throughput up 30 %");

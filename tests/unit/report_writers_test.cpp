@@ -37,7 +37,7 @@ Report sample_report() {
     r.top.push_back({"cgroup", "io", "bytes", {}});
     r.alerts.push_back({"cpu_busy", "warning", {}, kFrom + 3'600'000, kFrom + 7'200'000, false});
     r.tune_changes.push_back(
-        {kFrom + 60'000, "block-io", "sda read_ahead_kb", "128", "512", "a|b", "kept", ""});
+        {kFrom + 60'000, "block-io", "sda read_ahead_kb", "128", "512", "a|b", "kept", "", ""});
     r.notes.push_back("tune journal unreadable: <test>");
     return r;
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "tune/registry.h"
 #include "util/files.h"
 #include "util/listen_address.h"
 
@@ -245,6 +246,8 @@ const std::map<std::string, KeySetter>& daemon_keys() {
              return set_count(c.anomaly.evidence_intervals, n, k, {1, 600}, o);
          }},
         {"anomaly.max_file_mib", PERFBPF_NUMBER_KEY(anomaly.max_file_mib, 0.01, 1e6)},
+        {"tune.auto", [](Config& c, const toml::node& n, const std::string& k,
+                         const std::string& o) { return set_bool(c.tune.auto_tune, n, k, o); }},
     };
     return keys;
 }
@@ -277,6 +280,16 @@ Result<AlertRuleSpec> parse_alert(const toml::table& t, const std::string& origi
              : k == "select"    ? r.select
              : k == "aggregate" ? r.aggregate
                                 : r.summary) = *v;
+        } else if (k == "tuner") {
+            auto v = text(n, k);
+            if (!v) return std::unexpected(v.error());
+            const auto names = tune::tuner_names();
+            if (std::ranges::find(names, *v) == names.end()) {
+                std::string all;
+                for (const auto& t : names) all += (all.empty() ? "" : ", ") + t;
+                return fail(where + ": tuner '" + *v + "' is not one of " + all);
+            }
+            r.tuner = *v;
         } else if (k == "window") {
             if (n.is_string())
                 r.window = *n.value<std::string>();
@@ -378,7 +391,7 @@ Result<Config> parse_config(const std::string& text, const std::string& origin) 
                 c.state_dir = *s;
             } else if (section_name == "daemon" || section_name == "history" ||
                        section_name == "alerting" || section_name == "remote_write" ||
-                       section_name == "anomaly") {
+                       section_name == "anomaly" || section_name == "tune") {
                 if (auto r = daemon_key(c, section_name, std::string(k.str()), node, origin); !r)
                     return std::unexpected(r.error());
             } else if (section_name == "thresholds") {

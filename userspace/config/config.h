@@ -77,6 +77,14 @@ struct AnomalyConfig {
     bool operator==(const AnomalyConfig&) const = default;
 };
 
+// [tune]: the daemon's automatic tuning (tune/engine.h with every guardrail of `tune --auto`),
+// consulted only for the objects of alerts and incidents that name a tuner.
+struct TuneConfig {
+    bool auto_tune = false;  // off by default: the daemon changes no knob
+
+    bool operator==(const TuneConfig&) const = default;
+};
+
 struct Config {
     double interval_s = 1.0;  // [top] interval
     int sample_hz = 49;       // [probes] sample_hz: cpu-clock samples per CPU per second
@@ -87,6 +95,7 @@ struct Config {
     AlertingConfig alerting;
     RemoteWriteConfig remote_write;
     AnomalyConfig anomaly;
+    TuneConfig tune;
 
     bool operator==(const Config&) const = default;
 };

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "daemon/daemon_alerts.h"
 #include "daemon/daemon_incidents.h"
+#include "daemon/daemon_tune.h"
 #include "daemon/notify.h"
 #include "daemon/self_cost.h"
 #include "detect/governor.h"
@@ -25,6 +26,7 @@
 #include "serve/http_server.h"
 #include "sinks/daemon_status.h"
 #include "sinks/dashboard_json.h"
+#include "sinks/incident_json.h"
 #include "sinks/prometheus.h"
 #include "sinks/remote_write.h"
 #include "store/history.h"
@@ -104,6 +106,8 @@ class Daemon {
     void reload();
     void write_history(const Snapshot& snap);
     void write_history(const Snapshot& snap, const std::vector<SeriesSample>& series);
+    std::vector<TuneRequest> tune_requests() const;
+    void record_tune(DaemonTune::Output out, std::vector<SeriesSample>* series);
     void measure_cost(uint64_t now_ns);
     void update_status(const Snapshot& snap);
     void retry_probes(uint64_t now_ns);
@@ -131,6 +135,7 @@ class Daemon {
     std::unique_ptr<RemoteWriter> remote_;  // when [remote_write] url is set
     DaemonAlerts alerts_;
     std::optional<DaemonIncidents> incidents_;
+    std::optional<DaemonTune> tune_;
 };
 
 Result<void> Daemon::start_http() {
@@ -215,6 +220,7 @@ void Daemon::reload() {
         apply_interval();
         alerts_.reconfigure(config_);
         incidents_->reconfigure(config_);
+        tune_->reconfigure(config_);
         spdlog::info("reloaded {}", config_path_.empty() ? "defaults" : config_path_);
     }
     notify_ready();
@@ -232,10 +238,27 @@ void Daemon::write_history(const Snapshot& snap) {
     // Scored: the catalogue's series; the alerts' own are verdicts on them, not measures.
     auto open = incidents_->on_interval(snap, std::span(series).first(catalogue), alerts_.events());
     std::ranges::move(open, std::back_inserter(series));
+    record_tune(tune_->on_interval(snap, tune_requests()), &series);
     if (dashboard_)
         dashboard_->publish(dashboard_now_json(snap, alerts_.verdicts(), alerts_.firing()).dump(),
                             static_cast<int64_t>(snap.interval_ns / 1'000'000));
     write_history(snap, series);
+}
+
+// Firing alerts whose rule names a tuner, and open incidents that name one, each for its
+// object: what auto-tune may act on this interval.
+std::vector<TuneRequest> Daemon::tune_requests() const {
+    std::vector<TuneRequest> out;
+    if (!tune_->enabled()) return out;
+    for (const Alert& a : alerts_.firing())
+        if (auto h = alert_tune_hint(a)) out.push_back({std::move(*h), {{"alert", alert_ref(a)}}});
+    for (const auto& [id, h] : incidents_->tune_hints()) out.push_back({h, {{"incident", id}}});
+    return out;
+}
+
+void Daemon::record_tune(DaemonTune::Output out, std::vector<SeriesSample>* series) {
+    for (const auto& r : out.records) incidents_->record(r);
+    if (series) std::ranges::move(out.series, std::back_inserter(*series));
 }
 
 void Daemon::write_history(const Snapshot& snap, const std::vector<SeriesSample>& series) {
@@ -332,6 +355,7 @@ int Daemon::run() {
     incidents_.emplace(config_, state_fd_.get(), state_dir_,
                        static_cast<int64_t>(base_interval_s() * 1000), unix_ms_now());
     incidents_->seed(*history_, unix_ms_now());
+    tune_.emplace(config_, state_dir_);
 
     CollectorOptions co;
     co.interval_ns = seconds_ns(base_interval_s());
@@ -385,6 +409,7 @@ int Daemon::run() {
         if (opts_.reload && opts_.reload->exchange(false)) reload();
     }
     notify_stopping();
+    record_tune(tune_->stop(unix_ms_now()), nullptr);
     http_.reset();
     alerts_.drain();
     remote_.reset();

@@ -174,8 +174,15 @@ std::vector<SeriesSample> DaemonIncidents::on_interval(const Snapshot& snap,
                         if (k == "pid") inv.focus(v);
                 pending_.push_back({{{"incident", id}}, std::move(inv)});
             }
+            leaks_.consider(id, inc, self);
+            if (auto hint = incident_tune_hint(inc))
+                tune_hints_[id] = std::move(*hint);
+            else
+                tune_hints_.erase(id);
         } else {
             series_seen_.erase(id);
+            tune_hints_.erase(id);
+            leaks_.forget(id);
         }
         if (e.change == IncidentChange::opened) {
             const IncidentSeries& first = inc.series.front();
@@ -204,6 +211,7 @@ std::vector<SeriesSample> DaemonIncidents::on_interval(const Snapshot& snap,
                 {{{"alert", alert_ref(e.alert)}},
                  Investigation(alert_resource(e.alert), config_.evidence_intervals, 5, self)});
     }
+    if (auto leaks = leaks_.poll(ts)) write(*leaks);
     for (const auto& [id, labels] : open_series_)
         out.push_back({{kIncidentOpenMetric, labels}, MetricKind::level, 1, {}});
     for (Pending& p : pending_) {

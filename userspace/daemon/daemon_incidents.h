@@ -2,8 +2,9 @@
 // (detect/incidents.h), seeded at start from the history's minute tier; incidents to the
 // log (a line on open and close) and to STATE_DIR/incidents.jsonl with every change; for
 // each incident opened and each alert fired, the top consumers of its resource over the
-// next few intervals (detect/investigate.h) recorded with it; incident_open series (1
-// while open, 0 at close) for the history.
+// next few intervals (detect/investigate.h) recorded with it, and for one whose process's
+// memory grows a growth-mode leak trace of it (daemon/daemon_leaks.h); incident_open series
+// (1 while open, 0 at close) for the history.
 #pragma once
 
 #include <map>
@@ -13,9 +14,11 @@
 #include <vector>
 
 #include "config/config.h"
+#include "daemon/daemon_leaks.h"
 #include "detect/alert_rules.h"
 #include "detect/incidents.h"
 #include "detect/investigate.h"
+#include "detect/tune_hint.h"
 #include "model/snapshot.h"
 #include "sinks/incident_json.h"
 #include "sinks/incident_log.h"
@@ -45,6 +48,10 @@ class DaemonIncidents {
     // new scoring parameters take effect on restart).
     void reconfigure(const Config& config);
     size_t open_incidents() const { return detector_ ? detector_->tracker().open_count() : 0; }
+    // The tuner each open incident names for its object (detect/tune_hint.h), by incident id.
+    const std::map<std::string, TuneHint>& tune_hints() const { return tune_hints_; }
+    // A record of another part of the daemon (auto-tune's changes) into incidents.jsonl.
+    void record(const nlohmann::json& r) { write(r); }
 
   private:
     struct Pending {
@@ -64,6 +71,8 @@ class DaemonIncidents {
     std::vector<Pending> pending_;
     std::map<std::string, Labels> open_series_;  // incident id -> incident_open labels
     std::map<std::string, size_t> series_seen_;  // incident id -> series when last investigated
+    std::map<std::string, TuneHint> tune_hints_;
+    DaemonLeaks leaks_;
     bool write_failed_ = false;
 };
 

@@ -318,6 +318,7 @@ void AlertEngine::step(RuleState& r, int64_t now_ms, const std::map<Labels, Aler
                     a.rule = rule.spec.name;
                     a.object = it->first;
                     a.labels = rule.spec.labels;
+                    a.tuner = rule.spec.tuner;
                     a.severity = value >= rule.crit ? Severity::critical : Severity::warning;
                     a.threshold = a.severity == Severity::critical ? rule.crit : rule.spec.warn;
                     a.starts_ms = now_ms;

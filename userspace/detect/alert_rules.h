@@ -57,6 +57,7 @@ struct AlertRuleSpec {
     Labels labels;
     std::string summary;
     bool enabled = true;
+    std::string tuner;  // "" : none
 
     bool operator==(const AlertRuleSpec&) const = default;
 };
@@ -115,6 +116,7 @@ struct Alert {
     double value = 0;
     double threshold = 0;  // the one crossed: warn or crit
     std::string summary;
+    std::string tuner;      // the rule's tuner ("" when it names none)
     int64_t starts_ms = 0;  // when it fired
     int64_t ends_ms = 0;    // when it resolved; 0 while firing
 };

@@ -110,6 +110,9 @@ struct TuneChange {
     int64_t ts_ms = 0;
     std::string tuner, knob, from, to, reason;
     std::string outcome, detail;  // tune/journal.h's outcome names: kept, reverted, ...
+    // What the daemon's auto-tune made it for ("alert sleeper_waits {cgroup=/a}", "incident
+    // 1733-2"); "" for a change of `perfbpf tune`.
+    std::string trigger;
 };
 
 // Where a series with a limit is heading (a filesystem filling, a cgroup's memory, the

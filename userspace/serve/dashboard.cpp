@@ -4,6 +4,8 @@
 #include "serve/series_request.h"
 #include "sinks/history_alerts.h"
 #include "sinks/history_sink.h"
+#include "sinks/incident_json.h"
+#include "sinks/incident_log.h"
 
 namespace perfbpf {
 
@@ -32,6 +34,7 @@ void Dashboard::add_routes(HttpRoutes& routes) {
     routes.get["/api/now"] = [this](const HttpRequest&) { return now(); };
     routes.get["/api/series"] = [this](const HttpRequest& r) { return series(r); };
     routes.get["/api/alerts"] = [this](const HttpRequest& r) { return alerts(r); };
+    routes.get["/api/incidents"] = [this](const HttpRequest& r) { return incidents(r); };
     routes.events["/api/events"] = feed_;
 }
 
@@ -80,6 +83,17 @@ HttpResponse Dashboard::alerts(const HttpRequest& req) {
     if (!found) return http_error(500, found.error().message);
     return HttpResponse{200, "application/json",
                         alert_episodes_json(alert_episodes(*found, now, kAlertStaleMs)).dump()};
+}
+
+HttpResponse Dashboard::incidents(const HttpRequest& req) const {
+    auto range = parse_time_range(req.params, now_ms_());
+    if (!range) return http_error(400, range.error().message);
+    // The daemon appends while this reads: a line not complete yet is left out by the reader.
+    auto lines = read_incident_log(state_dir_);
+    if (!lines) return http_error(500, lines.error().message);
+    const nlohmann::json folded = fold_incident_records(*lines, range->from_ms);
+    return HttpResponse{200, "application/json",
+                        incident_annotations_json(folded, range->from_ms, range->to_ms).dump()};
 }
 
 }  // namespace perfbpf

@@ -1,8 +1,9 @@
 // The dashboard's routes: the page and its files from memory (serve/dashboard_assets.h),
 // GET /api/now (the latest interval), /api/events (the same, pushed each interval as
-// server-sent events), /api/series (the history, for charts) and /api/alerts (active and
-// recent alerts from the history). The daemon publishes each interval; the handlers run on
-// the HTTP server's threads.
+// server-sent events), /api/series (the history, for charts), /api/alerts (active and
+// recent alerts from the history) and /api/incidents (incidents and auto-tune changes from
+// STATE_DIR/incidents.jsonl, drawn as annotations). The daemon publishes each interval; the
+// handlers run on the HTTP server's threads.
 #pragma once
 
 #include <atomic>
@@ -40,6 +41,7 @@ class Dashboard {
     HttpResponse now() const;
     HttpResponse series(const HttpRequest& req);
     HttpResponse alerts(const HttpRequest& req);
+    HttpResponse incidents(const HttpRequest& req) const;
 
   private:
     // The reader, opened again when older than kReaderMaxAgeMs: it knows the series and

@@ -28,6 +28,18 @@ int64_t fit_step_ms(int64_t range_ms, int64_t min_step_ms) {
     return want;
 }
 
+Result<TimeRange> parse_time_range(const std::map<std::string, std::string>& params,
+                                   int64_t now_ms) {
+    auto from = parse_time_ms(param(params, "from", "-1h"), now_ms);
+    if (!from) return fail("from: " + from.error().message);
+    auto to = parse_time_ms(param(params, "to", "now"), now_ms);
+    if (!to) return fail("to: " + to.error().message);
+    if (*from >= *to) return fail("from must be before to");
+    if (*to - *from > kMaxRangeMs)
+        return fail("range: at most " + std::to_string(kMaxRangeMs / 86'400'000) + " days");
+    return TimeRange{*from, *to};
+}
+
 Result<SeriesRequest> parse_series_request(const std::map<std::string, std::string>& params,
                                            int64_t now_ms, int64_t min_step_ms) {
     SeriesRequest r;
@@ -38,15 +50,10 @@ Result<SeriesRequest> parse_series_request(const std::map<std::string, std::stri
     if (!sel->metric.empty() && sel->metric != "alert_state" && !find_metric(sel->metric))
         return fail("selector: no metric named " + sel->metric);
     r.selector = std::move(*sel);
-    auto from = parse_time_ms(param(params, "from", "-1h"), now_ms);
-    if (!from) return fail("from: " + from.error().message);
-    auto to = parse_time_ms(param(params, "to", "now"), now_ms);
-    if (!to) return fail("to: " + to.error().message);
-    if (*from >= *to) return fail("from must be before to");
-    if (*to - *from > kMaxRangeMs)
-        return fail("range: at most " + std::to_string(kMaxRangeMs / 86'400'000) + " days");
-    r.from_ms = *from;
-    r.to_ms = *to;
+    auto range_ms = parse_time_range(params, now_ms);
+    if (!range_ms) return std::unexpected(range_ms.error());
+    r.from_ms = range_ms->from_ms;
+    r.to_ms = range_ms->to_ms;
     const int64_t range = r.to_ms - r.from_ms;
     if (auto it = params.find("step"); it != params.end()) {
         auto step = parse_duration_ms(it->second);

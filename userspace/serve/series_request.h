@@ -28,6 +28,14 @@ struct SeriesRequest {
 // interval: a finer step would only leave gaps).
 int64_t fit_step_ms(int64_t range_ms, int64_t min_step_ms);
 
+// from (default "-1h") and to (default "now"), times as parse_time_ms reads them: from
+// before to, at most kMaxRangeMs apart. Errors name the parameter.
+struct TimeRange {
+    int64_t from_ms = 0, to_ms = 0;
+};
+Result<TimeRange> parse_time_range(const std::map<std::string, std::string>& params,
+                                   int64_t now_ms);
+
 // selector (required), from (default "-1h"), to (default "now"): times as parse_time_ms
 // reads them; step: a duration, default fit_step_ms.
 Result<SeriesRequest> parse_series_request(const std::map<std::string, std::string>& params,

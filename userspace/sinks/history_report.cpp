@@ -196,8 +196,7 @@ Result<void> add_forecasts(History& h, Report& rep, int64_t now_ms) {
 
 // The incidents that overlap the range, from the daemon's records folded as `perfbpf
 // incidents` folds them.
-void add_incidents(const std::vector<std::string>& records, Report& rep) {
-    const nlohmann::json folded = fold_incident_records(records, rep.from_ms);
+void add_incidents(const nlohmann::json& folded, Report& rep) {
     for (const auto& i : folded["incidents"]) {
         ReportIncident r;
         r.id = i.value("id", "");
@@ -210,6 +209,10 @@ void add_incidents(const std::vector<std::string>& records, Report& rep) {
             r.series.push_back(incident_series_line(s));
         for (const auto& e : i.value("evidence", nlohmann::json::array()))
             for (auto& line : evidence_lines(e)) r.evidence.push_back(std::move(line));
+        for (const auto& l : i.value("leaks", nlohmann::json::array()))
+            for (auto& line : leak_capture_lines(l)) r.evidence.push_back(std::move(line));
+        for (const auto& t : i.value("tune", nlohmann::json::array()))
+            r.evidence.push_back("tuned: " + tune_change_line(t));
         rep.incidents.push_back(std::move(r));
     }
 }
@@ -235,12 +238,26 @@ Result<void> add_timelines(History& h, Report& rep, int64_t to, int64_t now_ms) 
     return {};
 }
 
-void add_tune_changes(const tune::JournalState& journal, Report& rep) {
+// The journal's changes in the range; those the daemon's auto-tune made name what they were
+// made for (its tune records in incidents.jsonl, by the journal's seq).
+void add_tune_changes(const tune::JournalState& journal, const nlohmann::json& folded,
+                      Report& rep) {
+    std::map<uint64_t, std::string> trigger;
+    for (const auto& t : folded.value("tune", nlohmann::json::array())) {
+        const uint64_t seq = t.value("seq", uint64_t{0});
+        if (t.contains("incident") && t["incident"].is_string())
+            trigger[seq] = "incident " + t["incident"].get<std::string>();
+        else if (t.contains("alert") && t["alert"].is_object())
+            trigger[seq] = "alert " + t["alert"].value("rule", "") + " " +
+                           labels_text(t["alert"].value("object", nlohmann::json::object()));
+    }
     for (const auto& k : journal.history) {
         if (k.changed_unix_ms < rep.from_ms || k.changed_unix_ms >= rep.to_ms) continue;
+        auto it = trigger.find(k.change_seq);
         rep.tune_changes.push_back({k.changed_unix_ms, k.tuner,
                                     k.display.empty() ? tune::to_string(k.id) : k.display, k.from,
-                                    k.to, k.reason, tune::outcome_name(k.outcome), k.detail});
+                                    k.to, k.reason, tune::outcome_name(k.outcome), k.detail,
+                                    it == trigger.end() ? "" : it->second});
     }
 }
 
@@ -272,9 +289,12 @@ Result<Report> build_report(History& history, const ReportOptions& o,
     // daemon that stopped: staleness counts from the range's end.
     if (auto r = add_timelines(history, rep, to, std::min(o.now_ms, o.to_ms)); !r)
         return std::unexpected(r.error());
-    if (o.incident_records) add_incidents(*o.incident_records, rep);
+    const nlohmann::json folded = o.incident_records
+                                      ? fold_incident_records(*o.incident_records, rep.from_ms)
+                                      : nlohmann::json::object();
+    if (o.incident_records) add_incidents(folded, rep);
     if (auto r = add_forecasts(history, rep, o.now_ms); !r) return std::unexpected(r.error());
-    if (journal) add_tune_changes(*journal, rep);
+    if (journal) add_tune_changes(*journal, folded, rep);
     return rep;
 }
 

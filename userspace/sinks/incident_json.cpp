@@ -3,6 +3,7 @@
 #include <map>
 #include <sstream>
 
+#include "detect/leak_trend.h"
 #include "sinks/alert_receivers.h"
 #include "sinks/json_sink.h"
 #include "util/format.h"
@@ -41,15 +42,6 @@ json evidence_json(const Evidence& e) {
 std::string alert_key(const json& ref) {
     return ref.value("rule", "") + "|" + ref.value("object", json::object()).dump() + "|" +
            std::to_string(ref.value("starts_ms", int64_t{0}));
-}
-
-std::string labels_text(const json& labels) {
-    std::string out;
-    for (const auto& [k, v] : labels.items()) {
-        if (!out.empty()) out += ",";
-        out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-    }
-    return "{" + out + "}";
 }
 
 std::string value_text(double v, const std::string& unit) {
@@ -119,10 +111,93 @@ json evidence_record(int64_t ts_ms, json subject, const Evidence& evidence) {
     return j;
 }
 
+std::string tune_change_name(const tune::KnobRecord& k) {
+    return k.outcome == tune::Outcome::pending ? "applied" : tune::outcome_name(k.outcome);
+}
+
+json tune_record(int64_t ts_ms, json subject, const tune::KnobRecord& k) {
+    json r = std::move(subject);
+    r["event"] = "tune";
+    r["ts"] = ts_ms;
+    r["change"] = tune_change_name(k);
+    r["seq"] = k.change_seq;
+    r["tuner"] = k.tuner;
+    r["object"] = tune::to_string(k.id.scope);
+    r["knob"] = k.display.empty() ? k.id.key : k.display;
+    r["from"] = k.from;
+    r["to"] = k.to;
+    r["reason"] = k.reason;
+    r["detail"] = k.detail;
+    return r;
+}
+
+json leak_capture_record(int64_t ts_ms, const std::string& incident, int pid,
+                         const std::string& comm, double seconds, const Result<LeakReport>& report,
+                         size_t top) {
+    json leaks = {{"pid", pid}, {"comm", comm}, {"seconds", seconds}};
+    if (!report) {
+        leaks["error"] = report.error().message;
+    } else {
+        if (!report->processes.empty()) {
+            const ProcessGrowth& g = report->processes.front();
+            leaks["rss_slope_bytes_per_s"] = g.trend.slope_bytes_per_s;
+            leaks["trend"] = leak_class_name(g.trend.cls);
+            leaks["heap_growth_bytes"] = g.heap_growth_bytes;
+        }
+        json stacks = json::array();
+        for (const LeakStack& st : report->stacks) {
+            if (stacks.size() >= top) break;
+            if (st.outstanding_bytes <= 0) continue;
+            json frames = json::array();
+            for (const LeakFrame& f : st.frames) {
+                std::string where = f.function;
+                if (!f.file.empty())
+                    where += " (" + f.file + (f.line ? ":" + std::to_string(f.line) : "") + ")";
+                frames.push_back(std::move(where));
+            }
+            stacks.push_back({{"bytes", st.outstanding_bytes},
+                              {"allocs", st.outstanding_allocs},
+                              {"trend", leak_class_name(st.trend.cls)},
+                              {"truncated", st.truncated},
+                              {"frames", std::move(frames)}});
+        }
+        leaks["stacks"] = std::move(stacks);
+    }
+    return {{"event", "leaks"}, {"ts", ts_ms}, {"incident", incident}, {"leaks", std::move(leaks)}};
+}
+
+std::vector<std::string> leak_capture_lines(const json& l) {
+    std::vector<std::string> out;
+    std::string head = "leak trace of pid " + std::to_string(l.value("pid", 0)) + " (" +
+                       l.value("comm", "") + ") for " + format_fixed(l.value("seconds", 0.0), 0) +
+                       " s";
+    if (l.contains("error")) {
+        out.push_back(head + ": " + l.value("error", ""));
+        return out;
+    }
+    if (l.contains("trend"))
+        head += ": RSS " + l.value("trend", "") + " at " +
+                format_bytes(l.value("rss_slope_bytes_per_s", 0.0)) + "/s";
+    const json& stacks = l.value("stacks", json::array());
+    out.push_back(head + (stacks.empty() ? "; no stack added memory" : "; top stacks:"));
+    for (const json& st : stacks) {
+        std::string frames;
+        for (const json& f : st.value("frames", json::array()))
+            frames += (frames.empty() ? "" : " < ") + f.get<std::string>();
+        out.push_back(format_bytes(st.value("bytes", 0.0)) + " (" + st.value("trend", "") +
+                      "): " + (frames.empty() ? "?" : frames) +
+                      (st.value("truncated", false) ? " < ..." : ""));
+    }
+    return out;
+}
+
 json fold_incident_records(const std::vector<std::string>& lines, int64_t since_ms) {
     std::map<std::string, json> incidents, alerts;
     std::vector<std::string> incident_order, alert_order;
     std::map<std::string, json> incident_evidence, alert_evidence;  // arrays, oldest first
+    std::map<std::string, json> incident_leaks;                     // arrays, oldest first
+    std::map<int64_t, json> tune;  // by the journal's seq: each change's latest record
+    std::vector<int64_t> tune_order;
     size_t skipped = 0;
     for (const std::string& line : lines) {
         json r = json::parse(line, nullptr, false);
@@ -146,11 +221,32 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
                 alert_evidence[alert_key(r["alert"])].push_back(r["evidence"]);
             else
                 ++skipped;
+        } else if (event == "leaks" && r.contains("incident") && r["incident"].is_string() &&
+                   r.contains("leaks") && r["leaks"].is_object()) {
+            incident_leaks[r["incident"]].push_back(r["leaks"]);
+        } else if (event == "tune" && r.contains("seq") && r["seq"].is_number_integer()) {
+            const int64_t seq = r["seq"];
+            if (!tune.contains(seq)) tune_order.push_back(seq);
+            r.erase("event");
+            tune[seq] = std::move(r);
         } else {
             ++skipped;
         }
     }
-    json out = {{"incidents", json::array()}, {"alerts", json::array()}, {"skipped", skipped}};
+    json out = {{"incidents", json::array()},
+                {"alerts", json::array()},
+                {"tune", json::array()},
+                {"skipped", skipped}};
+    std::map<std::string, json> incident_tune, alert_tune;  // arrays, in the order made
+    for (int64_t seq : tune_order) {
+        const json& t = tune[seq];
+        if (t.contains("incident") && t["incident"].is_string())
+            incident_tune[t["incident"]].push_back(t);
+        else if (t.contains("alert") && t["alert"].is_object())
+            alert_tune[alert_key(t["alert"])].push_back(t);
+        if (t.value("ts", int64_t{0}) >= since_ms || t.value("change", "") == "applied")
+            out["tune"].push_back(t);
+    }
     for (const std::string& id : incident_order) {
         json j = incidents[id];
         const bool open = j.value("change", "") != "closed";
@@ -159,6 +255,8 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
         j["open"] = open;
         if (auto e = incident_evidence.find(id); e != incident_evidence.end())
             j["evidence"] = e->second;
+        if (auto l = incident_leaks.find(id); l != incident_leaks.end()) j["leaks"] = l->second;
+        if (auto t = incident_tune.find(id); t != incident_tune.end()) j["tune"] = t->second;
         out["incidents"].push_back(std::move(j));
     }
     for (const std::string& key : alert_order) {
@@ -168,9 +266,19 @@ json fold_incident_records(const std::vector<std::string>& lines, int64_t since_
         j.erase("event");
         j["firing"] = firing;
         if (auto e = alert_evidence.find(key); e != alert_evidence.end()) j["evidence"] = e->second;
+        if (auto t = alert_tune.find(key); t != alert_tune.end()) j["tune"] = t->second;
         out["alerts"].push_back(std::move(j));
     }
     return out;
+}
+
+std::string labels_text(const json& labels) {
+    std::string out;
+    for (const auto& [k, v] : labels.items()) {
+        if (!out.empty()) out += ",";
+        out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    return "{" + out + "}";
 }
 
 std::string incident_series_line(const json& s) {
@@ -200,6 +308,41 @@ std::vector<std::string> evidence_lines(const json& e) {
     return out;
 }
 
+std::string tune_change_line(const json& t) {
+    std::string line = t.value("tuner", "") + " " + t.value("object", "") + ": " +
+                       t.value("knob", "") + " " + t.value("from", "") + " -> " +
+                       t.value("to", "") + " " + t.value("change", "");
+    const std::string detail = t.value("detail", "");
+    return line + (detail.empty() ? "" : " (" + detail + ")");
+}
+
+json incident_annotations_json(const json& folded, int64_t from_ms, int64_t to_ms) {
+    json out = {{"incidents", json::array()}, {"tune", json::array()}};
+    for (const json& i : folded.value("incidents", json::array())) {
+        const int64_t start = i.value("start_ms", int64_t{0});
+        const int64_t end = i.value("end_ms", int64_t{0});
+        const bool open = i.value("open", false);
+        if (start > to_ms || (!open && end < from_ms)) continue;
+        const json& series = i.value("series", json::array());
+        out["incidents"].push_back(
+            {{"id", i.value("id", "")},
+             {"resource", i.value("resource", "")},
+             {"start_ms", start},
+             {"end_ms", open ? 0 : end},
+             {"open", open},
+             {"score", i.value("score", 0.0)},
+             {"summary", series.empty() ? std::string() : incident_series_line(series[0])}});
+    }
+    for (const json& t : folded.value("tune", json::array())) {
+        const int64_t ts = t.value("ts", int64_t{0});
+        if (ts < from_ms || ts > to_ms) continue;
+        json a = t;
+        a.erase("reason");
+        out["tune"].push_back(std::move(a));
+    }
+    return out;
+}
+
 std::string incidents_text(const json& folded) {
     std::ostringstream o;
     const json& incidents = folded["incidents"];
@@ -212,6 +355,12 @@ std::string incidents_text(const json& folded) {
         for (const json& s : i.value("series", json::array()))
             o << "  " << incident_series_line(s) << "\n";
         for (const json& e : i.value("evidence", json::array())) evidence_text(o, e);
+        for (const json& l : i.value("leaks", json::array())) {
+            const auto lines = leak_capture_lines(l);
+            for (size_t n = 0; n < lines.size(); ++n) o << (n ? "    " : "  ") << lines[n] << "\n";
+        }
+        for (const json& t : i.value("tune", json::array()))
+            o << "  tuned: " << tune_change_line(t) << "\n";
     }
     for (const json& a : folded["alerts"]) {
         o << "alert " << a.value("rule", "") << labels_text(a.value("object", json::object()))
@@ -219,6 +368,8 @@ std::string incidents_text(const json& folded) {
           << (a.value("firing", false) ? "FIRING" : "resolved") << " since "
           << time_text(a, "starts_ms") << ": " << a.value("summary", "") << "\n";
         for (const json& e : a.value("evidence", json::array())) evidence_text(o, e);
+        for (const json& t : a.value("tune", json::array()))
+            o << "  tuned: " << tune_change_line(t) << "\n";
     }
     if (folded.value("skipped", 0) > 0)
         o << folded.value("skipped", 0) << " unreadable records skipped\n";

@@ -196,12 +196,13 @@ std::string tune_html(const Report& r) {
         return "<p>" + empty_section_text(ReportSection::tune_changes) + "</p>\n";
     std::string out =
         "<table><tr><th>Time</th><th>Tuner</th><th>Knob</th><th>From</th><th>To</th>"
-        "<th>Reason</th><th>Outcome</th></tr>\n";
+        "<th>Reason</th><th>For</th><th>Outcome</th></tr>\n";
     for (const auto& c : r.tune_changes)
         out += "<tr><td>" + esc(report_time(c.ts_ms)) + "</td><td>" + esc(c.tuner) + "</td><td>" +
                esc(c.knob) + "</td><td>" + esc(c.from) + "</td><td>" + esc(c.to) + "</td><td>" +
-               esc(c.reason) + "</td><td>" + esc(c.outcome) +
-               (c.detail.empty() ? "" : ": " + esc(c.detail)) + "</td></tr>\n";
+               esc(c.reason) + "</td><td>" + esc(c.trigger.empty() ? "-" : c.trigger) +
+               "</td><td>" + esc(c.outcome) + (c.detail.empty() ? "" : ": " + esc(c.detail)) +
+               "</td></tr>\n";
     return out + "</table>\n";
 }
 

@@ -64,7 +64,8 @@ json tune_json(const Report& r) {
                        {"to", c.to},
                        {"reason", c.reason},
                        {"outcome", c.outcome},
-                       {"detail", c.detail}});
+                       {"detail", c.detail},
+                       {"for", c.trigger}});
     return out;
 }
 

@@ -68,9 +68,10 @@ std::string timeline_md(const std::vector<TimelineEntry>& entries, const Report&
 
 std::string tune_md(const Report& r) {
     if (r.tune_changes.empty()) return empty_section_text(ReportSection::tune_changes) + "\n";
-    std::string out = header({"Time", "Tuner", "Knob", "From", "To", "Reason", "Outcome"});
+    std::string out = header({"Time", "Tuner", "Knob", "From", "To", "Reason", "For", "Outcome"});
     for (const auto& c : r.tune_changes)
         out += row({report_time(c.ts_ms), c.tuner, c.knob, c.from, c.to, c.reason,
+                    c.trigger.empty() ? "-" : c.trigger,
                     c.outcome + (c.detail.empty() ? "" : ": " + c.detail)});
     return out;
 }

@@ -73,6 +73,10 @@ class Engine {
     // Stopping: a change still being verified is reverted (it was never shown to help).
     Result<std::vector<EngineEvent>> stop(Journal& journal);
     bool verifying() const { return pending_.has_value(); }
+    // A pause in the snapshots (the daemon feeds an engine only while an alert or incident
+    // names its tuner): the window before it is not contiguous with what follows, so the
+    // next decision waits for a fresh one. The gate's memory (rate limit, back-off) stays.
+    void restart_window() { window_.clear(); }
     // Knobs this run changed and kept.
     const std::set<KnobId>& kept() const { return kept_; }
 
