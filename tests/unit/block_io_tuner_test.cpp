@@ -3,6 +3,7 @@
 
 #include "tune/registry.h"
 #include "tune/tuners/block_io.h"
+#include "tuner_test_support.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -62,7 +63,7 @@ TEST(BlockIoTuner, SequentialReadsAtTheWindowRaiseReadahead) {
     EXPECT_EQ(r->proposed, "512");
     EXPECT_EQ(r->direction, +1);
     EXPECT_EQ(r->knob.scope, Scope::device("loop3"));
-    EXPECT_NE(r->reason.find("98 %"), std::string::npos) << r->reason;
+    EXPECT_NE(test::reason_text(*r).find("98 %"), std::string::npos) << test::reason_text(*r);
     EXPECT_EQ(r->target.spec.better, Better::higher);
     EXPECT_EQ(r->target.spec.name, "read_bytes_per_s @ device:loop3");
     // The proposal is one allowed step.
@@ -168,6 +169,39 @@ TEST(BlockIoTuner, SchedulerForReadsStarvedByWrites) {
     EXPECT_FALSE(
         find(decide(window("nvme0n1", 300, 4, 0, 700, 100), queue("nvme0n1", "128", "none")),
              "scheduler"));
+}
+
+TEST(BlockIoTuner, PlanLinesInHumanUnits) {
+    auto ra = find(decide(window("loop3", 800, 128, 98), queue("loop3", "128")), "read_ahead_kb");
+    ASSERT_TRUE(ra);
+    const std::string text = test::plan_text("block-io", *ra);
+    test::expect_human_units(text);
+    EXPECT_NE(text.find("  128 KiB -> 512 KiB\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("why: sequential reads limited by the readahead window: 98 % of 4000 "
+                        "reads continue a stream, 128 KiB each against a 128 KiB window\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("evidence: read_ios 4000, read_seq 98 %, avg_read 128 KiB, window 128 "
+                        "KiB, read_ahead_kb 128 KiB, max_sectors_kb 1.25 MiB\n"),
+              std::string::npos)
+        << text;
+
+    auto sched =
+        find(decide(window("nvme0n1", 300, 4, 0, 700, 20'000), queue("nvme0n1", "128", "none")),
+             "scheduler");
+    ASSERT_TRUE(sched);
+    const std::string s = test::plan_text("block-io", *sched);
+    test::expect_human_units(s);
+    EXPECT_NE(s.find("  none -> kyber\n"), std::string::npos) << s;
+    // 20 ms reads land in the log2 bucket whose bound is 33 ms: words and evidence say 33 ms.
+    EXPECT_NE(s.find("why: mixed load on a nvme device: reads, 30 % of requests, wait 33 ms at "
+                     "p99 (limit 5.0 ms)"),
+              std::string::npos)
+        << s;
+    EXPECT_NE(s.find("evidence: ios 5000, ios_per_interval 1000, read_share 30 %, read_lat_p99 "
+                     "33 ms, read_lat_p99_limit 5.0 ms\n"),
+              std::string::npos)
+        << s;
 }
 
 TEST(TunerRegistry, ListsBlockIo) {

@@ -72,15 +72,10 @@ std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobVal
     return test::decide_with(*make_tcp_buffers_tuner(c), w, k, f);
 }
 
-double evidence(const Recommendation& r, const std::string& name) {
-    for (const auto& [n, v] : r.evidence)
-        if (n == name) return v;
-    ADD_FAILURE() << "no evidence " << name;
-    return -1;
-}
-
+using test::evidence_value;
 using test::find_rec;
 using test::only_netns;
+using test::reason_text;
 
 void expect_allowed_step(const Recommendation& r) {
     const KnobSpec* spec = find_knob_spec(r.knob.kind, r.knob.key);
@@ -104,11 +99,14 @@ TEST(TcpBuffersTuner, ReceiveBuffersAtTheMaxRaiseTcpRmemInTheirNamespace) {
     // Only the max moves, by the step factor (4).
     EXPECT_EQ(r.proposed, "4096 131072 1048576");
     EXPECT_EQ(r.direction, +1);
-    EXPECT_DOUBLE_EQ(evidence(r, "rcvbuf_at_max_share"), 0.9);
-    EXPECT_DOUBLE_EQ(evidence(r, "rx_bytes_per_s"), 1 << 20);
-    EXPECT_DOUBLE_EQ(evidence(r, "net.ipv4.tcp_rmem"), 262144);
-    EXPECT_NE(r.reason.find("90% of TCP samples"), std::string::npos) << r.reason;
-    EXPECT_NE(r.reason.find("network namespace blue"), std::string::npos) << r.reason;
+    EXPECT_DOUBLE_EQ(evidence_value(r, "rcvbuf_at_max_share"), 0.9);
+    EXPECT_DOUBLE_EQ(evidence_value(r, "rx_bytes_per_s"), 1 << 20);
+    EXPECT_DOUBLE_EQ(evidence_value(r, "net.ipv4.tcp_rmem"), 262144);
+    EXPECT_NE(reason_text(r).find("90 % of"), std::string::npos) << reason_text(r);
+    EXPECT_NE(reason_text(r).find("while receiving 1 MiB/s in network namespace blue (the max of "
+                                  "net.ipv4.tcp_rmem: 256 KiB, proposed 1 MiB)"),
+              std::string::npos)
+        << reason_text(r);
     EXPECT_EQ(r.target.spec.name, "tcp_bytes_per_s @ netns:blue");
     EXPECT_EQ(r.target.spec.better, Better::higher);
     EXPECT_EQ(r.guard.spec.name, "loss_per_mib @ netns:blue");
@@ -118,13 +116,41 @@ TEST(TcpBuffersTuner, ReceiveBuffersAtTheMaxRaiseTcpRmemInTheirNamespace) {
     EXPECT_FALSE(find_rec(rs, "net.core.rmem_max", Scope::host()));
 }
 
+TEST(TcpBuffersTuner, PlanLinesInHumanUnits) {
+    auto rs = decide(window(kReceiverAtMax), knobs());
+    ASSERT_EQ(rs.size(), 1u);
+    const std::string text = test::plan_text("tcp-buffers", rs[0]);
+    test::expect_human_units(text);
+    EXPECT_NE(text.find("  4 KiB / 128 KiB / 256 KiB -> 4 KiB / 128 KiB / 1 MiB\n"),
+              std::string::npos)
+        << text;
+    // The share in the words is the share in the evidence, both in percent.
+    EXPECT_NE(text.find("why: 90 % of 500 TCP samples had the receive buffer at the max"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("evidence: rcvbuf_at_max 90 %, tcp_samples 500, rcvbuf_grow_at_max 0/s, "
+                        "rx 1 MiB/s, rcvq_drops 0, prune_called 0, net.ipv4.tcp_rmem 256 KiB, "
+                        "proposed 1 MiB\n"),
+              std::string::npos)
+        << text;
+    auto send = decide(window(kSenderAtMax), knobs());
+    ASSERT_EQ(send.size(), 1u);
+    const std::string s = test::plan_text("tcp-buffers", send[0]);
+    test::expect_human_units(s);
+    EXPECT_NE(s.find("80 % of 500 TCP samples had the send buffer at the max (full in 70 %, the "
+                     "peer's window the limit in 5 %) while sending 4 MiB/s"),
+              std::string::npos)
+        << s;
+}
+
 TEST(TcpBuffersTuner, RcvbufGrowRefusedAtTheMaxIsEvidenceToo) {
     // 6.18's tcp_rcvbuf_grow: few samples at the max, but autotuning asked for more.
     auto rs = decide(window({.samples = 10, .grow_at_max = 3, .rx_bytes = 1 << 20}), knobs());
     auto r = find_rec(rs, "net.ipv4.tcp_rmem", Scope::netns("blue"));
     ASSERT_TRUE(r);
-    EXPECT_DOUBLE_EQ(evidence(*r, "rcvbuf_grow_at_max_per_s"), 3);
-    EXPECT_NE(r->reason.find("3.0 receive-buffer growths/s"), std::string::npos) << r->reason;
+    EXPECT_DOUBLE_EQ(evidence_value(*r, "rcvbuf_grow_at_max_per_s"), 3);
+    EXPECT_NE(reason_text(*r).find("3/s receive-buffer growths"), std::string::npos)
+        << reason_text(*r);
 }
 
 TEST(TcpBuffersTuner, SendBuffersFullAtTheMaxRaiseTcpWmem) {
@@ -132,7 +158,7 @@ TEST(TcpBuffersTuner, SendBuffersFullAtTheMaxRaiseTcpWmem) {
     ASSERT_EQ(rs.size(), 1u);
     EXPECT_EQ(rs[0].knob, sysctl_knob("net.ipv4.tcp_wmem", Scope::netns("blue")));
     EXPECT_EQ(rs[0].proposed, "4096 16384 16777216");
-    EXPECT_DOUBLE_EQ(evidence(rs[0], "sndbuf_full_share"), 0.7);
+    EXPECT_DOUBLE_EQ(evidence_value(rs[0], "sndbuf_full_share"), 0.7);
     expect_allowed_step(rs[0]);
     // A sender that waits for its peer's window gains nothing from a larger send buffer.
     Tcp waiting = kSenderAtMax;

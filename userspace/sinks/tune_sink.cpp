@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sinks/tune_units.h"
 #include "util/format.h"
 
 namespace perfbpf {
@@ -18,10 +19,32 @@ json scope_fields(const tune::KnobId& id) {
             {"key", id.key}};
 }
 
-std::string evidence_text(const std::vector<std::pair<std::string, double>>& ev) {
-    std::string out;
-    for (const auto& [k, v] : ev) out += (out.empty() ? "" : ", ") + k + "=" + format_fixed(v, 1);
-    return out;
+const char* unit_name(tune::Unit u) {
+    switch (u) {
+        case tune::Unit::none:
+            return "";
+        case tune::Unit::count:
+            return "count";
+        case tune::Unit::bytes:
+            return "bytes";
+        case tune::Unit::kib:
+            return "KiB";
+        case tune::Unit::share:
+            return "ratio";
+        case tune::Unit::pct:
+            return "percent";
+        case tune::Unit::us:
+            return "us";
+        case tune::Unit::ms_per_s:
+            return "ms/s";
+        case tune::Unit::per_s:
+            return "1/s";
+        case tune::Unit::bytes_per_s:
+            return "bytes/s";
+        case tune::Unit::cpus:
+            return "CPUs";
+    }
+    return "";
 }
 
 }  // namespace
@@ -29,15 +52,19 @@ std::string evidence_text(const std::vector<std::pair<std::string, double>>& ev)
 json tune_plan_json(const std::vector<tune::PlanEntry>& plan, uint64_t watched_ns) {
     json changes = json::array();
     for (const auto& e : plan) {
-        json ev = json::object();
-        for (const auto& [k, v] : e.rec.evidence) ev[k] = v;
+        json ev = json::object(), units = json::object();
+        for (const auto& x : e.rec.evidence) {
+            ev[x.name] = x.value;
+            units[x.name] = unit_name(x.unit);
+        }
         json j = {{"tuner", e.tuner},
                   {"knob", e.display},
                   {"original", e.original},
                   {"current", e.rec.current},
                   {"proposed", e.rec.proposed},
                   {"evidence", ev},
-                  {"reason", e.rec.reason},
+                  {"evidence_units", units},
+                  {"reason", render_reason(e.rec.reason, e.rec.evidence)},
                   {"expected", e.rec.expected},
                   {"target", e.rec.target.spec.name},
                   {"guard", e.rec.guard.spec.name}};
@@ -66,10 +93,12 @@ std::string tune_plan_text(const std::vector<tune::PlanEntry>& plan, uint64_t wa
             out += "  not applicable: " + e.rec.unavailable + "\n";
             continue;
         }
-        out += "  " + e.rec.current + " -> " + e.rec.proposed;
-        if (e.original != e.rec.current) out += "   (original " + e.original + ")";
-        out += "\n  why: " + e.rec.reason + "\n";
-        out += "  evidence: " + evidence_text(e.rec.evidence) + "\n";
+        const tune::KnobId& id = e.rec.knob;
+        out += "  " + format_knob_change(id, e.rec.current, e.rec.proposed);
+        if (e.original != e.rec.current)
+            out += "   (original " + format_knob_value(id, e.original) + ")";
+        out += "\n  why: " + render_reason(e.rec.reason, e.rec.evidence) + "\n";
+        out += "  evidence: " + format_evidence(e.rec.evidence) + "\n";
         out += "  expected: " + e.rec.expected + "; verified by " + e.rec.target.spec.name +
                ", guarded by " + e.rec.guard.spec.name + "\n";
         if (e.rec.relief)
@@ -123,8 +152,10 @@ std::string tune_status_text(const std::vector<tune::StatusEntry>& entries,
         const tune::KnobRecord& r = e.record;
         out += "\n" + r.display + " [" + tune::to_string(r.id.scope) + "]  " +
                tune::outcome_name(r.outcome) + (e.changed ? ", changed" : "") + "\n";
-        out += "  original " + r.original + ", applied " + r.to + ", now " +
-               (e.current_error.empty() ? e.current : "unreadable (" + e.current_error + ")") +
+        out += "  original " + format_knob_value(r.id, r.original) + ", applied " +
+               format_knob_value(r.id, r.to) + ", now " +
+               (e.current_error.empty() ? format_knob_value(r.id, e.current)
+                                        : "unreadable (" + e.current_error + ")") +
                "\n";
         if (!r.tuner.empty()) out += "  by " + r.tuner + ": " + r.reason + "\n";
         if (!r.detail.empty()) out += "  " + r.detail + "\n";
