@@ -78,8 +78,13 @@ class BlockIoTuner : public Tuner {
         if (!ra || w.read_ios < c_.min_read_ios || w.read_bytes < c_.min_read_bytes)
             return std::nullopt;
         auto max_sectors = in.int_knob(queue_knob(dev, "max_sectors_kb"));
-        const double window_kb =
-            double(max_sectors && *max_sectors > 0 ? std::min(*ra, *max_sectors) : *ra);
+        if (max_sectors && *max_sectors <= 0) max_sectors.reset();
+        // The device splits a readahead larger than its largest request: the window is the
+        // smaller of the two, and read_ahead_kb is never raised past what the device takes.
+        const bool device_caps = max_sectors && *max_sectors < *ra;
+        const double window_kb = double(device_caps ? *max_sectors : *ra);
+        const int64_t ceiling =
+            max_sectors ? std::min(c_.ceiling_kb, *max_sectors / 4 * 4) : c_.ceiling_kb;
         const double seq = std::min(1.0, double(w.read_seq_ios) / double(w.read_ios));
         const double avg_kb = double(w.read_bytes) / double(w.read_ios) / 1024;
         const double fill = window_kb > 0 ? avg_kb / window_kb : 1.0;
@@ -95,14 +100,19 @@ class BlockIoTuner : public Tuner {
         if (max_sectors) r.evidence.push_back({"max_sectors_kb", double(*max_sectors), Unit::kib});
         const std::string shape =
             "{read_seq_pct} of {read_ios} reads continue a stream, {avg_read_kib} each against "
-            "a {window_kib} window";
+            "a {window_kib} window (" +
+            std::string(device_caps ? "max_sectors_kb" : "read_ahead_kb") + ")";
         const bool window_sized = fill >= c_.min_window_share && fill <= c_.max_window_share;
-        if (seq >= c_.seq_share_raise && window_sized && *ra < c_.ceiling_kb) {
-            const int64_t to = std::min(
-                c_.ceiling_kb, round_to_pages(std::max(double(*ra) * c_.step_factor, 64.0)));
+        if (seq >= c_.seq_share_raise && window_sized && *ra < ceiling) {
+            const int64_t to =
+                std::min(ceiling, round_to_pages(std::max(double(*ra) * c_.step_factor, 64.0)));
             r.proposed = std::to_string(to);
             r.direction = +1;
             r.reason = "sequential reads limited by the readahead window: " + shape;
+            if (max_sectors && to == ceiling && ceiling < c_.ceiling_kb)
+                r.reason +=
+                    "; raised no further than the largest request the device takes "
+                    "({max_sectors_kb}, max_sectors_kb)";
             r.expected = "larger read requests, more of the stream read ahead: more throughput";
             r.target = device_metric(DeviceMetric::read_bytes_per_s, dev);
             r.guard = psi_memory_some_pct();
