@@ -1,6 +1,8 @@
 #include "sinks/tune_sink.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 
 #include "sinks/tune_units.h"
 #include "util/format.h"
@@ -47,7 +49,61 @@ const char* unit_name(tune::Unit u) {
     return "";
 }
 
+// A word the shell passes through unchanged, else single-quoted.
+std::string shell_word(const std::string& w) {
+    const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_-./:,=@+", c);
+    });
+    if (plain) return w;
+    std::string out = "'";
+    for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string plural(size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 }  // namespace
+
+std::string tune_apply_command(const tune::PlanEntry& e) {
+    std::string cmd = "perfbpf tune --auto --only " + shell_word(e.tuner);
+    const tune::Scope& s = e.rec.knob.scope;
+    switch (s.kind) {
+        case tune::ScopeKind::host:
+            break;
+        case tune::ScopeKind::netns:
+            cmd += " --netns " + shell_word(s.name);
+            break;
+        case tune::ScopeKind::device:
+            cmd += " --device " + shell_word(s.name);
+            break;
+        case tune::ScopeKind::cgroup:
+            cmd += " --cgroup " + shell_word(s.name);
+            break;
+        case tune::ScopeKind::pid:
+            cmd += " --pid " + shell_word(s.name);
+            break;
+    }
+    return cmd;
+}
+
+std::string tune_progress_line(uint64_t watched_ns, uint64_t want_ns) {
+    const uint64_t left_ns = want_ns > watched_ns ? want_ns - watched_ns : 0;
+    const auto left_s = static_cast<uint64_t>((left_ns + 999'999'999) / 1'000'000'000);
+    return "watching: " + std::to_string(left_s) + " s left (Ctrl-C stops early)";
+}
+
+std::string tune_rollback_summary(const tune::RollbackReport& r) {
+    std::string out = "rolled back: " + plural(r.in_journal, "knob", "knobs") +
+                      " in the journal: " + std::to_string(r.restored) + " restored, " +
+                      std::to_string(r.already) + " already at their originals, ";
+    if (r.restored_earlier) out += std::to_string(r.restored_earlier) + " restored earlier, ";
+    out += std::to_string(r.left_alone) + " left alone, ";
+    if (r.left_alone_earlier)
+        out += std::to_string(r.left_alone_earlier) + " left to someone else earlier, ";
+    return out + std::to_string(r.failures) + " failed";
+}
 
 json tune_plan_json(const std::vector<tune::PlanEntry>& plan, uint64_t watched_ns) {
     json changes = json::array();
@@ -69,7 +125,10 @@ json tune_plan_json(const std::vector<tune::PlanEntry>& plan, uint64_t watched_n
                   {"target", e.rec.target.spec.name},
                   {"guard", e.rec.guard.spec.name}};
         j.update(scope_fields(e.rec.knob));
-        if (!e.blocked.empty()) j["blocked"] = e.blocked;
+        if (!e.blocked.empty())
+            j["blocked"] = e.blocked;
+        else
+            j["apply_command"] = tune_apply_command(e);
         if (e.is_note()) j["unavailable"] = e.rec.unavailable;
         if (e.rec.relief) j["relief"] = true;
         changes.push_back(std::move(j));
@@ -103,7 +162,10 @@ std::string tune_plan_text(const std::vector<tune::PlanEntry>& plan, uint64_t wa
                ", guarded by " + e.rec.guard.spec.name + "\n";
         if (e.rec.relief)
             out += "  relief: applied without waiting for the rate limit, kept unverified\n";
-        if (!e.blocked.empty()) out += "  not applicable: " + e.blocked + "\n";
+        if (!e.blocked.empty())
+            out += "  not applicable: " + e.blocked + "\n";
+        else
+            out += "  apply: sudo " + tune_apply_command(e) + "\n";
     }
     return out;
 }

@@ -302,10 +302,18 @@ Result<RollbackReport> rollback(Journal& journal, const Knobs& knobs, const Scop
     // Copy: the journal's state changes as we append.
     const auto records = journal.state().knobs;
     for (const auto& [id, rec] : records) {
-        if (rec.closed() || !filter.allows(id.scope) || !tuner_selected(only_tuners, rec.tuner))
-            continue;
+        if (!filter.allows(id.scope) || !tuner_selected(only_tuners, rec.tuner)) continue;
         if (!only_knobs.empty() && !only_knobs.contains(id)) continue;
         const std::string name = rec.display.empty() ? knobs.display_name(id) : rec.display;
+        ++rep.in_journal;
+        if (rec.closed()) {
+            const bool theirs = rec.outcome == Outcome::overridden || rec.outcome == Outcome::gone;
+            ++(theirs ? rep.left_alone_earlier : rep.restored_earlier);
+            rep.lines.push_back(
+                name + ": nothing to do: " + outcome_name(rec.outcome) + " earlier" +
+                (theirs ? "" : ", at its original " + format_knob_value(id, rec.original)));
+            continue;
+        }
         auto who = knobs.identity(id.scope);
         if (!who || (!rec.identity.empty() && *who != rec.identity)) {
             std::string detail = who ? to_string(id.scope) + " is another object now (" +
