@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -218,6 +220,39 @@ std::unique_ptr<PendingRaise> pending_raise() {
     ASSERT_TRUE(p->failure.empty()) << p->failure;       \
     auto& loop = p->loop
 
+// The text plan in human units, with the command that applies it; seconds left while it
+// watches on a terminal (script(1) gives it one), never into a pipe.
+TEST(Tune, PlanTextShowsProgressOnATerminalOnly) {
+    PERFBPF_REQUIRE_ROOT();
+    if (std::system("command -v script >/dev/null 2>&1") != 0)
+        PERFBPF_SKIP_OR_FAIL("script(1) is not installed (bsdutils)");
+    std::string why;
+    auto loop = make_loop(&why);
+    if (!loop) PERFBPF_SKIP_OR_FAIL("no loop device: " + why);
+    set_queue(*loop, "read_ahead_kb", "128");
+    Child reader = Child::spawn({fixture("blk_reader"), "seq", loop->device(), "20"});
+    TempDir tmp;
+    const std::string args = "tune --plan --duration 3 --device " + loop->name() + " --state-dir " +
+                             tmp.path() + "/state";
+    int st = -1;
+    const std::string tty = test::run_command(
+        "script -q -e -c '" + test::perfbpf_binary() + " " + args + "' /dev/null 2>&1", &st);
+    ASSERT_EQ(st, 0) << tty;
+    const std::string piped = test::run_perfbpf(args + " 2>&1", &st);
+    reader.kill();
+    ASSERT_EQ(st, 0) << piped;
+    EXPECT_NE(tty.find(" s left (Ctrl-C stops early)"), std::string::npos) << tty;
+    EXPECT_EQ(piped.find(" s left"), std::string::npos) << piped;
+    for (const std::string* out : {&tty, &piped}) {
+        EXPECT_NE(out->find("128 KiB -> 512 KiB"), std::string::npos) << *out;
+        EXPECT_NE(
+            out->find("apply: sudo perfbpf tune --auto --only block-io --device " + loop->name()),
+            std::string::npos)
+            << *out;
+    }
+    std::printf("plan on a terminal:\n%s\n", tty.c_str());
+}
+
 TEST(Tune, RollbackAfterKillNineRestoresTheOriginal) {
     PERFBPF_REQUIRE_ROOT();
     PENDING_RAISE(p);
@@ -249,6 +284,9 @@ TEST(Tune, RollbackAfterKillNineRestoresTheOriginal) {
     out = test::run_perfbpf("tune --rollback --state-dir " + state, &st);
     EXPECT_EQ(st, 0) << out;
     EXPECT_NE(out.find("0 restored"), std::string::npos) << out;
+    // The knob is still in the journal, and the summary counts it.
+    EXPECT_NE(out.find("1 knob in the journal"), std::string::npos) << out;
+    EXPECT_NE(out.find("1 restored earlier"), std::string::npos) << out;
     EXPECT_EQ(read_queue(*loop, "read_ahead_kb"), "128");
 }
 

@@ -3,6 +3,7 @@
 
 #include "tune/registry.h"
 #include "tune/tuners/block_io.h"
+#include "tuner_test_support.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -28,13 +29,13 @@ std::vector<Snapshot> window(const std::string& dev, uint64_t reads, double kib,
 }
 
 KnobValues queue(const std::string& dev, const std::string& ra, const std::string& sched = "none",
-                 const std::string& rotational = "0") {
+                 const std::string& rotational = "0", const std::string& max_sectors = "1280") {
     auto id = [&](const char* key) {
         return KnobId{KnobKind::block_queue, key, Scope::device(dev)};
     };
     KnobValues v;
     v[id("read_ahead_kb")] = {ra, {}};
-    v[id("max_sectors_kb")] = {"1280", {}};
+    v[id("max_sectors_kb")] = {max_sectors, {}};
     v[id("scheduler")] = {sched, {"none", "mq-deadline", "kyber", "bfq"}};
     v[id("rotational")] = {rotational, {}};
     return v;
@@ -62,18 +63,52 @@ TEST(BlockIoTuner, SequentialReadsAtTheWindowRaiseReadahead) {
     EXPECT_EQ(r->proposed, "512");
     EXPECT_EQ(r->direction, +1);
     EXPECT_EQ(r->knob.scope, Scope::device("loop3"));
-    EXPECT_NE(r->reason.find("98 %"), std::string::npos) << r->reason;
+    EXPECT_NE(test::reason_text(*r).find("98 %"), std::string::npos) << test::reason_text(*r);
     EXPECT_EQ(r->target.spec.better, Better::higher);
     EXPECT_EQ(r->target.spec.name, "read_bytes_per_s @ device:loop3");
     // The proposal is one allowed step.
     const KnobSpec& spec = *find_knob_spec(KnobKind::block_queue, "read_ahead_kb");
     EXPECT_TRUE(check_change(spec, {"128", {}}, r->proposed));
-    // Near the ceiling it stops there, and at it nothing is proposed.
-    EXPECT_EQ(find(decide(window("loop3", 800, 1280, 98), queue("loop3", "2048")), "read_ahead_kb")
-                  ->proposed,
-              "4096");
+    // Near the ceiling it stops there, and at it nothing is proposed (a device that takes
+    // 8 MiB requests).
+    EXPECT_EQ(
+        find(decide(window("loop3", 800, 2048, 98), queue("loop3", "2048", "none", "0", "8192")),
+             "read_ahead_kb")
+            ->proposed,
+        "4096");
     EXPECT_FALSE(
-        find(decide(window("loop3", 800, 1280, 98), queue("loop3", "4096")), "read_ahead_kb"));
+        find(decide(window("loop3", 800, 4096, 98), queue("loop3", "4096", "none", "0", "8192")),
+             "read_ahead_kb"));
+}
+
+TEST(BlockIoTuner, MaxSectorsCapsTheReadaheadWindow) {
+    // 512 KiB window, a device that takes 1280 KiB requests: raised to 1280, not 2048, and
+    // the reason says why.
+    auto r = find(decide(window("sdb", 800, 512, 98), queue("sdb", "512")), "read_ahead_kb");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->proposed, "1280");
+    EXPECT_NE(test::reason_text(*r).find("against a 512 KiB window (read_ahead_kb); raised no "
+                                         "further than the largest request the device takes "
+                                         "(1.25 MiB, max_sectors_kb)"),
+              std::string::npos)
+        << test::reason_text(*r);
+    // read_ahead_kb 2560 over a 1280 KiB device: the window is 1280 KiB whatever
+    // read_ahead_kb says, so sequential reads of that size propose nothing.
+    EXPECT_FALSE(find(decide(window("sdb", 800, 1280, 98), queue("sdb", "2560")), "read_ahead_kb"));
+    // At max_sectors_kb exactly: nothing either.
+    EXPECT_FALSE(find(decide(window("sdb", 800, 1280, 98), queue("sdb", "1280")), "read_ahead_kb"));
+    // Random reads of the capped window's size: lowered, and the evidence names the cap.
+    auto low = find(decide(window("sdb", 800, 1280, 5), queue("sdb", "2560")), "read_ahead_kb");
+    ASSERT_TRUE(low);
+    EXPECT_EQ(low->proposed, "640");
+    EXPECT_NE(test::reason_text(*low).find("1.25 MiB each against a 1.25 MiB window "
+                                           "(max_sectors_kb)"),
+              std::string::npos)
+        << test::reason_text(*low);
+    EXPECT_NE(test::plan_text("block-io", *low)
+                  .find("window 1.25 MiB, read_ahead_kb 2.5 MiB, "
+                        "max_sectors_kb 1.25 MiB"),
+              std::string::npos);
 }
 
 TEST(BlockIoTuner, RandomReadsInflatedByReadaroundLowerIt) {
@@ -168,6 +203,41 @@ TEST(BlockIoTuner, SchedulerForReadsStarvedByWrites) {
     EXPECT_FALSE(
         find(decide(window("nvme0n1", 300, 4, 0, 700, 100), queue("nvme0n1", "128", "none")),
              "scheduler"));
+}
+
+TEST(BlockIoTuner, PlanLinesInHumanUnits) {
+    auto ra = find(decide(window("loop3", 800, 128, 98), queue("loop3", "128")), "read_ahead_kb");
+    ASSERT_TRUE(ra);
+    const std::string text = test::plan_text("block-io", *ra);
+    test::expect_human_units(text);
+    EXPECT_NE(text.find("  128 KiB -> 512 KiB\n"), std::string::npos) << text;
+    EXPECT_NE(
+        text.find(
+            "why: sequential reads limited by the readahead window: 98 % of 4000 "
+            "reads continue a stream, 128 KiB each against a 128 KiB window (read_ahead_kb)\n"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(text.find("evidence: read_ios 4000, read_seq 98 %, avg_read 128 KiB, window 128 "
+                        "KiB, read_ahead_kb 128 KiB, max_sectors_kb 1.25 MiB\n"),
+              std::string::npos)
+        << text;
+
+    auto sched =
+        find(decide(window("nvme0n1", 300, 4, 0, 700, 20'000), queue("nvme0n1", "128", "none")),
+             "scheduler");
+    ASSERT_TRUE(sched);
+    const std::string s = test::plan_text("block-io", *sched);
+    test::expect_human_units(s);
+    EXPECT_NE(s.find("  none -> kyber\n"), std::string::npos) << s;
+    // 20 ms reads land in the log2 bucket whose bound is 33 ms: words and evidence say 33 ms.
+    EXPECT_NE(s.find("why: mixed load on a nvme device: reads, 30 % of requests, wait 33 ms at "
+                     "p99 (limit 5.0 ms)"),
+              std::string::npos)
+        << s;
+    EXPECT_NE(s.find("evidence: ios 5000, ios_per_interval 1000, read_share 30 %, read_lat_p99 "
+                     "33 ms, read_lat_p99_limit 5.0 ms\n"),
+              std::string::npos)
+        << s;
 }
 
 TEST(TunerRegistry, ListsBlockIo) {

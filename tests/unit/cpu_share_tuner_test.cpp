@@ -144,8 +144,10 @@ TEST(CpuShareTuner, StarvedSleeperBesideAHogGetsMoreWeight) {
     EXPECT_EQ(r.current, "100");
     EXPECT_EQ(r.proposed, "400");
     EXPECT_EQ(r.direction, +1);
-    EXPECT_NE(r.reason.find("waits 60.0 ms/s"), std::string::npos) << r.reason;
-    EXPECT_NE(r.reason.find("behind CPU-bound /t/hog"), std::string::npos) << r.reason;
+    EXPECT_NE(test::reason_text(r).find("waits 60 ms/s"), std::string::npos)
+        << test::reason_text(r);
+    EXPECT_NE(test::reason_text(r).find("behind CPU-bound /t/hog"), std::string::npos)
+        << test::reason_text(r);
     EXPECT_EQ(r.target.spec.name, "runq_wait_ms_per_s @ cgroup:/t/lat");
     EXPECT_EQ(r.target.spec.better, Better::lower);
     EXPECT_EQ(r.guard.spec.name, "oncpu_s_per_s @ cgroup:/t/hog");
@@ -154,6 +156,22 @@ TEST(CpuShareTuner, StarvedSleeperBesideAHogGetsMoreWeight) {
     EXPECT_DOUBLE_EQ(*r.guard.value(w[0]), 0.9);
     const KnobSpec& spec = *find_knob_spec(KnobKind::cgroup, "cpu.weight");
     EXPECT_TRUE(check_change(spec, {"100", {}}, r.proposed));
+}
+
+TEST(CpuShareTuner, PlanLinesInHumanUnits) {
+    auto rs = decide(window(kStarved), {{weight("/t/lat"), {"100", {}}}});
+    ASSERT_EQ(rs.size(), 1u);
+    const std::string text = test::plan_text("cpu-share", rs[0]);
+    test::expect_human_units(text);
+    EXPECT_NE(text.find("  100 -> 400\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("why: cgroup /t/lat waits 60 ms/s for the CPU (run-queue p99 "),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("behind CPU-bound /t/hog (0.9 CPUs, bursts of 450 ms)"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("evidence: runq_wait 60 ms/s, runq_wait_per_oncpu 75 %, "),
+              std::string::npos)
+        << text;
 }
 
 TEST(CpuShareTuner, V1CpuHierarchyUsesCpuShares) {
@@ -329,8 +347,10 @@ TEST(CpuShareTuner, NamedProcessBehindAHogOfItsCgroupGetsALowerNice) {
     EXPECT_EQ(r.current, "0");
     EXPECT_EQ(r.proposed, "-5");
     EXPECT_EQ(r.direction, -1);
-    EXPECT_NE(r.reason.find("process 11 (p11) waits 60.0 ms/s"), std::string::npos) << r.reason;
-    EXPECT_NE(r.reason.find("behind CPU-bound process 10 (p10)"), std::string::npos) << r.reason;
+    EXPECT_NE(test::reason_text(r).find("process 11 (p11) waits 60 ms/s"), std::string::npos)
+        << test::reason_text(r);
+    EXPECT_NE(test::reason_text(r).find("behind CPU-bound process 10 (p10)"), std::string::npos)
+        << test::reason_text(r);
     EXPECT_EQ(r.target.spec.name, "runq_wait_ms_per_s @ pid:11");
     EXPECT_EQ(r.guard.spec.name, "oncpu_s_per_s @ pid:10");
     EXPECT_DOUBLE_EQ(*r.target.value(w[0]), 60);

@@ -11,6 +11,9 @@
 namespace perfbpf::tune {
 namespace {
 
+using test::evidence_value;
+using test::reason_text;
+
 constexpr uint64_t MiB = 1ull << 20;
 
 // One cgroup's levels (end of each interval) and per-interval events.
@@ -117,8 +120,8 @@ TEST(MemoryTuner, ColdCalmCgroupGetsMemoryHighUnderItsUseFromMax) {
     EXPECT_EQ(r->target.spec.name, "memory_current_bytes @ cgroup:/t");
     EXPECT_EQ(r->target.spec.better, Better::lower);
     EXPECT_EQ(r->guard.spec.name, "psi_memory_some_pct @ cgroup:/t");
-    EXPECT_NE(r->reason.find("80 % of /t's memory is inactive page cache"), std::string::npos)
-        << r->reason;
+    EXPECT_NE(reason_text(*r).find("80 % of /t's memory is inactive page cache"), std::string::npos)
+        << reason_text(*r);
     EXPECT_TRUE(allowed(high(), "max", r->proposed));
 }
 
@@ -132,6 +135,39 @@ TEST(MemoryTuner, LowersANumberOneStepUnderUse) {
                  std::to_string(210 * MiB));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->proposed, std::to_string(180 * MiB));
+}
+
+TEST(MemoryTuner, PlanLinesInHumanUnits) {
+    auto r = high_rec({}, std::to_string(110 * MiB));
+    ASSERT_TRUE(r);
+    const std::string text = test::plan_text("memory", *r);
+    test::expect_human_units(text);
+    EXPECT_NE(text.find("  110 MiB -> 90 MiB\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("why: 80 % of /t's memory is inactive page cache and its memory pressure "
+                        "is 0.1 % (target 0.5 %): lowering memory.high under its use of 100 MiB\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("evidence: psi_memory_some 0.1 %, memory_current 100 MiB, inactive 80 %"),
+              std::string::npos)
+        << text;
+    // The raw pair, as the plan shows it now.
+    EXPECT_EQ(format_knob_change(high(), "1656033964", "1536836583"), "1.54 GiB -> 1.43 GiB");
+    // A step too small for three digits is shown exactly.
+    EXPECT_EQ(format_knob_change(high(), "1656033280", "1656029184"), "1617220 KiB -> 1617216 KiB");
+    EXPECT_EQ(format_knob_value(high(), "max"), "max");
+
+    auto s = test::find_rec(
+        decide(window({}, {.swap_total = 1024 * MiB, .file_refaults = 500, .anon_refaults = 20}),
+               knobs(), ScopeFilter{}),
+        swappiness());
+    ASSERT_TRUE(s);
+    const std::string st = test::plan_text("memory", *s);
+    test::expect_human_units(st);
+    EXPECT_NE(st.find("  60 -> 80\n"), std::string::npos) << st;
+    EXPECT_NE(st.find("why: 500/s page-cache refaults while anonymous memory stays out (20/s anon "
+                      "refaults + swap-ins)"),
+              std::string::npos)
+        << st;
 }
 
 TEST(MemoryTuner, NeverMoreThanHalvesALimit) {
@@ -178,7 +214,7 @@ TEST(MemoryTuner, InactiveAnonIsColdOnlyWithSwap) {
     auto r = high_rec(c, "max", {.swap_total = 1024 * MiB});
     ASSERT_TRUE(r);  // 70 % with it
     EXPECT_EQ(r->proposed, std::to_string(90 * MiB));
-    EXPECT_DOUBLE_EQ(r->evidence[3].second, 0.7);
+    EXPECT_DOUBLE_EQ(evidence_value(*r, "inactive_share"), 0.7);
 }
 
 TEST(MemoryTuner, PressureAboveRelaxRaisesAtOnceAsRelief) {
@@ -191,8 +227,10 @@ TEST(MemoryTuner, PressureAboveRelaxRaisesAtOnceAsRelief) {
     EXPECT_TRUE(r->relief);
     EXPECT_EQ(r->target.spec.name, "psi_memory_some_pct @ cgroup:/t");
     EXPECT_EQ(r->guard.spec.name, "memory_current_bytes @ cgroup:/t");
-    EXPECT_NE(r->reason.find("memory pressure 3.00 %"), std::string::npos) << r->reason;
-    EXPECT_NE(r->reason.find("200 times"), std::string::npos) << r->reason;
+    EXPECT_NE(reason_text(*r).find("memory pressure 3 % (above 1 %) with use over memory.high "
+                                   "64 MiB 200 times"),
+              std::string::npos)
+        << reason_text(*r);
     EXPECT_TRUE(allowed(high(), std::to_string(64 * MiB), r->proposed));
     // Just above relax_psi_pct is enough; at it, the dead band.
     EXPECT_TRUE(high_rec({.psi_pct = 1.01, .high_events = 1}, std::to_string(64 * MiB)));
@@ -212,7 +250,7 @@ TEST(MemoryTuner, PressureWithoutBreachesOfTheLimitIsNotRelaxed) {
     auto r = test::find_rec(decide(w, knobs(std::to_string(64 * MiB)), only()), high());
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->relief);
-    EXPECT_DOUBLE_EQ(r->evidence[6].second, 1);
+    EXPECT_DOUBLE_EQ(evidence_value(*r, "memory_high_events"), 1);
 }
 
 TEST(MemoryTuner, MeanPressureOverTheWindowDecides) {
@@ -224,7 +262,7 @@ TEST(MemoryTuner, MeanPressureOverTheWindowDecides) {
     auto r = test::find_rec(decide(w, knobs(std::to_string(64 * MiB)), only()), high());
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->relief);
-    EXPECT_DOUBLE_EQ(r->evidence[0].second, 2.0);
+    EXPECT_DOUBLE_EQ(evidence_value(*r, "psi_memory_some_pct"), 2.0);
 }
 
 TEST(MemoryTuner, OnlyCgroupsTheFilterNames) {
@@ -298,7 +336,7 @@ TEST(MemoryTuner, PageCacheRefaultsWithColdAnonRaiseSwappiness) {
     EXPECT_EQ(r->direction, +1);
     EXPECT_EQ(r->target.spec.name, "workingset_refault_file_per_s @ host");
     EXPECT_EQ(r->guard.spec.name, "psi_memory_some_pct @ host");
-    EXPECT_DOUBLE_EQ(r->evidence[0].second, 500);
+    EXPECT_DOUBLE_EQ(evidence_value(*r, "file_refaults_per_s"), 500);
     EXPECT_TRUE(allowed(swappiness(), "60", r->proposed));
     // Up to max_swappiness (100), then no more.
     r = swappiness_rec({.swap_total = kSwap, .file_refaults = 500}, "90");
@@ -318,7 +356,7 @@ TEST(MemoryTuner, SwapInsWithMajorFaultsLowerSwappiness) {
     EXPECT_EQ(r->proposed, "40");
     EXPECT_EQ(r->direction, -1);
     EXPECT_EQ(r->target.spec.name, "major_faults_per_s @ host");
-    EXPECT_DOUBLE_EQ(r->evidence[1].second, 300);
+    EXPECT_DOUBLE_EQ(evidence_value(*r, "anon_refaults_and_swapins_per_s"), 300);
     EXPECT_TRUE(allowed(swappiness(), "60", r->proposed));
     // Down to min_swappiness (10), then no more.
     r = swappiness_rec(h, "20");

@@ -56,8 +56,10 @@ std::vector<Recommendation> decide(const std::vector<Snapshot>& w, const KnobVal
     return test::decide_with(*make_net_backlog_tuner(c), w, k, f);
 }
 
+using test::evidence_value;
 using test::find_rec;
 using test::only_netns;
+using test::reason_text;
 
 TEST(NetBacklogTuner, IsRegistered) {
     auto names = tuner_names();
@@ -71,7 +73,7 @@ TEST(NetBacklogTuner, BacklogDropsRaiseNetdevMaxBacklog) {
     EXPECT_EQ(r->current, "1000");
     EXPECT_EQ(r->proposed, "4000");
     EXPECT_EQ(r->direction, +1);
-    EXPECT_NE(r->reason.find("500.0 packets/s"), std::string::npos) << r->reason;
+    EXPECT_NE(reason_text(*r).find("500/s packets dropped"), std::string::npos) << reason_text(*r);
     EXPECT_EQ(r->target.spec.name, "backlog_drops_per_s @ host");
     EXPECT_EQ(r->target.spec.better, Better::lower);
     EXPECT_EQ(r->guard.spec.name, "packet_drops_per_s @ host");
@@ -81,7 +83,23 @@ TEST(NetBacklogTuner, BacklogDropsRaiseNetdevMaxBacklog) {
     r = find_rec(decide(window({.softnet_drops = 0, .cpu_backlog_drops = 40}), knobs()),
                  "net.core.netdev_max_backlog", Scope::host());
     ASSERT_TRUE(r);
-    EXPECT_DOUBLE_EQ(r->evidence[0].second, 40);
+    EXPECT_DOUBLE_EQ(evidence_value(*r, "backlog_drops_per_s"), 40);
+}
+
+TEST(NetBacklogTuner, PlanLinesInHumanUnits) {
+    auto rs = decide(window({.syn_drops = 10, .cookies = 20}), knobs("1000", "128", "256"));
+    auto r = find_rec(rs, "net.ipv4.tcp_max_syn_backlog", Scope::netns("blue"));
+    ASSERT_TRUE(r);
+    const std::string text = test::plan_text("net-backlog", *r);
+    test::expect_human_units(text);
+    EXPECT_NE(text.find("  256 -> 1024\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("why: 30/s SYNs dropped or answered with cookies in network namespace "
+                        "blue with the SYN queue full (tcp_max_syn_backlog 256)"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("evidence: syn_drops_per_s 30/s, syn_drops 150, tcp_max_syn_backlog 256\n"),
+              std::string::npos)
+        << text;
 }
 
 TEST(NetBacklogTuner, BacklogTargetMetricCountsDropsOnce) {
@@ -95,7 +113,7 @@ TEST(NetBacklogTuner, ListenOverflowsRaiseSomaxconnInTheirNamespace) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->current, "128");
     EXPECT_EQ(r->proposed, "512");
-    EXPECT_NE(r->reason.find("network namespace blue"), std::string::npos) << r->reason;
+    EXPECT_NE(reason_text(*r).find("network namespace blue"), std::string::npos) << reason_text(*r);
     EXPECT_EQ(r->target.spec.name, "listen_overflows_per_s @ netns:blue");
     EXPECT_EQ(r->guard.spec.name, "tcp_bytes_per_s @ netns:blue");
     // Only there: the host namespace had none, and no backlog drops anywhere.
@@ -118,7 +136,7 @@ TEST(NetBacklogTuner, SynQueueDropsRaiseTcpMaxSynBacklog) {
     auto r = find_rec(rs, "net.ipv4.tcp_max_syn_backlog", Scope::netns("blue"));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->proposed, "1024");
-    EXPECT_DOUBLE_EQ(r->evidence[0].second, 30);
+    EXPECT_DOUBLE_EQ(evidence_value(*r, "syn_drops_per_s"), 30);
     EXPECT_EQ(r->target.spec.name, "syn_drops_per_s @ netns:blue");
     EXPECT_FALSE(find_rec(rs, "net.core.somaxconn", Scope::netns("blue")));
 }

@@ -140,6 +140,8 @@ TEST_F(EngineTest, SomeoneElsesChangeIsRecordedAndLeftAlone) {
     auto rep = rollback(*journal_, *knobs_, {}, {}, "rollback");
     ASSERT_TRUE(rep);
     EXPECT_EQ(rep->restored, 0u);
+    EXPECT_EQ(rep->in_journal, 1u);
+    EXPECT_EQ(rep->left_alone_earlier, 1u);
     EXPECT_EQ(ra(), "256");
 }
 
@@ -155,6 +157,13 @@ TEST_F(EngineTest, RollbackRestoresOriginalsAndIsIdempotent) {
     auto again = rollback(*journal_, *knobs_, {}, {}, "rollback");
     ASSERT_TRUE(again);
     EXPECT_EQ(again->restored + again->already + again->failures, 0u);
+    // The journal still holds the knob: the second rollback counts it as restored earlier.
+    EXPECT_EQ(again->in_journal, 1u);
+    EXPECT_EQ(again->restored_earlier, 1u);
+    ASSERT_EQ(again->lines.size(), 1u);
+    EXPECT_NE(again->lines[0].find("nothing to do: rolled-back earlier, at its original 128 KiB"),
+              std::string::npos)
+        << again->lines[0];
     // A filter that names another device leaves this one alone.
     feed(*e, {});
     auto st = status(journal_->state(), *knobs_, ScopeFilter{{}, {"loop9"}, {}, {}}, {});

@@ -104,10 +104,18 @@ int run_plan(const TuneOptions& o, const Knobs& knobs) {
     std::vector<Snapshot> window;
     uint64_t watched_ns = 0;
     const auto& stop = stop_requested();
+    // Seconds left, on a terminal only: a pipe or --json gets the plan alone.
+    const bool progress = !o.json && ::isatty(STDOUT_FILENO) && ::isatty(STDERR_FILENO);
+    auto show = [&](const std::string& line) {
+        if (progress) std::fprintf(stderr, "\r%s\033[K", line.c_str());
+    };
+    show(tune_progress_line(watched_ns, want_ns));
     while (watched_ns < want_ns && !stop.load()) {
         window.push_back((*collector)->next(&stop));
         watched_ns += window.back().interval_ns;
+        show(tune_progress_line(watched_ns, want_ns));
     }
+    show("");
     auto plan = engine.plan(window, &*journal);
     if (o.json)
         std::cout << tune_plan_json(plan, watched_ns).dump(2) << std::endl;
@@ -193,9 +201,7 @@ int run_rollback(const TuneOptions& o, const Knobs& knobs) {
     auto rep = rollback(*journal, knobs, filter_of(o), only, "rollback");
     if (!rep) return error(rep.error().message);
     for (const auto& l : rep->lines) std::cout << l << std::endl;
-    std::cout << "rolled back: " << rep->restored << " restored, " << rep->already
-              << " already at their originals, " << rep->left_alone << " left alone, "
-              << rep->failures << " failed" << std::endl;
+    std::cout << tune_rollback_summary(*rep) << std::endl;
     return rep->failures ? 1 : 0;
 }
 

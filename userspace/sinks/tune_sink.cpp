@@ -1,7 +1,10 @@
 #include "sinks/tune_sink.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 
+#include "sinks/tune_units.h"
 #include "util/format.h"
 
 namespace perfbpf {
@@ -18,31 +21,114 @@ json scope_fields(const tune::KnobId& id) {
             {"key", id.key}};
 }
 
-std::string evidence_text(const std::vector<std::pair<std::string, double>>& ev) {
-    std::string out;
-    for (const auto& [k, v] : ev) out += (out.empty() ? "" : ", ") + k + "=" + format_fixed(v, 1);
-    return out;
+const char* unit_name(tune::Unit u) {
+    switch (u) {
+        case tune::Unit::none:
+            return "";
+        case tune::Unit::count:
+            return "count";
+        case tune::Unit::bytes:
+            return "bytes";
+        case tune::Unit::kib:
+            return "KiB";
+        case tune::Unit::share:
+            return "ratio";
+        case tune::Unit::pct:
+            return "percent";
+        case tune::Unit::us:
+            return "us";
+        case tune::Unit::ms_per_s:
+            return "ms/s";
+        case tune::Unit::per_s:
+            return "1/s";
+        case tune::Unit::bytes_per_s:
+            return "bytes/s";
+        case tune::Unit::cpus:
+            return "CPUs";
+    }
+    return "";
+}
+
+// A word the shell passes through unchanged, else single-quoted.
+std::string shell_word(const std::string& w) {
+    const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_-./:,=@+", c);
+    });
+    if (plain) return w;
+    std::string out = "'";
+    for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string plural(size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 }  // namespace
 
+std::string tune_apply_command(const tune::PlanEntry& e) {
+    std::string cmd = "perfbpf tune --auto --only " + shell_word(e.tuner);
+    const tune::Scope& s = e.rec.knob.scope;
+    switch (s.kind) {
+        case tune::ScopeKind::host:
+            break;
+        case tune::ScopeKind::netns:
+            cmd += " --netns " + shell_word(s.name);
+            break;
+        case tune::ScopeKind::device:
+            cmd += " --device " + shell_word(s.name);
+            break;
+        case tune::ScopeKind::cgroup:
+            cmd += " --cgroup " + shell_word(s.name);
+            break;
+        case tune::ScopeKind::pid:
+            cmd += " --pid " + shell_word(s.name);
+            break;
+    }
+    return cmd;
+}
+
+std::string tune_progress_line(uint64_t watched_ns, uint64_t want_ns) {
+    const uint64_t left_ns = want_ns > watched_ns ? want_ns - watched_ns : 0;
+    const auto left_s = static_cast<uint64_t>((left_ns + 999'999'999) / 1'000'000'000);
+    return "watching: " + std::to_string(left_s) + " s left (Ctrl-C stops early)";
+}
+
+std::string tune_rollback_summary(const tune::RollbackReport& r) {
+    std::string out = "rolled back: " + plural(r.in_journal, "knob", "knobs") +
+                      " in the journal: " + std::to_string(r.restored) + " restored, " +
+                      std::to_string(r.already) + " already at their originals, ";
+    if (r.restored_earlier) out += std::to_string(r.restored_earlier) + " restored earlier, ";
+    out += std::to_string(r.left_alone) + " left alone, ";
+    if (r.left_alone_earlier)
+        out += std::to_string(r.left_alone_earlier) + " left to someone else earlier, ";
+    return out + std::to_string(r.failures) + " failed";
+}
+
 json tune_plan_json(const std::vector<tune::PlanEntry>& plan, uint64_t watched_ns) {
     json changes = json::array();
     for (const auto& e : plan) {
-        json ev = json::object();
-        for (const auto& [k, v] : e.rec.evidence) ev[k] = v;
+        json ev = json::object(), units = json::object();
+        for (const auto& x : e.rec.evidence) {
+            ev[x.name] = x.value;
+            units[x.name] = unit_name(x.unit);
+        }
         json j = {{"tuner", e.tuner},
                   {"knob", e.display},
                   {"original", e.original},
                   {"current", e.rec.current},
                   {"proposed", e.rec.proposed},
                   {"evidence", ev},
-                  {"reason", e.rec.reason},
+                  {"evidence_units", units},
+                  {"reason", render_reason(e.rec.reason, e.rec.evidence)},
                   {"expected", e.rec.expected},
                   {"target", e.rec.target.spec.name},
                   {"guard", e.rec.guard.spec.name}};
         j.update(scope_fields(e.rec.knob));
-        if (!e.blocked.empty()) j["blocked"] = e.blocked;
+        if (!e.blocked.empty())
+            j["blocked"] = e.blocked;
+        else
+            j["apply_command"] = tune_apply_command(e);
         if (e.is_note()) j["unavailable"] = e.rec.unavailable;
         if (e.rec.relief) j["relief"] = true;
         changes.push_back(std::move(j));
@@ -66,15 +152,20 @@ std::string tune_plan_text(const std::vector<tune::PlanEntry>& plan, uint64_t wa
             out += "  not applicable: " + e.rec.unavailable + "\n";
             continue;
         }
-        out += "  " + e.rec.current + " -> " + e.rec.proposed;
-        if (e.original != e.rec.current) out += "   (original " + e.original + ")";
-        out += "\n  why: " + e.rec.reason + "\n";
-        out += "  evidence: " + evidence_text(e.rec.evidence) + "\n";
+        const tune::KnobId& id = e.rec.knob;
+        out += "  " + format_knob_change(id, e.rec.current, e.rec.proposed);
+        if (e.original != e.rec.current)
+            out += "   (original " + format_knob_value(id, e.original) + ")";
+        out += "\n  why: " + render_reason(e.rec.reason, e.rec.evidence) + "\n";
+        out += "  evidence: " + format_evidence(e.rec.evidence) + "\n";
         out += "  expected: " + e.rec.expected + "; verified by " + e.rec.target.spec.name +
                ", guarded by " + e.rec.guard.spec.name + "\n";
         if (e.rec.relief)
             out += "  relief: applied without waiting for the rate limit, kept unverified\n";
-        if (!e.blocked.empty()) out += "  not applicable: " + e.blocked + "\n";
+        if (!e.blocked.empty())
+            out += "  not applicable: " + e.blocked + "\n";
+        else
+            out += "  apply: sudo " + tune_apply_command(e) + "\n";
     }
     return out;
 }
@@ -123,8 +214,10 @@ std::string tune_status_text(const std::vector<tune::StatusEntry>& entries,
         const tune::KnobRecord& r = e.record;
         out += "\n" + r.display + " [" + tune::to_string(r.id.scope) + "]  " +
                tune::outcome_name(r.outcome) + (e.changed ? ", changed" : "") + "\n";
-        out += "  original " + r.original + ", applied " + r.to + ", now " +
-               (e.current_error.empty() ? e.current : "unreadable (" + e.current_error + ")") +
+        out += "  original " + format_knob_value(r.id, r.original) + ", applied " +
+               format_knob_value(r.id, r.to) + ", now " +
+               (e.current_error.empty() ? format_knob_value(r.id, e.current)
+                                        : "unreadable (" + e.current_error + ")") +
                "\n";
         if (!r.tuner.empty()) out += "  by " + r.tuner + ": " + r.reason + "\n";
         if (!r.detail.empty()) out += "  " + r.detail + "\n";

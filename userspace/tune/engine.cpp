@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sinks/tune_units.h"
 #include "tune/registry.h"
 
 namespace perfbpf::tune {
@@ -11,7 +12,7 @@ using nlohmann::json;
 
 json evidence_json(const Recommendation& r) {
     json e = json::object();
-    for (const auto& [k, v] : r.evidence) e[k] = v;
+    for (const auto& x : r.evidence) e[x.name] = x.value;
     return e;
 }
 
@@ -125,8 +126,8 @@ Result<std::vector<EngineEvent>> Engine::check_overrides(Journal& journal) {
         gate_.hands_off(id);
         kept_.erase(id);
         out.push_back({EngineEvent::Kind::overridden,
-                       rec.display + " was changed by someone else (" + rec.left + " -> " +
-                           v->value + "): leaving it alone"});
+                       rec.display + " was changed by someone else (" +
+                           format_knob_change(id, rec.left, v->value) + "): leaving it alone"});
         if (pending_ && pending_->rec.knob == id) pending_.reset();
     }
     return out;
@@ -138,8 +139,9 @@ Result<std::optional<EngineEvent>> Engine::apply(const PlanEntry& e, Journal& jo
     if (!e.blocked.empty()) return std::optional<EngineEvent>();
     if (!gate_.blocked(r.knob, r.proposed, r.direction, now_ms, r.relief).empty())
         return std::optional<EngineEvent>();
-    const std::string what =
-        e.display + " " + r.current + " -> " + r.proposed + " (" + e.tuner + ": " + r.reason + ")";
+    const std::string reason = render_reason(r.reason, r.evidence);
+    const std::string what = e.display + " " + format_knob_change(r.knob, r.current, r.proposed) +
+                             " (" + e.tuner + ": " + reason + ")";
     if (opts_.dry_run) {
         gate_.applied(r.knob, r.current, r.proposed, r.direction, now_ms);
         return std::optional<EngineEvent>(
@@ -158,7 +160,7 @@ Result<std::optional<EngineEvent>> Engine::apply(const PlanEntry& e, Journal& jo
             return std::unexpected(o.error());
     }
     Journal::Change c{r.knob,          e.tuner,    r.current,          r.proposed,
-                      r.reason,        r.expected, r.target.spec.name, r.guard.spec.name,
+                      reason,          r.expected, r.target.spec.name, r.guard.spec.name,
                       evidence_json(r)};
     auto seq = journal.change(c);
     if (!seq) return std::unexpected(seq.error());  // nothing written to the knob
@@ -232,14 +234,16 @@ Result<EngineEvent> Engine::resolve(Journal& journal, int64_t now_ms) {
             return std::unexpected(o.error());
         kept_.insert(p.rec.knob);
         return EngineEvent{EngineEvent::Kind::kept,
-                           "kept " + p.display + " = " + p.rec.proposed + ": " + v.detail};
+                           "kept " + p.display + " = " +
+                               format_knob_value(p.rec.knob, p.rec.proposed) + ": " + v.detail};
     }
     if (auto r = revert(journal, p, "revert", v.detail, numbers); !r)
         return std::unexpected(r.error());
     gate_.reverted(p.rec.knob, p.rec.proposed, now_ms);
     window_.clear();  // measured under a value that is gone: the next decision starts afresh
     return EngineEvent{EngineEvent::Kind::reverted,
-                       "reverted " + p.display + " to " + p.rec.current + ": " + v.detail};
+                       "reverted " + p.display + " to " +
+                           format_knob_value(p.rec.knob, p.rec.current) + ": " + v.detail};
 }
 
 Result<std::vector<EngineEvent>> Engine::step(Snapshot snap, Journal& journal, int64_t now_ms) {
@@ -285,7 +289,8 @@ Result<std::vector<EngineEvent>> Engine::stop(Journal& journal) {
             revert(journal, p, "stop", "stopped before the change was verified", json::object());
         !r)
         return std::unexpected(r.error());
-    out.push_back({EngineEvent::Kind::reverted, "reverted " + p.display + " to " + p.rec.current +
+    out.push_back({EngineEvent::Kind::reverted, "reverted " + p.display + " to " +
+                                                    format_knob_value(p.rec.knob, p.rec.current) +
                                                     ": stopped before it was verified"});
     return out;
 }
@@ -297,10 +302,18 @@ Result<RollbackReport> rollback(Journal& journal, const Knobs& knobs, const Scop
     // Copy: the journal's state changes as we append.
     const auto records = journal.state().knobs;
     for (const auto& [id, rec] : records) {
-        if (rec.closed() || !filter.allows(id.scope) || !tuner_selected(only_tuners, rec.tuner))
-            continue;
+        if (!filter.allows(id.scope) || !tuner_selected(only_tuners, rec.tuner)) continue;
         if (!only_knobs.empty() && !only_knobs.contains(id)) continue;
         const std::string name = rec.display.empty() ? knobs.display_name(id) : rec.display;
+        ++rep.in_journal;
+        if (rec.closed()) {
+            const bool theirs = rec.outcome == Outcome::overridden || rec.outcome == Outcome::gone;
+            ++(theirs ? rep.left_alone_earlier : rep.restored_earlier);
+            rep.lines.push_back(
+                name + ": nothing to do: " + outcome_name(rec.outcome) + " earlier" +
+                (theirs ? "" : ", at its original " + format_knob_value(id, rec.original)));
+            continue;
+        }
         auto who = knobs.identity(id.scope);
         if (!who || (!rec.identity.empty() && *who != rec.identity)) {
             std::string detail = who ? to_string(id.scope) + " is another object now (" +
@@ -319,8 +332,9 @@ Result<RollbackReport> rollback(Journal& journal, const Knobs& knobs, const Scop
         }
         if (cur->value != rec.original && !rec.written.contains(cur->value)) {
             if (auto o = journal.overridden(id, cur->value); !o) return std::unexpected(o.error());
-            rep.lines.push_back(name + ": left at " + cur->value +
-                                ", set by someone else (original " + rec.original + ")");
+            rep.lines.push_back(name + ": left at " + format_knob_value(id, cur->value) +
+                                ", set by someone else (original " +
+                                format_knob_value(id, rec.original) + ")");
             ++rep.left_alone;
             continue;
         }
@@ -328,7 +342,8 @@ Result<RollbackReport> rollback(Journal& journal, const Knobs& knobs, const Scop
         if (!seq) return std::unexpected(seq.error());
         if (cur->value == rec.original) {
             if (auto d = journal.done(*seq, rec.original); !d) return std::unexpected(d.error());
-            rep.lines.push_back(name + ": already at its original " + rec.original);
+            rep.lines.push_back(name + ": already at its original " +
+                                format_knob_value(id, rec.original));
             ++rep.already;
             continue;
         }
@@ -337,12 +352,13 @@ Result<RollbackReport> rollback(Journal& journal, const Knobs& knobs, const Scop
             back ? Result<std::string>(back->value) : std::unexpected(back.error());
         if (auto d = journal.done(*seq, result); !d) return std::unexpected(d.error());
         if (!back) {
-            rep.lines.push_back(name + ": restoring " + rec.original +
+            rep.lines.push_back(name + ": restoring " + format_knob_value(id, rec.original) +
                                 " failed: " + back.error().message);
             ++rep.failures;
             continue;
         }
-        rep.lines.push_back(name + ": " + cur->value + " -> " + rec.original + " (original)");
+        rep.lines.push_back(name + ": " + format_knob_change(id, cur->value, rec.original) +
+                            " (original)");
         ++rep.restored;
     }
     return rep;
@@ -365,10 +381,12 @@ std::vector<StatusEntry> status(const JournalState& journal, const Knobs& knobs,
         if (e.changed && v && v->value == rec.original) {
             e.changed = false;
             e.note = rec.open_write != 0
-                         ? "not applied: the run stopped before writing " + rec.to +
-                               "; the knob holds its original " + rec.original
-                         : "the knob holds its original " + rec.original +
-                               " again, though the journal has " + rec.left + " on it";
+                         ? "not applied: the run stopped before writing " +
+                               format_knob_value(id, rec.to) + "; the knob holds its original " +
+                               format_knob_value(id, rec.original)
+                         : "the knob holds its original " + format_knob_value(id, rec.original) +
+                               " again, though the journal has " + format_knob_value(id, rec.left) +
+                               " on it";
         }
         out.push_back(std::move(e));
     }

@@ -107,6 +107,10 @@ class Engine {
 struct RollbackReport {
     std::vector<std::string> lines;
     size_t restored = 0, already = 0, left_alone = 0, failures = 0;
+    // Knobs of the journal this rollback looked at (after the filters), and of those the
+    // ones closed before it: back at their original (reverted, rolled back) or someone
+    // else's (overridden, gone).
+    size_t in_journal = 0, restored_earlier = 0, left_alone_earlier = 0;
 };
 
 // Restores every knob the journal shows changed (those of the selected tuners and allowed

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tune/scope.h"
+#include "tune/unit.h"
 #include "util/result.h"
 
 namespace perfbpf::tune {
@@ -67,6 +68,7 @@ struct KnobSpec {
     bool ascending = false;  // int_list: min <= default <= max
     std::vector<std::string> choices;
     std::string description;
+    Unit unit = Unit::none;  // of every integer (field), for text output
 };
 
 // The allowlist: every knob tune may read or write. nullptr when (kind, key) is not in it.

@@ -48,11 +48,15 @@ std::vector<KnobSpec> build() {
         s.fields = 3;
         s.ascending = true;
         s.per_netns = true;
+        s.unit = Unit::bytes;
         v.push_back(s);
     }
-    for (const char* key : {"net.core.rmem_max", "net.core.wmem_max"})
-        v.push_back(integer(KnobKind::sysctl, key, 4 * kKiB, 1 * kGiB, 4,
-                            "largest socket buffer an application may set (bytes)"));
+    for (const char* key : {"net.core.rmem_max", "net.core.wmem_max"}) {
+        KnobSpec s = integer(KnobKind::sysctl, key, 4 * kKiB, 1 * kGiB, 4,
+                             "largest socket buffer an application may set (bytes)");
+        s.unit = Unit::bytes;
+        v.push_back(s);
+    }
     v.push_back(integer(KnobKind::sysctl, "net.core.netdev_max_backlog", 1000, 1 << 20, 4,
                         "packets queued per CPU before the stack drops them"));
     {
@@ -78,6 +82,7 @@ std::vector<KnobSpec> build() {
             integer(KnobKind::block_queue, "read_ahead_kb", 4, 16384, 4, "readahead window (KiB)");
         s.ratio_ref_min = 32;
         s.granularity = 4;  // kept in pages
+        s.unit = Unit::kib;
         v.push_back(s);
         s = integer(KnobKind::block_queue, "nr_requests", 4, 4096, 4,
                     "queue depth of the scheduler");
@@ -90,8 +95,14 @@ std::vector<KnobSpec> build() {
         v.push_back(sched);
     }
     v.push_back(fact(KnobKind::block_queue, "rotational", "1: a spinning disk"));
-    v.push_back(fact(KnobKind::block_queue, "max_sectors_kb", "largest request (KiB)"));
-    v.push_back(fact(KnobKind::block_queue, "logical_block_size", "bytes"));
+    {
+        KnobSpec s = fact(KnobKind::block_queue, "max_sectors_kb", "largest request (KiB)");
+        s.unit = Unit::kib;
+        v.push_back(s);
+        s = fact(KnobKind::block_queue, "logical_block_size", "bytes");
+        s.unit = Unit::bytes;
+        v.push_back(s);
+    }
 
     // cgroup v2
     v.push_back(
@@ -102,6 +113,7 @@ std::vector<KnobSpec> build() {
         s.type = ValueType::int_or_max;
         s.granularity = 4096;
         s.ratio_ref_min = 16 * kMiB;
+        s.unit = Unit::bytes;
         v.push_back(s);
     }
     // cgroup v1

@@ -107,16 +107,27 @@ inline std::string netns_words(const Scope& s) {
     return s.kind == ScopeKind::host ? "the host" : "network namespace " + s.name;
 }
 
+// One number behind a recommendation. `name` is its JSON key; the reason may quote it as
+// {name}, so that the words show the same value, in the same unit, as the evidence.
+struct Evidence {
+    std::string name;
+    double value = 0;
+    Unit unit = Unit::none;
+};
+using EvidenceList = std::vector<Evidence>;
+
 struct Recommendation {
     KnobId knob;
     std::string current;   // as read
     std::string proposed;  // within one step of current
     int direction = 0;     // +1 raises, -1 lowers, 0 switches (choices)
-    std::string reason;    // the evidence in words
-    std::vector<std::pair<std::string, double>> evidence;  // the numbers behind it
-    std::string expected;                                  // the expected effect, in words
-    Metric target;  // must improve beyond the noise for the change to stay
-    Metric guard;   // must not get worse
+    // The evidence in words. Every number in it is an evidence value quoted as {name}
+    // (sinks/tune_units.h renders it), never formatted here.
+    std::string reason;
+    EvidenceList evidence;  // the numbers behind it
+    std::string expected;   // the expected effect, in words
+    Metric target;          // must improve beyond the noise for the change to stay
+    Metric guard;           // must not get worse
     // A move that relieves pressure (memory.high raised while the cgroup stalls on memory):
     // waiting to verify it would prolong the harm the evidence shows. The gate lets it
     // through its rate limit, back-off and hysteresis (never past an administrator's

@@ -18,7 +18,7 @@ std::string format_us(double us) {
     return format_fixed(us / 1e6, 1) + " s";
 }
 
-std::string format_bytes(double bytes) {
+ScaledBytes scale_bytes(double bytes) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
     double v = std::fabs(bytes);
@@ -26,8 +26,14 @@ std::string format_bytes(double bytes) {
         v /= 1024;
         ++u;
     }
+    return {v, units[u]};
+}
+
+std::string format_bytes(double bytes) {
+    const auto [v, unit] = scale_bytes(bytes);
     std::string sign = bytes < 0 ? "-" : "";
-    return sign + (u == 0 ? format_fixed(v, 0) : format_fixed(v, v < 10 ? 1 : 0)) + " " + units[u];
+    return sign + (unit[0] == 'B' ? format_fixed(v, 0) : format_fixed(v, v < 10 ? 1 : 0)) + " " +
+           unit;
 }
 
 std::string format_count(double n) {

@@ -10,6 +10,12 @@ namespace perfbpf {
 std::string format_us(double us);
 // 512 B, 1.5 KiB, 3.2 MiB, 1.0 GiB
 std::string format_bytes(double bytes);
+// |bytes| in its binary unit: 1536 -> {1.5, "KiB"}
+struct ScaledBytes {
+    double value;
+    const char* unit;
+};
+ScaledBytes scale_bytes(double bytes);
 // 1.5k, 2.3M
 std::string format_count(double n);
 // "%.*f" without trailing noise

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "tune/metrics.h"
-#include "util/format.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -79,8 +78,13 @@ class BlockIoTuner : public Tuner {
         if (!ra || w.read_ios < c_.min_read_ios || w.read_bytes < c_.min_read_bytes)
             return std::nullopt;
         auto max_sectors = in.int_knob(queue_knob(dev, "max_sectors_kb"));
-        const double window_kb =
-            double(max_sectors && *max_sectors > 0 ? std::min(*ra, *max_sectors) : *ra);
+        if (max_sectors && *max_sectors <= 0) max_sectors.reset();
+        // The device splits a readahead larger than its largest request: the window is the
+        // smaller of the two, and read_ahead_kb is never raised past what the device takes.
+        const bool device_caps = max_sectors && *max_sectors < *ra;
+        const double window_kb = double(device_caps ? *max_sectors : *ra);
+        const int64_t ceiling =
+            max_sectors ? std::min(c_.ceiling_kb, *max_sectors / 4 * 4) : c_.ceiling_kb;
         const double seq = std::min(1.0, double(w.read_seq_ios) / double(w.read_ios));
         const double avg_kb = double(w.read_bytes) / double(w.read_ios) / 1024;
         const double fill = window_kb > 0 ? avg_kb / window_kb : 1.0;
@@ -88,22 +92,27 @@ class BlockIoTuner : public Tuner {
         Recommendation r;
         r.knob = ra_id;
         r.current = std::to_string(*ra);
-        r.evidence = {{"read_ios", double(w.read_ios)},
-                      {"read_seq_pct", 100 * seq},
-                      {"avg_read_kib", avg_kb},
-                      {"read_ahead_kb", double(*ra)},
-                      {"max_sectors_kb", max_sectors ? double(*max_sectors) : 0.0}};
-        const std::string shape = format_fixed(100 * seq, 0) + " % of " +
-                                  std::to_string(w.read_ios) + " reads continue a stream, " +
-                                  format_fixed(avg_kb, 0) + " KiB each against a " +
-                                  format_fixed(window_kb, 0) + " KiB window";
+        r.evidence = {{"read_ios", double(w.read_ios), Unit::count},
+                      {"read_seq_pct", 100 * seq, Unit::pct},
+                      {"avg_read_kib", avg_kb, Unit::kib},
+                      {"window_kib", window_kb, Unit::kib},
+                      {"read_ahead_kb", double(*ra), Unit::kib}};
+        if (max_sectors) r.evidence.push_back({"max_sectors_kb", double(*max_sectors), Unit::kib});
+        const std::string shape =
+            "{read_seq_pct} of {read_ios} reads continue a stream, {avg_read_kib} each against "
+            "a {window_kib} window (" +
+            std::string(device_caps ? "max_sectors_kb" : "read_ahead_kb") + ")";
         const bool window_sized = fill >= c_.min_window_share && fill <= c_.max_window_share;
-        if (seq >= c_.seq_share_raise && window_sized && *ra < c_.ceiling_kb) {
-            const int64_t to = std::min(
-                c_.ceiling_kb, round_to_pages(std::max(double(*ra) * c_.step_factor, 64.0)));
+        if (seq >= c_.seq_share_raise && window_sized && *ra < ceiling) {
+            const int64_t to =
+                std::min(ceiling, round_to_pages(std::max(double(*ra) * c_.step_factor, 64.0)));
             r.proposed = std::to_string(to);
             r.direction = +1;
             r.reason = "sequential reads limited by the readahead window: " + shape;
+            if (max_sectors && to == ceiling && ceiling < c_.ceiling_kb)
+                r.reason +=
+                    "; raised no further than the largest request the device takes "
+                    "({max_sectors_kb}, max_sectors_kb)";
             r.expected = "larger read requests, more of the stream read ahead: more throughput";
             r.target = device_metric(DeviceMetric::read_bytes_per_s, dev);
             r.guard = psi_memory_some_pct();
@@ -188,24 +197,24 @@ class BlockIoTuner : public Tuner {
         r.current = sched->value;
         r.proposed = choice;
         r.direction = 0;
-        r.evidence = {{"ios", ios},
-                      {"read_share_pct", 100 * read_share},
-                      {"read_lat_p99_us", read_p99_us},
-                      {"read_lat_p99_limit_us", read_limit_us(kind)}};
+        r.evidence = {
+            {"ios", ios, Unit::count},
+            {"ios_per_interval", ios / double(std::max<size_t>(1, w.intervals)), Unit::count},
+            {"read_share_pct", 100 * read_share, Unit::pct},
+            {"read_lat_p99_us", read_p99_us, Unit::us},
+            {"read_lat_p99_limit_us", read_limit_us(kind), Unit::us}};
         const std::string kind_name = device_kind_name(kind);
         if (reads_suffer) {
-            r.reason = "mixed load on a " + kind_name + " device: reads " +
-                       format_fixed(100 * read_share, 0) + " % of requests wait " +
-                       format_us(read_p99_us) + " at p99 (limit " + format_us(read_limit_us(kind)) +
-                       ")";
+            r.reason = "mixed load on a " + kind_name +
+                       " device: reads, {read_share_pct} of requests, wait {read_lat_p99_us} at "
+                       "p99 (limit {read_lat_p99_limit_us})";
             r.expected = choice + " serves reads ahead of writes: lower read latency";
             r.target = device_metric(DeviceMetric::read_lat_p99_us, dev);
             r.guard = device_metric(DeviceMetric::bytes_per_s, dev);
         } else {
-            r.reason = kind_name + " device running " + sched->value + " at " +
-                       format_count(ios / std::max<size_t>(1, w.intervals)) +
-                       " requests per interval; " + choice + " suits this kind" +
-                       (mixed ? "" : " of load");
+            r.reason = kind_name + " device running " + sched->value +
+                       " at {ios_per_interval} requests per interval; " + choice +
+                       " suits this kind" + (mixed ? "" : " of load");
             r.expected =
                 choice == "none"
                     ? "no scheduler overhead per request: more requests per second"

@@ -8,9 +8,12 @@
 // readahead: small random reads (O_DIRECT, or the standalone reads the kernel does not
 // read ahead for) and large direct reads are not shaped by it, and get no recommendation.
 //  - sequential (share >= seq_share_raise) at the window's size: the window limits the
-//    stream: raise it (x step_factor, up to ceiling_kb). Target: read throughput (a reader
-//    that is not limited by readahead gains nothing, and the change is reverted); guard:
-//    memory pressure (PSI memory some), which a larger page-cache footprint could raise.
+//    stream: raise it (x step_factor, up to ceiling_kb and never past max_sectors_kb: the
+//    device splits a larger readahead into requests of that size, so a read_ahead_kb above
+//    it does not widen the window; the evidence names which of the two sets the window).
+//    Target: read throughput (a reader that is not limited by readahead gains nothing, and
+//    the change is reverted); guard: memory pressure (PSI memory some), which a larger
+//    page-cache footprint could raise.
 //  - random (share <= seq_share_lower) at the window's size: read-around (mapped files)
 //    reads data nobody asked for: lower it (/ step_factor, down to floor_kb). Target:
 //    read requests served per second; guard: read latency p99.

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "tune/metrics.h"
-#include "util/format.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -203,13 +202,17 @@ class CpuShareTuner : public Tuner {
         return c.wait_ms_per_s() <= c_.lower_wait_ms_per_s ||
                c.wait_per_run() <= c_.lower_wait_per_run;
     }
+    // Quotes evidence(c, ...) and competitor_evidence(hog).
     std::string waits_behind(const SchedWindow& c, const SchedWindow& hog) const {
-        return c.name() + (configured(c) ? " (configured latency-sensitive)" : "") + " waits " +
-               format_fixed(c.wait_ms_per_s(), 1) + " ms/s for the CPU (run-queue p99 " +
-               format_fixed(c.p99_us(), 0) + " us, bursts of " + format_fixed(c.burst_us(), 0) +
-               " us) behind CPU-bound " + (hog.pid ? hog.name() : hog.path) + " (" +
-               format_fixed(hog.cpus(), 2) + " CPUs, bursts of " +
-               format_fixed(hog.burst_us() / 1000, 0) + " ms)";
+        return c.name() + (configured(c) ? " (configured latency-sensitive)" : "") +
+               " waits {runq_wait_ms_per_s} for the CPU (run-queue p99 {runq_lat_p99_us}, bursts "
+               "of {burst_avg_us}) behind CPU-bound " +
+               (hog.pid ? hog.name() : hog.path) +
+               " ({competitor_oncpu_cpus}, bursts of {competitor_burst_avg_us})";
+    }
+    static void add_competitor(EvidenceList& ev, const SchedWindow& hog) {
+        ev.push_back({"competitor_oncpu_cpus", hog.cpus(), Unit::cpus});
+        ev.push_back({"competitor_burst_avg_us", hog.burst_us(), Unit::us});
     }
 
     std::optional<Recommendation> raise_priority(const SchedWindow& p, int64_t cur,
@@ -221,8 +224,7 @@ class CpuShareTuner : public Tuner {
         r.proposed = std::to_string(std::max(c_.nice_floor, cur - c_.nice_step));
         r.direction = -1;
         r.evidence = evidence(p, kNice, cur);
-        r.evidence.push_back({"competitor_oncpu_cpus", hog.cpus()});
-        r.evidence.push_back({"competitor_burst_avg_us", hog.burst_us()});
+        add_competitor(r.evidence, hog);
         r.reason = waits_behind(p, hog) + " in cgroup " + p.path;
         r.expected =
             "the scheduler runs its wakeups sooner: less run-queue wait, little CPU "
@@ -242,8 +244,8 @@ class CpuShareTuner : public Tuner {
         r.direction = +1;
         r.evidence = evidence(p, kNice, cur);
         r.reason = p.name() + " has no CPU-bound process beside it in cgroup " + p.path +
-                   " and waits only " + format_fixed(p.wait_ms_per_s(), 1) +
-                   " ms/s for the CPU; nice " + std::to_string(cur) + " is below the default 0";
+                   " and waits only {runq_wait_ms_per_s} for the CPU; nice {nice} is below the "
+                   "default 0";
         r.expected = "its cgroup mates get their share back; its own waits stay low";
         r.target = process_metric(ProcessMetric::cgroup_mates_runq_wait_ms_per_s, p.pid);
         r.guard = process_metric(ProcessMetric::runq_wait_ms_per_s, p.pid);
@@ -290,23 +292,23 @@ class CpuShareTuner : public Tuner {
         return best;
     }
 
-    int64_t default_of(const Placement& p) const {
-        return p.knob.key == kWeight ? kDefaultWeight : kDefaultShares;
+    static int64_t default_of_key(const std::string& key) {
+        return key == kWeight ? kDefaultWeight : key == kShares ? kDefaultShares : 0;
     }
+    int64_t default_of(const Placement& p) const { return default_of_key(p.knob.key); }
     int64_t ceiling_of(const Placement& p) const {
         return p.knob.key == kWeight ? c_.weight_ceiling : c_.shares_ceiling;
     }
 
-    static std::vector<std::pair<std::string, double>> evidence(const SchedWindow& c,
-                                                                const std::string& knob_key,
-                                                                int64_t cur) {
-        return {{"runq_wait_ms_per_s", c.wait_ms_per_s()},
-                {"runq_wait_per_oncpu", c.wait_per_run()},
-                {"runq_lat_p99_us", c.p99_us()},
-                {"burst_avg_us", c.burst_us()},
-                {"wakeups_per_s", c.wakeups_per_s()},
-                {"oncpu_cpus", c.cpus()},
-                {knob_key, double(cur)}};
+    static EvidenceList evidence(const SchedWindow& c, const std::string& knob_key, int64_t cur) {
+        return {{"runq_wait_ms_per_s", c.wait_ms_per_s(), Unit::ms_per_s},
+                {"runq_wait_per_oncpu", c.wait_per_run(), Unit::share},
+                {"runq_lat_p99_us", c.p99_us(), Unit::us},
+                {"burst_avg_us", c.burst_us(), Unit::us},
+                {"wakeups_per_s", c.wakeups_per_s(), Unit::per_s},
+                {"oncpu_cpus", c.cpus(), Unit::cpus},
+                {knob_key, double(cur), Unit::none},
+                {"default_" + knob_key, double(default_of_key(knob_key)), Unit::none}};
     }
 
     std::optional<Recommendation> raise(const SchedWindow& c, const Placement& p, int64_t cur,
@@ -321,8 +323,7 @@ class CpuShareTuner : public Tuner {
         r.proposed = std::to_string(to);
         r.direction = +1;
         r.evidence = evidence(c, p.knob.key, cur);
-        r.evidence.push_back({"competitor_oncpu_cpus", hog.cpus()});
-        r.evidence.push_back({"competitor_burst_avg_us", hog.burst_us()});
+        add_competitor(r.evidence, hog);
         r.reason = waits_behind(c, hog);
         r.expected =
             "the scheduler runs its wakeups sooner: less run-queue wait, little CPU "
@@ -346,8 +347,8 @@ class CpuShareTuner : public Tuner {
         r.direction = -1;
         r.evidence = evidence(c, p.knob.key, cur);
         r.reason = "cgroup " + c.path + " has no CPU-bound sibling and waits only " +
-                   format_fixed(c.wait_ms_per_s(), 1) + " ms/s for the CPU; " + p.knob.key + " " +
-                   std::to_string(cur) + " is above the default " + std::to_string(def);
+                   "{runq_wait_ms_per_s} for the CPU; " + p.knob.key + " {" + p.knob.key +
+                   "} is above the default {default_" + p.knob.key + "}";
         r.expected = "its siblings get their share back; its own waits stay low";
         r.target = cgroup_metric(CgroupMetric::siblings_runq_wait_ms_per_s, c.path, c.hierarchy);
         r.guard = cgroup_metric(CgroupMetric::runq_wait_ms_per_s, c.path, c.hierarchy);

@@ -6,7 +6,6 @@
 
 #include "tune/metrics.h"
 #include "util/files.h"
-#include "util/format.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -156,14 +155,15 @@ class MemoryTuner : public Tuner {
         Recommendation r;
         r.knob = id;
         r.current = cur_text;
-        r.evidence = {{"psi_memory_some_pct", psi},
-                      {"memory_current_bytes", double(current)},
-                      {"memory_high_bytes", high ? double(*high) : -1.0},
-                      {"inactive_share", cold},
-                      {"refault_share", refault_share},
-                      {"major_faults_per_s", majfault_per_s},
-                      {"memory_high_events", double(w.high_events)}};
-
+        r.evidence = {{"psi_memory_some_pct", psi, Unit::pct},
+                      {"memory_current_bytes", double(current), Unit::bytes},
+                      {"inactive_share", cold, Unit::share},
+                      {"refault_share", refault_share, Unit::share},
+                      {"major_faults_per_s", majfault_per_s, Unit::per_s},
+                      {"memory_high_events", double(w.high_events), Unit::count},
+                      {"relax_psi_pct", c_.relax_psi_pct, Unit::pct},
+                      {"target_psi_pct", c_.target_psi_pct, Unit::pct}};
+        if (high) r.evidence.push_back({"memory_high_bytes", double(*high), Unit::bytes});
         if (psi > c_.relax_psi_pct) {
             // Relaxed only when the limit is what stalls it: use went over memory.high in
             // the window. Host-wide pressure, or throttling sleeps the kernel imposed before
@@ -173,10 +173,9 @@ class MemoryTuner : public Tuner {
             r.proposed = std::to_string(page_down(double(*high) * c_.relax_factor));
             r.direction = +1;
             r.relief = true;
-            r.reason = "memory pressure " + format_fixed(psi, 2) + " % (above " +
-                       format_fixed(c_.relax_psi_pct, 2) + " %) with use over memory.high " +
-                       format_bytes(double(*high)) + " " + std::to_string(w.high_events) +
-                       " times: relaxing at once";
+            r.reason =
+                "memory pressure {psi_memory_some_pct} (above {relax_psi_pct}) with use over "
+                "memory.high {memory_high_bytes} {memory_high_events} times: relaxing at once";
             r.expected = "fewer memory stalls in " + path;
             r.target = cgroup_psi_memory_some_pct(path);
             r.guard = cgroup_memory_current_bytes(path);
@@ -193,10 +192,10 @@ class MemoryTuner : public Tuner {
         if (to >= current || (high && to >= *high)) return std::nullopt;
         r.proposed = std::to_string(to);
         r.direction = -1;
-        r.reason = format_fixed(cold * 100, 0) + " % of " + path + "'s memory is inactive" +
-                   (has_swap ? "" : " page cache") + " and its memory pressure is " +
-                   format_fixed(psi, 2) + " % (target " + format_fixed(c_.target_psi_pct, 2) +
-                   " %): lowering memory.high under its use of " + format_bytes(double(current));
+        r.reason = "{inactive_share} of " + path + "'s memory is inactive" +
+                   (has_swap ? "" : " page cache") +
+                   " and its memory pressure is {psi_memory_some_pct} (target {target_psi_pct}): "
+                   "lowering memory.high under its use of {memory_current_bytes}";
         r.expected = "cold pages reclaimed: memory.current falls without more memory stalls";
         r.target = cgroup_memory_current_bytes(path);
         r.guard = cgroup_psi_memory_some_pct(path);
@@ -222,19 +221,19 @@ class MemoryTuner : public Tuner {
         Recommendation r;
         r.knob = swappiness_knob();
         r.current = std::to_string(*cur);
-        r.evidence = {{"file_refaults_per_s", file_per_s},
-                      {"anon_refaults_and_swapins_per_s", anon_per_s},
-                      {"major_faults_per_s", majfault_per_s},
-                      {"swappiness", double(*cur)}};
+        r.evidence = {{"file_refaults_per_s", file_per_s, Unit::per_s},
+                      {"anon_refaults_and_swapins_per_s", anon_per_s, Unit::per_s},
+                      {"major_faults_per_s", majfault_per_s, Unit::per_s},
+                      {"swappiness", double(*cur), Unit::none}};
         r.guard = psi_memory_some_pct();
         if (file_per_s >= c_.min_refaults_per_s && anon_per_s <= c_.cold_anon_ratio * file_per_s) {
             if (*cur >= c_.max_swappiness) return std::nullopt;
             r.proposed =
                 std::to_string(std::min<int64_t>(*cur + c_.swappiness_step, c_.max_swappiness));
             r.direction = +1;
-            r.reason = format_fixed(file_per_s, 0) +
-                       " page-cache refaults/s while anonymous memory stays out (" +
-                       format_fixed(anon_per_s, 0) + " anon refaults + swap-ins/s)";
+            r.reason =
+                "{file_refaults_per_s} page-cache refaults while anonymous memory stays out "
+                "({anon_refaults_and_swapins_per_s} anon refaults + swap-ins)";
             r.expected = "reclaim takes more cold anonymous memory: fewer page-cache refaults";
             r.target = refaults_file_per_s();
             return r;
@@ -245,9 +244,9 @@ class MemoryTuner : public Tuner {
             r.proposed =
                 std::to_string(std::max<int64_t>(*cur - c_.swappiness_step, c_.min_swappiness));
             r.direction = -1;
-            r.reason = format_fixed(anon_per_s, 0) + " anon refaults + swap-ins/s (page cache " +
-                       format_fixed(file_per_s, 0) + "/s) and " + format_fixed(majfault_per_s, 0) +
-                       " major faults/s";
+            r.reason =
+                "{anon_refaults_and_swapins_per_s} anon refaults + swap-ins (page cache "
+                "{file_refaults_per_s}) and {major_faults_per_s} major faults";
             r.expected = "swapped-out memory that is needed back stays in: fewer major faults";
             r.target = major_faults_per_s();
             return r;

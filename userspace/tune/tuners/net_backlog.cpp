@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "tune/metrics.h"
-#include "util/format.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -100,12 +99,13 @@ class NetBacklogTuner : public Tuner {
                          c_.min_backlog_drops_per_s, cur);
         if (!rec) return std::nullopt;
         Recommendation& r = *rec;
-        r.evidence = {{"backlog_drops_per_s", rate},
-                      {"softnet_backlog_drops", double(softnet)},
-                      {"cpu_backlog_drops", double(bpf)},
-                      {"netdev_max_backlog", double(cur)}};
-        r.reason = format_fixed(rate, 1) + " packets/s dropped with a CPU's input backlog full (" +
-                   std::to_string(cur) + " packets)";
+        r.evidence = {{"backlog_drops_per_s", rate, Unit::per_s},
+                      {"softnet_backlog_drops", double(softnet), Unit::count},
+                      {"cpu_backlog_drops", double(bpf), Unit::count},
+                      {"netdev_max_backlog", double(cur), Unit::count}};
+        r.reason =
+            "{backlog_drops_per_s} packets dropped with a CPU's input backlog full "
+            "({netdev_max_backlog} packets)";
         r.expected = "bursts fit in the per-CPU input queue: fewer backlog drops";
         r.target = backlog_drops_per_s();
         r.guard = packet_drops_per_s();
@@ -120,12 +120,12 @@ class NetBacklogTuner : public Tuner {
                          c_.min_listen_overflows_per_s, cur);
         if (!rec) return std::nullopt;
         Recommendation& r = *rec;
-        r.evidence = {{"listen_overflows_per_s", rate},
-                      {"listen_overflows", double(w.listen_overflows)},
-                      {"listen_drops", double(w.listen_drops)},
-                      {"somaxconn", double(cur)}};
-        r.reason = format_fixed(rate, 1) + " connections/s found the accept queue full in " +
-                   netns_words(w.scope) + " (somaxconn " + std::to_string(cur) + ")";
+        r.evidence = {{"listen_overflows_per_s", rate, Unit::per_s},
+                      {"listen_overflows", double(w.listen_overflows), Unit::count},
+                      {"listen_drops", double(w.listen_drops), Unit::count},
+                      {"somaxconn", double(cur), Unit::count}};
+        r.reason = "{listen_overflows_per_s} connections found the accept queue full in " +
+                   netns_words(w.scope) + " (somaxconn {somaxconn})";
         r.expected =
             "listeners that ask for a larger backlog get it when they listen again: fewer "
             "overflows";
@@ -142,12 +142,12 @@ class NetBacklogTuner : public Tuner {
                          c_.min_syn_drops_per_s, cur);
         if (!rec) return std::nullopt;
         Recommendation& r = *rec;
-        r.evidence = {{"syn_drops_per_s", rate},
-                      {"syn_drops", double(w.syn_drops)},
-                      {"tcp_max_syn_backlog", double(cur)}};
-        r.reason = format_fixed(rate, 1) + " SYNs/s dropped or answered with cookies in " +
+        r.evidence = {{"syn_drops_per_s", rate, Unit::per_s},
+                      {"syn_drops", double(w.syn_drops), Unit::count},
+                      {"tcp_max_syn_backlog", double(cur), Unit::count}};
+        r.reason = "{syn_drops_per_s} SYNs dropped or answered with cookies in " +
                    netns_words(w.scope) + " with the SYN queue full (tcp_max_syn_backlog " +
-                   std::to_string(cur) + ")";
+                   "{tcp_max_syn_backlog})";
         r.expected = "more half-open connections queued: fewer SYN drops and cookies";
         r.target = netns_metric(NetnsMetric::syn_drops_per_s, name);
         r.guard = netns_metric(NetnsMetric::tcp_bytes_per_s, name);

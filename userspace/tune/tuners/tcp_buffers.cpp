@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "tune/metrics.h"
-#include "util/format.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -21,7 +20,7 @@ constexpr Side kSend{"net.ipv4.tcp_wmem", "net.core.wmem_max", "send"};
 struct NetnsWindow {
     Scope scope;
     uint64_t samples = 0, rcvbuf_at_max = 0, sndbuf_at_max = 0, sndbuf_limited = 0,
-             rwnd_limited = 0;
+             rwnd_limited = 0, rcv_data = 0, rcv_wnd_limited = 0;
     uint64_t grow_at_max = 0;
     uint64_t rx_bytes = 0, tx_bytes = 0, rcvq_drops = 0, prunes = 0;
     uint64_t memory_pressure = 0;  // TCP memory pressure entries + refused allocations
@@ -45,6 +44,8 @@ std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
             w.sndbuf_at_max += n.sndbuf_at_max_samples;
             w.sndbuf_limited += n.sndbuf_limited_samples;
             w.rwnd_limited += n.rwnd_limited_samples;
+            w.rcv_data += n.rcv_data_samples;
+            w.rcv_wnd_limited += n.rcv_wnd_limited_samples;
             w.grow_at_max += n.rcvbuf_grow_at_max.value_or(0);
             w.rx_bytes += n.tcp_rx_bytes;
             w.tx_bytes += n.tcp_tx_bytes;
@@ -61,7 +62,7 @@ std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
 // What the evidence of one side says, for the recommendations it leads to.
 struct Finding {
     std::string reason;
-    std::vector<std::pair<std::string, double>> evidence;
+    EvidenceList evidence;
 };
 
 class TcpBuffersTuner : public Tuner {
@@ -105,18 +106,29 @@ class TcpBuffersTuner : public Tuner {
         const double grow_rate = double(w.grow_at_max) / w.seconds;
         const double rx_rate = double(w.rx_bytes) / w.seconds;
         const bool at_max = w.samples >= c_.min_samples && share >= c_.min_at_max_share;
-        if (!(at_max || grow_rate >= c_.min_grow_at_max_per_s) || rx_rate < c_.min_bytes_per_s)
+        // A buffer at its max limits nothing when the sender does not fill the window it
+        // allows (an application-limited sender): the window must be what stops it.
+        const double limited = w.rcv_data ? double(w.rcv_wnd_limited) / double(w.rcv_data) : 0;
+        const bool window_limited =
+            w.rcv_data >= c_.min_samples && limited >= c_.min_window_limited_share;
+        if (!(at_max || grow_rate >= c_.min_grow_at_max_per_s) || !window_limited ||
+            rx_rate < c_.min_bytes_per_s)
             return std::nullopt;
         Finding f;
-        f.evidence = {{"rcvbuf_at_max_share", share},          {"tcp_samples", double(w.samples)},
-                      {"rcvbuf_grow_at_max_per_s", grow_rate}, {"rx_bytes_per_s", rx_rate},
-                      {"rcvq_drops", double(w.rcvq_drops)},    {"prune_called", double(w.prunes)}};
-        f.reason =
-            at_max ? format_fixed(share * 100, 0) +
-                         "% of TCP samples had the receive "
-                         "buffer at the max"
-                   : format_fixed(grow_rate, 1) + " receive-buffer growths/s refused at the max";
-        f.reason += " while receiving " + format_bytes(rx_rate) + "/s";
+        f.evidence = {{"rcvbuf_at_max_share", share, Unit::share},
+                      {"tcp_samples", double(w.samples), Unit::count},
+                      {"rcvbuf_grow_at_max_per_s", grow_rate, Unit::per_s},
+                      {"rcv_wnd_limited_share", limited, Unit::share},
+                      {"rcv_data_samples", double(w.rcv_data), Unit::count},
+                      {"rx_bytes_per_s", rx_rate, Unit::bytes_per_s},
+                      {"rcvq_drops", double(w.rcvq_drops), Unit::count},
+                      {"prune_called", double(w.prunes), Unit::count}};
+        f.reason = at_max ? "{rcvbuf_at_max_share} of {tcp_samples} TCP samples had the receive "
+                            "buffer at the max"
+                          : "{rcvbuf_grow_at_max_per_s} receive-buffer growths refused at the max";
+        f.reason +=
+            ", and {rcv_wnd_limited_share} of {rcv_data_samples} data segments reached the edge "
+            "of the window it advertised, while receiving {rx_bytes_per_s}";
         return f;
     }
 
@@ -129,15 +141,15 @@ class TcpBuffersTuner : public Tuner {
             rwnd >= c_.max_rwnd_limited_share || tx_rate < c_.min_bytes_per_s)
             return std::nullopt;
         Finding f;
-        f.evidence = {{"sndbuf_at_max_share", at_max},
-                      {"sndbuf_full_share", full},
-                      {"rwnd_limited_share", rwnd},
-                      {"tcp_samples", double(w.samples)},
-                      {"tx_bytes_per_s", tx_rate}};
-        f.reason = format_fixed(at_max * 100, 0) +
-                   "% of TCP samples had the send buffer at the max (full in " +
-                   format_fixed(full * 100, 0) + "%, the peer's window the limit in " +
-                   format_fixed(rwnd * 100, 0) + "%) while sending " + format_bytes(tx_rate) + "/s";
+        f.evidence = {{"sndbuf_at_max_share", at_max, Unit::share},
+                      {"sndbuf_full_share", full, Unit::share},
+                      {"rwnd_limited_share", rwnd, Unit::share},
+                      {"tcp_samples", double(w.samples), Unit::count},
+                      {"tx_bytes_per_s", tx_rate, Unit::bytes_per_s}};
+        f.reason =
+            "{sndbuf_at_max_share} of {tcp_samples} TCP samples had the send buffer at the max "
+            "(full in {sndbuf_full_share}, the peer's window the limit in {rwnd_limited_share}) "
+            "while sending {tx_bytes_per_s}";
         return f;
     }
 
@@ -159,12 +171,13 @@ class TcpBuffersTuner : public Tuner {
             r.knob = knob;
             r.direction = +1;
             r.evidence = f.evidence;
-            r.evidence.emplace_back(knob.key, double(cur));
+            r.evidence.push_back({knob.key, double(cur), Unit::bytes});
+            r.evidence.push_back({"proposed_bytes", double(to), Unit::bytes});
             r.target = netns_metric(NetnsMetric::tcp_bytes_per_s, name);
             r.guard = netns_metric(NetnsMetric::loss_per_mib, name);
             const std::string what = knob.key == side.tcp_key ? "the max of " + knob.key : knob.key;
-            r.reason = f.reason + " in " + netns_words(w.scope) + " (" + what + ": " +
-                       format_bytes(double(cur)) + ", proposed " + format_bytes(double(to)) + ")";
+            r.reason = f.reason + " in " + netns_words(w.scope) + " (" + what + ": {" + knob.key +
+                       "}, proposed {proposed_bytes})";
             return r;
         };
         if (cur_max < top) {

@@ -1,0 +1,173 @@
+#include "sinks/tune_units.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/format.h"
+
+namespace perfbpf {
+namespace {
+
+using tune::Unit;
+
+// `decimals` places without trailing zeros.
+std::string trimmed(double v, int decimals) {
+    std::string s = format_fixed(v, decimals);
+    if (s.find('.') != std::string::npos) {
+        while (s.back() == '0') s.pop_back();
+        if (s.back() == '.') s.pop_back();
+    }
+    return s == "-0" ? "0" : s;
+}
+
+// Three significant digits without trailing zeros: 4, 1.5, 1.43, 24, 128, 1280.
+std::string significant(double v) {
+    const double a = std::fabs(v);
+    return trimmed(v, a < 10 ? 2 : a < 100 ? 1 : 0);
+}
+
+std::string bytes(double v) {
+    const auto [a, unit] = scale_bytes(v);
+    return significant(v < 0 ? -a : a) + " " + unit;
+}
+
+// Whole percents from 10 % up (77 %), finer below (2.5 %, 0.12 %).
+std::string percent(double pct) {
+    const double a = std::fabs(pct);
+    return trimmed(pct, a < 1 ? 2 : a < 10 ? 1 : 0) + " %";
+}
+
+// Unit suffixes an evidence name may spell, longest first where one ends another.
+std::string_view suffix_of(Unit u) {
+    switch (u) {
+        case Unit::share:
+            return "_share";
+        case Unit::pct:
+            return "_pct";
+        case Unit::bytes:
+            return "_bytes";
+        case Unit::kib:
+            return "_kib";
+        case Unit::us:
+            return "_us";
+        case Unit::ms_per_s:
+            return "_ms_per_s";
+        case Unit::per_s:
+            return "_per_s";
+        case Unit::bytes_per_s:
+            return "_bytes_per_s";
+        case Unit::cpus:
+            return "_cpus";
+        case Unit::none:
+        case Unit::count:
+            return "";
+    }
+    return "";
+}
+
+}  // namespace
+
+std::string format_quantity(double value, Unit unit) {
+    switch (unit) {
+        case Unit::none:
+            return significant(value);
+        case Unit::count:
+            return std::fabs(value) < 10'000 ? format_fixed(std::round(value), 0)
+                                             : format_count(value);
+        case Unit::bytes:
+            return bytes(value);
+        case Unit::kib:
+            return bytes(value * 1024);
+        case Unit::share:
+            return percent(value * 100);
+        case Unit::pct:
+            return percent(value);
+        case Unit::us:
+            return format_us(value);
+        case Unit::ms_per_s:
+            return significant(value) + " ms/s";
+        case Unit::per_s:
+            return significant(value) + "/s";
+        case Unit::bytes_per_s:
+            return bytes(value) + "/s";
+        case Unit::cpus:
+            return significant(value) + (value == 1 ? " CPU" : " CPUs");
+    }
+    return significant(value);
+}
+
+std::string format_knob_value(const tune::KnobId& id, std::string_view value) {
+    const tune::KnobSpec* spec = tune::find_knob_spec(id.kind, id.key);
+    if (!spec || spec->unit == Unit::none || value == "max") return std::string(value);
+    auto fields = tune::parse_int_fields(value);
+    if (!fields || fields->empty()) return std::string(value);
+    std::string out;
+    for (int64_t f : *fields)
+        out += (out.empty() ? "" : " / ") + format_quantity(double(f), spec->unit);
+    return out;
+}
+
+std::string format_knob_change(const tune::KnobId& id, std::string_view from, std::string_view to) {
+    std::string a = format_knob_value(id, from), b = format_knob_value(id, to);
+    const tune::KnobSpec* spec = tune::find_knob_spec(id.kind, id.key);
+    if (a == b && from != to && spec && (spec->unit == Unit::bytes || spec->unit == Unit::kib)) {
+        // Rounded to three digits a small step vanishes: show it exactly, in KiB.
+        auto exact = [&](std::string_view v) {
+            auto f = tune::parse_int_fields(v);
+            if (!f) return std::string(v);
+            std::string s;
+            for (int64_t x : *f)
+                s += (s.empty() ? "" : " / ") +
+                     format_fixed(spec->unit == Unit::kib ? double(x) : double(x) / 1024, 0) +
+                     " KiB";
+            return s;
+        };
+        a = exact(from);
+        b = exact(to);
+    }
+    return a + " -> " + b;
+}
+
+std::string evidence_label(const tune::Evidence& e) {
+    const std::string_view suffix = suffix_of(e.unit);
+    std::string_view name = e.name;
+    if (!suffix.empty() && name.size() > suffix.size() && name.ends_with(suffix))
+        name.remove_suffix(suffix.size());
+    return std::string(name);
+}
+
+std::string format_evidence(const tune::EvidenceList& evidence) {
+    std::string out;
+    for (const auto& e : evidence) {
+        std::string label = evidence_label(e);
+        // syn_drops_per_s beside syn_drops: the short label would name two values.
+        for (const auto& other : evidence)
+            if (&other != &e && (other.name == label || evidence_label(other) == label))
+                label = e.name;
+        out += (out.empty() ? "" : ", ") + label + " " + format_quantity(e.value, e.unit);
+    }
+    return out;
+}
+
+std::string render_reason(std::string_view text, const tune::EvidenceList& evidence) {
+    std::string out;
+    size_t i = 0;
+    while (i < text.size()) {
+        const size_t open = text.find('{', i);
+        const size_t close = open == std::string_view::npos ? open : text.find('}', open);
+        if (close == std::string_view::npos) {
+            out += text.substr(i);
+            break;
+        }
+        out += text.substr(i, open - i);
+        const std::string_view name = text.substr(open + 1, close - open - 1);
+        auto it = std::find_if(evidence.begin(), evidence.end(),
+                               [&](const tune::Evidence& e) { return e.name == name; });
+        out += it == evidence.end() ? "{" + std::string(name) + "?}"
+                                    : format_quantity(it->value, it->unit);
+        i = close + 1;
+    }
+    return out;
+}
+
+}  // namespace perfbpf

@@ -1,0 +1,25 @@
+// What a tune number measures, so that plans, events and status show it in human units
+// (KiB, MiB/s, ms, %). Declared once beside each knob (KnobSpec::unit) and each evidence value
+// (Evidence::unit); sinks/tune_units.h is the one place that turns a value and its unit
+// into text.
+#pragma once
+
+#include <cstdint>
+
+namespace perfbpf::tune {
+
+enum class Unit : uint8_t {
+    none,         // a plain number: a weight, a nice value, swappiness
+    count,        // events in the window: reads, samples, drops
+    bytes,        // 1536836583 -> 1.43 GiB
+    kib,          // a value kept in KiB (read_ahead_kb, max_sectors_kb)
+    share,        // a ratio 0..1, shown as a percentage (0.8 -> 80 %)
+    pct,          // already a percentage (PSI)
+    us,           // microseconds, shown as us, ms or s
+    ms_per_s,     // waiting time per second of wall time
+    per_s,        // events per second
+    bytes_per_s,  // throughput
+    cpus,         // CPU time per second of wall time
+};
+
+}  // namespace perfbpf::tune
