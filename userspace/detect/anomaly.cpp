@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include "model/series_extract.h"
 
@@ -193,28 +194,29 @@ size_t SeriesBaseline::bytes() const {
            seasonal_.bytes();
 }
 
-size_t SeriesKeyHash::operator()(const SeriesKey& k) const {
-    size_t h = std::hash<std::string_view>{}(k.metric);
-    for (const auto& [name, value] : k.labels) {
-        h = h * 31 + std::hash<std::string_view>{}(name);
-        h = h * 31 + std::hash<std::string_view>{}(value);
-    }
-    return h;
-}
-
-AnomalyScorer::Map::iterator AnomalyScorer::entry(const SeriesKey& key, MetricKind kind) {
+AnomalyScorer::Map::value_type& AnomalyScorer::entry(const SeriesKey& key, MetricKind kind) {
     auto it = series_.find(key);
-    if (it != series_.end()) return it;
-    return series_
-        .try_emplace(key, params_, unit_of(key.metric), kind, is_cumulative(key.metric, kind),
-                     next_phase_++)
-        .first;
+    if (it != series_.end()) return *it;
+    return *series_
+                .try_emplace(key, params_, unit_of(key.metric), kind,
+                             is_cumulative(key.metric, kind), next_phase_++)
+                .first;
 }
 
 void AnomalyScorer::feed_one(int64_t ts_ms, const SeriesSample& s,
                              std::vector<SeriesAnomaly>& out) {
-    const auto it = entry(s.key, s.kind);
-    SeriesBaseline& b = it->second;
+    // Past any position feed() uses, so the hint there is never taken.
+    feed_at(SIZE_MAX, ts_ms, s, out);
+}
+
+void AnomalyScorer::feed_at(size_t pos, int64_t ts_ms, const SeriesSample& s,
+                            std::vector<SeriesAnomaly>& out) {
+    auto* node = hints_.find(pos, s.key);
+    if (!node) {
+        node = &entry(s.key, s.kind);
+        if (pos != SIZE_MAX) hints_.remember(pos, node);
+    }
+    SeriesBaseline& b = node->second;
     b.last_seen_ms = ts_ms;
     const ScoredValue v = b.scored_value(s, ts_ms, params_);
     if (!v.valid) return;
@@ -224,13 +226,13 @@ void AnomalyScorer::feed_one(int64_t ts_ms, const SeriesSample& s,
     const AnomalyPhase phase = !flipped        ? AnomalyPhase::ongoing
                                : b.anomalous() ? AnomalyPhase::started
                                                : AnomalyPhase::ended;
-    out.push_back({&it->first, s.kind, phase, sc});
+    out.push_back({&node->first, s.kind, phase, sc});
 }
 
 std::vector<SeriesAnomaly> AnomalyScorer::feed(int64_t ts_ms,
                                                std::span<const SeriesSample> samples) {
     std::vector<SeriesAnomaly> out;
-    for (const SeriesSample& s : samples) feed_one(ts_ms, s, out);
+    for (size_t i = 0; i < samples.size(); ++i) feed_at(i, ts_ms, samples[i], out);
     if (ts_ms - last_sweep_ms_ >= 60'000) forget_stale(ts_ms, out);
     return out;
 }
@@ -238,6 +240,7 @@ std::vector<SeriesAnomaly> AnomalyScorer::feed(int64_t ts_ms,
 void AnomalyScorer::forget_stale(int64_t ts_ms, std::vector<SeriesAnomaly>& out) {
     last_sweep_ms_ = ts_ms;
     ended_keys_.clear();
+    hints_.clear();
     std::vector<std::pair<MetricKind, Scoring>> ended;
     for (auto it = series_.begin(); it != series_.end();) {
         if (ts_ms - it->second.last_seen_ms < params_.forget_after_ms) {
@@ -256,7 +259,7 @@ void AnomalyScorer::forget_stale(int64_t ts_ms, std::vector<SeriesAnomaly>& out)
 
 void AnomalyScorer::seed(const SeriesKey& key, MetricKind kind,
                          std::span<const std::pair<int64_t, double>> points, int64_t span_ms) {
-    entry(key, kind)->second.seed(params_, points, span_ms);
+    entry(key, kind).second.seed(params_, points, span_ms);
 }
 
 size_t AnomalyScorer::bytes() const {

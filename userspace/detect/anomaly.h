@@ -35,6 +35,7 @@
 
 #include "detect/seasonal.h"
 #include "model/series.h"
+#include "model/series_lookup.h"
 
 namespace perfbpf {
 
@@ -134,10 +135,6 @@ class SeriesBaseline {
     bool anomalous_ = false;
 };
 
-struct SeriesKeyHash {
-    size_t operator()(const SeriesKey& k) const;
-};
-
 // A series' anomaly as it stands after an interval.
 enum class AnomalyPhase : uint8_t { started, ongoing, ended };
 struct SeriesAnomaly {
@@ -151,6 +148,11 @@ struct SeriesAnomaly {
 class AnomalyScorer {
   public:
     explicit AnomalyScorer(AnomalyParams p = {}) : params_(p) {}
+    // Movable (the map's nodes move with it), not copyable: hints_ points into it.
+    AnomalyScorer(const AnomalyScorer&) = delete;
+    AnomalyScorer& operator=(const AnomalyScorer&) = delete;
+    AnomalyScorer(AnomalyScorer&&) = default;
+    AnomalyScorer& operator=(AnomalyScorer&&) = default;
 
     // One interval's samples: every anomalous series (started, ongoing or ended this
     // interval). Series absent this interval keep their state.
@@ -173,10 +175,12 @@ class AnomalyScorer {
 
   private:
     using Map = std::unordered_map<SeriesKey, SeriesBaseline, SeriesKeyHash>;
-    Map::iterator entry(const SeriesKey& key, MetricKind kind);
+    Map::value_type& entry(const SeriesKey& key, MetricKind kind);
+    void feed_at(size_t pos, int64_t ts_ms, const SeriesSample& s, std::vector<SeriesAnomaly>& out);
 
     AnomalyParams params_;
     Map series_;
+    SeriesHints<Map::value_type> hints_;  // by position in feed()
     std::vector<float> scratch_;
     std::vector<SeriesKey> ended_keys_;  // keys of series dropped in forget_stale
     size_t next_phase_ = 0;

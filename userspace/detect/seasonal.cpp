@@ -37,6 +37,7 @@ void PeriodProfile::fold() {
         const int seen = std::min<int>(periods_[i] + 1, 255);
         const double mean = open_sum_ / open_weight_;
         mean_[i] += float((mean - mean_[i]) / std::min(seen, memory_));
+        if (seen == 1) ++learned_;
         if (seen == 2) ++twice_learned_;
         periods_[i] = uint8_t(seen);
     }
@@ -45,7 +46,7 @@ void PeriodProfile::fold() {
 }
 
 std::optional<double> PeriodProfile::expected(int64_t ts_ms) const {
-    if (mean_.empty()) return std::nullopt;
+    if (learned_ == 0) return std::nullopt;
     const size_t n = mean_.size();
     const size_t at = size_t((ts_ms / slot_ms_) % int64_t(n));
     for (size_t back = 0; back < n; ++back) {

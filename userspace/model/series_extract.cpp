@@ -22,13 +22,15 @@ void walk(const S& s, bool all, const std::string& prefix, const std::string& he
     if (!all && !present(s)) return;
     for (const auto& f : fields<S>()) {
         std::string name = prefix.empty() ? std::string(f.name) : joined_name(prefix, f.name);
-        std::string inner_help = help_prefix + std::string(f.help) + ": ";
+        // Only a nested struct's fields need it: made for every leaf of every process each
+        // interval, it was about a tenth of snapshot_series' time at 0.1 s.
+        const auto inner_help = [&] { return help_prefix + std::string(f.help) + ": "; };
         visit_field(f, s, [&](const auto& v) {
             using T = std::remove_cvref_t<decltype(v)>;
             if constexpr (Catalogued<T>) {
-                walk(v, all, name, inner_help, leaf);
+                walk(v, all, name, inner_help(), leaf);
             } else if constexpr (std::is_same_v<T, std::optional<PsiLine>>) {
-                if (v || all) walk(v.value_or(PsiLine{}), all, name, inner_help, leaf);
+                if (v || all) walk(v.value_or(PsiLine{}), all, name, inner_help(), leaf);
             } else {
                 if (metric_kind(f.kind)) leaf(name, help_prefix, f, v);
             }

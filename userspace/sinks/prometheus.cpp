@@ -218,15 +218,18 @@ const PromFamily* Exposition::family_of(const std::string& metric) {
 template <class Pred>
 void Exposition::prune(Pred drop) {
     // std::erase_if hands the predicate a const entry; this one counts.
+    const size_t before = entries_.size();
     for (auto it = entries_.begin(); it != entries_.end();)
         it = drop(it->second) ? entries_.erase(it) : std::next(it);
+    if (entries_.size() != before) hints_.clear();
 }
 
 void Exposition::update(std::span<const SeriesSample> series,
                         std::span<const SeriesSample> derived) {
     ++interval_;
-    for (const auto& s : series) add(s);
-    for (const auto& s : derived) add(s);
+    size_t pos = 0;
+    for (const auto& s : series) add(pos++, s);
+    for (const auto& s : derived) add(pos++, s);
     // A pass over every entry costs more than the update itself on a host with many series
     // (60 % of the daemon's CPU here when done every interval): prune now and then.
     constexpr uint64_t kPruneEvery = 64;
@@ -236,16 +239,21 @@ void Exposition::update(std::span<const SeriesSample> series,
         });
 }
 
-void Exposition::add(const SeriesSample& s) {
-    const PromFamily* family = family_of(s.key.metric);
-    if (!family) return;
-    Entry& e = entries_[s.key];
-    e.family = family;
+void Exposition::add(size_t pos, const SeriesSample& s) {
+    auto* node = hints_.find(pos, s.key);
+    if (!node) {
+        const PromFamily* family = family_of(s.key.metric);
+        if (!family) return;
+        node = &*entries_.try_emplace(s.key).first;
+        node->second.family = family;
+        hints_.remember(pos, node);
+    }
+    Entry& e = node->second;
     e.last_interval = interval_;
     e.missing_scrapes = 0;
-    if (family->type == PromType::histogram)
+    if (e.family->type == PromType::histogram)
         e.hist.merge(s.hist);
-    else if (family->accumulate)
+    else if (e.family->accumulate)
         e.value += s.value;
     else
         e.value = s.value;

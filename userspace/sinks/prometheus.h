@@ -22,6 +22,7 @@
 #include "model/daemon_status.h"
 #include "model/series.h"
 #include "model/series_extract.h"
+#include "model/series_lookup.h"
 
 namespace perfbpf {
 
@@ -79,6 +80,11 @@ struct ExpositionOptions {
 class Exposition {
   public:
     explicit Exposition(ExpositionOptions opts = {});
+    // Movable (the entries' nodes move with the map), not copyable: hints_ points into it.
+    Exposition(const Exposition&) = delete;
+    Exposition& operator=(const Exposition&) = delete;
+    Exposition(Exposition&&) = default;
+    Exposition& operator=(Exposition&&) = default;
 
     // One interval's series (snapshot_series) and the alert rules' derived ones
     // (derived_alert_metrics); a series of neither is ignored.
@@ -102,7 +108,7 @@ class Exposition {
     };
     bool present(const Entry& e) const { return e.last_interval == interval_; }
     const PromFamily* family_of(const std::string& metric);
-    void add(const SeriesSample& s);
+    void add(size_t pos, const SeriesSample& s);
     template <class Pred>
     void prune(Pred drop);
     // Every series (those missing from the last update() too unless `current_only`: their
@@ -114,7 +120,8 @@ class Exposition {
     ExpositionOptions opts_;
     std::map<std::string, PromFamily, std::less<>> families_;  // by series name
     std::map<SeriesKey, Entry> entries_;
-    uint64_t interval_ = 0;  // update() calls so far
+    SeriesHints<std::map<SeriesKey, Entry>::value_type> hints_;  // by position in update()
+    uint64_t interval_ = 0;                                      // update() calls so far
     double last_scrape_s_ = 0;
 };
 

@@ -45,10 +45,6 @@ DROP TABLE series;
 ALTER TABLE series2 RENAME TO series;
 )";
 
-std::string series_text(const SeriesKey& key) {
-    return key.metric + '{' + canonical_labels(key.labels) + '}';
-}
-
 uint64_t file_size(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
@@ -260,7 +256,7 @@ Result<void> History::Impl::load_new_series() {
         db, path,
         [&](SeriesId id, SeriesKey key, MetricKind kind) {
             if (series.size() < id) series.resize(id, SeriesInfo{MetricKind::gauge, false});
-            ids[series_text(key)] = id;
+            ids[key] = id;
             series[id - 1] = SeriesInfo{kind, true, stored_decimals(key.metric)};
             resident[id] = ResidentSeries{std::move(key), kNone};
         },
@@ -361,19 +357,18 @@ Result<void> History::set_options(const HistoryOptions& options) {
 
 SeriesId History::intern(const SeriesKey& key, MetricKind kind) {
     auto& im = *impl_;
-    auto text = series_text(key);
-    if (auto it = im.ids.find(text); it != im.ids.end()) return it->second;
+    if (auto it = im.ids.find(key); it != im.ids.end()) return it->second;
     if (im.evicted > 0) {
         if (auto id = im.find_stored(key.metric, canonical_labels(key.labels))) {
             im.resident[*id] = ResidentSeries{key, kNone};
-            im.ids.emplace(std::move(text), *id);
+            im.ids.emplace(key, *id);
             return *id;
         }
     }
     auto id = static_cast<SeriesId>(im.series.size() + 1);
     im.series.push_back(SeriesInfo{kind, false, stored_decimals(key.metric)});
     im.resident[id] = ResidentSeries{key, kNone};
-    im.ids.emplace(std::move(text), id);
+    im.ids.emplace(key, id);
     im.pending.push_back(id);
     return id;
 }
@@ -399,7 +394,8 @@ void History::Impl::evict_idle(int64_t cutoff_ms) {
             ++it;
             continue;
         }
-        ids.erase(series_text(it->second.key));
+        ids.erase(it->second.key);
+        id_hints.clear();
         it = resident.erase(it);
         ++evicted;
     }
@@ -490,8 +486,16 @@ Result<void> History::Impl::insert_interval(int64_t ts_ms) {
 Result<void> History::append(int64_t ts_ms, const std::vector<SeriesSample>& samples) {
     std::vector<std::pair<SeriesId, double>> values;
     std::vector<std::pair<SeriesId, const Log2Histogram*>> hists;
-    for (const auto& s : samples) {
-        SeriesId id = intern(s.key, s.kind);
+    auto& im = *impl_;
+    for (size_t i = 0; i < samples.size(); ++i) {
+        const SeriesSample& s = samples[i];
+        SeriesId id = 0;
+        if (const auto* hit = im.id_hints.find(i, s.key)) {
+            id = hit->second;
+        } else {
+            id = intern(s.key, s.kind);
+            im.id_hints.remember(i, &*im.ids.find(s.key));
+        }
         if (s.kind == MetricKind::histogram)
             hists.emplace_back(id, &s.hist);
         else

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/series_lookup.h"
 #include "store/agg.h"
 #include "store/history.h"
 #include "store/sqlite_db.h"
@@ -42,7 +43,10 @@ struct History::Impl {
     HistoryOptions opt;
     store::Db db;
     std::vector<std::string> notes;
-    std::unordered_map<std::string, SeriesId> ids;  // metric + '{' + canonical labels + '}'
+    // By key, not by its text: making metric{labels} for every sample of every interval
+    // to look it up cost 8 % of the daemon's CPU at 0.1 s.
+    std::unordered_map<SeriesKey, SeriesId, SeriesKeyHash> ids;
+    SeriesHints<decltype(ids)::value_type> id_hints;  // by position in append(samples)
     std::unordered_map<SeriesId, ResidentSeries> resident;
     std::vector<SeriesInfo> series;  // series[id - 1]
     uint64_t evicted = 0;            // keys forgotten since open
