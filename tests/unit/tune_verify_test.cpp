@@ -2,6 +2,8 @@
 // (rate limit, back-off, hysteresis, hands off).
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "tune/verify.h"
 
 namespace perfbpf::tune {
@@ -38,6 +40,26 @@ TEST(Verify, AWorseGuardRevertsEvenAGoodTarget) {
     EXPECT_NE(v.detail.find("worse"), std::string::npos) << v.detail;
     // Within its tolerance (10 %, and the 10 us floor) the guard lets it pass.
     EXPECT_TRUE(check({100, 100, 100}, {200, 200, 200}, {100, 100, 100}, {108, 108, 108}).keep);
+}
+
+// The verdict's text (journal, log, --status) quotes its numbers in the metric's unit,
+// as plans do: the issue saw "80904522 -> 45685386 (needed a rise by 77310137)".
+TEST(Verify, TheVerdictQuotesItsNumbersInTheirUnits) {
+    const MetricSpec bytes{"read_bytes_per_s @ device:loop3", Better::higher, 64 * 1024,
+                           Unit::bytes_per_s};
+    const MetricSpec lat{"read_lat_p99_us @ device:loop3", Better::lower, 20, Unit::us};
+    auto v = verify_change(bytes, {80904522, 80904522, 80904522}, {45685386, 45685386, 45685386},
+                           lat, {1300, 1300, 1300}, {1400, 1400, 1400}, VerifyPolicy{});
+    EXPECT_FALSE(v.keep);
+    EXPECT_NE(v.detail.find("77.2 MiB/s -> 43.6 MiB/s"), std::string::npos) << v.detail;
+    EXPECT_NE(v.detail.find("needed a rise by 3.86 MiB/s"), std::string::npos) << v.detail;
+    v = verify_change(bytes, {1e6, 1e6, 1e6}, {2e6, 2e6, 2e6}, lat, {1300, 1300, 1300},
+                      {1400, 1400, 1400}, VerifyPolicy{});
+    EXPECT_TRUE(v.keep) << v.detail;
+    EXPECT_NE(v.detail.find("guard read_lat_p99_us @ device:loop3 1.3 ms -> 1.4 ms"),
+              std::string::npos)
+        << v.detail;
+    EXPECT_FALSE(std::regex_search(v.detail, std::regex("[0-9]{6}"))) << v.detail;
 }
 
 TEST(Verify, LowerIsBetterMetricsAndTooFewSamples) {

@@ -7,12 +7,11 @@
 #include <string_view>
 
 #include "tune/tuner.h"
+#include "tune/unit.h"
 
 namespace perfbpf {
 
-// 0.8 share -> "80 %", 1536836583 bytes -> "1.43 GiB", 1300 us -> "1.3 ms", 12e6 B/s ->
-// "11.4 MiB/s", 568 count -> "568".
-std::string format_quantity(double value, tune::Unit unit);
+using tune::format_quantity;
 
 // A knob's value as read or proposed, in the knob's unit: "4 KiB / 128 KiB / 6 MiB" for
 // tcp_rmem, "2.5 MiB" for read_ahead_kb 2560; "max", choices and unitless values unchanged.

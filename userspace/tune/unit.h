@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace perfbpf::tune {
 
@@ -21,5 +22,10 @@ enum class Unit : uint8_t {
     bytes_per_s,  // throughput
     cpus,         // CPU time per second of wall time
 };
+
+// 0.8 share -> "80 %", 1536836583 bytes -> "1.43 GiB", 1300 us -> "1.3 ms", 12e6 B/s ->
+// "11.4 MiB/s", 568 count -> "568". Here rather than in sinks/ because the engine's
+// verification verdicts (text kept in the journal) quote their metrics in these units too.
+std::string format_quantity(double value, Unit unit);
 
 }  // namespace perfbpf::tune

@@ -19,10 +19,6 @@ double margin(const SampleStats& before, size_t n_after, double k, double rel, d
     return std::max({k * se, rel * std::fabs(before.mean), floor});
 }
 
-std::string num(double v) {
-    return std::fabs(v) >= 100 ? fmt::format("{:.0f}", v) : fmt::format("{:.3g}", v);
-}
-
 }  // namespace
 
 SampleStats sample_stats(const std::vector<double>& v) {
@@ -57,10 +53,11 @@ Verification verify_change(const MetricSpec& target, const std::vector<double>& 
     v.target_margin =
         margin(v.target_before, v.target_after.n, p.noise_k, p.min_rel_gain, target.abs_floor);
     const double gain = -worsening(target.better, v.target_before.mean, v.target_after.mean);
-    std::string t =
-        fmt::format("{} {} -> {} (needed {} by {})", target.name, num(v.target_before.mean),
-                    num(v.target_after.mean), target.better == Better::higher ? "a rise" : "a fall",
-                    num(v.target_margin));
+    std::string t = fmt::format("{} {} -> {} (needed {} by {})", target.name,
+                                format_quantity(v.target_before.mean, target.unit),
+                                format_quantity(v.target_after.mean, target.unit),
+                                target.better == Better::higher ? "a rise" : "a fall",
+                                format_quantity(v.target_margin, target.unit));
     if (gain <= v.target_margin) {
         v.detail = t + ": not beyond the noise";
         return v;
@@ -71,9 +68,10 @@ Verification verify_change(const MetricSpec& target, const std::vector<double>& 
         v.guard_margin =
             margin(v.guard_before, v.guard_after.n, p.noise_k, p.guard_rel_tol, guard.abs_floor);
         const double worse = worsening(guard.better, v.guard_before.mean, v.guard_after.mean);
-        std::string g =
-            fmt::format("guard {} {} -> {} (tolerance {})", guard.name, num(v.guard_before.mean),
-                        num(v.guard_after.mean), num(v.guard_margin));
+        std::string g = fmt::format("guard {} {} -> {} (tolerance {})", guard.name,
+                                    format_quantity(v.guard_before.mean, guard.unit),
+                                    format_quantity(v.guard_after.mean, guard.unit),
+                                    format_quantity(v.guard_margin, guard.unit));
         if (worse > v.guard_margin) {
             v.detail = t + " but " + g + ": worse";
             return v;

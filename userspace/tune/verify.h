@@ -28,6 +28,7 @@
 
 #include "model/snapshot.h"
 #include "tune/knob.h"
+#include "tune/unit.h"
 
 namespace perfbpf::tune {
 
@@ -36,7 +37,8 @@ enum class Better { higher, lower };
 struct MetricSpec {
     std::string name;  // "read_bytes_per_s @ device:loop3"
     Better better = Better::higher;
-    double abs_floor = 0;  // differences below this are noise, whatever the spread
+    double abs_floor = 0;    // differences below this are noise, whatever the spread
+    Unit unit = Unit::none;  // how the verdict's text shows its values
 };
 
 // A metric the engine can sample: its value in one snapshot, nullopt when the snapshot
