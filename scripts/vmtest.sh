@@ -504,12 +504,17 @@ if [[ ! -f $base_cpio ]]; then
 fi
 
 # The per-run part: the build directory's executables, --add paths, libraries, run.conf.
+# Not the unit tests, benchmarks, fuzz targets or packages: no guest runs them, and with
+# their debug info they doubled the initramfs past what a 2 GiB guest can unpack
+# ("Initramfs unpacking failed: write error", then init missing files and exiting).
 stage=$tmp/run
 stage_skeleton "$stage"
 run_files=("$build_dir/perfbpf")
 while IFS= read -r -d '' f; do
     is_elf "$f" && run_files+=("$f")
-done < <(find "$build_dir" \( -name CMakeFiles -o -name _deps \) -prune -o -type f -perm -u+x ! -path "$build_dir/perfbpf" -print0)
+done < <(find "$build_dir" \( -name CMakeFiles -o -name _deps -o -name _CPack_Packages \
+    -o -path "$build_dir/bench" -o -path "$build_dir/fuzz" -o -path "$build_dir/tests/unit_tests" \) \
+    -prune -o -type f -perm -u+x ! -path "$build_dir/perfbpf" -print0)
 for f in "${run_files[@]}"; do stage_file "$stage" "$f"; done
 add_elves=()
 for a in "${adds[@]}"; do

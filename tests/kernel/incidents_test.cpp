@@ -97,7 +97,12 @@ TEST(Incidents, CpuHogStartingIsAnIncidentWhoseEvidenceNamesIt) {
     ASSERT_FALSE(found.is_null()) << out << "\n"
                                   << slurp(log) << "\n"
                                   << slurp(dir.path() + "/incidents.jsonl");
-    EXPECT_EQ(found["evidence"].back()["resource"], "cpu") << found.dump(2);
+    // One of its evidence records is about CPU. Not necessarily the last: on a busy host
+    // (the fresh-root CI run with a compiler beside it) a process's memory moved within the
+    // same incident and the evidence gathered for it came after.
+    bool cpu_evidence = false;
+    for (const json& e : found["evidence"]) cpu_evidence |= e.value("resource", "") == "cpu";
+    EXPECT_TRUE(cpu_evidence) << found.dump(2);
     // Its series are out of their bands with a score over the threshold, on either side: on
     // a busy host the incident the hog's evidence lands in may be led by a series that fell
     // (another process's share of the CPU) as well as by one that rose.
