@@ -371,33 +371,11 @@ int BPF_PROG(on_inet_sock_set_state, const struct sock *sk, const int oldstate, 
 	return 0;
 }
 
-/* A data segment's place in the window this socket advertised. A sender limited by our
- * receive buffer sends up to the window's right edge; one limited by its application (or
- * its own congestion window) leaves the window open. tcp_probe fires before the segment is
- * processed, with its sequence numbers already in the control block. */
-static __always_inline void sample_receive_window(const struct tcp_sock *tp,
-						  const struct sk_buff *skb,
-						  struct net_ns_stats *ns)
-{
-	const struct tcp_skb_cb *cb =
-		(const void *)((const char *)skb + bpf_core_field_offset(struct sk_buff, cb));
-	__u32 seq = BPF_CORE_READ(cb, seq), end_seq = BPF_CORE_READ(cb, end_seq);
-	__u32 wnd = BPF_CORE_READ(tp, rcv_wnd);
-	__u32 right = BPF_CORE_READ(tp, rcv_wup) + wnd;
-
-	if (end_seq == seq || !wnd)
-		return; /* a pure ACK: this socket is sending, not receiving */
-	ns->rcv_data++;
-	if ((__s32)(right - end_seq) <= (__s32)(wnd / 2))
-		ns->rcv_wnd_limited++;
-}
-
 /* The per-namespace sample of one segment's socket: windows, buffers and what limits the
  * sender. About fourteen probe reads over several cold cache lines (≈1 µs measured), so it
  * runs for at most one segment per jiffy per CPU: every segment of a slow connection, a
  * few hundred per second and CPU of a fast one. */
-static __always_inline void sample_windows(const struct sock *sk, const struct sk_buff *skb,
-					   __u32 srtt_us)
+static __always_inline void sample_windows(const struct sock *sk, __u32 srtt_us)
 {
 	const struct tcp_sock *tp = (const void *)sk;
 	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
@@ -436,7 +414,6 @@ static __always_inline void sample_windows(const struct sock *sk, const struct s
 		ns->sndbuf_at_max++;
 	if (!(locks & SOCK_RCVBUF_LOCK) && rcvbuf >= BPF_CORE_READ(net, ipv4.sysctl_tcp_rmem[2]))
 		ns->rcvbuf_at_max++;
-	sample_receive_window(tp, skb, ns);
 }
 
 /* Fires on every segment received on an established connection (data and ACKs): one
@@ -466,7 +443,7 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	jiffies = bpf_jiffies64();
 	if (jiffies != cpu->last_sample_jiffies) {
 		cpu->last_sample_jiffies = jiffies;
-		sample_windows(sk, skb, srtt_us);
+		sample_windows(sk, srtt_us);
 	}
 	return 0;
 }

@@ -102,10 +102,6 @@ struct net_ns_stats {
     __u64 sndbuf_limited; /* samples with the send queue at sk_sndbuf */
     __u64 sndbuf_at_max;  /* samples with sk_sndbuf >= the namespace's tcp_wmem[2] */
     __u64 rcvbuf_at_max;  /* samples with sk_rcvbuf >= the namespace's tcp_rmem[2] */
-    __u64 rcv_data;       /* samples of segments carrying data (the socket receives) */
-    /* of those, the segment reached the right edge of the window this socket advertised
-     * (within half of it): the sender had sent (nearly) all our window allowed */
-    __u64 rcv_wnd_limited;
     __u64 srtt_hist[PERFBPF_HIST_SLOTS]; /* log2 µs */
     /* Drops by reason, for the first PERFBPF_NETNS_DROP_WAYS reasons this namespace's
      * slot saw (the rest go to the hash "netns_drops"): way i counts drop_count[i] drops

@@ -6,13 +6,10 @@
 // exercised in the qemu guest (tests/vm/tune_tcp_buffers.sh, netem delay).
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <vector>
 
 #include "support.h"
-#include "tune/tuners/tcp_buffers.h"
 
 namespace perfbpf {
 namespace {
@@ -23,21 +20,6 @@ using test::fixture;
 using test::NetnsPair;
 
 constexpr const char* kRmem = "net/ipv4/tcp_rmem";
-
-// `tune --plan --json` of tcp-buffers over both namespaces for 5 s; {"changes": []} (and a
-// failure) when it did not run.
-json plan_both(const NetnsPair& net, const std::string& state_dir) {
-    int st = -1;
-    const std::string out = test::run_perfbpf(
-        "tune --plan --json --only tcp-buffers --netns " + net.a() + " --netns " + net.b() +
-            " --duration 5 --interval 0.5 --window 6 --state-dir " + state_dir,
-        &st);
-    EXPECT_EQ(st, 0) << out;
-    json plan = json::parse(out, nullptr, false);
-    const bool ok = plan.is_object() && plan.contains("changes");
-    EXPECT_TRUE(ok) << out;
-    return ok ? plan : json{{"changes", json::array()}};
-}
 
 TEST(TuneTcpBuffers, PlanRaisesTheReceiversRmemMaxOnly) {
     PERFBPF_REQUIRE_ROOT();
@@ -58,7 +40,15 @@ TEST(TuneTcpBuffers, PlanRaisesTheReceiversRmemMaxOnly) {
     Child tx = Child::spawn({fixture("tcp_pair"), "-n", net->a(), "send", "10.204.1.2",
                              std::to_string(port), "0", "10"});
 
-    json plan = plan_both(*net, dir.path() + "/state");
+    int st = -1;
+    const std::string out = test::run_perfbpf(
+        "tune --plan --json --only tcp-buffers --netns " + net->a() + " --netns " + net->b() +
+            " --duration 5 --interval 0.5 --window 6 --state-dir " + dir.path() + "/state",
+        &st);
+    ASSERT_EQ(st, 0) << out;
+    json plan = json::parse(out, nullptr, false);
+    ASSERT_FALSE(plan.is_discarded()) << out;
+    ASSERT_TRUE(plan.contains("changes")) << out;
     bool found = false;
     for (const auto& c : plan["changes"]) {
         std::printf("plan: %s\n", c.dump().c_str());
@@ -72,83 +62,11 @@ TEST(TuneTcpBuffers, PlanRaisesTheReceiversRmemMaxOnly) {
         EXPECT_EQ(c["proposed"], "4096 16384 262144");
         EXPECT_GT(c["evidence"]["rcvbuf_at_max_share"].get<double>(), 0.5) << c.dump();
         EXPECT_GT(c["evidence"]["rx_bytes_per_s"].get<double>(), 1 << 20) << c.dump();
-        // The sender was stopped by B's window, which is what makes the raise worth it.
-        EXPECT_GE(c["evidence"]["rcv_wnd_limited_share"].get<double>(), 0.25) << c.dump();
     }
-    EXPECT_TRUE(found) << plan.dump(2);
+    EXPECT_TRUE(found) << out;
     // The plan changed nothing.
     EXPECT_EQ(NetnsPair::get(net->b(), kRmem), b_before);
     EXPECT_EQ(NetnsPair::get(net->a(), kRmem), a_before);
-    EXPECT_EQ(tx.wait(), 0);
-    EXPECT_EQ(rx.wait(), 0);
-}
-
-// An application-limited stream (tcp_pair paced at 2 MB/s in 8 KiB writes) into B, whose
-// receive buffers start at their max (tcp_rmem default = max = 128 KiB). Every sample has
-// the buffer at the max and data arrives: the rule that read only that proposed a raise
-// (the iperf3 -b 2G stream got 64 MiB). The sender never fills the window B
-// advertises, so nothing is proposed: checked on the kernel's evidence with the tuner's
-// decision, and end to end with `tune --plan`.
-TEST(TuneTcpBuffers, PlanLeavesAnApplicationLimitedStreamAlone) {
-    PERFBPF_REQUIRE_ROOT();
-    std::string error;
-    auto net = NetnsPair::create(&error);
-    if (!net) PERFBPF_SKIP_OR_FAIL("cannot make network namespaces: " + error);
-    ASSERT_TRUE(NetnsPair::set(net->b(), kRmem, "\"4096 131072 131072\""));
-    test::TempDir dir;
-    const std::string port_file = dir.path() + "/port";
-    Child rx = Child::spawn({fixture("tcp_pair"), "-n", net->b(), "recv", port_file, "10.204.1.2"});
-    const int port = test::wait_for_port(port_file);
-    ASSERT_GT(port, 0) << "receiver did not start";
-    Child tx = Child::spawn({fixture("tcp_pair"), "-n", net->a(), "send", "10.204.1.2",
-                             std::to_string(port), "0", "25", "2000000"});
-
-    json plan = plan_both(*net, dir.path() + "/state");
-    EXPECT_TRUE(plan["changes"].empty()) << plan.dump(2);
-
-    // The evidence itself, collected while the stream still runs: what the old rule needed
-    // is there, the window limit is not.
-    auto collector = test::family_collector({"net"}, 500'000'000);
-    ASSERT_TRUE(collector);
-    collector->next();  // baseline
-    std::vector<Snapshot> window;
-    for (int i = 0; i < 6; ++i) window.push_back(collector->next());
-    uint64_t samples = 0, at_max = 0, data = 0, edge = 0, rx_bytes = 0;
-    double seconds = 0;
-    for (const Snapshot& s : window) {
-        seconds += double(s.interval_ns) / 1e9;
-        for (const NetnsSample& n : s.netns) {
-            if (n.name != net->b()) continue;
-            samples += n.tcp_samples;
-            at_max += n.rcvbuf_at_max_samples;
-            data += n.rcv_data_samples;
-            edge += n.rcv_wnd_limited_samples;
-            rx_bytes += n.tcp_rx_bytes;
-        }
-    }
-    std::printf(
-        "B: %llu samples, %llu at the rmem max, %llu data segments, %llu at the window's "
-        "edge, %.0f bytes/s received\n",
-        (unsigned long long)samples, (unsigned long long)at_max, (unsigned long long)data,
-        (unsigned long long)edge, double(rx_bytes) / seconds);
-    ASSERT_GE(samples, 20u);
-    EXPECT_GT(double(at_max), 0.5 * double(samples));
-    EXPECT_GT(double(rx_bytes) / seconds, 64 * 1024);
-    ASSERT_GE(data, 20u);
-    EXPECT_LT(double(edge), 0.25 * double(data));
-    tune::KnobValues knobs;
-    const tune::Scope b = tune::Scope::netns(net->b());
-    for (const char* key : {"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"}) {
-        std::string path = key;
-        std::replace(path.begin(), path.end(), '.', '/');
-        auto fields = tune::parse_int_fields(NetnsPair::get(net->b(), path));
-        ASSERT_TRUE(fields) << key;
-        knobs[tune::sysctl_knob(key, b)] = {tune::format_int_fields(*fields), {}};
-    }
-    tune::ScopeFilter filter;
-    filter.netns = {net->b()};
-    tune::TunerInput in{window, &knobs, &filter};
-    EXPECT_TRUE(tune::make_tcp_buffers_tuner()->decide(in).empty());
     EXPECT_EQ(tx.wait(), 0);
     EXPECT_EQ(rx.wait(), 0);
 }

@@ -331,8 +331,6 @@ std::span<const Field<NetnsSample>> fields<NetnsSample>() {
         {"sndbuf_limited_samples", "count", counter, "samples with the send buffer full", &N::sndbuf_limited_samples},
         {"sndbuf_at_max_samples", "count", counter, "samples with the send buffer at tcp_wmem max", &N::sndbuf_at_max_samples},
         {"rcvbuf_at_max_samples", "count", counter, "samples with the receive buffer at tcp_rmem max", &N::rcvbuf_at_max_samples},
-        {"rcv_data_samples", "count", counter, "samples of segments carrying data", &N::rcv_data_samples},
-        {"rcv_wnd_limited_samples", "count", counter, "data samples that reached the right edge of the advertised receive window", &N::rcv_wnd_limited_samples},
         {"netstat_available", "", info, "its /proc/net/netstat could be read", &N::netstat_available},
         {"netstat_unavailable", "", info, "why not", &N::netstat_unavailable},
         {"listen_overflows", "count", counter, "connections the accept queue had no room for", &N::listen_overflows},

@@ -263,10 +263,6 @@ struct NetnsSample {
     uint64_t inflight_avg_bytes = 0, bdp_avg_bytes = 0;
     uint64_t rwnd_limited_samples = 0, sndbuf_limited_samples = 0;
     uint64_t sndbuf_at_max_samples = 0, rcvbuf_at_max_samples = 0;
-    // Samples of segments carrying data, and of those the ones that reached the right edge
-    // of the window the receiving socket advertised (within half of it): the sender
-    // was limited by our receive window, not by its application.
-    uint64_t rcv_data_samples = 0, rcv_wnd_limited_samples = 0;
     // The namespace's /proc/net/netstat (TcpExt), within the interval: connections the
     // accept queue had no room for (somaxconn / listen backlog) and all listener drops;
     // SYNs dropped with the SYN queue full (tcp_max_syn_backlog) and SYN cookies sent;

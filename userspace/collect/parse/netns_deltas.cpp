@@ -160,8 +160,6 @@ void add_netns_counters(const net_ns_stats& d, bool rcvbuf_grow_attached, NetnsS
     out.sndbuf_limited_samples += d.sndbuf_limited;
     out.sndbuf_at_max_samples += d.sndbuf_at_max;
     out.rcvbuf_at_max_samples += d.rcvbuf_at_max;
-    out.rcv_data_samples += d.rcv_data;
-    out.rcv_wnd_limited_samples += d.rcv_wnd_limited;
     for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i) out.srtt_hist.add_slot(i, d.srtt_hist[i]);
 }
 

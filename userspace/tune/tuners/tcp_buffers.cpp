@@ -20,7 +20,7 @@ constexpr Side kSend{"net.ipv4.tcp_wmem", "net.core.wmem_max", "send"};
 struct NetnsWindow {
     Scope scope;
     uint64_t samples = 0, rcvbuf_at_max = 0, sndbuf_at_max = 0, sndbuf_limited = 0,
-             rwnd_limited = 0, rcv_data = 0, rcv_wnd_limited = 0;
+             rwnd_limited = 0;
     uint64_t grow_at_max = 0;
     uint64_t rx_bytes = 0, tx_bytes = 0, rcvq_drops = 0, prunes = 0;
     uint64_t memory_pressure = 0;  // TCP memory pressure entries + refused allocations
@@ -44,8 +44,6 @@ std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
             w.sndbuf_at_max += n.sndbuf_at_max_samples;
             w.sndbuf_limited += n.sndbuf_limited_samples;
             w.rwnd_limited += n.rwnd_limited_samples;
-            w.rcv_data += n.rcv_data_samples;
-            w.rcv_wnd_limited += n.rcv_wnd_limited_samples;
             w.grow_at_max += n.rcvbuf_grow_at_max.value_or(0);
             w.rx_bytes += n.tcp_rx_bytes;
             w.tx_bytes += n.tcp_tx_bytes;
@@ -106,29 +104,19 @@ class TcpBuffersTuner : public Tuner {
         const double grow_rate = double(w.grow_at_max) / w.seconds;
         const double rx_rate = double(w.rx_bytes) / w.seconds;
         const bool at_max = w.samples >= c_.min_samples && share >= c_.min_at_max_share;
-        // A buffer at its max limits nothing when the sender does not fill the window it
-        // allows (an application-limited sender): the window must be what stops it.
-        const double limited = w.rcv_data ? double(w.rcv_wnd_limited) / double(w.rcv_data) : 0;
-        const bool window_limited =
-            w.rcv_data >= c_.min_samples && limited >= c_.min_window_limited_share;
-        if (!(at_max || grow_rate >= c_.min_grow_at_max_per_s) || !window_limited ||
-            rx_rate < c_.min_bytes_per_s)
+        if (!(at_max || grow_rate >= c_.min_grow_at_max_per_s) || rx_rate < c_.min_bytes_per_s)
             return std::nullopt;
         Finding f;
         f.evidence = {{"rcvbuf_at_max_share", share, Unit::share},
                       {"tcp_samples", double(w.samples), Unit::count},
                       {"rcvbuf_grow_at_max_per_s", grow_rate, Unit::per_s},
-                      {"rcv_wnd_limited_share", limited, Unit::share},
-                      {"rcv_data_samples", double(w.rcv_data), Unit::count},
                       {"rx_bytes_per_s", rx_rate, Unit::bytes_per_s},
                       {"rcvq_drops", double(w.rcvq_drops), Unit::count},
                       {"prune_called", double(w.prunes), Unit::count}};
         f.reason = at_max ? "{rcvbuf_at_max_share} of {tcp_samples} TCP samples had the receive "
                             "buffer at the max"
                           : "{rcvbuf_grow_at_max_per_s} receive-buffer growths refused at the max";
-        f.reason +=
-            ", and {rcv_wnd_limited_share} of {rcv_data_samples} data segments reached the edge "
-            "of the window it advertised, while receiving {rx_bytes_per_s}";
+        f.reason += " while receiving {rx_bytes_per_s}";
         return f;
     }
 

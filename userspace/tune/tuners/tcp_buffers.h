@@ -18,12 +18,7 @@
 //    min_at_max_share of at least min_samples samples, or
 //  - tcp:tcp_rcvbuf_grow (6.18; 6.1 lacks it) firing for buffers already at that max,
 //    min_grow_at_max_per_s or more: autotuning wanted a larger buffer and could not have it,
-//  and the window limiting the flow: of the data segments sampled (at least min_samples),
-//  min_window_limited_share or more reached the right edge of the window the receiving
-//  socket advertised (rcv_wnd_limited_samples / rcv_data_samples). A buffer at its max
-//  says only that autotuning grew it there; a sender limited by its application (iperf3
-//  -b, a paced stream) leaves the window open and gains nothing from a larger one. And
-//  data arriving (min_bytes_per_s received): raise the max (x step_factor, up to
+//  and data arriving (min_bytes_per_s received): raise the max (x step_factor, up to
 //  rmem_ceiling). Segments TCP dropped at a full receive queue (TcpExt TCPRcvQDrop) and
 //  queue prunes are reported with the evidence. Not used: sock:sock_rcvqueue_full and
 //  SOCKET_RCVBUFF drops count datagram and raw sockets, whose limit is SO_RCVBUF
@@ -74,9 +69,6 @@ struct TcpBuffersConfig {
     uint64_t min_samples = 20;         // tcp_probe samples in the namespace over the window
     double min_at_max_share = 0.5;     // of the samples: buffers at the max (and, send side, full)
     double min_grow_at_max_per_s = 1;  // tcp_rcvbuf_grow at the max
-    // receive side: of the data segments sampled, those that reached the right edge of
-    // the advertised window (the sender was window-limited)
-    double min_window_limited_share = 0.25;
     double max_rwnd_limited_share = 0.2;  // send side: the peer's window must not be the limit
     double min_bytes_per_s = 64 * 1024;   // received (rmem) or sent (wmem) in the namespace
     double step_factor = 4;
