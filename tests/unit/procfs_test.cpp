@@ -175,5 +175,16 @@ TEST(Diskstats, Fields) {
     EXPECT_EQ(d[0].time_in_queue_ms, 110u);
 }
 
+// fuzz_procfs in CI: "cpu35338184611241 ..." made the parser size its per-CPU table for
+// that index (petabytes). A CPU past the kernel's largest NR_CPUS is not /proc/stat's.
+TEST(ProcStat, ACpuIndexPastAnyKernelsIsIgnored) {
+    auto st = parse_proc_stat(
+        "cpu  1 2 3 4 5 6 7 8\ncpu35338184611241 1 2 3 4 5 6 7 8\n"
+        "cpu1 1 2 3 4 5 6 7 8\n");
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->per_cpu.size(), 2u);
+    EXPECT_EQ(st->per_cpu[1].user, 1u);
+}
+
 }  // namespace
 }  // namespace perfbpf

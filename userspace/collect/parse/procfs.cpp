@@ -69,7 +69,11 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
                 st.all = t;
                 have_cpu = true;
             } else {
+                // The kernel's largest NR_CPUS (x86-64: 8192); a line naming a CPU past it is
+                // not /proc/stat's (a fuzzer's "cpu35338184611241" asked for petabytes).
+                constexpr size_t kMaxCpus = 8192;
                 size_t n = to_u64(f[0].substr(3));
+                if (n >= kMaxCpus) continue;
                 if (st.per_cpu.size() <= n) st.per_cpu.resize(n + 1);
                 st.per_cpu[n] = t;
             }
