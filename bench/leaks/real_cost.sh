@@ -61,7 +61,9 @@ json_lines=()
 for name in "${real_program_names[@]}"; do
   command -v "${cmds[$name]%% *}" >/dev/null || { echo "$name: not installed, skipped" >&2; continue; }
   [[ -n $only && $only != "$name" ]] && continue
-  read -r -a argv <<<"${cmds[$name]}"
+  # Without -r: "\\ " in a command line is a space inside a word (real_programs.sh).
+  # shellcheck disable=SC2162
+  read -a argv <<<"${cmds[$name]}"
   row="| $name |"
   json="{\"program\": \"$name\""
   base=

@@ -36,7 +36,9 @@ json_lines=()
 for name in "${real_program_names[@]}"; do
   [[ -n $only && $only != "$name" ]] && continue
   command -v "${cmds[$name]%% *}" >/dev/null || { echo "$name: not installed, skipped" >&2; continue; }
-  read -r -a argv <<<"${cmds[$name]}"
+  # Without -r: "\\ " in a command line is a space inside a word (real_programs.sh).
+  # shellcheck disable=SC2162
+  read -a argv <<<"${cmds[$name]}"
   "$perfbpf" trace --leaks --mode exact --json -o "$work/$name.exact.json" -- "${argv[@]}" \
     >/dev/null 2>"$work/err" || { echo "exact run of $name failed" >&2; cat "$work/err" >&2; continue; }
   for ((seed = 1; seed <= seeds; seed++)); do
