@@ -221,7 +221,7 @@ ValueColumnEncoder::ValueColumnEncoder(int decimals)
       scale_(decimals_ > 0 ? pow10(decimals_) : 1) {}
 
 void ValueColumnEncoder::add(double v) {
-    if (decimals_ >= 0 && std::isfinite(v) && std::fabs(v * scale_) <= 9007199254740992.0) {
+    if (decimals_ >= 0 && std::isfinite(v) && std::fabs(v * scale_) <= kMaxExactInteger) {
         // Rounded at the declared resolution; the integer form is then v * scale.
         double q = std::nearbyint(v * scale_);
         v = q == 0 ? 0.0 : q / scale_;

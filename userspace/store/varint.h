@@ -16,10 +16,13 @@ inline int64_t unzigzag(uint64_t v) {
     return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
 }
 
-// A double that is an integer a varint can carry exactly: |v| <= 2^53 (exact in a double,
-// and deltas cannot overflow int64). -0.0 is not: it would come back as +0.0.
+// Integers up to 2^53 are exact in a double, and their deltas cannot overflow int64.
+inline constexpr double kMaxExactInteger = 9007199254740992.0;
+
+// A double that is an integer a varint can carry exactly (|v| <= kMaxExactInteger). -0.0 is
+// not: it would come back as +0.0.
 inline bool exact_integer(double v) {
-    return std::isfinite(v) && std::fabs(v) <= 9007199254740992.0 && v == std::trunc(v) &&
+    return std::isfinite(v) && std::fabs(v) <= kMaxExactInteger && v == std::trunc(v) &&
            !(v == 0 && std::signbit(v));
 }
 
