@@ -63,14 +63,14 @@ JsonRun plan_measuring(const std::string& label, pid_t sleeper, const std::strin
     return r;
 }
 
-// `tune --auto` for 12 s (3 s of evidence, the change, 0.5 s settling, 3 s of verification;
+// `tune --auto` for 14 s (4 s of evidence, the change, 0.5 s settling, 4 s of verification;
 // a second change would wait for --min-gap, 60 s), its log printed; then `tune --status`.
 JsonRun auto_then_status(const std::string& scope, const std::string& state,
                          const std::string& log) {
     Child tune =
         Child::spawn({"/bin/sh", "-c",
                       "exec " + test::perfbpf_binary() + " tune --auto" + scope +
-                          " --interval 0.5 --window 6 --settle 1 --duration 12 --state-dir " +
+                          " --interval 0.5 --window 8 --settle 1 --duration 14 --state-dir " +
                           state + " >" + log + " 2>&1"});
     EXPECT_EQ(tune.wait(), 0) << read_file(log).value_or("");
     std::printf("%s", read_file(log).value_or("").c_str());
@@ -134,7 +134,7 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         EXPECT_EQ(cg.weight(t.hog), cg.original);
         EXPECT_NE(::access((tmp.path() + "/plan").c_str(), F_OK), 0) << "plan created a state dir";
 
-        // --auto: 3 s of evidence, the raise, 0.5 s settling, 3 s of verification; the next
+        // --auto: 4 s of evidence, the raise, 0.5 s settling, 4 s of verification; the next
         // raise would wait for --min-gap (60 s), beyond --duration.
         run = auto_then_status(scope, state, log);
         const std::string lat_after = cg.weight(t.lat), hog_after = cg.weight(t.hog);

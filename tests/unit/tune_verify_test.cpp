@@ -62,6 +62,48 @@ TEST(Verify, TheVerdictQuotesItsNumbersInTheirUnits) {
     EXPECT_FALSE(std::regex_search(v.detail, std::regex("[0-9]{6}"))) << v.detail;
 }
 
+// CI saw a run-queue wait of 66 ms/s in 0.5 s windows spread by ±93 ms/s fall to 0.05 ms/s
+// after a weight raise, and the means test wanted a fall by 108 ms/s: more than the whole
+// wait. Every window after was below every window before: the ranks keep it.
+TEST(Verify, BurstyWindowsThatAllFallAreKeptByRanks) {
+    const MetricSpec wait{"runq_wait_ms_per_s @ cgroup:/lat", Better::lower, 1, Unit::ms_per_s};
+    const std::vector<double> before{12, 240, 9, 15, 110, 11};
+    const std::vector<double> after{0.05, 0.04, 0.07, 0.05, 0.06, 0.03};
+    auto v = verify_change(wait, before, after, kThroughput, {}, {}, VerifyPolicy{});
+    EXPECT_TRUE(v.keep) << v.detail;
+    EXPECT_GT(v.target_margin, v.target_before.mean);  // the means alone would not do
+    EXPECT_EQ(v.target_rank.wins, 36);
+    EXPECT_NEAR(v.target_rank.p, 1.0 / 924, 1e-12);  // one ordering of C(12, 6)
+    EXPECT_NE(v.detail.find("by ranks: better in 36 of 36 window pairs"), std::string::npos)
+        << v.detail;
+    // Half the windows before as low as those after: no evidence either way.
+    auto mixed = verify_change(wait, {0.04, 240, 0.06, 0.05, 110, 0.02}, after, kThroughput, {}, {},
+                               VerifyPolicy{});
+    EXPECT_FALSE(mixed.keep) << mixed.detail;
+    // Ranks all better but the fall under the metric's floor (1 ms/s): not a gain at all.
+    auto tiny = verify_change(wait, {0.9, 0.8, 0.95, 0.85, 0.9, 0.88}, after, kThroughput, {}, {},
+                              VerifyPolicy{});
+    EXPECT_FALSE(tiny.keep) << tiny.detail;
+}
+
+TEST(Verify, RankTestMatchesTheExactMannWhitneyTail) {
+    // 3 vs 3, after better in 8 of 9 pairs: orderings with U >= 8 are 2 of C(6,3) = 20.
+    auto r = rank_test({1, 2, 4}, {3, 5, 6}, Better::higher);
+    EXPECT_EQ(r.wins, 8);
+    EXPECT_NEAR(r.p, 2.0 / 20, 1e-12);
+    // A tie counts half, and the tail starts at the whole number below (never overstates).
+    r = rank_test({1, 2, 3}, {3, 5, 6}, Better::higher);
+    EXPECT_EQ(r.wins, 8.5);
+    EXPECT_NEAR(r.p, 2.0 / 20, 1e-12);
+    // Lower is better: the same windows the other way round.
+    EXPECT_NEAR(rank_test({3, 5, 6}, {1, 2, 4}, Better::lower).p, 2.0 / 20, 1e-12);
+    // Beyond 50 x 50 the normal approximation: 60 vs 60 all better is far in the tail.
+    std::vector<double> lo(60), hi(60);
+    for (size_t i = 0; i < 60; ++i) lo[i] = double(i), hi[i] = 100.0 + double(i);
+    EXPECT_LT(rank_test(lo, hi, Better::higher).p, 1e-10);
+    EXPECT_NEAR(rank_test(lo, lo, Better::higher).p, 0.5, 0.05);
+}
+
 TEST(Verify, LowerIsBetterMetricsAndTooFewSamples) {
     auto v = verify_change(kLatency, {500, 510, 490}, {200, 210, 190}, kThroughput, {}, {}, {});
     EXPECT_TRUE(v.keep) << v.detail;

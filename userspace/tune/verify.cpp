@@ -19,7 +19,53 @@ double margin(const SampleStats& before, size_t n_after, double k, double rel, d
     return std::max({k * se, rel * std::fabs(before.mean), floor});
 }
 
+// Upper tail of the Mann-Whitney U null distribution for samples of m and n: the number of
+// orderings of m + n distinct values giving each U, by c(m,n,u) = c(m-1,n,u-n) + c(m,n-1,u),
+// summed from u and divided by their total. Exact up to m * n = 2500 (windows of 50),
+// the normal approximation with a continuity correction beyond.
+double u_upper_tail(size_t m, size_t n, double u) {
+    if (m == 0 || n == 0) return 1;
+    if (m * n > 2500) {
+        const double mean = double(m * n) / 2;
+        const double sd = std::sqrt(double(m * n) * double(m + n + 1) / 12);
+        return 0.5 * std::erfc((u - 0.5 - mean) / sd / std::sqrt(2.0));
+    }
+    // prev[j] = c(i-1, j, .), cur[j] = c(i, j, .)
+    std::vector<std::vector<double>> prev(n + 1, std::vector<double>{1.0}), cur(n + 1);
+    for (size_t i = 1; i <= m; ++i) {
+        cur[0] = {1.0};
+        for (size_t j = 1; j <= n; ++j) {
+            std::vector<double> c(i * j + 1, 0.0);
+            for (size_t k = 0; k < prev[j].size(); ++k) c[k + j] += prev[j][k];
+            for (size_t k = 0; k < cur[j - 1].size(); ++k) c[k] += cur[j - 1][k];
+            cur[j] = std::move(c);
+        }
+        std::swap(prev, cur);
+    }
+    const std::vector<double>& c = prev[n];
+    double total = 0, tail = 0;
+    const double from = std::floor(u + 1e-9);  // half a tie rounds down: never overstates
+    for (size_t k = 0; k < c.size(); ++k) {
+        total += c[k];
+        if (double(k) >= from) tail += c[k];
+    }
+    return tail / total;
+}
+
 }  // namespace
+
+RankTest rank_test(const std::vector<double>& before, const std::vector<double>& after,
+                   Better better) {
+    RankTest r;
+    r.pairs = before.size() * after.size();
+    for (double b : before)
+        for (double a : after) {
+            const double gain = better == Better::higher ? a - b : b - a;
+            r.wins += gain > 0 ? 1.0 : gain == 0 ? 0.5 : 0.0;
+        }
+    r.p = u_upper_tail(before.size(), after.size(), r.wins);
+    return r;
+}
 
 SampleStats sample_stats(const std::vector<double>& v) {
     SampleStats s;
@@ -52,13 +98,30 @@ Verification verify_change(const MetricSpec& target, const std::vector<double>& 
     }
     v.target_margin =
         margin(v.target_before, v.target_after.n, p.noise_k, p.min_rel_gain, target.abs_floor);
+    const double least = std::max(p.min_rel_gain * std::fabs(v.target_before.mean),
+                                  target.abs_floor);  // what counts as a gain at all
+    v.target_rank = rank_test(target_before, target_after, target.better);
+    // Either of two tests may keep a change: each at half the error rate noise_k stands
+    // for, so that together they keep a useless change no more often than one did.
+    const double alpha = 0.25 * std::erfc(p.noise_k / std::sqrt(2.0));
     const double gain = -worsening(target.better, v.target_before.mean, v.target_after.mean);
-    std::string t = fmt::format("{} {} -> {} (needed {} by {})", target.name,
-                                format_quantity(v.target_before.mean, target.unit),
-                                format_quantity(v.target_after.mean, target.unit),
-                                target.better == Better::higher ? "a rise" : "a fall",
-                                format_quantity(v.target_margin, target.unit));
-    if (gain <= v.target_margin) {
+    const bool by_means = gain > v.target_margin;
+    const bool by_ranks = gain > least && v.target_rank.p <= alpha;
+    const char* direction = target.better == Better::higher ? "a rise" : "a fall";
+    std::string t =
+        fmt::format("{} {} -> {} ", target.name, format_quantity(v.target_before.mean, target.unit),
+                    format_quantity(v.target_after.mean, target.unit));
+    if (by_means || !by_ranks) {
+        t += fmt::format("(needed {} by {})", direction,
+                         format_quantity(v.target_margin, target.unit));
+    } else {
+        t += fmt::format(
+            "({} beyond the noise by ranks: better in {:g} of {} window pairs, "
+            "p {:.2g}; the means alone needed {} by {})",
+            direction, v.target_rank.wins, v.target_rank.pairs, v.target_rank.p, direction,
+            format_quantity(v.target_margin, target.unit));
+    }
+    if (!by_means && !by_ranks) {
         v.detail = t + ": not beyond the noise";
         return v;
     }

@@ -54,6 +54,17 @@ struct SampleStats {
 };
 SampleStats sample_stats(const std::vector<double>& v);
 
+// One-sided Mann-Whitney: the chance, were both windows drawn from one distribution, that
+// `after` beats `before` in at least as many (before, after) pairs as it does (a tie counts
+// half; the exact null distribution without ties). `better` says which way is better.
+struct RankTest {
+    double wins = 0;   // pairs where after is better, ties half
+    size_t pairs = 0;  // before.size() * after.size()
+    double p = 1;
+};
+RankTest rank_test(const std::vector<double>& before, const std::vector<double>& after,
+                   Better better);
+
 struct VerifyPolicy {
     double noise_k = 2.0;
     double min_rel_gain = 0.05;
@@ -66,6 +77,7 @@ struct Verification {
     std::string detail;  // one line: the numbers and the rule that decided
     SampleStats target_before, target_after, guard_before, guard_after;
     double target_margin = 0, guard_margin = 0;
+    RankTest target_rank;
 };
 
 Verification verify_change(const MetricSpec& target, const std::vector<double>& target_before,
