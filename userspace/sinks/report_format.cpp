@@ -2,6 +2,7 @@
 #include <ctime>
 
 #include "sinks/report.h"
+#include "store/history.h"
 
 #include "util/format.h"
 
@@ -44,12 +45,7 @@ std::string timeline_object(const TimelineEntry& e) {
 }
 
 std::string forecast_series_name(const ReportForecast& f) {
-    std::string out = f.metric;
-    if (f.labels.empty()) return out;
-    out += '{';
-    for (size_t i = 0; i < f.labels.size(); ++i)
-        out += (i ? "," : "") + f.labels[i].first + "=\"" + f.labels[i].second + '"';
-    return out + '}';
+    return f.labels.empty() ? f.metric : f.metric + "{" + canonical_labels(f.labels) + "}";
 }
 
 std::string empty_section_text(ReportSection s) {
