@@ -1,4 +1,4 @@
-#include "collect/leaks_inject.h"
+#include "leaks/inject.h"
 
 #include <cpuid.h>
 #include <dlfcn.h>

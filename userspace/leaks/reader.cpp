@@ -1,4 +1,4 @@
-#include "collect/leaks_reader.h"
+#include "leaks/reader.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

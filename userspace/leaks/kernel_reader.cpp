@@ -1,4 +1,4 @@
-#include "collect/leaks_kernel_reader.h"
+#include "leaks/kernel_reader.h"
 
 #include <bpf/bpf.h>
 

@@ -1,4 +1,4 @@
-#include "collect/leaks_growth_reader.h"
+#include "leaks/growth_reader.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "collect/leaks_trace.h"
+#include "leaks/session.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,18 +16,18 @@
 #include <thread>
 
 #include "collect/collector.h"
-#include "collect/leaks_freeze.h"
-#include "collect/leaks_growth_reader.h"
-#include "collect/leaks_inject.h"
-#include "collect/leaks_kernel_reader.h"
-#include "collect/leaks_reader.h"
-#include "collect/leaks_target.h"
 #include "detect/leak_interval.h"
+#include "leaks/frames.h"
+#include "leaks/freeze.h"
+#include "leaks/growth_reader.h"
+#include "leaks/inject.h"
+#include "leaks/kernel_reader.h"
+#include "leaks/reader.h"
+#include "leaks/target.h"
 #include "probes/bpf_object.h"
 #include "probes/leaks_growth_probe.h"
 #include "probes/leaks_kernel_probe.h"
 #include "probes/leaks_probe.h"
-#include "symbolize/leak_frames.h"
 #include "util/files.h"
 #include "util/install_paths.h"
 #include "util/privileges.h"
