@@ -13,8 +13,8 @@
 #include <random>
 #include <thread>
 
-#include "collect/leaks_inject.h"
-#include "collect/leaks_target.h"
+#include "leaks/inject.h"
+#include "leaks/target.h"
 #include "support.h"
 #include "util/files.h"
 

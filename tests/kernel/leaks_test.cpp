@@ -19,8 +19,8 @@
 #include <thread>
 
 #include "../elf_relocs.h"
-#include "collect/leaks_inject.h"
-#include "collect/leaks_target.h"
+#include "leaks/inject.h"
+#include "leaks/target.h"
 #include "support.h"
 #include "symbolize/proc_maps.h"
 #include "symbolize/symbolizer.h"

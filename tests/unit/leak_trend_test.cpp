@@ -87,6 +87,52 @@ TEST(LeakTrend, GrowthModeFlatRssMakesFaultingStacksChurn) {
     EXPECT_EQ(classify_trend(in).cls, LeakClass::churn);
 }
 
+// The session classifies a growth report: the process from its RSS (growth from the first
+// sample), each path from its series, churn when the process's RSS stayed flat.
+TEST(LeakTrend, ClassifyTrendsOfGrowthReportFollowsTheProcessRss) {
+    LeakReport r;
+    r.mode = "growth";
+    r.duration_ns = 10'000'000'000;
+    ProcessGrowth p;
+    p.rss = series(10, [](double) { return 50e6; });
+    p.trend.cls = LeakClass::plateau;  // not the default: the verdicts below are computed
+    r.processes.push_back(p);
+    LeakStack s;
+    s.series = series(10, [](double t) { return 1e6 * t; });
+    s.trend.cls = LeakClass::plateau;
+    r.stacks.push_back(s);
+    classify_trends(r);
+    EXPECT_EQ(r.processes[0].trend.cls, LeakClass::churn);
+    EXPECT_EQ(r.stacks[0].trend.cls, LeakClass::churn);
+
+    r.processes[0].rss = series(10, [](double t) { return 50e6 + 1e6 * t; });
+    classify_trends(r);
+    EXPECT_EQ(r.processes[0].trend.cls, LeakClass::leak);
+    EXPECT_NEAR(r.processes[0].trend.slope_bytes_per_s, 1e6, 1.0);
+    EXPECT_EQ(r.stacks[0].trend.cls, LeakClass::leak);
+}
+
+// Exact, sampled and kernel reports: each stack from its counts and series (frees known).
+TEST(LeakTrend, ClassifyTrendsOfExactReportUsesEachStacksCounts) {
+    LeakReport r;
+    r.mode = "exact";
+    r.duration_ns = 20'000'000'000;
+    LeakStack leak;
+    leak.series = series(20, [](double t) { return 1000.0 * t; });
+    leak.total_allocs = 200;
+    leak.allocated_bytes = 20000;
+    leak.oldest_age_ns = 20'000'000'000;
+    leak.trend.cls = LeakClass::plateau;  // not the default: the verdicts below are computed
+    LeakStack churn = leak;
+    churn.series = series(20, [](double t) { return t < 20 ? 100.0 : 0.0; });
+    churn.total_frees = 200;
+    r.stacks = {leak, churn};
+    classify_trends(r);
+    EXPECT_EQ(r.stacks[0].trend.cls, LeakClass::leak);
+    EXPECT_EQ(r.stacks[1].trend.cls, LeakClass::churn);
+    EXPECT_TRUE(r.processes.empty());
+}
+
 TEST(LeakTrend, FitLineRecoversSlopeAndR2) {
     auto f = fit_line(series(10, [](double t) { return 3.0 * t + 2.0; }));
     EXPECT_NEAR(f.slope, 3.0, 1e-9);

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "../elf_relocs.h"
-#include "collect/leaks_inject.h"
+#include "leaks/inject.h"
 #include "leaks_relocs.h"
 #include "symbolize/proc_maps.h"
 #include "util/files.h"

@@ -4,8 +4,8 @@
 #include <fstream>
 #include <string>
 
+#include "leaks/frames.h"
 #include "symbolize/elf_function.h"
-#include "symbolize/leak_frames.h"
 #include "symbolize/proc_maps.h"
 #include "symbolize/symbolizer.h"
 

@@ -8,7 +8,7 @@
 #include "cli/commands.h"
 #include "cli/finite.h"
 #include "cli/signals.h"
-#include "collect/leaks_trace.h"
+#include "leaks/session.h"
 #include "sinks/leaks_sink.h"
 #include "util/files.h"
 #include "util/safe_open.h"

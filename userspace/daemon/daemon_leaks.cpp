@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "collect/leaks_trace.h"
+#include "leaks/session.h"
 #include "sinks/incident_json.h"
 
 namespace perfbpf {

@@ -1,5 +1,5 @@
 // For a memory incident with one process's memory growing: a growth-mode leak trace of
-// that process (collect/leaks_trace.h, --mode growth: no library injected, frame-pointer
+// that process (leaks/session.h, --mode growth: no library injected, frame-pointer
 // stacks of the code paths that add memory) for a bounded time on a thread of its own, one
 // at a time, never of perfbpf itself, at most once per incident. An incident that comes
 // while another is traced waits its turn as long as it stays open. The daemon polls each

@@ -144,4 +144,36 @@ TrendVerdict classify_stack(const LeakStack& s, double duration_s) {
     return classify_trend(in);
 }
 
+TrendVerdict classify_rss(const std::vector<TrendPoint>& rss, double duration_s) {
+    TrendInput in;
+    in.frees_known = false;
+    in.duration_s = duration_s;
+    if (!rss.empty()) {
+        // Growth since the trace started: the start is the zero line.
+        const double base = rss.front().bytes;
+        for (const auto& p : rss) in.series.push_back({p.t_s, p.bytes - base});
+    }
+    return classify_trend(in);
+}
+
+void classify_trends(LeakReport& r) {
+    const double duration_s = static_cast<double>(r.duration_ns) / 1e9;
+    for (auto& p : r.processes) p.trend = classify_rss(p.rss, duration_s);
+    if (r.mode != "growth") {
+        for (auto& s : r.stacks) s.trend = classify_stack(s, duration_s);
+        return;
+    }
+    const bool rss_flat =
+        !r.processes.empty() && (r.processes.front().trend.cls == LeakClass::plateau ||
+                                 r.processes.front().trend.cls == LeakClass::churn);
+    for (auto& s : r.stacks) {
+        TrendInput in;
+        in.series = s.series;
+        in.frees_known = false;
+        in.duration_s = duration_s;
+        in.owner_rss_flat = rss_flat;
+        s.trend = classify_trend(in);
+    }
+}
+
 }  // namespace perfbpf

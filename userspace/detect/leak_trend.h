@@ -46,6 +46,15 @@ TrendVerdict classify_trend(const TrendInput& in, const TrendThresholds& th = {}
 // kernel modes: frees known).
 TrendVerdict classify_stack(const LeakStack& s, double duration_s);
 
+// Growth mode: the process's verdict from its RSS series (bytes at each interval, in
+// time order); the start is the zero line.
+TrendVerdict classify_rss(const std::vector<TrendPoint>& rss, double duration_s);
+
+// Every verdict of a report, from the series its reader gathered: each process's RSS and
+// each stack's outstanding bytes. In growth mode only growth is seen (frees unknown), and
+// memory a stack keeps adding while its process's RSS stays flat is given back elsewhere.
+void classify_trends(LeakReport& r);
+
 // Least-squares slope and r² of y over t (0, 0 when fewer than two distinct times).
 struct LinearFit {
     double slope = 0;

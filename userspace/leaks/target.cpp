@@ -1,4 +1,4 @@
-#include "collect/leaks_target.h"
+#include "leaks/target.h"
 
 #include <elf.h>
 #include <fcntl.h>

@@ -1,9 +1,8 @@
-#include "collect/leaks_growth_reader.h"
+#include "leaks/growth_reader.h"
 
 #include <cstring>
 
 #include "detect/leak_interval.h"
-#include "detect/leak_trend.h"
 #include "probes/leaks_growth_probe.h"
 #include "util/files.h"
 
@@ -23,18 +22,6 @@ RssSample parse_status_rss(std::string_view text) {
         if (f[0] == "RssAnon") s.anon_bytes = *kb * 1024;
     }
     return s;
-}
-
-TrendVerdict classify_rss(const std::vector<TrendPoint>& rss, double duration_s) {
-    TrendInput in;
-    in.frees_known = false;
-    in.duration_s = duration_s;
-    if (!rss.empty()) {
-        // Growth since the trace started: the start is the zero line.
-        const double base = rss.front().bytes;
-        for (const auto& p : rss) in.series.push_back({p.t_s, p.bytes - base});
-    }
-    return classify_trend(in);
 }
 
 LeaksGrowthReader::LeaksGrowthReader(const LeaksGrowthProbe& probe, int pid, uint64_t start_ns,
@@ -129,13 +116,11 @@ LeakReport LeaksGrowthReader::report(uint64_t now_ns) {
     r.mode = "growth";
     r.estimated = true;  // sums of sampled weights
     r.duration_ns = now_ns - start_ns_;
-    const double dur_s = static_cast<double>(r.duration_ns) / 1e9;
 
     ProcessGrowth p;
     p.pid = pid_;
     p.rss = rss_;
     p.anon = anon_;
-    p.trend = classify_rss(rss_, dur_s);
     const growth_totals tot = probe_.totals();
     // Faults are all counted, their kind only sampled: the anonymous share of the samples.
     const double sampled_faults = anon_fault_weight_ + file_fault_weight_;
@@ -143,7 +128,6 @@ LeakReport LeaksGrowthReader::report(uint64_t now_ns) {
                       (sampled_faults > 0 ? anon_fault_weight_ / sampled_faults : 1.0);
     p.heap_growth_bytes = static_cast<double>(tot.brk_grow_bytes + tot.mmap_anon_bytes) -
                           static_cast<double>(tot.brk_shrink_bytes + tot.munmap_bytes);
-    const bool rss_flat = p.trend.cls == LeakClass::plateau || p.trend.cls == LeakClass::churn;
     r.processes.push_back(p);
     r.counters["samples"] = tot.samples;
     r.counters["sample_ns"] = tot.sample_ns;
@@ -187,12 +171,6 @@ LeakReport LeaksGrowthReader::report(uint64_t now_ns) {
         s.whole = site.stack.whole;
         s.ip0_exact = true;  // the faulting or syscall instruction
         s.caller_candidate = site.stack.caller_candidate;
-        TrendInput in;
-        in.series = s.series;
-        in.frees_known = false;
-        in.duration_s = dur_s;
-        in.owner_rss_flat = rss_flat;
-        s.trend = classify_trend(in);
         r.stacks.push_back(std::move(s));
     }
     return r;

@@ -1,4 +1,4 @@
-#include "symbolize/leak_frames.h"
+#include "leaks/frames.h"
 
 #include <elf.h>
 #include <fcntl.h>

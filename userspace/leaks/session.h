@@ -1,6 +1,8 @@
 // One `perfbpf trace --leaks` session: starts or attaches to the target, loads and
 // attaches the probes of the chosen mode, samples every interval, and returns the final
-// report, symbolized (also for a target that has exited).
+// report, symbolized (also for a target that has exited). Its four parts, in the order
+// they run: session_target (what is traced), session_mode (the probes), session_loop
+// (sampling, trends) and session_report (the end).
 #pragma once
 
 #include <atomic>

@@ -1,4 +1,4 @@
-// The x86-64 part of making a stopped thread call a function (collect/leaks_inject.cpp):
+// The x86-64 part of making a stopped thread call a function (leaks/inject.cpp):
 // the register set, the SysV call set-up, how a call's return is recognised, and what the
 // interrupted thread was doing. Pure: unit-tested without a process.
 #pragma once

@@ -10,7 +10,7 @@
 // unmap the page, restore exactly, detach. perfbpf follows the calls at their system-call
 // stops and takes each result at the rt_sigreturn's, so if perfbpf dies at any moment the
 // thread restores itself and goes on (docs/leaks.md). The other threads keep running
-// throughout. x86-64 specifics: leaks_inject_x86_64.h.
+// throughout. x86-64 specifics: leaks/inject_x86_64.h.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "collect/leaks_inject_spot.h"
+#include "leaks/inject_spot.h"
 #include "perfbpf/leaks.h"
 #include "util/result.h"
 

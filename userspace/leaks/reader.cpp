@@ -1,4 +1,4 @@
-#include "collect/leaks_reader.h"
+#include "leaks/reader.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "detect/leak_interval.h"
-#include "detect/leak_trend.h"
 #include "probes/leaks_probe.h"
 
 namespace perfbpf {
@@ -160,8 +159,6 @@ LeakReport LeaksReader::report(uint64_t now_ns, const std::string& mode, bool es
             continue;
         }
         if (auto it = series_.find(idx); it != series_.end()) s.series = it->second;
-
-        s.trend = classify_stack(s, static_cast<double>(r.duration_ns) / 1e9);
         r.stacks.push_back(std::move(s));
     }
 

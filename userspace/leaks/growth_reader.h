@@ -2,7 +2,7 @@
 // bpf/leaks_growth.bpf.c took since (one per `sample_bytes` of growth on average), each
 // unwound from its copy of the user stack with the modules' DWARF CFI and added to the
 // bytes of its call path; faults on file-backed pages (the maps tell) are left out. At the
-// end, trends for the process and each path.
+// end, the series of the process and of each path (the session classifies their trends).
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -28,9 +28,6 @@ struct RssSample {
 
 // Parses VmRSS and RssAnon from the text of /proc/PID/status.
 RssSample parse_status_rss(std::string_view status_text);
-
-// Pure: the process verdict from its RSS series (bytes at each interval, in time order).
-TrendVerdict classify_rss(const std::vector<TrendPoint>& rss, double duration_s);
 
 class LeaksGrowthReader {
   public:

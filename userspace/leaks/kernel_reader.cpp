@@ -1,9 +1,8 @@
-#include "collect/leaks_kernel_reader.h"
+#include "leaks/kernel_reader.h"
 
 #include <bpf/bpf.h>
 
 #include "collect/bpf_map_iter.h"
-#include "detect/leak_trend.h"
 #include "probes/leaks_kernel_probe.h"
 
 namespace perfbpf {
@@ -66,7 +65,6 @@ LeakReport LeaksKernelReader::report(uint64_t now_ns, uint64_t min_age_ns) {
             }
         }
         s.series = series_[id];
-        s.trend = classify_stack(s, static_cast<double>(r.duration_ns) / 1e9);
         r.stacks.push_back(std::move(s));
     }
     r.counters["live_full"] = probe_.live_full();

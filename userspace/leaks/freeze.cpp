@@ -1,4 +1,4 @@
-#include "collect/leaks_freeze.h"
+#include "leaks/freeze.h"
 
 #include <dirent.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-// Where a stopped thread may be made to call a function (collect/leaks_inject.cpp). Pure
+// Where a stopped thread may be made to call a function (leaks/inject.cpp). Pure
 // and header-only, so unit tests use it without the kernel library.
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "collect/leaks_inject_x86_64.h"
+#include "leaks/inject_x86_64.h"
 
 namespace perfbpf {
 
