@@ -22,18 +22,9 @@ while [[ $# -gt 0 ]]; do
         *) sed -n '2,13p' "$0"; exit 2 ;;
     esac
 done
-[[ $(id -u) == 0 ]] || { echo "daemon_cost.sh: run as root" >&2; exit 1; }
-bin=$build/perfbpf crowd=$build/tests/fixtures/thread_crowd
-[[ -x $bin && -x $crowd ]] || { echo "daemon_cost.sh: build first (cmake --build build)" >&2; exit 1; }
-
-work=$(mktemp -d /tmp/perfbpf-daemon-cost.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+name=daemon_cost.sh
+# shellcheck source=bench/daemon_bench_env.sh
+source "$here/daemon_bench_env.sh"
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -16,6 +16,21 @@ namespace {
 // (exit seen in the next interval) still gets a name.
 constexpr uint64_t kForgetAfterScans = 3;
 
+// What in a process's stat line the families do not measure (faults, threads, comm, ppid)
+// changes only while it runs, with two exceptions: a write to /proc/PID/comm by another
+// process, and its reparenting when its parent exits (checked on every scan). A full scan
+// this often bounds how long the first goes unseen.
+constexpr uint64_t kFullScanEveryNs = 10'000'000'000ULL;
+
+// The sched family saw a thread of `pid` end a slice this interval.
+bool ran_in_interval(SnapshotBuilder& builder, int pid) {
+    auto& procs = builder.processes();
+    auto it = procs.find(pid);
+    if (it == procs.end()) return false;
+    const ProcessSample& p = it->second;
+    return p.oncpu_ns || p.vol_switches || p.invol_switches || p.runq_waits;
+}
+
 uint64_t grew(uint64_t now, uint64_t before) {
     return now >= before ? now - before : 0;
 }
@@ -63,69 +78,106 @@ void ProcSource::add_cgroup(const Known& k, ProcessSample& p, SnapshotBuilder& b
     c.v1_memory_path = k.cgroups.memory;
 }
 
+bool ProcSource::needs_read(const Known* k, bool ran) const {
+    if (full_scan_ || !k || !k->scanned) return true;
+    // The family's totals reach its map at most once per flush period (20 ms) per thread,
+    // so what a process did late in the previous interval may show only now: one more
+    // read after it ran.
+    if (ran || k->ran) return true;
+    // Its parent exited: it was reparented without running.
+    return k->ppid > 0 && !std::binary_search(live_.begin(), live_.end(), k->ppid);
+}
+
+void ProcSource::add_unchanged(int pid, const Known& k, SnapshotBuilder& builder) const {
+    ProcessSample& p = builder.process(pid);
+    p.comm = k.comm;
+    p.ppid = k.ppid;
+    p.start_time_ticks = k.starttime;
+    p.threads = k.threads;
+    p.netns = k.netns;
+    add_cgroup(k, p, builder);
+}
+
 void ProcSource::collect(SnapshotBuilder& builder) {
     ++scan_;
     const bool first_scan = scan_ == 1;
-    DIR* dir = ::opendir(root_.c_str());
-    if (dir) {
-        while (dirent* de = ::readdir(dir)) {
-            if (!std::isdigit(static_cast<unsigned char>(de->d_name[0]))) continue;
-            int pid = std::atoi(de->d_name);
-            auto text = read_file(root_ + "/" + de->d_name + "/stat");
-            if (!text) continue;  // exited meanwhile
-            auto st = parse_pid_stat(*text);
-            if (!st) continue;
-            auto [it, fresh] = known_.try_emplace(pid);
-            Known& k = it->second;
-            bool same = !fresh && k.scanned && k.starttime == st->starttime_ticks;
-            if (!same) {
-                // New process (or pid reused): name and cgroup resolved once.
-                k = Known{};
-                k.starttime = st->starttime_ticks;
-                k.cgroups = read_cgroups(pid).value_or(ProcCgroups{});
-                k.cgroup = choose_cgroup(k.cgroups);
-                k.netns = read_netns(pid);
-            }
-            uint64_t cpu_ticks = st->utime_ticks + st->stime_ticks;
-            uint64_t rss = st->rss_pages * static_cast<uint64_t>(page_bytes_);
-            ProcessSample& p = builder.process(pid);
-            p.comm = st->comm;  // /proc comm is current after exec and prctl renames
-            p.ppid = st->ppid;
-            p.start_time_ticks = st->starttime_ticks;
-            p.threads = st->num_threads;
-            p.netns = k.netns;
-            add_cgroup(k, p, builder);
-            if (fill_rss_) {
-                p.rss_bytes = rss;
-                p.rss_peak_bytes = same ? std::max(rss, k.rss_bytes) : rss;
-            }
-            if (same) {
-                p.minor_faults = grew(st->minflt, k.minflt);
-                p.major_faults = grew(st->majflt, k.majflt);
-                if (fill_rss_)
-                    p.rss_growth_bytes =
-                        static_cast<int64_t>(rss) - static_cast<int64_t>(k.rss_bytes);
-                if (fill_cpu_)
-                    p.oncpu_ns = grew(cpu_ticks, k.cpu_ticks) * 1'000'000'000ULL /
-                                 static_cast<uint64_t>(ticks_per_s_);
-            } else if (!first_scan) {
-                // Started within the interval: everything it has, it gained now.
-                p.minor_faults = st->minflt;
-                p.major_faults = st->majflt;
-                if (fill_rss_) p.rss_growth_bytes = static_cast<int64_t>(rss);
-                if (fill_cpu_)
-                    p.oncpu_ns = cpu_ticks * 1'000'000'000ULL / static_cast<uint64_t>(ticks_per_s_);
-            }
-            k.comm = st->comm;
-            k.ppid = st->ppid;
-            k.cpu_ticks = cpu_ticks;
-            k.minflt = st->minflt;
-            k.majflt = st->majflt;
-            k.rss_bytes = rss;
-            k.scanned = true;
-            k.last_seen_scan = scan_;
-        }
+    const uint64_t now = builder.context().now_ns;
+    // Without the sched family nothing says who ran; without the mem family RSS comes
+    // from here and changes without the process running (reclaim).
+    full_scan_ = first_scan || fill_cpu_ || fill_rss_ || now - last_full_ns_ >= kFullScanEveryNs;
+    if (full_scan_) last_full_ns_ = now;
+    live_.clear();
+    if (DIR* dir = ::opendir(root_.c_str())) {
+        while (dirent* de = ::readdir(dir))
+            if (std::isdigit(static_cast<unsigned char>(de->d_name[0])))
+                live_.push_back(std::atoi(de->d_name));
         ::closedir(dir);
+    }
+    std::sort(live_.begin(), live_.end());
+    for (int pid : live_) {
+        auto known = known_.find(pid);
+        const bool ran = ran_in_interval(builder, pid);
+        if (!needs_read(known != known_.end() ? &known->second : nullptr, ran)) {
+            add_unchanged(pid, known->second, builder);
+            known->second.ran = false;
+            known->second.last_seen_scan = scan_;
+            continue;
+        }
+        path_.assign(root_).append("/").append(std::to_string(pid)).append("/stat");
+        auto text = read_file(path_);
+        if (!text) continue;  // exited meanwhile
+        auto st = parse_pid_stat(*text);
+        if (!st) continue;
+        auto [it, fresh] = known_.try_emplace(pid);
+        Known& k = it->second;
+        bool same = !fresh && k.scanned && k.starttime == st->starttime_ticks;
+        if (!same) {
+            // New process (or pid reused): name and cgroup resolved once.
+            k = Known{};
+            k.starttime = st->starttime_ticks;
+            k.cgroups = read_cgroups(pid).value_or(ProcCgroups{});
+            k.cgroup = choose_cgroup(k.cgroups);
+            k.netns = read_netns(pid);
+        }
+        uint64_t cpu_ticks = st->utime_ticks + st->stime_ticks;
+        uint64_t rss = st->rss_pages * static_cast<uint64_t>(page_bytes_);
+        ProcessSample& p = builder.process(pid);
+        p.comm = st->comm;  // /proc comm is current after exec and prctl renames
+        p.ppid = st->ppid;
+        p.start_time_ticks = st->starttime_ticks;
+        p.threads = st->num_threads;
+        p.netns = k.netns;
+        add_cgroup(k, p, builder);
+        if (fill_rss_) {
+            p.rss_bytes = rss;
+            p.rss_peak_bytes = same ? std::max(rss, k.rss_bytes) : rss;
+        }
+        if (same) {
+            p.minor_faults = grew(st->minflt, k.minflt);
+            p.major_faults = grew(st->majflt, k.majflt);
+            if (fill_rss_)
+                p.rss_growth_bytes = static_cast<int64_t>(rss) - static_cast<int64_t>(k.rss_bytes);
+            if (fill_cpu_)
+                p.oncpu_ns = grew(cpu_ticks, k.cpu_ticks) * 1'000'000'000ULL /
+                             static_cast<uint64_t>(ticks_per_s_);
+        } else if (!first_scan) {
+            // Started within the interval: everything it has, it gained now.
+            p.minor_faults = st->minflt;
+            p.major_faults = st->majflt;
+            if (fill_rss_) p.rss_growth_bytes = static_cast<int64_t>(rss);
+            if (fill_cpu_)
+                p.oncpu_ns = cpu_ticks * 1'000'000'000ULL / static_cast<uint64_t>(ticks_per_s_);
+        }
+        k.comm = st->comm;
+        k.ppid = st->ppid;
+        k.threads = st->num_threads;
+        k.cpu_ticks = cpu_ticks;
+        k.minflt = st->minflt;
+        k.majflt = st->majflt;
+        k.rss_bytes = rss;
+        k.scanned = true;
+        k.ran = ran;
+        k.last_seen_scan = scan_;
     }
     // Processes reported by probes but gone from /proc: name them from memory, and count
     // what they did since the last scan from the totals a probe read at their exit.

@@ -13,11 +13,16 @@
 //    kernel keeps the minor/major split there and nowhere per fault); for a process that
 //    exited, the lifetime totals the mem family read at its exit (builder's
 //    exit_fault_totals) minus what /proc showed at the previous scan.
+//
+// Which /proc/PID/stat files are read: with both families active, only those of processes
+// that may have changed since the last scan (see needs_read); every one at least every
+// kFullScanEveryNs and whenever a family is missing (its metric then comes from here).
 #pragma once
 
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "collect/parse/procfs.h"
 #include "collect/source.h"
@@ -51,12 +56,18 @@ class ProcSource : public Source {
         CgroupChoice cgroup;
         uint64_t netns = 0;
         int ppid = 0;
+        int threads = 0;
         uint64_t cpu_ticks = 0;
         uint64_t minflt = 0, majflt = 0;
         uint64_t rss_bytes = 0;
         bool scanned = false;  // values above come from a /proc scan
+        bool ran = false;      // the sched family saw it run in the previous interval
         uint64_t last_seen_scan = 0;
     };
+    // Whether process `pid` (known as `k`, or null) must be read this scan.
+    bool needs_read(const Known* k, bool ran) const;
+    // The sample of a process not read this scan: what the last read found, no growth.
+    void add_unchanged(int pid, const Known& k, SnapshotBuilder& builder) const;
     std::optional<ProcCgroups> read_cgroups(int pid) const;
     uint64_t read_netns(int pid) const;
     // Names the process's cgroup in `builder`: path, hierarchy and its v1 paths.
@@ -68,7 +79,11 @@ class ProcSource : public Source {
     long ticks_per_s_;
     long page_bytes_;
     uint64_t scan_ = 0;
+    bool full_scan_ = true;  // this scan reads every process
+    uint64_t last_full_ns_ = 0;
     std::map<int, Known> known_;
+    std::vector<int> live_;  // pids listed by this scan, ascending
+    std::string path_;       // reused for each /proc/PID/stat path
 };
 
 }  // namespace perfbpf

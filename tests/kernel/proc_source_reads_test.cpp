@@ -1,0 +1,105 @@
+// Which /proc/PID/stat files ProcSource reads, on a fake /proc (no root needed): with the
+// sched and mem families active, only processes that ran, that are new, or whose parent
+// exited, and all of them on a full scan.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "collect/proc_source.h"
+#include "support.h"
+
+namespace perfbpf {
+namespace {
+
+constexpr uint64_t kSecond = 1'000'000'000ULL;
+
+struct FakeProc {
+    FakeProc() { write(1, "init", 0, 0, 1); }  // the parent of the orphans below
+    test::TempDir dir;
+    void write(int pid, const std::string& comm, int ppid, uint64_t minflt, int threads) {
+        std::filesystem::create_directories(dir.path() + "/" + std::to_string(pid));
+        std::ofstream(dir.path() + "/" + std::to_string(pid) + "/stat")
+            << pid << " (" << comm << ") S " << ppid << " 1 1 0 -1 4194560 " << minflt
+            << " 0 0 0 10 5 0 0 20 0 " << threads << " 0 " << 1000 + pid
+            << " 12345678 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+    }
+    void remove(int pid) { std::filesystem::remove_all(dir.path() + "/" + std::to_string(pid)); }
+};
+
+// One scan at `now_ns`; `ran` are the pids the sched family saw run.
+std::map<int, ProcessSample> scan(ProcSource& source, uint64_t now_ns,
+                                  std::initializer_list<int> ran = {}) {
+    CollectContext ctx;
+    ctx.now_ns = now_ns;
+    SnapshotBuilder builder(ctx);
+    for (int pid : ran) builder.process(pid).oncpu_ns = 1'000'000;
+    source.collect(builder);
+    return builder.processes();
+}
+
+TEST(ProcSourceReads, ProcessThatDidNotRunKeepsItsLastReadUntilAFullScan) {
+    FakeProc proc;
+    proc.write(100, "busy", 1, 10, 1);
+    proc.write(101, "idle", 1, 20, 1);
+    ProcSource source(proc.dir.path(), false, false);
+    scan(source, 1 * kSecond);
+
+    proc.write(100, "busy", 1, 17, 2);
+    proc.write(101, "renamed", 1, 70, 1);  // changed by someone else: not seen yet
+    auto second = scan(source, 1 * kSecond + kSecond / 10, {100});
+    EXPECT_EQ(second.at(100).minor_faults, 7u);
+    EXPECT_EQ(second.at(100).threads, 2);
+    EXPECT_EQ(second.at(101).minor_faults, 0u);
+    EXPECT_EQ(second.at(101).comm, "idle");
+    EXPECT_EQ(second.at(101).start_time_ticks, 1101u);
+
+    // 100 ran in the previous interval: read once more, for what it did after its last
+    // flush to the family's map.
+    proc.write(100, "busy", 1, 19, 2);
+    auto third = scan(source, 1 * kSecond + 2 * kSecond / 10);
+    EXPECT_EQ(third.at(100).minor_faults, 2u);
+    proc.write(100, "busy", 1, 25, 2);
+    auto fourth = scan(source, 1 * kSecond + 3 * kSecond / 10);
+    EXPECT_EQ(fourth.at(100).minor_faults, 0u);
+
+    // Ten seconds after the last full scan: everything is read again.
+    auto full = scan(source, 11 * kSecond + kSecond / 2);
+    EXPECT_EQ(full.at(100).minor_faults, 6u);
+    EXPECT_EQ(full.at(101).minor_faults, 50u);
+    EXPECT_EQ(full.at(101).comm, "renamed");
+}
+
+TEST(ProcSourceReads, NewAndReparentedProcessesAreRead) {
+    FakeProc proc;
+    proc.write(200, "parent", 1, 0, 1);
+    proc.write(201, "child", 200, 0, 1);
+    ProcSource source(proc.dir.path(), false, false);
+    scan(source, 1 * kSecond);
+
+    proc.remove(200);
+    proc.write(201, "child", 1, 0, 1);
+    proc.write(202, "newborn", 1, 40, 1);
+    auto second = scan(source, 1 * kSecond + kSecond / 10);
+    EXPECT_EQ(second.at(201).ppid, 1);
+    ASSERT_TRUE(second.contains(202));
+    EXPECT_EQ(second.at(202).comm, "newborn");
+    EXPECT_EQ(second.at(202).minor_faults, 40u);  // started within the interval
+}
+
+TEST(ProcSourceReads, EveryProcessIsReadWhenAFamilyIsMissing) {
+    FakeProc proc;
+    proc.write(300, "idle", 1, 10, 1);
+    ProcSource source(proc.dir.path(), true, false);  // no sched family: CPU from /proc
+    scan(source, 1 * kSecond);
+    proc.write(300, "idle", 1, 15, 1);
+    EXPECT_EQ(scan(source, 1 * kSecond + kSecond / 10).at(300).minor_faults, 5u);
+
+    source.set_fills(false, true);  // no mem family: RSS from /proc, which reclaim changes
+    proc.write(300, "idle", 1, 18, 1);
+    EXPECT_EQ(scan(source, 1 * kSecond + 2 * kSecond / 10).at(300).minor_faults, 3u);
+}
+
+}  // namespace
+}  // namespace perfbpf
