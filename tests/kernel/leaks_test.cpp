@@ -363,6 +363,39 @@ TEST(LeaksExact, AllocationsPastMaxLiveAreNotPhantomLeaks) {
         << t.report["notes"].dump();
 }
 
+// More blocks held at once than the preallocated part of the table (kLivePrealloc): the
+// rest go to the part allocated as needed, and their frees are found there, so nothing is
+// outstanding at the end and nothing was untracked.
+TEST(LeaksExact, AllocationsPastThePreallocatedTableAreTrackedAndFreed) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("-- " + fixture("many_live") + " 300000");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    const json* s =
+        find_site(t.report, "main", "many_live.c", marker_line("many_live.c", "HOLD:malloc"));
+    ASSERT_NE(s, nullptr) << t.report.dump();
+    EXPECT_EQ((*s)["total_allocs"], 300000);
+    EXPECT_EQ((*s)["total_frees"], 300000);
+    EXPECT_EQ((*s)["outstanding_bytes"], 0);
+    EXPECT_EQ((*s)["untracked_allocs"], 0);
+    EXPECT_EQ(t.report["counters"]["live_full"], 0);
+}
+
+// Both parts full: the allocations past them are untracked, none is a phantom leak.
+TEST(LeaksExact, AllocationsPastBothPartsOfTheTableAreNotPhantomLeaks) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = trace("--max-live 263168 -- " + fixture("many_live") + " 300000");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    const json* s =
+        find_site(t.report, "main", "many_live.c", marker_line("many_live.c", "HOLD:malloc"));
+    ASSERT_NE(s, nullptr) << t.report.dump();
+    EXPECT_EQ((*s)["total_allocs"], 300000);
+    EXPECT_EQ((*s)["outstanding_bytes"], 0);
+    EXPECT_EQ((*s)["outstanding_allocs"], 0);
+    const uint64_t untracked = t.report["counters"]["live_full"];
+    EXPECT_GE((*s)["untracked_allocs"].get<uint64_t>(), 300000u - 263168u);
+    EXPECT_LE((*s)["untracked_allocs"].get<uint64_t>(), untracked);
+}
+
 // 100 leak sites and room for 63 stacks: the allocations whose stack found no room are
 // counted and reported as totals, never as one frameless leak site.
 TEST(LeaksExact, StacksPastMaxStacksAreCountedNotLumped) {
