@@ -36,7 +36,8 @@ struct uregs {
 
 /* Set by user space before load. */
 const volatile __u32 target_tgid = 0;
-const volatile __u32 max_stacks = 16384; /* entries of stack_stats/stacks */
+const volatile __u32 max_stacks = 16384;   /* entries of stack_stats/stacks */
+const volatile bool use_live_more = false; /* the budget is larger than "live" */
 
 /* Read by user space through the mmaped .bss. */
 __u32 stack_base = 0; /* index of shim stack id 0 in the current process image */
@@ -44,20 +45,33 @@ __u32 stack_top = 0;  /* highest index in use */
 __u32 images = 0;     /* INIT events seen (exec starts a new image) */
 __u64 sample_mean_bytes = 0;
 __u64 last_early_free_ns = 0;
+__u32 live_spilled = 0; /* "live" was full once: entries may be in live_more */
 
 /* An early free waits this long for its allocation; older ones are stale (a free of
  * something allocated before tracing) and must not cancel a later allocation. */
 #define EARLY_FREE_WINDOW_NS (2ULL * 1000 * 1000 * 1000)
 
-/* Not preallocated: a preallocated million entries costs ≈35 ms to create, which a short
- * traced command would pay; entries come from the kernel's per-CPU BPF allocator. */
+/* Outstanding allocations, in two tiers. "live" is preallocated: its entries come from a
+ * free list, so an insert or delete costs a bucket walk. Entries of a map that is not
+ * preallocated come from the kernel's BPF allocator, whose refills and frees (a kmalloc
+ * and a memcg charge per entry, in irq_work) doubled the kernel side of a Python run that
+ * keeps a million blocks. Preallocating the whole budget would hold it from the start
+ * (≈100 B an entry: 218 MB for the default's 2M), so only the first entries are; the
+ * rest of the budget is "live_more", allocated as needed. The loader sizes both. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 18); /* resized by the loader */
+	__type(key, __u64);
+	__type(value, struct leaks_alloc);
+} live SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1 << 20); /* resized by the loader */
 	__type(key, __u64);
 	__type(value, struct leaks_alloc);
-} live SEC(".maps");
+} live_more SEC(".maps");
 
 struct early {
 	__u64 ts_ns; /* when the early free was handed over */
@@ -182,10 +196,21 @@ static __always_inline void on_alloc(__u64 ptr, __u64 size, __u64 weight, __u32 
 			/* else that free was of an older block (allocated before the trace) */
 		}
 	}
-	err = bpf_map_update_elem(&live, &ptr, &a, BPF_NOEXIST);
-	if (!err)
-		return;
-	old = bpf_map_lookup_elem(&live, &ptr);
+	/* An entry of the address in either tier is a block whose free is in flight. */
+	old = live_spilled ? bpf_map_lookup_elem(&live_more, &ptr) : NULL;
+	if (!old) {
+		err = bpf_map_update_elem(&live, &ptr, &a, BPF_NOEXIST);
+		if (!err)
+			return;
+		old = bpf_map_lookup_elem(&live, &ptr);
+	}
+	if (!old && use_live_more) {
+		live_spilled = 1;
+		err = bpf_map_update_elem(&live_more, &ptr, &a, BPF_NOEXIST);
+		if (!err)
+			return;
+		old = bpf_map_lookup_elem(&live_more, &ptr);
+	}
 	if (!old) {
 		add_untracked(idx, size, weight);
 		count(LEAKS_CNT_LIVE_FULL);
@@ -202,7 +227,12 @@ static __always_inline void on_alloc(__u64 ptr, __u64 size, __u64 weight, __u32 
 static __always_inline void on_free(__u64 ptr, __u64 now)
 {
 	struct leaks_alloc *a = bpf_map_lookup_elem(&live, &ptr);
+	bool in_more = false;
 
+	if (!a && live_spilled) {
+		a = bpf_map_lookup_elem(&live_more, &ptr);
+		in_more = true;
+	}
 	if (!a) {
 		struct early e = {.ts_ns = now, .tid = (__u32)bpf_get_current_pid_tgid()};
 
@@ -216,7 +246,10 @@ static __always_inline void on_free(__u64 ptr, __u64 now)
 		return;
 	}
 	add_free(a->stack, a->size, a->weight_q16);
-	bpf_map_delete_elem(&live, &ptr);
+	if (in_more)
+		bpf_map_delete_elem(&live_more, &ptr);
+	else
+		bpf_map_delete_elem(&live, &ptr);
 }
 
 /* ---- the interposition library's batches ---- */

@@ -340,27 +340,54 @@ TEST(LeaksExact, LeakFreeProgramReportsNothingOfItsOwn) {
     EXPECT_GE(own_stacks, 8);
 }
 
-// More blocks held at once than --max-live, then all freed: those the table had no room
-// for were neither outstanding nor freed, so nothing is left outstanding, and the report
-// says how many were not tracked.
-TEST(LeaksExact, AllocationsPastMaxLiveAreNotPhantomLeaks) {
-    PERFBPF_REQUIRE_ROOT();
-    Trace t = trace("--max-live 1024 -- " + fixture("many_live") + " 5000");
-    ASSERT_EQ(t.status, 0) << t.stderr_text;
+// Runs many_live holding `blocks` at once, then freeing them all, with room for `room` in
+// the table of outstanding allocations: those the table had no room for were neither
+// outstanding nor freed, so nothing is left outstanding. Returns the trace.
+Trace expect_all_freed(const std::string& options, uint64_t blocks, uint64_t room) {
+    Trace t = trace(options + " -- " + fixture("many_live") + " " + std::to_string(blocks));
+    EXPECT_EQ(t.status, 0) << t.stderr_text;
     const json* s =
         find_site(t.report, "main", "many_live.c", marker_line("many_live.c", "HOLD:malloc"));
-    ASSERT_NE(s, nullptr) << t.report.dump();
-    EXPECT_EQ((*s)["total_allocs"], 5000);
+    EXPECT_NE(s, nullptr) << t.report.dump();
+    if (!s) return t;
+    EXPECT_EQ((*s)["total_allocs"], blocks);
     EXPECT_EQ((*s)["outstanding_bytes"], 0);
     EXPECT_EQ((*s)["outstanding_allocs"], 0);
     EXPECT_NE((*s)["class"], "leak");
     const uint64_t untracked = t.report["counters"]["live_full"];
-    EXPECT_GE((*s)["untracked_allocs"].get<uint64_t>(), 5000u - 1024u);
-    EXPECT_LE((*s)["untracked_allocs"].get<uint64_t>(), untracked);
+    const uint64_t site_untracked = (*s)["untracked_allocs"];
+    if (room >= blocks) {
+        EXPECT_EQ(untracked, 0u);
+        EXPECT_EQ((*s)["total_frees"], blocks);
+    } else {
+        EXPECT_GE(site_untracked, blocks - room);
+    }
+    EXPECT_LE(site_untracked, untracked);
+    return t;
+}
+
+// More blocks held at once than --max-live: the report says how many were not tracked.
+TEST(LeaksExact, AllocationsPastMaxLiveAreNotPhantomLeaks) {
+    PERFBPF_REQUIRE_ROOT();
+    Trace t = expect_all_freed("--max-live 1024", 5000, 1024);
+    const uint64_t untracked = t.report["counters"]["live_full"];
     EXPECT_TRUE(has_note(t.report, std::to_string(untracked) +
                                        " allocations untracked: outstanding bytes are a lower "
                                        "bound"))
         << t.report["notes"].dump();
+}
+
+// More blocks than the preallocated part of the table (kLivePrealloc, 262,144): the rest
+// go to the part allocated as needed, and their frees are found there.
+TEST(LeaksExact, AllocationsPastThePreallocatedTableAreTrackedAndFreed) {
+    PERFBPF_REQUIRE_ROOT();
+    expect_all_freed("", 300000, 2097152);
+}
+
+// Both parts full (1,024 entries past the preallocated ones): no phantom bytes.
+TEST(LeaksExact, AllocationsPastBothPartsOfTheTableAreNotPhantomLeaks) {
+    PERFBPF_REQUIRE_ROOT();
+    expect_all_freed("--max-live 263168", 300000, 263168);
 }
 
 // 100 leak sites and room for 63 stacks: the allocations whose stack found no room are

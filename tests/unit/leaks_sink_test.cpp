@@ -74,5 +74,40 @@ TEST(LeaksSink, SampledReportGivesTheWholeProgramsInterval) {
     EXPECT_EQ(j["outstanding"]["samples"], 0);
 }
 
+// The JSON text the tracer writes is the tree's dump, byte for byte, whatever the report
+// holds: stacks with and without frames, strings that need escaping, every optional part.
+TEST(LeaksSink, JsonTextIsTheTreesDump) {
+    LeakReport scanned = scanned_report();
+    scanned.stacks[0].frames.push_back(
+        {"ns::f<\"q\">(char\\)", "dir/é.c", 0, "/lib/x\tso", 0xffffffffffffffffULL, true});
+    scanned.stacks[1].frames.clear();
+    scanned.stacks[2].series = {{0.5, 10}, {1.5, 3002}};
+    scanned.stacks[2].trend.confidence = 0.9090909090909091;
+    scanned.counters = {{"stacks", 3}, {"events", 12}};
+    scanned.notes = {"a \"note\"\n  \"stacks\": []", "second"};
+    scanned.target_exited = true;
+    scanned.exit_code = 3;
+    EXPECT_EQ(leaks_json_text(scanned), leaks_json(scanned).dump(2));
+
+    LeakReport sampled = scanned;
+    sampled.reach = {};
+    sampled.estimated = true;
+    sampled.sample_mean_bytes = 524288;
+    sampled.sampled_total = {1, 0, 1570626, 2};
+    sampled.stacks[0].outstanding_bytes_hi = 7;
+    sampled.stacks[0].samples = 2;
+    EXPECT_EQ(leaks_json_text(sampled), leaks_json(sampled).dump(2));
+
+    LeakReport growth;
+    growth.mode = "growth";
+    ProcessGrowth p;
+    p.pid = 7;
+    p.comm = "x";
+    p.rss = {{1, 4096}};
+    growth.processes.push_back(p);
+    EXPECT_EQ(leaks_json_text(growth), leaks_json(growth).dump(2));
+    EXPECT_EQ(leaks_json_text(LeakReport{}), leaks_json(LeakReport{}).dump(2));
+}
+
 }  // namespace
 }  // namespace perfbpf

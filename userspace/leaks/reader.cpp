@@ -40,18 +40,19 @@ void add_live(LiveSummary& s, const leaks_alloc& a, uint64_t young_after_ns) {
 
 void LeaksReader::for_each_live(
     const std::function<void(uint64_t addr, const leaks_alloc&)>& fn) const {
-    const int fd = probe_.live_fd();
     std::vector<uint64_t> keys(4096);
     std::vector<leaks_alloc> vals(4096);
-    uint64_t batch = 0;
-    bool first = true;
-    for (;;) {
-        uint32_t n = static_cast<uint32_t>(keys.size());
-        int err = bpf_map_lookup_batch(fd, first ? nullptr : &batch, &batch, keys.data(),
-                                       vals.data(), &n, nullptr);
-        first = false;
-        for (uint32_t i = 0; i < n; ++i) fn(keys[i], vals[i]);
-        if (err) break;  // ENOENT: the last batch
+    for (const int fd : probe_.live_fds()) {
+        uint64_t batch = 0;
+        bool first = true;
+        for (;;) {
+            uint32_t n = static_cast<uint32_t>(keys.size());
+            int err = bpf_map_lookup_batch(fd, first ? nullptr : &batch, &batch, keys.data(),
+                                           vals.data(), &n, nullptr);
+            first = false;
+            for (uint32_t i = 0; i < n; ++i) fn(keys[i], vals[i]);
+            if (err) break;  // ENOENT: the last batch
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 #include "probes/leaks_probe.h"
 
+#include <algorithm>
+
 #include "leaks.skel.h"
 #include "perfbpf/leaks.h"
 #include "symbolize/elf_function.h"
@@ -19,7 +21,13 @@ Result<std::unique_ptr<LeaksProbe>> LeaksProbe::load(const SharedMaps& shared,
                                s->maps.stack_claims}) {
                 if (auto r = resize_map(m, opts.max_stacks); !r) return r;
             }
-            if (auto r = resize_map(s->maps.live, opts.max_live); !r) return r;
+            // The first kLivePrealloc entries preallocated (fast), the rest of the budget
+            // allocated as needed (bpf/leaks.bpf.c).
+            const uint32_t first = std::min(opts.max_live, kLivePrealloc);
+            if (auto r = resize_map(s->maps.live, first); !r) return r;
+            s->rodata->use_live_more = opts.max_live > first;
+            if (auto r = resize_map(s->maps.live_more, std::max(opts.max_live - first, 1u)); !r)
+                return r;
             // Load only the programs of the chosen producer: fewer to verify at start-up.
             bpf_program* prog;
             bpf_object__for_each_program(prog, s->obj) {
@@ -127,8 +135,8 @@ Result<void> LeaksProbe::attach_allocator(const std::string& lib, int pid) {
     return {};
 }
 
-int LeaksProbe::live_fd() const {
-    return bpf_map__fd(skel_->maps.live);
+std::array<int, 2> LeaksProbe::live_fds() const {
+    return {bpf_map__fd(skel_->maps.live), bpf_map__fd(skel_->maps.live_more)};
 }
 int LeaksProbe::stack_stats_fd() const {
     return bpf_map__fd(skel_->maps.stack_stats);

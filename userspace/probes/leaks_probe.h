@@ -2,6 +2,7 @@
 // sampled modes). Not a `top` family: the trace command loads it for one target.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,9 +14,14 @@ struct leaks_bpf;
 
 namespace perfbpf {
 
+// Entries of the outstanding allocations' table allocated when it is created (≈100 B
+// each: 25 MiB of kernel memory held while tracing); the rest of --live-memory is taken as
+// needed, at a higher cost per allocation traced.
+inline constexpr uint32_t kLivePrealloc = 1u << 18;
+
 struct LeaksProbeOptions {
     int tgid = 0;                  // the traced process
-    uint32_t max_stacks = 8192;   // distinct allocation stacks
+    uint32_t max_stacks = 8192;    // distinct allocation stacks
     uint32_t max_live = 1u << 18;  // outstanding allocations tracked at once
     bool shim = true;              // batches from the interposition library; else libc probes
 };
@@ -42,7 +48,8 @@ class LeaksProbe {
     Result<void> attach_allocator(const std::string& lib, int pid);
     const std::vector<AllocatorProbe>& probes() const { return probes_; }
 
-    int live_fd() const;
+    // The outstanding allocations' two tiers: preallocated, then allocated as needed.
+    std::array<int, 2> live_fds() const;
     int stack_stats_fd() const;
     int stacks_fd() const;
     int counters_fd() const;

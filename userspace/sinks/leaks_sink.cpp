@@ -53,40 +53,48 @@ std::string age_text(uint64_t ns) {
 
 }  // namespace
 
-json leaks_json(const LeakReport& r) {
-    json stacks = json::array();
-    for (const auto& s : r.stacks) {
-        json frames = json::array();
+namespace {
+
+// One stack's object; its frames left as an empty array when `with_frames` is false.
+json stack_json(const LeakReport& r, const LeakStack& s, bool with_frames) {
+    json frames = json::array();
+    if (with_frames)
         for (const auto& f : s.frames) frames.push_back(frame_json(f));
-        json j{{"class", leak_class_name(s.trend.cls)},
-               {"outstanding_bytes", std::llround(s.outstanding_bytes)},
-               {"outstanding_allocs", std::llround(s.outstanding_allocs)},
-               {"total_allocs", std::llround(s.total_allocs)},
-               {"total_frees", std::llround(s.total_frees)},
-               {"allocated_bytes", std::llround(s.allocated_bytes)},
-               {"untracked_allocs", std::llround(s.untracked_allocs)},
-               {"slope_bytes_per_s", s.trend.slope_bytes_per_s},
-               {"confidence", s.trend.confidence},
-               {"oldest_age_ns", s.oldest_age_ns},
-               {"truncated", s.truncated},
-               {"kernel", s.kernel},
-               {"frames", frames}};
-        if (r.reach.scanned) {
-            j["lost_bytes"] = std::llround(s.lost_bytes);
-            j["indirect_bytes"] = std::llround(s.indirect_bytes);
-            j["possible_bytes"] = std::llround(s.possible_bytes);
-            j["reachable_bytes"] = std::llround(s.reachable_bytes);
-        }
-        if (r.estimated) {
-            j["outstanding_bytes_lo"] = std::llround(s.outstanding_bytes_lo);
-            j["outstanding_bytes_hi"] = std::llround(s.outstanding_bytes_hi);
-            j["samples"] = s.samples;
-        }
-        json series = json::array();
-        for (const auto& p : s.series) series.push_back({p.t_s, std::llround(p.bytes)});
-        j["series"] = series;
-        stacks.push_back(std::move(j));
+    json j{{"class", leak_class_name(s.trend.cls)},
+           {"outstanding_bytes", std::llround(s.outstanding_bytes)},
+           {"outstanding_allocs", std::llround(s.outstanding_allocs)},
+           {"total_allocs", std::llround(s.total_allocs)},
+           {"total_frees", std::llround(s.total_frees)},
+           {"allocated_bytes", std::llround(s.allocated_bytes)},
+           {"untracked_allocs", std::llround(s.untracked_allocs)},
+           {"slope_bytes_per_s", s.trend.slope_bytes_per_s},
+           {"confidence", s.trend.confidence},
+           {"oldest_age_ns", s.oldest_age_ns},
+           {"truncated", s.truncated},
+           {"kernel", s.kernel},
+           {"frames", std::move(frames)}};
+    if (r.reach.scanned) {
+        j["lost_bytes"] = std::llround(s.lost_bytes);
+        j["indirect_bytes"] = std::llround(s.indirect_bytes);
+        j["possible_bytes"] = std::llround(s.possible_bytes);
+        j["reachable_bytes"] = std::llround(s.reachable_bytes);
     }
+    if (r.estimated) {
+        j["outstanding_bytes_lo"] = std::llround(s.outstanding_bytes_lo);
+        j["outstanding_bytes_hi"] = std::llround(s.outstanding_bytes_hi);
+        j["samples"] = s.samples;
+    }
+    json series = json::array();
+    for (const auto& p : s.series) series.push_back({p.t_s, std::llround(p.bytes)});
+    j["series"] = std::move(series);
+    return j;
+}
+
+// The report's object; its stacks left as an empty array when `with_stacks` is false.
+json report_json(const LeakReport& r, bool with_stacks) {
+    json stacks = json::array();
+    if (with_stacks)
+        for (const auto& s : r.stacks) stacks.push_back(stack_json(r, s, true));
     json procs = json::array();
     for (const auto& p : r.processes) {
         json rss = json::array();
@@ -105,7 +113,7 @@ json leaks_json(const LeakReport& r) {
              {"estimated", r.estimated},
              {"truncated_stacks", r.truncated_stacks},
              {"target_exited", r.target_exited},
-             {"stacks", stacks},
+             {"stacks", std::move(stacks)},
              {"unattributed",
               {{"allocs", std::llround(r.unattributed.allocs)},
                {"outstanding_bytes", std::llround(r.unattributed.outstanding_bytes)},
@@ -132,6 +140,80 @@ json leaks_json(const LeakReport& r) {
     }
     if (r.target_exited) out["exit_code"] = r.exit_code;
     if (!r.processes.empty()) out["processes"] = procs;
+    return out;
+}
+
+// `text` (dump(2) of a value) appended as if nested `indent` spaces deep: every line but
+// the first shifted. JSON strings hold no raw newline, so each one is a line break.
+void append_nested(std::string& out, const std::string& text, size_t indent) {
+    size_t from = 0;
+    for (size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1) {
+        out.append(text, from, nl + 1 - from);
+        out.append(indent, ' ');
+    }
+    out.append(text, from, std::string::npos);
+}
+
+// Replaces the empty array of `key` at `indent` in `text` (a dump(2)) by `items`, each an
+// element's text written `indent + 2` deep. The key is found with its line's indentation,
+// which only that level's keys have.
+void splice_array(std::string& text, const std::string& key, size_t indent,
+                  const std::vector<std::string>& items) {
+    if (items.empty()) return;
+    const std::string at = "\n" + std::string(indent, ' ') + "\"" + key + "\": []";
+    const size_t pos = text.find(at);
+    if (pos == std::string::npos) return;
+    std::string arr = "[";
+    for (size_t i = 0; i < items.size(); ++i) {
+        arr += i ? ",\n" : "\n";
+        arr.append(indent + 2, ' ');
+        arr += items[i];
+    }
+    arr += "\n";
+    arr.append(indent, ' ');
+    arr += "]";
+    text.replace(pos + at.size() - 2, 2, arr);
+}
+
+// A frame as dump(2) writes it, `indent` deep, without building its JSON object (the
+// frames are most of a report: 156k in a Python run's).
+std::string frame_text(const LeakFrame& f, size_t indent) {
+    const std::string pad(indent + 2, ' ');
+    std::string t = "{\n";
+    t += pad + "\"file\": " + json(f.file).dump() + ",\n";
+    t += pad + "\"function\": " + json(f.function).dump() + ",\n";
+    t += pad + "\"inlined\": " + (f.inlined ? "true" : "false") + ",\n";
+    t += pad + "\"line\": " + std::to_string(f.line) + ",\n";
+    t += pad + "\"module\": " + json(f.module).dump() + ",\n";
+    t += pad + "\"offset\": " + std::to_string(f.offset) + "\n";
+    t.append(indent, ' ');
+    t += "}";
+    return t;
+}
+
+}  // namespace
+
+json leaks_json(const LeakReport& r) {
+    return report_json(r, true);
+}
+
+std::string leaks_json_text(const LeakReport& r) {
+    // Stacks at 4 spaces (in "stacks" at 2), their keys at 6, frames at 8.
+    std::vector<std::string> stacks;
+    stacks.reserve(r.stacks.size());
+    for (const auto& s : r.stacks) {
+        std::string text = stack_json(r, s, false).dump(2);
+        std::vector<std::string> frames;
+        frames.reserve(s.frames.size());
+        for (const auto& f : s.frames) frames.push_back(frame_text(f, 4));
+        splice_array(text, "frames", 2, frames);
+        std::string nested;
+        nested.reserve(text.size() + text.size() / 4);
+        append_nested(nested, text, 4);
+        stacks.push_back(std::move(nested));
+    }
+    std::string out = report_json(r, false).dump(2);
+    splice_array(out, "stacks", 2, stacks);
     return out;
 }
 

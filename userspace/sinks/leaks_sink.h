@@ -10,6 +10,9 @@
 namespace perfbpf {
 
 nlohmann::json leaks_json(const LeakReport& r);
+// leaks_json(r).dump(2), written without holding the whole tree (a report of thousands of
+// stacks is a tree of millions of values, slower to build and free than to write).
+std::string leaks_json_text(const LeakReport& r);
 // Plain text; after a reachability scan its totals and the stacks holding definitely lost
 // bytes first; then leaks, then the rest by outstanding bytes, `top` stacks at most.
 std::string leaks_text(const LeakReport& r, size_t top, bool final_report);
