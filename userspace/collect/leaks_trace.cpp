@@ -514,7 +514,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     auto sample = [&](uint64_t now) {
         if (reader) reader->sample(now);
         if (growth_reader) growth_reader->sample(now, maps);
-        if (kernel_reader) kernel_reader->sample(now);
+        if (kernel_reader) kernel_reader->sample(now, maps);
     };
     auto build = [&](uint64_t now) {
         if (kernel_reader) return kernel_reader->report(now, opts.min_age_ns);
@@ -564,6 +564,7 @@ Result<LeakReport> run_leaks_trace(const LeaksTraceOptions& opts, const std::ato
     uint64_t next_module_check_ns = 0;
     int rescans = 0;
     auto watch_modules = [&] {
+        if (kernel_reader) kernel_reader->drain();
         if (!injected || monotonic_ns() < next_module_check_ns) return;
         next_module_check_ns = monotonic_ns() + 200'000'000;
         auto files = executable_files();
