@@ -132,7 +132,7 @@ static __always_inline __u32 user_context(void *ctx)
 	struct ustack_buf *buf;
 	struct pt_regs *regs;
 	__u32 *known, *seq, id, zero = 0, size;
-	__u64 t0;
+	__u64 send_t0;
 	long depth;
 
 	if (task->flags & (KLEAKS_PF_KTHREAD | KLEAKS_PF_IO_WORKER))
@@ -160,7 +160,7 @@ static __always_inline __u32 user_context(void *ctx)
 	if (known)
 		return *known;
 
-	t0 = bpf_ktime_get_ns();
+	send_t0 = bpf_ktime_get_ns();
 	*seq = (*seq + 1) & 0xfffff;
 	if (!*seq) /* 0 is "none" */
 		*seq = 1;
@@ -194,7 +194,18 @@ static __always_inline __u32 user_context(void *ctx)
 	} else {
 		__sync_fetch_and_add(&utotals.sent, 1);
 	}
-	__sync_fetch_and_add(&utotals.copy_ns, bpf_ktime_get_ns() - t0);
+	__sync_fetch_and_add(&utotals.copy_ns, bpf_ktime_get_ns() - send_t0);
+	return id;
+}
+
+/* user_context, timed: what user stacks add to an allocation of the target. */
+static __always_inline __u32 user_context_timed(void *ctx)
+{
+	__u64 t0 = bpf_ktime_get_ns();
+	__u32 id = user_context(ctx);
+
+	__sync_fetch_and_add(&utotals.lookups, 1);
+	__sync_fetch_and_add(&utotals.lookup_ns, bpf_ktime_get_ns() - t0);
 	return id;
 }
 
@@ -213,7 +224,7 @@ static __always_inline void on_alloc(void *ctx, __u64 ptr, __u64 size, __u32 kin
 		return;
 	}
 	if (target_tgid)
-		a.key.ustack_id = user_context(ctx);
+		a.key.ustack_id = user_context_timed(ctx);
 	a.ts_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&klive, &ptr, &a, BPF_ANY)) {
 		__sync_fetch_and_add(&klive_full, 1);

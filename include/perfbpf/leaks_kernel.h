@@ -67,12 +67,14 @@ struct kleaks_ustack {
 
 /* User contexts (global "utotals" in .bss). */
 struct kleaks_user_totals {
-    __u64 sent;            /* user contexts sent (stack copies) */
-    __u64 lost;            /* not sent: ring buffer full (retried at the next allocation) */
-    __u64 ids_full;        /* not numbered: the table of contexts is full */
-    __u64 in_interrupt;    /* allocations in an interrupt on the target's CPU time */
-    __u64 short_stacks;    /* the full stack slice could not be read: a shorter one was */
-    __u64 copy_ns;         /* time spent sending contexts (copy and submit), ns */
+    __u64 sent;         /* user contexts sent (stack copies) */
+    __u64 lost;         /* not sent: ring buffer full (retried at the next allocation) */
+    __u64 ids_full;     /* not numbered: the table of contexts is full */
+    __u64 in_interrupt; /* allocations in an interrupt on the target's CPU time */
+    __u64 short_stacks; /* the full stack slice could not be read: a shorter one was */
+    __u64 copy_ns;      /* time spent sending contexts (copy and submit), ns */
+    __u64 lookups;      /* allocations in process context whose context was looked up */
+    __u64 lookup_ns;    /* their time: hash, lookup, and any send (copy_ns), ns */
 };
 
 /* Per-stack totals (map "kstats", key: struct kleaks_key). */

@@ -114,6 +114,8 @@ LeakReport LeaksKernelReader::report(uint64_t now_ns, uint64_t min_age_ns) {
     r.counters["user_contexts_lost"] = u.lost;
     r.counters["user_contexts_full"] = u.ids_full;
     r.counters["user_context_ns"] = u.copy_ns;
+    r.counters["user_context_lookups"] = u.lookups;
+    r.counters["user_context_lookup_ns"] = u.lookup_ns;
     r.counters["interrupt_allocs"] = u.in_interrupt;
     r.counters["short_stack_copies"] = u.short_stacks;
     r.counters["frame_pointer_stacks"] = contexts_.frame_pointer_stacks();
