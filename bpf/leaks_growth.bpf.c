@@ -8,6 +8,7 @@
  * ≈0.1 µs, a sample a stack copy every sample_bytes. RSS comes from procfs. */
 #include "common.bpf.h"
 #include "perfbpf/leaks_growth.h"
+#include "user_stack.bpf.h"
 
 const volatile __u32 target_tgid = 0;
 const volatile __u64 sample_bytes = GROWTH_DEFAULT_SAMPLE_BYTES;
@@ -74,32 +75,6 @@ static __always_inline __s64 next_gap(void)
 	return (__s64)(period / 2 + bpf_get_prandom_u32() % period);
 }
 
-/* Copies the user stack from sp up to GROWTH_STACK_BYTES. bpf_probe_read_user fails as a
- * whole on a range that runs off the stack's mapping, and the main thread's stack top is
- * often nearer than that: its frames end below mm->start_stack (argc), so the copy stops
- * there. (bpf_find_vma cannot tell the mapping's end here: the page-fault program has
- * just used it, and it refuses a second call while the first one's unlock is pending.)
- * Other threads' stacks read whole, or through the shorter reads that follow. */
-static __always_inline __u32 copy_stack(struct sample_buf *buf, __u64 sp)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 top = BPF_CORE_READ(task, mm, start_stack), n = GROWTH_STACK_BYTES;
-
-	if (sp < top && top - sp < n) {
-		n = top - sp;
-		__sync_fetch_and_add(&totals.short_stacks, 1);
-	}
-	if (n > GROWTH_STACK_BYTES) /* the verifier's bound on a variable-size read */
-		n = GROWTH_STACK_BYTES;
-	if (n && !bpf_probe_read_user(buf->stack, n, (void *)sp))
-		return n;
-	if (!bpf_probe_read_user(buf->stack, GROWTH_STACK_BYTES / 2, (void *)sp))
-		return GROWTH_STACK_BYTES / 2;
-	if (!bpf_probe_read_user(buf->stack, GROWTH_STACK_BYTES / 8, (void *)sp))
-		return GROWTH_STACK_BYTES / 8;
-	return 0;
-}
-
 static __always_inline void take_sample(void *ctx, struct pt_regs *regs, __u64 weight,
 					__u16 kind, __u64 addr)
 {
@@ -122,7 +97,7 @@ static __always_inline void take_sample(void *ctx, struct pt_regs *regs, __u64 w
 	bpf_probe_read_user(&buf->hdr.top_word, sizeof(buf->hdr.top_word), (void *)buf->hdr.sp);
 	depth = bpf_get_stack(ctx, buf->hdr.fp_ips, sizeof(buf->hdr.fp_ips), BPF_F_USER_STACK);
 	buf->hdr.fp_depth = depth > 0 ? depth / sizeof(__u64) : 0;
-	buf->hdr.stack_bytes = copy_stack(buf, buf->hdr.sp);
+	buf->hdr.stack_bytes = copy_user_stack(buf->stack, buf->hdr.sp, &totals.short_stacks);
 	size = sizeof(buf->hdr) + buf->hdr.stack_bytes;
 	if (size > sizeof(*buf))
 		size = sizeof(*buf);

@@ -927,6 +927,76 @@ TEST(LeaksKernel, SeesPipeAllocationsAProcessHolds) {
     EXPECT_GE(held, pipes) << "no kernel stack through alloc_pipe_info holding the pipes";
 }
 
+// The user part of a kernel-mode stack (the frames after its kernel frames), innermost
+// first; empty when a kernel frame follows a user one (the order is broken).
+std::vector<std::string> user_part(const json& stack) {
+    std::vector<std::string> out;
+    for (const auto& f : stack["frames"]) {
+        if (!f["kernel"].get<bool>())
+            out.push_back(f["function"]);
+        else if (!out.empty())
+            return {};
+    }
+    return out;
+}
+
+// kernel_chain, built without frame pointers, opens and keeps pipes through make_pipes
+// from two callers of the same frame size: the stacks through alloc_pipe_info continue
+// with each path into the program, unwound from its stack copy with DWARF, the two kept
+// apart.
+TEST(LeaksKernel, ShowsTheUserPathOfAProgramWithoutFramePointers) {
+    PERFBPF_REQUIRE_ROOT();
+    Child c = Child::spawn({fixture("kernel_chain"), "60"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Trace t = trace("--kernel -p " + std::to_string(c.pid()) + " --duration 3 -i 0.5");
+    ASSERT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_EQ(t.report["mode"], "kernel");
+    double left = 0, right = 0, without_user = 0;
+    for (const auto& s : t.report["stacks"]) {
+        bool in_pipe_alloc = false;
+        for (const auto& f : s["frames"]) in_pipe_alloc |= f["function"] == "alloc_pipe_info";
+        if (!in_pipe_alloc) continue;
+        const auto user = user_part(s);
+        const double allocs = s["total_allocs"].get<double>();
+        auto path_is = [&](const std::string& holder) {
+            auto pipe = std::find(user.begin(), user.end(), "make_pipes");
+            return pipe != user.end() && pipe + 2 < user.end() && pipe[1] == holder &&
+                   pipe[2] == "main";
+        };
+        if (path_is("hold_from_left"))
+            left += allocs;
+        else if (path_is("hold_from_right"))
+            right += allocs;
+        else
+            without_user += allocs;
+    }
+    // Both holders make the same number of pipes (3 every 20 ms each, two allocations in
+    // alloc_pipe_info per pipe); a stack credited to the wrong one would tilt the split.
+    EXPECT_GT(left, 20) << t.report.dump();
+    EXPECT_GT(right, 20) << t.report.dump();
+    EXPECT_NEAR(left / (left + right), 0.5, 0.1) << left << " left, " << right << " right";
+    EXPECT_LT(without_user, 0.05 * (left + right)) << t.report.dump();
+    EXPECT_GE(t.report["counters"]["user_contexts"].get<double>(), 2);
+    EXPECT_EQ(t.report["counters"]["malformed_contexts"], 0);
+
+    // The text report: the kernel frames, the mark, then the program's functions.
+    TempDir dir;
+    const std::string out = dir.path() + "/report.txt";
+    int status = -1;
+    test::run_command(test::perfbpf_binary() + " trace --leaks --kernel -p " +
+                          std::to_string(c.pid()) + " --duration 2 -i 0.5 -o " + out +
+                          " >/dev/null 2>&1",
+                      &status);
+    ASSERT_EQ(status, 0);
+    const std::string text = test::slurp(out);
+    const auto kernel = text.find("alloc_pipe_info"), mark = text.find("-- user space --", kernel);
+    ASSERT_NE(kernel, std::string::npos) << text;
+    ASSERT_NE(mark, std::string::npos) << text;
+    const auto pipes = text.find("make_pipes", mark);
+    ASSERT_NE(pipes, std::string::npos) << text;
+    EXPECT_LT(text.find("    hold_from_", pipes), text.find("    main ", pipes)) << text;
+}
+
 // ---- bad input: one clear line, non-zero exit, nothing left running ----
 
 TEST(LeaksBadInput, UnknownPid) {

@@ -109,5 +109,32 @@ TEST(LeaksSink, JsonTextIsTheTreesDump) {
     EXPECT_EQ(leaks_json_text(LeakReport{}), leaks_json(LeakReport{}).dump(2));
 }
 
+// Kernel mode with a target: the kernel frames, then the user call path that led to them.
+TEST(LeaksSink, KernelStackThenItsUserPath) {
+    LeakReport r;
+    r.mode = "kernel";
+    LeakStack s = stack("alloc_pipe_info", 4096, LeakClass::plateau);
+    s.kernel = true;
+    s.frames[0].kernel = true;
+    s.frames.push_back({"do_pipe2", "", 0, "[kernel]", 0, false, true});
+    s.frames.push_back({"make_pipes", "k.c", 9, "/bin/k", 0x40, false, false});
+    s.frames.push_back({"main", "k.c", 20, "/bin/k", 0x80, false, false});
+    r.stacks.push_back(s);
+    const std::string text = leaks_text(r, 10, true);
+    const auto kernel = text.find("do_pipe2"), mark = text.find("-- user space --"),
+               user = text.find("make_pipes");
+    ASSERT_NE(mark, std::string::npos) << text;
+    EXPECT_LT(kernel, mark);
+    EXPECT_LT(mark, user);
+    EXPECT_EQ(text.find("-- user space --", mark + 1), std::string::npos) << "said once";
+    auto j = leaks_json(r);
+    EXPECT_EQ(j["stacks"][0]["frames"][1]["kernel"], true);
+    EXPECT_EQ(j["stacks"][0]["frames"][2]["kernel"], false);
+    EXPECT_EQ(j["stacks"][0]["frames"][2]["function"], "make_pipes");
+
+    // A user-mode report has no kernel frames and no mark.
+    EXPECT_EQ(leaks_text(scanned_report(), 10, true).find("-- user space --"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace perfbpf

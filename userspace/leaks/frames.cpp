@@ -76,41 +76,55 @@ void symbolize_report(LeakReport& report, const MappingSet& maps, Symbolizer& sy
         if (fresh) it->second = elf_entry(module);
         return it->second;
     };
-    for (auto& s : report.stacks) {
-        s.frames.clear();
-        if (s.caller_candidate && !s.kernel && !s.ips.empty() &&
-            (s.ips.size() < 2 || s.ips[1] != s.caller_candidate) &&
-            follows_call(maps, s.caller_candidate))
-            s.ips.insert(s.ips.begin() + 1, s.caller_candidate);
-        for (size_t i = 0; i < s.ips.size(); ++i) {
-            const bool return_address = !(i == 0 && s.ip0_exact);
-            std::vector<SymbolFrame> frames;
-            if (s.kernel) {
-                if (kernel) frames.push_back(kernel->lookup(s.ips[i]));
-            } else {
-                frames = symbolizer.user(s.ips[i], maps, return_address);
-            }
-            for (const auto& f : frames) {
+    // Symbolizes user addresses into s.frames: a growth/exact stack, or a kernel stack's
+    // user part (its own caller candidate and whole flag).
+    auto user_frames = [&](LeakStack& s, std::vector<uint64_t>& ips, uint64_t caller_candidate,
+                           bool ip0_exact) {
+        if (caller_candidate && !ips.empty() && (ips.size() < 2 || ips[1] != caller_candidate) &&
+            follows_call(maps, caller_candidate))
+            ips.insert(ips.begin() + 1, caller_candidate);
+        for (size_t i = 0; i < ips.size(); ++i) {
+            for (const auto& f : symbolizer.user(ips[i], maps, !(i == 0 && ip0_exact))) {
                 // The shim's own frames, and the kernel's uretprobe trampoline page that
                 // stands in for a return address while a return probe is pending.
                 if (is_shim_module(f.module) || f.module == "[uprobes]") continue;
                 s.frames.push_back(
-                    LeakFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined});
+                    LeakFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined, false});
             }
         }
-        if (s.kernel) {
-            // The tracer's own frames: the BPF program and the tracepoint glue.
-            size_t skip = 0;
-            for (size_t i = 0; i < s.frames.size() && i < 4; ++i) {
-                const std::string& fn = s.frames[i].function;
-                if (fn.starts_with("bpf_prog_") || fn.starts_with("bpf_trace_run") ||
-                    fn.starts_with("__bpf_trace_") || fn.starts_with("__traceiter_"))
-                    skip = i + 1;
-            }
-            s.frames.erase(s.frames.begin(), s.frames.begin() + static_cast<long>(skip));
-            s.truncated = s.ips.size() >= LEAKS_MAX_DEPTH;
-        } else
+    };
+    for (auto& s : report.stacks) {
+        s.frames.clear();
+        if (!s.kernel) {
+            user_frames(s, s.ips, s.caller_candidate, s.ip0_exact);
             s.truncated = user_stack_truncated(s, entry_of);
+            continue;
+        }
+        if (kernel)
+            for (uint64_t ip : s.ips) {
+                SymbolFrame f = kernel->lookup(ip);
+                s.frames.push_back(
+                    LeakFrame{f.function, f.file, f.line, f.module, f.offset, f.inlined, true});
+            }
+        // The tracer's own frames: the BPF program and the tracepoint glue.
+        size_t skip = 0;
+        for (size_t i = 0; i < s.frames.size() && i < 4; ++i) {
+            const std::string& fn = s.frames[i].function;
+            if (fn.starts_with("bpf_prog_") || fn.starts_with("bpf_trace_run") ||
+                fn.starts_with("__bpf_trace_") || fn.starts_with("__traceiter_"))
+                skip = i + 1;
+        }
+        s.frames.erase(s.frames.begin(), s.frames.begin() + static_cast<long>(skip));
+        s.truncated = s.ips.size() >= LEAKS_MAX_DEPTH;
+        if (s.user_ips.empty()) continue;
+        // The user part, judged as a user stack of its own: the registers at the kernel
+        // entry are the instruction after the system call or the faulting one.
+        LeakStack user;
+        user_frames(user, s.user_ips, s.user_caller_candidate, true);
+        user.ips = s.user_ips;
+        user.whole = s.user_whole;
+        s.truncated = s.truncated || user_stack_truncated(user, entry_of);
+        s.frames.insert(s.frames.end(), user.frames.begin(), user.frames.end());
     }
     finish_report(report);
 }

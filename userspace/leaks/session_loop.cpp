@@ -41,7 +41,7 @@ TraceSampling::TraceSampling(const LeaksTraceOptions& o, TraceTarget& t, const T
 void TraceSampling::sample(uint64_t now) {
     if (reader) reader->sample(now);
     if (growth_reader) growth_reader->sample(now, maps);
-    if (kernel_reader) kernel_reader->sample(now);
+    if (kernel_reader) kernel_reader->sample(now, maps);
 }
 
 LeakReport TraceSampling::build(uint64_t now) const {
@@ -90,6 +90,9 @@ void run_sampling_loop(const std::atomic<bool>& stop, const LeaksIntervalFn& on_
     uint64_t next_module_check_ns = 0;
     int rescans = 0;
     auto watch_modules = [&] {
+        // New user contexts arrive by ring buffer: drained every 20 ms (once per interval
+        // lost 1,144 of ~1,800 on a python TCP loop).
+        if (s.kernel_reader) s.kernel_reader->drain();
         if (!injected || monotonic_ns() < next_module_check_ns) return;
         next_module_check_ns = monotonic_ns() + 200'000'000;
         auto files = executable_files();

@@ -18,6 +18,7 @@ struct LeakFrame {
     std::string module;
     uint64_t offset = 0;  // address in the module's ELF file (kernel: the address)
     bool inlined = false;
+    bool kernel = false;  // a kernel function (kernel mode: before the user frames)
 };
 
 struct LeakStack {
@@ -29,6 +30,12 @@ struct LeakStack {
     // Growth mode: the word at the top of the stack, the caller of a function that pushed
     // no frame (kept as frame 1 when it follows a call instruction).
     uint64_t caller_candidate = 0;
+    // Kernel mode with a target: the user call path that led to the kernel stack (its own
+    // innermost-first addresses; empty when the allocation came from an interrupt or a
+    // kernel thread). Symbolized after the kernel frames, into `frames`.
+    std::vector<uint64_t> user_ips;
+    bool user_whole = false;
+    uint64_t user_caller_candidate = 0;
     std::vector<LeakFrame> frames;  // symbolized (shim frames removed)
     bool truncated = false;         // the unwinder stopped before the thread's first frame
 

@@ -40,6 +40,12 @@ int LeaksKernelProbe::stats_fd() const {
 int LeaksKernelProbe::stacks_fd() const {
     return bpf_map__fd(skel_->maps.kstacks);
 }
+int LeaksKernelProbe::user_stacks_fd() const {
+    return bpf_map__fd(skel_->maps.kustacks);
+}
+kleaks_user_totals LeaksKernelProbe::user_totals() const {
+    return skel_->bss->utotals;
+}
 uint64_t LeaksKernelProbe::live_full() const {
     return skel_->bss->klive_full;
 }

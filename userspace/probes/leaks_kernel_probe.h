@@ -20,8 +20,10 @@ class LeaksKernelProbe {
     int live_fd() const;
     int stats_fd() const;
     int stacks_fd() const;
+    int user_stacks_fd() const;  // ring buffer of struct kleaks_ustack
     uint64_t live_full() const;
     uint64_t stack_errors() const;
+    kleaks_user_totals user_totals() const;
     const std::vector<ProbeStatus>& status() const { return table_.status(); }
 
   private:

@@ -15,7 +15,8 @@ namespace {
 
 json frame_json(const LeakFrame& f) {
     return {{"function", f.function}, {"file", f.file},     {"line", f.line},
-            {"module", f.module},     {"offset", f.offset}, {"inlined", f.inlined}};
+            {"module", f.module},     {"offset", f.offset}, {"inlined", f.inlined},
+            {"kernel", f.kernel}};
 }
 
 json trend_json(const TrendVerdict& t) {
@@ -293,7 +294,10 @@ std::string leaks_text(const LeakReport& r, size_t top, bool final_report) {
               << format_bytes(s->possible_bytes) << ", reachable "
               << format_bytes(s->reachable_bytes);
         o << "\n";
-        for (const auto& f : s->frames) {
+        for (size_t i = 0; i < s->frames.size(); ++i) {
+            const LeakFrame& f = s->frames[i];
+            // A kernel stack's user part: the call path in the process that led to it.
+            if (i && s->frames[i - 1].kernel && !f.kernel) o << "    -- user space --\n";
             o << "    " << f.function;
             if (!f.file.empty()) o << " at " << f.file << ":" << f.line;
             if (f.inlined) o << " (inlined)";
