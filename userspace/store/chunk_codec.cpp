@@ -137,11 +137,11 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
     if (in.empty()) return fail("chunk: truncated column");
     uint8_t mode = static_cast<uint8_t>(in.front());
     in.remove_prefix(1);
-    double scale = 1;
+    int decimals = 0;  // values are integers / 10^decimals
     if (mode & kModeScaled) {
-        if (in.empty() || static_cast<uint8_t>(in.front()) > kMaxDecimals)
+        decimals = in.empty() ? kMaxDecimals + 1 : static_cast<int8_t>(in.front());
+        if (decimals > kMaxDecimals || decimals < -kMaxDecimals)
             return fail("chunk: bad column scale");
-        scale = pow10(static_cast<uint8_t>(in.front()));
         in.remove_prefix(1);
         mode &= ~kModeScaled;
         if (mode != kModeIntDelta && mode != kModeIntValue)
@@ -153,6 +153,7 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
     in.remove_prefix(len);
     std::vector<double> out;
     out.reserve(n);
+    const double scale = pow10(decimals < 0 ? -decimals : decimals);
     if (mode == kModeIntDelta || mode == kModeIntValue) {
         uint64_t gcd = 0;
         if (!get_varint(payload, gcd) || gcd == 0) return fail("chunk: bad integer column scale");
@@ -162,8 +163,8 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
             if (!get_varint(payload, z)) return fail("chunk: truncated integer column");
             int64_t v = unzigzag(z) * static_cast<int64_t>(gcd);
             prev = mode == kModeIntDelta ? prev + v : v;
-            out.push_back(scale == 1 ? static_cast<double>(prev)
-                                     : static_cast<double>(prev) / scale);
+            out.push_back(decimals >= 0 ? static_cast<double>(prev) / scale
+                                        : static_cast<double>(prev) * scale);
         }
         return out;
     }
@@ -218,20 +219,22 @@ void BitWriter::put(uint64_t value, unsigned nbits) {
 }
 
 ValueColumnEncoder::ValueColumnEncoder(int decimals)
-    : decimals_(decimals > kMaxDecimals ? kMaxDecimals : decimals),
-      scale_(decimals_ > 0 ? pow10(decimals_) : 1) {}
+    : decimals_(decimals < -kMaxDecimals ? kAllDecimals : std::min(decimals, kMaxDecimals)),
+      scale_(decimals_ == kAllDecimals ? 1 : pow10(decimals_ < 0 ? -decimals_ : decimals_)) {}
 
 void ValueColumnEncoder::add(double v) {
-    if (decimals_ >= 0 && std::isfinite(v) && std::fabs(v * scale_) <= kMaxExactInteger) {
-        // Rounded at the declared resolution; the integer form is then v * scale.
-        double q = std::nearbyint(v * scale_);
-        v = q == 0 ? 0.0 : q / scale_;
+    const bool rounds = decimals_ != kAllDecimals;
+    // The integer form: v * 10^decimals (divided by 10^-decimals when negative).
+    const double scaled = decimals_ >= 0 ? v * scale_ : v / scale_;
+    if (rounds && std::isfinite(v) && std::fabs(scaled) <= kMaxExactInteger) {
+        double q = std::nearbyint(scaled);
+        v = q == 0 ? 0.0 : decimals_ >= 0 ? q / scale_ : q * scale_;
         if (all_int_) {
             auto i = static_cast<int64_t>(q);
             put_varint(ints_, zigzag(i - prev_int_));
             prev_int_ = i;
         }
-    } else if (all_int_ && decimals_ < 0 && exact_integer(v)) {
+    } else if (all_int_ && !rounds && exact_integer(v)) {
         auto i = static_cast<int64_t>(v);
         put_varint(ints_, zigzag(i - prev_int_));
         prev_int_ = i;
@@ -303,9 +306,9 @@ void ValueColumnEncoder::finish(std::string& out) const {
     bool delta = by_delta.size() <= by_value.size();
     const std::string& payload = delta ? by_delta : by_value;
     uint8_t mode = delta ? kModeIntDelta : kModeIntValue;
-    if (decimals_ > 0) {
+    if (decimals_ != kAllDecimals && decimals_ != 0) {
         out.push_back(static_cast<char>(mode | kModeScaled));
-        out.push_back(static_cast<char>(decimals_));
+        out.push_back(static_cast<char>(static_cast<int8_t>(decimals_)));
     } else {
         out.push_back(static_cast<char>(mode));
     }

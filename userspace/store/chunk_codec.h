@@ -18,6 +18,9 @@
 
 namespace perfbpf::store {
 
+// What stored_decimals() says of a metric whose values are kept exactly.
+inline constexpr int kAllDecimals = -1;
+
 // Decoded points: columns[c][i] is column c of point i; hists is empty or one per point.
 struct ChunkPoints {
     std::vector<int64_t> ts;
@@ -40,16 +43,17 @@ class BitWriter {
 // in memory as doubles); finish() keeps the integer form when it stayed valid.
 class ValueColumnEncoder {
   public:
-    // decimals >= 0: values are rounded to that many decimal places and, when all are
-    // then integers at that scale, stored as such (see stored_decimals()).
-    explicit ValueColumnEncoder(int decimals = -1);
+    // decimals in [-9, 9]: values are rounded to that many decimal places (-3: to
+    // thousands) and, when all are then integers at that scale, stored as such (see
+    // stored_decimals()); anything else (kAllDecimals) keeps them exactly.
+    explicit ValueColumnEncoder(int decimals = kAllDecimals);
     void add(double v);
     // mode byte, varint length, payload
     void finish(std::string& out) const;
 
   private:
-    int decimals_ = -1;
-    double scale_ = 1;
+    int decimals_ = kAllDecimals;
+    double scale_ = 1;  // 10^|decimals_|
     bool all_int_ = true;
     int64_t prev_int_ = 0;
     std::string ints_;
@@ -63,7 +67,7 @@ class ValueColumnEncoder {
 class ChunkEncoder {
   public:
     // decimals: as ValueColumnEncoder's, for every column.
-    ChunkEncoder(size_t columns, bool hists, int decimals = -1);
+    ChunkEncoder(size_t columns, bool hists, int decimals = kAllDecimals);
     // values.size() must equal the column count; hist non-null iff the chunk has hists.
     void add(int64_t ts_ms, std::span<const double> values, const Log2Histogram* hist);
     size_t count() const { return count_; }

@@ -182,8 +182,12 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
             for (auto& [id, b] : buckets) {
                 if (b.points.empty()) continue;
                 bool hist = is_hist(id);
+                // Rounding to tens or more would round the count column too; the raw
+                // tier's values were rounded already, and the integer columns' gcd keeps
+                // their sums and extremes as small.
+                int d = decimals(id) < 0 ? store::kAllDecimals : decimals(id);
                 encs.push_back(std::make_unique<store::ChunkEncoder>(
-                    store::chunk_columns(tier, hist), hist, decimals(id)));
+                    store::chunk_columns(tier, hist), hist, d));
                 for (size_t i = 0; i < b.points.size(); ++i)
                     store::add_point(*encs.back(), tier, hist, b.points[i].ts_ms, b.points[i].agg,
                                      hist ? &b.hists[i] : nullptr);

@@ -24,8 +24,8 @@ inline constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
 struct SeriesInfo {
     MetricKind kind;
     bool persisted;
-    int decimals = -1;     // kept in chunks (stored_decimals of its metric)
-    int64_t labelset = 0;  // its chunks are grouped by it; 0 until stored
+    int decimals = store::kAllDecimals;  // kept in chunks (stored_decimals of its metric)
+    int64_t labelset = 0;                // its chunks are grouped by it; 0 until stored
 };
 
 // A series' key, for interning and for matching selectors. The writer forgets the keys of
@@ -110,7 +110,7 @@ struct History::Impl {
                              const std::vector<int64_t>* timeline = nullptr);
 
     int decimals(SeriesId id) const {
-        return id >= 1 && id <= series.size() ? series[id - 1].decimals : -1;
+        return id >= 1 && id <= series.size() ? series[id - 1].decimals : store::kAllDecimals;
     }
     int64_t labelset(SeriesId id) const {
         return id >= 1 && id <= series.size() ? series[id - 1].labelset : 0;
