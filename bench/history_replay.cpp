@@ -1,6 +1,7 @@
 // Re-stores a daemon's history with this build's encoding and prints what it costs:
 // the same samples, so an encoding change is measured on a real host's series instead of
 // a synthetic mix. Usage: history_replay SRC_STATE_DIR DST_DIR (DST_DIR must not exist).
+// Opening SRC upgrades an older schema in place: give it a copy of a daemon's history.
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -35,7 +36,7 @@ std::vector<std::string> metrics(const std::string& dir) {
     if (sqlite3_open_v2((dir + "/history.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
         SQLITE_OK) {
         sqlite3_stmt* st = nullptr;
-        sqlite3_prepare_v2(db, "SELECT DISTINCT metric FROM series", -1, &st, nullptr);
+        sqlite3_prepare_v2(db, "SELECT name FROM metrics", -1, &st, nullptr);
         while (st && sqlite3_step(st) == SQLITE_ROW)
             out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
         sqlite3_finalize(st);

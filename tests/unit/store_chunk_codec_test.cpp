@@ -7,6 +7,8 @@
 #include <limits>
 #include <random>
 
+#include "model/series_extract.h"
+
 namespace perfbpf::store {
 namespace {
 
@@ -310,6 +312,43 @@ TEST(StoreChunkCodec, WholeDecimalsRoundToIntegers) {
     for (size_t i = 0; i < ts.size(); ++i)
         enc.add(ts[i], std::span<const double>(&v[i], 1), nullptr);
     EXPECT_EQ(decode_column_of(enc), (std::vector<double>{10, 11, -4, 7}));
+}
+
+TEST(StoreChunkCodec, NegativeDecimalsRoundToThousands) {
+    auto ts = regular_ts(3600);
+    std::mt19937_64 rng(5);
+    std::vector<double> v(ts.size());
+    for (auto& x : v) x = static_cast<double>(rng() % 100'000'000);  // ns of CPU a second
+    v[0] = 1'234'567;
+    v[1] = 499;
+    v[2] = -1'501;
+    v[3] = 3e15;
+    ChunkEncoder exact(1, false), us(1, false, -3);
+    for (size_t i = 0; i < ts.size(); ++i) {
+        exact.add(ts[i], std::span<const double>(&v[i], 1), nullptr);
+        us.add(ts[i], std::span<const double>(&v[i], 1), nullptr);
+    }
+    size_t exact_size = 0, us_size = 0;
+    expect_bits_equal(decode_column_of(exact, &exact_size), v);
+    auto back = decode_column_of(us, &us_size);
+    ASSERT_EQ(back.size(), v.size());
+    EXPECT_EQ(back[0], 1'235'000);
+    EXPECT_EQ(back[1], 0.0);
+    EXPECT_EQ(back[2], -2'000);
+    EXPECT_EQ(back[3], 3e15);
+    for (size_t i = 0; i < v.size(); ++i)
+        EXPECT_EQ(back[i], std::nearbyint(v[i] / 1000) * 1000) << i;
+    // Ten bits of noise a point fewer.
+    EXPECT_LT(us_size * 5, exact_size * 4);
+}
+
+TEST(StoreChunkCodec, TheCatalogueUnitDecidesTheStoredDecimals) {
+    EXPECT_EQ(stored_decimals("oncpu_ns"), -3);
+    EXPECT_EQ(stored_decimals("runq_wait_ns"), -3);
+    EXPECT_EQ(stored_decimals("cpu_pct"), 2);
+    EXPECT_EQ(stored_decimals("read_bytes"), kAllDecimals);  // a counter: exact
+    EXPECT_EQ(stored_decimals("runq_hist"), kAllDecimals);
+    EXPECT_EQ(stored_decimals("no_such_metric"), kAllDecimals);
 }
 
 }  // namespace

@@ -96,58 +96,12 @@ TEST(StoreFaults, NewerSchemaIsRefusedAndLeftUntouched) {
     auto before = read_file(dir.db()).value();
     auto h = History::open(dir.path());
     ASSERT_FALSE(h);
-    EXPECT_NE(h.error().message.find("schema_version 7, newer than this perfbpf's 2"),
+    EXPECT_NE(h.error().message.find("schema_version 7, newer than this perfbpf's 3"),
               std::string::npos)
         << h.error().message;
     EXPECT_NE(h.error().message.find(dir.db()), std::string::npos);
     EXPECT_EQ(read_file(dir.db()).value(), before);
     EXPECT_TRUE(corrupt_copies(dir).empty());
-}
-
-// A database of schema 1 (each series row holds its label text) is upgraded when opened:
-// the same series, ids and points, and schema_version 2 so an older perfbpf refuses it.
-TEST(StoreFaults, AnOlderSchemaIsUpgradedWhenOpened) {
-    test::StateDir dir;
-    std::vector<SeriesResult> before;
-    {
-        auto h = History::open(dir.path());
-        ASSERT_TRUE(h);
-        expect_usable(*h);
-        auto res = h->query(test::all_cpu(), kT0, kT0 + 5000, 0);
-        ASSERT_TRUE(res);
-        before = *res;
-    }
-    {
-        auto db = store::Db::open(dir.db());
-        ASSERT_TRUE(db);
-        ASSERT_TRUE(db->exec(R"(
-            CREATE TABLE series1(id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
-                labels TEXT NOT NULL, kind INTEGER NOT NULL, UNIQUE(metric, labels));
-            INSERT INTO series1 SELECT s.id, s.metric, l.labels, s.kind
-                FROM series s JOIN labelsets l ON l.id = s.labelset;
-            DROP TABLE series; DROP TABLE labelsets;
-            ALTER TABLE series1 RENAME TO series;
-            UPDATE meta SET value = 1 WHERE key = 'schema_version';)",
-                             "make schema 1"));
-    }
-    auto h = History::open(dir.path());
-    ASSERT_TRUE(h) << h.error().message;
-    ASSERT_EQ(h->notes().size(), 1u);
-    EXPECT_NE(h->notes()[0].find("upgraded"), std::string::npos) << h->notes()[0];
-    auto res = h->query(test::all_cpu(), kT0, kT0 + 5000, 0);
-    ASSERT_TRUE(res) << res.error().message;
-    ASSERT_EQ(res->size(), before.size());
-    for (size_t i = 0; i < before.size(); ++i) {
-        EXPECT_EQ((*res)[i].key, before[i].key);
-        EXPECT_EQ((*res)[i].points.size(), before[i].points.size());
-    }
-    // New series still go in (a label set already stored and a new one).
-    auto ids = test::intern_synthetic(*h, 30);
-    test::append_synthetic(*h, ids, kT0 + 10'000, kT0 + 15'000);
-    ASSERT_TRUE(h->flush());
-    auto db = store::Db::open(dir.db());
-    ASSERT_TRUE(db);
-    EXPECT_EQ(db->scalar("SELECT value FROM meta WHERE key = 'schema_version'", "test").value(), 2);
 }
 
 TEST(StoreFaults, FullDiskDropsWholeIntervalsAndRecoversWhenSpaceReturns) {

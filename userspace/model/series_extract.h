@@ -69,9 +69,9 @@ const std::vector<FieldInfo>& metric_catalogue();
 // The first entry for `name` (nullptr if no object has such a series).
 const FieldInfo* find_metric(std::string_view name);
 // Decimal places the history keeps of a metric's values past its first hour (-1: all):
-// gauges and levels by unit (pct and tasks to 0.01, us to 0.1, bytes whole), counters and
-// histograms exactly. Full-precision doubles of noisy gauges (cpu_pct 12.345678...) cost
-// 4-8 bytes a point in a chunk; at the resolution their sources have they are integers.
+// gauges and levels by unit (pct and tasks to 0.01, us to 0.1, bytes whole), ns to the µs
+// (-3: thousands), other counters and histograms exactly. Noisy full-precision values
+// (cpu_pct 12.345678..., ns counts) cost 2-8 bytes a point; at the resolution read, less.
 int stored_decimals(std::string_view metric);
 const FieldInfo* find_metric(std::string_view name, ObjectKind object);
 

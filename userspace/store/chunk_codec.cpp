@@ -15,6 +15,7 @@ namespace {
 
 constexpr uint8_t kVersion = 1;          // timestamps in the chunk
 constexpr uint8_t kVersionTimeline = 2;  // which intervals of a timeline the chunk has
+constexpr uint8_t kVersionGroup = 3;     // a label set's chunks of one span (ChunkGroup)
 // Integer columns are zigzag varints of deltas or of the values themselves, whichever is
 // shorter (deltas win on counters that move slowly, values on noisy ones), each divided by
 // the gcd of what it encodes (byte counts move in pages and sectors).
@@ -136,11 +137,11 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
     if (in.empty()) return fail("chunk: truncated column");
     uint8_t mode = static_cast<uint8_t>(in.front());
     in.remove_prefix(1);
-    double scale = 1;
+    int decimals = 0;  // values are integers / 10^decimals
     if (mode & kModeScaled) {
-        if (in.empty() || static_cast<uint8_t>(in.front()) > kMaxDecimals)
+        decimals = in.empty() ? kMaxDecimals + 1 : static_cast<int8_t>(in.front());
+        if (decimals > kMaxDecimals || decimals < -kMaxDecimals)
             return fail("chunk: bad column scale");
-        scale = pow10(static_cast<uint8_t>(in.front()));
         in.remove_prefix(1);
         mode &= ~kModeScaled;
         if (mode != kModeIntDelta && mode != kModeIntValue)
@@ -152,6 +153,7 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
     in.remove_prefix(len);
     std::vector<double> out;
     out.reserve(n);
+    const double scale = pow10(decimals < 0 ? -decimals : decimals);
     if (mode == kModeIntDelta || mode == kModeIntValue) {
         uint64_t gcd = 0;
         if (!get_varint(payload, gcd) || gcd == 0) return fail("chunk: bad integer column scale");
@@ -161,8 +163,8 @@ Result<std::vector<double>> decode_column(std::string_view& in, size_t n) {
             if (!get_varint(payload, z)) return fail("chunk: truncated integer column");
             int64_t v = unzigzag(z) * static_cast<int64_t>(gcd);
             prev = mode == kModeIntDelta ? prev + v : v;
-            out.push_back(scale == 1 ? static_cast<double>(prev)
-                                     : static_cast<double>(prev) / scale);
+            out.push_back(decimals >= 0 ? static_cast<double>(prev) / scale
+                                        : static_cast<double>(prev) * scale);
         }
         return out;
     }
@@ -217,20 +219,22 @@ void BitWriter::put(uint64_t value, unsigned nbits) {
 }
 
 ValueColumnEncoder::ValueColumnEncoder(int decimals)
-    : decimals_(decimals > kMaxDecimals ? kMaxDecimals : decimals),
-      scale_(decimals_ > 0 ? pow10(decimals_) : 1) {}
+    : decimals_(decimals < -kMaxDecimals ? kAllDecimals : std::min(decimals, kMaxDecimals)),
+      scale_(decimals_ == kAllDecimals ? 1 : pow10(decimals_ < 0 ? -decimals_ : decimals_)) {}
 
 void ValueColumnEncoder::add(double v) {
-    if (decimals_ >= 0 && std::isfinite(v) && std::fabs(v * scale_) <= kMaxExactInteger) {
-        // Rounded at the declared resolution; the integer form is then v * scale.
-        double q = std::nearbyint(v * scale_);
-        v = q == 0 ? 0.0 : q / scale_;
+    const bool rounds = decimals_ != kAllDecimals;
+    // The integer form: v * 10^decimals (divided by 10^-decimals when negative).
+    const double scaled = decimals_ >= 0 ? v * scale_ : v / scale_;
+    if (rounds && std::isfinite(v) && std::fabs(scaled) <= kMaxExactInteger) {
+        double q = std::nearbyint(scaled);
+        v = q == 0 ? 0.0 : decimals_ >= 0 ? q / scale_ : q * scale_;
         if (all_int_) {
             auto i = static_cast<int64_t>(q);
             put_varint(ints_, zigzag(i - prev_int_));
             prev_int_ = i;
         }
-    } else if (all_int_ && decimals_ < 0 && exact_integer(v)) {
+    } else if (all_int_ && !rounds && exact_integer(v)) {
         auto i = static_cast<int64_t>(v);
         put_varint(ints_, zigzag(i - prev_int_));
         prev_int_ = i;
@@ -302,9 +306,9 @@ void ValueColumnEncoder::finish(std::string& out) const {
     bool delta = by_delta.size() <= by_value.size();
     const std::string& payload = delta ? by_delta : by_value;
     uint8_t mode = delta ? kModeIntDelta : kModeIntValue;
-    if (decimals_ > 0) {
+    if (decimals_ != kAllDecimals && decimals_ != 0) {
         out.push_back(static_cast<char>(mode | kModeScaled));
-        out.push_back(static_cast<char>(decimals_));
+        out.push_back(static_cast<char>(static_cast<int8_t>(decimals_)));
     } else {
         out.push_back(static_cast<char>(mode));
     }
@@ -362,8 +366,24 @@ void ChunkEncoder::add(int64_t ts_ms, std::span<const double> values, const Log2
     ++count_;
 }
 
+namespace {
+
+Result<std::string> compress(const std::string& raw, int zstd_level, const char* what) {
+    std::string out(ZSTD_compressBound(raw.size()), '\0');
+    size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), zstd_level);
+    if (ZSTD_isError(n)) return fail(std::string(what) + ": zstd: " + ZSTD_getErrorName(n));
+    out.resize(n);
+    return out;
+}
+
+}  // namespace
+
 Result<std::string> ChunkEncoder::finish(int zstd_level,
                                          const std::vector<int64_t>* timeline) const {
+    return compress(finish_raw(timeline), zstd_level, "chunk");
+}
+
+std::string ChunkEncoder::finish_raw(const std::vector<int64_t>* timeline) const {
     std::string presence;
     if (timeline && !timeline->empty() && count_ > 0) {
         std::vector<int64_t> ts;
@@ -387,22 +407,72 @@ Result<std::string> ChunkEncoder::finish(int zstd_level,
         raw.push_back(static_cast<char>(delta ? kHistDelta : kHistValue));
         raw += delta ? hists_ : hist_values_;
     }
-    std::string out(ZSTD_compressBound(raw.size()), '\0');
-    size_t n = ZSTD_compress(out.data(), out.size(), raw.data(), raw.size(), zstd_level);
-    if (ZSTD_isError(n)) return fail(std::string("chunk: zstd: ") + ZSTD_getErrorName(n));
-    out.resize(n);
-    return out;
+    return raw;
 }
 
-Result<ChunkPoints> decode_chunk(std::string_view blob, const TimelineLookup& timelines) {
+Result<std::string> decompress_blob(std::string_view blob, const char* what) {
     unsigned long long size = ZSTD_getFrameContentSize(blob.data(), blob.size());
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > (1u << 30))
-        return fail("chunk: not a zstd frame with a known size");
+        return fail(std::string(what) + ": not a zstd frame with a known size");
     std::string raw(size, '\0');
     size_t n = ZSTD_decompress(raw.data(), raw.size(), blob.data(), blob.size());
     if (ZSTD_isError(n) || n != size)
-        return fail(std::string("chunk: zstd: ") +
-                    (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
+        return fail(std::string(what) +
+                    ": zstd: " + (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
+    return raw;
+}
+
+Result<ChunkPoints> decode_chunk(std::string_view blob, const TimelineLookup& timelines) {
+    auto raw = decompress_blob(blob, "chunk");
+    if (!raw) return std::unexpected(raw.error());
+    return decode_raw_chunk(*raw, timelines);
+}
+
+Result<std::string> encode_chunk_group(std::span<const ChunkGroupMember> members, int zstd_level) {
+    std::string raw;
+    raw.push_back(static_cast<char>(kVersionGroup));
+    put_varint(raw, members.size());
+    int64_t prev = 0;
+    for (const auto& m : members) {
+        put_varint(raw, zigzag(int64_t{m.series_id} - prev));
+        prev = m.series_id;
+        put_varint(raw, m.raw.size());
+        raw += m.raw;
+    }
+    return compress(raw, zstd_level, "chunk group");
+}
+
+Result<ChunkGroup> decode_chunk_group(std::string_view blob) {
+    auto raw = decompress_blob(blob, "chunk group");
+    if (!raw) return std::unexpected(raw.error());
+    ChunkGroup g;
+    g.raw = std::move(*raw);
+    std::string_view in(g.raw);
+    uint64_t n = 0;
+    if (in.empty() || static_cast<uint8_t>(in.front()) != kVersionGroup)
+        return fail("chunk group: unknown version " +
+                    std::to_string(in.empty() ? 0 : static_cast<uint8_t>(in.front())));
+    in.remove_prefix(1);
+    if (!get_varint(in, n) || n > in.size()) return fail("chunk group: bad member count");
+    g.entries.reserve(n);
+    int64_t id = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+        uint64_t delta = 0, size = 0;
+        if (!get_varint(in, delta) || !get_varint(in, size) || size > in.size())
+            return fail("chunk group: member " + std::to_string(i) + " truncated");
+        id += unzigzag(delta);
+        if (id <= 0 || id > int64_t{UINT32_MAX})
+            return fail("chunk group: bad series id " + std::to_string(id));
+        g.entries.push_back(ChunkGroup::Entry{static_cast<uint32_t>(id),
+                                              static_cast<size_t>(in.data() - g.raw.data()),
+                                              static_cast<size_t>(size)});
+        in.remove_prefix(size);
+    }
+    if (!in.empty()) return fail("chunk group: trailing bytes");
+    return g;
+}
+
+Result<ChunkPoints> decode_raw_chunk(std::string_view raw, const TimelineLookup& timelines) {
     std::string_view in(raw);
     uint8_t version = in.empty() ? 0 : static_cast<uint8_t>(in.front());
     if (version != kVersion && version != kVersionTimeline)

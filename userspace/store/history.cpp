@@ -13,37 +13,10 @@
 #include "model/series_extract.h"
 #include "store/head_row.h"
 #include "store/history_impl.h"
+#include "store/history_schema.h"
 
 namespace perfbpf {
 namespace {
-
-constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS labelsets(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS series(id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
-    labelset INTEGER NOT NULL, kind INTEGER NOT NULL, UNIQUE(metric, labelset));
-CREATE TABLE IF NOT EXISTS chunks(series_id INTEGER NOT NULL, tier INTEGER NOT NULL,
-    start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, count INTEGER NOT NULL,
-    blob BLOB NOT NULL, PRIMARY KEY(series_id, tier, start_ms)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS chunks_by_tier_start ON chunks(tier, start_ms);
-CREATE TABLE IF NOT EXISTS head(ts_ms INTEGER PRIMARY KEY, blob BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS timelines(start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL,
-    blob BLOB NOT NULL);
-)";
-
-// Schema 1 kept each series' label text in its row (and again in its unique index): a
-// process's 15 series repeated the same comm, cgroup and pid, and on a host whose
-// processes come and go that was half the file. Schema 2 keeps each label set once.
-constexpr const char* kLabelsetsFromSchema1 = R"(
-CREATE TABLE labelsets(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);
-INSERT INTO labelsets(labels) SELECT DISTINCT labels FROM series;
-CREATE TABLE series2(id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
-    labelset INTEGER NOT NULL, kind INTEGER NOT NULL, UNIQUE(metric, labelset));
-INSERT INTO series2(id, metric, labelset, kind)
-    SELECT s.id, s.metric, l.id, s.kind FROM series s JOIN labelsets l ON l.labels = s.labels;
-DROP TABLE series;
-ALTER TABLE series2 RENAME TO series;
-)";
 
 uint64_t file_size(const std::string& path) {
     struct stat st {};
@@ -149,28 +122,16 @@ Result<History> History::open(const std::string& dir, const HistoryOptions& opti
                         std::to_string(*version) + ", newer than this perfbpf's " +
                         std::to_string(kSchemaVersion) + "; refusing to use it");
     }
-    auto labels_column = db.scalar(
-        "SELECT count(*) FROM pragma_table_info('series') WHERE name = 'labels'", "read schema");
-    if (!labels_column) return std::unexpected(labels_column.error());
-    if (*labels_column) {
-        auto r = db.exec(std::string("BEGIN IMMEDIATE;") + kLabelsetsFromSchema1 +
-                             "INSERT OR REPLACE INTO meta VALUES('schema_version', " +
-                             std::to_string(kSchemaVersion) + "); COMMIT;",
-                         "upgrade " + impl->path + " to schema " + std::to_string(kSchemaVersion));
-        if (!r) {
-            (void)db.exec("ROLLBACK", "roll back the upgrade");
-            return std::unexpected(r.error());
-        }
-        impl->notes.push_back("upgraded " + impl->path + " to schema " +
-                              std::to_string(kSchemaVersion) + " (label sets stored once)");
-    }
+    auto upgraded = store::upgrade_history_schema(db, impl->path, options.chunk_ms);
+    if (!upgraded) return std::unexpected(upgraded.error());
+    if (!upgraded->empty()) impl->notes.push_back(*upgraded);
     // auto_vacuum must precede the first table; it lets retention give pages back.
     if (auto r = db.exec("PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; "
                          "PRAGMA synchronous=NORMAL;",
                          "set pragmas");
         !r)
         return std::unexpected(r.error());
-    if (auto r = db.exec(kSchema, "create schema"); !r) return std::unexpected(r.error());
+    if (auto r = store::create_history_schema(db); !r) return std::unexpected(r.error());
     if (auto r = db.exec("INSERT OR IGNORE INTO meta VALUES('schema_version', " +
                              std::to_string(kSchemaVersion) +
                              "), ('created', CAST(strftime('%s','now') AS INTEGER))",
@@ -195,18 +156,20 @@ Result<void> History::Impl::prepare_statements() {
         {&rollback, "ROLLBACK", "rollback"},
         {&insert_head, "INSERT INTO head(ts_ms, blob) VALUES(?, ?)", "insert head row"},
         {&insert_labelset, "INSERT OR IGNORE INTO labelsets(labels) VALUES(?)", "insert label set"},
+        {&find_labelset, "SELECT id FROM labelsets WHERE labels = ?", "find label set"},
+        {&insert_metric, "INSERT OR IGNORE INTO metrics(name) VALUES(?)", "insert metric"},
         {&insert_series,
          "INSERT INTO series(id, metric, labelset, kind) "
-         "VALUES(?, ?, (SELECT id FROM labelsets WHERE labels = ?), ?)",
+         "VALUES(?, (SELECT id FROM metrics WHERE name = ?), ?, ?)",
          "insert series"},
         {&insert_chunk,
-         "INSERT OR REPLACE INTO chunks(series_id, tier, start_ms, end_ms, count, blob) "
-         "VALUES(?, ?, ?, ?, ?, ?)",
+         "INSERT OR REPLACE INTO chunks(labelset, tier, start_ms, end_ms, blob) "
+         "VALUES(?, ?, ?, ?, ?)",
          "insert chunk"},
         {&set_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", "write meta"},
         {&find_series,
          "SELECT s.id, s.kind FROM series s JOIN labelsets l ON l.id = s.labelset "
-         "WHERE s.metric = ? AND l.labels = ?",
+         "JOIN metrics m ON m.id = s.metric WHERE m.name = ? AND l.labels = ?",
          "find series"},
         {&insert_timeline,
          "INSERT OR REPLACE INTO timelines(start_ms, end_ms, blob) VALUES(?, ?, ?)",
@@ -221,13 +184,13 @@ Result<void> History::Impl::prepare_statements() {
     return {};
 }
 
-// Reads the series table in id order: fn(id, key, kind) for each row.
+// Reads the series table in id order: fn(id, key, kind, labelset) for each row.
 template <class Fn>
 static Result<void> read_series_table(store::Db& db, const std::string& path, Fn&& fn,
                                       SeriesId after = 0) {
     auto s = db.prepare(
-        "SELECT s.id, s.metric, l.labels, s.kind FROM series s JOIN labelsets l "
-        "ON l.id = s.labelset WHERE s.id > ? ORDER BY s.id",
+        "SELECT s.id, m.name, l.labels, s.kind, s.labelset FROM series s JOIN labelsets l "
+        "ON l.id = s.labelset JOIN metrics m ON m.id = s.metric WHERE s.id > ? ORDER BY s.id",
         "read series");
     if (!s) return std::unexpected(s.error());
     s->bind(1, int64_t{after});
@@ -247,17 +210,17 @@ static Result<void> read_series_table(store::Db& db, const std::string& path, Fn
         }
         if (id == 0 || id > 100'000'000)
             return fail("history: " + path + ": series id " + std::to_string(id) + " out of range");
-        fn(id, std::move(key), static_cast<MetricKind>(s->int64(3)));
+        fn(id, std::move(key), static_cast<MetricKind>(s->int64(3)), s->int64(4));
     }
 }
 
 Result<void> History::Impl::load_new_series() {
     return read_series_table(
         db, path,
-        [&](SeriesId id, SeriesKey key, MetricKind kind) {
+        [&](SeriesId id, SeriesKey key, MetricKind kind, int64_t labelset) {
             if (series.size() < id) series.resize(id, SeriesInfo{MetricKind::gauge, false});
             ids[key] = id;
-            series[id - 1] = SeriesInfo{kind, true, stored_decimals(key.metric)};
+            series[id - 1] = SeriesInfo{kind, true, stored_decimals(key.metric), labelset};
             resident[id] = ResidentSeries{std::move(key), kNone};
         },
         static_cast<SeriesId>(series.size()));
@@ -410,7 +373,7 @@ Result<void> History::Impl::for_each_series(
         }
         return {};
     }
-    return read_series_table(db, path, [&](SeriesId id, SeriesKey key, MetricKind) {
+    return read_series_table(db, path, [&](SeriesId id, SeriesKey key, MetricKind, int64_t) {
         if (id <= series.size() && series[id - 1].persisted) fn(id, key);
     });
 }
@@ -472,9 +435,19 @@ Result<void> History::Impl::insert_interval(int64_t ts_ms) {
             std::string labels = canonical_labels(key.labels);
             insert_labelset.bind(1, labels);
             if (auto ins = insert_labelset.run(); !ins) return ins;
+            find_labelset.bind(1, labels);
+            auto found = find_labelset.step();
+            int64_t labelset = found && *found ? find_labelset.int64(0) : 0;
+            find_labelset.reset();
+            if (!found) return std::unexpected(found.error());
+            if (labelset == 0)
+                return fail("history: " + path + ": label set " + labels + " vanished");
+            series[id - 1].labelset = labelset;
+            insert_metric.bind(1, key.metric);
+            if (auto ins = insert_metric.run(); !ins) return ins;
             insert_series.bind(1, int64_t{id})
                 .bind(2, key.metric)
-                .bind(3, labels)
+                .bind(3, labelset)
                 .bind(4, static_cast<int64_t>(series[id - 1].kind));
             if (auto ins = insert_series.run(); !ins) return ins;
         }

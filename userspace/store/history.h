@@ -1,9 +1,9 @@
 // The embedded history: months of every series perfbpf collects, in one SQLite file
 // (`history.db`, WAL) in a state directory. Each interval is one row of the head (all
 // series' values, so ingest is one insert); a complete head span is transposed into
-// compressed per-series chunks (chunk_codec.h); complete minutes and hours are rolled up
-// into coarser tiers that keep min/max/sum/count/last and merged histogram slots; age and a
-// disk budget bound each tier. Pure userspace: no kernel calls.
+// compressed per-series chunks, grouped by label set (chunk_codec.h); complete minutes and hours
+// are rolled up into coarser tiers that keep min/max/sum/count/last and merged histogram slots; age
+// and a disk budget bound each tier. Pure userspace: no kernel calls.
 #pragma once
 
 #include <array>
@@ -61,9 +61,10 @@ struct SeriesResult {
 class History {
   public:
     // 2: raw chunks may name a timeline (table timelines) instead of holding timestamps,
-    // and label sets are stored once (table labelsets). A version 1 database is upgraded
-    // when opened (its chunks stay readable as they are).
-    static constexpr int64_t kSchemaVersion = 2;
+    // and label sets are stored once (table labelsets). 3: metric names stored once (table
+    // metrics) and one chunk row per label set and span (ChunkGroup). A version 1 or 2
+    // database is upgraded when opened (history_schema.h).
+    static constexpr int64_t kSchemaVersion = 3;
 
     // Opens or creates DIR/history.db. A corrupt or unreadable database is moved aside to
     // history.db.corrupt-<unix time> (with -wal/-shm) and a fresh one created (see notes());

@@ -16,16 +16,25 @@ int64_t align_down(int64_t ts, int64_t span) {
 
 }  // namespace
 
-Result<void> History::Impl::write_chunk(SeriesId id, Tier tier, const store::ChunkEncoder& enc,
+Result<void> History::Impl::write_group(int64_t labelset, Tier tier,
+                                        std::span<const GroupMember> members,
                                         const std::vector<int64_t>* timeline) {
-    auto blob = enc.finish(9, timeline);
+    if (members.empty()) return {};
+    std::vector<store::ChunkGroupMember> raw;
+    raw.reserve(members.size());
+    int64_t first = members.front().enc->first_ts(), last = members.front().enc->last_ts();
+    for (const auto& m : members) {
+        raw.push_back(store::ChunkGroupMember{m.id, m.enc->finish_raw(timeline)});
+        first = std::min(first, m.enc->first_ts());
+        last = std::max(last, m.enc->last_ts());
+    }
+    auto blob = store::encode_chunk_group(raw);
     if (!blob) return std::unexpected(blob.error());
-    insert_chunk.bind(1, int64_t{id})
+    insert_chunk.bind(1, labelset)
         .bind(2, static_cast<int64_t>(tier))
-        .bind(3, enc.first_ts())
-        .bind(4, enc.last_ts())
-        .bind(5, static_cast<int64_t>(enc.count()))
-        .bind_blob(6, *blob);
+        .bind(3, first)
+        .bind(4, last)
+        .bind_blob(5, *blob);
     return insert_chunk.run();
 }
 
@@ -100,13 +109,16 @@ Result<void> History::Impl::compact(int64_t before_ms) {
             auto it = timeline.find(w);
             return it == timeline.end() ? nullptr : &it->second;
         };
+        // By label set and span: closed chunks come first, in time order, then the open ones.
+        std::map<std::pair<int64_t, int64_t>, std::vector<GroupMember>> groups;
         for (const auto& d : done_ids)
-            if (auto w = write_chunk(d.id, Tier::raw, *done[d.index], timeline_of(d.window)); !w)
-                return w;
+            groups[{labelset(d.id), d.window}].push_back(GroupMember{d.id, done[d.index].get()});
         for (SeriesId id = 1; id < open.size(); ++id)
             if (open[id])
-                if (auto w = write_chunk(id, Tier::raw, *open[id], timeline_of(window[id])); !w)
-                    return w;
+                groups[{labelset(id), window[id]}].push_back(GroupMember{id, open[id].get()});
+        for (const auto& [key, members] : groups)
+            if (auto w = write_group(key.first, Tier::raw, members, timeline_of(key.second)); !w)
+                return w;
         return set_watermark(0, before_ms);
     });
     if (!r) return r;
@@ -156,42 +168,62 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
     const int64_t res = kTierResolutionMs[t];
     return transaction([&]() -> Result<void> {
         auto rows = db.prepare(
-            "SELECT series_id, blob FROM chunks WHERE tier = ? AND start_ms >= ? AND start_ms < ? "
-            "ORDER BY series_id, start_ms",
+            "SELECT labelset, blob FROM chunks WHERE tier = ? AND start_ms >= ? AND start_ms < ? "
+            "ORDER BY labelset, start_ms",
             "read chunks for rollup");
         if (!rows) return std::unexpected(rows.error());
         rows->bind(1, static_cast<int64_t>(t - 1)).bind(2, from_ms).bind(3, to_ms);
-        SeriesId current = 0;
-        store::AggSeries buckets, points;
+        int64_t current = 0;
+        std::map<SeriesId, store::AggSeries> buckets;  // of the current label set
+        store::AggSeries points;
         auto write = [&]() -> Result<void> {
-            if (current == 0 || buckets.points.empty()) return {};
-            bool hist = is_hist(current);
-            store::ChunkEncoder enc(store::chunk_columns(tier, hist), hist, decimals(current));
-            for (size_t i = 0; i < buckets.points.size(); ++i)
-                store::add_point(enc, tier, hist, buckets.points[i].ts_ms, buckets.points[i].agg,
-                                 hist ? &buckets.hists[i] : nullptr);
+            std::vector<std::unique_ptr<store::ChunkEncoder>> encs;
+            std::vector<GroupMember> members;
+            for (auto& [id, b] : buckets) {
+                if (b.points.empty()) continue;
+                bool hist = is_hist(id);
+                // Rounding to tens or more would round the count column too; the raw
+                // tier's values were rounded already, and the integer columns' gcd keeps
+                // their sums and extremes as small.
+                int d = decimals(id) < 0 ? store::kAllDecimals : decimals(id);
+                encs.push_back(std::make_unique<store::ChunkEncoder>(
+                    store::chunk_columns(tier, hist), hist, d));
+                for (size_t i = 0; i < b.points.size(); ++i)
+                    store::add_point(*encs.back(), tier, hist, b.points[i].ts_ms, b.points[i].agg,
+                                     hist ? &b.hists[i] : nullptr);
+                members.push_back(GroupMember{id, encs.back().get()});
+            }
             buckets.clear();
-            return write_chunk(current, tier, enc);
+            return write_group(current, tier, members);
         };
         while (true) {
             auto row = rows->step();
             if (!row) return std::unexpected(row.error());
             if (!*row) break;
-            auto id = static_cast<SeriesId>(rows->int64(0));
-            if (id != current) {
+            int64_t set = rows->int64(0);
+            if (set != current) {
                 if (auto w = write(); !w) return w;
-                current = id;
-                buckets.histogram = points.histogram = is_hist(id);
+                current = set;
             }
-            auto decoded = store::decode_chunk(rows->blob(1), timelines());
-            points.clear();
-            if (!decoded || !store::chunk_aggs(*decoded, src, from_ms, to_ms - 1, points)) {
+            auto group = store::decode_chunk_group(rows->blob(1));
+            if (!group) {
                 ++deferred;  // a damaged chunk is left out of the rollup, not the whole span
                 continue;
             }
-            for (size_t i = 0; i < points.points.size(); ++i)
-                buckets.merge_into(points.points[i].ts_ms, points.points[i].agg,
-                                   points.histogram ? &points.hists[i] : nullptr, res);
+            for (const auto& e : group->entries) {
+                auto decoded = store::decode_raw_chunk(group->member(e), timelines());
+                points.clear();
+                points.histogram = is_hist(e.series_id);
+                if (!decoded || !store::chunk_aggs(*decoded, src, from_ms, to_ms - 1, points)) {
+                    ++deferred;
+                    continue;
+                }
+                auto& b = buckets[e.series_id];
+                b.histogram = points.histogram;
+                for (size_t i = 0; i < points.points.size(); ++i)
+                    b.merge_into(points.points[i].ts_ms, points.points[i].agg,
+                                 points.histogram ? &points.hists[i] : nullptr, res);
+            }
         }
         if (auto w = write(); !w) return w;
         return set_watermark(t, to_ms);

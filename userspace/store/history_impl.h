@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -23,7 +24,8 @@ inline constexpr int64_t kNone = std::numeric_limits<int64_t>::min();
 struct SeriesInfo {
     MetricKind kind;
     bool persisted;
-    int decimals = -1;  // kept in chunks (stored_decimals of its metric)
+    int decimals = store::kAllDecimals;  // kept in chunks (stored_decimals of its metric)
+    int64_t labelset = 0;                // its chunks are grouped by it; 0 until stored
 };
 
 // A series' key, for interning and for matching selectors. The writer forgets the keys of
@@ -66,8 +68,8 @@ struct History::Impl {
     uint64_t deferred = 0;
     std::string row;  // reused encoding buffer
 
-    store::Stmt begin, commit, rollback, insert_head, insert_labelset, insert_series, insert_chunk,
-        set_meta, find_series, insert_timeline, find_timeline;
+    store::Stmt begin, commit, rollback, insert_head, insert_labelset, find_labelset, insert_metric,
+        insert_series, insert_chunk, set_meta, find_series, insert_timeline, find_timeline;
     std::map<int64_t, std::vector<int64_t>> timeline_cache;  // by first timestamp
 
     // Decodes chunks that name a timeline (read from the timelines table, cached).
@@ -99,11 +101,19 @@ struct History::Impl {
     // Completed spans of each coarser tier from the tier below it.
     Result<void> roll_up();
     Result<void> roll_up_window(Tier tier, int64_t from_ms, int64_t to_ms);
-    Result<void> write_chunk(SeriesId id, Tier tier, const store::ChunkEncoder& enc,
+    // One label set's chunks of one span (ids may repeat, in time order) as one row.
+    struct GroupMember {
+        SeriesId id;
+        const store::ChunkEncoder* enc;
+    };
+    Result<void> write_group(int64_t labelset, Tier tier, std::span<const GroupMember> members,
                              const std::vector<int64_t>* timeline = nullptr);
 
     int decimals(SeriesId id) const {
-        return id >= 1 && id <= series.size() ? series[id - 1].decimals : -1;
+        return id >= 1 && id <= series.size() ? series[id - 1].decimals : store::kAllDecimals;
+    }
+    int64_t labelset(SeriesId id) const {
+        return id >= 1 && id <= series.size() ? series[id - 1].labelset : 0;
     }
     bool is_hist(SeriesId id) const {
         return id >= 1 && id <= series.size() && series[id - 1].kind == MetricKind::histogram;

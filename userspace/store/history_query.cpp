@@ -1,6 +1,7 @@
 // Reading series back: the tier that fits the step, finer tiers and the head for what it
 // has not rolled up yet, aggregated per step.
 #include <algorithm>
+#include <map>
 
 #include "store/head_row.h"
 #include "store/history_impl.h"
@@ -80,8 +81,12 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
     std::vector<store::AggSeries> points(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) points[i].histogram = im.is_hist(ids[i]);
 
+    // Chunks hold a label set's series together: each group is read once for all the
+    // matched series it holds.
+    std::map<int64_t, std::vector<SeriesId>> by_labelset;
+    for (SeriesId id : ids) by_labelset[im.labelset(id)].push_back(id);
     auto chunks = im.db.prepare(
-        "SELECT blob FROM chunks WHERE series_id = ? AND tier = ? AND end_ms >= ? AND "
+        "SELECT blob FROM chunks WHERE labelset = ? AND tier = ? AND end_ms >= ? AND "
         "start_ms <= ? ORDER BY start_ms",
         "read chunks for query");
     if (!chunks) return std::unexpected(chunks.error());
@@ -92,21 +97,26 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
         if (k < top && im.wm[k + 1] != kNone) lo = std::max(lo, im.wm[k + 1]);
         int64_t hi = im.wm[k] == kNone ? kNone : std::min(to_ms, im.wm[k] - 1);
         if (hi == kNone || lo > hi) continue;
-        for (size_t i = 0; i < ids.size(); ++i) {
-            chunks->bind(1, int64_t{ids[i]})
-                .bind(2, static_cast<int64_t>(k))
-                .bind(3, lo)
-                .bind(4, hi);
+        for (const auto& [labelset, members] : by_labelset) {
+            chunks->bind(1, labelset).bind(2, static_cast<int64_t>(k)).bind(3, lo).bind(4, hi);
             while (true) {
                 auto row = chunks->step();
                 if (!row) return std::unexpected(row.error());
                 if (!*row) break;
-                auto decoded = store::decode_chunk(chunks->blob(0), im.timelines());
-                if (!decoded)
-                    return fail("history: " + im.path + ": series " + std::to_string(ids[i]) +
-                                ": " + decoded.error().message);
-                auto r = store::chunk_aggs(*decoded, static_cast<Tier>(k), lo, hi, points[i]);
-                if (!r) return std::unexpected(r.error());
+                auto group = store::decode_chunk_group(chunks->blob(0));
+                if (!group)
+                    return fail("history: " + im.path + ": label set " + std::to_string(labelset) +
+                                ": " + group.error().message);
+                for (const auto& e : group->entries) {
+                    if (e.series_id >= slot.size() || slot[e.series_id] < 0) continue;
+                    auto decoded = store::decode_raw_chunk(group->member(e), im.timelines());
+                    if (!decoded)
+                        return fail("history: " + im.path + ": series " +
+                                    std::to_string(e.series_id) + ": " + decoded.error().message);
+                    auto r = store::chunk_aggs(*decoded, static_cast<Tier>(k), lo, hi,
+                                               points[slot[e.series_id]]);
+                    if (!r) return std::unexpected(r.error());
+                }
             }
             chunks->reset();
         }
