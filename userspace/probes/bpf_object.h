@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "model/snapshot.h"
+#include "model/probe_status.h"
 #include "util/fd.h"
 #include "util/result.h"
 
