@@ -120,7 +120,6 @@ std::unique_ptr<Collector> family_collector(const std::set<std::string>& familie
                                             uint64_t interval_ns) {
     CollectorOptions o;
     o.interval_ns = interval_ns;
-    o.probes.interval_ns = interval_ns;
     o.families = families;
     auto c = Collector::create(o);
     EXPECT_TRUE(c) << c.error().message;

@@ -327,7 +327,6 @@ int run_top(TopOptions o) {
     CollectorOptions co;
     const double interval_s = o.interval_s.value_or(config->interval_s);
     co.interval_ns = static_cast<uint64_t>(std::llround(interval_s * 1e9));
-    co.probes.interval_ns = co.interval_ns;
     co.probes.sample_hz = config->sample_hz;
     co.command = "top";
     co.filter = filter;

@@ -30,7 +30,6 @@ void run_family(const FamilyCheck& check, const Selection& selection, std::vecto
     auto stats = enable_run_stats();
     CollectorOptions opts;
     opts.interval_ns = 1'000'000'000;
-    opts.probes.interval_ns = opts.interval_ns;
     opts.families = {check.family};
     opts.command = "selftest";
     auto collector = Collector::create(opts);
