@@ -397,7 +397,10 @@ void add_top(CLI::App& app) {
                     "Plain text: only this table, every interval (processes, cgroups, devices, "
                     "cpus; default the processes, then the devices that did I/O)")
         ->type_name("VIEW")
-        ->check(CLI::IsMember({"processes", "cgroups", "devices", "cpus"}));
+        ->check([](const std::string& v) {
+            auto view = kTopViewNames.parse(v);
+            return view ? std::string() : view.error().message;
+        });
     cmd->add_option("--sort", opts->sort,
                     "Plain text: sort the table by this column, by id or title (cpu, rss, "
                     "runq, read, iolat, tx, retrans; util, p99 for devices), high first")

@@ -10,11 +10,14 @@
 
 #include "model/histogram.h"
 #include "model/series.h"
+#include "util/enum_table.h"
 
 namespace perfbpf {
 
 // The storage tiers: raw intervals, then minute and hour rollups.
 enum class Tier : uint8_t { raw = 0, minute = 1, hour = 2 };
+inline constexpr auto kTierNames =
+    enum_table<Tier>("tier", {{Tier::raw, "raw"}, {Tier::minute, "1m"}, {Tier::hour, "1h"}});
 inline constexpr size_t kTiers = 3;
 // Resolution of each tier's points (raw: the collection interval itself).
 inline constexpr std::array<int64_t, kTiers> kTierResolutionMs = {0, 60'000, 3'600'000};

@@ -5,18 +5,6 @@
 
 namespace perfbpf::selftest {
 
-const char* outcome_name(Outcome o) {
-    switch (o) {
-        case Outcome::pass:
-            return "pass";
-        case Outcome::fail:
-            return "FAIL";
-        case Outcome::skip:
-            return "skip";
-    }
-    return "skip";
-}
-
 const ProcessSample* find_process(const Snapshot& s, int pid) {
     auto it = std::find_if(s.processes.begin(), s.processes.end(),
                            [&](const ProcessSample& p) { return p.pid == pid; });
