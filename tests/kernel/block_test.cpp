@@ -61,7 +61,6 @@ std::optional<LoopDevice> make_loop(std::string* why) {
 std::unique_ptr<Collector> block_collector() {
     CollectorOptions o;
     o.interval_ns = 500'000'000;
-    o.probes.interval_ns = o.interval_ns;
     o.families = {"sched", "block"};  // sched reports the exit, so the entry is cleaned up
     auto c = Collector::create(o);
     EXPECT_TRUE(c) << c.error().message;

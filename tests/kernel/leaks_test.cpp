@@ -32,16 +32,8 @@ namespace {
 using nlohmann::json;
 using test::Child;
 using test::fixture;
+using test::marker_line;
 using test::TempDir;
-
-int marker_line(const std::string& source, const std::string& marker) {
-    std::ifstream in(std::string(PERFBPF_FIXTURES_DIR) + "/" + source);
-    std::string line;
-    for (int n = 1; std::getline(in, line); ++n)
-        if (line.find(marker) != std::string::npos) return n;
-    ADD_FAILURE() << "marker " << marker << " not in " << source;
-    return -1;
-}
 
 struct Trace {
     int status = -1;

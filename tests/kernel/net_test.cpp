@@ -29,7 +29,6 @@ constexpr uint64_t kMiB = 1024 * 1024;
 std::unique_ptr<Collector> net_collector(uint64_t interval_ns) {
     CollectorOptions o;
     o.interval_ns = interval_ns;
-    o.probes.interval_ns = interval_ns;
     o.families = {"sched", "net"};  // sched announces process exits
     auto c = Collector::create(o);
     EXPECT_TRUE(c) << c.error().message;

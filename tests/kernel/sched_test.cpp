@@ -20,7 +20,6 @@ using test::fixture;
 std::unique_ptr<Collector> sched_collector(uint64_t interval_ns, bool measure_waits = false) {
     CollectorOptions o;
     o.interval_ns = interval_ns;
-    o.probes.interval_ns = interval_ns;
     o.probes.sched_measure_waits = measure_waits;
     o.families = {"sched"};
     auto c = Collector::create(o);
@@ -96,6 +95,26 @@ INSTANTIATE_TEST_SUITE_P(SchedProbe, SchedModes, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                              return info.param ? "MeasuredWaits" : "KernelCounters";
                          });
+
+// Callers set only CollectorOptions::interval_ns: the probes (the sched family's flush
+// period is 2 % of it) and each snapshot follow it, not ProbeOptions' 1 s default.
+TEST(SchedProbe, ProbesAndSnapshotsTakeTheCollectorsInterval) {
+    PERFBPF_REQUIRE_ROOT();
+    constexpr uint64_t kInterval = 400'000'000;
+    auto collector = sched_collector(kInterval);
+    ASSERT_TRUE(collector);
+    EXPECT_EQ(collector->probe_options().interval_ns, kInterval);
+    Snapshot s = collector->next();
+    // At least the interval (next() waits for its end); no upper bound: a loaded machine
+    // stretches it.
+    EXPECT_GE(s.interval_ns, kInterval);
+    // A later interval (the daemon's governor) changes how long snapshots wait, while the
+    // loaded probes keep theirs.
+    collector->set_interval(2 * kInterval);
+    s = collector->next();
+    EXPECT_GE(s.interval_ns, 2 * kInterval);
+    EXPECT_EQ(collector->probe_options().interval_ns, kInterval);
+}
 
 }  // namespace
 }  // namespace perfbpf

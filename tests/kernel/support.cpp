@@ -39,18 +39,6 @@ std::string missing_root_reason() {
     return {};
 }
 
-TempDir::TempDir() {
-    char tmpl[] = "/tmp/perfbpf-test.XXXXXX";
-    if (mkdtemp(tmpl)) path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-    if (!path_.empty()) {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-}
-
 std::string in_netns(const std::string& netns, const std::string& cmd) {
     return "nsenter --net=/run/netns/" + netns + " " + cmd;
 }
@@ -120,7 +108,6 @@ std::unique_ptr<Collector> family_collector(const std::set<std::string>& familie
                                             uint64_t interval_ns) {
     CollectorOptions o;
     o.interval_ns = interval_ns;
-    o.probes.interval_ns = interval_ns;
     o.families = families;
     auto c = Collector::create(o);
     EXPECT_TRUE(c) << c.error().message;
@@ -209,10 +196,6 @@ std::string slurp(const std::string& path) {
 
 std::string perfbpf_binary() {
     return PERFBPF_BINARY;
-}
-
-std::string fixture(const std::string& name) {
-    return std::string(PERFBPF_FIXTURE_BIN_DIR) + "/" + name;
 }
 
 std::string run_perfbpf(const std::string& args, int* status) {

@@ -17,6 +17,8 @@
 #include "selftest/cgroup.h"
 #include "selftest/loop.h"
 #include "selftest/workload.h"
+#include "support/fixtures.h"
+#include "support/temp_dir.h"
 
 namespace perfbpf::test {
 
@@ -45,18 +47,6 @@ bool in_ci();
 // A child process we started: killed (SIGKILL, by pid) and reaped on destruction.
 // Child::spawn(argv, cpu) execs argv, pinned to `cpu` when >= 0.
 using Child = selftest::Worker;
-
-class TempDir {
-  public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 // Runs a shell command, returns its stdout; `status` receives the exit status.
 std::string run_command(const std::string& cmd, int* status = nullptr);
@@ -134,7 +124,6 @@ int free_loopback_port();
 bool maps_path_containing(int pid, const std::string& name);
 
 std::string perfbpf_binary();
-std::string fixture(const std::string& name);
 
 // Runs `perfbpf ARGS` and returns stdout; `status` receives the exit status.
 std::string run_perfbpf(const std::string& args, int* status = nullptr);

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <thread>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -125,7 +125,7 @@ TEST(AlertReceivers, UnreachableReceiverQueueIsBoundedAndDropsAreCounted) {
 
 TEST(AlertReceivers, ExecHookGetsTheAlertInItsEnvironment) {
     test::TempDir dir;
-    const std::string script = dir.path + "/hook.sh", out = dir.path + "/out";
+    const std::string script = dir.path() + "/hook.sh", out = dir.path() + "/out";
     {
         std::ofstream f(script);
         f << "#!/bin/sh\necho \"$PERFBPF_ALERT_NAME $PERFBPF_ALERT_SEVERITY\" > " << out << "\n";

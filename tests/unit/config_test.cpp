@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace perfbpf {
 namespace {
@@ -104,18 +104,18 @@ TEST(Config, DevicesFifosAndHugeFilesAreRefusedWithoutReading) {
     EXPECT_NE(zero.error().message.find("/dev/zero is not a regular file"), std::string::npos)
         << zero.error().message;
     test::TempDir d;
-    const std::string fifo = d.path + "/fifo";
+    const std::string fifo = d.path() + "/fifo";
     ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
     auto f = load_config(fifo);  // blocked in open() before: nobody writes it
     ASSERT_FALSE(f);
     EXPECT_NE(f.error().message.find("not a regular file"), std::string::npos);
-    const std::string big = d.path + "/big.toml";
+    const std::string big = d.path() + "/big.toml";
     std::ofstream(big) << std::string(kMaxConfigBytes, '#') << "\n";
     auto b = load_config(big);
     ASSERT_FALSE(b);
     EXPECT_NE(b.error().message.find("larger than 1048576 bytes"), std::string::npos)
         << b.error().message;
-    const std::string ok = d.path + "/ok.toml";
+    const std::string ok = d.path() + "/ok.toml";
     std::ofstream(ok) << "[top]\ninterval = 2\n";
     auto c = load_config(ok);
     ASSERT_TRUE(c) << c.error().message;

@@ -11,18 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "support/fixtures.h"
+#include "support/temp_dir.h"
 #include "symbolize/dwarf_unwind.h"
 #include "symbolize/proc_maps.h"
 #include "symbolize/symbolizer.h"
-#include "temp_dir.h"
 #include "util/files.h"
 
 namespace perfbpf {
 namespace {
-
-std::string bin(const std::string& name) {
-    return std::string(PERFBPF_FIXTURE_BIN_DIR) + "/" + name;
-}
 
 struct Recording {
     UserRegs regs;
@@ -36,7 +33,7 @@ struct Recording {
 Recording record(const std::string& fixture, const std::string& dir) {
     Recording r;
     const std::string file = dir + "/" + fixture + ".rec";
-    const std::string cmd = bin(fixture) + " --record " + file;
+    const std::string cmd = test::fixture(fixture) + " --record " + file;
     const int status = std::system(cmd.c_str());
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << cmd;
     std::ifstream in(file, std::ios::binary);
@@ -85,7 +82,7 @@ std::string joined(const std::vector<std::string>& v) {
 
 TEST(DwarfUnwind, RecordedStackWithoutFramePointersReachesStart) {
     test::TempDir dir;
-    Recording rec = record("growth_chain", dir.path);
+    Recording rec = record("growth_chain", dir.path());
     ASSERT_FALSE(rec.stack.empty());
     UnwoundStack st = unwind_recording(rec);
     Symbolizer sym;
@@ -101,7 +98,7 @@ TEST(DwarfUnwind, RecordedStackWithoutFramePointersReachesStart) {
 
 TEST(DwarfUnwind, StrippedProgramUnwindsByEhFrameAlone) {
     test::TempDir dir;
-    Recording rec = record("growth_chain_stripped", dir.path);
+    Recording rec = record("growth_chain_stripped", dir.path());
     ASSERT_FALSE(rec.stack.empty());
     UnwoundStack st = unwind_recording(rec);
     ASSERT_GE(st.ips.size(), 4u);
@@ -115,7 +112,7 @@ TEST(DwarfUnwind, StrippedProgramUnwindsByEhFrameAlone) {
         EXPECT_NE(m->path.find("growth_chain_stripped"), std::string::npos) << m->path;
         auto vaddr = sym.file_vaddr(*m, st.ips[i]);
         ASSERT_TRUE(vaddr);
-        auto frames = sym.file(bin("growth_chain"), *vaddr, i > 0);
+        auto frames = sym.file(test::fixture("growth_chain"), *vaddr, i > 0);
         ASSERT_FALSE(frames.empty());
         EXPECT_EQ(frames.back().function, expected[i]) << "frame " << i;
     }
@@ -123,7 +120,7 @@ TEST(DwarfUnwind, StrippedProgramUnwindsByEhFrameAlone) {
 
 TEST(DwarfUnwind, SliceTooShortStopsEarlyAndIsNotWhole) {
     test::TempDir dir;
-    Recording rec = record("growth_chain", dir.path);
+    Recording rec = record("growth_chain", dir.path());
     ASSERT_GE(rec.stack.size(), 64u);
     DwarfUnwinder unwinder;
     unwinder.add_modules(rec.maps);

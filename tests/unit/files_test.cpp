@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -11,7 +11,7 @@ namespace {
 
 TEST(ReadRegularFile, ExactlyTheLimitIsReadOneByteMoreIsRefused) {
     test::TempDir d;
-    const std::string path = d.path + "/f";
+    const std::string path = d.path() + "/f";
     std::ofstream(path) << "0123456789";
     auto ok = read_regular_file(path, 10);
     ASSERT_TRUE(ok) << ok.error().message;
@@ -19,7 +19,7 @@ TEST(ReadRegularFile, ExactlyTheLimitIsReadOneByteMoreIsRefused) {
     auto over = read_regular_file(path, 9);
     ASSERT_FALSE(over);
     EXPECT_EQ(over.error().message, path + " is larger than 9 bytes: refusing to read it");
-    auto missing = read_regular_file(d.path + "/none", 10);
+    auto missing = read_regular_file(d.path() + "/none", 10);
     ASSERT_FALSE(missing);
     EXPECT_NE(missing.error().message.find("No such file"), std::string::npos);
     // procfs reports size 0: the bound is enforced while reading, not from stat.

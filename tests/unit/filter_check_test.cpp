@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace perfbpf::tune {
 namespace {
@@ -17,11 +17,11 @@ const std::string kFixtures = PERFBPF_FIXTURES_DIR;
 struct FilterCheck : ::testing::Test {
     FilterCheck() {
         roots.sys = kFixtures + "/sys";
-        roots.netns_dir = netns.path;
+        roots.netns_dir = netns.path();
         roots.cgroup2 = kFixtures + "/cgroups/v2";
         roots.cgroup1 = {{"cpu", kFixtures + "/cgroups/v1/cpu"},
                          {"memory", kFixtures + "/cgroups/v1/memory"}};
-        std::ofstream(netns.path + "/blue");
+        std::ofstream(netns.path() + "/blue");
     }
     std::string error_of(ScopeFilter f) {
         auto r = check_filter(f, roots);
@@ -51,7 +51,7 @@ TEST_F(FilterCheck, MissingObjectsAreNamed) {
     EXPECT_NE(error_of(dev), "");
     ScopeFilter ns;
     ns.netns = {"nosuch"};
-    EXPECT_EQ(error_of(ns), "no network namespace 'nosuch' (not in " + netns.path + ")");
+    EXPECT_EQ(error_of(ns), "no network namespace 'nosuch' (not in " + netns.path() + ")");
     ScopeFilter cg;
     cg.cgroups = {"/no/such"};
     EXPECT_EQ(error_of(cg),

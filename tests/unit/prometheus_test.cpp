@@ -15,7 +15,7 @@
 
 #include "detect/alert_rules.h"
 #include "sinks/snapshot_record.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace perfbpf {
 namespace {
@@ -249,8 +249,8 @@ TEST(Prometheus, PromtoolAcceptsARecordedInterval) {
     const std::string page = x.render(status);
 
     test::TempDir dir;
-    const std::string in = dir.path + "/metrics.txt";
-    const std::string out = dir.path + "/promtool.out";
+    const std::string in = dir.path() + "/metrics.txt";
+    const std::string out = dir.path() + "/promtool.out";
     std::ofstream(in) << page;
     const std::string cmd = "/usr/bin/promtool check metrics < " + in + " > " + out + " 2>&1";
     const int rc = std::system(cmd.c_str());

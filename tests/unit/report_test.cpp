@@ -11,7 +11,7 @@
 #include "sinks/incident_json.h"
 #include "sinks/report.h"
 #include "store_test_support.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 #include "tune/journal.h"
 
 namespace perfbpf {
@@ -204,7 +204,7 @@ TEST_F(ReportTest, TuneChangesInRangeWithTheirOutcome) {
     const tune::KnobId knob{tune::KnobKind::block_queue, "read_ahead_kb",
                             tune::Scope::device("sda")};
     {
-        auto j = tune::Journal::open(state.path, "test");
+        auto j = tune::Journal::open(state.path(), "test");
         ASSERT_TRUE(j) << j.error().message;
         ASSERT_TRUE(j->original(knob, "sda read_ahead_kb", "diskseq 1", "128"));
         auto first =
@@ -219,7 +219,7 @@ TEST_F(ReportTest, TuneChangesInRangeWithTheirOutcome) {
         ASSERT_TRUE(j->outcome(*first, tune::Outcome::kept, "throughput up 30 %"));
         ASSERT_TRUE(j->outcome(*second, tune::Outcome::reverted, "no gain"));
     }
-    auto journal = tune::Journal::load(state.path);
+    auto journal = tune::Journal::load(state.path());
     ASSERT_TRUE(journal) << journal.error().message;
     // The daemon's auto-tune made the second for an alert (its record in incidents.jsonl).
     ASSERT_EQ(journal->history.size(), 2u);

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "sinks/snapshot_record.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 #include "tune/journal.h"
 #include "util/files.h"
 #include "util/safe_open.h"
@@ -22,7 +22,7 @@ using test::TempDir;
 
 // A file outside the state dir that a planted symlink points at.
 struct Victim {
-    explicit Victim(const TempDir& d) : path(d.path + "/victim") {
+    explicit Victim(const TempDir& d) : path(d.path() + "/victim") {
         std::ofstream(path) << "precious\n";
     }
     bool untouched() const { return read_file(path).value_or("") == "precious\n"; }
@@ -34,7 +34,7 @@ struct PlantedLink : ::testing::Test {
     void SetUp() override { ASSERT_EQ(::mkdir(state.c_str(), 0700), 0); }
     TempDir d;
     Victim v{d};
-    std::string state = d.path + "/state";
+    std::string state = d.path() + "/state";
 };
 
 TEST_F(PlantedLink, SymlinkedLockIsNotFollowed) {
@@ -58,23 +58,23 @@ TEST_F(PlantedLink, SymlinkedJournalIsNeitherReadNorWritten) {
     EXPECT_TRUE(v.untouched());
     // A dangling one is not created through either.
     fs::remove(state + "/tune.journal");
-    fs::create_symlink(d.path + "/created", state + "/tune.journal");
+    fs::create_symlink(d.path() + "/created", state + "/tune.journal");
     EXPECT_FALSE(tune::Journal::open(state, "test"));
-    EXPECT_FALSE(fs::exists(d.path + "/created"));
+    EXPECT_FALSE(fs::exists(d.path() + "/created"));
 }
 
 TEST(SafeOpen, StateDirThatIsASymlinkOrOpenToOthersIsRefused) {
     TempDir d;
-    const std::string real = d.path + "/real";
+    const std::string real = d.path() + "/real";
     ASSERT_EQ(::mkdir(real.c_str(), 0700), 0);
-    fs::create_symlink(real, d.path + "/link");
-    auto link = tune::Journal::open(d.path + "/link", "test");
+    fs::create_symlink(real, d.path() + "/link");
+    auto link = tune::Journal::open(d.path() + "/link", "test");
     ASSERT_FALSE(link);
     EXPECT_EQ(link.error().message,
-              "state dir " + d.path + "/link is a symlink: refusing to follow it");
+              "state dir " + d.path() + "/link is a symlink: refusing to follow it");
     EXPECT_TRUE(fs::is_empty(real));
 
-    const std::string open = d.path + "/open";
+    const std::string open = d.path() + "/open";
     ASSERT_EQ(::mkdir(open.c_str(), 0700), 0);
     ASSERT_EQ(::chmod(open.c_str(), 0777), 0);
     const std::string refused =
@@ -93,7 +93,7 @@ TEST(SafeOpen, StateDirThatIsASymlinkOrOpenToOthersIsRefused) {
 TEST(SafeOpen, StateDirOfAnotherUserIsRefused) {
     if (::geteuid() != 0) GTEST_SKIP() << "chown needs root";
     TempDir d;
-    const std::string other = d.path + "/other";
+    const std::string other = d.path() + "/other";
     ASSERT_EQ(::mkdir(other.c_str(), 0700), 0);
     ASSERT_EQ(::chown(other.c_str(), 65534, 65534), 0);
     auto r = tune::Journal::load(other);
@@ -105,7 +105,7 @@ TEST(SafeOpen, StateDirOfAnotherUserIsRefused) {
 TEST(SafeOpen, OutputFilesAndRecordingsDoNotFollowSymlinks) {
     TempDir d;
     Victim v(d);
-    const std::string out = d.path + "/report.txt";
+    const std::string out = d.path() + "/report.txt";
     fs::create_symlink(v.path, out);
     auto f = create_output_file(out);
     ASSERT_FALSE(f);
@@ -115,7 +115,7 @@ TEST(SafeOpen, OutputFilesAndRecordingsDoNotFollowSymlinks) {
     EXPECT_NE(rec.error().message.find("is a symlink"), std::string::npos);
     EXPECT_TRUE(v.untouched());
     // A plain file is truncated (or appended to), and the descriptor does not leak to exec.
-    const std::string plain = d.path + "/plain.txt";
+    const std::string plain = d.path() + "/plain.txt";
     std::ofstream(plain) << "old";
     auto p = create_output_file(plain);
     ASSERT_TRUE(p) << p.error().message;

@@ -7,7 +7,7 @@
 #include "model/finalize.h"
 #include "sinks/json_sink.h"
 #include "sinks/snapshot_record.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace perfbpf {
 namespace {
@@ -272,7 +272,7 @@ TEST(Recording, DeeplyNestedLineIsRefusedWithItsLineNumber) {
     finalize_snapshot(s);
     const std::string good = snapshot_json(s, {}).dump() + "\n";
     test::TempDir d;
-    const std::string path = d.path + "/run.jsonl";
+    const std::string path = d.path() + "/run.jsonl";
     // Before the fix, top --replay overflowed the stack copying this line's netns.
     std::ofstream(path) << good << R"({"interval_ns":1000000000,"netns":)"
                         << std::string(100'000, '[') << std::string(100'000, ']') << "}\n"
@@ -292,10 +292,10 @@ TEST(Recording, DevicesFifosAndOverlongLinesAreRefused) {
     ASSERT_FALSE(zero);
     EXPECT_NE(zero.error().message.find("not a regular file"), std::string::npos);
     test::TempDir d;
-    const std::string fifo = d.path + "/fifo";
+    const std::string fifo = d.path() + "/fifo";
     ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
     EXPECT_FALSE(read_recording(fifo));
-    const std::string path = d.path + "/run.jsonl";
+    const std::string path = d.path() + "/run.jsonl";
     std::ofstream(path) << "\n" << std::string(kMaxRecordingLineBytes + 1, ' ') << "\n";
     auto r = read_recording(path);
     ASSERT_FALSE(r);
@@ -305,7 +305,7 @@ TEST(Recording, DevicesFifosAndOverlongLinesAreRefused) {
 
 TEST(Recording, IntervalMustBeBetweenANanosecondAndADay) {
     test::TempDir d;
-    const std::string path = d.path + "/run.jsonl";
+    const std::string path = d.path() + "/run.jsonl";
     Snapshot s;
     s.interval_ns = 1'000'000'000;
     finalize_snapshot(s);
@@ -327,7 +327,7 @@ TEST(Recording, IntervalMustBeBetweenANanosecondAndADay) {
 
 TEST(Recording, OnlyALastLineWithoutItsNewlineIsTorn) {
     test::TempDir d;
-    const std::string path = d.path + "/run.jsonl";
+    const std::string path = d.path() + "/run.jsonl";
     const std::string good = R"({"interval_ns":1000000000})";
     std::ofstream(path) << good << "\n"
                         << R"({"interval_ns":10)";

@@ -11,26 +11,18 @@
 #include <string>
 #include <vector>
 
+#include "support/fixtures.h"
 #include "symbolize/symbolizer.h"
 
 namespace perfbpf {
 namespace {
-
-std::string bin(const std::string& name) {
-    return std::string(PERFBPF_FIXTURE_BIN_DIR) + "/" + name;
-}
 
 std::string source() {
     return std::string(PERFBPF_FIXTURES_DIR) + "/leaky_inline.cpp";
 }
 
 int marker_line(const std::string& marker) {
-    std::ifstream in(source());
-    std::string line;
-    for (int n = 1; std::getline(in, line); ++n)
-        if (line.find(marker) != std::string::npos) return n;
-    ADD_FAILURE() << "marker " << marker << " not in leaky_inline.cpp";
-    return -1;
+    return test::marker_line("leaky_inline.cpp", marker);
 }
 
 std::vector<std::string> command_lines(const std::string& cmd) {
@@ -130,7 +122,7 @@ void expect_like_addr2line(const std::string& path, uint64_t ret) {
 class InlinedFrames : public testing::TestWithParam<const char*> {};
 
 TEST_P(InlinedFrames, EqualAddr2lineAtEachLeakSite) {
-    const std::string path = bin(GetParam());
+    const std::string path = test::fixture(GetParam());
     auto rets = new_call_returns(path);
     ASSERT_GE(rets.size(), 2u) << "no operator new calls in main of " << path;
     for (uint64_t r : rets) expect_like_addr2line(path, r);
@@ -139,7 +131,7 @@ TEST_P(InlinedFrames, EqualAddr2lineAtEachLeakSite) {
 // The buffer leak reads as valgrind shows it: the constructor's line, then accept's, then
 // main's call, each in the fixture's source, however much std::vector code is inlined.
 TEST_P(InlinedFrames, BufferLeakNamesSessionAcceptAndMain) {
-    const std::string path = bin(GetParam());
+    const std::string path = test::fixture(GetParam());
     const int buffer = marker_line("LEAK:buffer"), session = marker_line("LEAK:session"),
               call = marker_line("CALL:accept");
     Symbolizer sym;

@@ -5,25 +5,13 @@
 #include <string>
 
 #include "leaks/frames.h"
+#include "support/fixtures.h"
 #include "symbolize/elf_function.h"
 #include "symbolize/proc_maps.h"
 #include "symbolize/symbolizer.h"
 
 namespace perfbpf {
 namespace {
-
-std::string bin(const std::string& name) {
-    return std::string(PERFBPF_FIXTURE_BIN_DIR) + "/" + name;
-}
-
-// Line of the first line of a fixture source that contains `marker`.
-int marker_line(const std::string& source, const std::string& marker) {
-    std::ifstream in(std::string(PERFBPF_FIXTURES_DIR) + "/" + source);
-    std::string line;
-    for (int n = 1; std::getline(in, line); ++n)
-        if (line.find(marker) != std::string::npos) return n;
-    return -1;
-}
 
 TEST(ProcMaps, ParsesPathsWithSpacesAndDeleted) {
     auto maps = parse_proc_maps(
@@ -54,24 +42,24 @@ TEST(ProcMaps, SetKeepsUnmappedRangesAndReplacesOverlaps) {
 }
 
 TEST(Symbolizer, FixtureFunctionAndLineWithoutFramePointers) {
-    auto fn = find_elf_function(bin("leaky"), "leak_malloc");
+    auto fn = find_elf_function(test::fixture("leaky"), "leak_malloc");
     ASSERT_TRUE(fn) << fn.error().message;
     Symbolizer sym;
     // Somewhere inside the function: the function's name and a line of leaky.c.
-    auto frames = sym.file(bin("leaky"), fn->vaddr + 4, false);
+    auto frames = sym.file(test::fixture("leaky"), fn->vaddr + 4, false);
     ASSERT_FALSE(frames.empty());
     EXPECT_EQ(frames.back().function, "leak_malloc");
     EXPECT_NE(frames.back().file.find("leaky.c"), std::string::npos);
-    int malloc_line = marker_line("leaky.c", "LEAK:malloc");
+    int malloc_line = test::marker_line("leaky.c", "LEAK:malloc");
     EXPECT_GE(frames.back().line, malloc_line - 3);
     EXPECT_LE(frames.back().line, malloc_line + 3);
 }
 
 TEST(Symbolizer, CppNamesAreDemangled) {
-    auto fn = find_elf_function(bin("leaky_cpp"), "_ZN4demo8leak_newEv");
+    auto fn = find_elf_function(test::fixture("leaky_cpp"), "_ZN4demo8leak_newEv");
     ASSERT_TRUE(fn) << fn.error().message;
     Symbolizer sym;
-    auto frames = sym.file(bin("leaky_cpp"), fn->vaddr + 1, false);
+    auto frames = sym.file(test::fixture("leaky_cpp"), fn->vaddr + 1, false);
     ASSERT_FALSE(frames.empty());
     EXPECT_EQ(frames.back().function, "demo::leak_new()");
     EXPECT_EQ(demangle("_ZN4demo8leak_newEv"), "demo::leak_new()");
@@ -79,17 +67,17 @@ TEST(Symbolizer, CppNamesAreDemangled) {
 }
 
 TEST(Symbolizer, RuntimeAddressThroughLoadBias) {
-    auto fn = find_elf_function(bin("leaky"), "leak_calloc");
+    auto fn = find_elf_function(test::fixture("leaky"), "leak_calloc");
     ASSERT_TRUE(fn);
     // A PIE loaded at 0x555555554000: its first mapping has file offset 0.
     MappingSet maps;
-    maps.merge(
-        parse_proc_maps("555555554000-555555560000 r-xp 00000000 08:01 7 " + bin("leaky") + "\n"));
+    maps.merge(parse_proc_maps("555555554000-555555560000 r-xp 00000000 08:01 7 " +
+                               test::fixture("leaky") + "\n"));
     Symbolizer sym;
     auto frames = sym.user(0x555555554000 + fn->vaddr + 8, maps, true);
     ASSERT_FALSE(frames.empty());
     EXPECT_EQ(frames.back().function, "leak_calloc");
-    EXPECT_EQ(frames.back().module, bin("leaky"));
+    EXPECT_EQ(frames.back().module, test::fixture("leaky"));
     EXPECT_EQ(frames.back().offset, fn->vaddr + 8);
 }
 
@@ -148,7 +136,7 @@ TEST(ProbeSite, ProbesGlibcFreeOnEmulatedInstruction) {
 }
 
 TEST(ElfFunction, MissingSymbolNamesFileAndSymbol) {
-    auto fn = find_elf_function(bin("leaky"), "no_such_function");
+    auto fn = find_elf_function(test::fixture("leaky"), "no_such_function");
     ASSERT_FALSE(fn);
     EXPECT_NE(fn.error().message.find("no_such_function"), std::string::npos);
 }

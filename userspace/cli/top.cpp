@@ -327,7 +327,6 @@ int run_top(TopOptions o) {
     CollectorOptions co;
     const double interval_s = o.interval_s.value_or(config->interval_s);
     co.interval_ns = static_cast<uint64_t>(std::llround(interval_s * 1e9));
-    co.probes.interval_ns = co.interval_ns;
     co.probes.sample_hz = config->sample_hz;
     co.command = "top";
     co.filter = filter;
@@ -398,7 +397,10 @@ void add_top(CLI::App& app) {
                     "Plain text: only this table, every interval (processes, cgroups, devices, "
                     "cpus; default the processes, then the devices that did I/O)")
         ->type_name("VIEW")
-        ->check(CLI::IsMember({"processes", "cgroups", "devices", "cpus"}));
+        ->check([](const std::string& v) {
+            auto view = kTopViewNames.parse(v);
+            return view ? std::string() : view.error().message;
+        });
     cmd->add_option("--sort", opts->sort,
                     "Plain text: sort the table by this column, by id or title (cpu, rss, "
                     "runq, read, iolat, tx, retrans; util, p99 for devices), high first")

@@ -62,7 +62,6 @@ Result<std::unique_ptr<Collector>> collector_for(const Engine& engine, double in
                                                  const char* command) {
     CollectorOptions co;
     co.interval_ns = static_cast<uint64_t>(std::llround(interval_s * 1e9));
-    co.probes.interval_ns = co.interval_ns;
     co.families = engine.families();
     co.command = command;
     auto c = Collector::create(co);

@@ -34,7 +34,7 @@ Result<std::unique_ptr<Collector>> Collector::create(const CollectorOptions& opt
     if (!shared) return std::unexpected(shared.error());
     c->shared_ = std::make_unique<SharedMaps>(std::move(*shared));
 
-    c->families_ = load_probe_families(*c->shared_, opts.probes, opts.families);
+    c->families_ = load_probe_families(*c->shared_, c->opts_.probes, opts.families);
     bool sched_active = false, mem_active = false, rcvbuf_grow = false;
     for (auto& f : c->families_) {
         for (const auto& st : f.probe->status()) {

@@ -21,6 +21,7 @@
 namespace perfbpf {
 
 struct CollectorOptions {
+    // The probes' interval (ProbeOptions::interval_ns) follows it: the collector sets it.
     uint64_t interval_ns = 1'000'000'000;
     std::string proc_root = "/proc";
     std::string run_netns_dir = "/run/netns";  // where `ip netns` names namespaces
@@ -45,6 +46,8 @@ class Collector {
     std::map<std::string, std::map<std::string, uint64_t>> run_counts() const;
     // Run time of every attached program, ns (see enable_run_stats).
     uint64_t bpf_run_time_ns() const;
+    // The probes keep the interval they were created with (a retried family too): this
+    // changes only how long each snapshot waits.
     void set_interval(uint64_t ns) { opts_.interval_ns = ns; }
 
     // Families that did not load are tried again while the rest runs, each after a backoff
@@ -53,12 +56,16 @@ class Collector {
     // Families waiting for a retry -> ns until their next try.
     std::map<std::string, uint64_t> pending_retries(uint64_t now_ns) const;
     uint64_t interval_ns() const { return opts_.interval_ns; }
+    // What families are loaded with, the interval included.
+    const ProbeOptions& probe_options() const { return opts_.probes; }
     // Sampling programs keep 1 in n of their samples (ProbeFamily::keep_one_in), also
     // families loaded later by a retry.
     void keep_one_in(uint32_t n);
 
   private:
-    explicit Collector(CollectorOptions opts) : opts_(std::move(opts)) {}
+    explicit Collector(CollectorOptions opts) : opts_(std::move(opts)) {
+        opts_.probes.interval_ns = opts_.interval_ns;
+    }
     void handle_events(CollectContext& ctx, std::vector<OomKill>& ooms);
     Snapshot build(CollectContext& ctx, std::vector<OomKill> ooms);
 

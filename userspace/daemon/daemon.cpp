@@ -378,7 +378,6 @@ int Daemon::run() {
 
     CollectorOptions co;
     co.interval_ns = seconds_ns(base_interval_s());
-    co.probes.interval_ns = co.interval_ns;
     co.probes.sample_hz = config_.sample_hz;
     co.command = "daemon";
     auto collector = Collector::create(co);

@@ -33,15 +33,6 @@ std::string num(double v) {
     return o.str();
 }
 
-std::optional<AlertAggregate> aggregate_of(const std::string& s) {
-    if (s == "each") return AlertAggregate::each;
-    if (s == "avg") return AlertAggregate::avg;
-    if (s == "max") return AlertAggregate::max;
-    if (s == "min") return AlertAggregate::min;
-    if (s == "sum") return AlertAggregate::sum;
-    return std::nullopt;
-}
-
 bool is_derived(std::string_view name) {
     return std::ranges::any_of(kDerived, [&](const DerivedMetric& d) { return d.name == name; });
 }
@@ -90,9 +81,10 @@ Result<AlertRule> compile_rule(const AlertRuleSpec& spec) {
                        "names histogram " + sel->metric + "; use its *_p99_us gauge");
     }
     r.selector = std::move(*sel);
-    auto agg = aggregate_of(spec.aggregate);
+    auto agg = kAlertAggregateNames.parse(spec.aggregate);
     if (!agg)
-        return bad(spec, "aggregate", "'" + spec.aggregate + "' is not each, avg, max, min or sum");
+        return bad(spec, "aggregate",
+                   "'" + spec.aggregate + "' is not one of " + kAlertAggregateNames.names());
     r.aggregate = *agg;
     if (!spec.window.empty()) {
         auto w = parse_duration_ms(spec.window);
@@ -203,20 +195,6 @@ std::vector<AlertSample> alert_samples(std::span<const SeriesSample> series, con
     for (const auto& o : snap.oom_kills)
         out.push_back({{"oom_kills", {{"comm", o.comm}, {"pid", std::to_string(o.pid)}}}, 1, {}});
     return out;
-}
-
-const char* alert_change_name(AlertChange c) {
-    switch (c) {
-        case AlertChange::fired:
-            return "firing";
-        case AlertChange::escalated:
-            return "escalated";
-        case AlertChange::deescalated:
-            return "deescalated";
-        case AlertChange::resolved:
-            return "resolved";
-    }
-    return "?";
 }
 
 std::string render_summary(const AlertRule& rule, const Alert& a, const std::string& note) {

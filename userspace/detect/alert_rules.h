@@ -36,11 +36,18 @@
 #include "model/series.h"
 #include "model/snapshot.h"
 #include "store/selector.h"
+#include "util/enum_table.h"
 #include "util/result.h"
 
 namespace perfbpf {
 
 enum class AlertAggregate : uint8_t { each, avg, max, min, sum };
+inline constexpr auto kAlertAggregateNames =
+    enum_table<AlertAggregate>("aggregate", {{AlertAggregate::each, "each"},
+                                             {AlertAggregate::avg, "avg"},
+                                             {AlertAggregate::max, "max"},
+                                             {AlertAggregate::min, "min"},
+                                             {AlertAggregate::sum, "sum"}});
 
 // A rule as configured: text and numbers, comparable, validated by compile_rule.
 struct AlertRuleSpec {
@@ -122,7 +129,14 @@ struct Alert {
 };
 
 enum class AlertChange : uint8_t { fired, escalated, deescalated, resolved };
-const char* alert_change_name(AlertChange c);
+inline constexpr auto kAlertChangeNames =
+    enum_table<AlertChange>("alert change", {{AlertChange::fired, "firing"},
+                                             {AlertChange::escalated, "escalated"},
+                                             {AlertChange::deescalated, "deescalated"},
+                                             {AlertChange::resolved, "resolved"}});
+inline const char* alert_change_name(AlertChange c) {
+    return kAlertChangeNames.name(c);
+}
 
 struct AlertEvent {
     AlertChange change;

@@ -45,16 +45,6 @@ bool out_of_band(const Scoring& s) {
 
 }  // namespace
 
-std::string_view resource_name(Resource r) {
-    static constexpr std::array<std::string_view, 5> kNames{"cpu", "memory", "io", "net", "other"};
-    return kNames[size_t(r)];
-}
-
-std::string_view incident_change_name(IncidentChange c) {
-    static constexpr std::array<std::string_view, 3> kNames{"opened", "updated", "closed"};
-    return kNames[size_t(c)];
-}
-
 // The order matters where names overlap: cpu_iowait_pct is io, not cpu; a netns's
 // memory_pressures are the network stack's.
 Resource resource_of(const SeriesKey& key) {

@@ -21,11 +21,20 @@
 
 #include "detect/anomaly.h"
 #include "model/series.h"
+#include "util/enum_table.h"
 
 namespace perfbpf {
 
 enum class Resource : uint8_t { cpu, memory, io, net, other };
-std::string_view resource_name(Resource r);
+inline constexpr auto kResourceNames =
+    enum_table<Resource>("resource", {{Resource::cpu, "cpu"},
+                                      {Resource::memory, "memory"},
+                                      {Resource::io, "io"},
+                                      {Resource::net, "net"},
+                                      {Resource::other, "other"}});
+inline std::string_view resource_name(Resource r) {
+    return kResourceNames.name(r);
+}
 // The resource a series is about, from its object's labels and its metric's name.
 Resource resource_of(const SeriesKey& key);
 bool series_related(const SeriesKey& a, const SeriesKey& b);
@@ -49,7 +58,13 @@ struct Incident {
 };
 
 enum class IncidentChange : uint8_t { opened, updated, closed };
-std::string_view incident_change_name(IncidentChange c);
+inline constexpr auto kIncidentChangeNames =
+    enum_table<IncidentChange>("incident change", {{IncidentChange::opened, "opened"},
+                                                   {IncidentChange::updated, "updated"},
+                                                   {IncidentChange::closed, "closed"}});
+inline std::string_view incident_change_name(IncidentChange c) {
+    return kIncidentChangeNames.name(c);
+}
 
 struct IncidentEvent {
     IncidentChange change = IncidentChange::opened;

@@ -1,6 +1,6 @@
 // A report over a time range of the daemon's history: per resource the average, p95 and
 // maximum, the top consumers, the verdict and alert timelines and the tuner's changes.
-// Pure: the numbers come from query results (store/history.h's SeriesResult) handed in by
+// Pure: the numbers come from query results (model/series_result.h's SeriesResult) handed in by
 // sinks/history_report.cpp; the writers (sinks/report_*.cpp) lay the sections out.
 #pragma once
 
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "model/series.h"
-#include "store/history.h"
+#include "model/series_result.h"
 
 namespace perfbpf {
 

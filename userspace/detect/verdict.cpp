@@ -7,24 +7,6 @@
 
 namespace perfbpf {
 
-const char* severity_name(Severity s) {
-    switch (s) {
-        case Severity::ok:
-            return "ok";
-        case Severity::warning:
-            return "warning";
-        case Severity::critical:
-            return "critical";
-    }
-    return "ok";
-}
-
-std::optional<Severity> parse_severity(std::string_view name) {
-    for (Severity s : {Severity::ok, Severity::warning, Severity::critical})
-        if (name == severity_name(s)) return s;
-    return std::nullopt;
-}
-
 namespace {
 
 Severity grade(double v, double warn, double crit) {

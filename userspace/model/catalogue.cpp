@@ -20,48 +20,6 @@ std::optional<MetricKind> metric_kind(FieldKind k) {
     }
 }
 
-std::string_view field_kind_name(FieldKind k) {
-    switch (k) {
-        case counter:
-            return "counter";
-        case gauge:
-            return "gauge";
-        case level:
-            return "level";
-        case histogram:
-            return "histogram";
-        case identity:
-            return "identity";
-        case label:
-            return "label";
-        case info:
-            return "info";
-        case nested:
-            return "nested";
-    }
-    return "?";
-}
-
-std::string_view object_name(ObjectKind o) {
-    switch (o) {
-        case ObjectKind::system:
-            return "system";
-        case ObjectKind::cpu:
-            return "cpu";
-        case ObjectKind::process:
-            return "process";
-        case ObjectKind::cgroup:
-            return "cgroup";
-        case ObjectKind::device:
-            return "device";
-        case ObjectKind::netns:
-            return "netns";
-        case ObjectKind::filesystem:
-            return "filesystem";
-    }
-    return "?";
-}
-
 std::string joined_name(std::string_view outer, std::string_view inner) {
     std::string out(outer);
     out += '_';

@@ -16,6 +16,7 @@
 
 #include "model/series.h"
 #include "model/snapshot.h"
+#include "util/enum_table.h"
 
 namespace perfbpf {
 
@@ -33,11 +34,32 @@ enum class FieldKind : uint8_t {
 };
 
 std::optional<MetricKind> metric_kind(FieldKind k);
-std::string_view field_kind_name(FieldKind k);
+inline constexpr auto kFieldKindNames =
+    enum_table<FieldKind>("field kind", {{FieldKind::counter, "counter"},
+                                         {FieldKind::gauge, "gauge"},
+                                         {FieldKind::level, "level"},
+                                         {FieldKind::histogram, "histogram"},
+                                         {FieldKind::identity, "identity"},
+                                         {FieldKind::label, "label"},
+                                         {FieldKind::info, "info"},
+                                         {FieldKind::nested, "nested"}});
+inline std::string_view field_kind_name(FieldKind k) {
+    return kFieldKindNames.name(k);
+}
 
 // The object a sample struct describes; also the label its series carry.
 enum class ObjectKind : uint8_t { system, cpu, process, cgroup, device, netns, filesystem };
-std::string_view object_name(ObjectKind o);
+inline constexpr auto kObjectKindNames =
+    enum_table<ObjectKind>("object kind", {{ObjectKind::system, "system"},
+                                           {ObjectKind::cpu, "cpu"},
+                                           {ObjectKind::process, "process"},
+                                           {ObjectKind::cgroup, "cgroup"},
+                                           {ObjectKind::device, "device"},
+                                           {ObjectKind::netns, "netns"},
+                                           {ObjectKind::filesystem, "filesystem"}});
+inline std::string_view object_name(ObjectKind o) {
+    return kObjectKindNames.name(o);
+}
 
 // Where a field sits in the JSON of its struct.
 enum class JsonPlace : uint8_t {

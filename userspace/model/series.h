@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/histogram.h"
+#include "util/enum_table.h"
 
 namespace perfbpf {
 
@@ -22,6 +23,11 @@ enum class MetricKind : uint8_t {
     level,      // a level at the end of the interval (rss_bytes): last, min, max over time
     histogram,  // log2 slots of a duration in µs within the interval: slots merge over time
 };
+inline constexpr auto kMetricKindNames =
+    enum_table<MetricKind>("metric kind", {{MetricKind::counter, "counter"},
+                                           {MetricKind::gauge, "gauge"},
+                                           {MetricKind::level, "level"},
+                                           {MetricKind::histogram, "histogram"}});
 
 // Label name -> value, sorted by name, names unique.
 using Labels = std::vector<std::pair<std::string, std::string>>;

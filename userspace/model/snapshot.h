@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/histogram.h"
+#include "model/probe_status.h"
 
 namespace perfbpf {
 
@@ -300,16 +301,6 @@ struct OomKill {
 struct DropCounters {
     std::map<std::string, uint64_t> by_kind;  // within the interval
     uint64_t total = 0;
-};
-
-// Whether each probe could be attached (the capability matrix shown by doctor and top).
-struct ProbeStatus {
-    std::string family;  // "sched", "block", "net", "mem", "procfs"
-    std::string probe;   // "raw_tp/sched_switch", "perf_event/cpu-clock", "/proc/pressure"
-    bool attached = false;
-    bool core = true;      // core probes must attach for doctor to pass
-    std::string reason;    // why not, when not attached
-    bool skipped = false;  // left out on purpose (not needed on this kernel)
 };
 
 struct Snapshot {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "model/snapshot.h"
+#include "model/probe_status.h"
 #include "util/fd.h"
 #include "util/result.h"
 
@@ -39,6 +39,7 @@ class SharedMaps {
 
 // Options every family receives.
 struct ProbeOptions {
+    // Set by the Collector from CollectorOptions::interval_ns.
     uint64_t interval_ns = 1'000'000'000;
     int sample_hz = 49;  // cpu-clock sampling per CPU
     // sched: measure run-queue waits with wakeup hooks even when the kernel counts them

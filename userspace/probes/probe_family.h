@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/snapshot.h"
+#include "model/probe_status.h"
 
 namespace perfbpf {
 

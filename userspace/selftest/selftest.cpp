@@ -5,18 +5,6 @@
 
 namespace perfbpf::selftest {
 
-const char* outcome_name(Outcome o) {
-    switch (o) {
-        case Outcome::pass:
-            return "pass";
-        case Outcome::fail:
-            return "FAIL";
-        case Outcome::skip:
-            return "skip";
-    }
-    return "skip";
-}
-
 const ProcessSample* find_process(const Snapshot& s, int pid) {
     auto it = std::find_if(s.processes.begin(), s.processes.end(),
                            [&](const ProcessSample& p) { return p.pid == pid; });
@@ -30,7 +18,6 @@ void run_family(const FamilyCheck& check, const Selection& selection, std::vecto
     auto stats = enable_run_stats();
     CollectorOptions opts;
     opts.interval_ns = 1'000'000'000;
-    opts.probes.interval_ns = opts.interval_ns;
     opts.families = {check.family};
     opts.command = "selftest";
     auto collector = Collector::create(opts);

@@ -9,11 +9,16 @@
 
 #include "collect/collector.h"
 #include "model/snapshot.h"
+#include "util/enum_table.h"
 
 namespace perfbpf::selftest {
 
 enum class Outcome { pass, fail, skip };
-const char* outcome_name(Outcome o);
+inline constexpr auto kOutcomeNames = enum_table<Outcome>(
+    "outcome", {{Outcome::pass, "pass"}, {Outcome::fail, "FAIL"}, {Outcome::skip, "skip"}});
+inline const char* outcome_name(Outcome o) {
+    return kOutcomeNames.name(o);
+}
 
 struct Row {
     std::string family;

@@ -10,20 +10,6 @@ using nlohmann::json;
 
 namespace {
 
-const char* kind_name(MetricKind k) {
-    switch (k) {
-        case MetricKind::counter:
-            return "counter";
-        case MetricKind::gauge:
-            return "gauge";
-        case MetricKind::level:
-            return "level";
-        case MetricKind::histogram:
-            return "histogram";
-    }
-    return "gauge";
-}
-
 std::string time_text(int64_t ms, bool utc) {
     time_t secs = static_cast<time_t>(ms / 1000);
     tm t{};
@@ -46,18 +32,6 @@ std::string number(double v) {
 
 }  // namespace
 
-const char* tier_name(Tier t) {
-    switch (t) {
-        case Tier::raw:
-            return "raw";
-        case Tier::minute:
-            return "1m";
-        case Tier::hour:
-            return "1h";
-    }
-    return "raw";
-}
-
 std::string series_name(const SeriesKey& key) {
     return key.metric + "{" + canonical_labels(key.labels) + "}";
 }
@@ -70,7 +44,7 @@ json series_head(const SeriesResult& s) {
     for (const auto& [k, v] : s.key.labels) labels[k] = v;
     return {{"metric", s.key.metric},
             {"labels", labels},
-            {"kind", kind_name(s.kind)},
+            {"kind", kMetricKindNames.name(s.kind)},
             {"tier", tier_name(s.tier)}};
 }
 
@@ -140,8 +114,8 @@ std::string render_query(const std::vector<SeriesResult>& series, const QueryRan
                time_text(range.to_ms, false) + "\n";
     std::string out;
     for (const auto& s : series) {
-        out += series_name(s.key) + "  " + kind_name(s.kind) + ", " + tier_name(s.tier) +
-               " tier, " + std::to_string(s.points.size()) + " points\n";
+        out += series_name(s.key) + "  " + kMetricKindNames.name(s.kind) + ", " +
+               tier_name(s.tier) + " tier, " + std::to_string(s.points.size()) + " points\n";
         for (const auto& p : s.points) {
             out += "  " + time_text(p.ts_ms, false) + "  " + number(p.value);
             if (range.step_ms > 0)

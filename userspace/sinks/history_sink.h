@@ -30,7 +30,9 @@ std::string query_csv(const std::vector<SeriesResult>& series);
 std::string render_query(const std::vector<SeriesResult>& series, const QueryRange& range);
 
 // "raw", "1m", "1h".
-const char* tier_name(Tier t);
+inline const char* tier_name(Tier t) {
+    return kTierNames.name(t);
+}
 // metric{label="value",...} as a selector would name it.
 std::string series_name(const SeriesKey& key);
 

@@ -126,18 +126,6 @@ void write_remote_write_self(PromWriter& w, const DaemonStatus::RemoteWrite& r) 
 
 }  // namespace
 
-std::string_view prom_type_name(PromType t) {
-    switch (t) {
-        case PromType::counter:
-            return "counter";
-        case PromType::gauge:
-            return "gauge";
-        case PromType::histogram:
-            return "histogram";
-    }
-    return "untyped";
-}
-
 PromFamily prom_family(const FieldInfo& f) {
     PromFamily p;
     std::string base = f.name;

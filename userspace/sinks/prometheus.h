@@ -23,11 +23,18 @@
 #include "model/series.h"
 #include "model/series_extract.h"
 #include "model/series_lookup.h"
+#include "util/enum_table.h"
 
 namespace perfbpf {
 
 enum class PromType : uint8_t { counter, gauge, histogram };
-std::string_view prom_type_name(PromType t);
+inline constexpr auto kPromTypeNames =
+    enum_table<PromType>("Prometheus type", {{PromType::counter, "counter"},
+                                             {PromType::gauge, "gauge"},
+                                             {PromType::histogram, "histogram"}});
+inline std::string_view prom_type_name(PromType t) {
+    return kPromTypeNames.name(t);
+}
 
 // How one catalogue series is exposed.
 struct PromFamily {

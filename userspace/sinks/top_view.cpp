@@ -19,26 +19,6 @@
 
 namespace perfbpf {
 
-const char* top_view_name(TopView v) {
-    switch (v) {
-        case TopView::processes:
-            return "processes";
-        case TopView::cgroups:
-            return "cgroups";
-        case TopView::devices:
-            return "devices";
-        case TopView::cpus:
-            return "cpus";
-    }
-    return "processes";
-}
-
-std::optional<TopView> parse_top_view(std::string_view name) {
-    for (size_t i = 0; i < kTopViewCount; ++i)
-        if (name == top_view_name(static_cast<TopView>(i))) return static_cast<TopView>(i);
-    return std::nullopt;
-}
-
 namespace {
 
 // ---------------------------------------------------------------------------------------

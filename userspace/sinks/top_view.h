@@ -15,14 +15,25 @@
 #include "model/daemon_status.h"
 #include "model/snapshot.h"
 #include "model/thread_sample.h"
+#include "util/enum_table.h"
 
 namespace perfbpf {
 
 enum class TopView { processes, cgroups, devices, cpus };
 inline constexpr size_t kTopViewCount = 4;
-const char* top_view_name(TopView v);
+inline constexpr auto kTopViewNames =
+    enum_table<TopView>("view", {{TopView::processes, "processes"},
+                                 {TopView::cgroups, "cgroups"},
+                                 {TopView::devices, "devices"},
+                                 {TopView::cpus, "cpus"}});
+static_assert(kTopViewNames.rows().size() == kTopViewCount);
+inline const char* top_view_name(TopView v) {
+    return kTopViewNames.name(v);
+}
 // The inverse of top_view_name; nullopt for anything else.
-std::optional<TopView> parse_top_view(std::string_view name);
+inline std::optional<TopView> parse_top_view(std::string_view name) {
+    return kTopViewNames.find(name);
+}
 
 enum class TopMode {
     normal,

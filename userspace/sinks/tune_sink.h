@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tune/engine.h"
+#include "tune/plan.h"
 
 namespace perfbpf {
 

@@ -9,8 +9,8 @@
 
 #include "model/histogram.h"
 #include "model/series.h"
+#include "model/series_result.h"
 #include "store/chunk_codec.h"
-#include "store/tier.h"
 #include "util/result.h"
 
 namespace perfbpf::store {

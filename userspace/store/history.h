@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "model/series.h"
+#include "model/series_result.h"
 #include "store/selector.h"
-#include "store/tier.h"
 #include "util/result.h"
 
 namespace perfbpf {
@@ -35,25 +35,6 @@ struct HistoryOptions {
     // PRAGMA max_page_count: a hard cap on the file (0: SQLite's own), which also lets
     // tests provoke SQLITE_FULL without filling a disk.
     uint64_t max_pages = 0;
-};
-
-// One point of a query: raw (count 1) or aggregated over a step.
-struct QueryPoint {
-    int64_t ts_ms = 0;  // raw: the interval's timestamp; stepped: the step's start
-    double value = 0;   // counter: sum; gauge: mean; level: last; histogram: p99 in µs
-    double min = 0, max = 0, sum = 0, last = 0;
-    uint64_t count = 0;             // intervals merged into this point
-    double p50_us = 0, p99_us = 0;  // histogram series, from the merged slots
-};
-
-struct SeriesResult {
-    SeriesKey key;
-    MetricKind kind = MetricKind::gauge;
-    Tier tier = Tier::raw;  // the tier the step chose (finer tiers fill in what it lacks)
-    std::vector<QueryPoint> points;
-    // Histogram series: the merged slots of each point (kept apart: 256 bytes a point that
-    // scalar series, most of them, would carry for nothing).
-    std::vector<Log2Histogram> hists;
 };
 
 // One owner at a time: a History is movable but not thread-safe, and one process should

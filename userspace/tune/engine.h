@@ -19,6 +19,7 @@
 
 #include "tune/journal.h"
 #include "tune/knobs.h"
+#include "tune/plan.h"
 #include "tune/tuner.h"
 #include "tune/verify.h"
 
@@ -38,16 +39,6 @@ struct EngineOptions {
 // The tuners of the registry that --only/--exclude select; unknown names are an error.
 Result<std::vector<std::unique_ptr<Tuner>>> select_tuners(const std::set<std::string>& only,
                                                           const std::set<std::string>& exclude);
-
-struct PlanEntry {
-    std::string tuner;
-    Recommendation rec;
-    std::string display;   // the knob as users see it
-    std::string original;  // from the journal when a change of ours is on it, else current
-    std::string blocked;   // why auto mode would not apply it now ("" when it would)
-    // A note (Recommendation::unavailable, also in `blocked`): no current or proposed value.
-    bool is_note() const { return !rec.unavailable.empty(); }
-};
 
 // What auto mode did in one step, for the CLI to print.
 struct EngineEvent {
@@ -104,15 +95,6 @@ class Engine {
     std::set<KnobId> kept_;
 };
 
-struct RollbackReport {
-    std::vector<std::string> lines;
-    size_t restored = 0, already = 0, left_alone = 0, failures = 0;
-    // Knobs of the journal this rollback looked at (after the filters), and of those the
-    // ones closed before it: back at their original (reverted, rolled back) or someone
-    // else's (overridden, gone).
-    size_t in_journal = 0, restored_earlier = 0, left_alone_earlier = 0;
-};
-
 // Restores every knob the journal shows changed (those of the selected tuners and allowed
 // scopes; `only_knobs` when not empty) to its original. Knobs someone else changed since are
 // recorded as overridden and left; knobs whose object vanished or was replaced are
@@ -121,16 +103,6 @@ Result<RollbackReport> rollback(Journal& journal, const Knobs& knobs, const Scop
                                 const std::set<std::string>& only_tuners, const std::string& why,
                                 const std::set<KnobId>& only_knobs = {});
 
-struct StatusEntry {
-    KnobRecord record;
-    std::string current;        // read now
-    std::string current_error;  // why it could not be read
-    // Whether a value of ours is on the knob now. The journal alone can be wrong: a kill
-    // between a change record and its write leaves a change that never reached the knob,
-    // so a readable knob decides.
-    bool changed = false;
-    std::string note;  // why the knob and the journal disagree, when they do
-};
 std::vector<StatusEntry> status(const JournalState& journal, const Knobs& knobs,
                                 const ScopeFilter& filter,
                                 const std::set<std::string>& only_tuners);

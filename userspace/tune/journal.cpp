@@ -23,13 +23,6 @@ int64_t now_unix_ms() {
         .count();
 }
 
-Result<Outcome> parse_outcome(const std::string& s) {
-    for (Outcome o : {Outcome::pending, Outcome::kept, Outcome::reverted, Outcome::overridden,
-                      Outcome::failed, Outcome::rolled_back, Outcome::gone})
-        if (s == outcome_name(o)) return o;
-    return fail("unknown outcome '" + s + "'");
-}
-
 // The history entry of the knob a record touched follows the knob's latest change.
 void sync_history(JournalState& st, const json& r) {
     KnobId id;
@@ -123,7 +116,7 @@ Result<void> apply_record(JournalState& st, const json& r) {
             return fail("'outcome' for unknown change " + std::to_string(ref));
         auto k = record_of(it->second.id);
         if (!k) return std::unexpected(k.error());
-        auto o = parse_outcome(r.value("outcome", ""));
+        auto o = kOutcomeNames.parse(r.value("outcome", ""));
         if (!o) return std::unexpected(o.error());
         if ((*k)->change_seq == ref) {
             (*k)->outcome = *o;
@@ -178,26 +171,6 @@ std::string holder_text(int fd, const std::string& path) {
 
 }  // namespace
 
-const char* outcome_name(Outcome o) {
-    switch (o) {
-        case Outcome::pending:
-            return "pending";
-        case Outcome::kept:
-            return "kept";
-        case Outcome::reverted:
-            return "reverted";
-        case Outcome::overridden:
-            return "overridden";
-        case Outcome::failed:
-            return "failed";
-        case Outcome::rolled_back:
-            return "rolled-back";
-        case Outcome::gone:
-            return "gone";
-    }
-    return "?";
-}
-
 json knob_id_json(const KnobId& id) {
     return {{"kind", knob_kind_name(id.kind)},
             {"key", id.key},
@@ -207,9 +180,10 @@ json knob_id_json(const KnobId& id) {
 
 Result<KnobId> knob_id_from_json(const json& j) {
     if (!j.is_object()) return fail("knob is not an object");
-    auto kind = parse_knob_kind(j.value("kind", ""));
-    auto scope = parse_scope_kind(j.value("scope", ""));
-    if (!kind || !scope) return fail("knob with an unknown kind or scope");
+    auto kind = kKnobKindNames.parse(j.value("kind", ""));
+    if (!kind) return std::unexpected(kind.error());
+    auto scope = kScopeKindNames.parse(j.value("scope", ""));
+    if (!scope) return std::unexpected(scope.error());
     return KnobId{*kind, j.value("key", ""), Scope{*scope, j.value("name", "")}};
 }
 

@@ -29,13 +29,24 @@
 #include <vector>
 
 #include "tune/knob.h"
+#include "util/enum_table.h"
 #include "util/fd.h"
 #include "util/result.h"
 
 namespace perfbpf::tune {
 
 enum class Outcome { pending, kept, reverted, overridden, failed, rolled_back, gone };
-const char* outcome_name(Outcome o);
+inline constexpr auto kOutcomeNames =
+    enum_table<Outcome>("outcome", {{Outcome::pending, "pending"},
+                                    {Outcome::kept, "kept"},
+                                    {Outcome::reverted, "reverted"},
+                                    {Outcome::overridden, "overridden"},
+                                    {Outcome::failed, "failed"},
+                                    {Outcome::rolled_back, "rolled-back"},
+                                    {Outcome::gone, "gone"}});
+inline const char* outcome_name(Outcome o) {
+    return kOutcomeNames.name(o);
+}
 
 // What the journal says about one knob.
 struct KnobRecord {

@@ -56,29 +56,6 @@ int64_t round_down(int64_t v, int64_t granularity) {
 
 }  // namespace
 
-const char* knob_kind_name(KnobKind k) {
-    switch (k) {
-        case KnobKind::sysctl:
-            return "sysctl";
-        case KnobKind::block_queue:
-            return "block_queue";
-        case KnobKind::cgroup:
-            return "cgroup";
-        case KnobKind::nice:
-            return "nice";
-        case KnobKind::affinity:
-            return "affinity";
-    }
-    return "?";
-}
-
-std::optional<KnobKind> parse_knob_kind(std::string_view text) {
-    for (KnobKind k : {KnobKind::sysctl, KnobKind::block_queue, KnobKind::cgroup, KnobKind::nice,
-                       KnobKind::affinity})
-        if (text == knob_kind_name(k)) return k;
-    return std::nullopt;
-}
-
 std::string to_string(const KnobId& id) {
     return std::string(knob_kind_name(id.kind)) + " " + id.key + " @ " + to_string(id.scope);
 }

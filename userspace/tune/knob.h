@@ -12,6 +12,7 @@
 
 #include "tune/scope.h"
 #include "tune/unit.h"
+#include "util/enum_table.h"
 #include "util/result.h"
 
 namespace perfbpf::tune {
@@ -23,8 +24,15 @@ enum class KnobKind {
     nice,         // setpriority of every thread of a process, pid scope
     affinity,     // sched_setaffinity of every thread of a process, pid scope
 };
-const char* knob_kind_name(KnobKind k);
-std::optional<KnobKind> parse_knob_kind(std::string_view text);
+inline constexpr auto kKnobKindNames =
+    enum_table<KnobKind>("knob kind", {{KnobKind::sysctl, "sysctl"},
+                                       {KnobKind::block_queue, "block_queue"},
+                                       {KnobKind::cgroup, "cgroup"},
+                                       {KnobKind::nice, "nice"},
+                                       {KnobKind::affinity, "affinity"}});
+inline const char* knob_kind_name(KnobKind k) {
+    return kKnobKindNames.name(k);
+}
 
 // One knob of one object: what a tuner asks about and proposes to change, and the key the
 // journal records originals under.

@@ -18,29 +18,6 @@ bool in_subtree(const std::string& path, const std::string& root) {
 
 }  // namespace
 
-const char* scope_kind_name(ScopeKind k) {
-    switch (k) {
-        case ScopeKind::host:
-            return "host";
-        case ScopeKind::netns:
-            return "netns";
-        case ScopeKind::device:
-            return "device";
-        case ScopeKind::cgroup:
-            return "cgroup";
-        case ScopeKind::pid:
-            return "pid";
-    }
-    return "?";
-}
-
-std::optional<ScopeKind> parse_scope_kind(std::string_view text) {
-    for (ScopeKind k :
-         {ScopeKind::host, ScopeKind::netns, ScopeKind::device, ScopeKind::cgroup, ScopeKind::pid})
-        if (text == scope_kind_name(k)) return k;
-    return std::nullopt;
-}
-
 std::string to_string(const Scope& s) {
     if (s.kind == ScopeKind::host) return "host";
     return std::string(scope_kind_name(s.kind)) + ":" + s.name;

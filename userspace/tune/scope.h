@@ -3,6 +3,8 @@
 // CLI's --netns/--device/--cgroup filters select them.
 #pragma once
 
+#include "util/enum_table.h"
+
 #include <compare>
 #include <optional>
 #include <string>
@@ -28,8 +30,15 @@ struct Scope {
     auto operator<=>(const Scope&) const = default;
 };
 
-const char* scope_kind_name(ScopeKind k);  // "host", "netns", "device", "cgroup", "pid"
-std::optional<ScopeKind> parse_scope_kind(std::string_view text);
+inline constexpr auto kScopeKindNames =
+    enum_table<ScopeKind>("scope kind", {{ScopeKind::host, "host"},
+                                         {ScopeKind::netns, "netns"},
+                                         {ScopeKind::device, "device"},
+                                         {ScopeKind::cgroup, "cgroup"},
+                                         {ScopeKind::pid, "pid"}});
+inline const char* scope_kind_name(ScopeKind k) {
+    return kScopeKindNames.name(k);
+}
 // "host", "netns:blue", "device:loop3", "cgroup:/a/b", "pid:42"
 std::string to_string(const Scope& s);
 

@@ -4,20 +4,6 @@
 
 namespace perfbpf {
 
-const char* cgroup_mode_name(CgroupMode m) {
-    switch (m) {
-        case CgroupMode::v1:
-            return "v1";
-        case CgroupMode::v2:
-            return "v2";
-        case CgroupMode::hybrid:
-            return "hybrid (v1 controllers, v2 unified tree)";
-        case CgroupMode::none:
-            return "none";
-    }
-    return "none";
-}
-
 CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgroup2_mount) {
     bool v1 = false, v2 = false;
     for (auto line : split_fields(mounts, "\n")) {

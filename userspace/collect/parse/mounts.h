@@ -1,6 +1,8 @@
 // What /proc/self/mounts says about cgroups and tracefs.
 #pragma once
 
+#include "util/enum_table.h"
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -8,7 +10,14 @@
 namespace perfbpf {
 
 enum class CgroupMode { v1, v2, hybrid, none };
-const char* cgroup_mode_name(CgroupMode m);
+inline constexpr auto kCgroupModeNames = enum_table<CgroupMode>(
+    "cgroup mode", {{CgroupMode::v1, "v1"},
+                    {CgroupMode::v2, "v2"},
+                    {CgroupMode::hybrid, "hybrid (v1 controllers, v2 unified tree)"},
+                    {CgroupMode::none, "none"}});
+inline const char* cgroup_mode_name(CgroupMode m) {
+    return kCgroupModeNames.name(m);
+}
 
 // Mode and cgroup2 mount point from /proc/self/mounts text.
 CgroupMode cgroup_mode_from_mounts(const std::string& mounts, std::string* cgroup2_mount);

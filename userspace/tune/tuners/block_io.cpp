@@ -230,22 +230,6 @@ class BlockIoTuner : public Tuner {
 
 }  // namespace
 
-const char* device_kind_name(DeviceKind k) {
-    switch (k) {
-        case DeviceKind::nvme:
-            return "nvme";
-        case DeviceKind::ssd:
-            return "ssd";
-        case DeviceKind::hdd:
-            return "rotational";
-        case DeviceKind::paravirtual:
-            return "paravirtual";
-        case DeviceKind::virtual_disk:
-            return "virtual";
-    }
-    return "?";
-}
-
 DeviceKind device_kind(const std::string& name, bool rotational) {
     auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
     if (starts("nvme")) return DeviceKind::nvme;

@@ -34,11 +34,20 @@
 #include <string>
 
 #include "tune/tuner.h"
+#include "util/enum_table.h"
 
 namespace perfbpf::tune {
 
 enum class DeviceKind { nvme, ssd, hdd, paravirtual, virtual_disk };
-const char* device_kind_name(DeviceKind k);
+inline constexpr auto kDeviceKindNames =
+    enum_table<DeviceKind>("device kind", {{DeviceKind::nvme, "nvme"},
+                                           {DeviceKind::ssd, "ssd"},
+                                           {DeviceKind::hdd, "rotational"},
+                                           {DeviceKind::paravirtual, "paravirtual"},
+                                           {DeviceKind::virtual_disk, "virtual"}});
+inline const char* device_kind_name(DeviceKind k) {
+    return kDeviceKindNames.name(k);
+}
 // From the disk's name and its queue's rotational flag.
 DeviceKind device_kind(const std::string& name, bool rotational);
 
