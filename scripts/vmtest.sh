@@ -16,7 +16,7 @@ readonly EXIT_SETUP=125 # vmtest itself failed (bad option, missing tool, boot f
 readonly EXIT_TIMEOUT=124
 # Modules loaded at boot, and modules only made available to `modprobe` in the guest
 # (loading these creates devices: nullb0, ram0-15, dummy0 ...). --help lists them too.
-readonly BOOT_MODULES="loop veth ifb sch_netem sch_tbf sch_htb sch_prio sch_sfq sch_fq sch_codel sch_fq_pie sch_ingress cls_bpf act_bpf tcp_bbr"
+readonly BOOT_MODULES="loop veth ifb sch_netem sch_tbf sch_htb sch_prio sch_sfq sch_fq sch_codel sch_fq_pie sch_ingress cls_bpf act_bpf tcp_bbr inet_diag tcp_diag"
 readonly EXTRA_MODULES="null_blk brd zram dummy tun bridge bfq kyber-iosched"
 # Host tools copied into the guest when present (with their shared libraries); in --help.
 readonly HOST_TOOLS="bash ip tc ss nsenter iperf3 losetup mkfs.ext4 bpftool"
@@ -47,7 +47,8 @@ The guest:
               enabled in the root's subtree_control), bpffs at /sys/fs/bpf, debugfs,
               tracefs at /sys/kernel/tracing; lo up; hostname vmtest.
   modules     loaded at boot: loop veth ifb sch_netem sch_tbf sch_htb sch_prio sch_sfq
-              sch_fq sch_codel sch_fq_pie sch_ingress cls_bpf act_bpf tcp_bbr (and deps);
+              sch_fq sch_codel sch_fq_pie sch_ingress cls_bpf act_bpf tcp_bbr inet_diag
+              tcp_diag (and deps; sock_diag's own module autoload finds no modprobe here);
               for modprobe: null_blk brd zram dummy tun bridge bfq kyber-iosched.
   tools       from the host when present, with their shared libraries: bash ip tc ss
               nsenter iperf3 losetup mkfs.ext4 bpftool, and the host's /bin/sh (dash) as /bin/sh,

@@ -5,12 +5,13 @@
 #include <sched.h>
 #include <sys/stat.h>
 
-#include <thread>
+#include <ctime>
 
 #include "collect/parse/netns_deltas.h"
 #include "collect/parse/procfs.h"
-#include "util/fd.h"
+#include "collect/tcp_info_reader.h"
 #include "util/files.h"
+#include "util/netns.h"
 
 namespace perfbpf {
 namespace {
@@ -29,20 +30,30 @@ uint64_t inode_of(const std::string& path) {
 // `ns_path`; the namespace change ends with the thread.
 Result<std::string> read_netstat_inside(const std::string& ns_path) {
     Result<std::string> out = fail("not read");
-    std::thread reader([&] {
-        UniqueFd fd(::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd.valid()) {
-            out = fail_errno("open " + ns_path, errno);
-            return;
-        }
-        if (::setns(fd.get(), CLONE_NEWNET) != 0) {
-            out = fail_errno("setns " + ns_path, errno);
-            return;
-        }
-        out = read_file("/proc/thread-self/net/netstat");
-    });
-    reader.join();
+    auto joined = run_in_netns(ns_path, [&] { out = read_file("/proc/thread-self/net/netstat"); });
+    if (!joined) return std::unexpected(joined.error());
     return out;
+}
+
+// A sock_diag socket made in the namespace at `ns_path`, which must be namespace `ino` (a
+// process's may have moved on).
+Result<UniqueFd> open_sock_diag_inside(const std::string& ns_path, uint64_t ino) {
+    Result<UniqueFd> out = fail("not opened");
+    auto joined = run_in_netns(ns_path, [&] {
+        if (inode_of("/proc/thread-self/ns/net") != ino) {
+            out = fail(ns_path + " is no longer the namespace it was");
+            return;
+        }
+        out = open_sock_diag();
+    });
+    if (!joined) return std::unexpected(joined.error());
+    return out;
+}
+
+uint64_t monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
 }
 
 }  // namespace
@@ -115,6 +126,53 @@ void NetnsSource::collect(SnapshotBuilder& builder) {
         now.emplace(ino, std::move(counters));
     }
     prev_ = std::move(now);
+    read_tcp_chrono(builder.netns_samples(), names);
+}
+
+std::string NetnsSource::netns_path(uint64_t ino, const NetnsSample& ns,
+                                    const std::string& named) const {
+    if (!named.empty()) return run_netns_ + "/" + named;
+    if (ino == host_inode_) return proc_root_ + "/1/ns/net";
+    if (ns.pid) return proc_root_ + "/" + std::to_string(ns.pid) + "/ns/net";
+    return "";
+}
+
+void NetnsSource::read_tcp_chrono(std::map<uint64_t, NetnsSample>& samples,
+                                  const std::map<uint64_t, std::string>& names) {
+    const uint64_t now_ns = monotonic_ns();
+    std::map<uint64_t, std::vector<TcpFlow>> sweep;
+    std::map<uint64_t, UniqueFd> kept;
+    for (auto& [ino, ns] : samples) {
+        if (!ino) continue;
+        auto fd = sock_diag_.find(ino);
+        if (fd == sock_diag_.end()) {
+            auto name = names.find(ino);
+            const std::string path = netns_path(ino, ns, name == names.end() ? "" : name->second);
+            if (path.empty()) {
+                ns.tcp_info_unavailable = "no process or /run/netns name known for it";
+                continue;
+            }
+            auto opened = open_sock_diag_inside(path, ino);
+            if (!opened) {
+                ns.tcp_info_unavailable = opened.error().message;
+                continue;
+            }
+            fd = sock_diag_.emplace(ino, std::move(*opened)).first;
+        }
+        auto flows = dump_tcp_flows(fd->second.get());
+        if (!flows) {
+            // Made anew next time: a dump that failed half way may have left replies queued.
+            ns.tcp_info_unavailable = flows.error().message;
+            continue;
+        }
+        sweep.emplace(ino, std::move(*flows));
+        kept.emplace(ino, std::move(fd->second));
+    }
+    sock_diag_ = std::move(kept);
+    const uint64_t interval_us = last_sweep_ns_ ? (now_ns - last_sweep_ns_) / 1000 : 0;
+    last_sweep_ns_ = now_ns;
+    for (const auto& [ino, amounts] : chrono_.add_sweep(sweep, interval_us))
+        apply_tcp_chrono(amounts, samples[ino]);
 }
 
 }  // namespace perfbpf

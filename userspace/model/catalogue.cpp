@@ -299,6 +299,15 @@ std::span<const Field<NetnsSample>> fields<NetnsSample>() {
         {"backlog_drops", "count", counter, "segments dropped at the socket backlog", &N::backlog_drops},
         {"prune_called", "count", counter, "receive queue prunes", &N::prune_called},
         {"memory_pressures", "count", counter, "entries into TCP memory pressure (tcp_mem)", &N::memory_pressures},
+        {"tcp_info_available", "", info, "its TCP sockets' tcp_info could be read (sock_diag)", &N::tcp_info_available},
+        {"tcp_info_unavailable", "", info, "why not", &N::tcp_info_unavailable},
+        {"tcp_send_us", "us", counter, "connection time of sockets with data to send", &N::tcp_send_us},
+        {"tcp_busy_us", "us", counter, "time sockets had data to send", &N::tcp_busy_us},
+        {"tcp_rwnd_limited_us", "us", counter, "time senders waited for the peer's receive window", &N::tcp_rwnd_limited_us},
+        {"tcp_sndbuf_limited_us", "us", counter, "time senders waited for send buffer space", &N::tcp_sndbuf_limited_us},
+        {"tcp_peer_send_us", "us", counter, "connection time of this machine's senders to this namespace", &N::tcp_peer_send_us},
+        {"tcp_peer_busy_us", "us", counter, "time this machine's senders to this namespace had data to send", &N::tcp_peer_busy_us},
+        {"tcp_peer_rwnd_limited_us", "us", counter, "time this machine's senders waited for this namespace's receive window", &N::tcp_peer_rwnd_limited_us},
     };
     return t;
 }

@@ -274,6 +274,17 @@ struct NetnsSample {
     uint64_t listen_overflows = 0, listen_drops = 0;
     uint64_t syn_queue_drops = 0, syncookies_sent = 0;
     uint64_t rcvq_drops = 0, backlog_drops = 0, prune_called = 0, memory_pressures = 0;
+    // The kernel's own account of what held TCP senders back (tcp_info's chrono counters,
+    // read with sock_diag each interval), µs within the interval. Of this namespace's
+    // sockets that had data to send: their connection time (the interval, for each such
+    // socket), their time with data to send, and of that the time the peer's receive window
+    // or the socket's send buffer stopped them. The peer_ fields are the same for the
+    // senders on this machine (any namespace read) whose receiving end is in this one: what
+    // a larger receive buffer here would free.
+    bool tcp_info_available = false;
+    std::string tcp_info_unavailable;  // why not
+    uint64_t tcp_send_us = 0, tcp_busy_us = 0, tcp_rwnd_limited_us = 0, tcp_sndbuf_limited_us = 0;
+    uint64_t tcp_peer_send_us = 0, tcp_peer_busy_us = 0, tcp_peer_rwnd_limited_us = 0;
 };
 
 // One mounted filesystem, as statfs() saw it at the end of the interval. Bind mounts of the

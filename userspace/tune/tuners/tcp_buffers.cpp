@@ -19,15 +19,21 @@ constexpr Side kSend{"net.ipv4.tcp_wmem", "net.core.wmem_max", "send"};
 // One namespace's buffer evidence over the window.
 struct NetnsWindow {
     Scope scope;
-    uint64_t samples = 0, rcvbuf_at_max = 0, sndbuf_at_max = 0, sndbuf_limited = 0,
-             rwnd_limited = 0;
+    uint64_t samples = 0, rcvbuf_at_max = 0, sndbuf_at_max = 0;
     uint64_t grow_at_max = 0;
+    // tcp_info's chrono amounts, µs: this namespace's senders, and this machine's senders
+    // into it (NetnsSample::tcp_peer_*)
+    uint64_t send_us = 0, sndbuf_limited_us = 0;
+    uint64_t peer_send_us = 0, peer_busy_us = 0, peer_rwnd_limited_us = 0;
     uint64_t rx_bytes = 0, tx_bytes = 0, rcvq_drops = 0, prunes = 0;
     uint64_t memory_pressure = 0;  // TCP memory pressure entries + refused allocations
     double seconds = 0;
     size_t intervals = 0;
 
     double share(uint64_t n) const { return samples ? double(n) / double(samples) : 0; }
+    static double time_share(uint64_t us, uint64_t of_us) {
+        return of_us ? double(us) / double(of_us) : 0;
+    }
     bool has_tcp() const { return samples > 0 || grow_at_max > 0; }
 };
 
@@ -42,8 +48,11 @@ std::map<std::string, NetnsWindow> per_netns(const TunerInput& in) {
             w.samples += n.tcp_samples;
             w.rcvbuf_at_max += n.rcvbuf_at_max_samples;
             w.sndbuf_at_max += n.sndbuf_at_max_samples;
-            w.sndbuf_limited += n.sndbuf_limited_samples;
-            w.rwnd_limited += n.rwnd_limited_samples;
+            w.send_us += n.tcp_send_us;
+            w.sndbuf_limited_us += n.tcp_sndbuf_limited_us;
+            w.peer_send_us += n.tcp_peer_send_us;
+            w.peer_busy_us += n.tcp_peer_busy_us;
+            w.peer_rwnd_limited_us += n.tcp_peer_rwnd_limited_us;
             w.grow_at_max += n.rcvbuf_grow_at_max.value_or(0);
             w.rx_bytes += n.tcp_rx_bytes;
             w.tx_bytes += n.tcp_tx_bytes;
@@ -99,45 +108,58 @@ class TcpBuffersTuner : public Tuner {
     }
 
   private:
+    // A buffer at its max limits a flow only when its sender waits for the window the
+    // buffer allows; a sender held back by its application (iperf3 -b, a paced stream)
+    // spends a small share of its time with data to send at all.
     std::optional<Finding> receive_limited(const NetnsWindow& w) const {
         const double share = w.share(w.rcvbuf_at_max);
         const double grow_rate = double(w.grow_at_max) / w.seconds;
         const double rx_rate = double(w.rx_bytes) / w.seconds;
         const bool at_max = w.samples >= c_.min_samples && share >= c_.min_at_max_share;
-        if (!(at_max || grow_rate >= c_.min_grow_at_max_per_s) || rx_rate < c_.min_bytes_per_s)
+        const double limited = NetnsWindow::time_share(w.peer_rwnd_limited_us, w.peer_send_us);
+        const double busy = NetnsWindow::time_share(w.peer_busy_us, w.peer_send_us);
+        const double send_s = double(w.peer_send_us) / 1e6;
+        if (!(at_max || grow_rate >= c_.min_grow_at_max_per_s) || send_s < c_.min_send_s ||
+            limited < c_.min_limited_share || rx_rate < c_.min_bytes_per_s)
             return std::nullopt;
         Finding f;
         f.evidence = {{"rcvbuf_at_max_share", share, Unit::share},
                       {"tcp_samples", double(w.samples), Unit::count},
                       {"rcvbuf_grow_at_max_per_s", grow_rate, Unit::per_s},
+                      {"peer_rwnd_limited_share", limited, Unit::share},
+                      {"peer_busy_share", busy, Unit::share},
+                      {"peer_send_us", double(w.peer_send_us), Unit::us},
                       {"rx_bytes_per_s", rx_rate, Unit::bytes_per_s},
                       {"rcvq_drops", double(w.rcvq_drops), Unit::count},
                       {"prune_called", double(w.prunes), Unit::count}};
         f.reason = at_max ? "{rcvbuf_at_max_share} of {tcp_samples} TCP samples had the receive "
                             "buffer at the max"
                           : "{rcvbuf_grow_at_max_per_s} receive-buffer growths refused at the max";
-        f.reason += " while receiving {rx_bytes_per_s}";
+        f.reason +=
+            " and the senders into it waited for its window {peer_rwnd_limited_share} of their "
+            "{peer_send_us} (data queued {peer_busy_share}) while receiving {rx_bytes_per_s}";
         return f;
     }
 
     std::optional<Finding> send_limited(const NetnsWindow& w) const {
         if (w.samples < c_.min_samples) return std::nullopt;
-        const double at_max = w.share(w.sndbuf_at_max), full = w.share(w.sndbuf_limited);
-        const double rwnd = w.share(w.rwnd_limited);
+        const double at_max = w.share(w.sndbuf_at_max);
+        const double limited = NetnsWindow::time_share(w.sndbuf_limited_us, w.send_us);
+        const double send_s = double(w.send_us) / 1e6;
         const double tx_rate = double(w.tx_bytes) / w.seconds;
-        if (at_max < c_.min_at_max_share || full < c_.min_at_max_share ||
-            rwnd >= c_.max_rwnd_limited_share || tx_rate < c_.min_bytes_per_s)
+        if (at_max < c_.min_at_max_share || send_s < c_.min_send_s ||
+            limited < c_.min_limited_share || tx_rate < c_.min_bytes_per_s)
             return std::nullopt;
         Finding f;
         f.evidence = {{"sndbuf_at_max_share", at_max, Unit::share},
-                      {"sndbuf_full_share", full, Unit::share},
-                      {"rwnd_limited_share", rwnd, Unit::share},
                       {"tcp_samples", double(w.samples), Unit::count},
+                      {"sndbuf_limited_share", limited, Unit::share},
+                      {"send_us", double(w.send_us), Unit::us},
                       {"tx_bytes_per_s", tx_rate, Unit::bytes_per_s}};
         f.reason =
             "{sndbuf_at_max_share} of {tcp_samples} TCP samples had the send buffer at the max "
-            "(full in {sndbuf_full_share}, the peer's window the limit in {rwnd_limited_share}) "
-            "while sending {tx_bytes_per_s}";
+            "and the senders waited for send buffer space {sndbuf_limited_share} of their "
+            "{send_us} while sending {tx_bytes_per_s}";
         return f;
     }
 

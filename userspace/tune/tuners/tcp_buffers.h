@@ -18,19 +18,27 @@
 //    min_at_max_share of at least min_samples samples, or
 //  - tcp:tcp_rcvbuf_grow (6.18; 6.1 lacks it) firing for buffers already at that max,
 //    min_grow_at_max_per_s or more: autotuning wanted a larger buffer and could not have it,
-//  and data arriving (min_bytes_per_s received): raise the max (x step_factor, up to
-//  rmem_ceiling). Segments TCP dropped at a full receive queue (TcpExt TCPRcvQDrop) and
-//  queue prunes are reported with the evidence. Not used: sock:sock_rcvqueue_full and
-//  SOCKET_RCVBUFF drops count datagram and raw sockets, whose limit is SO_RCVBUF
-//  (rmem_default), not tcp_rmem; rwnd-limited samples of a namespace's senders speak of
-//  their peers' windows, and the peer may be anywhere (the receiving namespace shows its own
-//  buffers at max, which is what the rule reads).
-// Send side: the share of samples whose send buffer was at the namespace's tcp_wmem max,
-// and the share with the send queue full (sk_wmem_queued >= sk_sndbuf), both at least
-// min_at_max_share, while the peer's window limited the sender in less than
-// max_rwnd_limited_share of them (a sender that waits for its peer's window gains nothing
-// from a larger send buffer), and data leaving (min_bytes_per_s sent): raise tcp_wmem's max.
-//
+//  and the window limiting the flow: the senders into the namespace's sockets waited for
+//  its receive window (tcp_info's tcpi_rwnd_limited, NetnsSample::tcp_peer_rwnd_limited_us)
+//  min_limited_share or more of their connection time (at least min_send_s of it in the
+//  window), and data arriving (min_bytes_per_s received): raise the max (x step_factor, up
+//  to rmem_ceiling). A buffer at its max says only that autotuning grew it there: a sender
+//  limited by its application (iperf3 -b, a paced stream) has data to send a small share of
+//  its time, and a larger window would only make its bursts shorter. The kernel keeps that
+//  account on the sender, so the rule sees senders on this machine only (loopback, veth
+//  between namespaces, containers): a namespace whose data comes from other hosts gets no
+//  receive-side raise. Not used: the place of sampled segments in the advertised window
+//  (a window-limited sender's burst arrives within one tcp_probe sample per jiffy and CPU,
+//  so behind netem delay the samples never saw the window's edge). Segments TCP dropped at
+//  a full receive queue (TcpExt TCPRcvQDrop) and queue prunes are reported with the
+//  evidence. Not used either: sock:sock_rcvqueue_full and SOCKET_RCVBUFF drops count
+//  datagram and raw sockets, whose limit is SO_RCVBUF (rmem_default), not tcp_rmem.
+// Send side: the share of samples whose send buffer was at the namespace's tcp_wmem max at
+// least min_at_max_share, and the namespace's senders waiting for send buffer space
+// (tcpi_sndbuf_limited: everything queued was in flight and the application wanted to write
+// more, neither the peer's window nor the congestion window the limit) min_limited_share of
+// their connection time (min_send_s at least), and data leaving (min_bytes_per_s sent):
+// raise tcp_wmem's max.
 // Veto: any entry into TCP memory pressure (TcpExt TCPMemoryPressures) or refused
 // allocation (sock:sock_exceed_buf_limit) in the namespace in the window: protocol memory
 // (tcp_mem) or a cgroup is the limit, and larger buffers would only press on it harder.
@@ -67,10 +75,13 @@ namespace perfbpf::tune {
 struct TcpBuffersConfig {
     size_t min_intervals = 3;          // snapshots in the window
     uint64_t min_samples = 20;         // tcp_probe samples in the namespace over the window
-    double min_at_max_share = 0.5;     // of the samples: buffers at the max (and, send side, full)
+    double min_at_max_share = 0.5;     // of the samples: buffers at the max
     double min_grow_at_max_per_s = 1;  // tcp_rcvbuf_grow at the max
-    double max_rwnd_limited_share = 0.2;  // send side: the peer's window must not be the limit
-    double min_bytes_per_s = 64 * 1024;   // received (rmem) or sent (wmem) in the namespace
+    // Of the senders' connection time (NetnsSample::tcp_send_us, tcp_peer_send_us): waiting
+    // for the receive window (rmem) or for send buffer space (wmem); and that time at least.
+    double min_limited_share = 0.25;
+    double min_send_s = 1;
+    double min_bytes_per_s = 64 * 1024;  // received (rmem) or sent (wmem) in the namespace
     double step_factor = 4;
     int64_t rmem_ceiling = 64 << 20;  // tcp_rmem max, rmem_max
     int64_t wmem_ceiling = 64 << 20;  // tcp_wmem max, wmem_max
