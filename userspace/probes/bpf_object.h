@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "store/sqlite_db.h"
-#include "store/tier.h"
+#include "model/series_result.h"
 #include "util/result.h"
 
 namespace perfbpf::store {
