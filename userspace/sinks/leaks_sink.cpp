@@ -178,17 +178,11 @@ void splice_array(std::string& text, const std::string& key, size_t indent,
 
 // A frame as dump(2) writes it, `indent` deep, without building its JSON object (the
 // frames are most of a report: 156k in a Python run's).
+// A frame's text at `indent`: frame_json's own dump, so the two forms cannot disagree on
+// its fields (a hand-written copy here lost the "kernel" field).
 std::string frame_text(const LeakFrame& f, size_t indent) {
-    const std::string pad(indent + 2, ' ');
-    std::string t = "{\n";
-    t += pad + "\"file\": " + json(f.file).dump() + ",\n";
-    t += pad + "\"function\": " + json(f.function).dump() + ",\n";
-    t += pad + "\"inlined\": " + (f.inlined ? "true" : "false") + ",\n";
-    t += pad + "\"line\": " + std::to_string(f.line) + ",\n";
-    t += pad + "\"module\": " + json(f.module).dump() + ",\n";
-    t += pad + "\"offset\": " + std::to_string(f.offset) + "\n";
-    t.append(indent, ' ');
-    t += "}";
+    std::string t;
+    append_nested(t, frame_json(f).dump(2), indent);
     return t;
 }
 
