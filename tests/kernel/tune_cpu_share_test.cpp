@@ -176,14 +176,26 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         ASSERT_EQ(st, 0) << out;
         json back = json::parse(out, nullptr, false);
         ASSERT_FALSE(back.is_discarded()) << out;
-        ASSERT_EQ(back["changes"].size(), 1u)
-            << out << "\nsleeper alone (schedstat): waits " << alone.wait_ms_per_s << " ms/s, runs "
-            << alone.oncpu_ms_per_s << " ms/s";
-        std::printf("[measured] %s without the hog: %s\n", cg.name.c_str(),
-                    back["changes"][0].value("reason", "").c_str());
-        EXPECT_EQ(back["changes"][0]["current"], cg.raised);
-        EXPECT_EQ(back["changes"][0]["proposed"], cg.original);
-        EXPECT_EQ(back["changes"][0]["original"], cg.original);  // from the journal
+        // The way back needs a calm sleeper (the tuner's rule: waits ≤ 1 ms/s or ≤ 3 % of its
+        // run time). With other work on CPU 0 (a qemu guest beside the suite: 17 ms/s at
+        // 240 ms/s on-CPU) the sleeper still waits and holding the raise is right.
+        const bool calm =
+            alone.wait_ms_per_s <= 1 || alone.wait_ms_per_s <= 0.03 * alone.oncpu_ms_per_s;
+        if (!calm && back["changes"].empty()) {
+            std::printf(
+                "[measured] %s without the hog: the sleeper still waits %.1f ms/s at "
+                "%.1f ms/s on-CPU (other work on CPU 0): no way back proposed, rightly\n",
+                cg.name.c_str(), alone.wait_ms_per_s, alone.oncpu_ms_per_s);
+        } else {
+            ASSERT_EQ(back["changes"].size(), 1u)
+                << out << "\nsleeper alone (schedstat): waits " << alone.wait_ms_per_s
+                << " ms/s, runs " << alone.oncpu_ms_per_s << " ms/s";
+            std::printf("[measured] %s without the hog: %s\n", cg.name.c_str(),
+                        back["changes"][0].value("reason", "").c_str());
+            EXPECT_EQ(back["changes"][0]["current"], cg.raised);
+            EXPECT_EQ(back["changes"][0]["proposed"], cg.original);
+            EXPECT_EQ(back["changes"][0]["original"], cg.original);  // from the journal
+        }
         EXPECT_EQ(cg.weight(t.lat), cg.raised);
 
         out = test::run_perfbpf("tune --rollback --cgroup " + cg.filter() + " --state-dir " + state,
