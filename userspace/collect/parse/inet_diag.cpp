@@ -63,6 +63,11 @@ std::vector<uint8_t> inet_diag_request(uint8_t family, uint32_t seq) {
     return out;
 }
 
+// NLMSG_OK compares the header's __u32 length with the int length it needs (an unsigned
+// length would wrap past the end in NLMSG_NEXT on a short last message): clang's
+// -Wsign-compare flags the macro itself.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
 Result<bool> parse_inet_diag(std::span<const uint8_t> datagram, std::vector<TcpFlow>& out) {
     // NLMSG_NEXT and friends take a mutable header and an int length.
     auto* nlh = reinterpret_cast<nlmsghdr*>(const_cast<uint8_t*>(datagram.data()));
@@ -94,5 +99,6 @@ Result<bool> parse_inet_diag(std::span<const uint8_t> datagram, std::vector<TcpF
     }
     return false;
 }
+#pragma GCC diagnostic pop
 
 }  // namespace perfbpf
