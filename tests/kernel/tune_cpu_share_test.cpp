@@ -28,6 +28,7 @@
 
 #include "cpu_share_fixture.h"
 #include "support.h"
+#include "tune/tuners/cpu_share.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -179,8 +180,9 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         // The way back needs a calm sleeper (the tuner's rule: waits ≤ 1 ms/s or ≤ 3 % of its
         // run time). With other work on CPU 0 (a qemu guest beside the suite: 17 ms/s at
         // 240 ms/s on-CPU) the sleeper still waits and holding the raise is right.
-        const bool calm =
-            alone.wait_ms_per_s <= 1 || alone.wait_ms_per_s <= 0.03 * alone.oncpu_ms_per_s;
+        const tune::CpuShareConfig rule;
+        const bool calm = alone.wait_ms_per_s <= rule.lower_wait_ms_per_s ||
+                          alone.wait_ms_per_s <= rule.lower_wait_per_run * alone.oncpu_ms_per_s;
         if (!calm && back["changes"].empty()) {
             std::printf(
                 "[measured] %s without the hog: the sleeper still waits %.1f ms/s at "
