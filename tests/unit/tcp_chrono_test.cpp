@@ -25,7 +25,7 @@ struct Sock {
     const char* remote = "10.0.0.2";
     uint16_t remote_port = 0;
     uint64_t cookie = 0;
-    uint64_t busy_us = 0, rwnd_us = 0, sndbuf_us = 0;
+    uint64_t busy_us = 0, rwnd_us = 0, sndbuf_us = 0, acked = 0;
     size_t info_len = sizeof(tcp_info);  // shorter: an older kernel's tcp_info
 };
 
@@ -49,6 +49,7 @@ void add_sock(std::vector<uint8_t>& out, const Sock& s) {
     info.tcpi_busy_time = s.busy_us;
     info.tcpi_rwnd_limited = s.rwnd_us;
     info.tcpi_sndbuf_limited = s.sndbuf_us;
+    info.tcpi_bytes_acked = s.acked;
     rtattr attr{};
     attr.rta_type = INET_DIAG_INFO;
     attr.rta_len = RTA_LENGTH(s.info_len);
@@ -91,7 +92,8 @@ TEST(InetDiag, ParsesSocketsAndTheirChronoCounters) {
                    .cookie = 0x100000002ull,
                    .busy_us = 3'000'000,
                    .rwnd_us = 2'500'000,
-                   .sndbuf_us = 100});
+                   .sndbuf_us = 100,
+                   .acked = 123'456'789});
     add_sock(buf, {.family = AF_INET6,
                    .local = "::ffff:10.0.0.2",
                    .local_port = 5201,
@@ -107,6 +109,7 @@ TEST(InetDiag, ParsesSocketsAndTheirChronoCounters) {
     EXPECT_EQ(flows[0].busy_us, 3'000'000u);
     EXPECT_EQ(flows[0].rwnd_limited_us, 2'500'000u);
     EXPECT_EQ(flows[0].sndbuf_limited_us, 100u);
+    EXPECT_EQ(flows[0].bytes_acked, 123'456'789u);
     // An IPv4 socket's addresses read as the IPv4-mapped ones a dual-stack peer shows.
     EXPECT_EQ(flows[0].local, flows[1].remote);
     EXPECT_EQ(flows[0].remote, flows[1].local);
@@ -161,14 +164,16 @@ TEST(InetDiag, RequestAsksForTcpInfoOfTcpSockets) {
 }
 
 // Flows as parsed: a sender in namespace 1 (10.0.0.1:40000) into a receiver in namespace 2.
-TcpFlow flow(uint64_t cookie, bool sender, uint64_t busy, uint64_t rwnd, uint64_t sndbuf = 0) {
+TcpFlow flow(uint64_t cookie, bool sender, uint64_t busy, uint64_t rwnd, uint64_t sndbuf = 0,
+             uint64_t acked = 0) {
     std::vector<uint8_t> buf;
     Sock s{.local_port = 40000,
            .remote_port = 5201,
            .cookie = cookie,
            .busy_us = busy,
            .rwnd_us = rwnd,
-           .sndbuf_us = sndbuf};
+           .sndbuf_us = sndbuf,
+           .acked = acked};
     if (!sender) {
         std::swap(s.local, s.remote);
         std::swap(s.local_port, s.remote_port);
@@ -218,6 +223,28 @@ TEST(TcpChronoDeltas, NewSocketsCountFromZeroIdleOnesNotAtAll) {
                     1'000'000);
     EXPECT_EQ(r[1].own.busy_us, 0u);
     EXPECT_EQ(r[3].own.busy_us, 0u);
+}
+
+TEST(TcpChronoDeltas, APacedSenderSendsInEveryIntervalItsBytesMoved) {
+    // A paced sender: its bursts are shorter than a jiffy, so its busy time grows (by a
+    // jiffy, 4 ms, with 4 ms of waiting for the window) in one interval of four, while the
+    // peer acknowledges its bytes in all four. It sent for 4 s and waited 4 ms of them,
+    // not 4 ms of 1 s.
+    TcpChronoDeltas d;
+    d.add_sweep({{1, {flow(10, true, 0, 0, 0, 1'000)}}}, 0);
+    TcpChrono total;
+    for (int i = 1; i <= 4; ++i) {
+        const uint64_t busy = i >= 2 ? 4'000 : 0;
+        auto r =
+            d.add_sweep({{1, {flow(10, true, busy, busy, 0, 1'000 + i * 100'000)}}}, 1'000'000);
+        total.send_us += r[1].own.send_us;
+        total.rwnd_limited_us += r[1].own.rwnd_limited_us;
+    }
+    EXPECT_EQ(total.send_us, 4'000'000u);
+    EXPECT_EQ(total.rwnd_limited_us, 4'000u);
+    // Nothing moved, nothing waited: an idle connection sends in no interval.
+    auto idle = d.add_sweep({{1, {flow(10, true, 4'000, 4'000, 0, 401'000)}}}, 1'000'000);
+    EXPECT_EQ(idle[1].own.send_us, 0u);
 }
 
 TEST(TcpChronoDeltas, AmbiguousEndsFindNoPeer) {

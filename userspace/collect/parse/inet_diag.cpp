@@ -40,6 +40,7 @@ void read_tcp_info(const rtattr* attr, TcpFlow& flow) {
     flow.busy_us = info.tcpi_busy_time;
     flow.rwnd_limited_us = info.tcpi_rwnd_limited;
     flow.sndbuf_limited_us = info.tcpi_sndbuf_limited;
+    flow.bytes_acked = info.tcpi_bytes_acked;
 }
 
 }  // namespace

@@ -23,6 +23,9 @@ struct TcpFlow {
     // or this socket's send buffer stopped it (tcpi_busy_time counts all three).
     bool has_chrono = false;
     uint64_t busy_us = 0, rwnd_limited_us = 0, sndbuf_limited_us = 0;
+    // Bytes the peer acknowledged since the socket opened (tcpi_bytes_acked): data moved,
+    // counted to the byte where the chrono counters tick in jiffies.
+    uint64_t bytes_acked = 0;
 };
 
 // A dump request of the TCP sockets of `family` (AF_INET, AF_INET6) in the states that move

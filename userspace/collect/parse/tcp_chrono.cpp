@@ -53,7 +53,12 @@ std::map<uint64_t, TcpChronoNetns> TcpChronoDeltas::add_sweep(
             d.busy_us = grown(f.busy_us, b.busy_us);
             d.rwnd_limited_us = grown(f.rwnd_limited_us, b.rwnd_limited_us);
             d.sndbuf_limited_us = grown(f.sndbuf_limited_us, b.sndbuf_limited_us);
-            if (d.busy_us == 0) continue;
+            // A socket sends in the interval when data moved or waited to: the chrono
+            // counters tick in jiffies, so a paced sender's short bursts leave most intervals'
+            // busy time at 0 while its bytes are acknowledged in each, and counting only
+            // the intervals busy time grew would shrink its sending time and inflate the
+            // share it spent waiting.
+            if (d.busy_us == 0 && f.bytes_acked <= b.bytes_acked) continue;
             d.send_us = interval_us;
             add(ns.own, d);
             senders[ends_of(f)] = d;

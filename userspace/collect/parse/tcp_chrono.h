@@ -21,9 +21,9 @@
 namespace perfbpf {
 
 // Amounts within one interval, µs. send_us: the interval, once for each socket that had
-// data to send in it (time the sockets were there to send: a share of it spent waiting
-// is what a larger buffer could give back, where busy_us alone would call a paced sender
-// that bursts into a small window "limited").
+// data to send in it (busy time grew) or sent some (bytes acknowledged grew) (time the sockets were
+// there to send: a share of it spent waiting is what a larger buffer could give back, where busy_us
+// alone would call a paced sender that bursts into a small window "limited").
 struct TcpChrono {
     uint64_t send_us = 0, busy_us = 0, rwnd_limited_us = 0, sndbuf_limited_us = 0;
 };
