@@ -60,6 +60,9 @@ TEST(Verify, TheVerdictQuotesItsNumbersInTheirUnits) {
               std::string::npos)
         << v.detail;
     EXPECT_FALSE(std::regex_search(v.detail, std::regex("[0-9]{6}"))) << v.detail;
+    // The guard got worse within its tolerance: the text says so, not "better".
+    EXPECT_NE(v.detail.find("): within it: kept"), std::string::npos) << v.detail;
+    EXPECT_EQ(v.detail.find("better"), std::string::npos) << v.detail;
 }
 
 // CI saw a run-queue wait of 66 ms/s in 0.5 s windows spread by ±93 ms/s fall to 0.05 ms/s

@@ -139,10 +139,11 @@ Verification verify_change(const MetricSpec& target, const std::vector<double>& 
             v.detail = t + " but " + g + ": worse";
             return v;
         }
-        t += "; " + g;
+        // A guard that moved the wrong way within its tolerance is not "better": say which.
+        t += "; " + g + (worse > 0 ? ": within it" : ": no worse");
     }
     v.keep = true;
-    v.detail = t + ": better";
+    v.detail = t + ": kept";
     return v;
 }
 
