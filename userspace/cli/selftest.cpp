@@ -1,9 +1,11 @@
 // `perfbpf selftest`: the kernel smoke suite users run on their own kernels.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/finite.h"
 #include "collect/host_info.h"
 #include "selftest/selftest.h"
 
@@ -14,6 +16,7 @@ struct SelftestOptions {
     bool json = false;
     std::vector<std::string> families;
     std::vector<std::string> skip;
+    double interval_s = 1;
 };
 
 constexpr const char* kOomNotice =
@@ -29,7 +32,8 @@ int run_selftest_command(const SelftestOptions& o) {
     const selftest::Selection selection{o.families, {o.skip.begin(), o.skip.end()}};
     const bool oom = selection.runs("mem") && !selection.skip.contains(selftest::kOomPart);
     if (oom && !o.json) std::printf("note: %s\n", kOomNotice);
-    auto rows = selftest::run_selftest(selection);
+    auto rows =
+        selftest::run_selftest(selection, static_cast<uint64_t>(std::llround(o.interval_s * 1e9)));
     bool ok = selftest::all_passed(rows);
     if (o.json) {
         nlohmann::json out = nlohmann::json::array();
@@ -73,6 +77,12 @@ void add_selftest(CLI::App& app) {
         "memory cgroup it creates (the kernel logs the kill as any other); --skip oom leaves\n"
         "it out. Exit status 0 only when every probe this kernel supports passed. Needs root.");
     cmd->add_flag("--json", opts->json, "JSON output (\"oom_kill\": whether the OOM kill ran)");
+    cmd->add_option("-i,--interval", opts->interval_s,
+                    "Seconds per collection interval, 0.05 to 10 (default 1); each check follows\n"
+                    "its workload over as many intervals as it takes (30 s at most)")
+        ->type_name("SECONDS")
+        ->check(finite_number())
+        ->check(CLI::Range(0.05, 10.0).description(""));
     cmd->add_option("-f,--family", opts->families,
                     "Only these families (repeatable, or comma-separated)")
         ->type_name("FAMILY")

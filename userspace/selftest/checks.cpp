@@ -61,7 +61,7 @@ struct HogTotals {
 // that; the check adds up their intervals until both have said they are done.
 CheckResult check_sched(Collector& collector) {
     constexpr double kCpuSeconds = 0.5;
-    constexpr int kMaxIntervals = 30;
+    const int kMaxIntervals = max_intervals(collector);
     CheckResult r;
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return {false, 0, "pipe: " + errno_text(errno)};
@@ -257,15 +257,16 @@ Result<std::optional<uint64_t>> grower_report(int fd) {
 // compares the sum with the RSS the process measured itself.
 CheckResult check_mem(Collector& collector, bool oom) {
     constexpr uint64_t kBytes = 64ull << 20;
-    // Intervals to wait for the touching to end: 30 s at the default interval. At load 12
-    // on 2 vCPUs one interval held only 34 of the 64 MiB (issue 12).
-    constexpr int kMaxIntervals = 30;
+    // Intervals to wait for the touching to end (30 s). At load 12 on 2 vCPUs one 1 s
+    // interval held only 34 of the 64 MiB (issue 12).
+    const int kMaxIntervals = max_intervals(collector);
+    constexpr unsigned kStaySeconds = 300;  // the grower's, after its report: killed before
     CheckResult r;
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return {false, 0, "pipe: " + errno_text(errno)};
     UniqueFd report(fds[0]), report_w(fds[1]);
     auto grower =
-        Worker::start([w = fds[1]] { return grow_rss_and_report(kBytes, w, 10 * kMaxIntervals); });
+        Worker::start([w = fds[1]] { return grow_rss_and_report(kBytes, w, kStaySeconds); });
     report_w.reset();  // the child holds the write end: EOF if it dies without reporting
     if (!grower) return {false, 0, grower.error().message};
     std::string oom_note;
@@ -365,7 +366,7 @@ CheckResult check_block(Collector& collector) {
     if (!io) return {false, 0, io.error().message};
     // On a loaded machine the I/O can outlast an interval: follow it interval by interval
     // until the interval in which it exited, and add up what each one credited.
-    constexpr int kMaxIntervals = 30;
+    const int kMaxIntervals = max_intervals(collector);
     ProcessSample p{};
     DeviceSample dev{};
     bool seen_p = false, seen_d = false;

@@ -1,6 +1,7 @@
 #include "selftest/selftest.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace perfbpf::selftest {
@@ -13,11 +14,12 @@ const ProcessSample* find_process(const Snapshot& s, int pid) {
 
 namespace {
 
-void run_family(const FamilyCheck& check, const Selection& selection, std::vector<Row>& rows) {
+void run_family(const FamilyCheck& check, const Selection& selection, uint64_t interval_ns,
+                std::vector<Row>& rows) {
     // Per-program run counts show which hooks fired; off again when the fd closes.
     auto stats = enable_run_stats();
     CollectorOptions opts;
-    opts.interval_ns = 1'000'000'000;
+    opts.interval_ns = interval_ns;
     opts.families = {check.family};
     opts.command = "selftest";
     auto collector = Collector::create(opts);
@@ -90,11 +92,17 @@ std::vector<std::string> skippable_parts() {
     return out;
 }
 
-std::vector<Row> run_selftest(const Selection& selection) {
+std::vector<Row> run_selftest(const Selection& selection, uint64_t interval_ns) {
     std::vector<Row> rows;
     for (const auto& check : family_checks())
-        if (selection.runs(check.family)) run_family(check, selection, rows);
+        if (selection.runs(check.family)) run_family(check, selection, interval_ns, rows);
     return rows;
+}
+
+int max_intervals(const Collector& collector) {
+    constexpr double kMaxWaitNs = 30e9;
+    return static_cast<int>(std::ceil(
+        kMaxWaitNs / static_cast<double>(std::max<uint64_t>(collector.interval_ns(), 1))));
 }
 
 bool all_passed(const std::vector<Row>& rows) {

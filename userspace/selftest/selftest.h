@@ -60,8 +60,16 @@ std::vector<std::string> family_names();
 // What --skip accepts: every family's name and kOomPart.
 std::vector<std::string> skippable_parts();
 
-// Runs the selected checks and returns the table.
-std::vector<Row> run_selftest(const Selection& selection);
+inline constexpr uint64_t kDefaultIntervalNs = 1'000'000'000;
+
+// Runs the selected checks, collecting at `interval_ns`, and returns the table. Each check
+// follows its workload interval by interval until it ended (30 s of wall time at most), so
+// the result does not depend on the interval or on how busy the machine is.
+std::vector<Row> run_selftest(const Selection& selection,
+                              uint64_t interval_ns = kDefaultIntervalNs);
+
+// The intervals a check waits for its workload: 30 s at the collector's interval.
+int max_intervals(const Collector& collector);
 
 // True when every probe the kernel supports passed.
 bool all_passed(const std::vector<Row>& rows);
