@@ -53,8 +53,8 @@ json incident_naming(const std::string& dir, int pid, std::string* out) {
 
 // A daemon at 0.25 s intervals with `config` (anomaly window 40) in `dir`, its log in
 // dir/log, once its baselines have settled: min_values is a tenth of the window, at least 10,
-// so 40 intervals is a settled baseline. `settled` is false when it did not get there
-// within 60 s.
+// and the daemon scores once a second (every 4 intervals), so 60 intervals (15 scorings) is a
+// settled baseline. `settled` is false when it did not get there within 60 s.
 Child daemon_with_baseline(const std::string& dir, const std::string& config, bool* settled) {
     std::ofstream(dir + "/c.toml") << config;
     Child d = Child::spawn({"/bin/sh", "-c",
@@ -62,9 +62,9 @@ Child daemon_with_baseline(const std::string& dir, const std::string& config, bo
                                 " daemon --listen 127.0.0.1:0 --interval 0.25 --config " + dir +
                                 "/c.toml --state-dir " + dir + " 2>" + dir + "/log"});
     const auto deadline = Clock::now() + std::chrono::seconds(60);
-    while (intervals_of(dir) < 40 && Clock::now() < deadline)
+    while (intervals_of(dir) < 60 && Clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    *settled = intervals_of(dir) >= 40;
+    *settled = intervals_of(dir) >= 60;
     return d;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "config/config.h"
+#include "support/series_sample.h"
 
 namespace perfbpf {
 namespace {
@@ -280,6 +281,151 @@ TEST(AlertConfig, BadRulesAreOneLineNamingRuleAndField) {
     ASSERT_FALSE(typo);
     EXPECT_NE(typo.error().message.find("unknown key wran"), std::string::npos);
     EXPECT_FALSE(parse_config("[alerting]\nwebhook = \"ftp://x\"\n", "a.toml"));
+}
+
+// What the daemon does with its spans (daemon/daemon_alerts.cpp): each interval folded in,
+// the rules evaluated once a span.
+struct SpanFeed {
+    SeriesSpan span;
+    Snapshot span_snap;
+    std::vector<Verdict> verdicts;
+    bool open = false;
+
+    void add(const Snapshot& snap, const std::vector<SeriesSample>& series,
+             std::span<const Verdict> v) {
+        span.add(series);
+        fold_alert_inputs(span_snap, snap, !open);
+        if (!open) verdicts.clear();
+        fold_span_verdicts(verdicts, v);
+        open = true;
+    }
+    std::vector<AlertSample> take() {
+        open = false;
+        return alert_span_samples(span.take(), span_snap, verdicts);
+    }
+};
+
+using test::series_sample;
+
+Snapshot host_snapshot(int64_t end_ms, uint64_t out_segs, uint64_t retransmits) {
+    Snapshot snap;
+    snap.end_unix_ms = end_ms;
+    snap.system.mem_total_bytes = 1000;
+    snap.system.mem_available_bytes = static_cast<uint64_t>(900 - end_ms % 1000 / 10);
+    snap.system.tcp_out_segs = out_segs;
+    snap.system.tcp_retransmits = retransmits;
+    return snap;
+}
+
+std::optional<double> sample_value(std::span<const AlertSample> samples, const SeriesKey& key) {
+    for (const auto& s : samples)
+        if (s.key == key) return s.value;
+    return std::nullopt;
+}
+
+TEST(AlertSpan, OneIntervalSpanSeesWhatTheIntervalGave) {
+    Snapshot snap = host_snapshot(5000, 1000, 7);
+    snap.oom_kills.push_back(OomKill{42, "hog", 0, 0});
+    const std::vector<SeriesSample> series = {
+        series_sample("cpu_busy_pct", {}, MetricKind::gauge, 55),
+        series_sample("lat_p99_us", {{"device", "sda"}}, MetricKind::gauge, 900),
+        series_sample("read_bytes", {{"pid", "1"}}, MetricKind::counter, 4096),
+        series_sample("rss_bytes", {{"pid", "1"}}, MetricKind::level, 1 << 20),
+        series_sample("runq_hist", {{"pid", "1"}}, MetricKind::histogram, 0)};
+    const std::vector<Verdict> v = {{"disk", Severity::warning, "sda slow", "sda"}};
+    SpanFeed feed;
+    feed.add(snap, series, v);
+    const auto span = feed.take();
+    const auto direct = alert_samples(series, snap, v);
+    ASSERT_EQ(span.size(), direct.size());
+    for (size_t i = 0; i < span.size(); ++i) {
+        EXPECT_EQ(span[i].key, direct[i].key);
+        EXPECT_EQ(span[i].value, direct[i].value) << direct[i].key.metric;
+        EXPECT_EQ(span[i].note, direct[i].note);
+    }
+}
+
+TEST(AlertSpan, RulesAtOneSecondAreWhatEveryIntervalGave) {
+    // At 1 s a span is one interval: the same events, at the same times, as evaluating
+    // every interval.
+    ASSERT_EQ(intervals_per_span(1.0), 1u);
+    std::vector<AlertRule> rules;
+    for (const auto& spec : default_alert_rules()) rules.push_back(compiled(spec));
+    rules.push_back(compiled(cpu_rule()));
+    AlertEngine every(rules), spans(rules);
+    SpanFeed feed;
+    const std::vector<double> busy = {50, 75, 80, 90, 90, 90, 90, 90, 88, 40, 30, 75, 75};
+    for (size_t i = 0; i < busy.size(); ++i) {
+        const int64_t ts = static_cast<int64_t>(i + 1) * 1000;
+        Snapshot snap = host_snapshot(ts, 200, i % 3);
+        if (i == 4) snap.oom_kills.push_back(OomKill{7, "leaky", 0, 0});
+        const std::vector<SeriesSample> series = {
+            series_sample("cpu_busy_pct", {}, MetricKind::gauge, busy[i])};
+        feed.add(snap, series, {});
+        const auto a = every.evaluate(ts, alert_samples(series, snap, {}));
+        const auto b = spans.evaluate(ts, feed.take());
+        ASSERT_EQ(a.size(), b.size()) << "second " << i + 1;
+        for (size_t j = 0; j < a.size(); ++j) {
+            EXPECT_EQ(a[j].change, b[j].change);
+            EXPECT_EQ(a[j].alert.rule, b[j].alert.rule);
+            EXPECT_EQ(a[j].alert.summary, b[j].alert.summary);
+            EXPECT_EQ(a[j].alert.starts_ms, b[j].alert.starts_ms);
+        }
+    }
+    EXPECT_EQ(every.firing().size(), spans.firing().size());
+}
+
+TEST(AlertSpan, TenthOfASecondIntervalsFoldIntoASecond) {
+    SpanFeed feed;
+    const SeriesKey busy{"cpu_busy_pct", {}}, p99{"lat_p99_us", {{"device", "sda"}}},
+        reads{"read_bytes", {{"pid", "1"}}}, rss{"rss_bytes", {{"pid", "1"}}};
+    for (int i = 0; i < 10; ++i) {
+        const int64_t ts = 1100 + i * 100;
+        // 20 segments sent an interval: each alone is too few for a retransmit rate.
+        Snapshot snap = host_snapshot(ts, 20, i == 3 ? 4 : 0);
+        if (i == 6) snap.oom_kills.push_back(OomKill{42, "hog", 0, 0});
+        feed.add(snap,
+                 {series_sample("cpu_busy_pct", {}, MetricKind::gauge, i < 5 ? 100 : 0),
+                  series_sample("lat_p99_us", {{"device", "sda"}}, MetricKind::gauge,
+                                i == 2 ? 80'000 : 1'000),
+                  series_sample("read_bytes", {{"pid", "1"}}, MetricKind::counter, 100),
+                  series_sample("rss_bytes", {{"pid", "1"}}, MetricKind::level, 10.0 + i)},
+                 std::vector<Verdict>{{"cpu", i == 4 ? Severity::critical : Severity::ok,
+                                       i == 4 ? "busy" : "", ""}});
+    }
+    const auto samples = feed.take();
+    EXPECT_DOUBLE_EQ(sample_value(samples, busy).value_or(-1), 50);     // the mean
+    EXPECT_DOUBLE_EQ(sample_value(samples, p99).value_or(-1), 80'000);  // the worst
+    EXPECT_DOUBLE_EQ(sample_value(samples, reads).value_or(-1), 1000);  // the sum
+    EXPECT_DOUBLE_EQ(sample_value(samples, rss).value_or(-1), 19);      // the last
+    // 4 of 200 segments of the span: a rate no interval alone had.
+    EXPECT_DOUBLE_EQ(sample_value(samples, {"tcp_retrans_pct", {}}).value_or(-1), 2);
+    EXPECT_DOUBLE_EQ(
+        sample_value(samples, {"oom_kills", {{"comm", "hog"}, {"pid", "42"}}}).value_or(-1), 1);
+    // mem_used_pct from the last interval's system sample (900 of 1000 available at 2000 ms).
+    EXPECT_DOUBLE_EQ(sample_value(samples, {"mem_used_pct", {}}).value_or(-1), 10);
+    const auto worst = std::ranges::find(samples, std::string("verdict_severity"),
+                                         [](const AlertSample& s) { return s.key.metric; });
+    ASSERT_NE(worst, samples.end());
+    EXPECT_DOUBLE_EQ(worst->value, 2);  // the critical interval is not averaged away
+    EXPECT_EQ(worst->note, "busy");
+
+    // The built-in rules see the kill and the latency of one interval of ten.
+    std::vector<AlertRule> rules;
+    for (const auto& spec : default_alert_rules()) rules.push_back(compiled(spec));
+    AlertEngine e(std::move(rules));
+    const auto ev = e.evaluate(2000, samples);
+    EXPECT_TRUE(std::ranges::any_of(ev, [](const AlertEvent& x) {
+        return x.alert.rule == "oom_kill" && x.change == AlertChange::fired;
+    }));
+
+    // The next span starts afresh: no kill, no retransmits, no critical verdict.
+    feed.add(host_snapshot(2100, 200, 0), {}, std::vector<Verdict>{{"cpu", Severity::ok, "", ""}});
+    const auto next = feed.take();
+    EXPECT_FALSE(sample_value(next, {"oom_kills", {{"comm", "hog"}, {"pid", "42"}}}));
+    EXPECT_DOUBLE_EQ(sample_value(next, {"tcp_retrans_pct", {}}).value_or(-1), 0);
+    EXPECT_DOUBLE_EQ(sample_value(next, {"verdict_severity", {{"resource", "cpu"}}}).value_or(-1),
+                     0);
 }
 
 }  // namespace

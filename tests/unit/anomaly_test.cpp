@@ -5,6 +5,7 @@
 #include <random>
 
 #include "detect/anomaly.h"
+#include "model/series_span.h"
 
 namespace perfbpf {
 namespace {
@@ -185,6 +186,81 @@ TEST(Anomaly, SeriesNotSeenForAWhileEndAndAreDropped) {
     EXPECT_EQ(out[0].phase, AnomalyPhase::ended);
     EXPECT_EQ(out[0].key->labels, (Labels{{"cgroup", "/app"}}));
     EXPECT_EQ(sc.series(), 1u);
+}
+
+// The daemon scores once a span (model/series_span.h), counters as their mean per interval.
+SeriesSample counter(double v) {
+    SeriesSample s;
+    s.key = {"read_bytes", {{"pid", "1"}}};
+    s.kind = MetricKind::counter;
+    s.value = v;
+    return s;
+}
+
+// Feeds `per_interval(i)` every `interval_ms` from 0 for `intervals`, through spans of
+// intervals_per_span(interval): the starts and ends seen, at the span's end in ms.
+template <class F>
+std::vector<std::pair<int64_t, SeriesAnomaly>> feed_spans(AnomalyScorer& sc, int64_t interval_ms,
+                                                          int64_t intervals, F per_interval) {
+    std::vector<std::pair<int64_t, SeriesAnomaly>> events;
+    SeriesSpan span;
+    const size_t every = intervals_per_span(static_cast<double>(interval_ms) / 1000);
+    for (int64_t i = 0; i < intervals; ++i) {
+        span.add(std::vector{per_interval(i)});
+        if (span.intervals() < every) continue;
+        SpanSeries taken = span.take();
+        taken.counters_per_interval();
+        const int64_t ts = (i + 1) * interval_ms;
+        for (const auto& a : sc.feed(ts, taken.series))
+            if (a.phase != AnomalyPhase::ongoing) events.emplace_back(ts, a);
+    }
+    return events;
+}
+
+TEST(AnomalySpan, OneSecondSpansScoreAsEveryInterval) {
+    std::mt19937 rng(3);
+    // Bytes: the floor is 1 MiB, so MiB-sized moves.
+    constexpr double kMiB = 1 << 20;
+    std::normal_distribution<double> noise(0, 2 * kMiB);
+    std::vector<double> values;
+    for (int t = 0; t < 1200; ++t)
+        values.push_back(50 * kMiB + noise(rng) + (t >= 800 && t < 850 ? 40 * kMiB : 0));
+    AnomalyScorer direct, spans;
+    std::vector<std::pair<int64_t, AnomalyPhase>> a;
+    for (size_t t = 0; t < values.size(); ++t) {
+        std::vector<SeriesAnomaly> out;
+        direct.feed_one(static_cast<int64_t>(t + 1) * 1000, counter(values[t]), out);
+        for (const auto& x : out)
+            if (x.phase != AnomalyPhase::ongoing)
+                a.emplace_back(static_cast<int64_t>(t + 1) * 1000, x.phase);
+    }
+    std::vector<std::pair<int64_t, AnomalyPhase>> b;
+    for (const auto& [ts, x] : feed_spans(spans, 1000, static_cast<int64_t>(values.size()),
+                                          [&](int64_t i) { return counter(values[i]); }))
+        b.emplace_back(ts, x.phase);
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(a, b);
+}
+
+TEST(AnomalySpan, TenthSecondIntervalsAreScoredOnceASecondPerInterval) {
+    // 0.1 s intervals, a baseline that learns per span (interval_ms = the span's 1000).
+    std::mt19937 rng(4);
+    constexpr double kMiB = 1 << 20;
+    std::normal_distribution<double> noise(0, kMiB);
+    AnomalyScorer sc;
+    // 10 MiB an interval, 40 from 600 s on for a minute.
+    const auto events = feed_spans(sc, 100, 9000, [&](int64_t i) {
+        return counter(std::max(0.0, (10 + (i >= 6000 && i < 6600 ? 30 : 0)) * kMiB + noise(rng)));
+    });
+    ASSERT_FALSE(events.empty());
+    const auto& [ts, first] = events.front();
+    EXPECT_EQ(first.phase, AnomalyPhase::started);
+    // Within five spans of the step: k of n spans out of band.
+    EXPECT_GE(ts, 600'000);
+    EXPECT_LE(ts, 605'000);
+    // Scored per interval, as the history's minute tier seeds it: ~40 MiB, not the span's 400.
+    EXPECT_NEAR(first.scoring.observed / kMiB, 40, 2);
+    EXPECT_NEAR(first.scoring.expected / kMiB, 10, 1);
 }
 
 }  // namespace

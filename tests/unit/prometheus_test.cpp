@@ -14,19 +14,15 @@
 #include <sstream>
 
 #include "detect/alert_rules.h"
+#include "model/series_span.h"
 #include "sinks/snapshot_record.h"
+#include "support/series_sample.h"
 #include "support/temp_dir.h"
 
 namespace perfbpf {
 namespace {
 
-SeriesSample sample(std::string metric, Labels labels, MetricKind kind, double value) {
-    SeriesSample s;
-    s.key = {std::move(metric), std::move(labels)};
-    s.kind = kind;
-    s.value = value;
-    return s;
-}
+constexpr auto* sample = &test::series_sample;
 
 const Labels kProc{{"cgroup", "/a"}, {"comm", "spin"}, {"pid", "42"}, {"start", "7"}};
 
@@ -107,6 +103,47 @@ TEST(Prometheus, CountersAccumulateAcrossIntervals) {
     EXPECT_NE(page.find("# TYPE perfbpf_cpu_ratio gauge\n"), std::string::npos);
     EXPECT_NE(page.find("# HELP perfbpf_oncpu_seconds_total time on a CPU (seconds)\n"),
               std::string::npos);
+}
+
+// The daemon updates the exposition once a span (a second at 0.1 s) with the span's folded
+// series: totals and histograms are what every interval would have made them, a gauge is the
+// span's mean (the share over its second), a level its last.
+TEST(Prometheus, SpanUpdatesKeepEveryIntervalsTotals) {
+    Exposition every, spans;
+    SeriesSpan span;
+    double cpu_sum = 0;
+    for (int i = 1; i <= 30; ++i) {
+        SeriesSample h = sample("runq_hist", {{"cpu", "0"}}, MetricKind::histogram, 0);
+        h.hist.add_us(static_cast<uint64_t>(i * 37), static_cast<uint64_t>(i % 4));
+        std::vector<SeriesSample> interval = {
+            sample("oncpu_ns", kProc, MetricKind::counter, 1e6 * i),
+            sample("cpu_pct", kProc, MetricKind::gauge, i),
+            sample("rss_bytes", kProc, MetricKind::level, 4096.0 * i), h};
+        if (i <= 12)
+            interval.push_back(sample("read_bytes", {{"pid", "9"}}, MetricKind::counter, 3));
+        every.update(interval);
+        span.add(interval);
+        if (i > 20) cpu_sum += i;
+        if (span.intervals() == intervals_per_span(0.1)) spans.update(span.take().series);
+    }
+    const std::string a = every.render({}), b = spans.render({});
+    const std::string labels = R"({cgroup="/a",comm="spin",pid="42",start="7"})";
+    EXPECT_DOUBLE_EQ(value_of(b, "perfbpf_oncpu_seconds_total" + labels), 465e6 * 1e-9);
+    EXPECT_DOUBLE_EQ(value_of(b, "perfbpf_oncpu_seconds_total" + labels),
+                     value_of(a, "perfbpf_oncpu_seconds_total" + labels));
+    EXPECT_DOUBLE_EQ(value_of(b, R"(perfbpf_read_bytes_total{pid="9"})"), 36);
+    EXPECT_DOUBLE_EQ(value_of(b, R"(perfbpf_read_bytes_total{pid="9"})"),
+                     value_of(a, R"(perfbpf_read_bytes_total{pid="9"})"));
+    EXPECT_DOUBLE_EQ(value_of(b, "perfbpf_rss_bytes" + labels),
+                     value_of(a, "perfbpf_rss_bytes" + labels));
+    for (const char* le : {"4e-06", "6.4e-05", "0.000256", "0.001024", "+Inf"}) {
+        const std::string bucket =
+            std::string(R"(perfbpf_runq_seconds_bucket{cpu="0",le=")") + le + "\"}";
+        EXPECT_DOUBLE_EQ(value_of(b, bucket), value_of(a, bucket)) << le;
+    }
+    EXPECT_DOUBLE_EQ(value_of(b, R"(perfbpf_runq_seconds_sum{cpu="0"})"),
+                     value_of(a, R"(perfbpf_runq_seconds_sum{cpu="0"})"));
+    EXPECT_DOUBLE_EQ(value_of(b, "perfbpf_cpu_ratio" + labels), cpu_sum / 10 / 100);
 }
 
 TEST(Prometheus, HistogramsAreCumulativeInSeconds) {

@@ -58,15 +58,23 @@ void DaemonAlerts::reconfigure(const Config& config) {
     sender_ = std::make_unique<AlertSender>(rc);
 }
 
-std::vector<SeriesSample> DaemonAlerts::on_interval(const Snapshot& snap,
-                                                    std::span<const SeriesSample> series) {
+void DaemonAlerts::observe(const Snapshot& snap) {
     last_verdicts_ = verdicts_->push(snap);
-    const std::vector<AlertSample> samples = alert_samples(series, snap, last_verdicts_);
-    events_ = engine_.evaluate(snap.end_unix_ms, samples);
+    fold_alert_inputs(span_snap_, snap, !span_open_);
+    if (!span_open_) span_verdicts_.clear();
+    fold_span_verdicts(span_verdicts_, last_verdicts_);
+    span_open_ = true;
+}
+
+std::vector<SeriesSample> DaemonAlerts::on_span(const SpanSeries& span) {
+    const int64_t now_ms = span_snap_.end_unix_ms;
+    const std::vector<AlertSample> samples = alert_span_samples(span, span_snap_, span_verdicts_);
+    span_open_ = false;
+    events_ = engine_.evaluate(now_ms, samples);
     const auto& events = events_;
-    // alert_samples puts the derived ones after the catalogue's (histograms left out).
+    // alert_span_samples puts the derived ones after the catalogue's (histograms left out).
     const auto catalogue = static_cast<size_t>(std::ranges::count_if(
-        series, [](const SeriesSample& s) { return s.kind != MetricKind::histogram; }));
+        span.series, [](const SeriesSample& s) { return s.kind != MetricKind::histogram; }));
     derived_.clear();
     for (size_t i = catalogue; i < samples.size(); ++i) {
         SeriesSample d;
@@ -84,7 +92,7 @@ std::vector<SeriesSample> DaemonAlerts::on_interval(const Snapshot& snap,
         if (e.change != AlertChange::fired) out.push_back(state_sample(e.alert, e.previous, 0));
     }
     for (const auto& a : firing) out.push_back(state_sample(a, a.severity, 1));
-    sender_->update(events, firing, snap.end_unix_ms);
+    sender_->update(events, firing, now_ms);
     return out;
 }
 

@@ -147,12 +147,10 @@ void DaemonIncidents::write(const nlohmann::json& record) {
     write_failed_ = !r;
 }
 
-std::vector<SeriesSample> DaemonIncidents::on_interval(const Snapshot& snap,
-                                                       std::span<const SeriesSample> series,
-                                                       std::span<const AlertEvent> alert_events) {
+std::vector<SeriesSample> DaemonIncidents::on_span(int64_t ts, std::span<const SeriesSample> series,
+                                                   std::span<const AlertEvent> alert_events) {
     std::vector<SeriesSample> out;
     if (!detector_) return out;
-    const int64_t ts = snap.end_unix_ms;
     const int self = static_cast<int>(::getpid());
     for (const IncidentEvent& e : detector_->feed(ts, series)) {
         const Incident& inc = e.incident;
@@ -211,16 +209,21 @@ std::vector<SeriesSample> DaemonIncidents::on_interval(const Snapshot& snap,
                 {{{"alert", alert_ref(e.alert)}},
                  Investigation(alert_resource(e.alert), config_.evidence_intervals, 5, self)});
     }
-    if (auto leaks = leaks_.poll(ts)) write(*leaks);
     for (const auto& [id, labels] : open_series_)
         out.push_back({{kIncidentOpenMetric, labels}, MetricKind::level, 1, {}});
+    return out;
+}
+
+void DaemonIncidents::observe(const Snapshot& snap) {
+    if (!detector_) return;
+    const int64_t ts = snap.end_unix_ms;
+    if (auto leaks = leaks_.poll(ts)) write(*leaks);
     for (Pending& p : pending_) {
         p.investigation.add(snap);
         if (p.investigation.done())
             write(evidence_record(ts, p.subject, p.investigation.evidence()));
     }
     std::erase_if(pending_, [](const Pending& p) { return p.investigation.done(); });
-    return out;
 }
 
 }  // namespace perfbpf

@@ -165,12 +165,14 @@ std::span<const DerivedMetric> derived_alert_metrics() {
     return kDerived;
 }
 
-std::vector<AlertSample> alert_samples(std::span<const SeriesSample> series, const Snapshot& snap,
-                                       std::span<const Verdict> verdicts) {
-    std::vector<AlertSample> out;
-    out.reserve(series.size() + 8);
-    for (const auto& s : series)
-        if (s.kind != MetricKind::histogram) out.push_back({s.key, s.value, {}});
+namespace {
+
+bool is_percentile(std::string_view metric) {
+    return metric.ends_with("_p99_us") || metric.ends_with("_p50_us");
+}
+
+void append_derived_samples(std::vector<AlertSample>& out, const Snapshot& snap,
+                            std::span<const Verdict> verdicts) {
     const SystemSample& sys = snap.system;
     if (sys.mem_total_bytes > 0)
         out.push_back({{"mem_used_pct", {}},
@@ -194,7 +196,55 @@ std::vector<AlertSample> alert_samples(std::span<const SeriesSample> series, con
                        v.evidence});
     for (const auto& o : snap.oom_kills)
         out.push_back({{"oom_kills", {{"comm", o.comm}, {"pid", std::to_string(o.pid)}}}, 1, {}});
+}
+
+}  // namespace
+
+std::vector<AlertSample> alert_samples(std::span<const SeriesSample> series, const Snapshot& snap,
+                                       std::span<const Verdict> verdicts) {
+    std::vector<AlertSample> out;
+    out.reserve(series.size() + 8);
+    for (const auto& s : series)
+        if (s.kind != MetricKind::histogram) out.push_back({s.key, s.value, {}});
+    append_derived_samples(out, snap, verdicts);
     return out;
+}
+
+std::vector<AlertSample> alert_span_samples(const SpanSeries& span, const Snapshot& span_snap,
+                                            std::span<const Verdict> verdicts) {
+    std::vector<AlertSample> out;
+    out.reserve(span.series.size() + 8);
+    for (size_t i = 0; i < span.series.size(); ++i) {
+        const SeriesSample& s = span.series[i];
+        if (s.kind == MetricKind::histogram) continue;
+        const bool worst = s.kind == MetricKind::gauge && is_percentile(s.key.metric);
+        out.push_back({s.key, worst ? span.max[i] : s.value, {}});
+    }
+    append_derived_samples(out, span_snap, verdicts);
+    return out;
+}
+
+void fold_alert_inputs(Snapshot& span_snap, const Snapshot& snap, bool first) {
+    const uint64_t retransmits = first ? 0 : span_snap.system.tcp_retransmits;
+    const uint64_t out_segs = first ? 0 : span_snap.system.tcp_out_segs;
+    span_snap.system = snap.system;
+    span_snap.system.tcp_retransmits += retransmits;
+    span_snap.system.tcp_out_segs += out_segs;
+    if (first) span_snap.oom_kills.clear();
+    span_snap.oom_kills.insert(span_snap.oom_kills.end(), snap.oom_kills.begin(),
+                               snap.oom_kills.end());
+    span_snap.end_unix_ms = snap.end_unix_ms;
+    span_snap.interval_ns = (first ? 0 : span_snap.interval_ns) + snap.interval_ns;
+}
+
+void fold_span_verdicts(std::vector<Verdict>& span, std::span<const Verdict> interval) {
+    for (const Verdict& v : interval) {
+        auto it = std::ranges::find(span, v.resource, &Verdict::resource);
+        if (it == span.end())
+            span.push_back(v);
+        else if (v.severity >= it->severity)
+            *it = v;
+    }
 }
 
 std::string render_summary(const AlertRule& rule, const Alert& a, const std::string& note) {

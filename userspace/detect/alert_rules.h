@@ -34,6 +34,7 @@
 
 #include "detect/verdict.h"
 #include "model/series.h"
+#include "model/series_span.h"
 #include "model/snapshot.h"
 #include "store/selector.h"
 #include "util/enum_table.h"
@@ -114,6 +115,23 @@ struct AlertSample {
 // The catalogue series (histograms left out), then the derived ones of one interval.
 std::vector<AlertSample> alert_samples(std::span<const SeriesSample> series, const Snapshot& snap,
                                        std::span<const Verdict> verdicts);
+
+// The daemon evaluates the rules once a span (a second, or the interval when longer:
+// model/series_span.h), over what the span's intervals gave. A rule sees a counter's sum
+// over the span (an OOM kill or a retransmit in any interval counts), a gauge's mean (the
+// span's own share or rate), except a percentile's (`*_p50_us`, `*_p99_us`), which is the
+// highest interval's (a mean of percentiles is none, and a latency rule must not average a
+// bad interval away), and a level's last value. `span_snap` holds what the derived series
+// read (fold_alert_inputs), `verdicts` the span's worst per resource (fold_span_verdicts). A
+// span of one interval gives exactly what alert_samples gives for it.
+std::vector<AlertSample> alert_span_samples(const SpanSeries& span, const Snapshot& span_snap,
+                                            std::span<const Verdict> verdicts);
+// Folds one interval's snapshot into the span's (`first`: the span's first interval) as far
+// as the derived series read it: the system sample of the latest interval with the TCP
+// segments sent and retransmitted summed over the span, and every OOM kill of the span.
+void fold_alert_inputs(Snapshot& span_snap, const Snapshot& snap, bool first);
+// Folds one interval's verdicts into the span's: per resource the worst (the latest of equals).
+void fold_span_verdicts(std::vector<Verdict>& span, std::span<const Verdict> interval);
 
 struct Alert {
     std::string rule;
