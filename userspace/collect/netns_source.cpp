@@ -140,6 +140,17 @@ std::string NetnsSource::netns_path(uint64_t ino, const NetnsSample& ns,
 void NetnsSource::read_tcp_chrono(std::map<uint64_t, NetnsSample>& samples,
                                   const std::map<uint64_t, std::string>& names) {
     const uint64_t now_ns = monotonic_ns();
+    // A sweep has the kernel walk its TCP hash for every namespace: at a 0.1 s interval it
+    // was a quarter of the daemon's own CPU with 4 sockets on the host (docs/daemon_cost.md).
+    // Its amounts are growths of the sockets' counters since the last sweep, so sweeping
+    // about once a second loses nothing: the intervals between add to the next sweep's.
+    // 0.9 s, so a 1 s interval's jitter never skips one.
+    constexpr uint64_t kMinSweepGapNs = 900'000'000;
+    if (last_sweep_ns_ && now_ns - last_sweep_ns_ < kMinSweepGapNs) {
+        for (auto& [ino, ns] : samples)
+            if (sock_diag_.contains(ino)) ns.tcp_info_available = true;
+        return;
+    }
     std::map<uint64_t, std::vector<TcpFlow>> sweep;
     std::map<uint64_t, UniqueFd> kept;
     for (auto& [ino, ns] : samples) {
