@@ -33,9 +33,9 @@
 #include <vector>
 
 #include "detect/verdict.h"
+#include "model/selector.h"
 #include "model/series.h"
 #include "model/snapshot.h"
-#include "store/selector.h"
 #include "util/enum_table.h"
 #include "util/result.h"
 

@@ -1,4 +1,4 @@
-#include "collect/source.h"
+#include "model/snapshot_builder.h"
 
 namespace perfbpf {
 

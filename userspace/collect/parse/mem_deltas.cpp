@@ -1,9 +1,8 @@
-// MemDeltas: plain C++ (no libbpf), built into the core library for unit tests.
+#include "collect/parse/mem_deltas.h"
+
 #include <algorithm>
 #include <cstring>
 #include <set>
-
-#include "collect/mem_reader.h"
 
 namespace perfbpf {
 
