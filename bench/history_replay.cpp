@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "model/selector.h"
 #include "store/history.h"
-#include "store/selector.h"
 
 using namespace perfbpf;
 

@@ -29,8 +29,8 @@
 
 #include "collect/bpf_map_iter.h"
 #include "collect/event_ring.h"
-#include "collect/mem_reader.h"
 #include "collect/parse/block_deltas.h"
+#include "collect/parse/mem_deltas.h"
 #include "collect/parse/net_deltas.h"
 #include "collect/parse/sched_deltas.h"
 #include "collect/source.h"

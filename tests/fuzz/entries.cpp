@@ -10,11 +10,11 @@
 #include <utility>
 #include <vector>
 
-#include "collect/mem_reader.h"
 #include "collect/parse/block_deltas.h"
 #include "collect/parse/cgroup_files.h"
 #include "collect/parse/events.h"
 #include "collect/parse/filesystems.h"
+#include "collect/parse/mem_deltas.h"
 #include "collect/parse/mounts.h"
 #include "collect/parse/net_deltas.h"
 #include "collect/parse/netns_deltas.h"

@@ -23,13 +23,9 @@ namespace {
 
 using test::Child;
 using test::fixture;
+using test::shim_library;
 using test::TempDir;
 using Clock = std::chrono::steady_clock;
-
-std::string shim_library() {
-    std::string bin = test::perfbpf_binary();
-    return bin.substr(0, bin.rfind('/')) + "/libperfbpf_shim.so";
-}
 
 char thread_state(int pid) {
     auto stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");

@@ -640,8 +640,7 @@ TEST(LeaksInject, ProcessExitingDuringInjection) {
     auto libc = find_mapped_libc(c.pid());
     ASSERT_TRUE(libc) << libc.error().message;
     InjectOptions o;
-    o.library = std::string(PERFBPF_BINARY).substr(0, std::string(PERFBPF_BINARY).rfind('/')) +
-                "/libperfbpf_shim.so";
+    o.library = test::shim_library();
     const int pid = c.pid();
     o.on_phase = [pid](InjectPhase p) {
         if (p == InjectPhase::Stopped) ::kill(pid, SIGKILL);  // with its thread stopped

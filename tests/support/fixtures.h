@@ -14,6 +14,11 @@ inline std::string fixture(const std::string& name) {
     return std::string(PERFBPF_FIXTURE_BIN_DIR) + "/" + name;
 }
 
+// The leak tracer's interposition library this build made (next to build/perfbpf).
+inline std::string shim_library() {
+    return PERFBPF_SHIM_PATH;
+}
+
 // Line number of the first line of fixture source `source` (tests/fixtures/SOURCE) that
 // contains `marker`, for checking symbolized frames against the source; -1 (and a test
 // failure) when none does.

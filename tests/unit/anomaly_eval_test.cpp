@@ -23,8 +23,8 @@
 #include <sstream>
 
 #include "detect/incidents.h"
+#include "model/selector.h"
 #include "model/series_extract.h"
-#include "store/selector.h"
 
 namespace perfbpf {
 namespace {

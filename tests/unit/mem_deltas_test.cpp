@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "collect/mem_reader.h"
+#include "collect/parse/mem_deltas.h"
 
 namespace perfbpf {
 namespace {

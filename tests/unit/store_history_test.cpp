@@ -3,8 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "model/selector.h"
 #include "store/history.h"
-#include "store/selector.h"
 #include "store_test_support.h"
 
 namespace perfbpf {

@@ -1,4 +1,4 @@
-#include "store/selector.h"
+#include "model/selector.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "collect/thread_deltas.h"
+#include "collect/parse/thread_deltas.h"
 
 #include <gtest/gtest.h>
 

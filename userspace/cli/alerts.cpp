@@ -6,8 +6,8 @@
 #include "cli/commands.h"
 #include "cli/history_cli.h"
 #include "model/daemon_status.h"
+#include "model/selector.h"
 #include "sinks/history_alerts.h"
-#include "store/selector.h"
 
 namespace perfbpf::cli {
 namespace {

@@ -8,10 +8,10 @@
 #include "cli/commands.h"
 #include "cli/history_cli.h"
 #include "detect/forecast_limits.h"
+#include "model/selector.h"
 #include "model/series_extract.h"
 #include "sinks/history_forecast.h"
 #include "store/forecast_series.h"
-#include "store/selector.h"
 
 namespace perfbpf::cli {
 namespace {

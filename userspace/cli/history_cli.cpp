@@ -7,8 +7,8 @@
 
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "model/selector.h"
 #include "sinks/daemon_status.h"
-#include "store/selector.h"
 #include "util/files.h"
 
 namespace perfbpf::cli {

@@ -5,9 +5,9 @@
 
 #include "cli/commands.h"
 #include "cli/history_cli.h"
+#include "model/selector.h"
 #include "sinks/history_sink.h"
 #include "store/history.h"
-#include "store/selector.h"
 
 namespace perfbpf::cli {
 namespace {

@@ -12,10 +12,10 @@
 
 #include "cli/commands.h"
 #include "cli/history_cli.h"
+#include "model/selector.h"
 #include "sinks/history_report.h"
 #include "sinks/incident_log.h"
 #include "sinks/report.h"
-#include "store/selector.h"
 #include "tune/journal.h"
 #include "util/fd.h"
 #include "util/files.h"

@@ -24,13 +24,13 @@
 #include "config/config.h"
 #include "detect/verdict.h"
 #include "detect/verdict_window.h"
+#include "model/selector.h"
 #include "sinks/json_sink.h"
 #include "sinks/seekable_source.h"
 #include "sinks/snapshot_record.h"
 #include "sinks/text_sink.h"
 #include "sinks/tui.h"
 #include "store/history_snapshots.h"
-#include "store/selector.h"
 
 namespace perfbpf::cli {
 namespace {

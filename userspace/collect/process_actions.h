@@ -1,11 +1,11 @@
-// What top's keys do to a live process (sinks/top_view.h TopAction): send it a signal,
+// What top's keys do to a live process (model/top_action.h TopAction): send it a signal,
 // renice it, read its command line. Here, not in the view, because only collect/ touches
 // the kernel; the tui reaches it through TuiOptions::act.
 #pragma once
 
 #include <string>
 
-#include "sinks/top_view.h"
+#include "model/top_action.h"
 
 namespace perfbpf {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "collect/thread_deltas.h"
+#include "collect/parse/thread_deltas.h"
 #include "util/result.h"
 
 namespace perfbpf {

@@ -7,9 +7,9 @@
 #include <chrono>
 #include <set>
 
+#include "model/selector.h"
 #include "model/series_extract.h"
 #include "store/history.h"
-#include "store/selector.h"
 
 namespace perfbpf {
 namespace {

@@ -33,10 +33,10 @@
 #include <vector>
 
 #include "detect/verdict.h"
+#include "model/selector.h"
 #include "model/series.h"
 #include "model/series_span.h"
 #include "model/snapshot.h"
-#include "store/selector.h"
 #include "util/enum_table.h"
 #include "util/result.h"
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "detect/leak_reachability.h"
-#include "symbolize/proc_maps.h"
+#include "model/mapping.h"
 
 namespace perfbpf {
 

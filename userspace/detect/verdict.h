@@ -8,22 +8,10 @@
 #include <vector>
 
 #include "detect/thresholds.h"
+#include "model/severity.h"
 #include "model/snapshot.h"
-#include "util/enum_table.h"
 
 namespace perfbpf {
-
-enum class Severity { ok, warning, critical };
-inline constexpr auto kSeverityNames = enum_table<Severity>(
-    "severity",
-    {{Severity::ok, "ok"}, {Severity::warning, "warning"}, {Severity::critical, "critical"}});
-inline const char* severity_name(Severity s) {
-    return kSeverityNames.name(s);
-}
-// The inverse of severity_name; nullopt for anything else.
-inline std::optional<Severity> parse_severity(std::string_view name) {
-    return kSeverityNames.find(name);
-}
 
 struct Verdict {
     std::string resource;  // "cpu", "disk", "memory", "network"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/verdict.h"
+#include "model/severity.h"
 #include "model/snapshot.h"
 
 namespace perfbpf {

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "store/selector.h"
+#include "model/selector.h"
 #include "util/result.h"
 
 namespace perfbpf {

@@ -4,11 +4,11 @@
 #include <map>
 
 #include "model/daemon_status.h"
+#include "model/selector.h"
 #include "sinks/history_alerts.h"
 #include "sinks/history_forecast.h"
 #include "sinks/incident_json.h"
 #include "store/forecast_series.h"
-#include "store/selector.h"
 
 namespace perfbpf {
 namespace {

@@ -15,6 +15,7 @@
 #include "model/daemon_status.h"
 #include "model/snapshot.h"
 #include "model/thread_sample.h"
+#include "model/top_action.h"
 #include "util/enum_table.h"
 
 namespace perfbpf {
@@ -42,16 +43,6 @@ enum class TopMode {
     detail,          // the selected row's pane: every field, its histograms; Esc closes it
     confirm_signal,  // "send SIGTERM to PID comm? [y/N]"
     renice,          // typing the nice increment for the selected process
-};
-
-// What a key asks of the world outside the view model: the tui does it and reports back
-// in TopUiState::message, so the state machine stays pure and testable.
-struct TopAction {
-    // threads: read the threads of `pid` into TopUiState::threads (pid 0: none).
-    enum class Kind { none, signal, renice, describe, threads } kind = Kind::none;
-    int pid = 0;
-    int value = 0;  // signal: its number; renice: the increment
-    std::string comm;
 };
 
 // The selected row as the key handler needs it.

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "detect/forecast.h"
+#include "model/selector.h"
 #include "store/history.h"
-#include "store/selector.h"
 
 namespace perfbpf {
 

@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "model/selector.h"
 #include "model/series.h"
 #include "model/series_result.h"
-#include "store/selector.h"
 #include "util/result.h"
 
 namespace perfbpf {

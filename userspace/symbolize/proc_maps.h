@@ -8,20 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "model/mapping.h"
 #include "util/result.h"
 
 namespace perfbpf {
-
-struct Mapping {
-    uint64_t start = 0;
-    uint64_t end = 0;
-    uint64_t file_offset = 0;
-    bool executable = false;
-    bool readable = false;
-    bool writable = false;
-    std::string path;  // "" for anonymous; "[vdso]", "[heap]" as the kernel names them
-    bool is_file() const { return !path.empty() && path[0] == '/'; }
-};
 
 // Parses the text of /proc/PID/maps (lines that do not parse are skipped).
 std::vector<Mapping> parse_proc_maps(std::string_view text);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "sinks/tune_units.h"
 #include "tune/registry.h"
+#include "tune/text.h"
 
 namespace perfbpf::tune {
 namespace {

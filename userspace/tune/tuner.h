@@ -122,7 +122,7 @@ struct Recommendation {
     std::string proposed;  // within one step of current
     int direction = 0;     // +1 raises, -1 lowers, 0 switches (choices)
     // The evidence in words. Every number in it is an evidence value quoted as {name}
-    // (sinks/tune_units.h renders it), never formatted here.
+    // (tune/text.h renders it), never formatted here.
     std::string reason;
     EvidenceList evidence;  // the numbers behind it
     std::string expected;   // the expected effect, in words

@@ -1,7 +1,7 @@
 // What a tune number measures, so that plans, events and status show it in human units
 // (KiB, MiB/s, ms, %). Declared once beside each knob (KnobSpec::unit) and each evidence value
-// (Evidence::unit); sinks/tune_units.h is the one place that turns a value and its unit
-// into text.
+// (Evidence::unit); format_quantity below, tune/text.h and sinks/tune_units.h turn a value
+// and its unit into text.
 #pragma once
 
 #include <cstdint>

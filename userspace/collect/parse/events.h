@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "collect/source.h"
+#include "model/snapshot_builder.h"
 #include "perfbpf/common.h"
 
 namespace perfbpf {

@@ -5,7 +5,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "collect/source.h"
+#include "model/snapshot_builder.h"
 #include "perfbpf/sched.h"
 
 namespace perfbpf {
