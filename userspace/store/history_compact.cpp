@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 
+#include "store/derived_member.h"
 #include "store/head_row.h"
 #include "store/history_impl.h"
 
@@ -28,6 +29,8 @@ Result<void> History::Impl::write_group(int64_t labelset, Tier tier,
         first = std::min(first, m.enc->first_ts());
         last = std::max(last, m.enc->last_ts());
     }
+    store::derive_members(
+        raw, [this](uint32_t id) { return decimals(id); }, timelines());
     auto blob = store::encode_chunk_group(raw);
     if (!blob) return std::unexpected(blob.error());
     insert_chunk.bind(1, labelset)
@@ -211,7 +214,7 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
                 continue;
             }
             for (const auto& e : group->entries) {
-                auto decoded = store::decode_raw_chunk(group->member(e), timelines());
+                auto decoded = store::decode_group_member(*group, e, timelines());
                 points.clear();
                 points.histogram = is_hist(e.series_id);
                 if (!decoded || !store::chunk_aggs(*decoded, src, from_ms, to_ms - 1, points)) {
