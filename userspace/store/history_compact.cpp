@@ -11,6 +11,11 @@
 namespace perfbpf {
 namespace {
 
+// zstd level of a group: measured on a host's hour of groups (4.4 MB before zstd), 9 ->
+// 15 is 1.8 % smaller for ~4x the time, ~0.3 s of CPU an hour; 19 only 0.3 % more for
+// another 2.5x.
+constexpr int kGroupZstdLevel = 15;
+
 int64_t align_down(int64_t ts, int64_t span) {
     return ts - ((ts % span) + span) % span;
 }
@@ -31,7 +36,7 @@ Result<void> History::Impl::write_group(int64_t labelset, Tier tier,
     }
     store::derive_members(
         raw, [this](uint32_t id) { return decimals(id); }, timelines());
-    auto blob = store::encode_chunk_group(raw);
+    auto blob = store::encode_chunk_group(raw, kGroupZstdLevel);
     if (!blob) return std::unexpected(blob.error());
     insert_chunk.bind(1, labelset)
         .bind(2, static_cast<int64_t>(tier))
