@@ -400,6 +400,9 @@ std::string hist_slots(std::string_view sparse, size_t count) {
             used |= uint64_t{1} << s;
         }
     }
+    // Histograms that stayed empty: the sparse form's byte a point keeps decode_raw_chunk's
+    // check that a point costs at least a bit.
+    if (used == 0) return {};
     std::string out(1, static_cast<char>(kHistSlots)), columns;
     uint64_t deltas = 0;
     for (size_t s = 0; s < Log2Histogram::kSlots; ++s) {
@@ -559,8 +562,8 @@ Result<ChunkPoints> decode_raw_chunk(std::string_view raw, const TimelineLookup&
         out.hists.resize(count);
         if (mode == kHistSlots) {
             uint64_t used = 0, deltas = 0;
-            if (!get_varint(in, used) || !get_varint(in, deltas) || used >> Log2Histogram::kSlots ||
-                deltas & ~used)
+            if (!get_varint(in, used) || !get_varint(in, deltas) || used == 0 ||
+                used >> Log2Histogram::kSlots || deltas & ~used)
                 return fail("chunk: bad histogram slot masks");
             for (size_t s = 0; s < Log2Histogram::kSlots; ++s) {
                 if (!(used >> s & 1)) continue;
