@@ -8,6 +8,7 @@
 #include <random>
 
 #include "model/series_extract.h"
+#include "store/varint.h"
 
 namespace perfbpf::store {
 namespace {
@@ -349,6 +350,56 @@ TEST(StoreChunkCodec, TheCatalogueUnitDecidesTheStoredDecimals) {
     EXPECT_EQ(stored_decimals("read_bytes"), kAllDecimals);  // a counter: exact
     EXPECT_EQ(stored_decimals("runq_hist"), kAllDecimals);
     EXPECT_EQ(stored_decimals("no_such_metric"), kAllDecimals);
+}
+
+// The histogram section's mode byte of a chunk without columns or timeline.
+uint8_t hist_mode(const std::string& raw) {
+    std::string_view in(raw);
+    uint64_t v = 0;
+    in.remove_prefix(1);             // version
+    EXPECT_TRUE(get_varint(in, v));  // count
+    EXPECT_TRUE(get_varint(in, v));  // columns
+    in.remove_prefix(1);             // has histograms
+    EXPECT_TRUE(get_varint(in, v));  // timestamps' length
+    in.remove_prefix(v);
+    return in.empty() ? 0xff : static_cast<uint8_t>(in.front());
+}
+
+// A busy process's run-queue histograms (a dozen slots of tens to hundreds each interval)
+// go slot by slot, a single point or an idle process's empty ones stay sparse; every form
+// comes back exactly.
+TEST(StoreChunkCodec, BusyHistogramsGoSlotBySlotAndRoundTrip) {
+    std::mt19937_64 rng(7);
+    std::vector<Log2Histogram> busy(900), quiet(900), one(1), empty(2000);
+    one[0].add_slot(12, 7);
+    for (size_t i = 0; i < busy.size(); ++i) {
+        for (size_t s = 0; s < 17; ++s)
+            if (rng() % 5) busy[i].add_slot(s, 20 * s + rng() % (s == 0 ? 400 : 150));
+        if (i % 97 == 0) busy[i].add_slot(31, 1);
+        if (i % 50 == 0) quiet[i].add_slot(rng() % 20, 1 + rng() % 3);
+    }
+    for (const auto* hists : {&busy, &quiet, &one, &empty}) {
+        ChunkEncoder enc(0, true);
+        auto ts = regular_ts(hists->size());
+        for (size_t i = 0; i < ts.size(); ++i) enc.add(ts[i], {}, &(*hists)[i]);
+        std::string raw = enc.finish_raw();
+        const uint8_t mode = hist_mode(raw);
+        if (hists == &busy) {
+            EXPECT_EQ(mode, 2);  // slot by slot
+        } else if (hists == &one || hists == &empty) {
+            EXPECT_LE(mode, 1);  // sparse
+        }
+        auto back = decode_raw_chunk(raw);
+        ASSERT_TRUE(back) << back.error().message;
+        EXPECT_EQ(back->ts, ts);
+        ASSERT_EQ(back->hists.size(), hists->size());
+        for (size_t i = 0; i < hists->size(); ++i) ASSERT_EQ(back->hists[i], (*hists)[i]) << i;
+        // Cut short anywhere, it is an error.
+        for (size_t cut : {raw.size() - 1, raw.size() - 2, raw.size() / 2}) {
+            auto bad = decode_raw_chunk(std::string_view(raw).substr(0, cut));
+            EXPECT_FALSE(bad) << "cut at " << cut;
+        }
+    }
 }
 
 }  // namespace

@@ -176,7 +176,7 @@ TEST(StoreHistory, IdleSeriesKeysLeaveMemoryNotTheStore) {
     EXPECT_EQ(h->resident_series(), 2u);
     std::vector<std::pair<SeriesId, double>> v{{gone_id, 5.0}, {stays_id, 1.0}};
     ASSERT_TRUE(h->append(kT0 + 20 * 60'000, v, {}));
-    EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM series"), 2);
+    EXPECT_EQ(test::stored_series(dir), 2);
 }
 
 }  // namespace

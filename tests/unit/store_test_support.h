@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/history.h"
+#include "store/labelset_members.h"
 #include "store/sqlite_db.h"
 #include "util/scratch_dir.h"
 
@@ -54,6 +55,24 @@ inline int64_t db_scalar(const StateDir& dir, const std::string& sql) {
     auto v = db->scalar(sql, "test");
     EXPECT_TRUE(v) << v.error().message;
     return v ? *v : -1;
+}
+
+// Series the labelsets table lists (each label set's members).
+inline int64_t stored_series(const StateDir& dir) {
+    auto db = store::Db::open(dir.db());
+    EXPECT_TRUE(db) << db.error().message;
+    auto rows = db->prepare("SELECT members FROM labelsets", "test");
+    EXPECT_TRUE(rows) << rows.error().message;
+    int64_t n = 0;
+    while (true) {
+        auto row = rows->step();
+        EXPECT_TRUE(row);
+        if (!row || !*row) break;
+        auto members = store::decode_members(rows->blob(0));
+        EXPECT_TRUE(members) << members.error().message;
+        if (members) n += static_cast<int64_t>(members->size());
+    }
+    return n;
 }
 
 inline Selector all_cpu() {

@@ -1,6 +1,7 @@
 // Databases written by older perfbpfs (schemas 1 and 2: a chunk row per series, metric
-// names in the series rows) are upgraded when opened: the same series and every point of
-// every kind exactly as stored, and new intervals still go in.
+// names in the series rows; schema 3: a series table beside the label sets) are upgraded
+// when opened: the same series and every point of every kind exactly as stored, and new
+// intervals still go in.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -26,6 +27,24 @@ CREATE TABLE series(id INTEGER PRIMARY KEY, metric TEXT NOT NULL,
 CREATE TABLE chunks(series_id INTEGER NOT NULL, tier INTEGER NOT NULL,
     start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, count INTEGER NOT NULL,
     blob BLOB NOT NULL, PRIMARY KEY(series_id, tier, start_ms)) WITHOUT ROWID;
+CREATE INDEX chunks_by_tier_start ON chunks(tier, start_ms);
+CREATE TABLE head(ts_ms INTEGER PRIMARY KEY, blob BLOB NOT NULL);
+CREATE TABLE timelines(start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL,
+    blob BLOB NOT NULL);
+)";
+
+// Schema 3 as perfbpf wrote it.
+constexpr const char* kSchema3 = R"(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE labelsets(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);
+CREATE TABLE metrics(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE series(id INTEGER PRIMARY KEY, metric INTEGER NOT NULL,
+    labelset INTEGER NOT NULL, kind INTEGER NOT NULL);
+CREATE UNIQUE INDEX series_by_labelset ON series(labelset, metric);
+CREATE TABLE chunks(id INTEGER PRIMARY KEY, labelset INTEGER NOT NULL,
+    tier INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+    blob BLOB NOT NULL);
+CREATE UNIQUE INDEX chunks_by_labelset ON chunks(labelset, tier, start_ms);
 CREATE INDEX chunks_by_tier_start ON chunks(tier, start_ms);
 CREATE TABLE head(ts_ms INTEGER PRIMARY KEY, blob BLOB NOT NULL);
 CREATE TABLE timelines(start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL,
@@ -70,24 +89,34 @@ double value_at(size_t s, int i) {
 }
 
 // Hour 0: chunks naming a timeline (the jittered timestamps of the span; series 2 only in
-// part of it); hour 1: chunks with their own timestamps; then three head rows.
-std::vector<Expected> write_schema2(const test::StateDir& dir) {
+// part of it); hour 1: chunks with their own timestamps; then three head rows. Schema 2
+// keeps a chunk row per series, schema 3 one per label set and hour.
+std::vector<Expected> write_old(const test::StateDir& dir, int schema) {
     std::vector<Expected> want(std::size(kSeries));
     auto db = store::Db::open(dir.db());
     EXPECT_TRUE(db);
-    EXPECT_TRUE(db->exec(kSchema2, "schema 2"));
-    EXPECT_TRUE(db->exec("INSERT INTO meta VALUES('schema_version', 2), ('wm0', " +
-                             std::to_string(kT0 + 2 * kHour) + ")",
+    EXPECT_TRUE(db->exec(schema == 2 ? kSchema2 : kSchema3, "old schema"));
+    EXPECT_TRUE(db->exec("INSERT INTO meta VALUES('schema_version', " + std::to_string(schema) +
+                             "), ('wm0', " + std::to_string(kT0 + 2 * kHour) + ")",
                          "meta"));
     EXPECT_TRUE(db->exec(R"(INSERT INTO labelsets(labels) VALUES('comm="a",pid="1"'),
                             ('comm="b",pid="2"'))",
                          "labelsets"));
     for (size_t s = 0; s < std::size(kSeries); ++s) {
+        if (schema == 3) {
+            auto m = db->prepare("INSERT INTO metrics(id, name) VALUES(?, ?)", "metric");
+            EXPECT_TRUE(m);
+            m->bind(1, static_cast<int64_t>(s + 1)).bind(2, kSeries[s].metric);
+            EXPECT_TRUE(m->run());
+        }
         auto ins = db->prepare("INSERT INTO series VALUES(?, ?, ?, ?)", "series");
         EXPECT_TRUE(ins);
-        ins->bind(1, static_cast<int64_t>(s + 1))
-            .bind(2, kSeries[s].metric)
-            .bind(3, static_cast<int64_t>(s / 2 + 1))
+        ins->bind(1, static_cast<int64_t>(s + 1));
+        if (schema == 3)
+            ins->bind(2, static_cast<int64_t>(s + 1));
+        else
+            ins->bind(2, kSeries[s].metric);
+        ins->bind(3, static_cast<int64_t>(s / 2 + 1))
             .bind(4, static_cast<int64_t>(kSeries[s].kind));
         EXPECT_TRUE(ins->run());
     }
@@ -98,8 +127,13 @@ std::vector<Expected> write_schema2(const test::StateDir& dir) {
     auto ins_tl = db->prepare("INSERT INTO timelines VALUES(?, ?, ?)", "timeline");
     ins_tl->bind(1, timeline.front()).bind(2, timeline.back()).bind_blob(3, *tl);
     EXPECT_TRUE(ins_tl->run());
-    auto ins_chunk = db->prepare("INSERT INTO chunks VALUES(?, 0, ?, ?, ?, ?)", "chunk");
-    for (int hour = 0; hour < 2; ++hour)
+    auto ins_chunk = db->prepare(schema == 2 ? "INSERT INTO chunks VALUES(?, 0, ?, ?, ?, ?)"
+                                             : "INSERT INTO chunks(labelset, tier, start_ms, "
+                                               "end_ms, blob) VALUES(?, 0, ?, ?, ?)",
+                                 "chunk");
+    for (int hour = 0; hour < 2; ++hour) {
+        std::vector<store::ChunkGroupMember> group;  // schema 3: of one label set
+        int64_t group_start = 0, group_end = 0;
         for (size_t s = 0; s < std::size(kSeries); ++s) {
             bool hist = kSeries[s].kind == MetricKind::histogram;
             store::ChunkEncoder enc(hist ? 0 : 1, hist, stored_decimals(kSeries[s].metric));
@@ -116,15 +150,34 @@ std::vector<Expected> write_schema2(const test::StateDir& dir) {
                     want[s].values[ts] = v;
                 }
             }
-            auto blob = enc.finish(9, hour == 0 ? &timeline : nullptr);
-            EXPECT_TRUE(blob);
-            ins_chunk->bind(1, static_cast<int64_t>(s + 1))
-                .bind(2, enc.first_ts())
-                .bind(3, enc.last_ts())
-                .bind(4, static_cast<int64_t>(enc.count()))
-                .bind_blob(5, *blob);
-            EXPECT_TRUE(ins_chunk->run());
+            const std::vector<int64_t>* tl_of_hour = hour == 0 ? &timeline : nullptr;
+            if (schema == 2) {
+                auto blob = enc.finish(9, tl_of_hour);
+                EXPECT_TRUE(blob);
+                ins_chunk->bind(1, static_cast<int64_t>(s + 1))
+                    .bind(2, enc.first_ts())
+                    .bind(3, enc.last_ts())
+                    .bind(4, static_cast<int64_t>(enc.count()))
+                    .bind_blob(5, *blob);
+                EXPECT_TRUE(ins_chunk->run());
+                continue;
+            }
+            if (group.empty()) group_start = enc.first_ts(), group_end = enc.last_ts();
+            group_start = std::min(group_start, enc.first_ts());
+            group_end = std::max(group_end, enc.last_ts());
+            group.push_back({static_cast<uint32_t>(s + 1), enc.finish_raw(tl_of_hour)});
+            if (s % 2 == 1) {
+                auto blob = store::encode_chunk_group(group);
+                EXPECT_TRUE(blob);
+                ins_chunk->bind(1, static_cast<int64_t>(s / 2 + 1))
+                    .bind(2, group_start)
+                    .bind(3, group_end)
+                    .bind_blob(4, *blob);
+                EXPECT_TRUE(ins_chunk->run());
+                group.clear();
+            }
         }
+    }
     auto ins_head = db->prepare("INSERT INTO head VALUES(?, ?)", "head");
     for (int i = 0; i < 3; ++i) {
         int64_t ts = kT0 + 2 * kHour + i * 1000;
@@ -140,6 +193,10 @@ std::vector<Expected> write_schema2(const test::StateDir& dir) {
         want[3].hists[ts] = h;
     }
     return want;
+}
+
+std::vector<Expected> write_schema2(const test::StateDir& dir) {
+    return write_old(dir, 2);
 }
 
 void expect_points(History& h, const std::vector<Expected>& want) {
@@ -178,9 +235,12 @@ void expect_upgraded(const test::StateDir& dir, const std::vector<Expected>& wan
     ASSERT_EQ(h->notes().size(), 1u);
     EXPECT_NE(h->notes()[0].find("upgraded"), std::string::npos) << h->notes()[0];
     expect_points(*h, want);
-    // Two label sets, two hours: four chunk rows where schema 2 had eight.
+    // Two label sets, two hours: four chunk rows where schema 2 had eight; the series are
+    // their label sets' members.
     EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM chunks"), 4);
     EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM metrics"), 4);
+    EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'series'"), 0);
+    EXPECT_EQ(test::stored_series(dir), 4);
     EXPECT_EQ(test::db_scalar(dir, "SELECT value FROM meta WHERE key = 'schema_version'"),
               History::kSchemaVersion);
     // New intervals, of a known series and a new one, go in and come back out; and the
@@ -192,6 +252,7 @@ void expect_upgraded(const test::StateDir& dir, const std::vector<Expected>& wan
     auto res = h->query(test::all_cpu(), kT0 + 3 * kHour, kT0 + 4 * kHour, 0);
     ASSERT_TRUE(res);
     ASSERT_EQ(res->size(), 3u);  // the old cpu_pct has no points there
+    EXPECT_EQ(test::stored_series(dir), 6);
     h = History::open(dir.path());
     ASSERT_TRUE(h);
     EXPECT_TRUE(h->notes().empty());
@@ -202,6 +263,34 @@ TEST(StoreUpgrade, Schema2IsRegroupedWithEveryPointExact) {
     test::StateDir dir;
     auto want = write_schema2(dir);
     expect_upgraded(dir, want);
+}
+
+TEST(StoreUpgrade, Schema3SeriesBecomeLabelSetMembersWithEveryPointExact) {
+    test::StateDir dir;
+    auto want = write_old(dir, 3);
+    expect_upgraded(dir, want);
+}
+
+// A reader that opened the upgraded file finds the writer's new series in old label sets.
+TEST(StoreUpgrade, ReaderSeesSeriesAddedToAnUpgradedLabelSet) {
+    test::StateDir dir;
+    auto want = write_old(dir, 3);
+    auto writer = History::open(dir.path());
+    ASSERT_TRUE(writer) << writer.error().message;
+    auto reader = History::open_existing(dir.path());
+    ASSERT_TRUE(reader) << reader.error().message;
+    expect_points(*reader, want);
+    SeriesKey added{"rss_bytes", {{"comm", "a"}, {"pid", "1"}}};
+    SeriesId id = writer->intern(added, MetricKind::level);
+    EXPECT_EQ(id, 5u);
+    std::vector<std::pair<SeriesId, double>> v{{id, 8192}};
+    ASSERT_TRUE(writer->append(kT0 + 3 * kHour, v, {}));
+    auto res = reader->query(*parse_selector(R"(rss_bytes{pid="1"})"), kT0, kT0 + 4 * kHour, 0);
+    ASSERT_TRUE(res) << res.error().message;
+    ASSERT_EQ(res->size(), 1u);
+    EXPECT_EQ(res->front().key, added);
+    ASSERT_EQ(res->front().points.size(), 1u);
+    EXPECT_EQ(res->front().points[0].value, 8192);
 }
 
 TEST(StoreUpgrade, Schema1IsUpgradedThroughSchema2) {
@@ -237,6 +326,25 @@ TEST(StoreUpgrade, AFailedUpgradeChangesNothing) {
     EXPECT_NE(h.error().message.find("series 3"), std::string::npos) << h.error().message;
     EXPECT_EQ(test::db_scalar(dir, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
     EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM chunks WHERE series_id = 1"), 2);
+}
+
+// A schema-3 series that names no label set stops the upgrade: schema 3 stays as it was.
+TEST(StoreUpgrade, AFailedSchema3UpgradeChangesNothing) {
+    test::StateDir dir;
+    write_old(dir, 3);
+    {
+        auto db = store::Db::open(dir.db());
+        ASSERT_TRUE(db);
+        ASSERT_TRUE(db->exec("INSERT INTO series VALUES(5, 1, 9, 0)", "orphan"));
+    }
+    auto h = History::open(dir.path());
+    ASSERT_FALSE(h);
+    EXPECT_NE(h.error().message.find("label set that does not exist"), std::string::npos)
+        << h.error().message;
+    EXPECT_EQ(test::db_scalar(dir, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM series"), 5);
+    EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM pragma_table_info('labelsets')"), 2);
+    EXPECT_EQ(test::db_scalar(dir, "SELECT count(*) FROM chunks"), 4);
 }
 
 }  // namespace

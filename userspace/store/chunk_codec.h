@@ -2,8 +2,8 @@
 // timestamps as delta-of-delta zigzag varints (regular intervals cost one zero byte);
 // each value column, when every value is an integer, as zigzag varints of its deltas or of
 // its values (the shorter), divided by their gcd, else XOR bit-packed as in Gorilla;
-// histogram slots sparse, against the previous point or on their own (the shorter); zstd
-// over it all.
+// histogram slots sparse, against the previous point or on their own (the shorter), or
+// slot by slot over the points (when that compresses better); zstd over it all.
 #pragma once
 
 #include <cstdint>

@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -14,6 +15,7 @@
 #include "store/head_row.h"
 #include "store/history_impl.h"
 #include "store/history_schema.h"
+#include "store/labelset_members.h"
 
 namespace perfbpf {
 namespace {
@@ -155,22 +157,20 @@ Result<void> History::Impl::prepare_statements() {
         {&commit, "COMMIT", "commit"},
         {&rollback, "ROLLBACK", "rollback"},
         {&insert_head, "INSERT INTO head(ts_ms, blob) VALUES(?, ?)", "insert head row"},
-        {&insert_labelset, "INSERT OR IGNORE INTO labelsets(labels) VALUES(?)", "insert label set"},
-        {&find_labelset, "SELECT id FROM labelsets WHERE labels = ?", "find label set"},
+        {&insert_labelset,
+         "INSERT INTO labelsets(hash, labels, last_series, members) VALUES(?, ?, 0, x'')",
+         "insert label set"},
+        {&find_labelset, "SELECT id, labels, last_series, members FROM labelsets WHERE hash = ?",
+         "find label set"},
         {&insert_metric, "INSERT OR IGNORE INTO metrics(name) VALUES(?)", "insert metric"},
-        {&insert_series,
-         "INSERT INTO series(id, metric, labelset, kind) "
-         "VALUES(?, (SELECT id FROM metrics WHERE name = ?), ?, ?)",
-         "insert series"},
+        {&find_metric, "SELECT id FROM metrics WHERE name = ?", "find metric"},
+        {&add_member, "UPDATE labelsets SET members = members || ?, last_series = ? WHERE id = ?",
+         "add series to label set"},
         {&insert_chunk,
          "INSERT OR REPLACE INTO chunks(labelset, tier, start_ms, end_ms, blob) "
          "VALUES(?, ?, ?, ?, ?)",
          "insert chunk"},
         {&set_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", "write meta"},
-        {&find_series,
-         "SELECT s.id, s.kind FROM series s JOIN labelsets l ON l.id = s.labelset "
-         "JOIN metrics m ON m.id = s.metric WHERE m.name = ? AND l.labels = ?",
-         "find series"},
         {&insert_timeline,
          "INSERT OR REPLACE INTO timelines(start_ms, end_ms, blob) VALUES(?, ?, ?)",
          "insert timeline"},
@@ -184,34 +184,66 @@ Result<void> History::Impl::prepare_statements() {
     return {};
 }
 
-// Reads the series table in id order: fn(id, key, kind, labelset) for each row.
+// Reads the series of the label sets that gained any after `after` in id order:
+// fn(id, key, kind, labelset) for each series with an id above `after`.
 template <class Fn>
 static Result<void> read_series_table(store::Db& db, const std::string& path, Fn&& fn,
                                       SeriesId after = 0) {
-    auto s = db.prepare(
-        "SELECT s.id, m.name, l.labels, s.kind, s.labelset FROM series s JOIN labelsets l "
-        "ON l.id = s.labelset JOIN metrics m ON m.id = s.metric WHERE s.id > ? ORDER BY s.id",
-        "read series");
+    std::unordered_map<int64_t, std::string> metrics;
+    auto names = db.prepare("SELECT id, name FROM metrics", "read metrics");
+    if (!names) return std::unexpected(names.error());
+    while (true) {
+        auto row = names->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        metrics[names->int64(0)] = std::string(names->text(1));
+    }
+    auto s = db.prepare("SELECT id, labels, members FROM labelsets WHERE last_series > ?",
+                        "read label sets");
     if (!s) return std::unexpected(s.error());
     s->bind(1, int64_t{after});
+    struct Found {
+        SeriesId id;
+        SeriesKey key;
+        MetricKind kind;
+        int64_t labelset;
+    };
+    std::vector<Found> found;
     while (true) {
         auto row = s->step();
         if (!row) return std::unexpected(row.error());
-        if (!*row) return {};
-        auto id = static_cast<SeriesId>(s->int64(0));
-        SeriesKey key{std::string(s->text(1)), {}};
-        std::string labels(s->text(2));
+        if (!*row) break;
+        const int64_t set = s->int64(0);
+        std::string labels(s->text(1));
+        Labels parsed;
         if (!labels.empty()) {
             auto sel = parse_selector("{" + labels + "}");
             if (!sel)
-                return fail("history: " + path + ": series " + std::to_string(id) +
-                            " has unreadable labels: " + sel.error().message);
-            for (auto& m : sel->matchers) key.labels.emplace_back(m.name, m.value);
+                return fail("history: " + path + ": label set " + std::to_string(set) +
+                            " is unreadable: " + sel.error().message);
+            for (auto& m : sel->matchers) parsed.emplace_back(m.name, m.value);
         }
-        if (id == 0 || id > 100'000'000)
-            return fail("history: " + path + ": series id " + std::to_string(id) + " out of range");
-        fn(id, std::move(key), static_cast<MetricKind>(s->int64(3)), s->int64(4));
+        auto members = store::decode_members(s->blob(2));
+        if (!members)
+            return fail("history: " + path + ": label set " + std::to_string(set) + ": " +
+                        members.error().message);
+        for (const auto& m : *members) {
+            if (m.series_id <= after) continue;
+            auto name = metrics.find(m.metric_id);
+            if (name == metrics.end())
+                return fail("history: " + path + ": series " + std::to_string(m.series_id) +
+                            " names metric " + std::to_string(m.metric_id) +
+                            ", which does not exist");
+            if (m.series_id > 100'000'000)
+                return fail("history: " + path + ": series id " + std::to_string(m.series_id) +
+                            " out of range");
+            found.push_back(Found{m.series_id, SeriesKey{name->second, parsed}, m.kind, set});
+        }
     }
+    std::sort(found.begin(), found.end(),
+              [](const Found& a, const Found& b) { return a.id < b.id; });
+    for (auto& f : found) fn(f.id, std::move(f.key), f.kind, f.labelset);
+    return {};
 }
 
 Result<void> History::Impl::load_new_series() {
@@ -336,17 +368,48 @@ SeriesId History::intern(const SeriesKey& key, MetricKind kind) {
     return id;
 }
 
+Result<std::optional<History::Impl::LabelsetRow>> History::Impl::lookup_labelset(
+    const std::string& labels) {
+    find_labelset.bind(1, store::labels_hash(labels));
+    std::optional<LabelsetRow> out;
+    while (!out) {
+        auto row = find_labelset.step();
+        if (!row) {
+            find_labelset.reset();
+            return std::unexpected(row.error());
+        }
+        if (!*row) break;
+        if (find_labelset.text(1) == labels)
+            out = LabelsetRow{find_labelset.int64(0), static_cast<uint32_t>(find_labelset.int64(2)),
+                              std::string(find_labelset.blob(3))};
+    }
+    find_labelset.reset();
+    return out;
+}
+
+Result<int64_t> History::Impl::metric_id(const std::string& name, bool create) {
+    if (create) {
+        insert_metric.bind(1, name);
+        if (auto ins = insert_metric.run(); !ins) return std::unexpected(ins.error());
+    }
+    find_metric.bind(1, name);
+    auto row = find_metric.step();
+    int64_t id = row && *row ? find_metric.int64(0) : 0;
+    find_metric.reset();
+    if (!row) return std::unexpected(row.error());
+    return id;
+}
+
 std::optional<SeriesId> History::Impl::find_stored(const std::string& metric,
                                                    const std::string& labels) {
-    find_series.bind(1, metric).bind(2, labels);
-    auto row = find_series.step();
-    std::optional<SeriesId> out;
-    if (row && *row) {
-        auto id = static_cast<SeriesId>(find_series.int64(0));
-        if (id >= 1 && id <= series.size()) out = id;
-    }
-    find_series.reset();
-    return out;
+    auto set = lookup_labelset(labels);
+    auto mid = metric_id(metric, false);
+    if (!set || !*set || !mid || *mid == 0) return std::nullopt;
+    auto members = store::decode_members((*set)->members);
+    if (!members) return std::nullopt;
+    for (const auto& m : *members)
+        if (m.metric_id == *mid && m.series_id <= series.size()) return m.series_id;
+    return std::nullopt;
 }
 
 void History::Impl::evict_idle(int64_t cutoff_ms) {
@@ -433,23 +496,23 @@ Result<void> History::Impl::insert_interval(int64_t ts_ms) {
         for (SeriesId id : pending) {
             const auto& key = resident.at(id).key;  // pending series are never evicted
             std::string labels = canonical_labels(key.labels);
-            insert_labelset.bind(1, labels);
-            if (auto ins = insert_labelset.run(); !ins) return ins;
-            find_labelset.bind(1, labels);
-            auto found = find_labelset.step();
-            int64_t labelset = found && *found ? find_labelset.int64(0) : 0;
-            find_labelset.reset();
-            if (!found) return std::unexpected(found.error());
-            if (labelset == 0)
-                return fail("history: " + path + ": label set " + labels + " vanished");
-            series[id - 1].labelset = labelset;
-            insert_metric.bind(1, key.metric);
-            if (auto ins = insert_metric.run(); !ins) return ins;
-            insert_series.bind(1, int64_t{id})
-                .bind(2, key.metric)
-                .bind(3, labelset)
-                .bind(4, static_cast<int64_t>(series[id - 1].kind));
-            if (auto ins = insert_series.run(); !ins) return ins;
+            auto set = lookup_labelset(labels);
+            if (!set) return std::unexpected(set.error());
+            if (!*set) {
+                insert_labelset.bind(1, store::labels_hash(labels)).bind(2, labels);
+                if (auto ins = insert_labelset.run(); !ins) return ins;
+                *set = LabelsetRow{sqlite3_last_insert_rowid(db.handle()), 0, {}};
+            }
+            auto metric = metric_id(key.metric, true);
+            if (!metric) return std::unexpected(metric.error());
+            if (*metric == 0)
+                return fail("history: " + path + ": metric " + key.metric + " vanished");
+            std::string member;
+            store::put_member(member, (*set)->last_series,
+                              store::LabelsetMember{id, *metric, series[id - 1].kind});
+            add_member.bind_blob(1, member).bind(2, int64_t{id}).bind(3, (*set)->id);
+            if (auto add = add_member.run(); !add) return add;
+            series[id - 1].labelset = (*set)->id;
         }
         insert_head.bind(1, ts_ms).bind_blob(2, row);
         return insert_head.run();

@@ -43,9 +43,10 @@ class History {
   public:
     // 2: raw chunks may name a timeline (table timelines) instead of holding timestamps,
     // and label sets are stored once (table labelsets). 3: metric names stored once (table
-    // metrics) and one chunk row per label set and span (ChunkGroup). A version 1 or 2
+    // metrics) and one chunk row per label set and span (ChunkGroup). 4: no series table,
+    // a label set's row lists its series (labelset_members.h). A version 1, 2 or 3
     // database is upgraded when opened (history_schema.h).
-    static constexpr int64_t kSchemaVersion = 3;
+    static constexpr int64_t kSchemaVersion = 4;
 
     // Opens or creates DIR/history.db. A corrupt or unreadable database is moved aside to
     // history.db.corrupt-<unix time> (with -wal/-shm) and a fresh one created (see notes());
@@ -103,7 +104,7 @@ class History {
     std::unique_ptr<Impl> impl_;
 };
 
-// Canonical text of a series' labels, as stored in the series table: name="value" pairs
+// Canonical text of a series' labels, as stored in the labelsets table: name="value" pairs
 // sorted by name, comma-separated, values escaped as in a selector.
 std::string canonical_labels(const Labels& labels);
 

@@ -4,11 +4,17 @@
 #include <map>
 #include <memory>
 
+#include "store/derived_member.h"
 #include "store/head_row.h"
 #include "store/history_impl.h"
 
 namespace perfbpf {
 namespace {
+
+// zstd level of a group. 15 made a host's hour of groups 1.8 % smaller, but
+// history_bench's ingest (2,000 series, two compactions in 7,300 intervals) went from 318
+// to 510 µs of CPU an interval: not worth 0.005 B/sample.
+constexpr int kGroupZstdLevel = 9;
 
 int64_t align_down(int64_t ts, int64_t span) {
     return ts - ((ts % span) + span) % span;
@@ -28,7 +34,9 @@ Result<void> History::Impl::write_group(int64_t labelset, Tier tier,
         first = std::min(first, m.enc->first_ts());
         last = std::max(last, m.enc->last_ts());
     }
-    auto blob = store::encode_chunk_group(raw);
+    store::derive_members(
+        raw, [this](uint32_t id) { return decimals(id); }, timelines());
+    auto blob = store::encode_chunk_group(raw, kGroupZstdLevel);
     if (!blob) return std::unexpected(blob.error());
     insert_chunk.bind(1, labelset)
         .bind(2, static_cast<int64_t>(tier))
@@ -211,7 +219,7 @@ Result<void> History::Impl::roll_up_window(Tier tier, int64_t from_ms, int64_t t
                 continue;
             }
             for (const auto& e : group->entries) {
-                auto decoded = store::decode_raw_chunk(group->member(e), timelines());
+                auto decoded = store::decode_group_member(*group, e, timelines());
                 points.clear();
                 points.histogram = is_hist(e.series_id);
                 if (!decoded || !store::chunk_aggs(*decoded, src, from_ms, to_ms - 1, points)) {

@@ -32,7 +32,7 @@ struct SeriesInfo {
 // series it has not appended to for kIdleKeyMs (a process that exited or left the top
 // lists): over days a busy host makes hundreds of thousands of short-lived series, and
 // their keys would otherwise keep growing the daemon. A key that comes back is found in
-// the series table again.
+// its label set's members again.
 struct ResidentSeries {
     SeriesKey key;
     int64_t last_ms;  // last append with it; kNone: none since open
@@ -58,7 +58,7 @@ struct History::Impl {
     // series made after it opened.
     bool reader = false;
     int64_t next_evict_ms = kNone;
-    std::vector<SeriesId> pending;  // interned, not yet in the series table
+    std::vector<SeriesId> pending;  // interned, not yet in a label set's members
     // Tier t's chunks hold everything before wm[t] (kNone: nothing yet); the head holds
     // what is at or after wm[raw].
     std::array<int64_t, kTiers> wm{kNone, kNone, kNone};
@@ -69,18 +69,27 @@ struct History::Impl {
     std::string row;  // reused encoding buffer
 
     store::Stmt begin, commit, rollback, insert_head, insert_labelset, find_labelset, insert_metric,
-        insert_series, insert_chunk, set_meta, find_series, insert_timeline, find_timeline;
+        find_metric, add_member, insert_chunk, set_meta, insert_timeline, find_timeline;
     std::map<int64_t, std::vector<int64_t>> timeline_cache;  // by first timestamp
 
     // Decodes chunks that name a timeline (read from the timelines table, cached).
     store::TimelineLookup timelines();
 
-    // The id the series table has for key, if any (a key forgotten by evict_idle).
+    // The id the labelsets table has for key, if any (a key forgotten by evict_idle).
     std::optional<SeriesId> find_stored(const std::string& metric, const std::string& labels);
+    // A label set's row by its text: id, newest member and members (nullopt: none yet).
+    struct LabelsetRow {
+        int64_t id;
+        uint32_t last_series;
+        std::string members;
+    };
+    Result<std::optional<LabelsetRow>> lookup_labelset(const std::string& labels);
+    // The id of a metric's name, stored on first use (0 with create false: not stored).
+    Result<int64_t> metric_id(const std::string& name, bool create);
     // Forgets the keys of persisted series not appended to since before cutoff_ms.
     void evict_idle(int64_t cutoff_ms);
     // Every persisted series in id order: from memory while no key was forgotten, else
-    // from the series table.
+    // from the labelsets table.
     Result<void> for_each_series(const std::function<void(SeriesId, const SeriesKey&)>& fn);
 
     Result<void> prepare_statements();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "store/derived_member.h"
 #include "store/head_row.h"
 #include "store/history_impl.h"
 
@@ -109,7 +110,7 @@ Result<std::vector<SeriesResult>> History::query(const Selector& selector, int64
                                 ": " + group.error().message);
                 for (const auto& e : group->entries) {
                     if (e.series_id >= slot.size() || slot[e.series_id] < 0) continue;
-                    auto decoded = store::decode_raw_chunk(group->member(e), im.timelines());
+                    auto decoded = store::decode_group_member(*group, e, im.timelines());
                     if (!decoded)
                         return fail("history: " + im.path + ": series " +
                                     std::to_string(e.series_id) + ": " + decoded.error().message);

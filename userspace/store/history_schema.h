@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "store/sqlite_db.h"
 #include "model/series_result.h"
+#include "store/sqlite_db.h"
 #include "util/result.h"
 
 namespace perfbpf::store {
@@ -14,7 +14,7 @@ namespace perfbpf::store {
 // Creates what is missing of the current schema.
 Result<void> create_history_schema(Db& db);
 
-// Brings a schema-1 or schema-2 database to the current schema in one transaction (a
+// Brings a schema-1, -2 or -3 database to the current schema in one transaction (a
 // failure leaves it as it was). Returns what it did, empty when nothing was to do.
 // chunk_ms: the spans that old per-series chunks are grouped by.
 Result<std::string> upgrade_history_schema(Db& db, const std::string& path,
