@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -118,6 +119,10 @@ TEST(MemProbe, ExitedProcessShowsItsPeakAndFaults) {
     ASSERT_TRUE(collector);
     // Touches 128 MiB, holds it 0.3 s, exits: all within the interval (≈0.5 s here, up to
     // 2.5 s in the TCG guest).
+    // Until it execs, the child is a copy of this process, whose resident pages the kernel
+    // counts for the same pid: its peak may include them. Measured under ASan: 128 MiB over
+    // the 132 MiB bound (the sanitized kernel_tests' shadow memory and quarantine).
+    const uint64_t copied = vm_rss(::getpid());
     Child c = Child::spawn({fixture("memtouch"), "128", "0", "0.3"});
     Snapshot s = collector->next();
     ASSERT_TRUE(c.exited()) << "memtouch still running at the end of the interval; rerun";
@@ -127,11 +132,16 @@ TEST(MemProbe, ExitedProcessShowsItsPeakAndFaults) {
     EXPECT_TRUE(p->exited);
     EXPECT_EQ(p->comm, "memtouch");
     // It holds nothing at the end, started and ended within the interval (no net change),
-    // and reached its 128 MiB plus what the program itself needs (< 4 MiB).
+    // and reached its 128 MiB plus what the program itself needs (< 4 MiB), or the copy of
+    // this process it started as.
     EXPECT_EQ(p->rss_bytes, 0u);
     EXPECT_EQ(p->rss_growth_bytes, 0);
+    std::printf("[ measured ] rss_peak_bytes %llu, this process's VmRSS at the fork %llu B\n",
+                static_cast<unsigned long long>(p->rss_peak_bytes),
+                static_cast<unsigned long long>(copied));
     EXPECT_GE(p->rss_peak_bytes, 128 * kMiB);
-    EXPECT_LT(p->rss_peak_bytes, 132 * kMiB);
+    EXPECT_LT(p->rss_peak_bytes, std::max<uint64_t>(132 * kMiB, copied + 4 * kMiB))
+        << "this process's VmRSS at the fork: " << copied << " B";
     // Fault totals read at its exit: 32768 pages touched plus start-up.
     EXPECT_GE(p->minor_faults, 32768u);
     EXPECT_LT(p->minor_faults, 32768u + 2000u);
