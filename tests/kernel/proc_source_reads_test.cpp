@@ -26,6 +26,10 @@ struct FakeProc {
             << " 12345678 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
     }
     void remove(int pid) { std::filesystem::remove_all(dir.path() + "/" + std::to_string(pid)); }
+    void cgroup(int pid, const std::string& v2_path) {
+        std::ofstream(dir.path() + "/" + std::to_string(pid) + "/cgroup")
+            << "0::" << v2_path << "\n";
+    }
 };
 
 // One scan at `now_ns`; `ran` are the pids the sched family saw run.
@@ -69,6 +73,28 @@ TEST(ProcSourceReads, ProcessThatDidNotRunKeepsItsLastReadUntilAFullScan) {
     EXPECT_EQ(full.at(100).minor_faults, 6u);
     EXPECT_EQ(full.at(101).minor_faults, 50u);
     EXPECT_EQ(full.at(101).comm, "renamed");
+}
+
+// A launcher forks, then moves its child into another cgroup (systemd-run, a container
+// runtime, the cpu-share tests): read once, the child stayed in the launcher's cgroup for
+// good, and `tune --plan` found no starved cgroup one run in four.
+TEST(ProcSourceReads, AProcessMovedToAnotherCgroupIsSeenThere) {
+    FakeProc proc;
+    proc.write(300, "young", 1, 0, 1);
+    proc.cgroup(300, "/launcher");
+    proc.write(301, "old", 1, 0, 1);
+    proc.cgroup(301, "/before");
+    ProcSource source(proc.dir.path(), false, false);
+    uint64_t t = 1 * kSecond;
+    EXPECT_EQ(scan(source, t).at(300).cgroup, "/launcher");
+    proc.cgroup(300, "/service");
+    EXPECT_EQ(scan(source, t += kSecond / 10, {300}).at(300).cgroup, "/service");
+    // Past its first scans a process is read again only every 10 s, whether it ran or not.
+    for (int i = 0; i < 6; ++i) scan(source, t += kSecond / 10, {301});
+    proc.cgroup(301, "/after");
+    EXPECT_EQ(scan(source, t += kSecond / 10, {301}).at(301).cgroup, "/before");
+    EXPECT_EQ(scan(source, t += kSecond / 10).at(301).cgroup, "/before");
+    EXPECT_EQ(scan(source, 12 * kSecond).at(301).cgroup, "/after");
 }
 
 TEST(ProcSourceReads, NewAndReparentedProcessesAreRead) {

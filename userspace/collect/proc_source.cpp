@@ -21,6 +21,12 @@ constexpr uint64_t kForgetAfterScans = 3;
 // process, and its reparenting when its parent exits (checked on every scan). A full scan
 // this often bounds how long the first goes unseen.
 constexpr uint64_t kFullScanEveryNs = 10'000'000'000ULL;
+// A process's cgroup can change after it was first seen: a launcher forks, then moves its
+// child (systemd-run, container runtimes, cgexec, a test harness), and a process read once
+// would stay in its launcher's cgroup. Young processes (their first scans) are read again
+// every scan, everyone else every kCgroupRefreshEveryNs.
+constexpr uint64_t kYoungScans = 5;
+constexpr uint64_t kCgroupRefreshEveryNs = 10'000'000'000ULL;
 
 // The sched family saw a thread of `pid` end a slice this interval.
 bool ran_in_interval(SnapshotBuilder& builder, int pid) {
@@ -67,6 +73,14 @@ void ProcSource::remember(int tgid, const std::string& comm) {
     k.last_seen_scan = scan_;
 }
 
+void ProcSource::refresh_cgroups(int pid, Known& k) const {
+    if (!refresh_cgroups_ && scan_ - k.first_seen_scan >= kYoungScans) return;
+    if (auto cgroups = read_cgroups(pid)) {
+        k.cgroups = *cgroups;
+        k.cgroup = choose_cgroup(k.cgroups);
+    }
+}
+
 void ProcSource::add_cgroup(const Known& k, ProcessSample& p, SnapshotBuilder& builder) const {
     if (k.cgroup.path.empty()) return;
     p.cgroup = k.cgroup.path;
@@ -106,6 +120,8 @@ void ProcSource::collect(SnapshotBuilder& builder) {
     // from here and changes without the process running (reclaim).
     full_scan_ = first_scan || fill_cpu_ || fill_rss_ || now - last_full_ns_ >= kFullScanEveryNs;
     if (full_scan_) last_full_ns_ = now;
+    refresh_cgroups_ = !first_scan && now - last_cgroup_refresh_ns_ >= kCgroupRefreshEveryNs;
+    if (first_scan || refresh_cgroups_) last_cgroup_refresh_ns_ = now;
     live_.clear();
     if (DIR* dir = ::opendir(root_.c_str())) {
         while (dirent* de = ::readdir(dir))
@@ -118,6 +134,7 @@ void ProcSource::collect(SnapshotBuilder& builder) {
         auto known = known_.find(pid);
         const bool ran = ran_in_interval(builder, pid);
         if (!needs_read(known != known_.end() ? &known->second : nullptr, ran)) {
+            refresh_cgroups(pid, known->second);
             add_unchanged(pid, known->second, builder);
             known->second.ran = false;
             known->second.last_seen_scan = scan_;
@@ -138,6 +155,9 @@ void ProcSource::collect(SnapshotBuilder& builder) {
             k.cgroups = read_cgroups(pid).value_or(ProcCgroups{});
             k.cgroup = choose_cgroup(k.cgroups);
             k.netns = read_netns(pid);
+            k.first_seen_scan = scan_;
+        } else {
+            refresh_cgroups(pid, k);
         }
         uint64_t cpu_ticks = st->utime_ticks + st->stime_ticks;
         uint64_t rss = st->rss_pages * static_cast<uint64_t>(page_bytes_);

@@ -63,12 +63,15 @@ class ProcSource : public Source {
         bool scanned = false;  // values above come from a /proc scan
         bool ran = false;      // the sched family saw it run in the previous interval
         uint64_t last_seen_scan = 0;
+        uint64_t first_seen_scan = 0;
     };
     // Whether process `pid` (known as `k`, or null) must be read this scan.
     bool needs_read(const Known* k, bool ran) const;
     // The sample of a process not read this scan: what the last read found, no growth.
     void add_unchanged(int pid, const Known& k, SnapshotBuilder& builder) const;
     std::optional<ProcCgroups> read_cgroups(int pid) const;
+    // Reads the process's cgroups again when it may have moved since: see collect().
+    void refresh_cgroups(int pid, Known& k) const;
     uint64_t read_netns(int pid) const;
     // Names the process's cgroup in `builder`: path, hierarchy and its v1 paths.
     void add_cgroup(const Known& k, ProcessSample& p, SnapshotBuilder& builder) const;
@@ -81,6 +84,8 @@ class ProcSource : public Source {
     uint64_t scan_ = 0;
     bool full_scan_ = true;  // this scan reads every process
     uint64_t last_full_ns_ = 0;
+    uint64_t last_cgroup_refresh_ns_ = 0;
+    bool refresh_cgroups_ = false;  // this scan re-reads every process's cgroups
     std::map<int, Known> known_;
     std::vector<int> live_;  // pids listed by this scan, ascending
     std::string path_;       // reused for each /proc/PID/stat path
