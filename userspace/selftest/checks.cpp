@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "collect/parse/block_deltas.h"
 #include "selftest/cgroup.h"
 #include "selftest/loop.h"
 #include "selftest/selftest.h"
@@ -383,11 +384,7 @@ CheckResult check_block(Collector& collector) {
         for (const auto& d : s.devices)
             if (d.name == loop->name()) {
                 seen_d = true;
-                dev.write_bytes += d.write_bytes;
-                dev.read_bytes += d.read_bytes;
-                dev.write_ios += d.write_ios;
-                dev.read_ios += d.read_ios;
-                dev.lat_hist.merge(d.lat_hist);
+                merge_device(dev, d);
             }
         if (last) break;
     }
