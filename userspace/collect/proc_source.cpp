@@ -65,20 +65,20 @@ uint64_t ProcSource::read_netns(int pid) const {
 void ProcSource::remember(int tgid, const std::string& comm) {
     Known& k = known_[tgid];
     k.comm = comm;
-    if (auto cgroups = read_cgroups(tgid)) {
-        k.cgroups = *cgroups;
-        k.cgroup = choose_cgroup(*cgroups);
-    }
+    load_cgroups(tgid, k);
     if (uint64_t ns = read_netns(tgid)) k.netns = ns;
     k.last_seen_scan = scan_;
 }
 
-void ProcSource::refresh_cgroups(int pid, Known& k) const {
-    if (!refresh_cgroups_ && scan_ - k.first_seen_scan >= kYoungScans) return;
+void ProcSource::load_cgroups(int pid, Known& k) const {
     if (auto cgroups = read_cgroups(pid)) {
         k.cgroups = *cgroups;
         k.cgroup = choose_cgroup(k.cgroups);
     }
+}
+
+void ProcSource::refresh_cgroups(int pid, Known& k) const {
+    if (refresh_cgroups_ || scan_ - k.first_seen_scan < kYoungScans) load_cgroups(pid, k);
 }
 
 void ProcSource::add_cgroup(const Known& k, ProcessSample& p, SnapshotBuilder& builder) const {
@@ -152,8 +152,7 @@ void ProcSource::collect(SnapshotBuilder& builder) {
             // New process (or pid reused): name and cgroup resolved once.
             k = Known{};
             k.starttime = st->starttime_ticks;
-            k.cgroups = read_cgroups(pid).value_or(ProcCgroups{});
-            k.cgroup = choose_cgroup(k.cgroups);
+            load_cgroups(pid, k);
             k.netns = read_netns(pid);
             k.first_seen_scan = scan_;
         } else {

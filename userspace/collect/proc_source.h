@@ -70,6 +70,8 @@ class ProcSource : public Source {
     // The sample of a process not read this scan: what the last read found, no growth.
     void add_unchanged(int pid, const Known& k, SnapshotBuilder& builder) const;
     std::optional<ProcCgroups> read_cgroups(int pid) const;
+    // Reads the process's cgroups into `k` (left as they were when unreadable).
+    void load_cgroups(int pid, Known& k) const;
     // Reads the process's cgroups again when it may have moved since: see collect().
     void refresh_cgroups(int pid, Known& k) const;
     uint64_t read_netns(int pid) const;
