@@ -61,10 +61,14 @@ Result<void> attach_floor(Floor& floor, const std::vector<std::string>& hooks, i
                           bool per_hook) {
     auto first = load_floor(floor);
     if (!first) return std::unexpected(first.error());
-    const std::string raw_tp = "raw_tp/";
     bool first_used = false;
     for (const auto& hook : hooks) {
-        if (hook.starts_with(raw_tp)) {
+        // A tp_btf program of ours sits on the same raw tracepoint and is called the same
+        // way: the empty raw_tp program is its floor too.
+        std::string_view prefix;
+        for (std::string_view p : {"raw_tp/", "tp_btf/"})
+            if (hook.starts_with(p)) prefix = p;
+        if (!prefix.empty()) {
             floor_bpf* skel = *first;
             if (per_hook && first_used) {
                 auto own = load_floor(floor);
@@ -72,7 +76,7 @@ Result<void> attach_floor(Floor& floor, const std::vector<std::string>& hooks, i
                 skel = *own;
             }
             first_used = true;
-            const std::string tp = hook.substr(raw_tp.size());
+            const std::string tp = hook.substr(prefix.size());
             bpf_link* link =
                 bpf_program__attach_raw_tracepoint(skel->progs.floor_raw_tp, tp.c_str());
             if (!link) return fail_errno("attach the floor to " + hook, errno);

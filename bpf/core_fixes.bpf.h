@@ -24,6 +24,12 @@ static __always_inline __u16 sock_protocol(const struct sock *sk)
 	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 }
 
+/* The same through a BTF pointer (tp_btf, fentry/fexit arguments): a plain load. */
+static __always_inline __u16 sock_protocol_btf(const struct sock *sk)
+{
+	return (__u16)BPF_CORE_READ_BITFIELD(sk, sk_protocol);
+}
+
 /* tcp:tcp_retransmit_skb gained a third argument, int err, on recent kernels (6.18 has it,
  * 6.1 does not), and since then also fires for retransmissions that failed. Its trace
  * event record gained the field "err" at the same time, which is what CO-RE can see. A
@@ -141,6 +147,11 @@ static __always_inline bool kfree_skb_has_rx_sk(void)
 static __always_inline __u8 sock_userlocks(const struct sock *sk)
 {
 	return (__u8)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
+}
+
+static __always_inline __u8 sock_userlocks_btf(const struct sock *sk)
+{
+	return (__u8)BPF_CORE_READ_BITFIELD(sk, sk_userlocks);
 }
 
 #endif

@@ -40,9 +40,11 @@ Result<void> SharedMaps::reuse_in(bpf_object* obj) const {
 
 namespace {
 
-// "raw_tp/sched_switch" -> "sched_switch"; "" for sections that are not tracepoints.
+// "raw_tp/sched_switch", "tp_btf/tcp_probe" -> the tracepoint's name; "" for sections that
+// are not tracepoints.
 std::string tracepoint_of(std::string_view section) {
-    for (std::string_view prefix : {"raw_tp/", "raw_tracepoint/", "tp/", "tracepoint/"}) {
+    for (std::string_view prefix :
+         {"raw_tp/", "raw_tracepoint/", "tp_btf/", "tp/", "tracepoint/"}) {
         if (section.starts_with(prefix)) {
             section.remove_prefix(prefix.size());
             auto slash = section.rfind('/');

@@ -81,7 +81,9 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
 // per-process TCP bytes are unavailable.
 void NetProbe::describe_byte_hooks() {
     for (const auto& hook : kByteHooks) {
-        std::string tp_probe = std::string("raw_tp/") + hook.tracepoint;
+        bpf_program* tp_prog = bpf_object__find_program_by_name(skel_->obj, hook.tp_program);
+        std::string tp_probe =
+            tp_prog ? bpf_program__section_name(tp_prog) : std::string("tp_btf/") + hook.tracepoint;
         const ProbeStatus* tp = find_status(table_.status(), tp_probe);
         if (tp && tp->attached) continue;
         std::string tp_reason = tp ? tp->reason : "not loaded";
