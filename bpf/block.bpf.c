@@ -5,18 +5,18 @@
  * Cost is the design constraint (docs/measured.md: fio 4k random reads at ~96 k IOPS; Debian's
  * biolatency costs 0.94x). What costs here are cache lines that are not hot and hash map
  * updates, so the per-request path makes no hash update and touches few lines: the
- * fields of struct request a completion needs come from one copy of the request's head,
- * devices are array slots found from the queue address (one read, no hash), an issue
- * touches the device's first cache line and one in-flight slot, and a completion's
- * counters are this CPU's own (no atomic add on a line the issuing CPU also writes).
- * Kernel run statistics under fio here (bench/prog_cost.sh, median of alternating runs,
- * loaded machine): issue 72 ns, completion 120 ns, block_getrq 83 ns, against the empty
- * program's 31-33 ns on each hook (with the device hash: 87, 144, 93).
+ * programs are tp_btf, so the fields of struct request and struct bio are plain loads (no
+ * probe read), devices are array slots found from the queue address (one load, no hash),
+ * an issue touches the device's first cache line and one in-flight slot, and a
+ * completion's counters are this CPU's own (no atomic add on a line the issuing CPU also
+ * writes). Kernel run statistics under fio here (bench/prog_cost.sh, alternating runs at
+ * matched I/O counts, loaded machine): issue 58 ns, completion 97 ns, block_getrq 66 ns,
+ * against the empty program's 31-33 ns on each hook (with a probe read of the request's
+ * or bio's head: 65, 109, 76; with the device hash before that: 87, 144, 93).
  *
  * Sequentiality (for the block-io tuner's readahead decisions): each read or write issue is
  * compared with the ends of the device's last PERFBPF_BLK_STREAMS streams (four compares,
- * one atomic add when it continues a stream); the copy of the request's head that provides
- * the sector replaces the single read of rq->q.
+ * one atomic add when it continues a stream).
  *
  * Latency: on queues that keep I/O statistics (QUEUE_FLAG_STATS, set whenever writeback
  * throttling or another rq-qos policy is on: every blk-mq disk by default on both 6.1 and
@@ -100,7 +100,7 @@ struct {
 /* The submitter of a recently attributed bio; a slot another bio hashes to is taken over
  * (that request's latency then goes unattributed). */
 struct bio_owner {
-	__u64 bio;
+	__u64 bio; /* addr_key of the bio */
 	__u32 tgid;
 	__u32 pad;
 };
@@ -115,7 +115,7 @@ struct {
 } bio_owners SEC(".maps");
 
 struct inflight_slot {
-	__u64 rq;  /* struct request * that owns the slot, 0 when free */
+	__u64 rq;  /* addr_key of the request that owns the slot, 0 when free */
 	__u32 dev; /* the owner's device slot */
 	__u32 pad;
 	__u64 issue_ns; /* issue time when the device needs our stamp, else 0 */
@@ -130,50 +130,39 @@ struct {
 
 static const struct block_proc_stats zero_proc;
 
-/* A field of a kernel struct taken from a copy of the struct's first bytes when the field
- * lies inside the copy (always, on 6.1 and 6.18), else read on its own. The condition is
- * constant after CO-RE relocation, so the verifier keeps one branch. */
-#define HEAD_FIELD(head, ptr, type, field)                                                         \
-	({                                                                                         \
-		__u32 off___ = bpf_core_field_offset(type, field);                                 \
-		__u64 v___;                                                                        \
-		if (off___ + sizeof(((type *)0)->field) <= sizeof(head))                           \
-			v___ = (__u64) * (typeof(((type *)0)->field) *)((char *)(head) + off___);  \
-		else                                                                               \
-			v___ = (__u64)BPF_CORE_READ((type *)(ptr), field);                         \
-		v___;                                                                              \
-	})
-
-/* The disk's numbers (struct gendisk's major and first_minor are adjacent ints on 6.1 and
- * 6.18: one read). */
-static __always_inline void resolve_disk(struct request_queue *q, struct block_dev_state *d)
+/* The programs on the per-request hooks are tp_btf programs: their request and bio
+ * arguments are BTF pointers, so each field is a plain load (≈1 ns) where a raw_tp program
+ * needs a probe read (one copy of the request's head cost ≈20 ns). The verifier forbids
+ * arithmetic on such pointers, and the tables here hash addresses: for a privileged
+ * program it does let the difference of two pointers be a number. The difference from a
+ * fixed map's address is the address shifted by a constant, as unique a key and as good
+ * for hashing; every table and user space only compare these keys, never dereference
+ * them. Never 0 for a kernel object (0 marks free slots). */
+static __always_inline __u64 addr_key(const void *p)
 {
-	struct gendisk *disk = BPF_CORE_READ(q, disk);
-	__u32 major_off = bpf_core_field_offset(struct gendisk, major);
-	__u32 minor_off = bpf_core_field_offset(struct gendisk, first_minor);
-
-	if (minor_off == major_off + 4) {
-		__u32 pair[2] = {};
-
-		bpf_probe_read_kernel(pair, sizeof(pair), (char *)disk + major_off);
-		d->major = pair[0];
-		d->minor = pair[1];
-	} else {
-		d->major = BPF_CORE_READ(disk, major);
-		d->minor = BPF_CORE_READ(disk, first_minor);
-	}
+	return (__u64)p - (__u64)(const void *)&inflight;
 }
 
-/* Index of a kernel object's address in a direct-mapped table of 2^bits slots
- * (Fibonacci hashing: the high bits of the product mix every address bit). */
-static __always_inline __u32 table_index(__u64 addr, __u32 bits)
+/* The disk's numbers: two loads, at a slot's first event and after a disk appears. */
+static __always_inline void resolve_disk(struct request_queue *q, struct block_dev_state *d)
 {
-	return (addr * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
+	struct gendisk *disk = q->disk;
+
+	d->major = disk->major;
+	d->minor = disk->first_minor;
+}
+
+/* Index of a kernel object's address key in a direct-mapped table of 2^bits slots
+ * (Fibonacci hashing: the high bits of the product mix every address bit). */
+static __always_inline __u32 table_index(__u64 key, __u32 bits)
+{
+	return (key * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
 }
 
 /* The slot of queue q (its index in *slot), claimed on the queue's first request. */
-static __always_inline struct block_dev_state *dev_entry(__u64 q, __u32 *slot)
+static __always_inline struct block_dev_state *dev_entry(struct request_queue *queue, __u32 *slot)
 {
+	__u64 q = addr_key(queue);
 	__u32 home = table_index(q, PERFBPF_BLK_DEV_SLOT_BITS);
 	struct block_dev_state *d = NULL;
 	__u64 gen = dev_generation;
@@ -204,7 +193,7 @@ static __always_inline struct block_dev_state *dev_entry(__u64 q, __u32 *slot)
 		return NULL;
 	}
 	if (d->generation != gen || !d->major) {
-		resolve_disk((struct request_queue *)q, d);
+		resolve_disk(queue, d);
 		d->generation = gen;
 	}
 	return d;
@@ -225,13 +214,18 @@ static __always_inline struct bio_owner *owner_slot(__u64 bio)
 }
 
 /* The latency of a completed read or write, to the process that submitted its first bio. */
-static __always_inline void account_owner_latency(__u64 bio, __u32 slot)
+static __always_inline void account_owner_latency(struct bio *first, __u32 slot)
 {
-	struct bio_owner *o = owner_slot(bio);
 	struct block_proc_stats *p;
+	struct bio_owner *o;
+	__u64 bio; /* addr_key of the bio */
 	__u32 tgid;
 
-	if (!o || o->bio != bio || !bio)
+	if (!first)
+		return;
+	bio = addr_key(first);
+	o = owner_slot(bio);
+	if (!o || o->bio != bio)
 		return;
 	tgid = o->tgid;
 	o->bio = 0; /* the bio ends with this request: a reused address must not match */
@@ -291,34 +285,29 @@ static __always_inline void track_stream(struct block_dev_state *d, __u32 op, __
 	d->stream_end[i] = next;
 }
 
-SEC("raw_tp/block_rq_issue")
+SEC("tp_btf/block_rq_issue")
 int BPF_PROG(on_block_rq_issue, struct request *rq)
 {
-	/* One copy of the request's head holds q, cmd_flags, __data_len and __sector (bytes
-	 * 0..56 on 6.1 and 6.18). */
-	__u64 head[7] = {};
+	__u64 key = addr_key(rq);
 	struct block_dev_state *d;
 	struct inflight_slot *s;
 	__u64 epoch = inflight_epoch;
 	__u32 dev = 0;
 	__s64 depth;
 
-	bpf_probe_read_kernel(head, sizeof(head), rq);
-	d = dev_entry(HEAD_FIELD(head, rq, struct request, q), &dev);
-	s = slot_of((__u64)rq);
+	d = dev_entry(rq->q, &dev);
+	s = slot_of(key);
 	if (!d || !s)
 		return 0;
 	/* Already the owner: issued again without a requeue event, or its completion was
 	 * missed; either way it is counted once. */
-	if (s->rq != (__u64)rq) {
+	if (s->rq != key) {
 		if (s->rq)
 			release(s, dev, d);
-		s->rq = (__u64)rq;
+		s->rq = key;
 		s->dev = dev;
 		__sync_fetch_and_add(&d->inflight, 1);
-		track_stream(d, HEAD_FIELD(head, rq, struct request, cmd_flags) & REQ_OP_MASK,
-			     HEAD_FIELD(head, rq, struct request, __sector),
-			     HEAD_FIELD(head, rq, struct request, __data_len));
+		track_stream(d, rq->cmd_flags & REQ_OP_MASK, rq->__sector, rq->__data_len);
 	}
 	s->issue_ns = d->stamp_issues ? bpf_ktime_get_ns() : 0;
 	/* Read back instead of using the fetched value: the value-returning atomic needs
@@ -334,38 +323,36 @@ int BPF_PROG(on_block_rq_issue, struct request *rq)
 }
 
 /* A started request that goes back to the queue is issued again later. */
-SEC("raw_tp/block_rq_requeue")
+SEC("tp_btf/block_rq_requeue")
 int BPF_PROG(on_block_rq_requeue, struct request *rq)
 {
-	struct inflight_slot *s = slot_of((__u64)rq);
+	__u64 key = addr_key(rq);
+	struct inflight_slot *s = slot_of(key);
 
-	if (s && s->rq == (__u64)rq)
+	if (s && s->rq == key)
 		release(s, s->dev, NULL);
 	return 0;
 }
 
-SEC("raw_tp/block_rq_complete")
+SEC("tp_btf/block_rq_complete")
 int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u64 head[16] = {};
 	__u32 op, src = PERFBPF_BLK_LAT_KERNEL_ISSUE, op_class = PERFBPF_BLK_OP_OTHER;
 	struct block_dev_counters *c;
 	struct block_dev_state *d;
 	struct inflight_slot *s;
+	__u64 key = addr_key(rq);
 	__u32 dev = 0;
 	__u64 start;
 
-	/* One copy of the request's head holds q, cmd_flags, __data_len, bio, start_time_ns and
-	 * io_start_time_ns (bytes 0..120 on both kernels). */
-	bpf_probe_read_kernel(head, sizeof(head), rq);
-	d = dev_entry(HEAD_FIELD(head, rq, struct request, q), &dev);
+	d = dev_entry(rq->q, &dev);
 	if (!d)
 		return 0;
 	c = bpf_map_lookup_elem(&dev_counters, &dev);
 	if (!c)
 		return 0;
-	op = HEAD_FIELD(head, rq, struct request, cmd_flags) & REQ_OP_MASK;
+	op = rq->cmd_flags & REQ_OP_MASK;
 	if (op == REQ_OP_READ)
 		c->read_bytes += nr_bytes;
 	else if (op == REQ_OP_WRITE)
@@ -374,7 +361,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 		c->other_bytes += nr_bytes;
 	/* A driver may complete a request in parts (blk_update_request per part); the request
 	 * is done when this part covers what remains (__data_len is not yet reduced). */
-	if (nr_bytes < HEAD_FIELD(head, rq, struct request, __data_len))
+	if (nr_bytes < rq->__data_len)
 		return 0;
 	if (op == REQ_OP_READ) {
 		c->read_ios++;
@@ -386,9 +373,9 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 		c->other_ios++;
 	}
 
-	start = HEAD_FIELD(head, rq, struct request, io_start_time_ns);
-	s = slot_of((__u64)rq);
-	if (s && s->rq == (__u64)rq) {
+	start = rq->io_start_time_ns;
+	s = slot_of(key);
+	if (s && s->rq == key) {
 		if (!start && s->issue_ns) {
 			start = s->issue_ns;
 			src = PERFBPF_BLK_LAT_PROBE_ISSUE;
@@ -402,7 +389,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 		 * the queue. */
 		if (!is_passthrough(op))
 			d->stamp_issues = 1;
-		start = HEAD_FIELD(head, rq, struct request, start_time_ns);
+		start = rq->start_time_ns;
 		src = start ? PERFBPF_BLK_LAT_ALLOC : PERFBPF_BLK_LAT_NONE;
 	}
 	c->lat_src[src & (PERFBPF_BLK_LAT_SRC_COUNT - 1)]++;
@@ -412,7 +399,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 
 		c->lat_hist[op_class][slot]++;
 		if (op_class != PERFBPF_BLK_OP_OTHER)
-			account_owner_latency(HEAD_FIELD(head, rq, struct request, bio), slot);
+			account_owner_latency(rq->bio, slot);
 	}
 	return 0;
 }
@@ -428,23 +415,14 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 static __always_inline void account_bio(struct bio *bio, __u32 new_request)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	/* bi_opf and bi_iter.bi_size lie in the first 48 bytes on both kernels */
-	__u64 head[6] = {};
+	__u32 op = bio->bi_opf & REQ_OP_MASK;
 	struct block_proc_stats *p;
 	struct bio_owner *o;
 	__u64 bytes;
-	__u32 op, size_off;
 
-	bpf_probe_read_kernel(head, sizeof(head), bio);
-	op = HEAD_FIELD(head, bio, struct bio, bi_opf) & REQ_OP_MASK;
 	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
 		return;
-	size_off = bpf_core_field_offset(struct bio, bi_iter) +
-		   bpf_core_field_offset(struct bvec_iter, bi_size);
-	if (size_off + sizeof(__u32) <= sizeof(head))
-		bytes = *(__u32 *)((char *)head + size_off);
-	else
-		bytes = BPF_CORE_READ(bio, bi_iter.bi_size);
+	bytes = bio->bi_iter.bi_size;
 	p = bpf_map_lookup_elem(&proc_stats, &tgid);
 	if (!p) {
 		bpf_map_update_elem(&proc_stats, &tgid, &zero_proc, BPF_NOEXIST);
@@ -454,9 +432,9 @@ static __always_inline void account_bio(struct bio *bio, __u32 new_request)
 			return;
 		}
 	}
-	o = owner_slot((__u64)bio);
+	o = owner_slot(addr_key(bio));
 	if (o) {
-		o->bio = (__u64)bio;
+		o->bio = addr_key(bio);
 		o->tgid = tgid;
 	}
 	if (op == REQ_OP_READ) {
@@ -468,21 +446,21 @@ static __always_inline void account_bio(struct bio *bio, __u32 new_request)
 	}
 }
 
-SEC("raw_tp/block_getrq")
+SEC("tp_btf/block_getrq")
 int BPF_PROG(on_block_getrq, struct bio *bio)
 {
 	account_bio(bio, 1);
 	return 0;
 }
 
-SEC("raw_tp/block_bio_backmerge")
+SEC("tp_btf/block_bio_backmerge")
 int BPF_PROG(on_block_bio_backmerge, struct bio *bio)
 {
 	account_bio(bio, 0);
 	return 0;
 }
 
-SEC("raw_tp/block_bio_frontmerge")
+SEC("tp_btf/block_bio_frontmerge")
 int BPF_PROG(on_block_bio_frontmerge, struct bio *bio)
 {
 	account_bio(bio, 0);

@@ -43,7 +43,7 @@ enum perfbpf_block_op_class {
  * from every CPU: the queue that owns the slot, the disk's numbers, the in-flight level and
  * sequentiality. An issue touches the first line and, for reads and writes, the second. */
 struct block_dev_state {
-    __u64 queue; /* struct request_queue * owning the slot; 0: free */
+    __u64 queue; /* the owning request_queue, as its addr_key (bpf/block.bpf.c); 0: free */
     __u32 major; /* of the whole disk (gendisk major, first_minor) */
     __u32 minor;
     __u64 generation; /* dev_generation when major/minor were last resolved */
