@@ -39,11 +39,12 @@
  *
  * Per-process latency: the issuing context is often not the submitter (kblockd, another
  * task's plug or scheduler dispatch), so the submitter is remembered by bio: where a bio is
- * attributed (below), its address and tgid go into a direct-mapped ARRAY slot; at
- * completion rq->bio (in the head copy already read) finds its submitter there, and the
- * latency's slot is added to that process's entry. Costs one array store per bio and, per
- * completed read or write whose submitter is known, one proc_stats lookup (the histogram
- * lives in the entry user space already reads; the tgid is all a bio's slot can carry). */
+ * attributed (below), its address, tgid and the index of the process's slot go into a
+ * direct-mapped ARRAY slot; at completion rq->bio finds its submitter there, and the
+ * latency's histogram slot is added to that process's entry. Costs one array store per bio
+ * and, per completed read or write whose submitter is known, one array lookup (inlined)
+ * and a tgid compare: per-process entries are slots of an array too (block.h), so neither
+ * the submission nor the completion hashes. */
 #include "common.bpf.h"
 #include "perfbpf/block.h"
 
@@ -87,22 +88,35 @@ struct {
 	__type(value, __u64);
 } dev_claims SEC(".maps");
 
-/* Per process; user space deletes the entries of processes that exited after reading them.
- * Not per-CPU: memory stays bounded on large machines, and one process rarely submits from
- * several CPUs at once. */
+/* Per process, in slots (see block.h); user space reads it through a mapping and frees the
+ * slots of processes that exited. Not per-CPU: memory stays bounded on large machines, and
+ * one process rarely submits from several CPUs at once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, PERFBPF_BLK_PROC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct block_proc_slot);
+} proc_stats SEC(".maps");
+
+_Static_assert(sizeof(struct block_proc_slot) % 64 == 0, "slots start on a cache line");
+_Static_assert(__builtin_offsetof(struct block_proc_slot, tgid) == 0, "tgid_slot's tag");
+
+/* Who claimed a slot (slot -> tgid, see claim_slot): touched only at a process's first
+ * bio. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32); /* tgid */
-	__type(value, struct block_proc_stats);
-} proc_stats SEC(".maps");
+	__uint(max_entries, PERFBPF_BLK_PROC_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_claims SEC(".maps");
 
 /* The submitter of a recently attributed bio; a slot another bio hashes to is taken over
  * (that request's latency then goes unattributed). */
 struct bio_owner {
 	__u64 bio; /* addr_key of the bio */
 	__u32 tgid;
-	__u32 pad;
+	__u32 slot; /* the submitter's slot in proc_stats */
 };
 
 #define BIO_OWNER_BITS 14
@@ -127,8 +141,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct inflight_slot);
 } inflight SEC(".maps");
-
-static const struct block_proc_stats zero_proc;
 
 /* The programs on the per-request hooks are tp_btf programs: their request and bio
  * arguments are BTF pointers, so each field is a plain load (≈1 ns) where a raw_tp program
@@ -216,10 +228,10 @@ static __always_inline struct bio_owner *owner_slot(__u64 bio)
 /* The latency of a completed read or write, to the process that submitted its first bio. */
 static __always_inline void account_owner_latency(struct bio *first, __u32 slot)
 {
-	struct block_proc_stats *p;
+	struct block_proc_slot *p;
 	struct bio_owner *o;
-	__u64 bio; /* addr_key of the bio */
-	__u32 tgid;
+	__u32 idx;
+	__u64 bio;
 
 	if (!first)
 		return;
@@ -227,10 +239,11 @@ static __always_inline void account_owner_latency(struct bio *first, __u32 slot)
 	o = owner_slot(bio);
 	if (!o || o->bio != bio)
 		return;
-	tgid = o->tgid;
 	o->bio = 0; /* the bio ends with this request: a reused address must not match */
-	p = bpf_map_lookup_elem(&proc_stats, &tgid);
-	if (p)
+	idx = o->slot;
+	p = bpf_map_lookup_elem(&proc_stats, &idx);
+	/* The slot was freed (the process exited) or claimed by another since: unattributed. */
+	if (p && p->tgid == o->tgid)
 		__sync_fetch_and_add(&p->io_lat_hist[slot & (PERFBPF_HIST_SLOTS - 1)], 1);
 }
 
@@ -416,26 +429,23 @@ static __always_inline void account_bio(struct bio *bio, __u32 new_request)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 op = bio->bi_opf & REQ_OP_MASK;
-	struct block_proc_stats *p;
+	struct block_proc_slot *p;
 	struct bio_owner *o;
+	__u32 idx = 0;
 	__u64 bytes;
 
 	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
 		return;
 	bytes = bio->bi_iter.bi_size;
-	p = bpf_map_lookup_elem(&proc_stats, &tgid);
-	if (!p) {
-		bpf_map_update_elem(&proc_stats, &tgid, &zero_proc, BPF_NOEXIST);
-		p = bpf_map_lookup_elem(&proc_stats, &tgid);
-		if (!p) {
-			count_drop(PERFBPF_DROP_BLOCK_MAP_FULL);
-			return;
-		}
-	}
+	p = tgid_slot(&proc_stats, &proc_claims, PERFBPF_BLK_PROC_SLOT_BITS,
+		      PERFBPF_BLK_PROC_PROBES, tgid, true, PERFBPF_DROP_BLOCK_MAP_FULL, &idx);
+	if (!p)
+		return;
 	o = owner_slot(addr_key(bio));
 	if (o) {
 		o->bio = addr_key(bio);
 		o->tgid = tgid;
+		o->slot = idx;
 	}
 	if (op == REQ_OP_READ) {
 		__sync_fetch_and_add(&p->read_bytes, bytes);

@@ -45,6 +45,42 @@ static __always_inline bool claim_slot(void *claims, __u32 idx, __u64 owner)
 	return holder && *holder == owner;
 }
 
+/* Index of process tgid's slot in a table of per-process slots (an ARRAY of 2^bits entries
+ * whose value starts with a __u32 tgid, 0 when free): its home by Fibonacci hashing, then
+ * `probes` neighbours. With create, a free slot is claimed through claims (see claim_slot)
+ * when the process has none. Returns the slot (its index in *idx_out), or NULL: no tgid,
+ * or none found (counted as drop full_kind when creating). Array lookups only, inlined by
+ * the verifier: no hash on the hot path. */
+static __always_inline void *tgid_slot(void *slots, void *claims, __u32 bits, __u32 probes,
+				       __u32 tgid, bool create, __u32 full_kind, __u32 *idx_out)
+{
+	__u32 home = (tgid * 2654435761U) >> (32 - bits);
+
+	if (!tgid)
+		return NULL;
+#pragma unroll
+	for (__u32 i = 0; i < probes; i++) {
+		__u32 idx = (home + i) & ((1U << bits) - 1);
+		__u32 *e = bpf_map_lookup_elem(slots, &idx);
+
+		if (!e)
+			return NULL;
+		if (*e == tgid) {
+			*idx_out = idx;
+			return e;
+		}
+		/* A free slot claimed meanwhile for another process is passed by. */
+		if (create && !*e && claim_slot(claims, idx, tgid)) {
+			*e = tgid;
+			*idx_out = idx;
+			return e;
+		}
+	}
+	if (create)
+		count_drop(full_kind);
+	return NULL;
+}
+
 /* Branch-free floor(log2(v)) for v > 0, as in the kernel's ilog2 on constants. */
 static __always_inline __u32 log2_u64(__u64 v)
 {

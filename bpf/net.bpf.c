@@ -37,6 +37,7 @@ struct {
 } proc_stats SEC(".maps");
 
 _Static_assert(sizeof(struct net_proc_slot) == 64, "a process's slot is one cache line");
+_Static_assert(__builtin_offsetof(struct net_proc_slot, tgid) == 0, "tgid_slot's tag");
 
 /* Who claimed a slot (slot -> tgid, see claim_slot): touched only at a process's first
  * event. */
@@ -143,36 +144,13 @@ static __always_inline struct net_ns_stats *sock_netns_slot(const struct sock *s
 	return netns_slot(sock_netns(sk));
 }
 
-static __always_inline __u32 proc_home(__u32 tgid)
-{
-	return (tgid * 2654435761U) >> (32 - PERFBPF_NET_PROC_SLOT_BITS);
-}
-
 /* The slot of process tgid; with create, a free one is claimed when it has none. */
 static __always_inline struct net_proc_slot *proc_slot(__u32 tgid, bool create)
 {
-	__u32 home = proc_home(tgid);
+	__u32 idx;
 
-	if (!tgid)
-		return NULL;
-#pragma unroll
-	for (int i = 0; i < PERFBPF_NET_PROC_PROBES; i++) {
-		__u32 idx = (home + i) & (PERFBPF_NET_PROC_SLOTS - 1);
-		struct net_proc_slot *e = bpf_map_lookup_elem(&proc_stats, &idx);
-
-		if (!e)
-			return NULL;
-		if (e->tgid == tgid)
-			return e;
-		/* A free slot claimed meanwhile for another process is passed by. */
-		if (create && !e->tgid && claim_slot(&proc_claims, idx, tgid)) {
-			e->tgid = tgid;
-			return e;
-		}
-	}
-	if (create)
-		count_drop(PERFBPF_DROP_NET_MAP_FULL);
-	return NULL;
+	return tgid_slot(&proc_stats, &proc_claims, PERFBPF_NET_PROC_SLOT_BITS,
+			 PERFBPF_NET_PROC_PROBES, tgid, create, PERFBPF_DROP_NET_MAP_FULL, &idx);
 }
 
 static __always_inline void remember_owner(const struct sock *sk, __u32 tgid,

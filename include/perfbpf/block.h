@@ -104,16 +104,38 @@ struct block_dev_stats {
     __u64 lat_hist[PERFBPF_BLK_OP_CLASSES][PERFBPF_HIST_SLOTS];
 };
 
-/* Cumulative per-process (thread group) totals, key: tgid. Bytes and requests are
- * attributed in the submitter's context when a bio becomes a request or is merged into one;
- * the latency of a read or write request, at its completion, to whoever submitted its first
- * bio (when the probe saw that bio submitted). */
+/* Cumulative per-process (thread group) totals. Bytes and requests are attributed in the
+ * submitter's context when a bio becomes a request or is merged into one; the latency of a
+ * read or write request, at its completion, to whoever submitted its first bio (when the
+ * probe saw that bio submitted). As user space takes them from a process's slot
+ * (block_proc_slot below). */
 struct block_proc_stats {
     __u64 read_bytes;
     __u64 write_bytes;
     __u64 read_ios; /* requests the process created (merged bios add bytes, not ios) */
     __u64 write_ios;
     /* log2 µs, issue -> completion, reads and writes together */
+    __u64 io_lat_hist[PERFBPF_HIST_SLOTS];
+};
+
+/* Per-process entries live in the slots of an mmapable array ("proc_stats", page-aligned)
+ * where a hash kept them: a bio's submission and its request's completion each looked the
+ * process up by tgid (a helper call, a bucket and an element). A process's slot is found by
+ * hashing its tgid and probing PERFBPF_BLK_PROC_PROBES slots; its first bio claims a free
+ * one; a bio's owner record carries the slot, so the completion finds it with one array
+ * lookup. The first line takes the submission's counters, the next four the histogram. */
+#define PERFBPF_BLK_PROC_SLOT_BITS 14
+#define PERFBPF_BLK_PROC_SLOTS (1 << PERFBPF_BLK_PROC_SLOT_BITS)
+#define PERFBPF_BLK_PROC_PROBES 4
+
+struct block_proc_slot {
+    __u32 tgid; /* 0: free */
+    __u32 pad;
+    __u64 read_bytes;
+    __u64 write_bytes;
+    __u64 read_ios;
+    __u64 write_ios;
+    __u64 pad2[3];
     __u64 io_lat_hist[PERFBPF_HIST_SLOTS];
 };
 

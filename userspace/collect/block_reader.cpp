@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <vector>
@@ -17,6 +18,19 @@ namespace {
 
 // One device as user space sees it: its slot's shared state and its per-CPU counters
 // summed.
+// A process's totals from its slot, each counter read once (the BPF side adds to them
+// meanwhile).
+block_proc_stats load_proc_slot(const block_proc_slot& e) {
+    block_proc_stats s{};
+    s.read_bytes = __atomic_load_n(&e.read_bytes, __ATOMIC_RELAXED);
+    s.write_bytes = __atomic_load_n(&e.write_bytes, __ATOMIC_RELAXED);
+    s.read_ios = __atomic_load_n(&e.read_ios, __ATOMIC_RELAXED);
+    s.write_ios = __atomic_load_n(&e.write_ios, __ATOMIC_RELAXED);
+    for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
+        s.io_lat_hist[i] = __atomic_load_n(&e.io_lat_hist[i], __ATOMIC_RELAXED);
+    return s;
+}
+
 block_dev_stats assemble(const block_dev_state& st, const std::vector<block_dev_counters>& cpus) {
     block_dev_stats out{};
     out.major = st.major;
@@ -161,27 +175,33 @@ void BlockReader::collect_devices(SnapshotBuilder& builder) {
 void BlockReader::collect_processes(SnapshotBuilder& builder) {
     const auto& exited = builder.context().exited;
     const bool sweep = reads_ % kSweepEveryReads == 0;
-    std::vector<uint32_t> finished;
-    for_each_entry<uint32_t, block_proc_stats>(
-        probe_.proc_stats_fd(), [&](const uint32_t& tgid, const block_proc_stats& s) {
-            BlockProcDelta delta = deltas_.process(tgid, s);
-            if (delta.any()) {
-                ProcessSample& p = builder.process(static_cast<int>(tgid));
-                p.read_bytes += delta.read_bytes;
-                p.write_bytes += delta.write_bytes;
-                p.read_ios += delta.read_ios;
-                p.write_ios += delta.write_ios;
-                p.io_lat_hist.merge(delta.io_lat_hist);
-            }
-            // Exited processes were kept for this read only; the sweep catches those whose
-            // exit event was lost (or not watched: the sched family reports exits).
-            if (exited.contains(static_cast<int>(tgid)) ||
-                (sweep && ::access((proc_root_ + "/" + std::to_string(tgid)).c_str(), F_OK) != 0))
-                finished.push_back(tgid);
-        });
-    for (uint32_t tgid : finished) {
-        bpf_map_delete_elem(probe_.proc_stats_fd(), &tgid);
-        deltas_.forget_process(tgid);
+    std::vector<uint32_t> finished;  // slots
+    const auto slots = probe_.proc_slots();
+    for (uint32_t i = 0; i < slots.size(); ++i) {
+        const uint32_t tgid = __atomic_load_n(&slots[i].tgid, __ATOMIC_RELAXED);
+        if (!tgid) continue;
+        const block_proc_stats s = load_proc_slot(slots[i]);
+        BlockProcDelta delta = deltas_.process(tgid, s);
+        if (delta.any()) {
+            ProcessSample& p = builder.process(static_cast<int>(tgid));
+            p.read_bytes += delta.read_bytes;
+            p.write_bytes += delta.write_bytes;
+            p.read_ios += delta.read_ios;
+            p.write_ios += delta.write_ios;
+            p.io_lat_hist.merge(delta.io_lat_hist);
+        }
+        // Exited processes were kept for this read only; the sweep catches those whose
+        // exit event was lost (or not watched: the sched family reports exits).
+        if (exited.contains(static_cast<int>(tgid)) ||
+            (sweep && ::access((proc_root_ + "/" + std::to_string(tgid)).c_str(), F_OK) != 0))
+            finished.push_back(i);
+    }
+    // A slot is cleared before its claim goes: meanwhile a new process hashed here finds it
+    // neither free nor its own.
+    for (uint32_t i : finished) {
+        deltas_.forget_process(slots[i].tgid);
+        std::memset(static_cast<void*>(&slots[i]), 0, sizeof(block_proc_slot));
+        bpf_map_delete_elem(probe_.proc_claims_fd(), &i);
     }
 }
 

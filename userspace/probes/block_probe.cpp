@@ -16,6 +16,14 @@ std::unique_ptr<BlockProbe> BlockProbe::load(const SharedMaps& shared, const Pro
         return probe;
     }
     probe->skel_ = std::move(*skel);
+    auto mapped = MappedMap::map(bpf_map__fd(probe->skel_->maps.proc_stats),
+                                 sizeof(block_proc_slot) * PERFBPF_BLK_PROC_SLOTS, "proc_stats");
+    if (!mapped) {
+        probe->table_.fail_all(probe->skel_->obj, mapped.error().message);
+        probe->load_error_ = mapped.error().message;
+        return probe;
+    }
+    probe->proc_map_ = std::move(*mapped);
     probe->links_ = probe->table_.attach(probe->skel_->obj);
     return probe;
 }
@@ -34,8 +42,13 @@ int BlockProbe::dev_claims_fd() const {
     return skel_ ? bpf_map__fd(skel_->maps.dev_claims) : -1;
 }
 
-int BlockProbe::proc_stats_fd() const {
-    return skel_ ? bpf_map__fd(skel_->maps.proc_stats) : -1;
+std::span<block_proc_slot> BlockProbe::proc_slots() const {
+    if (!proc_map_.data()) return {};
+    return {static_cast<block_proc_slot*>(proc_map_.data()), PERFBPF_BLK_PROC_SLOTS};
+}
+
+int BlockProbe::proc_claims_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.proc_claims) : -1;
 }
 
 void BlockProbe::set_inflight_epoch(uint64_t epoch) {

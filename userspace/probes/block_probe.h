@@ -4,9 +4,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
+#include "perfbpf/block.h"
 #include "probes/bpf_object.h"
+#include "probes/mapped_map.h"
 #include "probes/probe_family.h"
 
 struct block_bpf;
@@ -28,7 +31,9 @@ class BlockProbe : public ProbeFamily {
     int dev_stats_fd() const;     // array: device slot -> block_dev_state
     int dev_counters_fd() const;  // per-CPU array: device slot -> block_dev_counters
     int dev_claims_fd() const;    // hash: device slot -> the queue that claimed it
-    int proc_stats_fd() const;    // hash: tgid -> block_proc_stats
+    // Per-process slots (mapped; a slot's tgid 0: free), and who claimed each.
+    std::span<block_proc_slot> proc_slots() const;
+    int proc_claims_fd() const;  // hash: slot -> the tgid that claimed it
     // Starts a new in-flight maximum: the next issue on each device restarts it.
     void set_inflight_epoch(uint64_t epoch);
     uint64_t inflight_epoch() const;
@@ -41,6 +46,7 @@ class BlockProbe : public ProbeFamily {
     BlockProbe() : table_("block") {}
     ProgramTable table_;
     Skeleton<block_bpf> skel_;
+    MappedMap proc_map_;
     std::vector<LinkPtr> links_;
     std::string load_error_;
 };
