@@ -357,6 +357,34 @@ TEST_F(ReliefTest, PassesTheRateLimitAndHysteresisAndIsKeptUnverified) {
     EXPECT_EQ(ra(), "128");
 }
 
+// A knob that takes seconds to act (vm.swappiness: reclaim must move memory first): the
+// transition after the write counts for neither side, however short the interval.
+TEST_F(ReliefTest, AKnobsOwnSettleTimeKeepsTheTransitionOutOfTheVerification) {
+    for (double settle_s : {0.0, 5.0}) {
+        SCOPED_TRACE(settle_s);
+        TearDown();
+        SetUp();
+        auto e = engine();
+        script_ = [settle_s](int64_t cur) -> std::optional<Recommendation> {
+            if (cur != 128) return std::nullopt;
+            auto r = move(64, -1, false);
+            r.settle_s = settle_s;
+            return r;
+        };
+        feed_faults(*e, {100, 100, 100, 100});
+        ASSERT_EQ(ra(), "64");
+        // Five seconds of transition (--settle covers the first), then the effect.
+        auto ev = feed_faults(*e, {100, 100, 100, 100, 100, 10, 10, 10, 10});
+        if (settle_s > 0) {
+            EXPECT_TRUE(has(ev, EngineEvent::Kind::kept));
+            EXPECT_EQ(ra(), "64");
+        } else {
+            EXPECT_TRUE(has(ev, EngineEvent::Kind::reverted));  // the window caught the transition
+            EXPECT_EQ(ra(), "128");
+        }
+    }
+}
+
 TEST_F(ReliefTest, NeverOverridesSomeoneElsesValue) {
     auto e = engine();
     script_ = [](int64_t cur) { return std::optional(move(cur * 2, +1, true)); };

@@ -285,7 +285,8 @@ void add_tune(CLI::App& app) {
                     "Samples that verify a change after it (default: --window)")
         ->check(CLI::Range(3, 100000));
     cmd->add_option("--settle", o->settle,
-                    "Samples after a change that neither window counts (default 1)")
+                    "Samples after a change that neither window counts (default 1; a knob "
+                    "that takes longer to act waits at least its own time: vm.swappiness 8 s)")
         ->check(CLI::Range(0, 100));
     cmd->add_option("--min-gap", o->min_gap_s,
                     "Seconds between two changes of one knob (default 60)")

@@ -192,6 +192,11 @@ Result<std::optional<EngineEvent>> Engine::apply(const PlanEntry& e, Journal& jo
     p.tuner = e.tuner;
     p.rec = r;
     p.display = e.display;
+    p.settle = opts_.settle;
+    if (r.settle_s > 0 && !window_.empty())
+        p.settle =
+            std::max(p.settle,
+                     static_cast<size_t>(std::ceil(r.settle_s / interval_seconds(window_.back()))));
     std::vector<Snapshot> before(window_.begin(), window_.end());
     p.target_before = sample(r.target, before);
     p.guard_before = sample(r.guard, before);
@@ -255,7 +260,7 @@ Result<std::vector<EngineEvent>> Engine::step(Snapshot snap, Journal& journal, i
     window_.push_back(std::move(snap));
     if (pending_) {
         ++pending_->seen;
-        if (pending_->seen <= opts_.settle) {
+        if (pending_->seen <= pending_->settle) {
             window_.clear();  // the transition counts for neither side
             return events;
         }
@@ -265,7 +270,7 @@ Result<std::vector<EngineEvent>> Engine::step(Snapshot snap, Journal& journal, i
         if (pending_->rec.guard.value)
             if (auto v = pending_->rec.guard.value(s)) pending_->guard_after.push_back(*v);
         const size_t after = opts_.verify_window ? opts_.verify_window : opts_.window;
-        if (pending_->seen < opts_.settle + after) return events;
+        if (pending_->seen < pending_->settle + after) return events;
         auto e = resolve(journal, now_ms);
         if (!e) return std::unexpected(e.error());
         events->push_back(std::move(*e));

@@ -78,7 +78,8 @@ class Engine {
         Recommendation rec;
         std::string display;
         std::vector<double> target_before, guard_before, target_after, guard_after;
-        size_t seen = 0;  // snapshots since the change
+        size_t seen = 0;    // snapshots since the change
+        size_t settle = 0;  // of them, how many neither side counts
     };
     Result<std::vector<EngineEvent>> check_overrides(Journal& journal);
     Result<std::optional<EngineEvent>> apply(const PlanEntry& e, Journal& journal, int64_t now_ms);

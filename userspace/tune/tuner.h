@@ -133,6 +133,10 @@ struct Recommendation {
     // through its rate limit, back-off and hysteresis (never past an administrator's
     // override); it is journaled and kept at once, without a verification window.
     bool relief = false;
+    // How long the change takes to act, where that is longer than an interval: the engine's
+    // verification skips at least this much after the write (besides --settle), so a
+    // window inside the transition does not revert a change that works.
+    double settle_s = 0;
     // Not a change but a note: why this tuner cannot act on the object (e.g. "memory.high
     // needs cgroup v2; /x is in the v1 memory hierarchy"). The plan shows it as not
     // applicable; auto mode never applies it. Only `knob` (naming the object) and
