@@ -102,7 +102,8 @@ int run_trace(const TraceOptions& o) {
             return 1;
         }
     }
-    std::string text = o.json ? leaks_json_text(*report) + "\n" : leaks_text(*report, o.top, true);
+    std::string text = o.json ? leaks_json_text(*report) : leaks_text(*report, o.top, true);
+    if (o.json) text += '\n';
     if (output.valid()) {
         if (auto w = finish_output(output, o.output, text); !w) {
             std::fprintf(stderr, "perfbpf: %s\n", w.error().message.c_str());
