@@ -39,6 +39,17 @@ TEST(LeaksTableSize, NeverMoreThanTheTableAndTheOptionWins) {
     EXPECT_EQ(live_prealloc_entries(o, 64 * kGiB), 200000u);
 }
 
+TEST(LeaksTableSize, SampledModeKeepsTheFloor) {
+    LeaksTraceOptions o;
+    o.mode = "sampled";
+    EXPECT_EQ(live_prealloc_entries(o, 64 * kGiB), kLivePrealloc);
+    o.max_live = 5000;
+    EXPECT_EQ(live_prealloc_entries(o, 64 * kGiB), 5000u);
+    o.max_live = 0;
+    o.live_prealloc = 1u << 20;
+    EXPECT_EQ(live_prealloc_entries(o, 64 * kGiB), 1u << 20);
+}
+
 TEST(LeaksTableSize, MemAvailableIsRead) {
     EXPECT_GT(mem_available_bytes(), 0u);
 }

@@ -199,8 +199,9 @@ void add_trace(CLI::App& app) {
     cmd->add_option("--live-prealloc", o->live_prealloc,
                     "Of those, entries allocated when the trace starts (≈104 B of kernel memory "
                     "each, held while tracing); the rest are allocated as needed, at about three "
-                    "times the cost per allocation traced (default: all of them when they take "
-                    "at most 1/16 of the memory available, at least 262144)")
+                    "times the cost per allocation traced (default in exact mode: all of them when "
+                    "they take at most 1/16 of the memory available, at least 262144; in "
+                    "sampled mode 262144)")
         ->type_name("N")
         ->check(CLI::Range(1024u, 1u << 26));
     cmd->add_option("command", o->command, "-- CMD ARGS...: the program to start and trace")

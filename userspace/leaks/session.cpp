@@ -26,6 +26,9 @@ uint32_t live_entries(const LeaksTraceOptions& opts) {
 uint32_t live_prealloc_entries(const LeaksTraceOptions& opts, uint64_t mem_available_bytes) {
     const uint32_t entries = live_entries(opts);
     if (opts.live_prealloc) return std::min(opts.live_prealloc, entries);
+    // Sampled mode tracks one allocation in thousands: the floor is plenty, and its
+    // start-up stays cheap.
+    if (opts.mode == "sampled") return std::min(entries, kLivePrealloc);
     const uint64_t affordable = mem_available_bytes / 16 / kLiveEntryBytes;
     return static_cast<uint32_t>(
         std::min<uint64_t>(entries, std::max<uint64_t>(affordable, kLivePrealloc)));

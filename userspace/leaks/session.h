@@ -53,8 +53,9 @@ inline constexpr uint64_t kLiveEntryBytes = 128;
 uint32_t live_entries(const LeaksTraceOptions& opts);
 
 // Entries of that table preallocated when the trace starts: opts.live_prealloc if set,
-// else all of them when they take at most 1/16 of the memory available (MemAvailable,
-// bytes), else as many as 1/16 holds, and never fewer than kLivePrealloc (or the table).
+// else in exact mode all of them when they take at most 1/16 of the memory available
+// (MemAvailable, bytes), else as many as 1/16 holds, and never fewer than kLivePrealloc
+// (or the table); in sampled mode kLivePrealloc.
 // An allocation traced into a preallocated entry costs the kernel a third of one taken as
 // needed (docs/leaks.md, Table limits).
 uint32_t live_prealloc_entries(const LeaksTraceOptions& opts, uint64_t mem_available_bytes);
