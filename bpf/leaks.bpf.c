@@ -55,9 +55,10 @@ __u32 live_spilled = 0; /* "live" was full once: entries may be in live_more */
  * free list, so an insert or delete costs a bucket walk. Entries of a map that is not
  * preallocated come from the kernel's BPF allocator, whose refills and frees (a kmalloc
  * and a memcg charge per entry, in irq_work) doubled the kernel side of a Python run that
- * keeps a million blocks. Preallocating the whole budget would hold it from the start
- * (≈100 B an entry: 218 MB for the default's 2M), so only the first entries are; the
- * rest of the budget is "live_more", allocated as needed. The loader sizes both. */
+ * keeps a million blocks. Preallocating holds the memory from the start (≈104 B an entry:
+ * 218 MB for the default's 2M), so the whole budget is preallocated only when the machine
+ * has the memory (the loader decides, leaks/session.cpp); the rest of the budget is
+ * "live_more", allocated as needed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1 << 18); /* resized by the loader */

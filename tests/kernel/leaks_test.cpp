@@ -369,17 +369,30 @@ TEST(LeaksExact, AllocationsPastMaxLiveAreNotPhantomLeaks) {
         << t.report["notes"].dump();
 }
 
-// More blocks than the preallocated part of the table (kLivePrealloc, 262,144): the rest
-// go to the part allocated as needed, and their frees are found there.
+// More blocks than the preallocated part of the table (262,144 of the default budget's
+// 2,097,152 entries): the rest go to the part allocated as needed, and their frees are
+// found there.
 TEST(LeaksExact, AllocationsPastThePreallocatedTableAreTrackedAndFreed) {
     PERFBPF_REQUIRE_ROOT();
-    expect_all_freed("", 300000, 2097152);
+    expect_all_freed("--live-prealloc 262144", 300000, 2097152);
+}
+
+// The default on a machine with the memory: the whole budget preallocated.
+TEST(LeaksExact, AllocationsInAWhollyPreallocatedTableAreTrackedAndFreed) {
+    PERFBPF_REQUIRE_ROOT();
+    expect_all_freed("--live-prealloc 2097152", 300000, 2097152);
 }
 
 // Both parts full (1,024 entries past the preallocated ones): no phantom bytes.
 TEST(LeaksExact, AllocationsPastBothPartsOfTheTableAreNotPhantomLeaks) {
     PERFBPF_REQUIRE_ROOT();
-    expect_all_freed("--max-live 263168", 300000, 263168);
+    expect_all_freed("--max-live 263168 --live-prealloc 262144", 300000, 263168);
+}
+
+// A wholly preallocated table that is full: no phantom bytes either.
+TEST(LeaksExact, AllocationsPastAWhollyPreallocatedTableAreNotPhantomLeaks) {
+    PERFBPF_REQUIRE_ROOT();
+    expect_all_freed("--max-live 262144 --live-prealloc 262144", 300000, 262144);
 }
 
 // 100 leak sites and room for 63 stacks: the allocations whose stack found no room are

@@ -1,6 +1,8 @@
 // The leak report's reachability and sampled-total output (text and JSON).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "sinks/leaks_sink.h"
 
 namespace perfbpf {
@@ -107,6 +109,32 @@ TEST(LeaksSink, JsonTextIsTheTreesDump) {
     growth.processes.push_back(p);
     EXPECT_EQ(leaks_json_text(growth), leaks_json(growth).dump(2));
     EXPECT_EQ(leaks_json_text(LeakReport{}), leaks_json(LeakReport{}).dump(2));
+}
+
+// Frames are written once per distinct frame and repeated from there: frames that differ
+// in any one field are not taken for each other.
+TEST(LeaksSink, JsonTextOfRepeatedAndNearlyEqualFrames) {
+    LeakReport r = scanned_report();
+    const LeakFrame base{"f", "a.c", 7, "/bin/a", 0x10, false, false};
+    std::vector<LeakFrame> variants(7, base);
+    variants[1].function = "g";
+    variants[2].file = "b.c";
+    variants[3].line = 8;
+    variants[4].module = "/bin/b";
+    variants[5].offset = 0x11;
+    variants[6].inlined = true;
+    LeakFrame kernel = base;
+    kernel.kernel = true;
+    variants.push_back(kernel);
+    // The same frames in every stack, in another order in the last one.
+    for (auto& s : r.stacks) s.frames = variants;
+    std::reverse(r.stacks.back().frames.begin(), r.stacks.back().frames.end());
+    const std::string text = leaks_json_text(r);
+    EXPECT_EQ(text, leaks_json(r).dump(2));
+    const auto parsed = nlohmann::json::parse(text);
+    EXPECT_EQ(parsed["stacks"][0]["frames"][3]["line"], 8);
+    EXPECT_EQ(parsed["stacks"][2]["frames"][0]["kernel"], true);
+    EXPECT_EQ(parsed["stacks"][2]["frames"][1]["inlined"], true);
 }
 
 // Kernel mode with a target: the kernel frames, then the user call path that led to them.

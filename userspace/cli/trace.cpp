@@ -35,6 +35,7 @@ struct TraceOptions {
     uint32_t max_stacks = 8192;
     uint64_t live_memory_mib = kDefaultLiveMemoryBytes >> 20;
     uint32_t max_live = 0;
+    uint32_t live_prealloc = 0;
     std::vector<std::string> command;
 };
 
@@ -81,6 +82,7 @@ int run_trace(const TraceOptions& o) {
     t.max_stacks = o.max_stacks;
     t.live_memory_bytes = o.live_memory_mib << 20;
     t.max_live = o.max_live;
+    t.live_prealloc = o.live_prealloc;
 
     const bool live = !o.json && o.output.empty() && ::isatty(STDOUT_FILENO);
     LeaksIntervalFn on_interval;
@@ -100,7 +102,8 @@ int run_trace(const TraceOptions& o) {
             return 1;
         }
     }
-    std::string text = o.json ? leaks_json_text(*report) + "\n" : leaks_text(*report, o.top, true);
+    std::string text = o.json ? leaks_json_text(*report) : leaks_text(*report, o.top, true);
+    if (o.json) text += '\n';
     if (output.valid()) {
         if (auto w = finish_output(output, o.output, text); !w) {
             std::fprintf(stderr, "perfbpf: %s\n", w.error().message.c_str());
@@ -191,6 +194,14 @@ void add_trace(CLI::App& app) {
     cmd->add_option("--max-live", o->max_live,
                     "Outstanding allocations tracked at once, instead of what --live-memory "
                     "allows; more are reported as untracked")
+        ->type_name("N")
+        ->check(CLI::Range(1024u, 1u << 26));
+    cmd->add_option("--live-prealloc", o->live_prealloc,
+                    "Of those, entries allocated when the trace starts (≈104 B of kernel memory "
+                    "each, held while tracing); the rest are allocated as needed, at about three "
+                    "times the cost per allocation traced (default in exact mode: all of them when "
+                    "they take at most 1/16 of the memory available, at least 262144; in "
+                    "sampled mode 262144)")
         ->type_name("N")
         ->check(CLI::Range(1024u, 1u << 26));
     cmd->add_option("command", o->command, "-- CMD ARGS...: the program to start and trace")

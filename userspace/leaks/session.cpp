@@ -6,10 +6,13 @@
 #include <filesystem>
 
 #include "collect/collector.h"
+#include "collect/parse/procfs.h"
 #include "leaks/session_loop.h"
 #include "leaks/session_mode.h"
 #include "leaks/session_report.h"
 #include "leaks/session_target.h"
+#include "probes/leaks_probe.h"
+#include "util/files.h"
 #include "util/install_paths.h"
 
 namespace perfbpf {
@@ -18,6 +21,25 @@ uint32_t live_entries(const LeaksTraceOptions& opts) {
     if (opts.max_live) return opts.max_live;
     return static_cast<uint32_t>(
         std::clamp<uint64_t>(opts.live_memory_bytes / kLiveEntryBytes, 1024, 1u << 30));
+}
+
+uint32_t live_prealloc_entries(const LeaksTraceOptions& opts, uint64_t mem_available_bytes) {
+    const uint32_t entries = live_entries(opts);
+    if (opts.live_prealloc) return std::min(opts.live_prealloc, entries);
+    // Sampled mode tracks one allocation in thousands: the floor is plenty, and its
+    // start-up stays cheap.
+    if (opts.mode == "sampled") return std::min(entries, kLivePrealloc);
+    const uint64_t affordable = mem_available_bytes / 16 / kLiveEntryBytes;
+    return static_cast<uint32_t>(
+        std::min<uint64_t>(entries, std::max<uint64_t>(affordable, kLivePrealloc)));
+}
+
+uint64_t mem_available_bytes() {
+    auto text = read_file("/proc/meminfo");
+    if (!text) return 0;
+    auto m = parse_meminfo(*text);
+    auto it = m.find("MemAvailable");
+    return it == m.end() ? 0 : it->second;
 }
 
 Result<std::string> find_shim_library() {

@@ -39,6 +39,9 @@ struct LeaksTraceOptions {
     // untracked. max_live > 0 caps the entries instead.
     uint64_t live_memory_bytes = kDefaultLiveMemoryBytes;
     uint32_t max_live = 0;
+    // Entries of that table allocated when the trace starts (0: live_prealloc_entries
+    // decides); the rest are allocated as needed.
+    uint32_t live_prealloc = 0;
 };
 
 // Memory one tracked allocation costs the kernel: its hash element (≈88 B in the 96 B
@@ -48,6 +51,17 @@ inline constexpr uint64_t kLiveEntryBytes = 128;
 
 // Entries of the table of outstanding allocations: max_live, else what the budget allows.
 uint32_t live_entries(const LeaksTraceOptions& opts);
+
+// Entries of that table preallocated when the trace starts: opts.live_prealloc if set,
+// else in exact mode all of them when they take at most 1/16 of the memory available
+// (MemAvailable, bytes), else as many as 1/16 holds, and never fewer than kLivePrealloc
+// (or the table); in sampled mode kLivePrealloc.
+// An allocation traced into a preallocated entry costs the kernel a third of one taken as
+// needed (docs/leaks.md, Table limits).
+uint32_t live_prealloc_entries(const LeaksTraceOptions& opts, uint64_t mem_available_bytes);
+
+// MemAvailable of /proc/meminfo in bytes, 0 when unknown.
+uint64_t mem_available_bytes();
 
 // Called at each interval's end with an interim report (symbolized), for the live view.
 using LeaksIntervalFn = std::function<void(const LeakReport&)>;

@@ -80,6 +80,7 @@ Result<void> inject_library(const LeaksTraceOptions& opts, TraceTarget& t, Trace
     po.tgid = pid;
     po.max_stacks = opts.max_stacks;
     po.max_live = live_entries(opts);
+    po.live_prealloc = live_prealloc_entries(opts, mem_available_bytes());
     po.shim = true;
     auto probe = LeaksProbe::load(*p.shared, po);
     if (!probe) return std::unexpected(probe.error());
@@ -175,6 +176,7 @@ Result<void> setup_mode(const LeaksTraceOptions& opts, TraceTarget& t, TraceProb
         po.tgid = pid;
         po.max_stacks = opts.max_stacks;
         po.max_live = live_entries(opts);
+        po.live_prealloc = live_prealloc_entries(opts, mem_available_bytes());
         po.shim = t.command;
         auto probe = LeaksProbe::load(*p.shared, po);
         if (!probe && !t.command && !check_pid(pid).empty()) return fail(check_pid(pid));

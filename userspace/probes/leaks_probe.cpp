@@ -21,9 +21,9 @@ Result<std::unique_ptr<LeaksProbe>> LeaksProbe::load(const SharedMaps& shared,
                                s->maps.stack_claims}) {
                 if (auto r = resize_map(m, opts.max_stacks); !r) return r;
             }
-            // The first kLivePrealloc entries preallocated (fast), the rest of the budget
-            // allocated as needed (bpf/leaks.bpf.c).
-            const uint32_t first = std::min(opts.max_live, kLivePrealloc);
+            // The first entries preallocated (fast), the rest of the budget allocated as
+            // needed (bpf/leaks.bpf.c).
+            const uint32_t first = std::clamp(opts.live_prealloc, 1u, opts.max_live);
             if (auto r = resize_map(s->maps.live, first); !r) return r;
             s->rodata->use_live_more = opts.max_live > first;
             if (auto r = resize_map(s->maps.live_more, std::max(opts.max_live - first, 1u)); !r)

@@ -14,16 +14,17 @@ struct leaks_bpf;
 
 namespace perfbpf {
 
-// Entries of the outstanding allocations' table allocated when it is created (≈100 B
-// each: 25 MiB of kernel memory held while tracing); the rest of --live-memory is taken as
-// needed, at a higher cost per allocation traced.
+// The fewest entries of the outstanding allocations' table allocated when it is created
+// (≈104 B each: 26 MiB of kernel memory held while tracing); the rest of --live-memory is
+// taken as needed, at a higher cost per allocation traced (bpf/leaks.bpf.c).
 inline constexpr uint32_t kLivePrealloc = 1u << 18;
 
 struct LeaksProbeOptions {
-    int tgid = 0;                  // the traced process
-    uint32_t max_stacks = 8192;    // distinct allocation stacks
-    uint32_t max_live = 1u << 18;  // outstanding allocations tracked at once
-    bool shim = true;              // batches from the interposition library; else libc probes
+    int tgid = 0;                       // the traced process
+    uint32_t max_stacks = 8192;         // distinct allocation stacks
+    uint32_t max_live = 1u << 18;       // outstanding allocations tracked at once
+    uint32_t live_prealloc = 1u << 18;  // of max_live, preallocated when the table is made
+    bool shim = true;                   // batches from the interposition library; else libc probes
 };
 
 // One uprobe placed on an allocator function.
