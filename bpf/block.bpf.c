@@ -5,9 +5,10 @@
  * Cost is the design constraint (docs/measured.md: fio 4k random reads at ~96 k IOPS; Debian's
  * biolatency costs 0.94x). What costs here are cache lines that are not hot and hash map
  * updates, so the per-request path makes no hash update and touches few lines: the
- * programs are tp_btf, so the fields of struct request and struct bio are plain loads (no
- * probe read), devices are array slots found from the queue address (one load, no hash),
- * an issue touches the device's first cache line and one in-flight slot, and a
+ * programs are tp_btf where the kernel loads them (else their raw_tp twins from the same
+ * source, see BTF_OR_RAW_TP), so the fields of struct request and struct bio are plain
+ * loads (no probe read), devices are array slots found from the queue address (one load,
+ * no hash), an issue touches the device's first cache line and one in-flight slot, and a
  * completion's counters are this CPU's own (no atomic add on a line the issuing CPU also
  * writes). Kernel run statistics under fio here (bench/prog_cost.sh, alternating runs at
  * matched I/O counts, loaded machine): issue 58 ns, completion 97 ns, block_getrq 66 ns,
@@ -59,6 +60,8 @@
  * each read, the device generation whenever a disk appears. */
 __u64 inflight_epoch = 0;
 __u64 dev_generation = 0;
+/* addr_key's base as a number, stored by the first raw_tp run (see addr_key). */
+__u64 addr_key_base = 0;
 
 /* Devices by slot (see block.h), found from the request queue's address: one read (rq->q)
  * instead of three (rq->q->disk->major/first_minor), and array lookups the verifier inlines
@@ -149,19 +152,34 @@ struct {
  * program it does let the difference of two pointers be a number. The difference from a
  * fixed map's address is the address shifted by a constant, as unique a key and as good
  * for hashing; every table and user space only compare these keys, never dereference
- * them. Never 0 for a kernel object (0 marks free slots). */
-static __always_inline __u64 addr_key(const void *p)
+ * them. Never 0 for a kernel object (0 marks free slots).
+ *
+ * The raw_tp fallbacks (BTF_OR_RAW_TP) compute the same key, so both variants agree on
+ * every table: there the address is a number, and the verifier forbids number minus map
+ * pointer, but a privileged program may store the map's address in a global and read it
+ * back as a number. The volatile re-read keeps clang from reusing the pointer. */
+static __always_inline __u64 addr_key(const void *p, bool btf)
 {
-	return (__u64)p - (__u64)(const void *)&inflight;
+	__u64 base;
+
+	if (btf)
+		return (__u64)p - (__u64)(const void *)&inflight;
+	base = addr_key_base;
+	if (!base) {
+		addr_key_base = (__u64)(const void *)&inflight;
+		base = *(volatile __u64 *)&addr_key_base;
+	}
+	return (__u64)p - base;
 }
 
 /* The disk's numbers: two loads, at a slot's first event and after a disk appears. */
-static __always_inline void resolve_disk(struct request_queue *q, struct block_dev_state *d)
+static __always_inline void resolve_disk(struct request_queue *q, struct block_dev_state *d,
+					 bool btf)
 {
-	struct gendisk *disk = q->disk;
+	struct gendisk *disk = KFIELD(btf, q, disk);
 
-	d->major = disk->major;
-	d->minor = disk->first_minor;
+	d->major = KFIELD(btf, disk, major);
+	d->minor = KFIELD(btf, disk, first_minor);
 }
 
 /* Index of a kernel object's address key in a direct-mapped table of 2^bits slots
@@ -172,9 +190,10 @@ static __always_inline __u32 table_index(__u64 key, __u32 bits)
 }
 
 /* The slot of queue q (its index in *slot), claimed on the queue's first request. */
-static __always_inline struct block_dev_state *dev_entry(struct request_queue *queue, __u32 *slot)
+static __always_inline struct block_dev_state *dev_entry(struct request_queue *queue, __u32 *slot,
+							 bool btf)
 {
-	__u64 q = addr_key(queue);
+	__u64 q = addr_key(queue, btf);
 	__u32 home = table_index(q, PERFBPF_BLK_DEV_SLOT_BITS);
 	struct block_dev_state *d = NULL;
 	__u64 gen = dev_generation;
@@ -205,7 +224,7 @@ static __always_inline struct block_dev_state *dev_entry(struct request_queue *q
 		return NULL;
 	}
 	if (d->generation != gen || !d->major) {
-		resolve_disk(queue, d);
+		resolve_disk(queue, d, btf);
 		d->generation = gen;
 	}
 	return d;
@@ -226,7 +245,7 @@ static __always_inline struct bio_owner *owner_slot(__u64 bio)
 }
 
 /* The latency of a completed read or write, to the process that submitted its first bio. */
-static __always_inline void account_owner_latency(struct bio *first, __u32 slot)
+static __always_inline void account_owner_latency(struct bio *first, __u32 slot, bool btf)
 {
 	struct block_proc_slot *p;
 	struct bio_owner *o;
@@ -235,7 +254,7 @@ static __always_inline void account_owner_latency(struct bio *first, __u32 slot)
 
 	if (!first)
 		return;
-	bio = addr_key(first);
+	bio = addr_key(first, btf);
 	o = owner_slot(bio);
 	if (!o || o->bio != bio)
 		return;
@@ -298,17 +317,16 @@ static __always_inline void track_stream(struct block_dev_state *d, __u32 op, __
 	d->stream_end[i] = next;
 }
 
-SEC("tp_btf/block_rq_issue")
-int BPF_PROG(on_block_rq_issue, struct request *rq)
+static __always_inline int rq_issue(struct request *rq, bool btf)
 {
-	__u64 key = addr_key(rq);
+	__u64 key = addr_key(rq, btf);
 	struct block_dev_state *d;
 	struct inflight_slot *s;
 	__u64 epoch = inflight_epoch;
 	__u32 dev = 0;
 	__s64 depth;
 
-	d = dev_entry(rq->q, &dev);
+	d = dev_entry(KFIELD(btf, rq, q), &dev, btf);
 	s = slot_of(key);
 	if (!d || !s)
 		return 0;
@@ -320,7 +338,8 @@ int BPF_PROG(on_block_rq_issue, struct request *rq)
 		s->rq = key;
 		s->dev = dev;
 		__sync_fetch_and_add(&d->inflight, 1);
-		track_stream(d, rq->cmd_flags & REQ_OP_MASK, rq->__sector, rq->__data_len);
+		track_stream(d, KFIELD(btf, rq, cmd_flags) & REQ_OP_MASK, KFIELD(btf, rq, __sector),
+			     KFIELD(btf, rq, __data_len));
 	}
 	s->issue_ns = d->stamp_issues ? bpf_ktime_get_ns() : 0;
 	/* Read back instead of using the fetched value: the value-returning atomic needs
@@ -335,11 +354,12 @@ int BPF_PROG(on_block_rq_issue, struct request *rq)
 	return 0;
 }
 
+BTF_OR_RAW_TP(block_rq_issue, on_block_rq_issue, rq_issue(rq, btf), struct request *rq)
+
 /* A started request that goes back to the queue is issued again later. */
-SEC("tp_btf/block_rq_requeue")
-int BPF_PROG(on_block_rq_requeue, struct request *rq)
+static __always_inline int rq_requeue(struct request *rq, bool btf)
 {
-	__u64 key = addr_key(rq);
+	__u64 key = addr_key(rq, btf);
 	struct inflight_slot *s = slot_of(key);
 
 	if (s && s->rq == key)
@@ -347,25 +367,26 @@ int BPF_PROG(on_block_rq_requeue, struct request *rq)
 	return 0;
 }
 
-SEC("tp_btf/block_rq_complete")
-int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+BTF_OR_RAW_TP(block_rq_requeue, on_block_rq_requeue, rq_requeue(rq, btf), struct request *rq)
+
+static __always_inline int rq_complete(struct request *rq, unsigned int nr_bytes, bool btf)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 op, src = PERFBPF_BLK_LAT_KERNEL_ISSUE, op_class = PERFBPF_BLK_OP_OTHER;
 	struct block_dev_counters *c;
 	struct block_dev_state *d;
 	struct inflight_slot *s;
-	__u64 key = addr_key(rq);
+	__u64 key = addr_key(rq, btf);
 	__u32 dev = 0;
 	__u64 start;
 
-	d = dev_entry(rq->q, &dev);
+	d = dev_entry(KFIELD(btf, rq, q), &dev, btf);
 	if (!d)
 		return 0;
 	c = bpf_map_lookup_elem(&dev_counters, &dev);
 	if (!c)
 		return 0;
-	op = rq->cmd_flags & REQ_OP_MASK;
+	op = KFIELD(btf, rq, cmd_flags) & REQ_OP_MASK;
 	if (op == REQ_OP_READ)
 		c->read_bytes += nr_bytes;
 	else if (op == REQ_OP_WRITE)
@@ -374,7 +395,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 		c->other_bytes += nr_bytes;
 	/* A driver may complete a request in parts (blk_update_request per part); the request
 	 * is done when this part covers what remains (__data_len is not yet reduced). */
-	if (nr_bytes < rq->__data_len)
+	if (nr_bytes < KFIELD(btf, rq, __data_len))
 		return 0;
 	if (op == REQ_OP_READ) {
 		c->read_ios++;
@@ -386,7 +407,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 		c->other_ios++;
 	}
 
-	start = rq->io_start_time_ns;
+	start = KFIELD(btf, rq, io_start_time_ns);
 	s = slot_of(key);
 	if (s && s->rq == key) {
 		if (!start && s->issue_ns) {
@@ -402,7 +423,7 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 		 * the queue. */
 		if (!is_passthrough(op))
 			d->stamp_issues = 1;
-		start = rq->start_time_ns;
+		start = KFIELD(btf, rq, start_time_ns);
 		src = start ? PERFBPF_BLK_LAT_ALLOC : PERFBPF_BLK_LAT_NONE;
 	}
 	c->lat_src[src & (PERFBPF_BLK_LAT_SRC_COUNT - 1)]++;
@@ -412,10 +433,13 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
 
 		c->lat_hist[op_class][slot]++;
 		if (op_class != PERFBPF_BLK_OP_OTHER)
-			account_owner_latency(rq->bio, slot);
+			account_owner_latency(KFIELD(btf, rq, bio), slot, btf);
 	}
 	return 0;
 }
+
+BTF_OR_RAW_TP(block_rq_complete, on_block_rq_complete, rq_complete(rq, nr_bytes, btf),
+	      struct request *rq, blk_status_t error, unsigned int nr_bytes)
 
 /* Per process: a bio is attributed when it becomes a request (block_getrq) or is merged
  * into one (block_bio_backmerge/frontmerge). Between them these fire exactly once for every
@@ -425,25 +449,25 @@ int BPF_PROG(on_block_rq_complete, struct request *rq, blk_status_t error, unsig
  * Direct I/O and buffered reads are attributed to the reader or writer; buffered writes to
  * whoever writes the pages back (the flusher kworker, or the writer under fsync or dirty
  * throttling), since that is the task the block layer sees. */
-static __always_inline void account_bio(struct bio *bio, __u32 new_request)
+static __always_inline int account_bio(struct bio *bio, __u32 new_request, bool btf)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 op = bio->bi_opf & REQ_OP_MASK;
+	__u32 op = KFIELD(btf, bio, bi_opf) & REQ_OP_MASK;
 	struct block_proc_slot *p;
 	struct bio_owner *o;
 	__u32 idx = 0;
 	__u64 bytes;
 
 	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
-		return;
-	bytes = bio->bi_iter.bi_size;
+		return 0;
+	bytes = KFIELD(btf, bio, bi_iter.bi_size);
 	p = tgid_slot(&proc_stats, &proc_claims, PERFBPF_BLK_PROC_SLOT_BITS,
 		      PERFBPF_BLK_PROC_PROBES, tgid, true, PERFBPF_DROP_BLOCK_MAP_FULL, &idx);
 	if (!p)
-		return;
-	o = owner_slot(addr_key(bio));
+		return 0;
+	o = owner_slot(addr_key(bio, btf));
 	if (o) {
-		o->bio = addr_key(bio);
+		o->bio = addr_key(bio, btf);
 		o->tgid = tgid;
 		o->slot = idx;
 	}
@@ -454,25 +478,11 @@ static __always_inline void account_bio(struct bio *bio, __u32 new_request)
 		__sync_fetch_and_add(&p->write_bytes, bytes);
 		__sync_fetch_and_add(&p->write_ios, new_request);
 	}
-}
-
-SEC("tp_btf/block_getrq")
-int BPF_PROG(on_block_getrq, struct bio *bio)
-{
-	account_bio(bio, 1);
 	return 0;
 }
 
-SEC("tp_btf/block_bio_backmerge")
-int BPF_PROG(on_block_bio_backmerge, struct bio *bio)
-{
-	account_bio(bio, 0);
-	return 0;
-}
-
-SEC("tp_btf/block_bio_frontmerge")
-int BPF_PROG(on_block_bio_frontmerge, struct bio *bio)
-{
-	account_bio(bio, 0);
-	return 0;
-}
+BTF_OR_RAW_TP(block_getrq, on_block_getrq, account_bio(bio, 1, btf), struct bio *bio)
+BTF_OR_RAW_TP(block_bio_backmerge, on_block_bio_backmerge, account_bio(bio, 0, btf),
+	      struct bio *bio)
+BTF_OR_RAW_TP(block_bio_frontmerge, on_block_bio_frontmerge, account_bio(bio, 0, btf),
+	      struct bio *bio)

@@ -143,4 +143,28 @@ static __always_inline struct perfbpf_event *reserve_event(__u32 type)
 	return e;
 }
 
+/* tp_btf where it loads, raw_tp where it does not (a kernel without BTF for the hook, or
+ * one that refuses tp_btf): a hook's body is written once as a static __always_inline
+ * function taking a compile-time constant `btf`, and BTF_OR_RAW_TP emits it twice:
+ * SEC("tp_btf/HOOK") as NAME with btf = true, SEC("raw_tp/HOOK") as NAME_raw with
+ * btf = false. User space loads the tp_btf one and falls back to the raw_tp one
+ * (probes/bpf_object.cpp). Inside the body KFIELD reads a field: a plain load through
+ * the BTF pointer, or a CO-RE probe read of the raw pointer; clang folds the other branch
+ * away, so neither program carries the other's code. */
+#define KFIELD(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
+
+#define BTF_OR_RAW_TP(hook, name, body, args...)                                                   \
+	SEC("tp_btf/" #hook)                                                                       \
+	int BPF_PROG(name, args)                                                                   \
+	{                                                                                          \
+		const bool btf = true;                                                             \
+		return body;                                                                       \
+	}                                                                                          \
+	SEC("raw_tp/" #hook)                                                                       \
+	int BPF_PROG(name##_raw, args)                                                             \
+	{                                                                                          \
+		const bool btf = false;                                                            \
+		return body;                                                                       \
+	}
+
 #endif

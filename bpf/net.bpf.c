@@ -208,16 +208,17 @@ static __always_inline void forget_owner(const struct sock *sk)
  * socket is compared as a whole pointer: fexit's BTF pointers allow no arithmetic. Two
  * threads of one process streaming at once into different namespaces may, rarely, pair a
  * socket with the other's namespace for a call.) */
-static __always_inline __u32 transfer_netns(const struct sock *sk, struct net_proc_slot *p, bool tx)
+static __always_inline __u32 transfer_netns(const struct sock *sk, struct net_proc_slot *p, bool tx,
+					    bool btf)
 {
 	const int i = tx ? 0 : 1;
 	__u32 inum;
 
 	if (!p)
-		return sock_netns_btf(sk);
+		return btf ? sock_netns_btf(sk) : sock_netns(sk);
 	if (p->netns_sk[i] == (__u64)sk)
 		return p->netns_inum[i];
-	inum = sock_netns_btf(sk);
+	inum = btf ? sock_netns_btf(sk) : sock_netns(sk);
 	if (inum) {
 		p->netns_inum[i] = inum;
 		p->netns_sk[i] = (__u64)sk;
@@ -225,7 +226,8 @@ static __always_inline __u32 transfer_netns(const struct sock *sk, struct net_pr
 	return inum;
 }
 
-/* A TCP send or receive call of the current process moved `ret` bytes; sk is a BTF pointer.
+/* A TCP send or receive call of the current process moved `ret` bytes; sk is a BTF pointer
+ * (btf) or, in the raw_tp fallback, a raw one.
  *
  * The per-CPU totals (this CPU's line and its namespace slot) are written by this function
  * only, and it runs only in process context: sock_sendmsg and sock_recvmsg may sleep, so no
@@ -236,12 +238,12 @@ static __always_inline __u32 transfer_netns(const struct sock *sk, struct net_pr
  * `preemptible` and keeps the atomic adds. A process's slot is shared by its threads on
  * every CPU: always atomic. */
 static __always_inline void count_transfer(const struct sock *sk, int ret, bool tx,
-					   bool preemptible)
+					   bool preemptible, bool btf)
 {
 	struct net_cpu_stats *cpu = this_cpu();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct net_proc_slot *p = proc_slot(tgid, true);
-	struct net_ns_stats *ns = netns_slot(transfer_netns(sk, p, tx));
+	struct net_ns_stats *ns = netns_slot(transfer_netns(sk, p, tx, btf));
 	__u64 *cpu_total = NULL, *ns_total = NULL;
 
 	if (cpu)
@@ -274,25 +276,23 @@ static __always_inline void count_transfer(const struct sock *sk, int ret, bool 
 	}
 }
 
-/* tp_btf, not raw_tp: the socket is a BTF pointer, so its protocol and namespace are plain
- * loads (a raw_tp program must probe-read each, ≈20 ns a read); the hook's dispatch is the
- * same. */
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(on_sock_send_length, struct sock *sk, int ret, int flags)
+/* tp_btf where it loads: the socket is a BTF pointer, so its protocol and namespace are
+ * plain loads (the raw_tp fallback must probe-read each, ≈20 ns a read); the hook's
+ * dispatch is the same. MSG_PEEK returns bytes that stay queued and are received again
+ * later. */
+static __always_inline int sock_length(const struct sock *sk, int ret, int flags, bool tx, bool btf)
 {
-	if (ret > 0 && sock_protocol_btf(sk) == IPPROTO_TCP)
-		count_transfer(sk, ret, true, false);
+	if (ret <= 0 || (!tx && (flags & MSG_PEEK)))
+		return 0;
+	if ((btf ? sock_protocol_btf(sk) : sock_protocol(sk)) == IPPROTO_TCP)
+		count_transfer(sk, ret, tx, false, btf);
 	return 0;
 }
 
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(on_sock_recv_length, struct sock *sk, int ret, int flags)
-{
-	/* MSG_PEEK returns bytes that stay queued and are received again later. */
-	if (ret > 0 && !(flags & MSG_PEEK) && sock_protocol_btf(sk) == IPPROTO_TCP)
-		count_transfer(sk, ret, false, false);
-	return 0;
-}
+BTF_OR_RAW_TP(sock_send_length, on_sock_send_length, sock_length(sk, ret, flags, true, btf),
+	      struct sock *sk, int ret, int flags)
+BTF_OR_RAW_TP(sock_recv_length, on_sock_recv_length, sock_length(sk, ret, flags, false, btf),
+	      struct sock *sk, int ret, int flags)
 
 /* Fallback for kernels without sock_send_length / sock_recv_length (before 6.3). Both
  * functions are TCP's own (IPv4 and IPv6), so no protocol check. sendfile() there goes
@@ -301,7 +301,7 @@ SEC("fexit/tcp_sendmsg")
 int BPF_PROG(on_tcp_sendmsg, struct sock *sk, struct msghdr *msg, size_t size, int ret)
 {
 	if (ret > 0)
-		count_transfer(sk, ret, true, true);
+		count_transfer(sk, ret, true, true, true);
 	return 0;
 }
 
@@ -310,7 +310,7 @@ int BPF_PROG(on_tcp_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, in
 	     int *addr_len, int ret)
 {
 	if (ret > 0 && !(flags & MSG_PEEK))
-		count_transfer(sk, ret, false, true);
+		count_transfer(sk, ret, false, true, true);
 	return 0;
 }
 
@@ -377,11 +377,11 @@ int BPF_PROG(on_inet_sock_set_state, const struct sock *sk, const int oldstate, 
  * sender. About fourteen loads over several cold cache lines, so it runs for at most one
  * segment per jiffy per CPU: every segment of a slow connection, a few hundred per second
  * and CPU of a fast one. */
-static __always_inline void sample_windows(const struct tcp_sock *tp, __u32 srtt_us)
+static __always_inline void sample_windows(const struct tcp_sock *tp, __u32 srtt_us, bool btf)
 {
 	const struct sock *sk = &tp->inet_conn.icsk_inet.sk;
-	const struct net *net = sk->__sk_common.skc_net.net;
-	struct net_ns_stats *ns = netns_slot(valid_inum(net->ns.inum));
+	const struct net *net = KFIELD(btf, sk, __sk_common.skc_net.net);
+	struct net_ns_stats *ns = netns_slot(valid_inum(KFIELD(btf, net, ns.inum)));
 	__u32 snd_wnd, mss, inflight, interval_us;
 	__s32 sndbuf, rcvbuf, queued;
 	__u64 delivered;
@@ -389,42 +389,41 @@ static __always_inline void sample_windows(const struct tcp_sock *tp, __u32 srtt
 
 	if (!ns)
 		return;
-	snd_wnd = tp->snd_wnd;
-	mss = tp->mss_cache;
-	inflight = tp->snd_nxt - tp->snd_una;
-	sndbuf = sk->sk_sndbuf;
-	rcvbuf = sk->sk_rcvbuf;
-	queued = sk->sk_wmem_queued;
-	locks = sock_userlocks_btf(sk);
+	snd_wnd = KFIELD(btf, tp, snd_wnd);
+	mss = KFIELD(btf, tp, mss_cache);
+	inflight = KFIELD(btf, tp, snd_nxt) - KFIELD(btf, tp, snd_una);
+	sndbuf = KFIELD(btf, sk, sk_sndbuf);
+	rcvbuf = KFIELD(btf, sk, sk_rcvbuf);
+	queued = KFIELD(btf, sk, sk_wmem_queued);
+	locks = btf ? sock_userlocks_btf(sk) : sock_userlocks(sk);
 	ns->probe_samples++;
 	ns->srtt_hist[hist_slot_us((__u64)srtt_us * 1000)]++;
 	ns->snd_wnd_sum += snd_wnd;
-	ns->rcv_wnd_sum += tp->rcv_wnd;
+	ns->rcv_wnd_sum += KFIELD(btf, tp, rcv_wnd);
 	ns->sndbuf_sum += sndbuf;
 	ns->rcvbuf_sum += rcvbuf;
 	ns->inflight_sum += inflight;
 	/* The last delivery-rate sample: rate_delivered segments in rate_interval_us. */
-	interval_us = tp->rate_interval_us;
-	delivered = tp->rate_delivered;
+	interval_us = KFIELD(btf, tp, rate_interval_us);
+	delivered = KFIELD(btf, tp, rate_delivered);
 	if (interval_us)
 		ns->bdp_sum += delivered * mss * srtt_us / interval_us;
 	if (queued > 0 && (__u64)inflight + mss >= snd_wnd)
 		ns->rwnd_limited++;
 	if (queued >= sndbuf)
 		ns->sndbuf_limited++;
-	if (!(locks & SOCK_SNDBUF_LOCK) && sndbuf >= net->ipv4.sysctl_tcp_wmem[2])
+	if (!(locks & SOCK_SNDBUF_LOCK) && sndbuf >= KFIELD(btf, net, ipv4.sysctl_tcp_wmem[2]))
 		ns->sndbuf_at_max++;
-	if (!(locks & SOCK_RCVBUF_LOCK) && rcvbuf >= net->ipv4.sysctl_tcp_rmem[2])
+	if (!(locks & SOCK_RCVBUF_LOCK) && rcvbuf >= KFIELD(btf, net, ipv4.sysctl_tcp_rmem[2]))
 		ns->rcvbuf_at_max++;
 }
 
 /* Fires on every segment received on an established connection (data and ACKs): one
  * array lookup, two field loads and the jiffies counter; at most once per jiffy it samples
- * the namespace's windows. No hash. tp_btf, not raw_tp: the socket is a BTF pointer, so
- * its fields are plain loads instead of probe reads (≈20 ns each); bpf_skc_to_tcp_sock
+ * the namespace's windows. No hash. tp_btf where it loads: the socket is a BTF pointer,
+ * so its fields are plain loads instead of probe reads (≈20 ns each); bpf_skc_to_tcp_sock
  * gives the verifier the tcp_sock type (the hook fires for TCP sockets only). */
-SEC("tp_btf/tcp_probe")
-int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
+static __always_inline int tcp_probe(struct sock *sk, bool btf)
 {
 	struct net_cpu_stats *cpu = this_cpu();
 	__u32 keep_mask = tcp_probe_keep_mask;
@@ -438,22 +437,25 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, const struct sk_buff *skb)
 	 * per-CPU increment. */
 	if (keep_mask && (++cpu->probe_hits & keep_mask))
 		return 0;
-	tp = bpf_skc_to_tcp_sock(sk);
+	tp = btf ? bpf_skc_to_tcp_sock(sk) : (struct tcp_sock *)sk;
 	if (!tp)
 		return 0;
-	srtt_us = tp->srtt_us >> 3; /* kept as 8 * srtt */
+	srtt_us = KFIELD(btf, tp, srtt_us) >> 3; /* kept as 8 * srtt */
 	if (!srtt_us)
 		return 0; /* no RTT sample yet */
 	cpu->rtt_samples++;
-	cpu->cwnd_sum += tp->snd_cwnd;
+	cpu->cwnd_sum += KFIELD(btf, tp, snd_cwnd);
 	cpu->srtt_hist[hist_slot_us((__u64)srtt_us * 1000)]++;
 	jiffies = bpf_jiffies64();
 	if (jiffies != cpu->last_sample_jiffies) {
 		cpu->last_sample_jiffies = jiffies;
-		sample_windows(tp, srtt_us);
+		sample_windows(tp, srtt_us, btf);
 	}
 	return 0;
 }
+
+BTF_OR_RAW_TP(tcp_probe, on_tcp_probe, tcp_probe(sk, btf), struct sock *sk,
+	      const struct sk_buff *skb)
 
 /* A datagram or raw socket's receive queue was at its SO_RCVBUF (__sock_queue_rcv_skb);
  * the packet is dropped. */

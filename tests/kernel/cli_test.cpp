@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "support.h"
 
@@ -337,6 +340,45 @@ TEST(Cli, SelftestNamesTheValidFamilies) {
     for (const char* family : {"bogus", "sched", "block", "net", "mem"})
         EXPECT_NE(err.find(family), std::string::npos) << err;
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+// The per-request block programs and net's byte and tcp_probe programs are tp_btf where the
+// kernel loads them; PERFBPF_NO_TP_BTF=1 picks their raw_tp twins (the fallback for a kernel
+// that refuses tp_btf), which must count the same workloads and say why they are in use.
+TEST(Selftest, RawTpFallbackPassesAndSaysSo) {
+    PERFBPF_REQUIRE_ROOT();
+    const std::string env = "PERFBPF_NO_TP_BTF=1 ";
+    const std::vector<std::string> twins = {
+        "block_rq_issue",   "block_rq_complete", "block_getrq", "block_bio_backmerge",
+        "sock_send_length", "sock_recv_length",  "tcp_probe"};
+    int status = -1;
+    std::string out = test::run_command(
+        env + test::perfbpf_binary() + " selftest -f block,net --json 2>/dev/null", &status);
+    json doc = json::parse(out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << out.substr(0, 500);
+    EXPECT_EQ(status, 0) << out;
+    std::set<std::string> passed;
+    for (const auto& r : doc["results"]) {
+        const std::string probe = r["probe"];
+        EXPECT_FALSE(probe.starts_with("tp_btf/")) << r.dump();
+        if (r["result"] == "pass") passed.insert(probe);
+    }
+    for (const auto& hook : twins)
+        EXPECT_TRUE(passed.contains("raw_tp/" + hook)) << hook << " did not pass: " << out;
+
+    out = test::run_command(env + test::perfbpf_binary() + " doctor --json 2>/dev/null", &status);
+    doc = json::parse(out, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << out.substr(0, 500);
+    std::set<std::string> noted;
+    for (const auto& p : doc["probes"]) {
+        const std::string probe = p["probe"];
+        EXPECT_FALSE(probe.starts_with("tp_btf/")) << p.dump();
+        if (p["attached"] == true &&
+            p["reason"].get<std::string>().find("PERFBPF_NO_TP_BTF=1") != std::string::npos)
+            noted.insert(probe);
+    }
+    for (const auto& hook : twins)
+        EXPECT_TRUE(noted.contains("raw_tp/" + hook)) << hook << ": " << out.substr(0, 2000);
 }
 
 }  // namespace

@@ -5,27 +5,35 @@
 namespace perfbpf {
 
 std::unique_ptr<BlockProbe> BlockProbe::load(const SharedMaps& shared, const ProbeOptions&) {
-    std::unique_ptr<BlockProbe> probe(new BlockProbe());
-    // Requeues only correct the in-flight level after a driver gives a started request back.
-    probe->table_.set_optional({"on_block_rq_requeue"});
+    auto make = [] {
+        std::unique_ptr<BlockProbe> probe(new BlockProbe());
+        // Requeues only correct the in-flight level after a driver gives a started request
+        // back.
+        probe->table_.set_optional({"on_block_rq_requeue"});
+        return probe;
+    };
+    return load_with_tp_btf_fallback(make, &BlockProbe::table_, &BlockProbe::load_and_attach,
+                                     shared);
+}
+
+void BlockProbe::load_and_attach(const SharedMaps& shared) {
     SkeletonOps<block_bpf> ops{block_bpf__open, block_bpf__load, block_bpf__destroy};
-    auto skel = open_and_load<block_bpf>(ops, shared, probe->table_,
+    auto skel = open_and_load<block_bpf>(ops, shared, table_,
                                          [](block_bpf*) -> Result<void> { return {}; });
     if (!skel) {
-        probe->load_error_ = skel.error().message;
-        return probe;
+        load_error_ = skel.error().message;
+        return;
     }
-    probe->skel_ = std::move(*skel);
-    auto mapped = MappedMap::map(bpf_map__fd(probe->skel_->maps.proc_stats),
+    skel_ = std::move(*skel);
+    auto mapped = MappedMap::map(bpf_map__fd(skel_->maps.proc_stats),
                                  sizeof(block_proc_slot) * PERFBPF_BLK_PROC_SLOTS, "proc_stats");
     if (!mapped) {
-        probe->table_.fail_all(probe->skel_->obj, mapped.error().message);
-        probe->load_error_ = mapped.error().message;
-        return probe;
+        table_.fail_all(skel_->obj, mapped.error().message);
+        load_error_ = mapped.error().message;
+        return;
     }
-    probe->proc_map_ = std::move(*mapped);
-    probe->links_ = probe->table_.attach(probe->skel_->obj);
-    return probe;
+    proc_map_ = std::move(*mapped);
+    links_ = table_.attach(skel_->obj);
 }
 
 BlockProbe::~BlockProbe() = default;

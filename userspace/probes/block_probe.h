@@ -44,6 +44,8 @@ class BlockProbe : public ProbeFamily {
 
   private:
     BlockProbe() : table_("block") {}
+    // Opens, loads, maps and attaches the object; failures go to table_ and load_error_.
+    void load_and_attach(const SharedMaps& shared);
     ProgramTable table_;
     Skeleton<block_bpf> skel_;
     MappedMap proc_map_;

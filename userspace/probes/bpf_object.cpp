@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <sstream>
 
 #include "perfbpf/common.h"
@@ -55,6 +56,31 @@ std::string tracepoint_of(std::string_view section) {
     return {};
 }
 
+// "PERFBPF_NO_TP_BTF=1": every tp_btf program with a raw_tp twin is replaced by the twin
+// (tests cover the fallback on kernels that load tp_btf).
+bool tp_btf_disabled() {
+    const char* v = std::getenv("PERFBPF_NO_TP_BTF");
+    return v && std::string_view(v) == "1";
+}
+
+// tp_btf program name -> its raw_tp twin (the program on the same hook).
+std::map<std::string, std::string> raw_twins(bpf_object* obj) {
+    std::map<std::string, std::string> tp_btf_by_hook, twins;
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, obj) {
+        std::string_view section = bpf_program__section_name(prog);
+        if (section.starts_with("tp_btf/"))
+            tp_btf_by_hook[tracepoint_of(section)] = bpf_program__name(prog);
+    }
+    bpf_object__for_each_program(prog, obj) {
+        std::string_view section = bpf_program__section_name(prog);
+        if (!section.starts_with("raw_tp/")) continue;
+        auto it = tp_btf_by_hook.find(tracepoint_of(section));
+        if (it != tp_btf_by_hook.end()) twins[it->second] = bpf_program__name(prog);
+    }
+    return twins;
+}
+
 bool attached_by_family(std::string_view section) {
     return section.starts_with("perf_event") || section.starts_with("uprobe") ||
            section.starts_with("uretprobe") || section.starts_with("usdt");
@@ -77,6 +103,19 @@ void ProgramTable::set_status(const std::string& program, const std::string& pro
 
 void ProgramTable::prepare(bpf_object* obj) {
     status_.clear();
+    prog_fds_.clear();
+    reload_needed_ = false;
+    raw_twin_ = raw_twins(obj);
+    if (tp_btf_disabled())
+        for (const auto& [tp_btf, raw] : raw_twin_)
+            fallen_back_.try_emplace(tp_btf, "PERFBPF_NO_TP_BTF=1");
+    // Of each pair, the one not in use is left out silently: the status names the other.
+    unused_twins_.clear();
+    for (const auto& [tp_btf, raw] : raw_twin_) {
+        bool raw_in_use = fallen_back_.contains(tp_btf);
+        unused_twins_.insert(raw_in_use ? tp_btf : raw);
+        if (optional_.contains(tp_btf)) optional_.insert(raw);
+    }
     // Parsing the kernel's BTF costs tens of ms: only objects with tracepoints need it.
     auto btf_ready = [] { return KernelBtf::get().available(); };
     bpf_program* prog;
@@ -84,7 +123,9 @@ void ProgramTable::prepare(bpf_object* obj) {
         std::string name = bpf_program__name(prog);
         std::string section = bpf_program__section_name(prog);
         std::string tp = tracepoint_of(section);
-        if (auto it = rejected_.find(name); it != rejected_.end()) {
+        if (unused_twins_.contains(name)) {
+            bpf_program__set_autoload(prog, false);
+        } else if (auto it = rejected_.find(name); it != rejected_.end()) {
             bpf_program__set_autoload(prog, false);
             set_status(name, section, false, it->second);
         } else if (auto sk = skipped_.find(name); sk != skipped_.end()) {
@@ -107,6 +148,12 @@ void ProgramTable::skip(const std::string& program, const std::string& reason) {
     optional_.insert(program);
 }
 
+bool ProgramTable::fall_back(const std::string& program, const std::string& reason) {
+    if (!raw_twin_.contains(program) || fallen_back_.contains(program)) return false;
+    fallen_back_[program] = reason;
+    return true;
+}
+
 bool ProgramTable::rejected(const std::string& program) const {
     return rejected_.contains(program);
 }
@@ -117,17 +164,28 @@ std::vector<LinkPtr> ProgramTable::attach(bpf_object* obj) {
     bpf_object__for_each_program(prog, obj) {
         std::string section = bpf_program__section_name(prog);
         if (!bpf_program__autoload(prog) || attached_by_family(section)) continue;
+        std::string name = bpf_program__name(prog);
         bpf_link* link = bpf_program__attach(prog);
         if (!link) {
-            set_status(bpf_program__name(prog), section, false,
-                       "attach " + section + ": " + errno_text(errno));
+            std::string reason = "attach " + section + ": " + errno_text(errno);
+            reload_needed_ |= fall_back(name, reason);
+            set_status(name, section, false, reason);
             continue;
         }
         links.emplace_back(link);
-        set_status(bpf_program__name(prog), section, true, "");
+        set_status(name, section, true, fallback_note(name));
         prog_fds_[section] = bpf_program__fd(prog);
     }
     return links;
+}
+
+std::string ProgramTable::fallback_note(const std::string& program) const {
+    for (const auto& [tp_btf, raw] : raw_twin_) {
+        if (raw != program) continue;
+        auto why = fallen_back_.find(tp_btf);
+        if (why != fallen_back_.end()) return "raw_tp fallback for tp_btf (" + why->second + ")";
+    }
+    return {};
 }
 
 void ProgramTable::record(const std::string& program, const std::string& probe, bool attached,
@@ -166,6 +224,7 @@ void ProgramTable::fail_all(bpf_object* obj, const std::string& reason) {
     bpf_program* prog;
     bpf_object__for_each_program(prog, obj) {
         std::string section = bpf_program__section_name(prog);
+        if (unused_twins_.contains(bpf_program__name(prog))) continue;
         bool already = false;
         for (const auto& s : status_) already |= s.probe == section;
         if (!already) set_status(bpf_program__name(prog), section, false, reason);
@@ -241,7 +300,10 @@ Result<void> load_object_with_retry(const std::function<Result<bpf_object*>()>& 
             destroy();
             return fail(reason);
         }
-        table.reject(failure.program, failure.reason);
+        // A rejected tp_btf program is replaced by its raw_tp twin; any other is left out.
+        if (!table.fall_back(failure.program,
+                             failure.reason.empty() ? "rejected by the verifier" : failure.reason))
+            table.reject(failure.program, failure.reason);
         destroy();
     }
     return fail("load " + table.family() + " probes: too many programs rejected");

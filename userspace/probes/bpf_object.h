@@ -1,6 +1,11 @@
 // What every probe family does with its skeleton: share the tool-wide maps, skip programs
 // whose hook this kernel lacks, load (retrying without a program the verifier rejects),
 // attach each program on its own, and record per program what attached and why not.
+//
+// A hook with both a SEC("tp_btf/HOOK") program and a SEC("raw_tp/HOOK") twin (the same
+// body, BTF_OR_RAW_TP in bpf/common.bpf.h) loads the tp_btf one; when the verifier rejects
+// it or it fails to attach, the family is loaded again with the raw_tp twin in its place,
+// whose status says why. PERFBPF_NO_TP_BTF=1 in the environment picks every raw_tp twin.
 #pragma once
 
 #include <bpf/libbpf.h>
@@ -57,9 +62,15 @@ class ProgramTable {
     // later kernel than the oldest we support).
     void set_optional(std::set<std::string> program_names) { optional_ = std::move(program_names); }
 
-    // Before load: disables programs whose raw tracepoint is not in this kernel and those
-    // that failed a previous load attempt.
+    // Before load: disables programs whose raw tracepoint is not in this kernel, those
+    // that failed a previous load attempt, and one of each tp_btf/raw_tp pair.
     void prepare(bpf_object* obj);
+    // The tp_btf program failed (reason): its raw_tp twin replaces it from the next load.
+    // False when it has no twin or already fell back.
+    bool fall_back(const std::string& program, const std::string& reason);
+    // A tp_btf program with a raw_tp twin failed to attach: the family must load and
+    // attach once more (the twin replaces it then).
+    bool reload_needed() const { return reload_needed_; }
     // Marks a program as not loadable (verifier rejection) for the next attempt.
     void reject(const std::string& program, const std::string& reason);
     // Leaves a program out on purpose (not needed on this kernel); reported, not a failure.
@@ -87,12 +98,19 @@ class ProgramTable {
   private:
     void set_status(const std::string& program, const std::string& probe, bool attached,
                     const std::string& reason);
+    // The status reason of an attached raw_tp twin: why its tp_btf program is not used.
+    std::string fallback_note(const std::string& program) const;
     std::string family_;
     std::set<std::string> optional_;
     std::map<std::string, std::string> rejected_;  // program -> reason
     std::map<std::string, std::string> skipped_;   // program -> reason
     std::vector<ProbeStatus> status_;
     std::map<std::string, int> prog_fds_;  // probe -> program fd (owned by the object)
+    // tp_btf program -> its raw_tp twin, found by prepare.
+    std::map<std::string, std::string> raw_twin_;
+    std::map<std::string, std::string> fallen_back_;  // tp_btf program -> why
+    std::set<std::string> unused_twins_;              // of each pair, the program not loaded
+    bool reload_needed_ = false;
 };
 
 // Turns on the kernel's per-program run counters (BPF_ENABLE_STATS) for as long as the
@@ -158,6 +176,23 @@ Result<Skeleton<Skel>> open_and_load(const SkeletonOps<Skel>& ops, const SharedM
         [&] { return ops.load(skel.get()); }, [&] { skel = Skeleton<Skel>(); }, shared, table);
     if (!result) return std::unexpected(result.error());
     return skel;
+}
+
+// Makes a family's probe (make) and loads it (attempt: open, load, map, attach); when a
+// tp_btf program failed to attach, the first probe goes (its links with it) and a fresh one
+// is loaded with the same table, which now puts the raw_tp twin in that program's place.
+template <class Probe, class Make>
+std::unique_ptr<Probe> load_with_tp_btf_fallback(const Make& make, ProgramTable Probe::*table,
+                                                 void (Probe::*attempt)(const SharedMaps&),
+                                                 const SharedMaps& shared) {
+    std::unique_ptr<Probe> probe = make();
+    ((*probe).*attempt)(shared);
+    if (!((*probe).*table).reload_needed()) return probe;
+    std::unique_ptr<Probe> again = make();
+    (*again).*table = std::move((*probe).*table);
+    probe.reset();
+    ((*again).*attempt)(shared);
+    return again;
 }
 
 // perf_event links on every online CPU for a software cpu-clock at `hz`.

@@ -35,22 +35,31 @@ const ProbeStatus* find_status(const std::vector<ProbeStatus>& all, const std::s
 }  // namespace
 
 std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOptions&) {
-    std::unique_ptr<NetProbe> probe(new NetProbe());
-    // The byte hooks differ by kernel (tracepoints added in 6.3, fexit where they are
-    // missing): each may be absent without failing doctor; what is missing is said in
-    // the tracepoint's status.
-    // tcp_rcvbuf_grow is recent (6.18 has it, 6.1 not). sock_exceed_buf_limit only fires when
-    // protocol memory (tcp_mem, udp_mem) or a cgroup's socket memory runs out, which selftest
-    // cannot provoke without changing a host-wide setting; sock_rcvqueue_full only on an
-    // overflowing datagram socket, which selftest provokes only where it may make a network
-    // namespace of its own.
-    probe->table_.set_optional({"on_sock_send_length", "on_sock_recv_length", "on_tcp_sendmsg",
-                                "on_tcp_recvmsg", "on_tcp_rcvbuf_grow", "on_sock_exceed_buf_limit",
-                                "on_sock_rcvqueue_full"});
-    const auto& btf = KernelBtf::get();
+    auto make = [] {
+        std::unique_ptr<NetProbe> probe(new NetProbe());
+        // The byte hooks differ by kernel (tracepoints added in 6.3, fexit where they are
+        // missing): each may be absent without failing doctor; what is missing is said in
+        // the tracepoint's status.
+        // tcp_rcvbuf_grow is recent (6.18 has it, 6.1 not). sock_exceed_buf_limit only fires when
+        // protocol memory (tcp_mem, udp_mem) or a cgroup's socket memory runs out, which selftest
+        // cannot provoke without changing a host-wide setting; sock_rcvqueue_full only on an
+        // overflowing datagram socket, which selftest provokes only where it may make a network
+        // namespace of its own.
+        probe->table_.set_optional({"on_sock_send_length", "on_sock_recv_length", "on_tcp_sendmsg",
+                                    "on_tcp_recvmsg", "on_tcp_rcvbuf_grow",
+                                    "on_sock_exceed_buf_limit", "on_sock_rcvqueue_full"});
+        return probe;
+    };
+    auto probe =
+        load_with_tp_btf_fallback(make, &NetProbe::table_, &NetProbe::load_and_attach, shared);
+    if (probe->proc_map_.data()) probe->describe_byte_hooks();
+    return probe;
+}
 
+void NetProbe::load_and_attach(const SharedMaps& shared) {
+    const auto& btf = KernelBtf::get();
     SkeletonOps<net_bpf> ops{net_bpf__open, net_bpf__load, net_bpf__destroy};
-    auto skel = open_and_load<net_bpf>(ops, shared, probe->table_, [&](net_bpf* s) -> Result<void> {
+    auto skel = open_and_load<net_bpf>(ops, shared, table_, [&](net_bpf* s) -> Result<void> {
         for (const auto& hook : kByteHooks) {
             if (!btf.has_tracepoint(hook.tracepoint)) continue;
             bpf_program* fexit = bpf_object__find_program_by_name(s->obj, hook.fexit_program);
@@ -60,31 +69,36 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
         return resize_map(s->maps.netns_stats, kNetnsSlots);
     });
     if (!skel) {
-        probe->load_error_ = skel.error().message;
-        return probe;
+        load_error_ = skel.error().message;
+        return;
     }
-    probe->skel_ = std::move(*skel);
-    auto mapped = MappedMap::map(bpf_map__fd(probe->skel_->maps.proc_stats),
+    skel_ = std::move(*skel);
+    auto mapped = MappedMap::map(bpf_map__fd(skel_->maps.proc_stats),
                                  sizeof(net_proc_slot) * PERFBPF_NET_PROC_SLOTS, "proc_stats");
     if (!mapped) {
-        probe->table_.fail_all(probe->skel_->obj, mapped.error().message);
-        probe->load_error_ = mapped.error().message;
-        return probe;
+        table_.fail_all(skel_->obj, mapped.error().message);
+        load_error_ = mapped.error().message;
+        return;
     }
-    probe->proc_map_ = std::move(*mapped);
-    probe->links_ = probe->table_.attach(probe->skel_->obj);
-    probe->describe_byte_hooks();
-    return probe;
+    proc_map_ = std::move(*mapped);
+    links_ = table_.attach(skel_->obj);
 }
 
 // Says in the tracepoint's status which path counts the bytes on this kernel, or why
 // per-process TCP bytes are unavailable.
 void NetProbe::describe_byte_hooks() {
     for (const auto& hook : kByteHooks) {
-        bpf_program* tp_prog = bpf_object__find_program_by_name(skel_->obj, hook.tp_program);
-        std::string tp_probe =
-            tp_prog ? bpf_program__section_name(tp_prog) : std::string("tp_btf/") + hook.tracepoint;
+        std::string tp_program = hook.tp_program;
+        std::string tp_probe = std::string("tp_btf/") + hook.tracepoint;
         const ProbeStatus* tp = find_status(table_.status(), tp_probe);
+        if (!tp) {
+            // The raw_tp twin was loaded instead (PERFBPF_NO_TP_BTF, or tp_btf failed).
+            std::string raw_probe = std::string("raw_tp/") + hook.tracepoint;
+            if ((tp = find_status(table_.status(), raw_probe))) {
+                tp_program += "_raw";
+                tp_probe = raw_probe;
+            }
+        }
         if (tp && tp->attached) continue;
         std::string tp_reason = tp ? tp->reason : "not loaded";
         if (!KernelBtf::get().has_tracepoint(hook.tracepoint)) tp_reason += " (added in 6.3)";
@@ -92,12 +106,12 @@ void NetProbe::describe_byte_hooks() {
         std::string fexit_probe = fexit ? bpf_program__section_name(fexit) : hook.fexit_program;
         const ProbeStatus* fx = find_status(table_.status(), fexit_probe);
         if (fx && fx->attached) {
-            table_.record(hook.tp_program, tp_probe, false,
+            table_.record(tp_program, tp_probe, false,
                           tp_reason + "; TCP bytes counted through " + fexit_probe);
             continue;
         }
         std::string why = fx ? fx->reason : "not loaded";
-        table_.record(hook.tp_program, tp_probe, false,
+        table_.record(tp_program, tp_probe, false,
                       tp_reason + ", and " + fexit_probe + " failed (" + why +
                           "): per-process TCP bytes unavailable");
     }

@@ -44,6 +44,8 @@ class NetProbe : public ProbeFamily {
   private:
     NetProbe() : table_("net") {}
     void describe_byte_hooks();
+    // Opens, loads, maps and attaches the object; failures go to table_ and load_error_.
+    void load_and_attach(const SharedMaps& shared);
     ProgramTable table_;
     Skeleton<net_bpf> skel_;
     MappedMap proc_map_;

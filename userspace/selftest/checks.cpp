@@ -179,7 +179,8 @@ CheckResult check_net(Collector& collector) {
     const uint64_t full = overflow ? netns_total(overflow->netns, &NetnsSample::rcvqueue_full) : 0;
     r.events = tx + rx + retrans + drops;
     std::string problems;
-    if (attached(collector, "tp_btf/sock_send_length") || tx) {
+    if (attached(collector, "tp_btf/sock_send_length") ||
+        attached(collector, "raw_tp/sock_send_length") || tx) {
         if (tx < kBytes * 95 / 100 || tx > kBytes * 105 / 100)
             problems += "sender credited " + std::to_string(tx) + " of " + std::to_string(kBytes) +
                         " bytes; ";

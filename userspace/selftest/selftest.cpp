@@ -29,10 +29,12 @@ void run_family(const FamilyCheck& check, const Selection& selection, uint64_t i
     }
     bool any_attached = false;
     std::set<std::string> core;  // probes that must fire for the family to pass
+    std::set<std::string> attached;
     std::vector<Row> probe_rows;
     for (const auto& st : (*collector)->probe_status()) {
         if (st.family != check.family) continue;
         any_attached |= st.attached;
+        if (st.attached) attached.insert(st.probe);
         if (st.core) core.insert(st.probe);
         Row r{st.family, st.probe, Outcome::skip, 0, st.reason};
         if (!st.attached) r.outcome = st.core ? Outcome::fail : Outcome::skip;
@@ -54,7 +56,8 @@ void run_family(const FamilyCheck& check, const Selection& selection, uint64_t i
     // the workload row their sum.
     uint64_t runs = 0;
     for (auto& r : probe_rows) {
-        if (r.outcome != Outcome::skip || !r.reason.empty()) continue;
+        // An attached probe may carry a note (a raw_tp fallback says why), kept on a pass.
+        if (!attached.contains(r.probe)) continue;
         r.outcome = result.passed ? Outcome::pass : Outcome::fail;
         if (!result.passed) r.reason = "family check failed";
         if (!stats) continue;
