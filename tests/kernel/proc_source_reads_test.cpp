@@ -32,11 +32,14 @@ struct FakeProc {
     }
 };
 
-// One scan at `now_ns`; `ran` are the pids the sched family saw run.
+// One scan at `now_ns`; `ran` are the pids the sched family saw run, `exited` those whose
+// exit the ring reported.
 std::map<int, ProcessSample> scan(ProcSource& source, uint64_t now_ns,
-                                  std::initializer_list<int> ran = {}) {
+                                  std::initializer_list<int> ran = {},
+                                  std::initializer_list<int> exited = {}) {
     CollectContext ctx;
     ctx.now_ns = now_ns;
+    for (int pid : exited) ctx.exited[pid] = ExitedProcess{};
     SnapshotBuilder builder(ctx);
     for (int pid : ran) builder.process(pid).oncpu_ns = 1'000'000;
     source.collect(builder);
@@ -107,11 +110,38 @@ TEST(ProcSourceReads, NewAndReparentedProcessesAreRead) {
     proc.remove(200);
     proc.write(201, "child", 1, 0, 1);
     proc.write(202, "newborn", 1, 40, 1);
-    auto second = scan(source, 1 * kSecond + kSecond / 10);
+    // Between listings of /proc: the newborn is known from the sched family, the parent's
+    // exit from the ring.
+    auto second = scan(source, 1 * kSecond + kSecond / 10, {202}, {200});
     EXPECT_EQ(second.at(201).ppid, 1);
     ASSERT_TRUE(second.contains(202));
     EXPECT_EQ(second.at(202).comm, "newborn");
     EXPECT_EQ(second.at(202).minor_faults, 40u);  // started within the interval
+    EXPECT_FALSE(second.contains(200));
+}
+
+// /proc is listed at most 0.9 s apart with both families active; in between, what no
+// family reported is seen at the next listing, and a read that fails drops the process.
+TEST(ProcSourceReads, WhatNoFamilyReportedIsSeenAtTheNextListing) {
+    FakeProc proc;
+    proc.write(400, "old", 1, 0, 1);
+    proc.write(401, "quiet", 1, 0, 1);
+    ProcSource source(proc.dir.path(), false, false);
+    uint64_t t = 1 * kSecond;
+    scan(source, t);
+    proc.write(402, "unreported", 1, 5, 1);
+    proc.remove(401);
+    auto between = scan(source, t += kSecond / 10, {401});
+    EXPECT_FALSE(between.contains(402));
+    EXPECT_EQ(between.at(401).comm, "quiet");  // exited: named from what was read before
+    EXPECT_TRUE(between.contains(400));
+    auto listed = scan(source, t += kSecond);
+    ASSERT_TRUE(listed.contains(402));
+    EXPECT_EQ(listed.at(402).comm, "unreported");
+    EXPECT_FALSE(listed.contains(401));
+    // At a 1 s interval every scan lists.
+    proc.write(403, "next", 1, 0, 1);
+    EXPECT_TRUE(scan(source, t += kSecond).contains(403));
 }
 
 TEST(ProcSourceReads, EveryProcessIsReadWhenAFamilyIsMissing) {

@@ -73,6 +73,27 @@ TEST(SchedDeltas, ForgottenThreadIsNewAgain) {
     EXPECT_EQ(b.process(30).oncpu_ns, 120u);
 }
 
+// A record the family did not copy again since the last read (the thread did not run)
+// adds nothing, and is still remembered: its next change counts from it.
+TEST(SchedDeltas, UnchangedRecordAddsNothingAndStaysKnown) {
+    CollectContext ctx;
+    SchedDeltas d;
+    for (int read = 0; read < 3; ++read) {
+        SnapshotBuilder b(ctx);
+        d.add_thread(thread(40, 40, 100, 1), b);
+        d.add_thread(thread(41, 40, read == 0 ? 50 : 70, 1), b);
+        d.end_read();
+        if (read == 2) {
+            EXPECT_EQ(b.process(40).oncpu_ns, 0u);
+        }
+    }
+    SnapshotBuilder b(ctx);
+    d.add_thread(thread(40, 40, 130, 2), b);
+    d.end_read();
+    EXPECT_EQ(b.process(40).oncpu_ns, 30u);
+    EXPECT_EQ(b.process(40).runq_waits, 1u);
+}
+
 TEST(SchedDeltas, CpuRatesFromDeltas) {
     CollectContext ctx;
     ctx.interval_ns = 1'000'000'000;

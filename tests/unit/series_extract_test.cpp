@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
+#include <type_traits>
+#include <variant>
 
 namespace perfbpf {
 namespace {
@@ -236,6 +240,82 @@ TEST(SeriesExtract, YoungProcessesAreSummedIntoOtherUnlessWatched) {
     EXPECT_EQ(pids, (std::set<std::string>{"1", "3"}));  // cc1plus is 5 s old
     EXPECT_DOUBLE_EQ(other_cpu, 100);
     EXPECT_NEAR(process_age_s(s.processes[1], s.end_monotonic_ns), 5.0, 1e-9);
+}
+
+// `other` is added up field by field from the processes' structs: every series it has must
+// be what summing their own series by key gives (counters, levels, gauges summed,
+// histograms merged, no µs percentiles), with every metric field of the struct set.
+TEST(SeriesExtract, OtherEqualsTheSumOfItsProcessesSeries) {
+    Snapshot s;
+    for (int i = 1; i <= 7; ++i) {
+        ProcessSample p;
+        p.pid = i;
+        p.comm = "p" + std::to_string(i);
+        int k = 0;
+        for (const auto& f : fields<ProcessSample>()) {
+            ++k;
+            if (!metric_kind(f.kind)) continue;
+            std::visit(
+                [&](auto m) {
+                    auto& v = p.*m;
+                    using T = std::remove_cvref_t<decltype(v)>;
+                    if constexpr (std::is_same_v<T, Log2Histogram>)
+                        v.add_us(static_cast<uint64_t>(i * k), static_cast<uint64_t>(i));
+                    else if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)
+                        v = static_cast<T>(i * 1000 + k);
+                },
+                f.member);
+        }
+        s.processes.push_back(std::move(p));
+    }
+    SeriesPolicy all;
+    all.top_processes = 100;
+    std::map<std::string, SeriesSample> summed;
+    for (const auto& x : snapshot_series(s, all)) {
+        if (!is_process(x) ||
+            (x.kind == MetricKind::gauge && find_metric(x.key.metric)->unit == "us"))
+            continue;
+        auto [it, fresh] = summed.try_emplace(x.key.metric, x);
+        if (fresh) continue;
+        it->second.value += x.value;
+        it->second.hist.merge(x.hist);
+    }
+    SeriesPolicy none;
+    none.top_processes = 0;
+    std::map<std::string, SeriesSample> other;
+    std::vector<std::string> order;
+    for (const auto& x : snapshot_series(s, none)) {
+        if (!is_process(x)) continue;
+        EXPECT_EQ(x.key.labels, (Labels{{"comm", "other"}}));
+        other.emplace(x.key.metric, x);
+        order.push_back(x.key.metric);
+    }
+    EXPECT_TRUE(std::ranges::is_sorted(order));
+    ASSERT_EQ(other.size(), summed.size());
+    for (const auto& [metric, x] : summed) {
+        ASSERT_TRUE(other.contains(metric)) << metric;
+        EXPECT_DOUBLE_EQ(other.at(metric).value, x.value) << metric;
+        EXPECT_EQ(other.at(metric).hist, x.hist) << metric;
+        EXPECT_EQ(other.at(metric).kind, x.kind) << metric;
+    }
+}
+
+// The `other` sum adds numbers, histograms, optionals and maps field by field; a nested
+// struct or a flag would need rules of their own there.
+TEST(SeriesExtract, ProcessesHoldOnlyFieldsOtherCanSum) {
+    for (const auto& f : fields<ProcessSample>()) {
+        if (!metric_kind(f.kind)) continue;
+        std::visit(
+            [&](auto m) {
+                using T = std::remove_cvref_t<decltype(ProcessSample{}.*m)>;
+                constexpr bool summable = std::is_same_v<T, Log2Histogram> ||
+                                          std::is_same_v<T, std::optional<uint64_t>> ||
+                                          std::is_same_v<T, CountMap> || std::is_array_v<T> ||
+                                          (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
+                EXPECT_TRUE(summable) << f.name;
+            },
+            f.member);
+    }
 }
 
 }  // namespace

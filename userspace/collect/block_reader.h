@@ -33,6 +33,8 @@ class BlockReader : public Source {
     DeviceNames names_;
     DiskstatsDeltas diskstats_;
     std::set<std::tuple<uint32_t, uint32_t, std::string>> disks_seen_;
+    std::set<std::pair<uint32_t, uint32_t>> disks_;  // whole disks with media, last read
+    uint64_t disks_read_ns_ = 0;
     uint64_t epoch_ = 0;  // in-flight epoch the BPF side has used since the previous read
     uint64_t reads_ = 0;
 };

@@ -144,9 +144,8 @@ void NetnsSource::read_tcp_chrono(std::map<uint64_t, NetnsSample>& samples,
     // was a quarter of the daemon's own CPU with 4 sockets on the host (docs/daemon_cost.md).
     // Its amounts are growths of the sockets' counters since the last sweep, so sweeping
     // about once a second loses nothing: the intervals between add to the next sweep's.
-    // 0.9 s, so a 1 s interval's jitter never skips one.
-    constexpr uint64_t kMinSweepGapNs = 900'000'000;
-    if (last_sweep_ns_ && now_ns - last_sweep_ns_ < kMinSweepGapNs) {
+    const uint64_t last_sweep_ns = last_sweep_ns_;
+    if (!once_per_second(last_sweep_ns_, now_ns)) {
         for (auto& [ino, ns] : samples)
             if (sock_diag_.contains(ino)) ns.tcp_info_available = true;
         return;
@@ -180,8 +179,7 @@ void NetnsSource::read_tcp_chrono(std::map<uint64_t, NetnsSample>& samples,
         kept.emplace(ino, std::move(fd->second));
     }
     sock_diag_ = std::move(kept);
-    const uint64_t interval_us = last_sweep_ns_ ? (now_ns - last_sweep_ns_) / 1000 : 0;
-    last_sweep_ns_ = now_ns;
+    const uint64_t interval_us = last_sweep_ns ? (now_ns - last_sweep_ns) / 1000 : 0;
     for (const auto& [ino, amounts] : chrono_.add_sweep(sweep, interval_us))
         apply_tcp_chrono(amounts, samples[ino]);
 }

@@ -94,6 +94,9 @@ void ProcSource::add_cgroup(const Known& k, ProcessSample& p, SnapshotBuilder& b
 
 bool ProcSource::needs_read(const Known* k, bool ran) const {
     if (full_scan_ || !k || !k->scanned) return true;
+    // Not seen by the previous scan: gone then (its pid may have been reused since), or
+    // added between listings.
+    if (k->last_seen_scan + 1 != scan_) return true;
     // The family's totals reach its map at most once per flush period (20 ms) per thread,
     // so what a process did late in the previous interval may show only now: one more
     // read after it ran.
@@ -112,6 +115,34 @@ void ProcSource::add_unchanged(int pid, const Known& k, SnapshotBuilder& builder
     add_cgroup(k, p, builder);
 }
 
+// Listing /proc has the kernel walk every task (proc_pid_readdir): 6 % of the daemon's own
+// CPU at 0.1 s. Between listings the live set follows what the families report: a new
+// process runs before anything else can see it, so the sched family reports it; a process
+// that exits runs its exit too, and its read then fails. Listed at least once a second, so
+// a process no family reported (its task storage failed) still shows within a second, and
+// at a 1 s interval every scan lists.
+void ProcSource::list_processes(SnapshotBuilder& builder, bool list) {
+    if (!list) {
+        for (const auto& [pid, _] : builder.context().exited)
+            if (auto it = std::ranges::lower_bound(live_, pid); it != live_.end() && *it == pid)
+                live_.erase(it);
+        const size_t listed = live_.size();
+        for (const auto& [pid, _] : builder.processes())
+            if (pid > 0 && !std::binary_search(live_.begin(), live_.begin() + listed, pid))
+                live_.push_back(pid);
+        std::inplace_merge(live_.begin(), live_.begin() + listed, live_.end());
+        return;
+    }
+    live_.clear();
+    if (DIR* dir = ::opendir(root_.c_str())) {
+        while (dirent* de = ::readdir(dir))
+            if (std::isdigit(static_cast<unsigned char>(de->d_name[0])))
+                live_.push_back(std::atoi(de->d_name));
+        ::closedir(dir);
+    }
+    std::sort(live_.begin(), live_.end());
+}
+
 void ProcSource::collect(SnapshotBuilder& builder) {
     ++scan_;
     const bool first_scan = scan_ == 1;
@@ -122,14 +153,11 @@ void ProcSource::collect(SnapshotBuilder& builder) {
     if (full_scan_) last_full_ns_ = now;
     refresh_cgroups_ = !first_scan && now - last_cgroup_refresh_ns_ >= kCgroupRefreshEveryNs;
     if (first_scan || refresh_cgroups_) last_cgroup_refresh_ns_ = now;
-    live_.clear();
-    if (DIR* dir = ::opendir(root_.c_str())) {
-        while (dirent* de = ::readdir(dir))
-            if (std::isdigit(static_cast<unsigned char>(de->d_name[0])))
-                live_.push_back(std::atoi(de->d_name));
-        ::closedir(dir);
-    }
-    std::sort(live_.begin(), live_.end());
+    // A full scan lists too, and restarts the second.
+    const bool list = once_per_second(last_list_ns_, now) || full_scan_;
+    if (full_scan_) last_list_ns_ = now;
+    list_processes(builder, list);
+    vanished_.clear();
     for (int pid : live_) {
         auto known = known_.find(pid);
         const bool ran = ran_in_interval(builder, pid);
@@ -142,9 +170,11 @@ void ProcSource::collect(SnapshotBuilder& builder) {
         }
         path_.assign(root_).append("/").append(std::to_string(pid)).append("/stat");
         auto text = read_file(path_);
-        if (!text) continue;  // exited meanwhile
-        auto st = parse_pid_stat(*text);
-        if (!st) continue;
+        auto st = text ? parse_pid_stat(*text) : std::nullopt;
+        if (!st) {  // exited meanwhile
+            vanished_.push_back(pid);
+            continue;
+        }
         auto [it, fresh] = known_.try_emplace(pid);
         Known& k = it->second;
         bool same = !fresh && k.scanned && k.starttime == st->starttime_ticks;
@@ -198,6 +228,8 @@ void ProcSource::collect(SnapshotBuilder& builder) {
         k.ran = ran;
         k.last_seen_scan = scan_;
     }
+    if (!vanished_.empty())
+        std::erase_if(live_, [&](int pid) { return std::ranges::binary_search(vanished_, pid); });
     // Processes reported by probes but gone from /proc: name them from memory, and count
     // what they did since the last scan from the totals a probe read at their exit.
     for (auto& [tgid, p] : builder.processes()) {

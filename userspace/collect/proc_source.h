@@ -17,6 +17,8 @@
 // Which /proc/PID/stat files are read: with both families active, only those of processes
 // that may have changed since the last scan (see needs_read); every one at least every
 // kFullScanEveryNs and whenever a family is missing (its metric then comes from here).
+// Which processes are looked at: /proc's listing, with both families active at most every
+// 0.9 s and in between the last listing plus what the families reported (list_processes).
 #pragma once
 
 #include <map>
@@ -65,6 +67,9 @@ class ProcSource : public Source {
         uint64_t last_seen_scan = 0;
         uint64_t first_seen_scan = 0;
     };
+    // The pids to look at this scan into live_: /proc's listing when `list`, else the last
+    // one with the pids the families reported added and those that exited removed.
+    void list_processes(SnapshotBuilder& builder, bool list);
     // Whether process `pid` (known as `k`, or null) must be read this scan.
     bool needs_read(const Known* k, bool ran) const;
     // The sample of a process not read this scan: what the last read found, no growth.
@@ -89,8 +94,10 @@ class ProcSource : public Source {
     uint64_t last_cgroup_refresh_ns_ = 0;
     bool refresh_cgroups_ = false;  // this scan re-reads every process's cgroups
     std::map<int, Known> known_;
-    std::vector<int> live_;  // pids listed by this scan, ascending
-    std::string path_;       // reused for each /proc/PID/stat path
+    uint64_t last_list_ns_ = 0;
+    std::vector<int> live_;      // pids listed by this scan, ascending
+    std::vector<int> vanished_;  // pids of live_ whose stat could not be read, ascending
+    std::string path_;           // reused for each /proc/PID/stat path
 };
 
 }  // namespace perfbpf

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <vector>
 
 #include "collect/parse/sched_deltas.h"
 #include "collect/source.h"
@@ -17,10 +18,11 @@ class SchedReader : public Source {
     void collect(SnapshotBuilder& builder) override;
 
   private:
-    static constexpr uint64_t kSweepEveryReads = 30;
+    static constexpr uint64_t kSweepEveryNs = 30'000'000'000ULL;
     const SchedProbe& probe_;
     SchedDeltas deltas_;
-    uint64_t reads_ = 0;
+    uint64_t last_sweep_ns_ = 0;
+    std::vector<uint32_t> finished_;  // reused: tids whose entries this read frees
 };
 
 }  // namespace perfbpf

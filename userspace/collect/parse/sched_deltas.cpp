@@ -16,6 +16,11 @@ uint64_t grew(uint64_t now, uint64_t before) {
 void SchedDeltas::add_thread(const sched_task_stats& now, SnapshotBuilder& builder) {
     static const sched_task_stats kNone{};
     auto [it, is_new] = prev_.try_emplace(now.pid);
+    it->second.seen_read = read_;
+    // The family copies a thread's totals to its map only when the thread ran (at most once
+    // per flush period), so most records of an idle host are the copy read last time: every
+    // delta would be 0. Skipped whole, they cost no process lookup and no histogram pass.
+    if (!is_new && std::memcmp(&it->second.stats, &now, sizeof now) == 0) return;
     // A lower on-CPU total than last time means the tid was reused by a new thread.
     const sched_task_stats& last = it->second.stats;
     // A reference, not a copy: the record is large and this runs once per thread.
@@ -33,7 +38,6 @@ void SchedDeltas::add_thread(const sched_task_stats& now, SnapshotBuilder& build
     for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
         p.runq_hist.add_slot(i, grew(now.runq_hist[i], before.runq_hist[i]));
     it->second.stats = now;  // after the last use of `before`, which may be this entry
-    it->second.seen_read = read_;
 }
 
 void SchedDeltas::end_read() {
