@@ -93,7 +93,16 @@ TEST(Cgroups, CpuHogAndBurstySleeperToldApart) {
             EXPECT_EQ(hs.hierarchy, h.name);
             // The hog runs most of the 2.5 s and hardly ever sleeps; the sleeper wakes ~1000
             // times, runs ~200 µs each time and waits for the CPU behind the hog.
-            EXPECT_GT(hs.oncpu_ns, 1'500'000'000u);
+            // The hog's CPU as the kernel accounted it to the process (wait4), not a share of
+            // the 2.5 s it spins: on a busy machine others take CPU 0 from it too (at load
+            // 26-60 it got 0.95-1.31 s).
+            const uint64_t hog_cpu = hog->cpu_time_ns();
+            std::printf(
+                "[measured] %s: the hog's own CPU (wait4) %.2f s, in its cgroup's samples %.2f s\n",
+                h.name.c_str(), hog_cpu / 1e9, hs.oncpu_ns / 1e9);
+            EXPECT_GT(hog_cpu, 300'000'000u) << "the hog hardly ran: nothing to tell apart";
+            EXPECT_GT(hs.oncpu_ns, hog_cpu * 6 / 10);
+            EXPECT_LT(hs.oncpu_ns, hog_cpu * 11 / 10 + 20'000'000);
             EXPECT_LT(hs.vol_switches, 50u);
             EXPECT_GT(hs.burst_avg_us, 100'000.0);
             EXPECT_GT(ls.vol_switches, 300u);

@@ -18,10 +18,11 @@ constexpr uint64_t kSecond = 1'000'000'000ULL;
 struct FakeProc {
     FakeProc() { write(1, "init", 0, 0, 1); }  // the parent of the orphans below
     test::TempDir dir;
-    void write(int pid, const std::string& comm, int ppid, uint64_t minflt, int threads) {
+    void write(int pid, const std::string& comm, int ppid, uint64_t minflt, int threads,
+               char state = 'S') {
         std::filesystem::create_directories(dir.path() + "/" + std::to_string(pid));
         std::ofstream(dir.path() + "/" + std::to_string(pid) + "/stat")
-            << pid << " (" << comm << ") S " << ppid << " 1 1 0 -1 4194560 " << minflt
+            << pid << " (" << comm << ") " << state << " " << ppid << " 1 1 0 -1 4194560 " << minflt
             << " 0 0 0 10 5 0 0 20 0 " << threads << " 0 " << 1000 + pid
             << " 12345678 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
     }
@@ -98,6 +99,23 @@ TEST(ProcSourceReads, AProcessMovedToAnotherCgroupIsSeenThere) {
     EXPECT_EQ(scan(source, t += kSecond / 10, {301}).at(301).cgroup, "/before");
     EXPECT_EQ(scan(source, t += kSecond / 10).at(301).cgroup, "/before");
     EXPECT_EQ(scan(source, 12 * kSecond).at(301).cgroup, "/after");
+}
+
+// A v1 cgroup forgets a task at its exit: the zombie's /proc/PID/cgroup says "/" while its
+// last interval's CPU is still to be counted, and that belongs to the cgroup it ran in.
+TEST(ProcSourceReads, AZombieKeepsTheCgroupItRanIn) {
+    FakeProc proc;
+    proc.write(400, "hog", 1, 0, 1);
+    proc.cgroup(400, "/hog");
+    ProcSource source(proc.dir.path(), false, false);
+    uint64_t t = 1 * kSecond;
+    EXPECT_EQ(scan(source, t).at(400).cgroup, "/hog");
+    proc.write(400, "hog", 1, 0, 1, 'Z');
+    proc.cgroup(400, "/");
+    EXPECT_EQ(scan(source, t += kSecond / 10, {400}).at(400).cgroup, "/hog");
+    // A live process moved to the root is still seen there.
+    proc.write(400, "hog", 1, 0, 1);
+    EXPECT_EQ(scan(source, t += kSecond / 10, {400}).at(400).cgroup, "/");
 }
 
 TEST(ProcSourceReads, NewAndReparentedProcessesAreRead) {

@@ -185,7 +185,10 @@ void ProcSource::collect(SnapshotBuilder& builder) {
             load_cgroups(pid, k);
             k.netns = read_netns(pid);
             k.first_seen_scan = scan_;
-        } else {
+        } else if (st->state != 'Z') {
+            // Not a zombie: in the v1 hierarchies the kernel moves an exiting task to the
+            // root at exit, so a zombie's /proc/PID/cgroup says "/" there and its last
+            // interval's CPU went to the root cgroup (0.43 s of a 2.1 s hog, cgroup_test).
             refresh_cgroups(pid, k);
         }
         uint64_t cpu_ticks = st->utime_ticks + st->stime_ticks;
