@@ -101,7 +101,7 @@ TEST(Cgroups, CpuHogAndBurstySleeperToldApart) {
                 "[measured] %s: the hog's own CPU (wait4) %.2f s, in its cgroup's samples %.2f s\n",
                 h.name.c_str(), hog_cpu / 1e9, hs.oncpu_ns / 1e9);
             EXPECT_GT(hog_cpu, 300'000'000u) << "the hog hardly ran: nothing to tell apart";
-            EXPECT_GT(hs.oncpu_ns, hog_cpu * 6 / 10);
+            EXPECT_GT(hs.oncpu_ns, hog_cpu * 9 / 10);
             EXPECT_LT(hs.oncpu_ns, hog_cpu * 11 / 10 + 20'000'000);
             EXPECT_LT(hs.vol_switches, 50u);
             EXPECT_GT(hs.burst_avg_us, 100'000.0);
