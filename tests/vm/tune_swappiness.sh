@@ -7,8 +7,14 @@
 # the cold anonymous memory stays. (At swappiness 10 the kernel balanced this itself within
 # seconds from the refault costs: 34 MiB swapped out, refaults gone, nothing to tune.)
 # `tune --plan` must propose raising swappiness from that evidence and change nothing;
-# `tune --auto` must apply 0 -> 20 and keep it on the refault rate (measured 53626 -> 23542
-# and 59923 -> 24501 refaults/s, a fall of 3-4k needed); --rollback must put 0 back.
+# `tune --auto` must apply 0 -> 20 and keep it on the refault rate; --rollback must put 0 back.
+# The raise takes effect only once reclaim has swapped out the cold anonymous memory the file
+# needs room from (34 MiB): under TCG, with no perfbpf running, the refaults stayed at
+# 35-45k/s for 3.9 s after the write and were 0 from then on; beside an ASan+UBSan perfbpf
+# (half a CPU of the guest's two) for 4.6 s, then 0. With tune's default settle (one
+# interval) the 3 s after-window fell inside that transition (34.6k -> 31.3k/s, reverted as
+# noise, with either build at host load 6), so --settle skips 8 s, the transition measured
+# under load with room to spare. Each `tune --auto` run is traced once a second (trace_line).
 # Usage: tune_swappiness.sh MEMTOUCH
 set -u
 memtouch=$1
@@ -27,6 +33,28 @@ show_memory() {
     done
 }
 diagnose_extra=show_memory
+# One awk a second (forks are slow under TCG): the reader's CPU ($cg's cpu.stat), $cg's file
+# refaults and swap, reclaim outside the cgroup (kswapd and direct scans), the guest's
+# available memory, perfbpf's RSS and CPU ticks: what tells a knob without effect from a
+# starved reader, global memory pressure or a window inside the swap-out.
+trace_line() {
+    tp=$(pidof perfbpf | cut -d' ' -f1)
+    awk '
+        FILENAME == "/proc/uptime" { t = $1 }
+        FILENAME == "/proc/sys/vm/swappiness" { swp = $1 }
+        FILENAME ~ /cpu.stat$/ && $1 == "usage_usec" { cpu = $2 }
+        FILENAME ~ /memory.stat$/ && $1 == "workingset_refault_file" { rf = $2 }
+        FILENAME ~ /memory.swap.current$/ { sw = $1 }
+        FILENAME == "/proc/meminfo" && $1 == "MemAvailable:" { avail = $2 }
+        FILENAME == "/proc/vmstat" && $1 ~ /^pgscan_(kswapd|direct)$/ { scan += $2 }
+        FILENAME ~ /status$/ && $1 == "VmRSS:" { rss = $2 }
+        FILENAME ~ /[0-9]\/stat$/ { ticks = $14 + $15 }
+        END { printf "t=%s swappiness=%s cg_cpu_us=%s cg_refault_file=%s cg_swap_kb=%d " \
+                  "avail_kb=%s global_scan=%d perfbpf_rss_kb=%s perfbpf_ticks=%s\n",
+                  t, swp, cpu, rf, sw / 1024, avail, scan, rss, ticks }' \
+        /proc/uptime /proc/sys/vm/swappiness $cg/cpu.stat $cg/memory.stat $cg/memory.swap.current \
+        /proc/meminfo /proc/vmstat ${tp:+/proc/$tp/status /proc/$tp/stat} 2>/dev/null
+}
 watchdog 200
 
 # Swap and the file on a RAM disk (zram finds no compressor among the guest's modules).
@@ -56,8 +84,12 @@ echo "$plan" | grep -q '"knob": "vm.swappiness"' || { diagnose; fail "no swappin
 echo "$plan" | grep -q "\"proposed\": \"$((start + 20))\"" || fail "not $start -> $((start + 20))"
 [ "$(cat /proc/sys/vm/swappiness)" = $start ] || fail "the plan changed vm.swappiness"
 
-perfbpf tune --auto --only memory --duration 15 --interval 0.5 --window 6 \
+(while :; do trace_line; sleep 1; done) >/tmp/trace 2>&1 &
+trace_pid=$!
+perfbpf tune --auto --only memory --duration 30 --interval 0.5 --window 6 --settle 16 \
     --state-dir $state || { diagnose; fail "tune --auto exited $?"; }
+reap $trace_pid
+sed "s/^/$name: trace: /" /tmp/trace
 applied=$(cat /proc/sys/vm/swappiness)
 status=$(perfbpf tune --status --json --state-dir $state) || fail "tune --status"
 echo "$status"
