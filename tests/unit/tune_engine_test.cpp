@@ -342,9 +342,9 @@ TEST_F(ReliefTest, PassesTheRateLimitAndHysteresisAndIsKeptUnverified) {
     EXPECT_EQ(record().outcome, Outcome::kept);
     EXPECT_EQ(record().to, "128");
     EXPECT_TRUE(e->kept().contains(record().id));
-    // The next relief waits for a full window measured under the new value, then passes
-    // the rate limit again.
-    ev = feed_faults(*e, {10, 10, 10});
+    // The next relief waits for the settle interval and a full window measured under the new
+    // value, then passes the rate limit again.
+    ev = feed_faults(*e, {10, 10, 10, 10});
     EXPECT_FALSE(has(ev, EngineEvent::Kind::applied));
     EXPECT_EQ(ra(), "128");
     ev = feed_faults(*e, {10});

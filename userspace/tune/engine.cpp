@@ -184,6 +184,7 @@ Result<std::optional<EngineEvent>> Engine::apply(const PlanEntry& e, Journal& jo
             return std::unexpected(o.error());
         kept_.insert(r.knob);
         window_.clear();
+        relief_settle_ = opts_.settle;
         return std::optional<EngineEvent>(
             EngineEvent{EngineEvent::Kind::applied, "changed " + what + "; kept (relief)"});
     }
@@ -258,6 +259,14 @@ Result<std::vector<EngineEvent>> Engine::step(Snapshot snap, Journal& journal, i
     auto events = check_overrides(journal);
     if (!events) return events;
     window_.push_back(std::move(snap));
+    // After a relief move, as after a verified one, the transition counts for no window: the
+    // interval the write fell in, and the kernel's own lag (a task throttled over memory.high
+    // sleeps out its penalty, up to 2 s, after the limit is raised), are not the new value's.
+    if (relief_settle_ > 0) {
+        --relief_settle_;
+        window_.clear();
+        return events;
+    }
     if (pending_) {
         ++pending_->seen;
         if (pending_->seen <= pending_->settle) {

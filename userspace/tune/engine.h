@@ -93,6 +93,7 @@ class Engine {
     ChangeGate gate_;
     std::deque<Snapshot> window_;
     std::optional<Pending> pending_;
+    size_t relief_settle_ = 0;  // snapshots still to drop after a relief move
     std::set<KnobId> kept_;
 };
 
