@@ -272,6 +272,9 @@ TEST(TopView, FilterMatchesPidExactlyAndCgroupBySubstring) {
     TopUiState st;
     st.filter() = "20";
     EXPECT_EQ(column(frame(s, st), "comm"), (Names{"beta"}));
+    Snapshot hex = s;
+    hex.processes[0].cgroup = "/process_api/a75d07c63663bf20";  // digits inside a hex id
+    EXPECT_EQ(column(frame(hex, st), "comm"), (Names{"beta"}));
     st.filter() = "2";
     EXPECT_EQ(frame(s, st).total_rows, 0u);
     EXPECT_NE(frame(s, st).status.text.find("processes: no rows"), std::string::npos);

@@ -470,7 +470,9 @@ bool contains_ci(const std::string& hay, const std::string& needle_lower) {
 // paths as a case-insensitive substring.
 bool matches(const ProcessSample& p, const std::string& f) {
     if (f.empty()) return true;
-    if (all_digits(f) && std::to_string(p.pid) == f) return true;
+    // Digits alone are a pid and nothing else: as a substring they also hit the hex ids in
+    // container cgroup paths (pid 6366 matched /process_api/a75d07c63663bf... and 14 others).
+    if (all_digits(f)) return std::to_string(p.pid) == f;
     std::string n = lower(f);
     return contains_ci(p.comm, n) || contains_ci(p.cgroup, n);
 }
