@@ -25,15 +25,14 @@ void BlockProbe::load_and_attach(const SharedMaps& shared) {
         return;
     }
     skel_ = std::move(*skel);
-    auto mapped = MappedMap::map(bpf_map__fd(skel_->maps.proc_stats),
-                                 sizeof(block_proc_slot) * PERFBPF_BLK_PROC_SLOTS, "proc_stats");
+    auto mapped =
+        table_.map_slots_then_attach(skel_->obj, bpf_map__fd(skel_->maps.proc_stats),
+                                     sizeof(block_proc_slot) * PERFBPF_BLK_PROC_SLOTS, links_);
     if (!mapped) {
-        table_.fail_all(skel_->obj, mapped.error().message);
         load_error_ = mapped.error().message;
         return;
     }
     proc_map_ = std::move(*mapped);
-    links_ = table_.attach(skel_->obj);
 }
 
 BlockProbe::~BlockProbe() = default;

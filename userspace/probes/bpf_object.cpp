@@ -356,3 +356,18 @@ uint32_t read_pid_max() {
 }
 
 }  // namespace perfbpf
+
+namespace perfbpf {
+
+Result<MappedMap> ProgramTable::map_slots_then_attach(bpf_object* obj, int map_fd, size_t bytes,
+                                                      std::vector<LinkPtr>& links) {
+    auto mapped = MappedMap::map(map_fd, bytes, "proc_stats");
+    if (!mapped) {
+        fail_all(obj, mapped.error().message);
+        return mapped;
+    }
+    links = attach(obj);
+    return mapped;
+}
+
+}  // namespace perfbpf

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model/probe_status.h"
+#include "probes/mapped_map.h"
 #include "util/fd.h"
 #include "util/result.h"
 
@@ -85,6 +86,11 @@ class ProgramTable {
                 const std::string& reason, int prog_fd = -1);
     // The whole family failed to load: every program is reported with this reason.
     void fail_all(bpf_object* obj, const std::string& reason);
+    // After load, for a family whose per-process slots user space reads through a mapping
+    // (the map "proc_stats"): maps them, then attaches into `links`; when the mapping fails
+    // every program is reported with why and nothing is attached.
+    Result<MappedMap> map_slots_then_attach(bpf_object* obj, int map_fd, size_t bytes,
+                                            std::vector<LinkPtr>& links);
 
     const std::vector<ProbeStatus>& status() const { return status_; }
     const std::string& family() const { return family_; }

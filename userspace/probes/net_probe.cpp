@@ -73,15 +73,14 @@ void NetProbe::load_and_attach(const SharedMaps& shared) {
         return;
     }
     skel_ = std::move(*skel);
-    auto mapped = MappedMap::map(bpf_map__fd(skel_->maps.proc_stats),
-                                 sizeof(net_proc_slot) * PERFBPF_NET_PROC_SLOTS, "proc_stats");
+    auto mapped =
+        table_.map_slots_then_attach(skel_->obj, bpf_map__fd(skel_->maps.proc_stats),
+                                     sizeof(net_proc_slot) * PERFBPF_NET_PROC_SLOTS, links_);
     if (!mapped) {
-        table_.fail_all(skel_->obj, mapped.error().message);
         load_error_ = mapped.error().message;
         return;
     }
     proc_map_ = std::move(*mapped);
-    links_ = table_.attach(skel_->obj);
 }
 
 // Says in the tracepoint's status which path counts the bytes on this kernel, or why
