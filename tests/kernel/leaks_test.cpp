@@ -60,6 +60,24 @@ Trace trace(const std::string& args, const std::string& env = "", std::string er
     return t;
 }
 
+// Runs trace(ARGS) and creates `go` once the trace says it is attached, or has ended (the
+// fixture waiting for it then ends too): for a fixture that starts on it (wait_start.h), so
+// none of its work falls before the tracer however slowly perfbpf starts.
+Trace trace_then_go(const std::string& args, const std::string& go) {
+    const std::string err = go + ".stderr";
+    Trace t;
+    std::atomic<bool> ended{false};
+    std::thread tracer([&] {
+        t = trace(args, "SPDLOG_LEVEL=info", err);
+        ended = true;
+    });
+    while (!ended && test::slurp(err).find("attached, ") == std::string::npos)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::ofstream(go).put('\n');
+    tracer.join();
+    return t;
+}
+
 // The stack whose frames include `function` at `source`:`line`.
 const json* find_site(const json& report, const std::string& function, const std::string& source,
                       int line) {
@@ -534,10 +552,13 @@ TEST(LeaksInject, FreesOfOlderBlocksDoNotHideLeaksAtTheirAddresses) {
     // at once reused by a leak.
     for (const char* inject : {"always", "never"}) {
         SCOPED_TRACE(inject);
-        Child c = Child::spawn({fixture("leaky_reuse"), "30", "1.2"});
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        Trace t = trace(std::string("--mode exact --inject=") + inject + " -p " +
-                        std::to_string(c.pid()));
+        TempDir dir;
+        const std::string go = dir.path() + "/go";
+        Child c = Child::spawn({fixture("leaky_reuse"), "30", go});
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its 30 blocks
+        Trace t = trace_then_go(std::string("--mode exact --inject=") + inject + " -p " +
+                                    std::to_string(c.pid()),
+                                go);
         ASSERT_EQ(t.status, 0) << t.stderr_text;
         expect_site(t.report, "leak_again", "leaky_reuse.c", "LEAK:reuse", 30 * 200, 30, nullptr);
         EXPECT_GE(t.report["counters"]["unknown_free"].get<double>(), 30);
@@ -606,7 +627,9 @@ TEST(LeaksInject, KilledTracerLeavesTheTargetRunningUnpatched) {
 
 TEST(LeaksInject, TargetUnderAnotherTracer) {
     PERFBPF_REQUIRE_ROOT();
-    Child c = Child::spawn({fixture("leaky"), "20", "1.5", "50"});
+    TempDir dir;
+    const std::string go = dir.path() + "/go";
+    Child c = Child::spawn({fixture("leaky"), "20", go, "50"});
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const int target = c.pid();
     // Another tracer (as gdb would be), holding the process without stopping it.
@@ -624,7 +647,7 @@ TEST(LeaksInject, TargetUnderAnotherTracer) {
         << t.stderr_text;
     EXPECT_EQ(std::count(t.stderr_text.begin(), t.stderr_text.end(), '\n'), 1) << t.stderr_text;
     // auto: uprobes instead, said in one line.
-    Trace a = trace("--mode exact -p " + std::to_string(target));
+    Trace a = trace_then_go("--mode exact -p " + std::to_string(target), go);
     ASSERT_EQ(a.status, 0) << a.stderr_text;
     EXPECT_TRUE(has_note(a.report, "injection not possible")) << a.report["notes"].dump();
     expect_site(a.report, "leak_malloc", "leaky.c", "LEAK:malloc", 20 * 1000, 20, nullptr);
@@ -913,9 +936,12 @@ TEST(LeaksGrowth, FaultsOnFilePagesAreNotGrowth) {
 TEST(LeaksKernel, SeesPipeAllocationsAProcessHolds) {
     PERFBPF_REQUIRE_ROOT();
     const int pipes = 300;
-    Child c = Child::spawn({fixture("pipe_holder"), std::to_string(pipes), "0.6", "4"});
+    TempDir dir;
+    const std::string go = dir.path() + "/go";
+    Child c = Child::spawn({fixture("pipe_holder"), std::to_string(pipes), go, "4"});
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    Trace t = trace("--kernel -p " + std::to_string(c.pid()) + " --duration 2.5 -i 0.5");
+    Trace t = trace_then_go("--kernel -p " + std::to_string(c.pid()) + " --duration 2.5 -i 0.5",
+                            go);
     ASSERT_EQ(t.status, 0) << t.stderr_text;
     EXPECT_EQ(t.report["mode"], "kernel");
     // Each pipe allocates its buffer array (kcalloc) and its pipe_inode_info in
