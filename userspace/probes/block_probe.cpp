@@ -26,7 +26,7 @@ void BlockProbe::load_and_attach(const SharedMaps& shared) {
     }
     skel_ = std::move(*skel);
     auto mapped =
-        table_.map_slots_then_attach(skel_->obj, bpf_map__fd(skel_->maps.proc_stats),
+        table_.map_slots_then_attach(skel_->obj, skel_->maps.proc_stats,
                                      sizeof(block_proc_slot) * PERFBPF_BLK_PROC_SLOTS, links_);
     if (!mapped) {
         load_error_ = mapped.error().message;

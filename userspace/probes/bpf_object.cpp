@@ -231,6 +231,17 @@ void ProgramTable::fail_all(bpf_object* obj, const std::string& reason) {
     }
 }
 
+Result<MappedMap> ProgramTable::map_slots_then_attach(bpf_object* obj, bpf_map* slots, size_t bytes,
+                                                      std::vector<LinkPtr>& links) {
+    auto mapped = MappedMap::map(bpf_map__fd(slots), bytes, bpf_map__name(slots));
+    if (!mapped) {
+        fail_all(obj, mapped.error().message);
+        return mapped;
+    }
+    links = attach(obj);
+    return mapped;
+}
+
 LoadFailure parse_load_failure(const std::string& log) {
     LoadFailure out;
     std::istringstream in(log);
@@ -353,21 +364,6 @@ uint32_t read_pid_max() {
     if (!text) return 4194304;
     auto v = parse_u64(*text);
     return v && *v > 0 && *v <= 4194304 ? static_cast<uint32_t>(*v) : 4194304;
-}
-
-}  // namespace perfbpf
-
-namespace perfbpf {
-
-Result<MappedMap> ProgramTable::map_slots_then_attach(bpf_object* obj, int map_fd, size_t bytes,
-                                                      std::vector<LinkPtr>& links) {
-    auto mapped = MappedMap::map(map_fd, bytes, "proc_stats");
-    if (!mapped) {
-        fail_all(obj, mapped.error().message);
-        return mapped;
-    }
-    links = attach(obj);
-    return mapped;
 }
 
 }  // namespace perfbpf

@@ -86,10 +86,10 @@ class ProgramTable {
                 const std::string& reason, int prog_fd = -1);
     // The whole family failed to load: every program is reported with this reason.
     void fail_all(bpf_object* obj, const std::string& reason);
-    // After load, for a family whose per-process slots user space reads through a mapping
-    // (the map "proc_stats"): maps them, then attaches into `links`; when the mapping fails
-    // every program is reported with why and nothing is attached.
-    Result<MappedMap> map_slots_then_attach(bpf_object* obj, int map_fd, size_t bytes,
+    // After load, for a family whose per-process slots user space reads through a mapping:
+    // maps `bytes` of `slots`, then attaches into `links`; when the mapping fails every
+    // program is reported with why and nothing is attached.
+    Result<MappedMap> map_slots_then_attach(bpf_object* obj, bpf_map* slots, size_t bytes,
                                             std::vector<LinkPtr>& links);
 
     const std::vector<ProbeStatus>& status() const { return status_; }

@@ -73,9 +73,8 @@ void NetProbe::load_and_attach(const SharedMaps& shared) {
         return;
     }
     skel_ = std::move(*skel);
-    auto mapped =
-        table_.map_slots_then_attach(skel_->obj, bpf_map__fd(skel_->maps.proc_stats),
-                                     sizeof(net_proc_slot) * PERFBPF_NET_PROC_SLOTS, links_);
+    auto mapped = table_.map_slots_then_attach(
+        skel_->obj, skel_->maps.proc_stats, sizeof(net_proc_slot) * PERFBPF_NET_PROC_SLOTS, links_);
     if (!mapped) {
         load_error_ = mapped.error().message;
         return;
