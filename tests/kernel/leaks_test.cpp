@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -60,10 +61,16 @@ Trace trace(const std::string& args, const std::string& env = "", std::string er
     return t;
 }
 
+// Waits until the running trace's stderr holds a text, or the trace has ended.
+using WaitForText = std::function<void(const char*)>;
+
 // Runs trace(ARGS) and creates `go` once the trace says it is attached, or has ended (the
 // fixture waiting for it then ends too): for a fixture that starts on it (wait_start.h), so
-// none of its work falls before the tracer however slowly perfbpf starts.
-Trace trace_then_go(const std::string& args, const std::string& go) {
+// none of its work falls before the tracer however slowly perfbpf starts. `attached`, when
+// given, says which it was; `while_traced`, when given, runs after `go` is made, while the
+// trace may still run.
+Trace trace_then_go(const std::string& args, const std::string& go, bool* attached = nullptr,
+                    const std::function<void(const WaitForText&)>& while_traced = {}) {
     const std::string err = go + ".stderr";
     Trace t;
     std::atomic<bool> ended{false};
@@ -71,9 +78,14 @@ Trace trace_then_go(const std::string& args, const std::string& go) {
         t = trace(args, "SPDLOG_LEVEL=info", err);
         ended = true;
     });
-    while (!ended && test::slurp(err).find("attached, ") == std::string::npos)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const WaitForText wait_for = [&](const char* text) {
+        while (!ended && test::slurp(err).find(text) == std::string::npos)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    };
+    wait_for("attached, ");
+    if (attached) *attached = test::slurp(err).find("attached, ") != std::string::npos;
     std::ofstream(go).put('\n');
+    if (while_traced) while_traced(wait_for);
     tracer.join();
     return t;
 }
@@ -556,9 +568,8 @@ TEST(LeaksInject, FreesOfOlderBlocksDoNotHideLeaksAtTheirAddresses) {
         const std::string go = dir.path() + "/go";
         Child c = Child::spawn({fixture("leaky_reuse"), "30", go});
         std::this_thread::sleep_for(std::chrono::milliseconds(300));  // its 30 blocks
-        Trace t = trace_then_go(std::string("--mode exact --inject=") + inject + " -p " +
-                                    std::to_string(c.pid()),
-                                go);
+        Trace t = trace_then_go(
+            std::string("--mode exact --inject=") + inject + " -p " + std::to_string(c.pid()), go);
         ASSERT_EQ(t.status, 0) << t.stderr_text;
         expect_site(t.report, "leak_again", "leaky_reuse.c", "LEAK:reuse", 30 * 200, 30, nullptr);
         EXPECT_GE(t.report["counters"]["unknown_free"].get<double>(), 30);
@@ -775,28 +786,16 @@ TEST(LeaksGrowth, NamesTheLeakAndCallsTheCachePlateau) {
     TempDir dir;
     const std::string go = dir.path() + "/go", ticks_file = dir.path() + "/ticks";
     Child c = Child::spawn({fixture("cache_plateau"), "60", "20", "60", go, ticks_file});
-    Trace t;
-    std::atomic<bool> ended{false};
-    std::thread tracer([&] {
-        t = trace("-p " + std::to_string(c.pid()) + " --duration 4 -i 0.25", "SPDLOG_LEVEL=info",
-                  dir.path() + "/stderr");
-        ended = true;
-    });
-    auto said = [&](const char* what) {
-        std::ifstream e(dir.path() + "/stderr");
-        std::string text((std::istreambuf_iterator<char>(e)), {});
-        return text.find(what) != std::string::npos;
-    };
     bool attached = false;
-    while (!(attached = said("attached, growth mode")) && !ended)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::ofstream(go).put('\n');  // also when the trace failed: the fixture then ends
-    // The ticks the fixture made while traced: read when the trace stops sampling (a tick
-    // or two late at most), as a loaded machine runs fewer than 4 s / 20 ms.
-    while (!said("stopped after") && !ended)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    const long ticks = std::atol(test::slurp(ticks_file).c_str());
-    tracer.join();
+    long ticks = 0;
+    Trace t = trace_then_go("-p " + std::to_string(c.pid()) + " --duration 4 -i 0.25", go,
+                            &attached, [&](const WaitForText& wait_for) {
+                                // The ticks the fixture made while traced: read when the trace
+                                // stops sampling (a tick or two late at most), as a loaded
+                                // machine runs fewer than 4 s / 20 ms.
+                                wait_for("stopped after");
+                                ticks = std::atol(test::slurp(ticks_file).c_str());
+                            });
     ASSERT_TRUE(attached) << "the trace never said it was attached";
     ASSERT_EQ(t.status, 0) << t.stderr_text;
     EXPECT_EQ(t.report["mode"], "growth");
@@ -940,8 +939,8 @@ TEST(LeaksKernel, SeesPipeAllocationsAProcessHolds) {
     const std::string go = dir.path() + "/go";
     Child c = Child::spawn({fixture("pipe_holder"), std::to_string(pipes), go, "4"});
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    Trace t = trace_then_go("--kernel -p " + std::to_string(c.pid()) + " --duration 2.5 -i 0.5",
-                            go);
+    Trace t =
+        trace_then_go("--kernel -p " + std::to_string(c.pid()) + " --duration 2.5 -i 0.5", go);
     ASSERT_EQ(t.status, 0) << t.stderr_text;
     EXPECT_EQ(t.report["mode"], "kernel");
     // Each pipe allocates its buffer array (kcalloc) and its pipe_inode_info in
