@@ -123,7 +123,7 @@ struct Tree {
 // the v1 cpu hierarchy, cpu.weight in v2); the processes join it and, on a hybrid host's
 // v2 case, `sample_tree` too (the samples are then v2 ones and the weight is in v1).
 struct Case {
-    std::string name, key, original, raised;
+    std::string name, key, original, raised, hog;  // hog: the hog's weight (cgroup_hog_ratio)
     std::unique_ptr<Tree> knob_tree, sample_tree;
     std::string skip;
 
@@ -145,9 +145,14 @@ inline std::vector<Case> cases() {
     std::optional<CgroupHierarchy> v1, v2;
     for (const auto& h : cgroup_hierarchies()) (h.name == "v2" ? v2 : v1) = h;
     if (v1) {
-        Case c{"v1 cpu", "cpu.shares", "1024", "4096", std::make_unique<Tree>(*v1, "v1", false), {},
-               ""};
-        out.push_back(std::move(c));
+        out.push_back({"v1 cpu",
+                       "cpu.shares",
+                       "1024",
+                       "4096",
+                       "16384",
+                       std::make_unique<Tree>(*v1, "v1", false),
+                       {},
+                       ""});
     }
     if (v2) {
         auto own = selftest::own_cgroup("");
@@ -158,12 +163,13 @@ inline std::vector<Case> cases() {
                            "cpu.weight",
                            "100",
                            "400",
+                           "1600",
                            std::make_unique<Tree>(*v2, "v2", true),
                            {},
                            ""});
         } else if (v1) {
             // Hybrid: the cpu controller is on v1; the v2 samples name their v1 cpu cgroup.
-            out.push_back({"v2 (weight in v1 cpu)", "cpu.shares", "1024", "4096",
+            out.push_back({"v2 (weight in v1 cpu)", "cpu.shares", "1024", "4096", "16384",
                            std::make_unique<Tree>(*v1, "hybrid", false),
                            std::make_unique<Tree>(*v2, "hybrid", false), ""});
         } else {
@@ -177,18 +183,23 @@ inline std::vector<Case> cases() {
     return out;
 }
 
-// hog_ahead_of_sleeper: why the tests give the hog four times the sleeper's weight (cgroup
-// weight, or nice -6 against 0). The sleeper (500 us bursts in 2.5 ms, a fifth of a CPU)
-// beside a hog of equal weight stays within its fair share, and then only the scheduler's
-// latency rules decide whether it waits: on this host's 6.18 (EEVDF) it waited 71-185 ms/s
-// on some days and 2.7-25 ms/s on others, quiet or loaded, and the tests skipped. With the
-// hog at four times its weight the sleeper's share while both run is the fifth it needs, so
-// it waits by arithmetic; the tuner's raise (x4) brings the two to equal. Measured on
-// 2026-12-06 at load 11 (v1 cpu.shares, schedstat): 195 ms/s waiting at 159 ms/s on-CPU,
-// 114 ms/s once equal, the hog's CPU 826 -> 820 ms/s (the guard allows a tenth). A sleeper
-// that wants more than its share (2 ms bursts in 3 ms) waits more but takes the CPU back
-// from the hog when raised, and the guard rightly reverts the raise.
-//
+// cgroup_hog_ratio: why the cgroup tests give the hog sixteen times the sleeper's weight and
+// the sleeper 100 us bursts with 1.3 ms sleeps (about 7 % of a CPU): the sleeper must wait
+// by arithmetic, not by the scheduler's latency rules. Before the raise its share while both
+// run is 1/17 (5.9 %), under what it needs, so it queues behind the hog; the tuner's raise
+// (x4) gives it 4/20 (20 %), more than it needs, and it takes only the 1-2 % it lacked from
+// the hog (the guard allows a tenth). Measured on 2026-12-06 (v1 cpu.shares, schedstat, CPU 0,
+// these tests alone and beside two CPU hogs outside the tree): 400-549 ms/s waiting at
+// 50-54 ms/s on-CPU before, 89-129 ms/s raised; the tuner's own windows 409-519 -> 83-134
+// ms/s, the hog's CPU 0.94-0.95 -> 0.90-0.92 CPUs. The earlier arrangement (the hog at four
+// times, 500 us bursts in 2.5 ms: a fifth of a CPU at a share of a fifth) left the sleeper at
+// its share's edge: under EEVDF it then waited 112-195 ms/s before and 108-114 ms/s raised,
+// so on some days the raise bought nothing, the tuner rightly reverted it and the tests
+// failed (CI, 2026-12-06).
+inline int cgroup_sleeper(double seconds) {
+    return bursts(seconds, 100, 1300);
+}
+
 // Whether the scheduler made the sleeper wait clearly beyond what the cpu-share tuner needs
 // (10 ms/s and a quarter of its on-CPU time; here 1.5 times both, since the tuner judges
 // from its own window, which differs from schedstat's by run). When it does not, there is

@@ -25,7 +25,7 @@ using namespace test;
 using Clock = std::chrono::steady_clock;
 
 // The alert that names the tuner: the sleeper's cgroup waiting more than 4 ms a second in
-// the run queue (starved, it waited 15-100 ms/s here), its cgroup series only (pid="").
+// the run queue (starved, it waited 15-417 ms/s here), its cgroup series only (pid="").
 std::string config(const std::string& lat_path, bool auto_tune) {
     return std::string(auto_tune ? "[tune]\nauto = true\n" : "") +
            "[daemon]\ncpu_budget_pct = 100\n[anomaly]\nseed_days = 0\n"
@@ -75,15 +75,15 @@ TEST(DaemonTune, AlertNamingCpuShareRaisesTheStarvedCgroupsWeightOnlyWithAutoOn)
     }
     const Tree& t = *cg.knob_tree;
     const Tree& seen = cg.sample_tree ? *cg.sample_tree : t;
-    // The hog at four times the sleeper's weight (hog_ahead_of_sleeper in
-    // cpu_share_fixture.h); the raise brings the two to equal.
-    const std::string hog_weight = cg.raised;
+    // The hog at sixteen times the sleeper's weight (cgroup_hog_ratio in
+    // cpu_share_fixture.h); the raise gives the sleeper more than it needs.
+    const std::string hog_weight = cg.hog;
     ASSERT_TRUE(write_file(t.hog.dir() + "/" + cg.key, hog_weight));
     auto hog = start_in_cgroups(
         cg.procs(&Tree::hog), [] { return selftest::spin_for(120); }, 0);
     ASSERT_TRUE(hog) << hog.error().message;
     auto lat = start_in_cgroups(
-        cg.procs(&Tree::lat), [] { return bursts(120, 500, 2000); }, 0);
+        cg.procs(&Tree::lat), [] { return cgroup_sleeper(120); }, 0);
     ASSERT_TRUE(lat) << lat.error().message;
     const SchedRates before = sched_rates(lat->pid(), [] { sleep(2); });
     std::printf("[measured] %s: sleeper waits %.1f ms/s, runs %.1f ms/s\n", cg.name.c_str(),
