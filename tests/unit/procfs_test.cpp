@@ -149,6 +149,23 @@ TEST(Netstat, PairsOfHeaderAndValueLines) {
     EXPECT_FALSE(parse_netstat("TcpExt: A B\nIpExt: C\nIpExt: 1\n").contains("TcpExt:A"));
 }
 
+TEST(Sockstat, InuseOfTheNamedProtocolOnly) {
+    const std::string v4 =
+        "sockets: used 8\n"
+        "TCP: inuse 3 orphan 0 tw 5 alloc 4 mem 51\n"
+        "UDP: inuse 7 mem 0\n";
+    EXPECT_EQ(parse_sockstat_inuse(v4, "TCP"), 3u);
+    EXPECT_EQ(parse_sockstat_inuse(v4, "UDP"), 7u);
+    EXPECT_EQ(parse_sockstat_inuse("TCP6: inuse 0\nUDP6: inuse 2\n", "TCP6"), 0u);
+    // "TCP" is not a prefix match for "TCP6", nor the other way round.
+    EXPECT_EQ(parse_sockstat_inuse("TCP6: inuse 4\n", "TCP"), std::nullopt);
+    EXPECT_EQ(parse_sockstat_inuse(v4, "TCP6"), std::nullopt);
+    // A line without the count, or a count that is not a number: unknown, not 0.
+    EXPECT_EQ(parse_sockstat_inuse("TCP: orphan 0 tw 5\n", "TCP"), std::nullopt);
+    EXPECT_EQ(parse_sockstat_inuse("TCP: inuse x orphan 0\n", "TCP"), std::nullopt);
+    EXPECT_EQ(parse_sockstat_inuse("", "TCP"), std::nullopt);
+}
+
 TEST(Softnet, SumsTheHexColumnsOfEveryCpu) {
     auto t = parse_softnet_stat(
         "0001e240 0000000a 00000003 00000000 00000000 00000000 00000000 00000000 00000000 "

@@ -37,14 +37,14 @@ Result<std::string> read_netstat_inside(const std::string& ns_path) {
 
 // A sock_diag socket made in the namespace at `ns_path`, which must be namespace `ino` (a
 // process's may have moved on).
-Result<UniqueFd> open_sock_diag_inside(const std::string& ns_path, uint64_t ino) {
-    Result<UniqueFd> out = fail("not opened");
+Result<TcpDiag> open_tcp_diag_inside(const std::string& ns_path, uint64_t ino) {
+    Result<TcpDiag> out = fail("not opened");
     auto joined = run_in_netns(ns_path, [&] {
         if (inode_of("/proc/thread-self/ns/net") != ino) {
             out = fail(ns_path + " is no longer the namespace it was");
             return;
         }
-        out = open_sock_diag();
+        out = open_tcp_diag();
     });
     if (!joined) return std::unexpected(joined.error());
     return out;
@@ -151,7 +151,7 @@ void NetnsSource::read_tcp_chrono(std::map<uint64_t, NetnsSample>& samples,
         return;
     }
     std::map<uint64_t, std::vector<TcpFlow>> sweep;
-    std::map<uint64_t, UniqueFd> kept;
+    std::map<uint64_t, TcpDiag> kept;
     for (auto& [ino, ns] : samples) {
         if (!ino) continue;
         auto fd = sock_diag_.find(ino);
@@ -162,14 +162,14 @@ void NetnsSource::read_tcp_chrono(std::map<uint64_t, NetnsSample>& samples,
                 ns.tcp_info_unavailable = "no process or /run/netns name known for it";
                 continue;
             }
-            auto opened = open_sock_diag_inside(path, ino);
+            auto opened = open_tcp_diag_inside(path, ino);
             if (!opened) {
                 ns.tcp_info_unavailable = opened.error().message;
                 continue;
             }
             fd = sock_diag_.emplace(ino, std::move(*opened)).first;
         }
-        auto flows = dump_tcp_flows(fd->second.get());
+        auto flows = dump_tcp_flows(fd->second);
         if (!flows) {
             // Made anew next time: a dump that failed half way may have left replies queued.
             ns.tcp_info_unavailable = flows.error().message;

@@ -9,8 +9,9 @@
 // to still be in it before and after the read), or, for a named namespace without known
 // processes, by a short-lived thread that joins it with setns and reads
 // /proc/thread-self/net/netstat; the collector's own thread never changes namespace.
-// A namespace's sock_diag socket is made once, by such a thread (a netlink socket lists the
-// namespace it was made in), and kept while the namespace is seen.
+// A namespace's sock_diag socket and its sockstat files are opened once, by such a thread (a
+// netlink socket lists the namespace it was made in, a proc net file counts it), and kept
+// while the namespace is seen; a family they count no TCP socket of is not dumped.
 // The first read of a namespace is its baseline: its counts start with the next interval.
 #pragma once
 
@@ -19,6 +20,7 @@
 
 #include "collect/parse/tcp_chrono.h"
 #include "collect/source.h"
+#include "collect/tcp_info_reader.h"
 #include "util/fd.h"
 #include "util/result.h"
 
@@ -46,7 +48,7 @@ class NetnsSource : public Source {
     bool rcvbuf_grow_attached_;
     uint64_t host_inode_ = 0;  // pid 1's namespace (0 where it cannot be read)
     std::map<uint64_t, std::map<std::string, uint64_t>> prev_;  // inode -> netstat
-    std::map<uint64_t, UniqueFd> sock_diag_;                    // inode -> its sock_diag socket
+    std::map<uint64_t, TcpDiag> sock_diag_;                     // inode -> its sock_diag socket
     TcpChronoDeltas chrono_;
     uint64_t last_sweep_ns_ = 0;
 };

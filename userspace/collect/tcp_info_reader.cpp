@@ -4,7 +4,14 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <optional>
+#include <string_view>
+
+#include "collect/parse/procfs.h"
 
 namespace perfbpf {
 namespace {
@@ -31,7 +38,27 @@ Result<void> dump_family(int fd, uint8_t family, uint32_t seq, std::vector<TcpFl
     }
 }
 
+// The "inuse" count of `protocol` in an open sockstat file, read afresh from its start (a
+// seq_file regenerates its text on a read at offset 0); nullopt when it cannot be read.
+std::optional<uint64_t> sockets_in_use(const UniqueFd& fd, std::string_view protocol) {
+    if (!fd.valid()) return std::nullopt;
+    char buf[4096];
+    const ssize_t n = ::pread(fd.get(), buf, sizeof(buf), 0);
+    if (n <= 0) return std::nullopt;
+    return parse_sockstat_inuse({buf, size_t(n)}, protocol);
+}
+
 }  // namespace
+
+Result<TcpDiag> open_tcp_diag() {
+    auto diag = open_sock_diag();
+    if (!diag) return std::unexpected(diag.error());
+    TcpDiag d{std::move(*diag), {}, {}};
+    // thread-self: the namespace of this thread, which may have joined another with setns.
+    d.sockstat = UniqueFd(::open("/proc/thread-self/net/sockstat", O_RDONLY | O_CLOEXEC));
+    d.sockstat6 = UniqueFd(::open("/proc/thread-self/net/sockstat6", O_RDONLY | O_CLOEXEC));
+    return d;
+}
 
 Result<UniqueFd> open_sock_diag() {
     UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
@@ -43,11 +70,19 @@ Result<UniqueFd> open_sock_diag() {
     return fd;
 }
 
-Result<std::vector<TcpFlow>> dump_tcp_flows(int fd) {
+std::optional<uint64_t> tcp_in_use(const TcpDiag& d, uint8_t family) {
+    if (family == AF_INET) return sockets_in_use(d.sockstat, "TCP");
+    if (family == AF_INET6) return sockets_in_use(d.sockstat6, "TCP6");
+    return std::nullopt;
+}
+
+Result<std::vector<TcpFlow>> dump_tcp_flows(const TcpDiag& d) {
     std::vector<TcpFlow> out;
     static uint32_t seq = 0;
     for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
-        if (auto r = dump_family(fd, family, ++seq, out); !r) return std::unexpected(r.error());
+        if (tcp_in_use(d, family) == 0u) continue;
+        if (auto r = dump_family(d.diag.get(), family, ++seq, out); !r)
+            return std::unexpected(r.error());
     }
     return out;
 }

@@ -226,6 +226,23 @@ std::map<std::string, uint64_t> parse_netstat(std::string_view text) {
     return out;
 }
 
+std::optional<uint64_t> parse_sockstat_inuse(std::string_view text, std::string_view protocol) {
+    for (auto line : lines(text)) {
+        auto f = split_fields(line);
+        if (f.size() < 3 || f[0].substr(0, f[0].size() - 1) != protocol || !f[0].ends_with(':'))
+            continue;
+        for (size_t i = 1; i + 1 < f.size(); i += 2) {
+            if (f[i] != "inuse") continue;
+            uint64_t v = 0;
+            auto [end, ec] = std::from_chars(f[i + 1].data(), f[i + 1].data() + f[i + 1].size(), v);
+            if (ec != std::errc() || end != f[i + 1].data() + f[i + 1].size()) return std::nullopt;
+            return v;
+        }
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+
 SoftnetTotals parse_softnet_stat(std::string_view text) {
     SoftnetTotals t;
     auto hex = [](std::string_view s) {

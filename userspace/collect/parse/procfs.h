@@ -83,6 +83,11 @@ std::string choose_cgroup_path(std::string_view proc_pid_cgroup);
 // lines, as "Prefix:Name" -> value ("TcpExt:ListenOverflows").
 std::map<std::string, uint64_t> parse_netstat(std::string_view text);
 
+// /proc/net/sockstat or sockstat6: the "inuse" count of the line for `protocol` ("TCP",
+// "TCP6"): the namespace's sockets of that protocol, listening ones included, time-wait
+// ones not. nullopt when the line or its count is missing.
+std::optional<uint64_t> parse_sockstat_inuse(std::string_view text, std::string_view protocol);
+
 // /proc/net/softnet_stat: one line of hex counters per CPU, summed.
 struct SoftnetTotals {
     uint64_t processed = 0, dropped = 0, time_squeeze = 0;
