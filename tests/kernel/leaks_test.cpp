@@ -389,6 +389,39 @@ Trace expect_all_freed(const std::string& options, uint64_t blocks, uint64_t roo
 }
 
 // More blocks held at once than --max-live: the report says how many were not tracked.
+// A tracer killed with -9 cannot remove its maps file from /tmp; the next session removes
+// those whose tracer is gone (issue 14, item 8), and nothing else: not a live tracer's, not
+// a link, not another user's.
+TEST(LeaksExact, MapsFilesOfKilledTracersAreRemovedAtTheNextStart) {
+    PERFBPF_REQUIRE_ROOT();
+    auto dead = Child::start([] { return 0; });
+    ASSERT_TRUE(dead) << dead.error().message;
+    ASSERT_EQ(dead->wait(), 0);  // reaped: its pid is no process's now
+    const std::string tmp = "/tmp/perfbpf-maps.";
+    const std::string stale = tmp + std::to_string(dead->pid()) + ".tEsT01";
+    const std::string live = tmp + std::to_string(::getpid()) + ".tEsT02";
+    const std::string link = tmp + std::to_string(dead->pid()) + ".tEsT03";
+    const std::string others = tmp + std::to_string(dead->pid()) + ".tEsT04";
+    TempDir dir;
+    const std::string target = dir.path() + "/target";
+    std::ofstream(target) << "kept";
+    for (const std::string& f : {stale, live, others}) {
+        std::ofstream(f).put('\n');
+        ASSERT_EQ(::access(f.c_str(), F_OK), 0) << f;
+    }
+    ASSERT_EQ(::chown(others.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+    Trace t = trace("-- " + fixture("leak_free") + " 1");
+    EXPECT_EQ(t.status, 0) << t.stderr_text;
+    EXPECT_NE(::access(stale.c_str(), F_OK), 0) << stale << " is still there";
+    EXPECT_EQ(::access(live.c_str(), F_OK), 0) << "a live tracer's file was removed";
+    EXPECT_EQ(::access(others.c_str(), F_OK), 0) << "another user's file was removed";
+    struct stat st {};
+    EXPECT_EQ(::lstat(link.c_str(), &st), 0) << "a link was removed";
+    EXPECT_EQ(read_file(target).value_or(""), "kept");
+    for (const std::string& f : {stale, live, link, others}) ::unlink(f.c_str());
+}
+
 TEST(LeaksExact, AllocationsPastMaxLiveAreNotPhantomLeaks) {
     PERFBPF_REQUIRE_ROOT();
     Trace t = expect_all_freed("--max-live 1024", 5000, 1024);

@@ -18,6 +18,7 @@
 
 #include "../elf_relocs.h"
 #include "leaks/inject.h"
+#include "leaks/session_target.h"
 #include "leaks_relocs.h"
 #include "symbolize/proc_maps.h"
 #include "util/files.h"
@@ -315,6 +316,19 @@ TEST(InjectSafePoint, OnlyOutsideTheAllocatorAndLoader) {
     EXPECT_NE(unsafe_spot(r, code), "");
     r.rip = 0x7f0000501000;
     EXPECT_NE(unsafe_spot(r, code), "");
+}
+
+// The maps files a killed tracer leaves in /tmp are told apart by the pid in their name.
+TEST(MapsFile, NameCarriesTheTracersPid) {
+    EXPECT_EQ(maps_file_tracer("perfbpf-maps.4242.a1B2c3"), 4242);
+    EXPECT_EQ(maps_file_tracer("perfbpf-maps.a1B2c3"), -1);  // the older form, no pid
+    EXPECT_EQ(maps_file_tracer("perfbpf-maps.4242.a1B2c"), 0);
+    EXPECT_EQ(maps_file_tracer("perfbpf-maps.0.a1B2c3"), 0);
+    EXPECT_EQ(maps_file_tracer("perfbpf-maps.-5.a1B2c3"), 0);
+    EXPECT_EQ(maps_file_tracer("perfbpf-maps.42x.a1B2c3"), 0);
+    EXPECT_EQ(maps_file_tracer("perfbpf-maps."), 0);
+    EXPECT_EQ(maps_file_tracer("other.4242.a1B2c3"), 0);
+    EXPECT_EQ(maps_file_tracer("perfbpf-maps"), 0);
 }
 
 }  // namespace

@@ -1,8 +1,15 @@
 #include "leaks/session_target.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <utility>
 #include <vector>
@@ -12,9 +19,51 @@
 
 namespace perfbpf {
 
+namespace {
+
+constexpr std::string_view kMapsDir = "/tmp", kMapsPrefix = "perfbpf-maps.";
+
+// Maps files of ours whose tracer is gone (killed before it could remove them). Only regular
+// files of this user, never followed through a link: /tmp is anyone's, and its sticky bit
+// keeps others from swapping ours between the check and the unlink. Those of the older
+// form (no pid) are stale once an hour old: no session of that version is still running.
+void remove_stale_maps_files() {
+    DIR* dir = ::opendir(std::string(kMapsDir).c_str());
+    if (!dir) return;
+    const time_t now = ::time(nullptr);
+    while (dirent* de = ::readdir(dir)) {
+        const int tracer = maps_file_tracer(de->d_name);
+        if (tracer == 0 || tracer == ::getpid()) continue;
+        struct stat st {};
+        if (::fstatat(::dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_uid != ::geteuid())
+            continue;
+        const bool gone =
+            tracer > 0 ? ::kill(tracer, 0) != 0 && errno == ESRCH : now - st.st_mtime > 3600;
+        if (gone) ::unlinkat(::dirfd(dir), de->d_name, 0);
+    }
+    ::closedir(dir);
+}
+
+}  // namespace
+
+int maps_file_tracer(std::string_view name) {
+    if (!name.starts_with(kMapsPrefix)) return 0;
+    name.remove_prefix(kMapsPrefix.size());
+    const auto dot = name.find('.');
+    if (dot == std::string_view::npos) return name.size() == 6 ? -1 : 0;
+    int pid = 0;
+    auto [end, ec] = std::from_chars(name.data(), name.data() + dot, pid);
+    if (ec != std::errc() || end != name.data() + dot || pid <= 0 || name.size() - dot - 1 != 6)
+        return 0;
+    return pid;
+}
+
 TempFile::TempFile() {
-    char tmpl[] = "/tmp/perfbpf-maps.XXXXXX";
-    int fd = ::mkstemp(tmpl);
+    remove_stale_maps_files();
+    std::string tmpl = std::string(kMapsDir) + "/" + std::string(kMapsPrefix) +
+                       std::to_string(::getpid()) + ".XXXXXX";
+    int fd = ::mkstemp(tmpl.data());
     if (fd >= 0) {
         ::close(fd);
         path = tmpl;

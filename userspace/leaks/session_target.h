@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "leaks/session.h"
 #include "leaks/target.h"
@@ -13,7 +14,9 @@
 namespace perfbpf {
 
 // A file in /tmp that the launched command's library (or the injected one) writes its
-// mappings to at exit, removed with the session.
+// mappings to at exit, removed with the session. Named /tmp/perfbpf-maps.PID.XXXXXX (PID:
+// the tracer's), so that a session killed with -9 leaves one its successors can tell is
+// stale: making one first removes those of ours whose tracer is gone.
 struct TempFile {
     std::string path;
     TempFile();
@@ -21,6 +24,10 @@ struct TempFile {
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
 };
+
+// The tracer pid in the name of a maps file ("perfbpf-maps.PID.XXXXXX"); -1 for a name of
+// the older form without it ("perfbpf-maps.XXXXXX"); 0 for a name that is not a maps file.
+int maps_file_tracer(std::string_view name);
 
 struct TraceTarget {
     bool command = false;      // -- CMD: a command perfbpf starts
