@@ -4,9 +4,9 @@
 [[ $(id -u) == 0 ]] || { echo "$name: run as root" >&2; exit 1; }
 bin=$build/perfbpf crowd=$build/tests/fixtures/thread_crowd
 [[ -x $bin && -x $crowd ]] || { echo "$name: build first (cmake --build build)" >&2; exit 1; }
-if grep -q '^PERFBPF_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
-    echo "$name: $build is a sanitized build: measure a plain one (BUILD=build)" >&2; exit 1
-fi
+# shellcheck source=bench/plain_build.sh
+source "$here/plain_build.sh"
+require_plain_build "$name" "$build"
 work=$(mktemp -d "/tmp/perfbpf-${name%.sh}.XXXXXX")
 pids=()
 cleanup() {

@@ -32,12 +32,9 @@ build=${BUILD:-$root/build}
 for bin in perfbpf bench/floor_load bench/pipeline_bench bench/malloc_heavy; do
     [[ -x $build/$bin ]] || { echo "run.sh: $build/$bin missing: cmake --build $build" >&2; exit 1; }
 done
-# A sanitized build (the test command's build-asan) costs several times the plain one in
-# every program of ours: its numbers would say nothing about perfbpf.
-if grep -q '^PERFBPF_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
-    echo "run.sh: $build is a sanitized build (-DPERFBPF_SANITIZE=ON): measure a plain one (BUILD=build)" >&2
-    exit 1
-fi
+# shellcheck source=bench/plain_build.sh
+source "$here/plain_build.sh"
+require_plain_build run.sh "$build"
 for tool in perf fio iperf3 taskset losetup python3; do
     command -v "$tool" >/dev/null || { echo "run.sh: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
 done
