@@ -138,7 +138,7 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         // raise would wait for --min-gap (60 s), beyond --duration.
         run = auto_then_status(scope, state, log);
         const std::string lat_after = cg.weight(t.lat), hog_after = cg.weight(t.hog);
-        const SchedRates raised_rates = sched_rates(lat->pid(), [] { sleep(2); });
+        const SchedRates raised_rates = sched_rates(lat->pid(), [] { sleep(4); });
         ASSERT_EQ(run.status, 0) << run.out;
         ASSERT_FALSE(run.doc.is_discarded()) << run.out;
         out = run.out;
@@ -146,11 +146,12 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         ASSERT_EQ(s["changes"].size(), 1u) << out;  // nothing but the sleeper's weight
         const json& c = s["changes"][0];
         std::printf(
-            "[measured] %s: %s of %s %s -> %s (%s); sleeper's run-queue wait (schedstat) %.1f "
-            "ms/s before, %.1f ms/s raised; %s\n",
+            "[measured] %s: %s of %s %s -> %s (%s); sleeper (schedstat) waits %.1f ms/s at %.1f "
+            "ms/s on-CPU before, %.1f at %.1f raised; %s\n",
             cg.name.c_str(), cg.key.c_str(), t.lat_path.c_str(), c.value("original", "?").c_str(),
             lat_after.c_str(), c.value("outcome", "?").c_str(), before.wait_ms_per_s,
-            raised_rates.wait_ms_per_s, c.value("detail", "").c_str());
+            before.oncpu_ms_per_s, raised_rates.wait_ms_per_s, raised_rates.oncpu_ms_per_s,
+            c.value("detail", "").c_str());
         EXPECT_EQ(c["knob"], t.lat.dir() + "/" + cg.key);
         EXPECT_EQ(c["scope"], "cgroup:" + t.lat_path);
         EXPECT_EQ(c["original"], cg.original);
@@ -158,11 +159,15 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         EXPECT_EQ(c["outcome"], "kept") << c.dump();
         EXPECT_EQ(lat_after, cg.raised);
         EXPECT_EQ(hog_after, hog_weight);
-        // The scheduler's own count agrees: measured 400-549 ms/s before, 89-129 ms/s raised
-        // (cgroup_hog_ratio), alone and beside two CPU hogs.
+        // The scheduler's own count agrees. Before the raise the sleeper waits by arithmetic
+        // (its share is under its need: cgroup_hog_ratio) and steadily: 332-549 ms/s. Raised,
+        // only the scheduler's latency rules make it wait, and they vary by the hour: 50-129
+        // ms/s in some runs, 168-221 in others (2026-12-06; at worst 0.67 of the same run's
+        // before, in a fresh root). A raise that bought nothing measured 0.97 (112 -> 109
+        // ms/s, the old workload). So a fall by 15 % at least, over 4 s.
         EXPECT_GT(before.wait_ms_per_s, 10.0);
         EXPECT_GE(raised_rates.wait_ms_per_s, 0.0);
-        EXPECT_LT(raised_rates.wait_ms_per_s, before.wait_ms_per_s / 2);
+        EXPECT_LT(raised_rates.wait_ms_per_s, before.wait_ms_per_s * 0.85);
 
         // The hog gone, the pressure is gone: --plan proposes the way back to the default
         // (a change --auto would verify on the siblings' waits; nothing waits here, so it
@@ -178,15 +183,20 @@ TEST(TuneCpuShare, StarvedSleeperGetsMoreWeightAndKeepsIt) {
         ASSERT_FALSE(back.is_discarded()) << out;
         // The way back needs a calm sleeper (the tuner's rule: waits ≤ 1 ms/s or ≤ 3 % of its
         // run time). With other work on CPU 0 (a qemu guest beside the suite: 17 ms/s at
-        // 240 ms/s on-CPU) the sleeper still waits and holding the raise is right.
+        // 240 ms/s on-CPU) the sleeper still waits and holding the raise is right. Near the
+        // limit schedstat's window and the tuner's can fall on either side of it (beside two
+        // CPU hogs: calm by schedstat, not by the tuner's window), so only a sleeper at half
+        // the limit or less must get the way back.
         const tune::CpuShareConfig rule;
-        const bool calm = alone.wait_ms_per_s <= rule.lower_wait_ms_per_s ||
-                          alone.wait_ms_per_s <= rule.lower_wait_per_run * alone.oncpu_ms_per_s;
-        if (!calm && back["changes"].empty()) {
+        const double limit =
+            std::max(rule.lower_wait_ms_per_s, rule.lower_wait_per_run * alone.oncpu_ms_per_s);
+        const bool clearly_calm = alone.wait_ms_per_s <= limit / 2;
+        if (!clearly_calm && back["changes"].empty()) {
             std::printf(
                 "[measured] %s without the hog: the sleeper still waits %.1f ms/s at "
-                "%.1f ms/s on-CPU (other work on CPU 0): no way back proposed, rightly\n",
-                cg.name.c_str(), alone.wait_ms_per_s, alone.oncpu_ms_per_s);
+                "%.1f ms/s on-CPU (the tuner's limit %.1f; other work on CPU 0): no way back "
+                "proposed, rightly\n",
+                cg.name.c_str(), alone.wait_ms_per_s, alone.oncpu_ms_per_s, limit);
         } else {
             ASSERT_EQ(back["changes"].size(), 1u)
                 << out << "\nsleeper alone (schedstat): waits " << alone.wait_ms_per_s
