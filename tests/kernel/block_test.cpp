@@ -89,10 +89,11 @@ Totals run_and_collect(Collector& collector, const std::vector<std::string>& arg
         (unsigned long)t.dev_lat_samples, t.lat_source.c_str(), t.dev_lat_p99_us,
         (unsigned long)t.dev_inflight_max);
     std::printf(
-        "process: %lu requests, %lu latency samples, p99 %.0f us; device p99 over the "
-        "run %.0f us\n",
-        (unsigned long)t.proc_ios, (unsigned long)t.proc_lat.count(),
-        t.proc_lat.percentile_us(0.99), t.dev_lat.percentile_us(0.99));
+        "process: %lu requests, %lu latency samples, p50 %.0f us, p99 %.0f us; device over "
+        "the run p50 %.0f us, p99 %.0f us\n",
+        (unsigned long)t.proc_ios, (unsigned long)t.proc_lat.count(), t.proc_lat.percentile_us(0.5),
+        t.proc_lat.percentile_us(0.99), t.dev_lat.percentile_us(0.5),
+        t.dev_lat.percentile_us(0.99));
     return t;
 }
 
@@ -155,12 +156,17 @@ TEST(BlockProbe, DirectReadsAttributedToTheReader) {
     EXPECT_GE(t.dev_lat_samples, t.dev_read_ios);
     EXPECT_GT(t.dev_lat_p99_us, 0.0);
     // Nearly all of the device's requests are the reader's: each completion's latency is
-    // attributed to it, and its p99 is close to the device's.
+    // attributed to it, and its typical latency is the device's (medians within 4x). The
+    // p99s are compared from above only: with ~70 requests the device's p99 is its slowest
+    // one, which may be the filesystem's own (a metadata read, a journal write): 28.7 ms
+    // against the reader's 1.0 ms once in a fresh root (2026-12-06).
     EXPECT_GE(t.proc_lat.count(), t.proc_ios * 9 / 10);
+    const double proc_p50 = t.proc_lat.percentile_us(0.5), dev_p50 = t.dev_lat.percentile_us(0.5);
     const double proc_p99 = t.proc_lat.percentile_us(0.99);
     const double dev_p99 = t.dev_lat.percentile_us(0.99);
     EXPECT_GT(proc_p99, 0.0);
-    EXPECT_GE(proc_p99, dev_p99 / 4);
+    EXPECT_GE(proc_p50, dev_p50 / 4);
+    EXPECT_LE(proc_p50, dev_p50 * 4);
     EXPECT_LE(proc_p99, dev_p99 * 4);
 }
 
