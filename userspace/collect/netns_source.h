@@ -48,7 +48,7 @@ class NetnsSource : public Source {
     bool rcvbuf_grow_attached_;
     uint64_t host_inode_ = 0;  // pid 1's namespace (0 where it cannot be read)
     std::map<uint64_t, std::map<std::string, uint64_t>> prev_;  // inode -> netstat
-    std::map<uint64_t, TcpDiag> sock_diag_;                     // inode -> its sock_diag socket
+    std::map<uint64_t, TcpDiag> sock_diag_;  // inode -> its sock_diag socket and socket counts
     TcpChronoDeltas chrono_;
     uint64_t last_sweep_ns_ = 0;
 };

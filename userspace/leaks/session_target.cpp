@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
+#include <climits>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "leaks/inject.h"
+#include "util/files.h"
 #include "util/privileges.h"
 
 namespace perfbpf {
@@ -52,11 +53,9 @@ int maps_file_tracer(std::string_view name) {
     name.remove_prefix(kMapsPrefix.size());
     const auto dot = name.find('.');
     if (dot == std::string_view::npos) return name.size() == 6 ? -1 : 0;
-    int pid = 0;
-    auto [end, ec] = std::from_chars(name.data(), name.data() + dot, pid);
-    if (ec != std::errc() || end != name.data() + dot || pid <= 0 || name.size() - dot - 1 != 6)
-        return 0;
-    return pid;
+    auto pid = parse_u64(name.substr(0, dot));
+    if (!pid || *pid == 0 || *pid > uint64_t(INT_MAX) || name.size() - dot - 1 != 6) return 0;
+    return int(*pid);
 }
 
 TempFile::TempFile() {

@@ -229,14 +229,12 @@ std::map<std::string, uint64_t> parse_netstat(std::string_view text) {
 std::optional<uint64_t> parse_sockstat_inuse(std::string_view text, std::string_view protocol) {
     for (auto line : lines(text)) {
         auto f = split_fields(line);
-        if (f.size() < 3 || f[0].substr(0, f[0].size() - 1) != protocol || !f[0].ends_with(':'))
+        if (f.empty() || !f[0].ends_with(':') || f[0].substr(0, f[0].size() - 1) != protocol)
             continue;
         for (size_t i = 1; i + 1 < f.size(); i += 2) {
             if (f[i] != "inuse") continue;
-            uint64_t v = 0;
-            auto [end, ec] = std::from_chars(f[i + 1].data(), f[i + 1].data() + f[i + 1].size(), v);
-            if (ec != std::errc() || end != f[i + 1].data() + f[i + 1].size()) return std::nullopt;
-            return v;
+            auto v = parse_u64(f[i + 1]);
+            return v ? std::optional<uint64_t>(*v) : std::nullopt;
         }
         return std::nullopt;
     }
