@@ -117,7 +117,7 @@ struct Pipeline {
     MemDeltas mem{4096};
 
     void add_sched(const Workload& w, SnapshotBuilder& b) {
-        for (const auto& s : w.threads) sched.add_thread(s, b);
+        for (uint32_t i = 0; i < w.threads.size(); ++i) sched.add_thread(i, w.threads[i], b);
         sched.end_read();
         for (int cpu = 0; cpu < kCpus; ++cpu) sched.add_cpu(cpu, w.cpus[cpu], kIntervalNs, b);
     }

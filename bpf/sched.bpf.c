@@ -9,8 +9,10 @@
  * nvcsw/nivcsw) are direct loads through bpf_get_current_task_btf(). The wait that
  * preceded the slice now ending is the growth of run_delay since the thread's previous
  * switch-out (exactly one arrival lies between two switch-outs), which gives the
- * histogram without any wakeup hook. Totals live in task local storage of the current
- * task and are copied to a pid-keyed hash for user space at most once per flush period.
+ * histogram without any wakeup hook. The counters at the last switch-out live in the
+ * thread's slot of an mmapable array (one line; sched.h says why not task storage), which
+ * user space reads in place; what changes slowly (off-CPU time, switch counts, comm,
+ * cgroup) is refreshed there at most once per flush period.
  *
  * Without CONFIG_SCHED_INFO the same program measures for itself: wakeup and preemption
  * times in an ARRAY indexed by pid (sized from pid_max), the wait of the switched-in
@@ -31,42 +33,41 @@ const volatile __u64 flush_period_ns = 20 * 1000 * 1000ULL;
 const volatile __u32 wakeup_slots = 1;	   /* entries of wakeup_ts: pid_max, or 1 if unused */
 const volatile __u64 attach_ns = 0;	   /* CLOCK_MONOTONIC just before load */
 const volatile bool measure_waits = false; /* use the fallback even with CONFIG_SCHED_INFO */
+const volatile __u32 thread_slot_bits = PERFBPF_THREAD_SLOT_BITS_MIN; /* log2 of the slots */
 
-struct task_acc {
-	struct sched_task_stats s;
-	/* kernel counters when perfbpf first saw the thread (0 if born after attach) */
-	__u64 base_oncpu_ns;
-	__u64 base_run_delay_ns;
-	__u64 base_pcount;
-	__u64 base_nvcsw;
-	__u64 base_nivcsw;
-	__u64 origin_ns; /* CLOCK_MONOTONIC the totals count from */
-	/* kernel counters at this thread's previous switch-out */
-	__u64 seen_oncpu_ns;
-	__u64 seen_run_delay_ns;
-	__u64 seen_pcount;
-	/* flush rate limit, in sched_info.last_arrival's clock (or ktime in the fallback) */
-	__u64 last_flush_clock;
-	__u64 sleep_start_ns; /* fallback: voluntary switch-out time, 0 when runnable */
-	__u32 seen;	      /* base_* and seen_* are set */
-	__u32 pad;
-};
-
+/* Per thread, see include/perfbpf/sched.h; both maps are resized from thread_slot_bits. */
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_acc);
-} task_acc SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << PERFBPF_THREAD_SLOT_BITS_MIN);
+	__type(key, __u32);
+	__type(value, struct sched_thread_slot);
+} thread_slots SEC(".maps");
 
-/* Flushed copies for user space; exited threads stay until user space has read them. */
+_Static_assert(sizeof(struct sched_thread_slot) % 64 == 0, "slots start on a cache line");
+_Static_assert(__builtin_offsetof(struct sched_thread_slot, tag) == 0, "tgid_slot's tag");
+_Static_assert(__builtin_offsetof(struct sched_thread_slot, pid) == 64, "line 1: flush");
+_Static_assert(__builtin_offsetof(struct sched_thread_slot, start_ns) == 128, "line 2: once");
+
+/* Who claimed a slot (slot -> thread id, see claim_slot): touched at a thread's first
+ * switch-out only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 1 << PERFBPF_THREAD_SLOT_BITS_MIN);
 	__type(key, __u32);
-	__type(value, struct sched_task_stats);
-} task_stats SEC(".maps");
+	__type(value, __u64);
+} thread_claims SEC(".maps");
+
+/* Bit i of word i / 64: slot i is claimed. Set here with an atomic add of a bit that is
+ * clear (only the claimer of a slot sets its bit, and user space clears it before it
+ * lets the claim go); user space scans these words instead of every slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, (1 << PERFBPF_THREAD_SLOT_BITS_MIN) / 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} thread_used SEC(".maps");
 
 /* Fallback only: time a thread became runnable, indexed by pid; 0 = not queued. */
 struct {
@@ -95,65 +96,104 @@ static __always_inline bool kernel_counts_waits(struct task_struct *t)
 	return bpf_core_field_exists(t->sched_info) && !measure_waits;
 }
 
-static __always_inline void flush(struct task_struct *t, struct task_acc *acc, __u64 clock,
-				  __u32 flags)
+/* The slot of thread pid; with create, its first switch-out claims one. */
+static __always_inline struct sched_thread_slot *thread_slot(__u32 pid, bool create)
+{
+	struct sched_thread_slot *t;
+	__u64 *word;
+	__u32 idx, w;
+
+	t = tgid_slot(&thread_slots, &thread_claims, thread_slot_bits, PERFBPF_THREAD_PROBES, pid,
+		      create, PERFBPF_DROP_TASK_MAP_FULL, &idx);
+	if (t && create && !t->seen) {
+		/* Claimed now (or by this thread's previous switch-out that found no room in
+		 * the used bitmap, which cannot happen: the bitmap covers every slot). */
+		w = idx / 64;
+		word = bpf_map_lookup_elem(&thread_used, &w);
+		if (word && !(*word & (1ULL << (idx % 64))))
+			__sync_fetch_and_add(word, 1ULL << (idx % 64));
+	}
+	return t;
+}
+
+/* What changes slowly, taken at most once per flush period and at the final switch-out. */
+static __always_inline void flush(struct task_struct *t, struct sched_thread_slot *s, __u64 clock,
+				  bool dead)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u64 alive;
+	__s64 off;
 
-	acc->last_flush_clock = clock;
-	acc->s.flush_ns = now;
-	acc->s.flags = flags;
-	if (!acc->s.pid) {
-		acc->s.pid = t->pid;
-		acc->s.tgid = t->tgid;
-		acc->s.start_ns = t->start_time;
-	}
+	s->last_flush_clock = clock;
+	s->flush_ns = now;
 	if (kernel_counts_waits(t)) {
 		/* Whatever part of the counted time it was neither running nor runnable. */
-		alive = now > acc->origin_ns ? now - acc->origin_ns : 0;
-		acc->s.offcpu_ns = alive > acc->s.oncpu_ns + acc->s.runq_wait_ns
-					   ? alive - acc->s.oncpu_ns - acc->s.runq_wait_ns
-					   : 0;
+		off = (__s64)(now - s->offcpu_origin - s->oncpu_ns - s->run_delay_ns);
+		s->offcpu_ns = off > 0 ? off : 0;
+		s->nvcsw = t->nvcsw;
+		s->nivcsw = t->nivcsw;
 	}
-	acc->s.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(acc->s.comm, sizeof(acc->s.comm));
-	if (bpf_map_update_elem(&task_stats, &acc->s.pid, &acc->s, BPF_ANY))
-		count_drop(PERFBPF_DROP_TASK_MAP_FULL);
+	s->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	if (dead) {
+		s->flags = PERFBPF_TASK_EXITED;
+		/* after everything else: user space frees a dead slot once it has read it */
+		asm volatile("" ::: "memory");
+		s->tag |= PERFBPF_THREAD_DEAD;
+	}
 }
 
 /* First sight of a thread, at the end of one of its slices: count from its birth if it
  * was born after attach, else from the start of this slice (only the wait before the
- * slice is lost). */
-static __always_inline void set_base(struct task_struct *cur, struct task_acc *acc, __u64 oncpu,
-				     __u64 delay, __u64 pcount, bool voluntary)
+ * slice is lost). Sets the kernel counters' base, and seen last: user space skips a slot
+ * until then. */
+static __always_inline void set_base(struct task_struct *cur, struct sched_thread_slot *s,
+				     __u64 oncpu, __u64 delay, __u64 pcount, bool voluntary)
 {
-	__u64 slice;
+	__u64 slice = 0;
 
+	s->pid = cur->pid;
+	s->tgid = cur->tgid;
+	s->start_ns = cur->start_time;
 	if (cur->start_time >= attach_ns) {
-		acc->origin_ns = cur->start_time;
-		return;
+		/* born after attach: every counter counts from 0 */
+		s->base_oncpu_ns = 0;
+		s->base_run_delay_ns = 0;
+		s->base_pcount = 0;
+		s->base_nvcsw = 0;
+		s->base_nivcsw = 0;
+		s->origin_ns = cur->start_time;
+	} else {
+		/* The fair class records the total at which this slice began; other classes
+		 * (rt, the stop class of migration threads) leave it stale, so their first
+		 * slice is not counted rather than counted with their whole past. */
+		if (cur->policy == SCHED_NORMAL || cur->policy == SCHED_BATCH ||
+		    cur->policy == SCHED_IDLE)
+			slice = oncpu - cur->se.prev_sum_exec_runtime;
+		if (slice > oncpu)
+			slice = 0;
+		s->base_oncpu_ns = oncpu - slice;
+		s->base_run_delay_ns = delay;
+		s->base_pcount = pcount;
+		s->base_nvcsw = cur->nvcsw - voluntary;
+		s->base_nivcsw = cur->nivcsw - !voluntary;
+		s->origin_ns = bpf_ktime_get_ns() - slice;
 	}
-	/* The fair class records the total at which this slice began; other classes
-	 * (rt, the stop class of migration threads) leave it stale, so their first slice is
-	 * not counted rather than counted with their whole past. */
-	slice = 0;
-	if (cur->policy == SCHED_NORMAL || cur->policy == SCHED_BATCH || cur->policy == SCHED_IDLE)
-		slice = oncpu - cur->se.prev_sum_exec_runtime;
-	if (slice > oncpu)
-		slice = 0;
-	acc->base_oncpu_ns = oncpu - slice;
-	acc->base_run_delay_ns = delay;
-	acc->base_pcount = pcount;
-	acc->base_nvcsw = cur->nvcsw - voluntary;
-	acc->base_nivcsw = cur->nivcsw - !voluntary;
-	acc->origin_ns = bpf_ktime_get_ns() - slice;
-	acc->seen_run_delay_ns = delay;
-	acc->seen_pcount = pcount;
+	/* user space zeroes a slot it frees; a thread's slot the sweep freed while the thread
+	 * was still writing it may hold stray counts */
+	__builtin_memset(s->runq_hist, 0, sizeof(s->runq_hist));
+	s->offcpu_ns = 0;
+	s->flags = 0;
+	s->offcpu_origin = s->origin_ns - s->base_oncpu_ns - s->base_run_delay_ns;
+	s->oncpu_ns = s->base_oncpu_ns;
+	s->run_delay_ns = s->base_run_delay_ns;
+	s->pcount = s->base_pcount;
+	asm volatile("" ::: "memory");
+	s->seen = 1;
 }
 
 /* The slice of the current thread ends: take the kernel's counters. */
-static __always_inline void account_kernel_counters(struct task_struct *cur, struct task_acc *acc,
+static __always_inline void account_kernel_counters(struct task_struct *cur,
+						    struct sched_thread_slot *s,
 						    struct sched_cpu_stats *cpu, bool voluntary)
 {
 	__u64 oncpu = cur->se.sum_exec_runtime;
@@ -161,33 +201,25 @@ static __always_inline void account_kernel_counters(struct task_struct *cur, str
 	__u64 pcount = cur->sched_info.pcount;
 	__u64 wait;
 
-	if (!acc->seen) {
-		set_base(cur, acc, oncpu, delay, pcount, voluntary);
-		acc->seen_oncpu_ns = acc->base_oncpu_ns;
-		acc->seen = 1;
-	}
-	cpu->busy_ns += oncpu - acc->seen_oncpu_ns;
-	if (pcount != acc->seen_pcount) {
-		wait = delay - acc->seen_run_delay_ns;
+	if (!s->seen)
+		set_base(cur, s, oncpu, delay, pcount, voluntary);
+	cpu->busy_ns += oncpu - s->oncpu_ns;
+	if (pcount != s->pcount) {
+		wait = delay - s->run_delay_ns;
 		cpu->runq_wait_ns += wait;
-		cpu->runq_waits += pcount - acc->seen_pcount;
+		cpu->runq_waits += pcount - s->pcount;
 		/* One arrival between two switch-outs is one wait; more means switch-outs
 		 * were missed and the sum cannot be split. */
-		if (pcount - acc->seen_pcount == 1) {
+		if (pcount - s->pcount == 1) {
 			__u32 slot = hist_slot_us(wait);
 
-			acc->s.runq_hist[slot]++;
+			s->runq_hist[slot]++;
 			cpu->runq_hist[slot]++;
 		}
 	}
-	acc->seen_oncpu_ns = oncpu;
-	acc->seen_run_delay_ns = delay;
-	acc->seen_pcount = pcount;
-	acc->s.oncpu_ns = oncpu - acc->base_oncpu_ns;
-	acc->s.runq_wait_ns = delay - acc->base_run_delay_ns;
-	acc->s.runq_waits = pcount - acc->base_pcount;
-	acc->s.nvcsw = cur->nvcsw - acc->base_nvcsw;
-	acc->s.nivcsw = cur->nivcsw - acc->base_nivcsw;
+	s->oncpu_ns = oncpu;
+	s->run_delay_ns = delay;
+	s->pcount = pcount;
 }
 
 static __always_inline void mark_runnable(__u32 pid, __u64 now)
@@ -205,8 +237,10 @@ static __always_inline void mark_runnable(__u32 pid, __u64 now)
 		*ts = now;
 }
 
-/* Fallback: measure the slice, the wait before it and off-CPU time with our own clock. */
-static __always_inline void account_measured(struct task_struct *next, struct task_acc *acc,
+/* Fallback: measure the slice, the wait before it and off-CPU time with our own clock;
+ * the slot's counters are then these measured totals (base_* stay 0). */
+static __always_inline void account_measured(struct task_struct *cur, struct task_struct *next,
+					     struct sched_thread_slot *s,
 					     struct sched_cpu_stats *cpu, __u32 prev_pid,
 					     bool involuntary, __u64 now)
 {
@@ -215,23 +249,41 @@ static __always_inline void account_measured(struct task_struct *next, struct ta
 	__u32 next_pid;
 	__u64 *ts;
 
-	if (prev_pid && acc) {
-		if (!acc->origin_ns)
-			acc->origin_ns = now;
-		cpu->busy_ns += ran;
-		acc->s.oncpu_ns += ran;
-		if (cpu->pending_pid == prev_pid && cpu->pending_wait_ns) {
-			acc->s.runq_wait_ns += cpu->pending_wait_ns;
-			acc->s.runq_waits++;
-			acc->s.runq_hist[hist_slot_us(cpu->pending_wait_ns)]++;
+	if (prev_pid && s) {
+		if (!s->seen) {
+			s->pid = prev_pid;
+			s->tgid = cur->tgid;
+			s->start_ns = cur->start_time;
+			s->origin_ns = now;
+			s->oncpu_ns = 0;
+			s->run_delay_ns = 0;
+			s->pcount = 0;
+			s->offcpu_ns = 0;
+			s->nvcsw = 0;
+			s->nivcsw = 0;
+			s->base_oncpu_ns = 0;
+			s->base_run_delay_ns = 0;
+			s->base_pcount = 0;
+			s->base_nvcsw = 0;
+			s->base_nivcsw = 0;
+			__builtin_memset(s->runq_hist, 0, sizeof(s->runq_hist));
+			asm volatile("" ::: "memory");
+			s->seen = 1;
 		}
-		if (acc->sleep_start_ns && slice_start > acc->sleep_start_ns)
-			acc->s.offcpu_ns += slice_start - acc->sleep_start_ns;
-		acc->sleep_start_ns = involuntary ? 0 : now;
+		cpu->busy_ns += ran;
+		s->oncpu_ns += ran;
+		if (cpu->pending_pid == prev_pid && cpu->pending_wait_ns) {
+			s->run_delay_ns += cpu->pending_wait_ns;
+			s->pcount++;
+			s->runq_hist[hist_slot_us(cpu->pending_wait_ns)]++;
+		}
+		if (s->sleep_start_ns && slice_start > s->sleep_start_ns)
+			s->offcpu_ns += slice_start - s->sleep_start_ns;
+		s->sleep_start_ns = involuntary ? 0 : now;
 		if (involuntary)
-			acc->s.nivcsw++;
+			s->nivcsw++;
 		else
-			acc->s.nvcsw++;
+			s->nvcsw++;
 	}
 	if (prev_pid && involuntary)
 		mark_runnable(prev_pid, now);
@@ -265,36 +317,32 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	 * already taken (no probe read, no second helper call) */
 	__u32 prev_pid = cur->pid;
 	bool voluntary = !preempt && prev_state != TASK_RUNNING;
-	struct task_acc *acc = NULL;
+	struct sched_thread_slot *s = NULL;
 	__u64 clock;
 
 	if (!cpu)
 		return 0;
 	cpu->switches++;
-	if (prev_pid) {
-		acc = bpf_task_storage_get(&task_acc, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (!acc)
-			count_drop(PERFBPF_DROP_TASK_STORAGE);
-	}
+	if (prev_pid)
+		s = thread_slot(prev_pid, true);
 	if (kernel_counts_waits(cur)) {
-		if (!acc)
+		if (!s)
 			return 0;
-		account_kernel_counters(cur, acc, cpu, voluntary);
+		account_kernel_counters(cur, s, cpu, voluntary);
 		clock = cur->sched_info.last_arrival;
 	} else {
 		clock = bpf_ktime_get_ns();
-		account_measured(next, acc, cpu, prev_pid, !voluntary, clock);
-		if (!acc)
+		account_measured(cur, next, s, cpu, prev_pid, !voluntary, clock);
+		if (!s)
 			return 0;
 	}
 	if (prev_state & TASK_DEAD)
-		flush(cur, acc, clock, PERFBPF_TASK_EXITED);
-	else if (clock - acc->last_flush_clock >= flush_period_ns)
-		flush(cur, acc, clock, 0);
+		flush(cur, s, clock, true);
+	else if (clock - s->last_flush_clock >= flush_period_ns)
+		flush(cur, s, clock, false);
 	return 0;
 }
 
-/* Attached only without CONFIG_SCHED_INFO. */
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(on_sched_wakeup, struct task_struct *p)
 {
@@ -363,8 +411,8 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct sched_cpu_stats *cpu = this_cpu();
-	struct task_acc *acc;
-	__u64 now;
+	struct sched_thread_slot *s;
+	__u64 now, oncpu;
 
 	if (!cpu)
 		return 0;
@@ -379,27 +427,28 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	}
 	if (!cur->pid)
 		return 0;
-	acc = bpf_task_storage_get(&task_acc, cur, 0, 0);
-	if (!acc)
+	s = thread_slot(cur->pid, false);
+	if (!s || !s->seen)
 		return 0;
 	if (kernel_counts_waits(cur)) {
-		/* sum_exec_runtime is brought up to date at every tick, so no slice to add;
-		 * the seen_* values stay those of the last switch-out. */
-		if (!acc->seen)
-			return 0;
-		acc->s.oncpu_ns = cur->se.sum_exec_runtime - acc->base_oncpu_ns;
-		flush(cur, acc, acc->last_flush_clock, 0);
+		/* sum_exec_runtime is brought up to date at every tick. The thread has run on
+		 * this CPU since its last switch-out, so the time is this CPU's busy time, and
+		 * the next switch-out counts from here. */
+		oncpu = cur->se.sum_exec_runtime;
+		cpu->busy_ns += oncpu - s->oncpu_ns;
+		s->oncpu_ns = oncpu;
+		flush(cur, s, s->last_flush_clock, false);
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
-	if (now - acc->last_flush_clock < flush_period_ns)
+	if (now - s->last_flush_clock < flush_period_ns)
 		return 0;
 	if (cpu->accounted_ns && now > cpu->accounted_ns) {
 		/* Credit the running slice so far. */
-		acc->s.oncpu_ns += now - cpu->accounted_ns;
+		s->oncpu_ns += now - cpu->accounted_ns;
 		cpu->busy_ns += now - cpu->accounted_ns;
 		cpu->accounted_ns = now;
 	}
-	flush(cur, acc, now, 0);
+	flush(cur, s, now, false);
 	return 0;
 }

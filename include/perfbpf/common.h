@@ -16,8 +16,7 @@
  * "drops", shared by all probe families), so user space can show what it did not see. */
 enum perfbpf_drop_kind {
     PERFBPF_DROP_RING_FULL = 0,     /* events ring buffer had no room */
-    PERFBPF_DROP_TASK_MAP_FULL,     /* sched: per-thread stats hash full */
-    PERFBPF_DROP_TASK_STORAGE,      /* sched: task local storage unavailable */
+    PERFBPF_DROP_TASK_MAP_FULL,     /* sched: no free per-thread slot */
     PERFBPF_DROP_WAKEUP_PID_RANGE,  /* sched: pid beyond the wakeup array (pid_max grew) */
     PERFBPF_DROP_BLOCK_MAP_FULL,    /* block: device or process map full */
     PERFBPF_DROP_BLOCK_INFLIGHT,    /* block: issue timestamp map full */

@@ -20,6 +20,7 @@
 #include "collect/parse/netns_deltas.h"
 #include "collect/parse/procfs.h"
 #include "collect/parse/sched_deltas.h"
+#include "collect/parse/sched_slots.h"
 #include "config/config.h"
 #include "model/finalize.h"
 #include "model/series_extract.h"
@@ -145,9 +146,13 @@ void events(std::string_view data) {
                         apply_event(*e, 4096, ctx, events);
                     break;
                 }
-                case 1:
-                    sched.add_thread(in.get<sched_task_stats>(), builder);
+                case 1: {  // a thread's slot, copied out of the mapping at any moment
+                    const uint32_t key = in.byte();
+                    sched_task_stats t{};
+                    if (decode_thread_slot(in.get<sched_thread_slot>(), t))
+                        sched.add_thread(key, t, builder);
                     break;
+                }
                 case 2: {
                     const int cpu = in.byte();
                     sched.add_cpu(cpu, in.get<sched_cpu_stats>(), ctx.interval_ns, builder);

@@ -20,19 +20,24 @@ sched_task_stats thread(uint32_t tid, uint32_t tgid, uint64_t oncpu, uint64_t wa
     return s;
 }
 
+// Keyed by thread id, as a slot holds one thread at a time.
+void add(SchedDeltas& d, const sched_task_stats& s, SnapshotBuilder& b) {
+    d.add_thread(s.pid, s, b);
+}
+
 TEST(SchedDeltas, ThreadsSumIntoTheirProcess) {
     CollectContext ctx;
     ctx.interval_ns = 1'000'000'000;
     SchedDeltas d;
     {
         SnapshotBuilder b(ctx);
-        d.add_thread(thread(10, 10, 100, 1), b);
-        d.add_thread(thread(11, 10, 200, 2), b);
+        add(d, thread(10, 10, 100, 1), b);
+        add(d, thread(11, 10, 200, 2), b);
         d.end_read();
     }
     SnapshotBuilder b(ctx);
-    d.add_thread(thread(10, 10, 150, 3), b);
-    d.add_thread(thread(11, 10, 260, 2), b);
+    add(d, thread(10, 10, 150, 3), b);
+    add(d, thread(11, 10, 260, 2), b);
     d.end_read();
     ProcessSample& p = b.process(10);
     EXPECT_EQ(p.oncpu_ns, 50u + 60u);
@@ -47,13 +52,56 @@ TEST(SchedDeltas, ReusedTidCountsFromZero) {
     SchedDeltas d;
     {
         SnapshotBuilder b(ctx);
-        d.add_thread(thread(20, 20, 5000, 5), b);
+        add(d, thread(20, 20, 5000, 5), b);
         d.end_read();
     }
     SnapshotBuilder b(ctx);
-    d.add_thread(thread(20, 21, 300, 1), b);  // a new process got tid 20
+    add(d, thread(20, 21, 300, 1), b);  // a new process got tid 20
     d.end_read();
     EXPECT_EQ(b.process(21).oncpu_ns, 300u);
+}
+
+// A thread id reused within the same process, whose new thread already ran longer than
+// the old one had when last read: its start time tells them apart.
+TEST(SchedDeltas, ReusedTidInTheSameProcessCountsFromZero) {
+    CollectContext ctx;
+    SchedDeltas d;
+    {
+        SnapshotBuilder b(ctx);
+        sched_task_stats old = thread(22, 20, 100, 1);
+        old.start_ns = 1000;
+        add(d, old, b);
+        d.end_read();
+    }
+    SnapshotBuilder b(ctx);
+    sched_task_stats young = thread(22, 20, 400, 2);
+    young.start_ns = 2000;
+    add(d, young, b);
+    d.end_read();
+    EXPECT_EQ(b.process(20).oncpu_ns, 400u);
+    EXPECT_EQ(b.process(20).runq_waits, 2u);
+}
+
+// The slot of an exited thread and the slot of a new thread given its id are read
+// together: two keys, each counted on its own.
+TEST(SchedDeltas, ExitedThreadAndItsSuccessorInOneRead) {
+    CollectContext ctx;
+    SchedDeltas d;
+    sched_task_stats old = thread(25, 25, 100, 1);
+    old.start_ns = 1000;
+    {
+        SnapshotBuilder b(ctx);
+        d.add_thread(7, old, b);
+        d.end_read();
+    }
+    SnapshotBuilder b(ctx);
+    old.oncpu_ns = 150;  // its final switch-out
+    sched_task_stats young = thread(25, 25, 30, 0);
+    young.start_ns = 2000;
+    d.add_thread(7, old, b);
+    d.add_thread(8, young, b);
+    d.end_read();
+    EXPECT_EQ(b.process(25).oncpu_ns, 50u + 30u);
 }
 
 TEST(SchedDeltas, ForgottenThreadIsNewAgain) {
@@ -61,7 +109,7 @@ TEST(SchedDeltas, ForgottenThreadIsNewAgain) {
     SchedDeltas d;
     {
         SnapshotBuilder b(ctx);
-        d.add_thread(thread(30, 30, 100, 1), b);
+        add(d, thread(30, 30, 100, 1), b);
         d.end_read();
     }
     {
@@ -69,7 +117,7 @@ TEST(SchedDeltas, ForgottenThreadIsNewAgain) {
         d.end_read();
     }
     SnapshotBuilder b(ctx);
-    d.add_thread(thread(30, 30, 120, 1), b);
+    add(d, thread(30, 30, 120, 1), b);
     EXPECT_EQ(b.process(30).oncpu_ns, 120u);
 }
 
@@ -80,15 +128,15 @@ TEST(SchedDeltas, UnchangedRecordAddsNothingAndStaysKnown) {
     SchedDeltas d;
     for (int read = 0; read < 3; ++read) {
         SnapshotBuilder b(ctx);
-        d.add_thread(thread(40, 40, 100, 1), b);
-        d.add_thread(thread(41, 40, read == 0 ? 50 : 70, 1), b);
+        add(d, thread(40, 40, 100, 1), b);
+        add(d, thread(41, 40, read == 0 ? 50 : 70, 1), b);
         d.end_read();
         if (read == 2) {
             EXPECT_EQ(b.process(40).oncpu_ns, 0u);
         }
     }
     SnapshotBuilder b(ctx);
-    d.add_thread(thread(40, 40, 130, 2), b);
+    add(d, thread(40, 40, 130, 2), b);
     d.end_read();
     EXPECT_EQ(b.process(40).oncpu_ns, 30u);
     EXPECT_EQ(b.process(40).runq_waits, 1u);

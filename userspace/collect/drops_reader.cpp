@@ -10,8 +10,6 @@ const char* drop_kind_name(uint32_t kind) {
             return "ring_full";
         case PERFBPF_DROP_TASK_MAP_FULL:
             return "task_map_full";
-        case PERFBPF_DROP_TASK_STORAGE:
-            return "task_storage";
         case PERFBPF_DROP_WAKEUP_PID_RANGE:
             return "wakeup_pid_range";
         case PERFBPF_DROP_BLOCK_MAP_FULL:

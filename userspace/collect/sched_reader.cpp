@@ -4,10 +4,13 @@
 
 #include <unistd.h>
 
+#include <bit>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "collect/bpf_map_iter.h"
+#include "collect/parse/sched_slots.h"
 #include "probes/sched_probe.h"
 
 namespace perfbpf {
@@ -18,30 +21,57 @@ bool thread_alive(uint32_t tgid, uint32_t tid) {
     return ::access(path.c_str(), F_OK) == 0;
 }
 
+// A copy of a slot the BPF side may be writing: word by word, each an atomic load, so
+// every field holds a value the program wrote (fields may come from two switch-outs; the
+// counters are cumulative, so a read that straddles one shifts a little into the next
+// interval).
+sched_thread_slot copy_slot(const sched_thread_slot& live) {
+    static_assert(sizeof(sched_thread_slot) % sizeof(uint64_t) == 0);
+    sched_thread_slot out;
+    const auto* from = reinterpret_cast<const uint64_t*>(&live);
+    auto* to = reinterpret_cast<uint64_t*>(&out);
+    for (size_t i = 0; i < sizeof out / sizeof(uint64_t); ++i)
+        to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+    return out;
+}
+
 }  // namespace
 
 void SchedReader::collect(SnapshotBuilder& builder) {
     if (!probe_.active()) return;
+    const auto slots = probe_.thread_slots();
+    const auto used = probe_.thread_used();
+    if (slots.empty() || used.empty()) return;
     finished_.clear();
     // The sweep stats a /proc entry per thread (1 % of the daemon's own CPU at 0.1 s when
-    // it ran every 30 reads); it only frees entries the final flush missed, so its pace
-    // is the clock's, not the interval's.
+    // it ran every 30 reads); it only frees slots whose final switch-out was missed, so
+    // its pace is the clock's, not the interval's.
     const uint64_t now = builder.context().now_ns;
     const bool sweep = !last_sweep_ns_ || now - last_sweep_ns_ >= kSweepEveryNs;
     if (sweep) last_sweep_ns_ = now;
-    for_each_entry<uint32_t, sched_task_stats>(
-        probe_.task_stats_fd(), [&](const uint32_t& tid, const sched_task_stats& s) {
-            deltas_.add_thread(s, builder);
-            // The final flush at a thread's last switch-out carries EXITED; a thread
-            // that vanished without one (storage unavailable) is caught by the sweep.
-            if ((s.flags & PERFBPF_TASK_EXITED) || (sweep && !thread_alive(s.tgid, tid)))
-                finished_.push_back(tid);
-        });
+    for (uint32_t w = 0; w < used.size(); ++w) {
+        for (uint64_t bits = __atomic_load_n(&used[w], __ATOMIC_RELAXED); bits; bits &= bits - 1) {
+            const uint32_t idx = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
+            const sched_thread_slot slot = copy_slot(slots[idx]);
+            sched_task_stats s;
+            if (!decode_thread_slot(slot, s)) continue;
+            deltas_.add_thread(idx, s, builder);
+            // The final switch-out marks the slot dead; a thread that vanished without one
+            // is caught by the sweep.
+            if (thread_slot_dead(slot) || (sweep && !thread_alive(s.tgid, s.pid)))
+                finished_.push_back(idx);
+        }
+    }
     deltas_.end_read();
-    // Exited threads were kept for this read only.
-    for (uint32_t tid : finished_) {
-        bpf_map_delete_elem(probe_.task_stats_fd(), &tid);
-        deltas_.forget_thread(tid);
+    // Exited threads were kept for this read only. The slot's bit goes first, then its
+    // contents, then its claim: until the claim goes no thread can take the slot, and
+    // once it has, its claimer sets the bit again.
+    for (uint32_t idx : finished_) {
+        __atomic_fetch_and(&used[idx / 64], ~(1ULL << (idx % 64)), __ATOMIC_RELAXED);
+        std::memset(static_cast<void*>(&slots[idx]), 0, sizeof(sched_thread_slot));
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        bpf_map_delete_elem(probe_.thread_claims_fd(), &idx);
+        deltas_.forget_thread(idx);
     }
     uint32_t zero = 0;
     auto cpus = per_cpu_values<sched_cpu_stats>(probe_.cpu_stats_fd(), &zero);

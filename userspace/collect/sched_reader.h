@@ -22,7 +22,7 @@ class SchedReader : public Source {
     const SchedProbe& probe_;
     SchedDeltas deltas_;
     uint64_t last_sweep_ns_ = 0;
-    std::vector<uint32_t> finished_;  // reused: tids whose entries this read frees
+    std::vector<uint32_t> finished_;  // reused: slots this read frees
 };
 
 }  // namespace perfbpf

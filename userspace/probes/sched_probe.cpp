@@ -3,13 +3,21 @@
 #include <time.h>
 
 #include <algorithm>
+#include <bit>
 
 #include "probes/kernel_btf.h"
 #include "sched.skel.h"
+#include "util/files.h"
 
 namespace perfbpf {
 
 namespace {
+
+uint64_t threads_now() {
+    auto text = read_first_line("/proc/loadavg");
+    auto n = text ? loadavg_threads(*text) : std::nullopt;
+    return n.value_or(0);
+}
 
 uint64_t monotonic_now_ns() {
     timespec ts;
@@ -19,15 +27,33 @@ uint64_t monotonic_now_ns() {
 
 }  // namespace
 
+uint32_t thread_slot_bits(uint64_t threads) {
+    const uint64_t want = std::max<uint64_t>(threads, 1) * 4;
+    const auto bits = static_cast<uint32_t>(std::bit_width(want - 1));
+    return std::clamp<uint32_t>(bits, PERFBPF_THREAD_SLOT_BITS_MIN, PERFBPF_THREAD_SLOT_BITS_MAX);
+}
+
+std::optional<uint64_t> loadavg_threads(std::string_view text) {
+    // "0.50 0.40 0.30 2/1234 5678"
+    const size_t slash = text.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    const size_t end = text.find(' ', slash);
+    auto n =
+        parse_u64(text.substr(slash + 1, end == std::string_view::npos ? end : end - slash - 1));
+    if (!n) return std::nullopt;
+    return *n;
+}
+
 std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const ProbeOptions& opts) {
     std::unique_ptr<SchedProbe> probe(new SchedProbe());
     // The cpu-clock sampler only adds run-queue length samples and early flushes; the
     // switch hooks carry the family.
     probe->table_.set_optional({"on_cpu_sample"});
     const uint32_t pid_max = read_pid_max();
-    // User space sees a thread's totals as of its last flush, so each interval boundary
-    // is blurred by up to one flush period: keep that within 2 % of the interval. A flush
-    // is one hash update per running thread per period, far below the switch rate.
+    // A thread's off-CPU time and switch counts are as of its last flush, so each interval
+    // boundary blurs them by up to one flush period: keep that within 2 % of the interval.
+    // A flush reads the clock, the comm and the cgroup: per running thread per period,
+    // far below the switch rate.
     const uint64_t flush_ns =
         std::clamp<uint64_t>(opts.interval_ns / 50, 5'000'000ULL, 100'000'000ULL);
 
@@ -41,6 +67,8 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
         probe->table_.skip("on_sched_wakeup_new", why);
     }
     const uint32_t wakeup_slots = kernel_counts_waits ? 1 : pid_max;
+    const uint32_t slot_bits = thread_slot_bits(threads_now());
+    probe->slots_ = 1U << slot_bits;
 
     SkeletonOps<sched_bpf> ops{sched_bpf__open, sched_bpf__load, sched_bpf__destroy};
     auto skel =
@@ -49,6 +77,11 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
             s->rodata->wakeup_slots = wakeup_slots;
             s->rodata->attach_ns = monotonic_now_ns();
             s->rodata->measure_waits = !kernel_counts_waits;
+            s->rodata->thread_slot_bits = slot_bits;
+            for (auto [map, entries] : {std::pair{s->maps.thread_slots, probe->slots_},
+                                        std::pair{s->maps.thread_claims, probe->slots_},
+                                        std::pair{s->maps.thread_used, probe->slots_ / 64}})
+                if (auto r = resize_map(map, entries); !r) return r;
             return resize_map(s->maps.wakeup_ts, wakeup_slots);
         });
     if (!skel) {
@@ -56,7 +89,22 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
         return probe;
     }
     probe->skel_ = std::move(*skel);
-    probe->links_ = probe->table_.attach(probe->skel_->obj);
+    auto used = MappedMap::map(bpf_map__fd(probe->skel_->maps.thread_used),
+                               sizeof(uint64_t) * (probe->slots_ / 64), "thread_used");
+    if (!used) {
+        probe->table_.fail_all(probe->skel_->obj, used.error().message);
+        probe->load_error_ = used.error().message;
+        return probe;
+    }
+    probe->used_map_ = std::move(*used);
+    auto mapped = probe->table_.map_slots_then_attach(
+        probe->skel_->obj, probe->skel_->maps.thread_slots,
+        sizeof(sched_thread_slot) * probe->slots_, probe->links_);
+    if (!mapped) {
+        probe->load_error_ = mapped.error().message;
+        return probe;
+    }
+    probe->slots_map_ = std::move(*mapped);
 
     bpf_program* sampler = probe->skel_->progs.on_cpu_sample;
     if (bpf_program__autoload(sampler)) {
@@ -75,8 +123,18 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
 
 SchedProbe::~SchedProbe() = default;
 
-int SchedProbe::task_stats_fd() const {
-    return skel_ ? bpf_map__fd(skel_->maps.task_stats) : -1;
+std::span<sched_thread_slot> SchedProbe::thread_slots() const {
+    if (!slots_map_.data()) return {};
+    return {static_cast<sched_thread_slot*>(slots_map_.data()), slots_};
+}
+
+std::span<uint64_t> SchedProbe::thread_used() const {
+    if (!used_map_.data()) return {};
+    return {static_cast<uint64_t*>(used_map_.data()), slots_ / 64};
+}
+
+int SchedProbe::thread_claims_fd() const {
+    return skel_ ? bpf_map__fd(skel_->maps.thread_claims) : -1;
 }
 
 int SchedProbe::cpu_stats_fd() const {

@@ -2,14 +2,26 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 
+#include "perfbpf/sched.h"
 #include "probes/bpf_object.h"
+#include "probes/mapped_map.h"
 #include "probes/probe_family.h"
 
 struct sched_bpf;
 
 namespace perfbpf {
+
+// log2 of the thread slots for a machine running `threads` threads now: room for four
+// times as many (linear probing stays short below a quarter full), within sched.h's bounds.
+uint32_t thread_slot_bits(uint64_t threads);
+
+// Threads on the machine, from /proc/loadavg's "running/total" field; nullopt when the
+// text has none.
+std::optional<uint64_t> loadavg_threads(std::string_view text);
 
 class SchedProbe : public ProbeFamily {
   public:
@@ -23,8 +35,11 @@ class SchedProbe : public ProbeFamily {
     std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
     uint64_t run_time_ns() const override { return table_.run_time_ns(); }
 
-    int task_stats_fd() const;  // hash: thread id -> sched_task_stats
-    int cpu_stats_fd() const;   // per-CPU array[1] of sched_cpu_stats
+    // Per-thread slots and the bitmap of the claimed ones, mapped (see perfbpf/sched.h).
+    std::span<sched_thread_slot> thread_slots() const;
+    std::span<uint64_t> thread_used() const;
+    int thread_claims_fd() const;  // hash: slot -> thread id that claimed it
+    int cpu_stats_fd() const;      // per-CPU array[1] of sched_cpu_stats
     std::string load_error() const { return load_error_; }
 
   private:
@@ -33,6 +48,9 @@ class SchedProbe : public ProbeFamily {
     Skeleton<sched_bpf> skel_;
     std::vector<LinkPtr> links_;
     PerfEventLinks samples_;
+    uint32_t slots_ = 0;
+    MappedMap used_map_;  // before slots_map_: unmapped after it
+    MappedMap slots_map_;
     std::string load_error_;
 };
 

@@ -13,19 +13,22 @@ uint64_t grew(uint64_t now, uint64_t before) {
 
 }  // namespace
 
-void SchedDeltas::add_thread(const sched_task_stats& now, SnapshotBuilder& builder) {
+void SchedDeltas::add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder) {
     static const sched_task_stats kNone{};
-    auto [it, is_new] = prev_.try_emplace(now.pid);
+    auto [it, is_new] = prev_.try_emplace(key);
     it->second.seen_read = read_;
     // The family copies a thread's totals to its map only when the thread ran (at most once
     // per flush period), so most records of an idle host are the copy read last time: every
     // delta would be 0. Skipped whole, they cost no process lookup and no histogram pass.
     if (!is_new && std::memcmp(&it->second.stats, &now, sizeof now) == 0) return;
-    // A lower on-CPU total than last time means the tid was reused by a new thread.
+    // Another thread in the key, or a lower on-CPU total than last time: a new thread.
     const sched_task_stats& last = it->second.stats;
     // A reference, not a copy: the record is large and this runs once per thread.
-    const sched_task_stats& before =
-        !is_new && last.tgid == now.tgid && last.oncpu_ns <= now.oncpu_ns ? last : kNone;
+    const sched_task_stats& before = !is_new && last.pid == now.pid && last.tgid == now.tgid &&
+                                             last.start_ns == now.start_ns &&
+                                             last.oncpu_ns <= now.oncpu_ns
+                                         ? last
+                                         : kNone;
     ProcessSample& p = builder.process(static_cast<int>(now.tgid));
     if (p.comm.empty() || now.pid == now.tgid)
         p.comm.assign(now.comm, strnlen(now.comm, sizeof(now.comm)));

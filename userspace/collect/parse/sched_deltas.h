@@ -13,10 +13,12 @@ namespace perfbpf {
 class SchedDeltas {
   public:
     // Adds the growth of one thread since the previous read into the builder's process.
-    void add_thread(const sched_task_stats& now, SnapshotBuilder& builder);
-    // Forgets threads that were not seen in this read (their entry was removed).
+    // `key` names where the record came from (the thread's slot): a key whose record now
+    // has another thread id or start time holds a new thread, counted from zero.
+    void add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder);
+    // Forgets keys that were not seen in this read (their slot was freed).
     void end_read();
-    void forget_thread(uint32_t tid) { prev_.erase(tid); }
+    void forget_thread(uint32_t key) { prev_.erase(key); }
     void add_cpu(int cpu, const sched_cpu_stats& now, uint64_t interval_ns,
                  SnapshotBuilder& builder);
 
