@@ -114,6 +114,8 @@ struct {
 	__type(value, __u64);
 } proc_claims SEC(".maps");
 
+SLOT_USED_MAP(proc_used, PERFBPF_BLK_PROC_SLOTS);
+
 /* The submitter of a recently attributed bio; a slot another bio hashes to is taken over
  * (that request's latency then goes unattributed). */
 struct bio_owner {
@@ -461,7 +463,7 @@ static __always_inline int account_bio(struct bio *bio, __u32 new_request, bool 
 	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
 		return 0;
 	bytes = KFIELD(btf, bio, bi_iter.bi_size);
-	p = tgid_slot(&proc_stats, &proc_claims, PERFBPF_BLK_PROC_SLOT_BITS,
+	p = tgid_slot(&proc_stats, &proc_claims, &proc_used, PERFBPF_BLK_PROC_SLOT_BITS,
 		      PERFBPF_BLK_PROC_PROBES, tgid, true, PERFBPF_DROP_BLOCK_MAP_FULL, &idx);
 	if (!p)
 		return 0;

@@ -45,14 +45,39 @@ static __always_inline bool claim_slot(void *claims, __u32 idx, __u64 owner)
 	return holder && *holder == owner;
 }
 
+/* The bitmap of a slot table's claimed slots (bit i of word i / 64), which user space scans
+ * instead of every slot's line (userspace/probes/slot_table.h). */
+#define SLOT_USED_MAP(name, slots)                                                                 \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
+		__uint(max_entries, (slots) / 64);                                                 \
+		__type(key, __u32);                                                                \
+		__type(value, __u64);                                                              \
+	} name SEC(".maps")
+
+/* Sets slot idx's bit. Only the slot's claimer sets it, and user space clears it before it
+ * lets the claim go, so the bit is clear here and an atomic add sets it (v1 BPF has no
+ * atomic or). */
+static __always_inline void mark_slot_used(void *used, __u32 idx)
+{
+	__u32 w = idx / 64;
+	__u64 *word = bpf_map_lookup_elem(used, &w);
+
+	if (word)
+		__sync_fetch_and_add(word, 1ULL << (idx % 64));
+}
+
 /* Index of process tgid's slot in a table of per-process slots (an ARRAY of 2^bits entries
  * whose value starts with a __u32 tgid, 0 when free): its home by Fibonacci hashing, then
  * `probes` neighbours. With create, a free slot is claimed through claims (see claim_slot)
- * when the process has none. Returns the slot (its index in *idx_out), or NULL: no tgid,
- * or none found (counted as drop full_kind when creating). Array lookups only, inlined by
- * the verifier: no hash on the hot path. */
-static __always_inline void *tgid_slot(void *slots, void *claims, __u32 bits, __u32 probes,
-				       __u32 tgid, bool create, __u32 full_kind, __u32 *idx_out)
+ * when the process has none, and marked in used. Returns the slot (its index in *idx_out),
+ * or NULL: no tgid, or none found (counted as drop full_kind when creating). Array lookups
+ * only, inlined by the verifier: no hash on the hot path. The same serves any 32-bit id
+ * (the sched family's thread ids). */
+static __always_inline void *tgid_slot(void *slots, void *claims, void *used, __u32 bits,
+				       __u32 probes, __u32 tgid, bool create, __u32 full_kind,
+				       __u32 *idx_out)
 {
 	__u32 home = (tgid * 2654435761U) >> (32 - bits);
 
@@ -72,6 +97,7 @@ static __always_inline void *tgid_slot(void *slots, void *claims, __u32 bits, __
 		/* A free slot claimed meanwhile for another process is passed by. */
 		if (create && !*e && claim_slot(claims, idx, tgid)) {
 			*e = tgid;
+			mark_slot_used(used, idx);
 			*idx_out = idx;
 			return e;
 		}

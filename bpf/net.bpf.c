@@ -48,6 +48,8 @@ struct {
 	__type(value, __u64);
 } proc_claims SEC(".maps");
 
+SLOT_USED_MAP(proc_used, PERFBPF_NET_PROC_SLOTS);
+
 /* Owner of a TCP socket, keyed by the socket's address. LRU: a socket that closes without
  * a TCP_CLOSE transition we saw, or a server with more sockets than entries, only costs
  * the attribution of that socket's retransmissions (still counted system-wide). An entry
@@ -149,7 +151,7 @@ static __always_inline struct net_proc_slot *proc_slot(__u32 tgid, bool create)
 {
 	__u32 idx;
 
-	return tgid_slot(&proc_stats, &proc_claims, PERFBPF_NET_PROC_SLOT_BITS,
+	return tgid_slot(&proc_stats, &proc_claims, &proc_used, PERFBPF_NET_PROC_SLOT_BITS,
 			 PERFBPF_NET_PROC_PROBES, tgid, create, PERFBPF_DROP_NET_MAP_FULL, &idx);
 }
 

@@ -58,16 +58,7 @@ struct {
 	__type(value, __u64);
 } thread_claims SEC(".maps");
 
-/* Bit i of word i / 64: slot i is claimed. Set here with an atomic add of a bit that is
- * clear (only the claimer of a slot sets its bit, and user space clears it before it
- * lets the claim go); user space scans these words instead of every slot. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, (1 << PERFBPF_THREAD_SLOT_BITS_MIN) / 64);
-	__type(key, __u32);
-	__type(value, __u64);
-} thread_used SEC(".maps");
+SLOT_USED_MAP(thread_used, 1 << PERFBPF_THREAD_SLOT_BITS_MIN);
 
 /* Fallback only: time a thread became runnable, indexed by pid; 0 = not queued. */
 struct {
@@ -99,21 +90,10 @@ static __always_inline bool kernel_counts_waits(struct task_struct *t)
 /* The slot of thread pid; with create, its first switch-out claims one. */
 static __always_inline struct sched_thread_slot *thread_slot(__u32 pid, bool create)
 {
-	struct sched_thread_slot *t;
-	__u64 *word;
-	__u32 idx, w;
+	__u32 idx;
 
-	t = tgid_slot(&thread_slots, &thread_claims, thread_slot_bits, PERFBPF_THREAD_PROBES, pid,
-		      create, PERFBPF_DROP_TASK_MAP_FULL, &idx);
-	if (t && create && !t->seen) {
-		/* Claimed now (or by this thread's previous switch-out that found no room in
-		 * the used bitmap, which cannot happen: the bitmap covers every slot). */
-		w = idx / 64;
-		word = bpf_map_lookup_elem(&thread_used, &w);
-		if (word && !(*word & (1ULL << (idx % 64))))
-			__sync_fetch_and_add(word, 1ULL << (idx % 64));
-	}
-	return t;
+	return tgid_slot(&thread_slots, &thread_claims, &thread_used, thread_slot_bits,
+			 PERFBPF_THREAD_PROBES, pid, create, PERFBPF_DROP_TASK_MAP_FULL, &idx);
 }
 
 /* What changes slowly, taken at most once per flush period and at the final switch-out. */

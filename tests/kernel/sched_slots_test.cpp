@@ -23,8 +23,8 @@ struct Slots {
 // The slots of process tgid, as the mapping shows them now.
 Slots slots_of(const SchedProbe& probe, uint32_t tgid) {
     Slots n;
-    const auto slots = probe.thread_slots();
-    const auto used = probe.thread_used();
+    const auto slots = probe.threads().slots<sched_thread_slot>();
+    const auto used = probe.threads().used();
     for (size_t i = 0; i < slots.size(); ++i) {
         const sched_thread_slot& s = slots[i];
         if (!s.tag || !s.seen || s.tgid != tgid) continue;
@@ -42,8 +42,10 @@ TEST(SchedSlots, AThreadsSlotIsFreedAfterTheReadThatSawItsExit) {
     auto probe = SchedProbe::load(*shared, opts);
     ASSERT_TRUE(probe->active()) << probe->load_error();
     // Sized for four times the threads running now, never below the minimum.
-    ASSERT_GE(probe->thread_slots().size(), 1u << PERFBPF_THREAD_SLOT_BITS_MIN);
-    ASSERT_EQ(probe->thread_used().size() * 64, probe->thread_slots().size());
+    ASSERT_GE(probe->threads().slots<sched_thread_slot>().size(),
+              1u << PERFBPF_THREAD_SLOT_BITS_MIN);
+    ASSERT_EQ(probe->threads().used().size() * 64,
+              probe->threads().slots<sched_thread_slot>().size());
     SchedReader reader(*probe);
 
     constexpr int kThreads = 200;
@@ -86,9 +88,9 @@ TEST(SchedSlots, AThreadsSlotIsFreedAfterTheReadThatSawItsExit) {
     ASSERT_GT(cpu_ns, 0);
     EXPECT_NEAR(static_cast<double>(oncpu), cpu_ns, 0.05 * cpu_ns + 20e6);
     size_t bits = 0;
-    for (uint64_t w : probe->thread_used()) bits += static_cast<size_t>(std::popcount(w));
+    for (uint64_t w : probe->threads().used()) bits += static_cast<size_t>(std::popcount(w));
     size_t tagged = 0;
-    for (const auto& s : probe->thread_slots()) tagged += s.tag != 0;
+    for (const auto& s : probe->threads().slots<sched_thread_slot>()) tagged += s.tag != 0;
     // Other threads of the machine come and go meanwhile; a freed slot loses its bit too.
     EXPECT_LE(bits, tagged);
 }

@@ -180,10 +180,12 @@ void BlockReader::collect_processes(SnapshotBuilder& builder) {
     const auto& exited = builder.context().exited;
     const bool sweep = reads_ % kSweepEveryReads == 0;
     std::vector<uint32_t> finished;  // slots
-    const auto slots = probe_.proc_slots();
-    for (uint32_t i = 0; i < slots.size(); ++i) {
+    const SlotTable& table = probe_.procs();
+    const auto slots = table.slots<block_proc_slot>();
+    if (slots.empty()) return;
+    table.for_each_claimed([&](uint32_t i) {
         const uint32_t tgid = __atomic_load_n(&slots[i].tgid, __ATOMIC_RELAXED);
-        if (!tgid) continue;
+        if (!tgid) return;
         const block_proc_stats s = load_proc_slot(slots[i]);
         BlockProcDelta delta = deltas_.process(tgid, s);
         if (delta.any()) {
@@ -199,13 +201,10 @@ void BlockReader::collect_processes(SnapshotBuilder& builder) {
         if (exited.contains(static_cast<int>(tgid)) ||
             (sweep && ::access((proc_root_ + "/" + std::to_string(tgid)).c_str(), F_OK) != 0))
             finished.push_back(i);
-    }
-    // A slot is cleared before its claim goes: meanwhile a new process hashed here finds it
-    // neither free nor its own.
+    });
     for (uint32_t i : finished) {
         deltas_.forget_process(slots[i].tgid);
-        std::memset(static_cast<void*>(&slots[i]), 0, sizeof(block_proc_slot));
-        bpf_map_delete_elem(probe_.proc_claims_fd(), &i);
+        table.release(i);
     }
 }
 

@@ -4,7 +4,6 @@
 
 #include <unistd.h>
 
-#include <bit>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -39,9 +38,9 @@ sched_thread_slot copy_slot(const sched_thread_slot& live) {
 
 void SchedReader::collect(SnapshotBuilder& builder) {
     if (!probe_.active()) return;
-    const auto slots = probe_.thread_slots();
-    const auto used = probe_.thread_used();
-    if (slots.empty() || used.empty()) return;
+    const SlotTable& table = probe_.threads();
+    const auto slots = table.slots<sched_thread_slot>();
+    if (slots.empty()) return;
     finished_.clear();
     // The sweep stats a /proc entry per thread (1 % of the daemon's own CPU at 0.1 s when
     // it ran every 30 reads); it only frees slots whose final switch-out was missed, so
@@ -49,28 +48,20 @@ void SchedReader::collect(SnapshotBuilder& builder) {
     const uint64_t now = builder.context().now_ns;
     const bool sweep = !last_sweep_ns_ || now - last_sweep_ns_ >= kSweepEveryNs;
     if (sweep) last_sweep_ns_ = now;
-    for (uint32_t w = 0; w < used.size(); ++w) {
-        for (uint64_t bits = __atomic_load_n(&used[w], __ATOMIC_RELAXED); bits; bits &= bits - 1) {
-            const uint32_t idx = w * 64 + static_cast<uint32_t>(std::countr_zero(bits));
-            const sched_thread_slot slot = copy_slot(slots[idx]);
-            sched_task_stats s;
-            if (!decode_thread_slot(slot, s)) continue;
-            deltas_.add_thread(idx, s, builder);
-            // The final switch-out marks the slot dead; a thread that vanished without one
-            // is caught by the sweep.
-            if (thread_slot_dead(slot) || (sweep && !thread_alive(s.tgid, s.pid)))
-                finished_.push_back(idx);
-        }
-    }
+    table.for_each_claimed([&](uint32_t idx) {
+        const sched_thread_slot slot = copy_slot(slots[idx]);
+        sched_task_stats s;
+        if (!decode_thread_slot(slot, s)) return;
+        deltas_.add_thread(idx, s, builder);
+        // The final switch-out marks the slot dead; a thread that vanished without one
+        // (its id changed at an exec from a non-leader thread) is caught by the sweep.
+        if (thread_slot_dead(slot) || (sweep && !thread_alive(s.tgid, s.pid)))
+            finished_.push_back(idx);
+    });
     deltas_.end_read();
-    // Exited threads were kept for this read only. The slot's bit goes first, then its
-    // contents, then its claim: until the claim goes no thread can take the slot, and
-    // once it has, its claimer sets the bit again.
+    // Exited threads were kept for this read only.
     for (uint32_t idx : finished_) {
-        __atomic_fetch_and(&used[idx / 64], ~(1ULL << (idx % 64)), __ATOMIC_RELAXED);
-        std::memset(static_cast<void*>(&slots[idx]), 0, sizeof(sched_thread_slot));
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        bpf_map_delete_elem(probe_.thread_claims_fd(), &idx);
+        table.release(idx);
         deltas_.forget_thread(idx);
     }
     uint32_t zero = 0;

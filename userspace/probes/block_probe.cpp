@@ -25,14 +25,14 @@ void BlockProbe::load_and_attach(const SharedMaps& shared) {
         return;
     }
     skel_ = std::move(*skel);
-    auto mapped =
-        table_.map_slots_then_attach(skel_->obj, skel_->maps.proc_stats,
-                                     sizeof(block_proc_slot) * PERFBPF_BLK_PROC_SLOTS, links_);
+    auto mapped = table_.map_slots_then_attach(
+        skel_->obj, skel_->maps.proc_stats, skel_->maps.proc_used, skel_->maps.proc_claims,
+        PERFBPF_BLK_PROC_SLOTS, sizeof(block_proc_slot), links_);
     if (!mapped) {
         load_error_ = mapped.error().message;
         return;
     }
-    proc_map_ = std::move(*mapped);
+    procs_ = std::move(*mapped);
 }
 
 BlockProbe::~BlockProbe() = default;
@@ -47,15 +47,6 @@ int BlockProbe::dev_counters_fd() const {
 
 int BlockProbe::dev_claims_fd() const {
     return skel_ ? bpf_map__fd(skel_->maps.dev_claims) : -1;
-}
-
-std::span<block_proc_slot> BlockProbe::proc_slots() const {
-    if (!proc_map_.data()) return {};
-    return {static_cast<block_proc_slot*>(proc_map_.data()), PERFBPF_BLK_PROC_SLOTS};
-}
-
-int BlockProbe::proc_claims_fd() const {
-    return skel_ ? bpf_map__fd(skel_->maps.proc_claims) : -1;
 }
 
 void BlockProbe::set_inflight_epoch(uint64_t epoch) {

@@ -9,8 +9,8 @@
 
 #include "perfbpf/block.h"
 #include "probes/bpf_object.h"
-#include "probes/mapped_map.h"
 #include "probes/probe_family.h"
+#include "probes/slot_table.h"
 
 struct block_bpf;
 
@@ -31,9 +31,8 @@ class BlockProbe : public ProbeFamily {
     int dev_stats_fd() const;     // array: device slot -> block_dev_state
     int dev_counters_fd() const;  // per-CPU array: device slot -> block_dev_counters
     int dev_claims_fd() const;    // hash: device slot -> the queue that claimed it
-    // Per-process slots (mapped; a slot's tgid 0: free), and who claimed each.
-    std::span<block_proc_slot> proc_slots() const;
-    int proc_claims_fd() const;  // hash: slot -> the tgid that claimed it
+    // Per-process slots of block_proc_slot (a slot's tgid 0: free).
+    const SlotTable& procs() const { return procs_; }
     // Starts a new in-flight maximum: the next issue on each device restarts it.
     void set_inflight_epoch(uint64_t epoch);
     uint64_t inflight_epoch() const;
@@ -48,7 +47,7 @@ class BlockProbe : public ProbeFamily {
     void load_and_attach(const SharedMaps& shared);
     ProgramTable table_;
     Skeleton<block_bpf> skel_;
-    MappedMap proc_map_;
+    SlotTable procs_;
     std::vector<LinkPtr> links_;
     std::string load_error_;
 };

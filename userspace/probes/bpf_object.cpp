@@ -231,9 +231,12 @@ void ProgramTable::fail_all(bpf_object* obj, const std::string& reason) {
     }
 }
 
-Result<MappedMap> ProgramTable::map_slots_then_attach(bpf_object* obj, bpf_map* slots, size_t bytes,
+Result<SlotTable> ProgramTable::map_slots_then_attach(bpf_object* obj, bpf_map* slots,
+                                                      bpf_map* used, bpf_map* claims,
+                                                      uint32_t count, size_t slot_bytes,
                                                       std::vector<LinkPtr>& links) {
-    auto mapped = MappedMap::map(bpf_map__fd(slots), bytes, bpf_map__name(slots));
+    auto mapped = SlotTable::map(bpf_map__fd(slots), bpf_map__fd(used), bpf_map__fd(claims), count,
+                                 slot_bytes, bpf_map__name(slots));
     if (!mapped) {
         fail_all(obj, mapped.error().message);
         return mapped;

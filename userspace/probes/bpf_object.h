@@ -19,6 +19,7 @@
 
 #include "model/probe_status.h"
 #include "probes/mapped_map.h"
+#include "probes/slot_table.h"
 #include "util/fd.h"
 #include "util/result.h"
 
@@ -86,10 +87,11 @@ class ProgramTable {
                 const std::string& reason, int prog_fd = -1);
     // The whole family failed to load: every program is reported with this reason.
     void fail_all(bpf_object* obj, const std::string& reason);
-    // After load, for a family whose per-process slots user space reads through a mapping:
-    // maps `bytes` of `slots`, then attaches into `links`; when the mapping fails every
+    // After load, for a family whose slots user space reads through a mapping: maps the
+    // table (SlotTable::map), then attaches into `links`; when the mapping fails every
     // program is reported with why and nothing is attached.
-    Result<MappedMap> map_slots_then_attach(bpf_object* obj, bpf_map* slots, size_t bytes,
+    Result<SlotTable> map_slots_then_attach(bpf_object* obj, bpf_map* slots, bpf_map* used,
+                                            bpf_map* claims, uint32_t count, size_t slot_bytes,
                                             std::vector<LinkPtr>& links);
 
     const std::vector<ProbeStatus>& status() const { return status_; }

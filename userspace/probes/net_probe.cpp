@@ -52,7 +52,7 @@ std::unique_ptr<NetProbe> NetProbe::load(const SharedMaps& shared, const ProbeOp
     };
     auto probe =
         load_with_tp_btf_fallback(make, &NetProbe::table_, &NetProbe::load_and_attach, shared);
-    if (probe->proc_map_.data()) probe->describe_byte_hooks();
+    if (probe->procs_.used().data()) probe->describe_byte_hooks();
     return probe;
 }
 
@@ -74,12 +74,13 @@ void NetProbe::load_and_attach(const SharedMaps& shared) {
     }
     skel_ = std::move(*skel);
     auto mapped = table_.map_slots_then_attach(
-        skel_->obj, skel_->maps.proc_stats, sizeof(net_proc_slot) * PERFBPF_NET_PROC_SLOTS, links_);
+        skel_->obj, skel_->maps.proc_stats, skel_->maps.proc_used, skel_->maps.proc_claims,
+        PERFBPF_NET_PROC_SLOTS, sizeof(net_proc_slot), links_);
     if (!mapped) {
         load_error_ = mapped.error().message;
         return;
     }
-    proc_map_ = std::move(*mapped);
+    procs_ = std::move(*mapped);
 }
 
 // Says in the tracepoint's status which path counts the bytes on this kernel, or why
@@ -122,15 +123,6 @@ void NetProbe::keep_one_in(uint32_t n) {
     uint32_t pow2 = n <= 1 ? 1 : std::bit_ceil(n);
     if (skel_ && skel_->bss)
         __atomic_store_n(&skel_->bss->tcp_probe_keep_mask, pow2 - 1, __ATOMIC_RELAXED);
-}
-
-std::span<net_proc_slot> NetProbe::proc_slots() const {
-    if (!proc_map_.data()) return {};
-    return {static_cast<net_proc_slot*>(proc_map_.data()), PERFBPF_NET_PROC_SLOTS};
-}
-
-int NetProbe::proc_claims_fd() const {
-    return skel_ ? bpf_map__fd(skel_->maps.proc_claims) : -1;
 }
 
 int NetProbe::cpu_stats_fd() const {

@@ -9,8 +9,8 @@
 
 #include "perfbpf/net.h"
 #include "probes/bpf_object.h"
-#include "probes/mapped_map.h"
 #include "probes/probe_family.h"
+#include "probes/slot_table.h"
 
 struct net_bpf;
 
@@ -30,9 +30,8 @@ class NetProbe : public ProbeFamily {
     // Thins tcp:tcp_probe: RTT, cwnd and window samples from 1 in n segments.
     void keep_one_in(uint32_t n) override;
 
-    // The per-process slots (net.h), mapped: read in place, freed by the reader.
-    std::span<net_proc_slot> proc_slots() const;
-    int proc_claims_fd() const;  // hash: slot -> the tgid that claimed it
+    // The per-process slots of net_proc_slot (net.h): read in place, freed by the reader.
+    const SlotTable& procs() const { return procs_; }
     int cpu_stats_fd() const;    // per-CPU array[1] of net_cpu_stats
     int netns_stats_fd() const;  // per-CPU array[netns_slots()] of net_ns_stats
     int netns_drops_fd() const;  // per-CPU hash: net_ns_drop_key -> count
@@ -48,7 +47,7 @@ class NetProbe : public ProbeFamily {
     void load_and_attach(const SharedMaps& shared);
     ProgramTable table_;
     Skeleton<net_bpf> skel_;
-    MappedMap proc_map_;
+    SlotTable procs_;
     std::vector<LinkPtr> links_;
     std::string load_error_;
 };

@@ -89,22 +89,14 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
         return probe;
     }
     probe->skel_ = std::move(*skel);
-    auto used = MappedMap::map(bpf_map__fd(probe->skel_->maps.thread_used),
-                               sizeof(uint64_t) * (probe->slots_ / 64), "thread_used");
-    if (!used) {
-        probe->table_.fail_all(probe->skel_->obj, used.error().message);
-        probe->load_error_ = used.error().message;
-        return probe;
-    }
-    probe->used_map_ = std::move(*used);
     auto mapped = probe->table_.map_slots_then_attach(
-        probe->skel_->obj, probe->skel_->maps.thread_slots,
-        sizeof(sched_thread_slot) * probe->slots_, probe->links_);
+        probe->skel_->obj, probe->skel_->maps.thread_slots, probe->skel_->maps.thread_used,
+        probe->skel_->maps.thread_claims, probe->slots_, sizeof(sched_thread_slot), probe->links_);
     if (!mapped) {
         probe->load_error_ = mapped.error().message;
         return probe;
     }
-    probe->slots_map_ = std::move(*mapped);
+    probe->threads_ = std::move(*mapped);
 
     bpf_program* sampler = probe->skel_->progs.on_cpu_sample;
     if (bpf_program__autoload(sampler)) {
@@ -122,20 +114,6 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
 }
 
 SchedProbe::~SchedProbe() = default;
-
-std::span<sched_thread_slot> SchedProbe::thread_slots() const {
-    if (!slots_map_.data()) return {};
-    return {static_cast<sched_thread_slot*>(slots_map_.data()), slots_};
-}
-
-std::span<uint64_t> SchedProbe::thread_used() const {
-    if (!used_map_.data()) return {};
-    return {static_cast<uint64_t*>(used_map_.data()), slots_ / 64};
-}
-
-int SchedProbe::thread_claims_fd() const {
-    return skel_ ? bpf_map__fd(skel_->maps.thread_claims) : -1;
-}
 
 int SchedProbe::cpu_stats_fd() const {
     return skel_ ? bpf_map__fd(skel_->maps.cpu_stats) : -1;

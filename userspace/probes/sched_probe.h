@@ -8,8 +8,8 @@
 
 #include "perfbpf/sched.h"
 #include "probes/bpf_object.h"
-#include "probes/mapped_map.h"
 #include "probes/probe_family.h"
+#include "probes/slot_table.h"
 
 struct sched_bpf;
 
@@ -35,11 +35,9 @@ class SchedProbe : public ProbeFamily {
     std::map<std::string, uint64_t> run_counts() const override { return table_.run_counts(); }
     uint64_t run_time_ns() const override { return table_.run_time_ns(); }
 
-    // Per-thread slots and the bitmap of the claimed ones, mapped (see perfbpf/sched.h).
-    std::span<sched_thread_slot> thread_slots() const;
-    std::span<uint64_t> thread_used() const;
-    int thread_claims_fd() const;  // hash: slot -> thread id that claimed it
-    int cpu_stats_fd() const;      // per-CPU array[1] of sched_cpu_stats
+    // Per-thread slots of sched_thread_slot (see perfbpf/sched.h).
+    const SlotTable& threads() const { return threads_; }
+    int cpu_stats_fd() const;  // per-CPU array[1] of sched_cpu_stats
     std::string load_error() const { return load_error_; }
 
   private:
@@ -49,8 +47,7 @@ class SchedProbe : public ProbeFamily {
     std::vector<LinkPtr> links_;
     PerfEventLinks samples_;
     uint32_t slots_ = 0;
-    MappedMap used_map_;  // before slots_map_: unmapped after it
-    MappedMap slots_map_;
+    SlotTable threads_;
     std::string load_error_;
 };
 
