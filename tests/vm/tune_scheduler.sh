@@ -25,9 +25,22 @@ grep -q '\[bfq\]' "$sched" || fail "bfq not selected: $(cat "$sched")"
 # thread leaves a vCPU for perfbpf and still shows bfq's cost per request.
 "$reader" dio-rand /dev/$dev 35 1 >/dev/null &
 reader_pid=$!
-perfbpf tune --auto --device $dev --duration 25 --interval 0.5 --window 6 --state-dir $state ||
-    fail "tune --auto exited $?"
+log=/tmp/tune-auto.log
+perfbpf tune --auto --device $dev --duration 25 --interval 0.5 --window 6 --state-dir $state \
+    >"$log" 2>&1 &
+tune_pid=$!
+# The reader stops once the change's verification has its outcome, before tune exits and
+# detaches its probes: that patches the tracepoint sites the reader's every submission
+# runs through, and in this 6.1 guest under TCG the reader was twice left spinning at
+# such a site in submit_bio (soft lockup, 2 of 4 fresh-root runs of 2026-12-06) with tune
+# never returning.
+wait_until 300 "an outcome of the scheduler change within 30 s" grep -qE 'tune: (kept|reverted) ' "$log"
 reap "$reader_pid"
+# tune ends at its --duration (the watchdog bounds a hang)
+wait "$tune_pid"
+rc=$?
+cat "$log"
+[ $rc -eq 0 ] || fail "tune --auto exited $rc"
 status=$(perfbpf tune --status --json --state-dir $state) || fail "tune --status"
 echo "$status"
 echo "$status" | grep -q '"knob": "/sys/block/nullb0/queue/scheduler"' || fail "no scheduler change in the journal"
