@@ -103,19 +103,26 @@ static __always_inline void flush(struct task_struct *t, struct sched_thread_slo
 	__u64 now = bpf_ktime_get_ns();
 	__s64 off;
 
-	s->last_flush_clock = clock;
-	s->flush_ns = now;
+	/* Line 1 before line 0: a reader that finds line 0 as it was at its previous read
+	 * skips the rest of the slot (collect/sched_reader.cpp), so what a flush changes
+	 * elsewhere is in place before line 0 shows the flush. */
 	if (kernel_counts_waits(t)) {
-		/* Whatever part of the counted time it was neither running nor runnable. */
-		off = (__s64)(now - s->offcpu_origin - s->oncpu_ns - s->run_delay_ns);
-		s->offcpu_ns = off > 0 ? off : 0;
 		s->nvcsw = t->nvcsw;
 		s->nivcsw = t->nivcsw;
 	}
 	s->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
-	if (dead) {
+	if (dead)
 		s->flags = PERFBPF_TASK_EXITED;
+	asm volatile("" ::: "memory");
+	if (kernel_counts_waits(t)) {
+		/* Whatever part of the counted time it was neither running nor runnable. */
+		off = (__s64)(now - s->offcpu_origin - s->oncpu_ns - s->run_delay_ns);
+		s->offcpu_ns = off > 0 ? off : 0;
+	}
+	s->last_flush_clock = clock;
+	s->flush_ns = now;
+	if (dead) {
 		/* after everything else: user space frees a dead slot once it has read it */
 		asm volatile("" ::: "memory");
 		s->tag |= PERFBPF_THREAD_DEAD;
@@ -250,20 +257,27 @@ static __always_inline void account_measured(struct task_struct *cur, struct tas
 			asm volatile("" ::: "memory");
 			s->seen = 1;
 		}
+		__u64 wait = cpu->pending_pid == prev_pid ? cpu->pending_wait_ns : 0;
+		__u64 off = s->sleep_start_ns && slice_start > s->sleep_start_ns
+				    ? slice_start - s->sleep_start_ns
+				    : 0;
+
 		cpu->busy_ns += ran;
-		s->oncpu_ns += ran;
-		if (cpu->pending_pid == prev_pid && cpu->pending_wait_ns) {
-			s->run_delay_ns += cpu->pending_wait_ns;
-			s->pcount++;
-			s->runq_hist[hist_slot_us(cpu->pending_wait_ns)]++;
-		}
-		if (s->sleep_start_ns && slice_start > s->sleep_start_ns)
-			s->offcpu_ns += slice_start - s->sleep_start_ns;
+		/* the histogram and line 1 before line 0, as in flush() */
+		if (wait)
+			s->runq_hist[hist_slot_us(wait)]++;
 		s->sleep_start_ns = involuntary ? 0 : now;
 		if (involuntary)
 			s->nivcsw++;
 		else
 			s->nvcsw++;
+		asm volatile("" ::: "memory");
+		s->oncpu_ns += ran;
+		s->offcpu_ns += off;
+		if (wait) {
+			s->run_delay_ns += wait;
+			s->pcount++;
+		}
 	}
 	if (prev_pid && involuntary)
 		mark_runnable(prev_pid, now);

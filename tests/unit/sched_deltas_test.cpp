@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 
 namespace perfbpf {
@@ -140,6 +141,42 @@ TEST(SchedDeltas, UnchangedRecordAddsNothingAndStaysKnown) {
     d.end_read();
     EXPECT_EQ(b.process(40).oncpu_ns, 30u);
     EXPECT_EQ(b.process(40).runq_waits, 1u);
+}
+
+// A slot whose first line is as it was at the last read is skipped whole and stays known;
+// once the line changes, the next record counts from the one before the skipped reads.
+TEST(SchedDeltas, UnchangedHeadKeepsTheThreadWithoutItsRecord) {
+    CollectContext ctx;
+    SchedDeltas d;
+    std::array<uint64_t, SchedDeltas::kHeadWords> head{};
+    head[0] = 50;
+    head[1] = 100;
+    {
+        SnapshotBuilder b(ctx);
+        EXPECT_EQ(d.unchanged(5, head), nullptr) << "a key never read";
+        d.add_thread(5, thread(50, 50, 100, 1), b, head);
+        d.end_read();
+    }
+    for (int read = 0; read < 3; ++read) {
+        SnapshotBuilder b(ctx);
+        const sched_task_stats* last = d.unchanged(5, head);
+        ASSERT_NE(last, nullptr);
+        EXPECT_EQ(last->pid, 50u);
+        EXPECT_FALSE(b.has_process(50));
+        d.end_read();
+    }
+    head[1] = 130;
+    SnapshotBuilder b(ctx);
+    EXPECT_EQ(d.unchanged(5, head), nullptr);
+    d.add_thread(5, thread(50, 50, 130, 2), b, head);
+    d.end_read();
+    EXPECT_EQ(b.process(50).oncpu_ns, 30u);
+    EXPECT_EQ(b.process(50).runq_waits, 1u);
+    // A record added without its head is never taken as unchanged.
+    SnapshotBuilder b2(ctx);
+    d.add_thread(6, thread(60, 60, 10, 1), b2);
+    d.end_read();
+    EXPECT_EQ(d.unchanged(6, head), nullptr);
 }
 
 TEST(SchedDeltas, CpuRatesFromDeltas) {

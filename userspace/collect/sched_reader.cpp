@@ -20,19 +20,18 @@ bool thread_alive(uint32_t tgid, uint32_t tid) {
     return ::access(path.c_str(), F_OK) == 0;
 }
 
-// A copy of a slot the BPF side may be writing: word by word, each an atomic load, so
-// every field holds a value the program wrote (fields may come from two switch-outs; the
-// counters are cumulative, so a read that straddles one shifts a little into the next
-// interval).
-sched_thread_slot copy_slot(const sched_thread_slot& live) {
+// Words [from, to) of a slot the BPF side may be writing, each an atomic load, so every
+// field holds a value the program wrote (fields may come from two switch-outs; the counters
+// are cumulative, so a read that straddles one shifts a little into the next interval).
+void copy_words(const sched_thread_slot& live, sched_thread_slot& out, size_t from, size_t to) {
     static_assert(sizeof(sched_thread_slot) % sizeof(uint64_t) == 0);
-    sched_thread_slot out;
-    const auto* from = reinterpret_cast<const uint64_t*>(&live);
-    auto* to = reinterpret_cast<uint64_t*>(&out);
-    for (size_t i = 0; i < sizeof out / sizeof(uint64_t); ++i)
-        to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
-    return out;
+    const auto* src = reinterpret_cast<const uint64_t*>(&live);
+    auto* dst = reinterpret_cast<uint64_t*>(&out);
+    for (size_t i = from; i < to; ++i) dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
+
+constexpr size_t kSlotWords = sizeof(sched_thread_slot) / sizeof(uint64_t);
+static_assert(SchedDeltas::kHeadWords * sizeof(uint64_t) == 64, "the head is line 0");
 
 }  // namespace
 
@@ -49,10 +48,20 @@ void SchedReader::collect(SnapshotBuilder& builder) {
     const bool sweep = !last_sweep_ns_ || now - last_sweep_ns_ >= kSweepEveryNs;
     if (sweep) last_sweep_ns_ = now;
     table.for_each_claimed([&](uint32_t idx) {
-        const sched_thread_slot slot = copy_slot(slots[idx]);
+        // Line 0 first: a thread that has not switched out since the last read left it as
+        // it was, and its other four lines are not worth a cache miss each.
+        sched_thread_slot slot;
+        copy_words(slots[idx], slot, 0, SchedDeltas::kHeadWords);
+        const std::span<const uint64_t> head(reinterpret_cast<const uint64_t*>(&slot),
+                                             SchedDeltas::kHeadWords);
+        if (const sched_task_stats* last = deltas_.unchanged(idx, head)) {
+            if (sweep && !thread_alive(last->tgid, last->pid)) finished_.push_back(idx);
+            return;
+        }
+        copy_words(slots[idx], slot, SchedDeltas::kHeadWords, kSlotWords);
         sched_task_stats s;
         if (!decode_thread_slot(slot, s)) return;
-        deltas_.add_thread(idx, s, builder);
+        deltas_.add_thread(idx, s, builder, head);
         // The final switch-out marks the slot dead; a thread that vanished without one
         // (its id changed at an exec from a non-leader thread) is caught by the sweep.
         if (thread_slot_dead(slot) || (sweep && !thread_alive(s.tgid, s.pid)))

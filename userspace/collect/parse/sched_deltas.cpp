@@ -17,6 +17,7 @@ void SchedDeltas::add_thread(uint32_t key, const sched_task_stats& now, Snapshot
     static const sched_task_stats kNone{};
     auto [it, is_new] = prev_.try_emplace(key);
     it->second.seen_read = read_;
+    it->second.has_head = false;  // the four-argument form sets it again
     // The family copies a thread's totals to its map only when the thread ran (at most once
     // per flush period), so most records of an idle host are the copy read last time: every
     // delta would be 0. Skipped whole, they cost no process lookup and no histogram pass.
@@ -41,6 +42,25 @@ void SchedDeltas::add_thread(uint32_t key, const sched_task_stats& now, Snapshot
     for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
         p.runq_hist.add_slot(i, grew(now.runq_hist[i], before.runq_hist[i]));
     it->second.stats = now;  // after the last use of `before`, which may be this entry
+}
+
+void SchedDeltas::add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder,
+                             std::span<const uint64_t> head) {
+    add_thread(key, now, builder);
+    Prev& p = prev_[key];
+    const size_t n = std::min(head.size(), p.head.size());
+    std::copy_n(head.begin(), n, p.head.begin());
+    std::fill(p.head.begin() + static_cast<std::ptrdiff_t>(n), p.head.end(), 0);
+    p.has_head = true;
+}
+
+const sched_task_stats* SchedDeltas::unchanged(uint32_t key, std::span<const uint64_t> head) {
+    auto it = prev_.find(key);
+    if (it == prev_.end() || !it->second.has_head || head.size() != kHeadWords ||
+        !std::equal(head.begin(), head.end(), it->second.head.begin()))
+        return nullptr;
+    it->second.seen_read = read_;
+    return &it->second.stats;
 }
 
 void SchedDeltas::end_read() {

@@ -2,7 +2,9 @@
 // tests feed it recorded values.
 #pragma once
 
+#include <array>
 #include <map>
+#include <span>
 #include <unordered_map>
 
 #include "model/snapshot_builder.h"
@@ -16,6 +18,15 @@ class SchedDeltas {
     // `key` names where the record came from (the thread's slot): a key whose record now
     // has another thread id or start time holds a new thread, counted from zero.
     void add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder);
+    // The same with the first line of the slot the record came from (`head`, at most
+    // kHeadWords words), kept for unchanged() at the next read.
+    void add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder,
+                    std::span<const uint64_t> head);
+    // A key whose slot's first line is what it was at the last read has not changed since
+    // (the BPF side writes its other lines before the first): it is kept as seen in this
+    // read, with nothing to add. Returns its last record then, else nullptr.
+    const sched_task_stats* unchanged(uint32_t key, std::span<const uint64_t> head);
+    static constexpr size_t kHeadWords = 8;
     // Forgets keys that were not seen in this read (their slot was freed).
     void end_read();
     void forget_thread(uint32_t key) { prev_.erase(key); }
@@ -29,6 +40,8 @@ class SchedDeltas {
     struct Prev {
         sched_task_stats stats;
         uint64_t seen_read = 0;
+        std::array<uint64_t, kHeadWords> head{};
+        bool has_head = false;
     };
     std::unordered_map<uint32_t, Prev> prev_;
     uint64_t read_ = 1;
