@@ -129,6 +129,29 @@ static __always_inline void flush(struct task_struct *t, struct sched_thread_slo
 	}
 }
 
+/* A thread's first sight: its identity, and every count from zero. User space zeroes a
+ * slot it frees, but a slot the sweep freed while its thread was still writing it may
+ * hold stray counts. */
+static __always_inline void start_slot(struct task_struct *cur, struct sched_thread_slot *s)
+{
+	s->pid = cur->pid;
+	s->tgid = cur->tgid;
+	s->start_ns = cur->start_time;
+	s->oncpu_ns = 0;
+	s->run_delay_ns = 0;
+	s->pcount = 0;
+	s->offcpu_ns = 0;
+	s->nvcsw = 0;
+	s->nivcsw = 0;
+	s->flags = 0;
+	s->base_oncpu_ns = 0;
+	s->base_run_delay_ns = 0;
+	s->base_pcount = 0;
+	s->base_nvcsw = 0;
+	s->base_nivcsw = 0;
+	__builtin_memset(s->runq_hist, 0, sizeof(s->runq_hist));
+}
+
 /* First sight of a thread, at the end of one of its slices: count from its birth if it
  * was born after attach, else from the start of this slice (only the wait before the
  * slice is lost). Sets the kernel counters' base, and seen last: user space skips a slot
@@ -138,16 +161,9 @@ static __always_inline void set_base(struct task_struct *cur, struct sched_threa
 {
 	__u64 slice = 0;
 
-	s->pid = cur->pid;
-	s->tgid = cur->tgid;
-	s->start_ns = cur->start_time;
+	start_slot(cur, s);
 	if (cur->start_time >= attach_ns) {
 		/* born after attach: every counter counts from 0 */
-		s->base_oncpu_ns = 0;
-		s->base_run_delay_ns = 0;
-		s->base_pcount = 0;
-		s->base_nvcsw = 0;
-		s->base_nivcsw = 0;
 		s->origin_ns = cur->start_time;
 	} else {
 		/* The fair class records the total at which this slice began; other classes
@@ -165,11 +181,6 @@ static __always_inline void set_base(struct task_struct *cur, struct sched_threa
 		s->base_nivcsw = cur->nivcsw - !voluntary;
 		s->origin_ns = bpf_ktime_get_ns() - slice;
 	}
-	/* user space zeroes a slot it frees; a thread's slot the sweep freed while the thread
-	 * was still writing it may hold stray counts */
-	__builtin_memset(s->runq_hist, 0, sizeof(s->runq_hist));
-	s->offcpu_ns = 0;
-	s->flags = 0;
 	s->offcpu_origin = s->origin_ns - s->base_oncpu_ns - s->base_run_delay_ns;
 	s->oncpu_ns = s->base_oncpu_ns;
 	s->run_delay_ns = s->base_run_delay_ns;
@@ -238,22 +249,8 @@ static __always_inline void account_measured(struct task_struct *cur, struct tas
 
 	if (prev_pid && s) {
 		if (!s->seen) {
-			s->pid = prev_pid;
-			s->tgid = cur->tgid;
-			s->start_ns = cur->start_time;
+			start_slot(cur, s);
 			s->origin_ns = now;
-			s->oncpu_ns = 0;
-			s->run_delay_ns = 0;
-			s->pcount = 0;
-			s->offcpu_ns = 0;
-			s->nvcsw = 0;
-			s->nivcsw = 0;
-			s->base_oncpu_ns = 0;
-			s->base_run_delay_ns = 0;
-			s->base_pcount = 0;
-			s->base_nvcsw = 0;
-			s->base_nivcsw = 0;
-			__builtin_memset(s->runq_hist, 0, sizeof(s->runq_hist));
 			asm volatile("" ::: "memory");
 			s->seen = 1;
 		}
@@ -337,6 +334,7 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 	return 0;
 }
 
+/* Attached only without CONFIG_SCHED_INFO. */
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(on_sched_wakeup, struct task_struct *p)
 {

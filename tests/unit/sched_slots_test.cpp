@@ -87,12 +87,5 @@ TEST(SchedSlots, SizedForFourTimesTheThreadsWithinBounds) {
     EXPECT_EQ(thread_slot_bits(10'000'000), static_cast<uint32_t>(PERFBPF_THREAD_SLOT_BITS_MAX));
 }
 
-TEST(SchedSlots, ThreadsFromLoadavg) {
-    EXPECT_EQ(loadavg_threads("0.50 0.40 0.30 2/1234 5678"), 1234u);
-    EXPECT_EQ(loadavg_threads("0.50 0.40 0.30 2/1234"), 1234u);
-    EXPECT_EQ(loadavg_threads("0.50 0.40 0.30"), std::nullopt);
-    EXPECT_EQ(loadavg_threads("0.50 0.40 0.30 2/x 5"), std::nullopt);
-}
-
 }  // namespace
 }  // namespace perfbpf

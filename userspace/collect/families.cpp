@@ -5,11 +5,13 @@
 #include "collect/block_reader.h"
 #include "collect/mem_reader.h"
 #include "collect/net_reader.h"
+#include "collect/parse/procfs.h"
 #include "collect/sched_reader.h"
 #include "probes/block_probe.h"
 #include "probes/mem_probe.h"
 #include "probes/net_probe.h"
 #include "probes/sched_probe.h"
+#include "util/files.h"
 
 namespace perfbpf {
 namespace {
@@ -61,6 +63,13 @@ const Entry kFamilies[] = {
     {"mem", &load_family<MemProbe, MemReader>},
 };
 
+// Tasks on the machine now (/proc/loadavg), 0 when unreadable.
+uint64_t tasks_now() {
+    auto text = read_first_line("/proc/loadavg");
+    auto l = text ? parse_loadavg(*text) : std::nullopt;
+    return l && l->total > 0 ? static_cast<uint64_t>(l->total) : 0;
+}
+
 }  // namespace
 
 std::vector<std::string> probe_family_names() {
@@ -77,8 +86,10 @@ LoadedFamily load_probe_family(const std::string& name, const SharedMaps& shared
             name, "load failed (injected by PERFBPF_TEST_FAIL_FAMILY)");
         return f;
     }
+    ProbeOptions o = opts;
+    if (!o.threads_at_load) o.threads_at_load = tasks_now();
     for (const auto& e : kFamilies)
-        if (name == e.name) return e.load(shared, opts);
+        if (name == e.name) return e.load(shared, o);
     LoadedFamily f;
     f.probe = std::make_unique<FailedFamily>(name, "no probe family named '" + name + "'");
     return f;

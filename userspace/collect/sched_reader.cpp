@@ -52,8 +52,8 @@ void SchedReader::collect(SnapshotBuilder& builder) {
         // it was, and its other four lines are not worth a cache miss each.
         sched_thread_slot slot;
         copy_words(slots[idx], slot, 0, SchedDeltas::kHeadWords);
-        const std::span<const uint64_t> head(reinterpret_cast<const uint64_t*>(&slot),
-                                             SchedDeltas::kHeadWords);
+        const SchedDeltas::Head head(reinterpret_cast<const uint64_t*>(&slot),
+                                     SchedDeltas::kHeadWords);
         if (const sched_task_stats* last = deltas_.unchanged(idx, head)) {
             if (sweep && !thread_alive(last->tgid, last->pid)) finished_.push_back(idx);
             return;

@@ -53,6 +53,9 @@ struct ProbeOptions {
     // sched: measure run-queue waits with wakeup hooks even when the kernel counts them
     // (the fallback for kernels without CONFIG_SCHED_INFO; tests use it to cover it).
     bool sched_measure_waits = false;
+    // Threads running when the families load, which sizes the sched family's slots (0: the
+    // minimum). collect/families.cpp reads it from /proc/loadavg when left 0.
+    uint64_t threads_at_load = 0;
 };
 
 // Tracks a family's programs: which were skipped, which attached.

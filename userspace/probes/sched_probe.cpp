@@ -7,17 +7,10 @@
 
 #include "probes/kernel_btf.h"
 #include "sched.skel.h"
-#include "util/files.h"
 
 namespace perfbpf {
 
 namespace {
-
-uint64_t threads_now() {
-    auto text = read_first_line("/proc/loadavg");
-    auto n = text ? loadavg_threads(*text) : std::nullopt;
-    return n.value_or(0);
-}
 
 uint64_t monotonic_now_ns() {
     timespec ts;
@@ -31,17 +24,6 @@ uint32_t thread_slot_bits(uint64_t threads) {
     const uint64_t want = std::max<uint64_t>(threads, 1) * 4;
     const auto bits = static_cast<uint32_t>(std::bit_width(want - 1));
     return std::clamp<uint32_t>(bits, PERFBPF_THREAD_SLOT_BITS_MIN, PERFBPF_THREAD_SLOT_BITS_MAX);
-}
-
-std::optional<uint64_t> loadavg_threads(std::string_view text) {
-    // "0.50 0.40 0.30 2/1234 5678"
-    const size_t slash = text.find('/');
-    if (slash == std::string_view::npos) return std::nullopt;
-    const size_t end = text.find(' ', slash);
-    auto n =
-        parse_u64(text.substr(slash + 1, end == std::string_view::npos ? end : end - slash - 1));
-    if (!n) return std::nullopt;
-    return *n;
 }
 
 std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const ProbeOptions& opts) {
@@ -67,8 +49,8 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
         probe->table_.skip("on_sched_wakeup_new", why);
     }
     const uint32_t wakeup_slots = kernel_counts_waits ? 1 : pid_max;
-    const uint32_t slot_bits = thread_slot_bits(threads_now());
-    probe->slots_ = 1U << slot_bits;
+    const uint32_t slot_bits = thread_slot_bits(opts.threads_at_load);
+    const uint32_t slots = 1U << slot_bits;
 
     SkeletonOps<sched_bpf> ops{sched_bpf__open, sched_bpf__load, sched_bpf__destroy};
     auto skel =
@@ -78,9 +60,9 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
             s->rodata->attach_ns = monotonic_now_ns();
             s->rodata->measure_waits = !kernel_counts_waits;
             s->rodata->thread_slot_bits = slot_bits;
-            for (auto [map, entries] : {std::pair{s->maps.thread_slots, probe->slots_},
-                                        std::pair{s->maps.thread_claims, probe->slots_},
-                                        std::pair{s->maps.thread_used, probe->slots_ / 64}})
+            for (auto [map, entries] :
+                 {std::pair{s->maps.thread_slots, slots}, std::pair{s->maps.thread_claims, slots},
+                  std::pair{s->maps.thread_used, slots / 64}})
                 if (auto r = resize_map(map, entries); !r) return r;
             return resize_map(s->maps.wakeup_ts, wakeup_slots);
         });
@@ -91,7 +73,7 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
     probe->skel_ = std::move(*skel);
     auto mapped = probe->table_.map_slots_then_attach(
         probe->skel_->obj, probe->skel_->maps.thread_slots, probe->skel_->maps.thread_used,
-        probe->skel_->maps.thread_claims, probe->slots_, sizeof(sched_thread_slot), probe->links_);
+        probe->skel_->maps.thread_claims, slots, sizeof(sched_thread_slot), probe->links_);
     if (!mapped) {
         probe->load_error_ = mapped.error().message;
         return probe;

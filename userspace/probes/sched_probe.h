@@ -2,7 +2,6 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 
@@ -18,10 +17,6 @@ namespace perfbpf {
 // log2 of the thread slots for a machine running `threads` threads now: room for four
 // times as many (linear probing stays short below a quarter full), within sched.h's bounds.
 uint32_t thread_slot_bits(uint64_t threads);
-
-// Threads on the machine, from /proc/loadavg's "running/total" field; nullopt when the
-// text has none.
-std::optional<uint64_t> loadavg_threads(std::string_view text);
 
 class SchedProbe : public ProbeFamily {
   public:
@@ -46,7 +41,6 @@ class SchedProbe : public ProbeFamily {
     Skeleton<sched_bpf> skel_;
     std::vector<LinkPtr> links_;
     PerfEventLinks samples_;
-    uint32_t slots_ = 0;
     SlotTable threads_;
     std::string load_error_;
 };

@@ -13,15 +13,15 @@ uint64_t grew(uint64_t now, uint64_t before) {
 
 }  // namespace
 
-void SchedDeltas::add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder) {
+SchedDeltas::Prev& SchedDeltas::record(uint32_t key, const sched_task_stats& now,
+                                       SnapshotBuilder& builder) {
     static const sched_task_stats kNone{};
     auto [it, is_new] = prev_.try_emplace(key);
     it->second.seen_read = read_;
-    it->second.has_head = false;  // the four-argument form sets it again
     // The family copies a thread's totals to its map only when the thread ran (at most once
     // per flush period), so most records of an idle host are the copy read last time: every
     // delta would be 0. Skipped whole, they cost no process lookup and no histogram pass.
-    if (!is_new && std::memcmp(&it->second.stats, &now, sizeof now) == 0) return;
+    if (!is_new && std::memcmp(&it->second.stats, &now, sizeof now) == 0) return it->second;
     // Another thread in the key, or a lower on-CPU total than last time: a new thread.
     const sched_task_stats& last = it->second.stats;
     // A reference, not a copy: the record is large and this runs once per thread.
@@ -42,21 +42,23 @@ void SchedDeltas::add_thread(uint32_t key, const sched_task_stats& now, Snapshot
     for (size_t i = 0; i < PERFBPF_HIST_SLOTS; ++i)
         p.runq_hist.add_slot(i, grew(now.runq_hist[i], before.runq_hist[i]));
     it->second.stats = now;  // after the last use of `before`, which may be this entry
+    return it->second;
+}
+
+void SchedDeltas::add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder) {
+    record(key, now, builder).has_head = false;
 }
 
 void SchedDeltas::add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder,
-                             std::span<const uint64_t> head) {
-    add_thread(key, now, builder);
-    Prev& p = prev_[key];
-    const size_t n = std::min(head.size(), p.head.size());
-    std::copy_n(head.begin(), n, p.head.begin());
-    std::fill(p.head.begin() + static_cast<std::ptrdiff_t>(n), p.head.end(), 0);
+                             Head head) {
+    Prev& p = record(key, now, builder);
+    std::copy(head.begin(), head.end(), p.head.begin());
     p.has_head = true;
 }
 
-const sched_task_stats* SchedDeltas::unchanged(uint32_t key, std::span<const uint64_t> head) {
+const sched_task_stats* SchedDeltas::unchanged(uint32_t key, Head head) {
     auto it = prev_.find(key);
-    if (it == prev_.end() || !it->second.has_head || head.size() != kHeadWords ||
+    if (it == prev_.end() || !it->second.has_head ||
         !std::equal(head.begin(), head.end(), it->second.head.begin()))
         return nullptr;
     it->second.seen_read = read_;

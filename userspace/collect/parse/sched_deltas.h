@@ -18,15 +18,15 @@ class SchedDeltas {
     // `key` names where the record came from (the thread's slot): a key whose record now
     // has another thread id or start time holds a new thread, counted from zero.
     void add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder);
-    // The same with the first line of the slot the record came from (`head`, at most
-    // kHeadWords words), kept for unchanged() at the next read.
-    void add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder,
-                    std::span<const uint64_t> head);
+    // The first line of the slot a record came from.
+    static constexpr size_t kHeadWords = 8;
+    using Head = std::span<const uint64_t, kHeadWords>;
+    // The same, keeping the slot's first line for unchanged() at the next read.
+    void add_thread(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder, Head head);
     // A key whose slot's first line is what it was at the last read has not changed since
     // (the BPF side writes its other lines before the first): it is kept as seen in this
     // read, with nothing to add. Returns its last record then, else nullptr.
-    const sched_task_stats* unchanged(uint32_t key, std::span<const uint64_t> head);
-    static constexpr size_t kHeadWords = 8;
+    const sched_task_stats* unchanged(uint32_t key, Head head);
     // Forgets keys that were not seen in this read (their slot was freed).
     void end_read();
     void forget_thread(uint32_t key) { prev_.erase(key); }
@@ -44,6 +44,8 @@ class SchedDeltas {
         bool has_head = false;
     };
     std::unordered_map<uint32_t, Prev> prev_;
+    // add_thread's work; returns the key's entry.
+    Prev& record(uint32_t key, const sched_task_stats& now, SnapshotBuilder& builder);
     uint64_t read_ = 1;
     std::map<int, sched_cpu_stats> prev_cpu_;
 };
