@@ -144,6 +144,14 @@ TEST(InetDiag, AnErrorReplyFailsWithItsErrno) {
     EXPECT_NE(r.error().message.find(strerror(EPERM)), std::string::npos) << r.error().message;
 }
 
+TEST(InetDiag, ANamespaceWhoseSocketsOnlyListenIsNotDumped) {
+    EXPECT_FALSE(tcp_dump_needed(0u, false));
+    EXPECT_TRUE(tcp_dump_needed(2u, false));
+    // The dump after the last connection closed still looks for ones finishing their sends.
+    EXPECT_TRUE(tcp_dump_needed(0u, true));
+    EXPECT_TRUE(tcp_dump_needed(std::nullopt, false));
+}
+
 TEST(InetDiag, RequestAsksForTcpInfoOfTcpSockets) {
     auto req = inet_diag_request(AF_INET6, 9);
     ASSERT_EQ(req.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req_v2));

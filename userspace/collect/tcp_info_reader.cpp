@@ -38,14 +38,22 @@ Result<void> dump_family(int fd, uint8_t family, uint32_t seq, std::vector<TcpFl
     }
 }
 
-// The "inuse" count of `protocol` in an open sockstat file, read afresh from its start (a
-// seq_file regenerates its text on a read at offset 0); nullopt when it cannot be read.
-std::optional<uint64_t> sockets_in_use(const UniqueFd& fd, std::string_view protocol) {
+// An open /proc/net file's text, read afresh from its start (a seq_file regenerates its
+// text on a read at offset 0); nullopt when it cannot be read or does not fit in `buf`.
+template <size_t N>
+std::optional<std::string_view> reread(const UniqueFd& fd, char (&buf)[N]) {
     if (!fd.valid()) return std::nullopt;
+    const ssize_t n = ::pread(fd.get(), buf, N, 0);
+    if (n <= 0 || size_t(n) == N) return std::nullopt;
+    return std::string_view(buf, size_t(n));
+}
+
+// The "inuse" count of `protocol` in an open sockstat file.
+std::optional<uint64_t> sockets_in_use(const UniqueFd& fd, std::string_view protocol) {
     char buf[4096];
-    const ssize_t n = ::pread(fd.get(), buf, sizeof(buf), 0);
-    if (n <= 0) return std::nullopt;
-    return parse_sockstat_inuse({buf, size_t(n)}, protocol);
+    auto text = reread(fd, buf);
+    if (!text) return std::nullopt;
+    return parse_sockstat_inuse(*text, protocol);
 }
 
 }  // namespace
@@ -53,10 +61,12 @@ std::optional<uint64_t> sockets_in_use(const UniqueFd& fd, std::string_view prot
 Result<TcpDiag> open_tcp_diag() {
     auto diag = open_sock_diag();
     if (!diag) return std::unexpected(diag.error());
-    TcpDiag d{std::move(*diag), {}, {}};
+    TcpDiag d;
+    d.diag = std::move(*diag);
     // thread-self: the namespace of this thread, which may have joined another with setns.
     d.sockstat = UniqueFd(::open("/proc/thread-self/net/sockstat", O_RDONLY | O_CLOEXEC));
     d.sockstat6 = UniqueFd(::open("/proc/thread-self/net/sockstat6", O_RDONLY | O_CLOEXEC));
+    d.snmp = UniqueFd(::open("/proc/thread-self/net/snmp", O_RDONLY | O_CLOEXEC));
     return d;
 }
 
@@ -76,14 +86,27 @@ std::optional<uint64_t> tcp_in_use(const TcpDiag& d, uint8_t family) {
     return std::nullopt;
 }
 
-Result<std::vector<TcpFlow>> dump_tcp_flows(const TcpDiag& d) {
+std::optional<uint64_t> tcp_established(const TcpDiag& d) {
+    char buf[16384];  // IcmpMsg grows with the message types seen: ≈1.5 KB is usual
+    auto text = reread(d.snmp, buf);
+    if (!text) return std::nullopt;
+    const auto counters = parse_netstat(*text);
+    const auto it = counters.find("Tcp:CurrEstab");
+    if (it == counters.end()) return std::nullopt;
+    return it->second;
+}
+
+Result<std::vector<TcpFlow>> dump_tcp_flows(TcpDiag& d) {
     std::vector<TcpFlow> out;
+    if (!tcp_dump_needed(tcp_established(d), d.last_dump_had_flows)) return out;
+    ++d.dumps;
     static uint32_t seq = 0;
     for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
         if (tcp_in_use(d, family) == 0u) continue;
         if (auto r = dump_family(d.diag.get(), family, ++seq, out); !r)
             return std::unexpected(r.error());
     }
+    d.last_dump_had_flows = !out.empty();
     return out;
 }
 

@@ -16,14 +16,18 @@
 
 namespace perfbpf {
 
-// A namespace's sock_diag socket and its own socket counts (/proc/net/sockstat and
-// sockstat6, opened in it, so they keep counting that namespace). Every dump walks the
+// A namespace's sock_diag socket and its own socket counts (/proc/net/sockstat, sockstat6
+// and snmp, opened in it, so they keep counting that namespace). Every dump walks the
 // kernel's whole TCP established hash, whatever the namespace holds (262,144 buckets on a
-// 24 GiB machine: a quarter of the daemon's own CPU at 1 s with one TCP socket on the host),
-// so a family the counts say is empty is not dumped.
+// 24 GiB machine: a quarter of the daemon's own CPU at 1 s with one TCP socket on the host;
+// child namespaces share that table, so each pays the whole walk), so a family the counts
+// say is empty is not dumped, nor a namespace whose sockets only listen.
 struct TcpDiag {
     UniqueFd diag;
-    UniqueFd sockstat, sockstat6;  // invalid where missing (sockstat6 without IPv6)
+    UniqueFd sockstat, sockstat6;     // invalid where missing (sockstat6 without IPv6)
+    UniqueFd snmp;                    // its Tcp CurrEstab
+    bool last_dump_had_flows = true;  // so that the first call dumps
+    uint64_t dumps = 0;               // calls that walked the kernel's table
 };
 
 // A sock_diag socket of the calling thread's network namespace.
@@ -35,8 +39,13 @@ Result<TcpDiag> open_tcp_diag();
 // them now (listening ones included); nullopt when it cannot be read.
 std::optional<uint64_t> tcp_in_use(const TcpDiag& d, uint8_t family);
 
-// The IPv4 and IPv6 TCP sockets of `d`'s namespace that can move data. A family whose
-// count reads 0 is not dumped; one whose count cannot be read is.
-Result<std::vector<TcpFlow>> dump_tcp_flows(const TcpDiag& d);
+// The namespace's connections in ESTABLISHED or CLOSE_WAIT (Tcp CurrEstab, both families);
+// nullopt when it cannot be read.
+std::optional<uint64_t> tcp_established(const TcpDiag& d);
+
+// The IPv4 and IPv6 TCP sockets of `d`'s namespace that can move data. Nothing is dumped
+// when tcp_dump_needed says no; a family whose count reads 0 is not dumped; one whose count
+// cannot be read is.
+Result<std::vector<TcpFlow>> dump_tcp_flows(TcpDiag& d);
 
 }  // namespace perfbpf

@@ -64,6 +64,10 @@ std::vector<uint8_t> inet_diag_request(uint8_t family, uint32_t seq) {
     return out;
 }
 
+bool tcp_dump_needed(std::optional<uint64_t> established, bool last_dump_had_flows) {
+    return last_dump_had_flows || established != 0u;
+}
+
 // NLMSG_OK compares the header's __u32 length with the int length it needs (an unsigned
 // length would wrap past the end in NLMSG_NEXT on a short last message): clang's
 // -Wsign-compare flags the macro itself.

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -31,6 +32,12 @@ struct TcpFlow {
 // A dump request of the TCP sockets of `family` (AF_INET, AF_INET6) in the states that move
 // data (ESTABLISHED, the FIN and CLOSE states), each with its tcp_info.
 std::vector<uint8_t> inet_diag_request(uint8_t family, uint32_t seq);
+
+// Whether a dump can find a socket that moves data: `established` (Tcp CurrEstab: the
+// ESTABLISHED and CLOSE_WAIT connections) is not 0, or the last dump found some (one that
+// closed since may be in FIN_WAIT1 or LAST_ACK, which CurrEstab does not count, still
+// sending what was queued). A count that could not be read dumps.
+bool tcp_dump_needed(std::optional<uint64_t> established, bool last_dump_had_flows);
 
 // One datagram of the dump's replies: appends its sockets to `out`; true once the dump's
 // end (NLMSG_DONE) is in it; fails on an error message.
