@@ -62,11 +62,12 @@ block_dev_stats assemble(const block_dev_state& st, const std::vector<block_dev_
 // states, one per-CPU read per device in use.
 void for_each_device(const BlockProbe& probe,
                      const std::function<void(uint32_t, uint64_t, const block_dev_stats&)>& fn) {
+    thread_local std::vector<block_dev_counters> cpus;  // fn never reads the map itself
     for_each_entry<uint32_t, block_dev_state>(
         probe.dev_stats_fd(), [&](const uint32_t& slot, const block_dev_state& st) {
             if (!st.queue) return;
-            fn(slot, st.queue,
-               assemble(st, per_cpu_values<block_dev_counters>(probe.dev_counters_fd(), &slot)));
+            per_cpu_values(probe.dev_counters_fd(), &slot, cpus);
+            fn(slot, st.queue, assemble(st, cpus));
         });
 }
 

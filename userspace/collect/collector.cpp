@@ -166,7 +166,7 @@ Snapshot Collector::build(CollectContext& ctx, std::vector<OomKill> ooms) {
         p.exit_code = info.exit_code;
         if (p.comm.empty()) p.comm = info.comm;
     }
-    for (const auto& st : status_) builder.add_probe_status(st);
+    builder.add_probe_statuses(status_);
     Snapshot snap = builder.take();
     snap.end_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::system_clock::now().time_since_epoch())

@@ -47,6 +47,9 @@ class SnapshotBuilder {
     void add_drops(const std::string& kind, uint64_t count);
     void add_oom_kill(OomKill kill) { oom_kills_.push_back(std::move(kill)); }
     void add_probe_status(const ProbeStatus& status) { probes_.push_back(status); }
+    void add_probe_statuses(const std::vector<ProbeStatus>& statuses) {
+        probes_.insert(probes_.end(), statuses.begin(), statuses.end());
+    }
 
     // Lifetime fault totals of a process that exited in this interval, as a probe read them
     // at its exit; the procfs source turns them into interval amounts with the totals it
