@@ -1,6 +1,7 @@
 // Per-namespace delta logic of the net family (slots tagged per CPU, drops per reason) and
 // the netstat fields, fed recorded values.
 #include "collect/parse/netns_deltas.h"
+#include "collect/parse/procfs.h"
 
 #include <gtest/gtest.h>
 
@@ -186,6 +187,31 @@ TEST(Netstat, ListenOverflowsAndQueueDropsAreIntervalAmounts) {
     apply_netstat(now, {}, first);
     EXPECT_TRUE(first.netstat_available);
     EXPECT_EQ(first.listen_overflows, 0u);
+}
+
+// The daemon parses only kNetnsNetstatKeys of each namespace's netstat: what apply_netstat
+// makes of them is what it makes of the whole file.
+TEST(Netstat, TheKeysParsedAreTheOnesApplied) {
+    std::string names = "TcpExt: SyncookiesRecv EmbryonicRsts", values = "TcpExt: 5 6";
+    uint64_t v = 100;
+    for (std::string_view key : kNetnsNetstatKeys) {
+        names += " " + std::string(key.substr(key.find(':') + 1));
+        values += " " + std::to_string(v += 10);
+    }
+    const std::string now_text = names + "\n" + values + "\nIpExt: InNoRoutes\nIpExt: 9\n";
+    auto before = parse_netstat(now_text);  // every counter at 1 the read before
+    for (auto& [key, n] : before) n = 1;
+    NetnsSample full, only;
+    apply_netstat(parse_netstat(now_text), before, full);
+    apply_netstat(parse_netstat(now_text, kNetnsNetstatKeys), before, only);
+    EXPECT_EQ(parse_netstat(now_text, kNetnsNetstatKeys).size(), kNetnsNetstatKeys.size());
+    for (uint64_t NetnsSample::*f :
+         {&NetnsSample::listen_overflows, &NetnsSample::listen_drops, &NetnsSample::syn_queue_drops,
+          &NetnsSample::syncookies_sent, &NetnsSample::rcvq_drops, &NetnsSample::backlog_drops,
+          &NetnsSample::prune_called, &NetnsSample::memory_pressures}) {
+        EXPECT_GT(full.*f, 0u);
+        EXPECT_EQ(only.*f, full.*f);
+    }
 }
 
 }  // namespace

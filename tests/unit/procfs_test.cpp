@@ -149,6 +149,15 @@ TEST(Netstat, PairsOfHeaderAndValueLines) {
     EXPECT_FALSE(parse_netstat("TcpExt: A B\nIpExt: C\nIpExt: 1\n").contains("TcpExt:A"));
 }
 
+TEST(Netstat, OnlyTheKeysAskedFor) {
+    constexpr std::string_view only[] = {"TcpExt:ListenDrops", "IpExt:InOctets", "Ip:InOctets",
+                                         "TcpExt:Listen"};
+    auto m = parse_netstat(
+        "TcpExt: ListenOverflows ListenDrops\nTcpExt: 36 37\nIpExt: InOctets\nIpExt: 9\n", only);
+    EXPECT_EQ(m,
+              (std::map<std::string, uint64_t>{{"TcpExt:ListenDrops", 37}, {"IpExt:InOctets", 9}}));
+}
+
 TEST(Sockstat, InuseOfTheNamedProtocolOnly) {
     const std::string v4 =
         "sockets: used 8\n"

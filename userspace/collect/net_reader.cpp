@@ -60,8 +60,8 @@ void NetReader::collect(SnapshotBuilder& builder) {
         table.release(i);
     }
     uint32_t zero = 0;
-    auto cpus = per_cpu_values<net_cpu_stats>(probe_.cpu_stats_fd(), &zero);
-    if (!cpus.empty()) deltas_.add_system(sum_net_cpus(cpus), drop_labels_, builder.system());
+    per_cpu_values(probe_.cpu_stats_fd(), &zero, cpus_);
+    if (!cpus_.empty()) deltas_.add_system(sum_net_cpus(cpus_), drop_labels_, builder.system());
     collect_netns(builder);
 }
 
@@ -69,8 +69,9 @@ void NetReader::collect_netns(SnapshotBuilder& builder) {
     const int fd = probe_.netns_stats_fd();
     const int ncpus = libbpf_num_possible_cpus();
     if (ncpus <= 0) return;
-    std::vector<std::vector<net_ns_stats>> per_cpu(static_cast<size_t>(ncpus),
-                                                   std::vector<net_ns_stats>(probe_.netns_slots()));
+    auto& per_cpu = netns_per_cpu_;
+    per_cpu.resize(static_cast<size_t>(ncpus));
+    for (auto& slots : per_cpu) slots.assign(probe_.netns_slots(), net_ns_stats{});
     // One batch read of every slot (a system call per slot was 2 % of the daemon's own CPU
     // at 0.1 s, most of it the hypervisor's cost of entering the kernel).
     for_each_percpu_entry<uint32_t, net_ns_stats>(
@@ -84,9 +85,10 @@ void NetReader::collect_netns(SnapshotBuilder& builder) {
         add_netns_counters(d, rcvbuf_grow_attached_, builder.netns(inum));
     // An idle slot is zeroed on every CPU at once; a count that lands between the read
     // above and this write is lost, which for a slot idle this long is none.
-    const std::vector<net_ns_stats> zeros(per_cpu.size());
+    netns_zeros_.assign(per_cpu.size(), net_ns_stats{});
     for (uint32_t slot : netns_slots_.idle_slots()) {
-        if (bpf_map_update_elem(fd, &slot, zeros.data(), BPF_ANY) == 0) netns_slots_.cleared(slot);
+        if (bpf_map_update_elem(fd, &slot, netns_zeros_.data(), BPF_ANY) == 0)
+            netns_slots_.cleared(slot);
     }
 
     std::map<NetnsDropKey, uint64_t> drops;

@@ -37,6 +37,12 @@ class NetReader : public Source {
     bool rcvbuf_grow_attached_ = false;
     std::vector<std::string> drop_labels_;  // per drop-reason slot, from kernel BTF
     uint64_t reads_ = 0;
+    // Kept from read to read: the per-CPU totals are ≈4 KB a CPU and the namespace slots
+    // ≈25 KB a CPU, and allocating them afresh every read was 2.3 % of the daemon's own
+    // CPU at 0.1 s (malloc consolidating its fast bins for each large request).
+    std::vector<net_cpu_stats> cpus_;
+    std::vector<std::vector<net_ns_stats>> netns_per_cpu_;
+    std::vector<net_ns_stats> netns_zeros_;
 };
 
 }  // namespace perfbpf

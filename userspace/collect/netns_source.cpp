@@ -120,7 +120,7 @@ void NetnsSource::collect(SnapshotBuilder& builder) {
             ns.netstat_unavailable = text.error().message;
             continue;
         }
-        auto counters = parse_netstat(*text);
+        auto counters = parse_netstat(*text, kNetnsNetstatKeys);
         auto before = prev_.find(ino);
         apply_netstat(counters, before == prev_.end() ? decltype(counters){} : before->second, ns);
         now.emplace(ino, std::move(counters));

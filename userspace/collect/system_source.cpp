@@ -106,7 +106,8 @@ void SystemSource::collect(SnapshotBuilder& builder) {
         prev_softnet_ = t;
     }
     if (auto text = read_file(root_ + "/net/snmp"); text) {
-        auto snmp = parse_netstat(*text);
+        constexpr std::string_view kOutSegs[] = {"Tcp:OutSegs"};
+        auto snmp = parse_netstat(*text, kOutSegs);
         if (auto it = snmp.find("Tcp:OutSegs"); it != snmp.end()) {
             if (prev_out_segs_) sys.tcp_out_segs = grew(it->second, *prev_out_segs_);
             prev_out_segs_ = it->second;

@@ -90,7 +90,8 @@ std::optional<uint64_t> tcp_established(const TcpDiag& d) {
     char buf[16384];  // IcmpMsg grows with the message types seen: ≈1.5 KB is usual
     auto text = reread(d.snmp, buf);
     if (!text) return std::nullopt;
-    const auto counters = parse_netstat(*text);
+    constexpr std::string_view kCurrEstab[] = {"Tcp:CurrEstab"};
+    const auto counters = parse_netstat(*text, kCurrEstab);
     const auto it = counters.find("Tcp:CurrEstab");
     if (it == counters.end()) return std::nullopt;
     return it->second;

@@ -3,8 +3,10 @@
 // so unit tests feed recorded values; collect/net_reader and collect/netns_source read.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -78,6 +80,12 @@ void add_netns_drops(const std::string& label, uint64_t count, NetnsSample& out)
 
 // Fills the netstat fields of `out` from the growth of the namespace's TcpExt counters
 // (parse_netstat) since `before`.
+// The netstat counters apply_netstat reads.
+inline constexpr std::array<std::string_view, 8> kNetnsNetstatKeys{
+    "TcpExt:ListenOverflows", "TcpExt:ListenDrops",       "TcpExt:TCPReqQFullDrop",
+    "TcpExt:SyncookiesSent",  "TcpExt:TCPRcvQDrop",       "TcpExt:TCPBacklogDrop",
+    "TcpExt:PruneCalled",     "TcpExt:TCPMemoryPressures"};
+
 void apply_netstat(const std::map<std::string, uint64_t>& now,
                    const std::map<std::string, uint64_t>& before, NetnsSample& out);
 

@@ -209,7 +209,8 @@ std::string choose_cgroup_path(std::string_view text) {
     return choose_cgroup(parse_proc_cgroup(text)).path;
 }
 
-std::map<std::string, uint64_t> parse_netstat(std::string_view text) {
+std::map<std::string, uint64_t> parse_netstat(std::string_view text,
+                                              std::span<const std::string_view> only) {
     std::map<std::string, uint64_t> out;
     auto all = lines(text);
     for (size_t i = 0; i + 1 < all.size(); ++i) {
@@ -219,8 +220,15 @@ std::map<std::string, uint64_t> parse_netstat(std::string_view text) {
         if (all[i + 1].substr(0, colon + 1) != all[i].substr(0, colon + 1)) continue;
         auto names = split_fields(all[i].substr(colon + 1));
         auto values = split_fields(all[i + 1].substr(colon + 1));
-        for (size_t k = 0; k < names.size() && k < values.size(); ++k)
+        for (size_t k = 0; k < names.size() && k < values.size(); ++k) {
+            const auto is_key = [&](std::string_view key) {
+                return key.size() == prefix.size() + 1 + names[k].size() &&
+                       key.starts_with(prefix) && key[prefix.size()] == ':' &&
+                       key.ends_with(names[k]);
+            };
+            if (!only.empty() && std::ranges::none_of(only, is_key)) continue;
             out[std::string(prefix) + ":" + std::string(names[k])] = to_u64(values[k]);
+        }
         ++i;  // the values line
     }
     return out;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,8 +81,11 @@ CgroupChoice choose_cgroup(const ProcCgroups& c);
 std::string choose_cgroup_path(std::string_view proc_pid_cgroup);
 
 // /proc/net/netstat or /proc/net/snmp: pairs of "Prefix: names..." / "Prefix: values..."
-// lines, as "Prefix:Name" -> value ("TcpExt:ListenOverflows").
-std::map<std::string, uint64_t> parse_netstat(std::string_view text);
+// lines, as "Prefix:Name" -> value ("TcpExt:ListenOverflows"); with `only`, just those
+// keys (a namespace's netstat has ≈120 counters, each a string allocated, read every
+// interval for 8 of them).
+std::map<std::string, uint64_t> parse_netstat(std::string_view text,
+                                              std::span<const std::string_view> only = {});
 
 // /proc/net/sockstat or sockstat6: the "inuse" count of the line for `protocol` ("TCP",
 // "TCP6"): the namespace's sockets of that protocol, listening ones included, time-wait
