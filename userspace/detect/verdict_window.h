@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <vector>
 
@@ -34,7 +33,7 @@ class VerdictWindow {
 
   private:
     Thresholds thresholds_;
-    std::deque<Snapshot> window_;
+    std::vector<Snapshot> window_;  // the last kVerdictWindow, oldest first
 };
 
 }  // namespace perfbpf
