@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "collect/parse/vmstat_deltas.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -76,25 +77,8 @@ void SystemSource::collect(SnapshotBuilder& builder) {
         sys.swap_free_bytes = m["SwapFree"];
     }
     if (auto text = read_file(root_ + "/vmstat"); text) {
-        auto v = parse_vmstat(*text);
-        if (!prev_vmstat_.empty()) {
-            uint64_t faults = grew(v["pgfault"], prev_vmstat_["pgfault"]);
-            sys.major_faults = grew(v["pgmajfault"], prev_vmstat_["pgmajfault"]);
-            sys.minor_faults = faults >= sys.major_faults ? faults - sys.major_faults : 0;
-            sys.pages_swapped_in = grew(v["pswpin"], prev_vmstat_["pswpin"]);
-            sys.pages_swapped_out = grew(v["pswpout"], prev_vmstat_["pswpout"]);
-            auto d = [&](const char* key) { return grew(v[key], prev_vmstat_[key]); };
-            sys.pgscan_kswapd = d("pgscan_kswapd");
-            sys.pgscan_direct = d("pgscan_direct");
-            sys.pgsteal_kswapd = d("pgsteal_kswapd");
-            sys.pgsteal_direct = d("pgsteal_direct");
-            sys.workingset_refault_anon = d("workingset_refault_anon");
-            sys.workingset_refault_file = d("workingset_refault_file");
-            // One counter per memory zone type: allocstall_dma, _dma32, _normal, _movable.
-            for (const auto& [key, value] : v)
-                if (key.starts_with("allocstall_"))
-                    sys.allocstall += grew(value, prev_vmstat_[key]);
-        }
+        auto v = parse_vmstat(*text, vmstat_key_applied);
+        if (!prev_vmstat_.empty()) apply_vmstat(v, prev_vmstat_, sys);
         prev_vmstat_ = std::move(v);
     }
     if (auto text = read_file(root_ + "/net/softnet_stat"); text) {

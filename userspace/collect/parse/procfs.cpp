@@ -106,10 +106,15 @@ std::map<std::string, uint64_t> parse_meminfo(std::string_view text) {
 }
 
 std::map<std::string, uint64_t> parse_vmstat(std::string_view text) {
+    return parse_vmstat(text, [](std::string_view) { return true; });
+}
+
+std::map<std::string, uint64_t> parse_vmstat(std::string_view text,
+                                             bool (*keep)(std::string_view key)) {
     std::map<std::string, uint64_t> out;
     for (auto line : lines(text)) {
         auto f = split_fields(line);
-        if (f.size() >= 2) out[std::string(f[0])] = to_u64(f[1]);
+        if (f.size() >= 2 && keep(f[0])) out[std::string(f[0])] = to_u64(f[1]);
     }
     return out;
 }

@@ -48,6 +48,9 @@ std::map<std::string, uint64_t> parse_meminfo(std::string_view text);
 
 // /proc/vmstat counters by name (also a cgroup's memory.stat: the same "name value" lines).
 std::map<std::string, uint64_t> parse_vmstat(std::string_view text);
+// Only the keys `keep` says yes to.
+std::map<std::string, uint64_t> parse_vmstat(std::string_view text,
+                                             bool (*keep)(std::string_view key));
 
 // /proc/loadavg
 struct LoadAvg {
