@@ -19,9 +19,9 @@ namespace perfbpf {
 // A namespace's sock_diag socket and its own socket counts (/proc/net/sockstat, sockstat6
 // and snmp, opened in it, so they keep counting that namespace). Every dump walks the
 // kernel's whole TCP established hash, whatever the namespace holds (262,144 buckets on a
-// 24 GiB machine: a quarter of the daemon's own CPU at 1 s with one TCP socket on the host;
-// child namespaces share that table, so each pays the whole walk), so a family the counts
-// say is empty is not dumped, nor a namespace whose sockets only listen.
+// 24 GiB machine, ≈1 ms a dump on the 2-vCPU VM of docs/daemon_cost.md; child namespaces
+// share that table, so each pays the whole walk), so a family the counts say is empty is
+// not dumped, nor a namespace whose sockets only listen.
 struct TcpDiag {
     UniqueFd diag;
     UniqueFd sockstat, sockstat6;     // invalid where missing (sockstat6 without IPv6)
