@@ -6,19 +6,22 @@
 # per stored sample. Runs at 1 s and at 0.1 s.
 #
 # usage: sudo bench/daemon_cost.sh [--seconds N] [--threads N] [--intervals "1 0.1"]
+#                                  [--crowd "PERIOD_MS WORK_US"]
 #   --seconds   how long each run lasts (default 120; the issue's RSS check is an hour)
 #   --threads   threads in the crowd (default 1000), each waking every 100 ms for 50 us
+#   --crowd     each thread's period and work instead ("1 1000000": always runnable)
 # Everything it starts is stopped, and its temp dirs removed, on every way out.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${BUILD:-$root/build}
-seconds=120 threads=1000 intervals="1 0.1"
+seconds=120 threads=1000 intervals="1 0.1" crowd_args="100 50"
 while [[ $# -gt 0 ]]; do
     case $1 in
         --seconds) seconds=$2; shift 2 ;;
         --threads) threads=$2; shift 2 ;;
         --intervals) intervals=$2; shift 2 ;;
+        --crowd) crowd_args=$2; shift 2 ;;
         *) sed -n '2,13p' "$0"; exit 2 ;;
     esac
 done
@@ -38,7 +41,8 @@ for iv in $intervals; do
     # The governor measures every period; a budget no run reaches keeps it from shedding.
     period=$(( seconds / 4 > 5 ? seconds / 4 : 5 ))
     printf '[daemon]\ncpu_budget_pct = 100\ngovernor_period = %s\n' "$period" >"$work/c.toml"
-    "$crowd" "$threads" 100 50 $((seconds + 30)) & pids+=($!)
+    # shellcheck disable=SC2086  # two numbers
+    "$crowd" "$threads" $crowd_args $((seconds + 30)) & pids+=($!)
     sleep 2
     "$bin" daemon --config "$work/c.toml" --state-dir "$state" --interval "$iv" 2>"$work/log-$iv" &
     d=$!; pids+=($d)
