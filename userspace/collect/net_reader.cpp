@@ -85,10 +85,10 @@ void NetReader::collect_netns(SnapshotBuilder& builder) {
         add_netns_counters(d, rcvbuf_grow_attached_, builder.netns(inum));
     // An idle slot is zeroed on every CPU at once; a count that lands between the read
     // above and this write is lost, which for a slot idle this long is none.
-    netns_zeros_.assign(per_cpu.size(), net_ns_stats{});
-    for (uint32_t slot : netns_slots_.idle_slots()) {
-        if (bpf_map_update_elem(fd, &slot, netns_zeros_.data(), BPF_ANY) == 0)
-            netns_slots_.cleared(slot);
+    const auto idle = netns_slots_.idle_slots();
+    const std::vector<net_ns_stats> zeros(idle.empty() ? 0 : per_cpu.size());
+    for (uint32_t slot : idle) {
+        if (bpf_map_update_elem(fd, &slot, zeros.data(), BPF_ANY) == 0) netns_slots_.cleared(slot);
     }
 
     std::map<NetnsDropKey, uint64_t> drops;

@@ -42,7 +42,6 @@ class NetReader : public Source {
     // CPU at 0.1 s (malloc consolidating its fast bins for each large request).
     std::vector<net_cpu_stats> cpus_;
     std::vector<std::vector<net_ns_stats>> netns_per_cpu_;
-    std::vector<net_ns_stats> netns_zeros_;
 };
 
 }  // namespace perfbpf

@@ -171,22 +171,15 @@ void add_netns_drops(const std::string& label, uint64_t count, NetnsSample& out)
 
 void apply_netstat(const std::map<std::string, uint64_t>& now,
                    const std::map<std::string, uint64_t>& before, NetnsSample& out) {
-    auto delta = [&](const char* key) {
-        auto n = now.find(key);
+    auto delta = [&](std::string_view key) {
+        auto n = now.find(std::string(key));
         if (n == now.end()) return uint64_t{0};
-        auto b = before.find(key);
+        auto b = before.find(n->first);
         return b == before.end() ? 0 : grew(n->second, b->second);
     };
     out.netstat_available = true;
     out.netstat_unavailable.clear();
-    out.listen_overflows = delta("TcpExt:ListenOverflows");
-    out.listen_drops = delta("TcpExt:ListenDrops");
-    out.syn_queue_drops = delta("TcpExt:TCPReqQFullDrop");
-    out.syncookies_sent = delta("TcpExt:SyncookiesSent");
-    out.rcvq_drops = delta("TcpExt:TCPRcvQDrop");
-    out.backlog_drops = delta("TcpExt:TCPBacklogDrop");
-    out.prune_called = delta("TcpExt:PruneCalled");
-    out.memory_pressures = delta("TcpExt:TCPMemoryPressures");
+    for (const NetstatField& f : kNetnsNetstatFields) out.*f.field = delta(f.key);
 }
 
 }  // namespace perfbpf

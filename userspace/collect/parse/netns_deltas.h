@@ -78,14 +78,30 @@ void add_netns_counters(const net_ns_stats& d, bool rcvbuf_grow_attached, NetnsS
 // Adds `count` drops with reason `label` to `out`.
 void add_netns_drops(const std::string& label, uint64_t count, NetnsSample& out);
 
+// The netstat counters a namespace's sample takes, each as its growth within the interval.
+struct NetstatField {
+    std::string_view key;  // as parse_netstat names it
+    uint64_t NetnsSample::*field;
+};
+inline constexpr NetstatField kNetnsNetstatFields[] = {
+    {"TcpExt:ListenOverflows", &NetnsSample::listen_overflows},
+    {"TcpExt:ListenDrops", &NetnsSample::listen_drops},
+    {"TcpExt:TCPReqQFullDrop", &NetnsSample::syn_queue_drops},
+    {"TcpExt:SyncookiesSent", &NetnsSample::syncookies_sent},
+    {"TcpExt:TCPRcvQDrop", &NetnsSample::rcvq_drops},
+    {"TcpExt:TCPBacklogDrop", &NetnsSample::backlog_drops},
+    {"TcpExt:PruneCalled", &NetnsSample::prune_called},
+    {"TcpExt:TCPMemoryPressures", &NetnsSample::memory_pressures},
+};
+// Their keys, for parse_netstat(text, only).
+inline constexpr auto kNetnsNetstatKeys = [] {
+    std::array<std::string_view, std::size(kNetnsNetstatFields)> keys{};
+    for (size_t i = 0; i < keys.size(); ++i) keys[i] = kNetnsNetstatFields[i].key;
+    return keys;
+}();
+
 // Fills the netstat fields of `out` from the growth of the namespace's TcpExt counters
 // (parse_netstat) since `before`.
-// The netstat counters apply_netstat reads.
-inline constexpr std::array<std::string_view, 8> kNetnsNetstatKeys{
-    "TcpExt:ListenOverflows", "TcpExt:ListenDrops",       "TcpExt:TCPReqQFullDrop",
-    "TcpExt:SyncookiesSent",  "TcpExt:TCPRcvQDrop",       "TcpExt:TCPBacklogDrop",
-    "TcpExt:PruneCalled",     "TcpExt:TCPMemoryPressures"};
-
 void apply_netstat(const std::map<std::string, uint64_t>& now,
                    const std::map<std::string, uint64_t>& before, NetnsSample& out);
 
