@@ -33,7 +33,8 @@ const volatile __u64 flush_period_ns = 20 * 1000 * 1000ULL;
 const volatile __u32 wakeup_slots = 1;	   /* entries of wakeup_ts: pid_max, or 1 if unused */
 const volatile __u64 attach_ns = 0;	   /* CLOCK_MONOTONIC just before load */
 const volatile bool measure_waits = false; /* use the fallback even with CONFIG_SCHED_INFO */
-const volatile __u32 thread_slot_bits = PERFBPF_THREAD_SLOT_BITS_MIN; /* log2 of the slots */
+/* log2 of the slots, for the sampler; each switch program has its own as a constant */
+const volatile __u32 thread_slot_bits = PERFBPF_THREAD_SLOT_BITS_MIN;
 
 /* Per thread, see include/perfbpf/sched.h; both maps are resized from thread_slot_bits. */
 struct {
@@ -87,13 +88,14 @@ static __always_inline bool kernel_counts_waits(struct task_struct *t)
 	return bpf_core_field_exists(t->sched_info) && !measure_waits;
 }
 
-/* The slot of thread pid; with create, its first switch-out claims one. */
-static __always_inline struct sched_thread_slot *thread_slot(__u32 pid, bool create)
+/* The slot of thread pid in a table of 2^bits slots; with create, its first switch-out
+ * claims one. */
+static __always_inline struct sched_thread_slot *thread_slot(__u32 pid, bool create, __u32 bits)
 {
 	__u32 idx;
 
-	return tgid_slot(&thread_slots, &thread_claims, &thread_used, thread_slot_bits,
-			 PERFBPF_THREAD_PROBES, pid, create, PERFBPF_DROP_TASK_MAP_FULL, &idx);
+	return tgid_slot(&thread_slots, &thread_claims, &thread_used, bits, PERFBPF_THREAD_PROBES,
+			 pid, create, PERFBPF_DROP_TASK_MAP_FULL, &idx);
 }
 
 /* What changes slowly, taken at most once per flush period and at the final switch-out. */
@@ -298,9 +300,8 @@ static __always_inline void account_measured(struct task_struct *cur, struct tas
 	cpu->accounted_ns = now;
 }
 
-SEC("raw_tp/sched_switch")
-int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+static __always_inline int switch_out(bool preempt, struct task_struct *next,
+				      unsigned int prev_state, const __u32 bits)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct sched_cpu_stats *cpu = this_cpu();
@@ -315,7 +316,7 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		return 0;
 	cpu->switches++;
 	if (prev_pid)
-		s = thread_slot(prev_pid, true);
+		s = thread_slot(prev_pid, true, bits);
 	if (kernel_counts_waits(cur)) {
 		if (!s)
 			return 0;
@@ -333,6 +334,26 @@ int BPF_PROG(on_sched_switch, bool preempt, struct task_struct *prev, struct tas
 		flush(cur, s, clock, false);
 	return 0;
 }
+
+/* One switch program per size of the thread table, the size a constant in each: with the
+ * size read at run time (from .rodata, or from the per-CPU entry the switch writes anyway)
+ * the pinned pipe's switch cost 18 ns more a run (150 against 132 ns, floor 46; docs/
+ * measured.md), for no reason the program's instructions show. User space loads the one
+ * that matches the table it sized and leaves the others out. */
+#define SCHED_SWITCH_PROGRAM(name, bits)                                                           \
+	SEC("raw_tp/sched_switch")                                                                 \
+	int BPF_PROG(name, bool preempt, struct task_struct *prev, struct task_struct *next,       \
+		     unsigned int prev_state)                                                      \
+	{                                                                                          \
+		return switch_out(preempt, next, prev_state, bits);                                \
+	}
+
+_Static_assert(PERFBPF_THREAD_SLOT_BITS_MIN == 14 && PERFBPF_THREAD_SLOT_BITS_MAX == 17,
+	       "one switch program per table size");
+SCHED_SWITCH_PROGRAM(on_sched_switch, 14)
+SCHED_SWITCH_PROGRAM(on_sched_switch_15, 15)
+SCHED_SWITCH_PROGRAM(on_sched_switch_16, 16)
+SCHED_SWITCH_PROGRAM(on_sched_switch_17, 17)
 
 /* Attached only without CONFIG_SCHED_INFO. */
 SEC("raw_tp/sched_wakeup")
@@ -419,7 +440,7 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	}
 	if (!cur->pid)
 		return 0;
-	s = thread_slot(cur->pid, false);
+	s = thread_slot(cur->pid, false, thread_slot_bits);
 	if (!s || !s->seen)
 		return 0;
 	if (kernel_counts_waits(cur)) {

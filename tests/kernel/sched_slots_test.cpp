@@ -34,16 +34,30 @@ Slots slots_of(const SchedProbe& probe, uint32_t tgid) {
     return n;
 }
 
-TEST(SchedSlots, AThreadsSlotIsFreedAfterTheReadThatSawItsExit) {
+// Threads running at load, which size the table; each size has its own switch program
+// (sched.bpf.c), so every one is run here: 16,384 slots to 131,072.
+class SchedSlots : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(SchedSlots, AThreadsSlotIsFreedAfterTheReadThatSawItsExit) {
     PERFBPF_REQUIRE_ROOT();
     auto shared = SharedMaps::create();
     ASSERT_TRUE(shared) << shared.error().message;
     ProbeOptions opts;
+    opts.threads_at_load = GetParam();
     auto probe = SchedProbe::load(*shared, opts);
     ASSERT_TRUE(probe->active()) << probe->load_error();
-    // Sized for four times the threads running now, never below the minimum.
-    ASSERT_GE(probe->threads().slots<sched_thread_slot>().size(),
-              1u << PERFBPF_THREAD_SLOT_BITS_MIN);
+    // Sized for four times the threads running at load, never below the minimum.
+    const uint32_t bits = thread_slot_bits(opts.threads_at_load);
+    ASSERT_EQ(probe->threads().slots<sched_thread_slot>().size(), size_t{1} << bits);
+    // One switch program attached, the one for this size.
+    size_t switch_hooks = 0;
+    for (const auto& st : probe->status())
+        if (st.probe == "raw_tp/sched_switch") {
+            ++switch_hooks;
+            EXPECT_TRUE(st.attached) << st.reason;
+        }
+    EXPECT_EQ(switch_hooks, 1u);
+    EXPECT_EQ(probe->run_counts().count("raw_tp/sched_switch"), 1u);
     ASSERT_EQ(probe->threads().used().size() * 64,
               probe->threads().slots<sched_thread_slot>().size());
     SchedReader reader(*probe);
@@ -93,13 +107,16 @@ TEST(SchedSlots, AThreadsSlotIsFreedAfterTheReadThatSawItsExit) {
     const double cpu_ns = static_cast<double>(crowd.cpu_time_ns());
     ASSERT_GT(cpu_ns, 0);
     EXPECT_NEAR(static_cast<double>(oncpu), cpu_ns, 0.05 * cpu_ns + 20e6);
-    size_t bits = 0;
-    for (uint64_t w : probe->threads().used()) bits += static_cast<size_t>(std::popcount(w));
+    size_t bits_set = 0;
+    for (uint64_t w : probe->threads().used()) bits_set += static_cast<size_t>(std::popcount(w));
     size_t tagged = 0;
     for (const auto& s : probe->threads().slots<sched_thread_slot>()) tagged += s.tag != 0;
     // Other threads of the machine come and go meanwhile; a freed slot loses its bit too.
-    EXPECT_LE(bits, tagged);
+    EXPECT_LE(bits_set, tagged);
 }
+
+INSTANTIATE_TEST_SUITE_P(TableSizes, SchedSlots, ::testing::Values(0, 5'000, 10'000, 20'000),
+                         [](const auto& info) { return "threads_" + std::to_string(info.param); });
 
 }  // namespace
 }  // namespace perfbpf

@@ -87,5 +87,11 @@ TEST(SchedSlots, SizedForFourTimesTheThreadsWithinBounds) {
     EXPECT_EQ(thread_slot_bits(10'000'000), static_cast<uint32_t>(PERFBPF_THREAD_SLOT_BITS_MAX));
 }
 
+TEST(SchedSlots, EachTableSizeHasItsSwitchProgram) {
+    EXPECT_EQ(sched_switch_program(14), "on_sched_switch");
+    EXPECT_EQ(sched_switch_program(15), "on_sched_switch_15");
+    EXPECT_EQ(sched_switch_program(17), "on_sched_switch_17");
+}
+
 }  // namespace
 }  // namespace perfbpf

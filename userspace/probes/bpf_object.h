@@ -80,6 +80,9 @@ class ProgramTable {
     void reject(const std::string& program, const std::string& reason);
     // Leaves a program out on purpose (not needed on this kernel); reported, not a failure.
     void skip(const std::string& program, const std::string& reason);
+    // Leaves a program out silently: a variant of another for load-time settings other
+    // than this load's (the status names the variant loaded).
+    void leave_out(const std::string& program) { left_out_.insert(program); }
     bool rejected(const std::string& program) const;
     // After load: attaches every loaded raw_tp/tp program; perf_event programs are left to
     // the family (attach_perf_event_all_cpus).
@@ -121,6 +124,7 @@ class ProgramTable {
     std::map<std::string, std::string> raw_twin_;
     std::map<std::string, std::string> fallen_back_;  // tp_btf program -> why
     std::set<std::string> unused_twins_;              // of each pair, the program not loaded
+    std::set<std::string> left_out_;                  // variants not loaded (leave_out)
     bool reload_needed_ = false;
 };
 

@@ -20,6 +20,12 @@ uint64_t monotonic_now_ns() {
 
 }  // namespace
 
+std::string sched_switch_program(uint32_t slot_bits) {
+    return slot_bits == PERFBPF_THREAD_SLOT_BITS_MIN
+               ? "on_sched_switch"
+               : "on_sched_switch_" + std::to_string(slot_bits);
+}
+
 uint32_t thread_slot_bits(uint64_t threads) {
     const uint64_t want = std::max<uint64_t>(threads, 1) * 4;
     const auto bits = static_cast<uint32_t>(std::bit_width(want - 1));
@@ -51,6 +57,9 @@ std::unique_ptr<SchedProbe> SchedProbe::load(const SharedMaps& shared, const Pro
     const uint32_t wakeup_slots = kernel_counts_waits ? 1 : pid_max;
     const uint32_t slot_bits = thread_slot_bits(opts.threads_at_load);
     const uint32_t slots = 1U << slot_bits;
+    // The switch program whose table size is this one (sched.bpf.c says why one per size).
+    for (uint32_t bits = PERFBPF_THREAD_SLOT_BITS_MIN; bits <= PERFBPF_THREAD_SLOT_BITS_MAX; ++bits)
+        if (bits != slot_bits) probe->table_.leave_out(sched_switch_program(bits));
 
     SkeletonOps<sched_bpf> ops{sched_bpf__open, sched_bpf__load, sched_bpf__destroy};
     auto skel =

@@ -17,6 +17,8 @@ namespace perfbpf {
 // log2 of the thread slots for a machine running `threads` threads now: room for four
 // times as many (linear probing stays short below a quarter full), within sched.h's bounds.
 uint32_t thread_slot_bits(uint64_t threads);
+// The switch program for a table of 2^slot_bits slots (one per size: sched.bpf.c).
+std::string sched_switch_program(uint32_t slot_bits);
 
 class SchedProbe : public ProbeFamily {
   public:
