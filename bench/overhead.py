@@ -604,7 +604,7 @@ def main():
                         pipeline_markdown(pipeline), "", prog_cost_report(costs, cost_reps), "",
                         "Targets:", "", targets_markdown(t), "",
                         *[f"- {n}" for n in notes]])
-    print(report)
+    print(report, flush=True)  # before the "wrote" lines on stderr, in a shared log
 
     out_dir = args.out or os.path.join(build, "bench-results")
     os.makedirs(out_dir, exist_ok=True)
