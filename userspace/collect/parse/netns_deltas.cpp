@@ -179,7 +179,7 @@ void apply_netstat(const std::map<std::string, uint64_t>& now,
     };
     out.netstat_available = true;
     out.netstat_unavailable.clear();
-    for (const NetstatField& f : kNetnsNetstatFields) out.*f.field = delta(f.key);
+    for (const auto& f : kNetnsNetstatFields) out.*f.field = delta(f.key);
 }
 
 }  // namespace perfbpf

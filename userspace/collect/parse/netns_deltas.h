@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "collect/parse/counter_field.h"
 #include "model/snapshot.h"
 #include "perfbpf/net.h"
 
@@ -79,11 +80,7 @@ void add_netns_counters(const net_ns_stats& d, bool rcvbuf_grow_attached, NetnsS
 void add_netns_drops(const std::string& label, uint64_t count, NetnsSample& out);
 
 // The netstat counters a namespace's sample takes, each as its growth within the interval.
-struct NetstatField {
-    std::string_view key;  // as parse_netstat names it
-    uint64_t NetnsSample::*field;
-};
-inline constexpr NetstatField kNetnsNetstatFields[] = {
+inline constexpr CounterField<NetnsSample> kNetnsNetstatFields[] = {
     {"TcpExt:ListenOverflows", &NetnsSample::listen_overflows},
     {"TcpExt:ListenDrops", &NetnsSample::listen_drops},
     {"TcpExt:TCPReqQFullDrop", &NetnsSample::syn_queue_drops},

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "collect/parse/counter_field.h"
+
 namespace perfbpf {
 namespace {
 
@@ -10,11 +12,7 @@ constexpr std::string_view kAllocstall = "allocstall_";
 // All faults, major ones included: minor_faults is the difference.
 constexpr std::string_view kFaults = "pgfault";
 
-struct VmstatField {
-    std::string_view key;
-    uint64_t SystemSample::*field;
-};
-constexpr VmstatField kFields[] = {
+constexpr CounterField<SystemSample> kFields[] = {
     {"pgmajfault", &SystemSample::major_faults},
     {"pswpin", &SystemSample::pages_swapped_in},
     {"pswpout", &SystemSample::pages_swapped_out},
@@ -35,7 +33,7 @@ uint64_t value(const std::map<std::string, uint64_t>& m, const std::string& key)
 
 bool vmstat_key_applied(std::string_view key) {
     return key == kFaults || key.starts_with(kAllocstall) ||
-           std::ranges::any_of(kFields, [&](const VmstatField& f) { return f.key == key; });
+           std::ranges::any_of(kFields, [&](const auto& f) { return f.key == key; });
 }
 
 void apply_vmstat(const std::map<std::string, uint64_t>& now,
@@ -45,7 +43,7 @@ void apply_vmstat(const std::map<std::string, uint64_t>& now,
         const uint64_t a = value(now, k), b = value(before, k);
         return a >= b ? a - b : 0;
     };
-    for (const VmstatField& f : kFields) sys.*f.field = d(f.key);
+    for (const auto& f : kFields) sys.*f.field = d(f.key);
     const uint64_t faults = d(kFaults);
     sys.minor_faults = faults >= sys.major_faults ? faults - sys.major_faults : 0;
     for (const auto& [key, n] : now)
