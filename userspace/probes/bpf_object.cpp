@@ -123,7 +123,7 @@ void ProgramTable::prepare(bpf_object* obj) {
         std::string name = bpf_program__name(prog);
         std::string section = bpf_program__section_name(prog);
         std::string tp = tracepoint_of(section);
-        if (unused_twins_.contains(name) || left_out_.contains(name)) {
+        if (silently_unloaded(name)) {
             bpf_program__set_autoload(prog, false);
         } else if (auto it = rejected_.find(name); it != rejected_.end()) {
             bpf_program__set_autoload(prog, false);
@@ -224,9 +224,7 @@ void ProgramTable::fail_all(bpf_object* obj, const std::string& reason) {
     bpf_program* prog;
     bpf_object__for_each_program(prog, obj) {
         std::string section = bpf_program__section_name(prog);
-        if (unused_twins_.contains(bpf_program__name(prog)) ||
-            left_out_.contains(bpf_program__name(prog)))
-            continue;
+        if (silently_unloaded(bpf_program__name(prog))) continue;
         bool already = false;
         for (const auto& s : status_) already |= s.probe == section;
         if (!already) set_status(bpf_program__name(prog), section, false, reason);

@@ -112,6 +112,11 @@ class ProgramTable {
   private:
     void set_status(const std::string& program, const std::string& probe, bool attached,
                     const std::string& reason);
+    // Left out without a status line: the unused one of a tp_btf/raw_tp pair, or a variant
+    // for other load-time settings (leave_out).
+    bool silently_unloaded(const std::string& program) const {
+        return unused_twins_.contains(program) || left_out_.contains(program);
+    }
     // The status reason of an attached raw_tp twin: why its tp_btf program is not used.
     std::string fallback_note(const std::string& program) const;
     std::string family_;
