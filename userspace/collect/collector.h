@@ -29,6 +29,9 @@ struct CollectorOptions {
     std::set<std::string> families;  // empty: all
     SnapshotFilter filter;
     std::string command = "top";  // for the privilege message
+    // Between events, next() sleeps until the interval ends but looks at its `stop` this
+    // often (a signal handler or another thread sets it; neither can wake the sleep).
+    uint64_t stop_poll_ns = 100'000'000;
 };
 
 class Collector {
@@ -66,7 +69,8 @@ class Collector {
     explicit Collector(CollectorOptions opts) : opts_(std::move(opts)) {
         opts_.probes.interval_ns = opts_.interval_ns;
     }
-    void handle_events(CollectContext& ctx, std::vector<OomKill>& ooms);
+    // Whether there were any.
+    bool handle_events(CollectContext& ctx, std::vector<OomKill>& ooms);
     Snapshot build(CollectContext& ctx, std::vector<OomKill> ooms);
 
     CollectorOptions opts_;

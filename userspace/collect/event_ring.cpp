@@ -1,6 +1,8 @@
 #include "collect/event_ring.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 
 #include "collect/parse/events.h"
 
@@ -21,6 +23,12 @@ Result<EventRing> EventRing::open(int ring_fd) {
     if (!rb) return fail_errno("open events ring buffer", errno);
     ring.rb_.reset(rb);
     return ring;
+}
+
+void EventRing::wait(uint64_t timeout_ns) {
+    const uint64_t ms = std::min<uint64_t>((timeout_ns + 999'999) / 1'000'000, INT_MAX);
+    // A negative result (EINTR from a signal) is a wake-up like any other.
+    if (rb_) ring_buffer__poll(rb_.get(), static_cast<int>(ms));
 }
 
 std::vector<perfbpf_event> EventRing::drain() {

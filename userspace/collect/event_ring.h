@@ -16,6 +16,9 @@ class EventRing {
     static Result<EventRing> open(int ring_fd);
     // Everything the kernel has submitted so far, in order.
     std::vector<perfbpf_event> drain();
+    // Blocks until the kernel submits an event (it is then kept for drain()), a signal
+    // arrives, or timeout_ns passed (rounded up to a millisecond).
+    void wait(uint64_t timeout_ns);
     uint64_t malformed() const { return state_->malformed; }
 
   private:

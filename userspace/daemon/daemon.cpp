@@ -406,6 +406,8 @@ int Daemon::run() {
     co.interval_ns = seconds_ns(base_interval_s());
     co.probes.sample_hz = config_.sample_hz;
     co.command = "daemon";
+    // SIGTERM has 2 s to end the daemon (the flush included); nobody watches it quit.
+    co.stop_poll_ns = 500'000'000;
     auto collector = Collector::create(co);
     if (!collector) {
         spdlog::error("{}", collector.error().message);
