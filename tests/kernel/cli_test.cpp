@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -356,9 +355,8 @@ std::string selftest_loop_device() {
     for (const auto& e : std::filesystem::directory_iterator("/sys/block", ec)) {
         const std::string name = e.path().filename();
         if (!name.starts_with("loop")) continue;
-        std::ifstream f(e.path() / "loop" / "backing_file");
-        std::string backing;
-        if (std::getline(f, backing) && backing.find("/perfbpf-loop.") != std::string::npos)
+        if (test::slurp(e.path() / "loop" / "backing_file").find("/perfbpf-loop.") !=
+            std::string::npos)
             return "/dev/" + name;
     }
     return "";

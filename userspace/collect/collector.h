@@ -30,7 +30,8 @@ struct CollectorOptions {
     SnapshotFilter filter;
     std::string command = "top";  // for the privilege message
     // Between events, next() sleeps until the interval ends but looks at its `stop` this
-    // often (a signal handler or another thread sets it; neither can wake the sleep).
+    // often (another thread, or a signal handler run on another thread, may set it; only a
+    // signal handled on the sleeping thread itself ends the sleep early).
     uint64_t stop_poll_ns = 100'000'000;
 };
 

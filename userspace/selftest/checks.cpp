@@ -382,8 +382,9 @@ CheckResult check_block(Collector& collector) {
         Snapshot s = collector.next();
         ++intervals;
         for (const ProcessSample& q : s.processes) {
-            ProcessSample& into = q.pid == io->pid() ? p : others;
-            seen_p |= q.pid == io->pid();
+            const bool ours = q.pid == io->pid();
+            seen_p |= ours;
+            ProcessSample& into = ours ? p : others;
             into.write_bytes += q.write_bytes;
             into.read_bytes += q.read_bytes;
         }
@@ -429,9 +430,9 @@ CheckResult check_block(Collector& collector) {
                     format_bytes(static_cast<double>(others.write_bytes)) + " and " +
                     format_bytes(static_cast<double>(others.read_bytes)) +
                     " the other processes wrote and read); ";
-    const uint64_t extra = dev.read_bytes + dev.write_bytes > p.read_bytes + p.write_bytes
-                               ? dev.read_bytes + dev.write_bytes - p.read_bytes - p.write_bytes
-                               : 0;
+    const uint64_t device_bytes = dev.read_bytes + dev.write_bytes;
+    const uint64_t ours = p.read_bytes + p.write_bytes;
+    const uint64_t extra = device_bytes > ours ? device_bytes - ours : 0;
     const std::string shared =
         extra >= (256u << 10)
             ? "; " + format_bytes(static_cast<double>(extra)) + " more by other processes"
