@@ -463,7 +463,7 @@ static __always_inline int account_bio(struct bio *bio, __u32 new_request, bool 
 	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
 		return 0;
 	bytes = KFIELD(btf, bio, bi_iter.bi_size);
-	p = tgid_slot(&proc_stats, &proc_claims, &proc_used, PERFBPF_BLK_PROC_SLOT_BITS,
+	p = tgid_slot(&proc_stats, &proc_claims, &proc_used, PERFBPF_BLK_PROC_SLOT_BITS, 0,
 		      PERFBPF_BLK_PROC_PROBES, tgid, true, PERFBPF_DROP_BLOCK_MAP_FULL, &idx);
 	if (!p)
 		return 0;

@@ -94,8 +94,9 @@ static __always_inline struct sched_thread_slot *thread_slot(__u32 pid, bool cre
 {
 	__u32 idx;
 
-	return tgid_slot(&thread_slots, &thread_claims, &thread_used, bits, PERFBPF_THREAD_PROBES,
-			 pid, create, PERFBPF_DROP_TASK_MAP_FULL, &idx);
+	return tgid_slot(&thread_slots, &thread_claims, &thread_used, bits,
+			 PERFBPF_THREAD_GROUP_BITS, PERFBPF_THREAD_PROBES, pid, create,
+			 PERFBPF_DROP_TASK_MAP_FULL, &idx);
 }
 
 /* What changes slowly, taken at most once per flush period and at the final switch-out. */

@@ -37,8 +37,11 @@ struct sched_task_stats {
  * lines are ordered by who touches them: line 0 at every switch-out, line 1 at a flush,
  * line 2 once, the histogram when the thread waited. User space reads the slots through
  * the mapping, finds the used ones from the bitmap "thread_used" (bit i: slot i claimed)
- * and frees those of exited threads after reading them. */
+ * and frees those of exited threads after reading them. Thread ids that differ only in
+ * their low PERFBPF_THREAD_GROUP_BITS share a hashed group of adjacent slots (tgid_slot):
+ * a pool's threads, created together with consecutive ids, sit on a few pages. */
 #define PERFBPF_THREAD_PROBES 8
+#define PERFBPF_THREAD_GROUP_BITS 6 /* 64 slots, 20 KiB a group */
 #define PERFBPF_THREAD_SLOT_BITS_MIN 14 /* 16,384 slots, 5 MiB */
 #define PERFBPF_THREAD_SLOT_BITS_MAX 17
 /* Set in tag at the thread's final switch-out: the slot is kept for user space to read
