@@ -19,11 +19,11 @@ struct FakeProc {
     FakeProc() { write(1, "init", 0, 0, 1); }  // the parent of the orphans below
     test::TempDir dir;
     void write(int pid, const std::string& comm, int ppid, uint64_t minflt, int threads,
-               char state = 'S') {
+               char state = 'S', uint32_t flags = 4194560) {
         std::filesystem::create_directories(dir.path() + "/" + std::to_string(pid));
         std::ofstream(dir.path() + "/" + std::to_string(pid) + "/stat")
-            << pid << " (" << comm << ") " << state << " " << ppid << " 1 1 0 -1 4194560 " << minflt
-            << " 0 0 0 10 5 0 0 20 0 " << threads << " 0 " << 1000 + pid
+            << pid << " (" << comm << ") " << state << " " << ppid << " 1 1 0 -1 " << flags << " "
+            << minflt << " 0 0 0 10 5 0 0 20 0 " << threads << " 0 " << 1000 + pid
             << " 12345678 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
     }
     void remove(int pid) { std::filesystem::remove_all(dir.path() + "/" + std::to_string(pid)); }
@@ -160,6 +160,47 @@ TEST(ProcSourceReads, WhatNoFamilyReportedIsSeenAtTheNextListing) {
     // At a 1 s interval every scan lists.
     proc.write(403, "next", 1, 0, 1);
     EXPECT_TRUE(scan(source, t += kSecond).contains(403));
+}
+
+// A kernel thread that runs every interval is read at first sight and at full scans only;
+// once its exit is reported its pid is read again (it may be a new process's by then).
+TEST(ProcSourceReads, KernelThreadsThatRunAreNotReread) {
+    FakeProc proc;
+    constexpr uint32_t kKworker = 0x4208060;
+    proc.write(2, "kthreadd", 0, 0, 1, 'S', kKworker);
+    proc.write(57, "kworker/0:1-events", 2, 0, 1, 'I', kKworker);
+    proc.write(58, "user", 1, 0, 1);
+    proc.cgroup(57, "/");
+    ProcSource source(proc.dir.path(), false, false);
+    uint64_t t = 1 * kSecond;
+    scan(source, t);
+
+    proc.write(57, "kworker/0:1-mm_percpu_wq", 2, 0, 1, 'I', kKworker);
+    proc.cgroup(57, "/moved");  // not followed for a kernel thread
+    proc.write(58, "user-renamed", 1, 3, 1);
+    auto ran = scan(source, t += kSecond, {57, 58});
+    EXPECT_EQ(ran.at(57).comm, "kworker/0:1-events");
+    EXPECT_EQ(ran.at(57).cgroup, "/");
+    EXPECT_EQ(ran.at(58).comm, "user-renamed");  // a process that ran is read
+    EXPECT_EQ(ran.at(58).minor_faults, 3u);
+
+    proc.write(57, "reused", 1, 9, 1);  // the kworker exited, its pid reused
+    auto exited = scan(source, t += kSecond, {57}, {57});
+    EXPECT_EQ(exited.at(57).comm, "reused");
+    EXPECT_EQ(exited.at(57).ppid, 1);
+}
+
+// A full scan reads kernel threads too: a kworker's comm follows its work within one.
+TEST(ProcSourceReads, FullScanRefreshesAKernelThreadsComm) {
+    FakeProc proc;
+    constexpr uint32_t kKworker = 0x4208060;
+    proc.write(57, "kworker/0:1-events", 2, 0, 1, 'I', kKworker);
+    ProcSource source(proc.dir.path(), false, false);
+    uint64_t t = 1 * kSecond;
+    scan(source, t);
+    proc.write(57, "kworker/0:1-mm_percpu_wq", 2, 0, 1, 'I', kKworker);
+    EXPECT_EQ(scan(source, t += kSecond, {57}).at(57).comm, "kworker/0:1-events");
+    EXPECT_EQ(scan(source, t += 10 * kSecond, {57}).at(57).comm, "kworker/0:1-mm_percpu_wq");
 }
 
 TEST(ProcSourceReads, EveryProcessIsReadWhenAFamilyIsMissing) {

@@ -21,6 +21,16 @@ TEST(ProcPidStat, CommWithSpacesAndParens) {
     EXPECT_EQ(st->num_threads, 3);
     EXPECT_EQ(st->starttime_ticks, 98765u);
     EXPECT_EQ(st->rss_pages, 2048u);
+    EXPECT_EQ(st->flags, 4194560u);
+    EXPECT_FALSE(st->flags & kPfKthread);
+}
+
+TEST(ProcPidStat, KernelThreadFlag) {
+    auto st = parse_pid_stat(
+        "57 (kworker/1:2-events) I 2 0 0 0 -1 69238880 0 0 0 0 0 12 0 0 20 0 1 0 "
+        "1404 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 1 0 0 0 0 0");
+    ASSERT_TRUE(st);
+    EXPECT_TRUE(st->flags & kPfKthread);  // 0x4208060, as a kworker's on 6.18
 }
 
 TEST(ProcPidStat, TruncatedIsRejected) {

@@ -78,6 +78,7 @@ void ProcSource::load_cgroups(int pid, Known& k) const {
 }
 
 void ProcSource::refresh_cgroups(int pid, Known& k) const {
+    if (k.kthread) return;  // nobody moves kernel threads between cgroups
     if (refresh_cgroups_ || scan_ - k.first_seen_scan < kYoungScans) load_cgroups(pid, k);
 }
 
@@ -92,11 +93,16 @@ void ProcSource::add_cgroup(const Known& k, ProcessSample& p, SnapshotBuilder& b
     c.v1_memory_path = k.cgroups.memory;
 }
 
-bool ProcSource::needs_read(const Known* k, bool ran) const {
+bool ProcSource::needs_read(const Known* k, bool ran, bool exited) const {
     if (full_scan_ || !k || !k->scanned) return true;
     // Not seen by the previous scan: gone then (its pid may have been reused since), or
     // added between listings.
     if (k->last_seen_scan + 1 != scan_) return true;
+    // A kernel thread's stat line changes only in its CPU time, which the sched family
+    // measures, and a kworker's comm (the work it last ran, refreshed by full scans): the
+    // dozens that run every second on a large server are not reread each interval. Once
+    // its exit is reported, its pid may be another process's.
+    if (k->kthread) return exited;
     // The family's totals reach its map at most once per flush period (20 ms) per thread,
     // so what a process did late in the previous interval may show only now: one more
     // read after it ran.
@@ -161,7 +167,8 @@ void ProcSource::collect(SnapshotBuilder& builder) {
     for (int pid : live_) {
         auto known = known_.find(pid);
         const bool ran = ran_in_interval(builder, pid);
-        if (!needs_read(known != known_.end() ? &known->second : nullptr, ran)) {
+        if (!needs_read(known != known_.end() ? &known->second : nullptr, ran,
+                        builder.context().exited.contains(pid))) {
             refresh_cgroups(pid, known->second);
             add_unchanged(pid, known->second, builder);
             known->second.ran = false;
@@ -228,6 +235,7 @@ void ProcSource::collect(SnapshotBuilder& builder) {
         k.majflt = st->majflt;
         k.rss_bytes = rss;
         k.scanned = true;
+        k.kthread = st->flags & kPfKthread;
         k.ran = ran;
         k.last_seen_scan = scan_;
     }

@@ -63,6 +63,7 @@ class ProcSource : public Source {
         uint64_t minflt = 0, majflt = 0;
         uint64_t rss_bytes = 0;
         bool scanned = false;  // values above come from a /proc scan
+        bool kthread = false;  // PF_KTHREAD
         bool ran = false;      // the sched family saw it run in the previous interval
         uint64_t last_seen_scan = 0;
         uint64_t first_seen_scan = 0;
@@ -70,8 +71,9 @@ class ProcSource : public Source {
     // The pids to look at this scan into live_: /proc's listing when `list`, else the last
     // one with the pids the families reported added and those that exited removed.
     void list_processes(SnapshotBuilder& builder, bool list);
-    // Whether process `pid` (known as `k`, or null) must be read this scan.
-    bool needs_read(const Known* k, bool ran) const;
+    // Whether process `pid` (known as `k`, or null; `ran` this interval, its exit reported
+    // when `exited`) must be read this scan.
+    bool needs_read(const Known* k, bool ran, bool exited) const;
     // The sample of a process not read this scan: what the last read found, no growth.
     void add_unchanged(int pid, const Known& k, SnapshotBuilder& builder) const;
     std::optional<ProcCgroups> read_cgroups(int pid) const;

@@ -44,6 +44,7 @@ std::optional<PidStat> parse_pid_stat(std::string_view text) {
     if (f.size() < 22) return std::nullopt;
     s.state = f[0].empty() ? '?' : f[0][0];
     s.ppid = to_int(f[1]);
+    s.flags = static_cast<uint32_t>(to_u64(f[6]));
     s.minflt = to_u64(f[7]);
     s.majflt = to_u64(f[9]);
     s.utime_ticks = to_u64(f[11]);

@@ -21,6 +21,7 @@ struct PidStat {
     std::string comm;
     char state = '?';
     int ppid = 0;
+    uint32_t flags = 0;  // PF_* of the task
     uint64_t minflt = 0, majflt = 0;
     uint64_t utime_ticks = 0, stime_ticks = 0;
     int num_threads = 0;
@@ -28,6 +29,8 @@ struct PidStat {
     uint64_t rss_pages = 0;
 };
 std::optional<PidStat> parse_pid_stat(std::string_view text);
+// PF_KTHREAD: a kernel thread (no memory of its own, no faults, fixed cgroup and parent).
+inline constexpr uint32_t kPfKthread = 0x00200000;
 
 // /proc/stat cpu lines, in clock ticks.
 struct CpuTimes {
