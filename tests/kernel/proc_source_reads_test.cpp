@@ -14,6 +14,7 @@ namespace perfbpf {
 namespace {
 
 constexpr uint64_t kSecond = 1'000'000'000ULL;
+constexpr uint32_t kKworker = 0x4208060;  // a kworker's stat flags (PF_KTHREAD among them)
 
 struct FakeProc {
     FakeProc() { write(1, "init", 0, 0, 1); }  // the parent of the orphans below
@@ -166,7 +167,6 @@ TEST(ProcSourceReads, WhatNoFamilyReportedIsSeenAtTheNextListing) {
 // once its exit is reported its pid is read again (it may be a new process's by then).
 TEST(ProcSourceReads, KernelThreadsThatRunAreNotReread) {
     FakeProc proc;
-    constexpr uint32_t kKworker = 0x4208060;
     proc.write(2, "kthreadd", 0, 0, 1, 'S', kKworker);
     proc.write(57, "kworker/0:1-events", 2, 0, 1, 'I', kKworker);
     proc.write(58, "user", 1, 0, 1);
@@ -193,7 +193,6 @@ TEST(ProcSourceReads, KernelThreadsThatRunAreNotReread) {
 // A full scan reads kernel threads too: a kworker's comm follows its work within one.
 TEST(ProcSourceReads, FullScanRefreshesAKernelThreadsComm) {
     FakeProc proc;
-    constexpr uint32_t kKworker = 0x4208060;
     proc.write(57, "kworker/0:1-events", 2, 0, 1, 'I', kKworker);
     ProcSource source(proc.dir.path(), false, false);
     uint64_t t = 1 * kSecond;
