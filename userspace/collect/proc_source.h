@@ -17,8 +17,8 @@
 // Which /proc/PID/stat files are read: with both families active, only those of processes
 // that may have changed since the last scan (see needs_read); every one at least every
 // kFullScanEveryNs and whenever a family is missing (its metric then comes from here).
-// Which processes are looked at: /proc's listing, with both families active at most every
-// 0.9 s and in between the last listing plus what the families reported (list_processes).
+// Which processes are looked at: /proc's listing at each full scan, and in between the last
+// listing plus what the families reported (list_processes).
 #pragma once
 
 #include <map>
@@ -96,7 +96,6 @@ class ProcSource : public Source {
     uint64_t last_cgroup_refresh_ns_ = 0;
     bool refresh_cgroups_ = false;  // this scan re-reads every process's cgroups
     std::map<int, Known> known_;
-    uint64_t last_list_ns_ = 0;
     std::vector<int> live_;      // pids listed by this scan, ascending
     std::vector<int> vanished_;  // pids of live_ whose stat could not be read, ascending
     std::string path_;           // reused for each /proc/PID/stat path
