@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "support/temp_dir.h"
+
 namespace perfbpf {
 namespace {
 
@@ -278,6 +283,32 @@ TEST(WholeDisks, OnlyThoseWithMedia) {
     auto disks = whole_disks_with_media(std::string(PERFBPF_FIXTURES_DIR) + "/sys");
     EXPECT_EQ(disks, (std::set<Dev>{{7, 1}, {8, 0}}));
     EXPECT_TRUE(whole_disks_with_media("/nonexistent").empty());
+}
+
+// sysfs is read again only when /proc/partitions changed (or, without it, when due).
+TEST(DisksWithMedia, FollowsProcPartitions) {
+    using Dev = std::pair<uint32_t, uint32_t>;
+    test::TempDir sys;
+    auto disk = [&](const std::string& name, const std::string& dev, const std::string& size) {
+        std::filesystem::create_directories(sys.path() + "/block/" + name);
+        std::ofstream(sys.path() + "/block/" + name + "/dev") << dev << "\n";
+        std::ofstream(sys.path() + "/block/" + name + "/size") << size << "\n";
+    };
+    disk("sda", "8:0", "1000");
+    disk("loop0", "7:0", "0");
+    DisksWithMedia disks(sys.path());
+    const std::string before = "major minor  #blocks  name\n\n   8        0        500 sda\n";
+    EXPECT_EQ(disks.update(before, false), (std::set<Dev>{{8, 0}}));
+
+    disk("loop0", "7:0", "2048");  // bound, but the kernel's list not yet changed
+    EXPECT_EQ(disks.update(before, true), (std::set<Dev>{{8, 0}}));
+    const std::string after = before + "   7        0       1024 loop0\n";
+    EXPECT_EQ(disks.update(after, false), (std::set<Dev>{{7, 0}, {8, 0}}));
+
+    // No /proc/partitions: sysfs again when due only.
+    disk("loop0", "7:0", "0");
+    EXPECT_EQ(disks.update(std::nullopt, false), (std::set<Dev>{{7, 0}, {8, 0}}));
+    EXPECT_EQ(disks.update(std::nullopt, true), (std::set<Dev>{{8, 0}}));
 }
 
 TEST(DiskstatsDeltas, UtilisationAndQueueDepth) {

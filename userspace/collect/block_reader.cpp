@@ -155,12 +155,10 @@ void BlockReader::collect_devices(SnapshotBuilder& builder) {
     });
     // Idle disks are listed too (as iostat does), so a quiet device view is not mistaken
     // for missing probes; unbound loop devices and empty zram (size 0) are not disks.
-    // (A dozen small sysfs reads, 1.5 % of the daemon's own CPU at 0.1 s if done every
-    // interval; loop devices change size without appearing.) Once a second: a disk that
-    // gains media is idle until it does I/O, and that the probe reports at once.
-    if (once_per_second(disks_read_ns_, builder.context().now_ns))
-        disks_ = whole_disks_with_media(sys_root_);
-    const auto& disks = disks_;
+    auto partitions = read_file(proc_root_ + "/partitions");
+    const auto& disks = disks_.update(
+        partitions ? std::optional<std::string>(std::move(*partitions)) : std::nullopt,
+        once_per_second(disks_read_ns_, builder.context().now_ns));
     for (const auto& [dev, u] : util) {
         const uint64_t key = (static_cast<uint64_t>(dev.first) << 32) | dev.second;
         if (!disks.contains(dev) || builder.devices().contains(key)) continue;

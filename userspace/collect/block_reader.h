@@ -17,7 +17,10 @@ class BlockReader : public Source {
   public:
     explicit BlockReader(BlockProbe& probe, std::string proc_root = "/proc",
                          std::string sys_root = "/sys")
-        : probe_(probe), proc_root_(std::move(proc_root)), sys_root_(std::move(sys_root)) {}
+        : probe_(probe),
+          proc_root_(std::move(proc_root)),
+          sys_root_(std::move(sys_root)),
+          disks_(sys_root_) {}
     std::string_view name() const override { return "block"; }
     void collect(SnapshotBuilder& builder) override;
 
@@ -33,8 +36,8 @@ class BlockReader : public Source {
     DeviceNames names_;
     DiskstatsDeltas diskstats_;
     std::set<std::tuple<uint32_t, uint32_t, std::string>> disks_seen_;
-    std::set<std::pair<uint32_t, uint32_t>> disks_;  // whole disks with media, last read
-    uint64_t disks_read_ns_ = 0;
+    DisksWithMedia disks_;
+    uint64_t disks_read_ns_ = 0;  // without /proc/partitions: sysfs once a second
     uint64_t epoch_ = 0;  // in-flight epoch the BPF side has used since the previous read
     uint64_t reads_ = 0;
 };

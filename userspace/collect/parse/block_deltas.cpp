@@ -152,6 +152,16 @@ std::set<std::pair<uint32_t, uint32_t>> whole_disks_with_media(const std::string
     return out;
 }
 
+const std::set<std::pair<uint32_t, uint32_t>>& DisksWithMedia::update(
+    const std::optional<std::string>& partitions, bool fallback_due) {
+    const bool changed = partitions ? partitions != partitions_ : fallback_due;
+    if (read_ && !changed) return disks_;
+    disks_ = whole_disks_with_media(sys_root_);
+    partitions_ = partitions;
+    read_ = true;
+    return disks_;
+}
+
 std::optional<std::string> DeviceNames::find(uint32_t major, uint32_t minor) const {
     auto it = names_.find({major, minor});
     if (it == names_.end()) return std::nullopt;

@@ -77,6 +77,25 @@ class DeviceNames {
 // backing file, an unconfigured zram or nbd has none), by (major, minor).
 std::set<std::pair<uint32_t, uint32_t>> whole_disks_with_media(const std::string& sys_root);
 
+// whole_disks_with_media, read again only when /proc/partitions changed: it lists every
+// disk and partition whose size is not zero, with that size, so a disk that appears, goes,
+// or gains, loses or changes media changes it. One read an interval instead of two sysfs
+// files per disk (5 % of the daemon's own CPU at 1 s on a VM with ten of them).
+class DisksWithMedia {
+  public:
+    explicit DisksWithMedia(std::string sys_root) : sys_root_(std::move(sys_root)) {}
+    // `partitions`: /proc/partitions as just read, or nullopt if it could not be; then
+    // sysfs is read again when `fallback_due`.
+    const std::set<std::pair<uint32_t, uint32_t>>& update(
+        const std::optional<std::string>& partitions, bool fallback_due);
+
+  private:
+    std::string sys_root_;
+    bool read_ = false;
+    std::optional<std::string> partitions_;  // the text the last read followed
+    std::set<std::pair<uint32_t, uint32_t>> disks_;
+};
+
 struct DiskUtil {
     double util_pct = 0;
     double avg_queue_depth = 0;
