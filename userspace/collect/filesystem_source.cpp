@@ -1,7 +1,12 @@
 #include "collect/filesystem_source.h"
 
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,14 +18,39 @@ namespace perfbpf {
 
 FilesystemSource::FilesystemSource(std::string proc_root) : root_(std::move(proc_root)) {}
 
-void FilesystemSource::collect(SnapshotBuilder& builder) {
+const std::vector<MountEntry>* FilesystemSource::mounts() {
     const std::string path = root_ + "/self/mountinfo";
-    auto text = read_file(path);
+    if (mounts_read_ && mountinfo_polls_) {
+        pollfd p{mountinfo_.get(), POLLPRI, 0};
+        if (::poll(&p, 1, 0) == 0) return &mounts_;
+    }
+    if (!mountinfo_.valid()) {
+        mountinfo_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        struct statfs fs;
+        mountinfo_polls_ = mountinfo_.valid() && ::fstatfs(mountinfo_.get(), &fs) == 0 &&
+                           fs.f_type == PROC_SUPER_MAGIC;
+    }
+    Result<std::string> text = fail_errno("open " + path, errno);
+    if (mountinfo_.valid()) {
+        text = ::lseek(mountinfo_.get(), 0, SEEK_SET) == 0
+                   ? read_rest(mountinfo_.get(), path)
+                   : fail_errno("seek " + path, errno);
+        if (!text) mountinfo_.reset();  // opened again next time
+    }
     if (!text) {
         if (warned_.insert(path).second) spdlog::warn("{}", text.error().message);
-        return;
+        mounts_read_ = false;
+        return nullptr;
     }
-    for (const MountEntry& m : measurable_mounts(parse_mountinfo(*text))) {
+    mounts_ = measurable_mounts(parse_mountinfo(*text));
+    mounts_read_ = true;
+    return &mounts_;
+}
+
+void FilesystemSource::collect(SnapshotBuilder& builder) {
+    const std::vector<MountEntry>* mounts = this->mounts();
+    if (!mounts) return;
+    for (const MountEntry& m : *mounts) {
         struct statvfs st;
         if (::statvfs(m.mountpoint.c_str(), &st) != 0) {
             // A mount this process may not see into (another user's FUSE, a stale one).

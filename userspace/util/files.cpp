@@ -40,6 +40,10 @@ Result<std::string> read_file(const std::string& path) {
     return read_all(fd.get(), path, std::string().max_size());
 }
 
+Result<std::string> read_rest(int fd, const std::string& path) {
+    return read_all(fd, path, std::string().max_size());
+}
+
 Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) return fail_errno("open " + path, errno);

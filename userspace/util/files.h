@@ -13,6 +13,8 @@ namespace perfbpf {
 
 // Whole file (procfs/sysfs files report size 0, so this reads until EOF).
 Result<std::string> read_file(const std::string& path);
+// The rest of an open file, until EOF; an error names `path`.
+Result<std::string> read_rest(int fd, const std::string& path);
 
 // A file the user named (config, recording, journal): refused unless it is a regular file,
 // opened without blocking so a FIFO cannot hang us, and refused when larger than
