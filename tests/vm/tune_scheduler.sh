@@ -19,21 +19,25 @@ sched=/sys/block/$dev/queue/scheduler
 echo bfq >"$sched" || fail "cannot select bfq"
 grep -q '\[bfq\]' "$sched" || fail "bfq not selected: $(cat "$sched")"
 
+# tune attaches its probes before the reader starts and detaches them after it stopped:
+# attaching and detaching patch the tracepoint sites the reader's every submission runs
+# through (submit_bio), and in this 6.1 guest under TCG a vCPU was left spinning at such a
+# site with the other waiting on it: at detach twice (soft lockup, 2 of 4 fresh-root runs
+# of 2026-12-06), at attach once (CI of 2026-12-07: the whole guest stopped, the watchdog
+# included, until the harness killed it at 300 s). "watching" is printed once the probes
+# are attached.
+log=/tmp/tune-auto.log
+perfbpf tune --auto --device $dev --duration 25 --interval 0.5 --window 6 --state-dir $state \
+    >"$log" 2>&1 &
+tune_pid=$!
+wait_until 300 "tune watching within 30 s" grep -q 'tune: watching' "$log"
 # One reader thread, bounded to a little more than the tune run: with none the
 # null_blk device completes requests as fast as a vCPU can issue them, and under TCG four
 # readers once starved the guest (a CI run stalled until the harness killed it). One
 # thread leaves a vCPU for perfbpf and still shows bfq's cost per request.
 "$reader" dio-rand /dev/$dev 35 1 >/dev/null &
 reader_pid=$!
-log=/tmp/tune-auto.log
-perfbpf tune --auto --device $dev --duration 25 --interval 0.5 --window 6 --state-dir $state \
-    >"$log" 2>&1 &
-tune_pid=$!
-# The reader stops once the change's verification has its outcome, before tune exits and
-# detaches its probes: that patches the tracepoint sites the reader's every submission
-# runs through, and in this 6.1 guest under TCG the reader was twice left spinning at
-# such a site in submit_bio (soft lockup, 2 of 4 fresh-root runs of 2026-12-06) with tune
-# never returning.
+# The reader stops once the change's verification has its outcome, before tune exits.
 wait_until 300 "an outcome of the scheduler change within 30 s" grep -qE 'tune: (kept|reverted) ' "$log"
 reap "$reader_pid"
 # tune ends at its --duration (the watchdog bounds a hang)
