@@ -109,7 +109,7 @@ void BlockReader::collect_devices(SnapshotBuilder& builder) {
     std::map<std::pair<uint32_t, uint32_t>, DiskUtil> util;
     std::set<std::pair<uint32_t, uint32_t>> present;
     bool have_diskstats = false;
-    if (auto text = read_file(proc_root_ + "/diskstats")) {
+    if (auto text = files_.read(proc_root_ + "/diskstats")) {
         auto stats = parse_diskstats(*text);
         have_diskstats = true;
         names_.learn_diskstats(stats);
@@ -155,7 +155,7 @@ void BlockReader::collect_devices(SnapshotBuilder& builder) {
     });
     // Idle disks are listed too (as iostat does), so a quiet device view is not mistaken
     // for missing probes; unbound loop devices and empty zram (size 0) are not disks.
-    auto partitions = read_file(proc_root_ + "/partitions");
+    auto partitions = files_.read(proc_root_ + "/partitions");
     const auto& disks = disks_.update(
         partitions ? std::optional<std::string>(std::move(*partitions)) : std::nullopt,
         once_per_second(disks_read_ns_, builder.context().now_ns));
@@ -173,6 +173,7 @@ void BlockReader::collect_devices(SnapshotBuilder& builder) {
     }
     // The next issue on each device starts the next interval's maximum.
     probe_.set_inflight_epoch(++epoch_);
+    files_.end_pass();
 }
 
 void BlockReader::collect_processes(SnapshotBuilder& builder) {

@@ -8,6 +8,7 @@
 
 #include "collect/parse/block_deltas.h"
 #include "collect/source.h"
+#include "util/kept_files.h"
 
 namespace perfbpf {
 
@@ -37,8 +38,9 @@ class BlockReader : public Source {
     DiskstatsDeltas diskstats_;
     std::set<std::tuple<uint32_t, uint32_t, std::string>> disks_seen_;
     DisksWithMedia disks_;
+    KeptFiles files_{2};
     uint64_t disks_read_ns_ = 0;  // without /proc/partitions: sysfs once a second
-    uint64_t epoch_ = 0;  // in-flight epoch the BPF side has used since the previous read
+    uint64_t epoch_ = 0;          // in-flight epoch the BPF side has used since the previous read
     uint64_t reads_ = 0;
 };
 

@@ -12,7 +12,7 @@ CgroupRoots CgroupSource::mounted_roots(const std::string& proc_root) {
 void CgroupSource::collect(SnapshotBuilder& builder) {
     std::map<std::string, CgroupFiles> now;
     for (auto& [path, c] : builder.cgroups()) {
-        CgroupFiles files = read_cgroup_files(roots_, c);
+        CgroupFiles files = read_cgroup_files(roots_, c, files_);
         auto before = prev_.find(path);
         apply_cgroup_files(files, before == prev_.end() ? nullptr : &before->second,
                            builder.context().interval_ns, c);
@@ -20,6 +20,7 @@ void CgroupSource::collect(SnapshotBuilder& builder) {
     }
     // Cgroups without processes this interval are read again from scratch when they return.
     prev_ = std::move(now);
+    files_.end_pass();
 }
 
 }  // namespace perfbpf

@@ -22,6 +22,9 @@ class CgroupSource : public Source {
   private:
     CgroupRoots roots_;
     std::map<std::string, CgroupFiles> prev_;  // by CgroupSample::path
+    // A cgroup's files are 3-6; the cap bounds the descriptors on hosts with hundreds of
+    // busy cgroups (the rest are opened per read).
+    KeptFiles files_{256};
 };
 
 }  // namespace perfbpf

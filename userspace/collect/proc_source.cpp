@@ -174,7 +174,8 @@ void ProcSource::collect(SnapshotBuilder& builder) {
             continue;
         }
         path_.assign(root_).append("/").append(std::to_string(pid)).append("/stat");
-        auto text = read_file(path_);
+        // Kept open for a process that ran: it will likely be read again next interval.
+        auto text = stat_files_.read(path_, ran);
         auto st = text ? parse_pid_stat(*text) : std::nullopt;
         if (!st) {  // exited meanwhile
             vanished_.push_back(pid);
@@ -278,6 +279,7 @@ void ProcSource::collect(SnapshotBuilder& builder) {
         else
             ++it;
     }
+    stat_files_.end_pass();
 }
 
 }  // namespace perfbpf

@@ -28,6 +28,7 @@
 
 #include "collect/parse/procfs.h"
 #include "collect/source.h"
+#include "util/kept_files.h"
 
 namespace perfbpf {
 
@@ -99,6 +100,7 @@ class ProcSource : public Source {
     std::vector<int> live_;      // pids listed by this scan, ascending
     std::vector<int> vanished_;  // pids of live_ whose stat could not be read, ascending
     std::string path_;           // reused for each /proc/PID/stat path
+    KeptFiles stat_files_{64};   // /proc/PID/stat of the processes that ran
 };
 
 }  // namespace perfbpf

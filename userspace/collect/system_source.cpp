@@ -27,7 +27,7 @@ bool SystemSource::psi_available() const {
 
 void SystemSource::read_psi(const std::string& file, Psi& out, std::optional<Psi>& prev,
                             uint64_t interval_ns) {
-    auto text = read_file(root_ + "/pressure/" + file);
+    auto text = files_.read(root_ + "/pressure/" + file);
     if (!text) return;
     auto psi = parse_pressure(*text);
     if (!psi) return;
@@ -43,14 +43,14 @@ void SystemSource::collect(SnapshotBuilder& builder) {
     if (::uname(&u) == 0) sys.kernel = u.release;
     sys.ncpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
 
-    if (auto text = read_file(root_ + "/loadavg"); text) {
+    if (auto text = files_.read(root_ + "/loadavg"); text) {
         if (auto l = parse_loadavg(*text)) {
             for (int i = 0; i < 3; ++i) sys.loadavg[i] = l->avg[i];
             sys.running = l->running;
             sys.total_tasks = l->total;
         }
     }
-    if (auto text = read_file(root_ + "/stat"); text) {
+    if (auto text = files_.read(root_ + "/stat"); text) {
         if (auto st = parse_proc_stat(*text)) {
             if (prev_stat_) {
                 const CpuTimes& a = st->all;
@@ -68,7 +68,7 @@ void SystemSource::collect(SnapshotBuilder& builder) {
             prev_stat_ = *st;
         }
     }
-    if (auto text = read_file(root_ + "/meminfo"); text) {
+    if (auto text = files_.read(root_ + "/meminfo"); text) {
         auto m = parse_meminfo(*text);
         sys.mem_total_bytes = m["MemTotal"];
         sys.mem_available_bytes = m["MemAvailable"];
@@ -76,12 +76,12 @@ void SystemSource::collect(SnapshotBuilder& builder) {
         sys.swap_total_bytes = m["SwapTotal"];
         sys.swap_free_bytes = m["SwapFree"];
     }
-    if (auto text = read_file(root_ + "/vmstat"); text) {
+    if (auto text = files_.read(root_ + "/vmstat"); text) {
         auto v = parse_vmstat(*text, vmstat_key_applied);
         if (!prev_vmstat_.empty()) apply_vmstat(v, prev_vmstat_, sys);
         prev_vmstat_ = std::move(v);
     }
-    if (auto text = read_file(root_ + "/net/softnet_stat"); text) {
+    if (auto text = files_.read(root_ + "/net/softnet_stat"); text) {
         SoftnetTotals t = parse_softnet_stat(*text);
         if (prev_softnet_) {
             sys.softnet_backlog_drops = grew(t.dropped, prev_softnet_->dropped);
@@ -89,7 +89,7 @@ void SystemSource::collect(SnapshotBuilder& builder) {
         }
         prev_softnet_ = t;
     }
-    if (auto text = read_file(root_ + "/net/snmp"); text) {
+    if (auto text = files_.read(root_ + "/net/snmp"); text) {
         constexpr std::string_view kOutSegs[] = {"Tcp:OutSegs"};
         auto snmp = parse_netstat(*text, kOutSegs);
         if (auto it = snmp.find("Tcp:OutSegs"); it != snmp.end()) {
@@ -100,6 +100,7 @@ void SystemSource::collect(SnapshotBuilder& builder) {
     read_psi("cpu", sys.psi_cpu, prev_cpu_, interval_ns);
     read_psi("memory", sys.psi_memory, prev_mem_, interval_ns);
     read_psi("io", sys.psi_io, prev_io_, interval_ns);
+    files_.end_pass();
 }
 
 }  // namespace perfbpf

@@ -7,6 +7,7 @@
 
 #include "collect/parse/procfs.h"
 #include "collect/source.h"
+#include "util/kept_files.h"
 
 namespace perfbpf {
 
@@ -23,6 +24,7 @@ class SystemSource : public Source {
                   uint64_t interval_ns);
 
     std::string root_;
+    KeptFiles files_{16};
     std::optional<ProcStat> prev_stat_;
     std::map<std::string, uint64_t> prev_vmstat_;
     std::optional<SoftnetTotals> prev_softnet_;

@@ -3,6 +3,7 @@
 #include "collect/parse/mounts.h"
 #include "collect/parse/procfs.h"
 #include "util/files.h"
+#include "util/kept_files.h"
 
 namespace perfbpf {
 namespace {
@@ -16,8 +17,8 @@ std::string join(const std::string& root, const std::string& path) {
 }
 
 // A limit file: a number, or "max" (none).
-std::optional<uint64_t> read_limit(const std::string& file) {
-    auto text = read_first_line(file);
+std::optional<uint64_t> read_limit(KeptFiles& files, const std::string& file) {
+    auto text = files.read_first_line(file);
     if (!text || trim(*text) == "max") return std::nullopt;
     auto v = parse_u64(trim(*text));
     if (!v || *v >= kNoLimit) return std::nullopt;
@@ -31,11 +32,11 @@ std::optional<uint64_t> stat_value(const std::map<std::string, uint64_t>& stat,
     return it->second;
 }
 
-void read_psi(const std::string& dir, CgroupFiles& out) {
-    const std::pair<const char*, Psi*> files[] = {
+void read_psi(KeptFiles& files, const std::string& dir, CgroupFiles& out) {
+    const std::pair<const char*, Psi*> psi_files[] = {
         {"cpu.pressure", &out.cpu}, {"memory.pressure", &out.memory}, {"io.pressure", &out.io}};
-    for (const auto& [name, psi] : files) {
-        auto text = read_file(dir + "/" + name);
+    for (const auto& [name, psi] : psi_files) {
+        auto text = files.read(dir + "/" + name);
         auto parsed = text ? parse_pressure(*text) : std::nullopt;
         if (!parsed) {
             out.psi_unavailable =
@@ -48,8 +49,9 @@ void read_psi(const std::string& dir, CgroupFiles& out) {
 }
 
 // memory.stat, with `prefix` "" (v2) or "total_" (v1: the hierarchical totals, as v2's are).
-void read_memory_stat(const std::string& file, const std::string& prefix, CgroupMemory& m) {
-    auto text = read_file(file);
+void read_memory_stat(KeptFiles& files, const std::string& file, const std::string& prefix,
+                      CgroupMemory& m) {
+    auto text = files.read(file);
     if (!text) return;
     auto stat = parse_vmstat(*text);
     auto get = [&](const std::string& key) { return stat_value(stat, prefix + key); };
@@ -67,27 +69,28 @@ void read_memory_stat(const std::string& file, const std::string& prefix, Cgroup
     m.pgmajfault = get("pgmajfault").value_or(0);
 }
 
-void read_memory(const CgroupRoots& roots, const CgroupSample& c, CgroupMemory& m) {
+void read_memory(KeptFiles& files, const CgroupRoots& roots, const CgroupSample& c,
+                 CgroupMemory& m) {
     if (c.hierarchy == "v2" && !roots.v2.empty()) {
         const std::string dir = join(roots.v2, c.path);
-        if (auto cur = read_first_line(dir + "/memory.current"); cur) {
+        if (auto cur = files.read_first_line(dir + "/memory.current"); cur) {
             m.source = "v2";
             m.current_bytes = parse_u64(trim(*cur)).value_or(0);
-            m.high_bytes = read_limit(dir + "/memory.high");
-            m.max_bytes = read_limit(dir + "/memory.max");
-            read_memory_stat(dir + "/memory.stat", "", m);
-            if (auto events = read_file(dir + "/memory.events"))
+            m.high_bytes = read_limit(files, dir + "/memory.high");
+            m.max_bytes = read_limit(files, dir + "/memory.max");
+            read_memory_stat(files, dir + "/memory.stat", "", m);
+            if (auto events = files.read(dir + "/memory.events"))
                 m.high_events = stat_value(parse_vmstat(*events), "high");
             return;
         }
     }
     if (!roots.v1_memory.empty() && !c.v1_memory_path.empty()) {
         const std::string dir = join(roots.v1_memory, c.v1_memory_path);
-        if (auto use = read_first_line(dir + "/memory.usage_in_bytes"); use) {
+        if (auto use = files.read_first_line(dir + "/memory.usage_in_bytes"); use) {
             m.source = "v1";
             m.current_bytes = parse_u64(trim(*use)).value_or(0);
-            m.max_bytes = read_limit(dir + "/memory.limit_in_bytes");
-            read_memory_stat(dir + "/memory.stat", "total_", m);
+            m.max_bytes = read_limit(files, dir + "/memory.limit_in_bytes");
+            read_memory_stat(files, dir + "/memory.stat", "total_", m);
             return;
         }
         m.unavailable = dir + ": no memory.usage_in_bytes";
@@ -119,6 +122,11 @@ CgroupRoots cgroup_roots_from_mounts(const std::string& mounts) {
 }
 
 CgroupFiles read_cgroup_files(const CgroupRoots& roots, const CgroupSample& c) {
+    KeptFiles once(0);
+    return read_cgroup_files(roots, c, once);
+}
+
+CgroupFiles read_cgroup_files(const CgroupRoots& roots, const CgroupSample& c, KeptFiles& files) {
     CgroupFiles out;
     if (c.hierarchy != "v2")
         out.psi_unavailable = "per-cgroup pressure needs cgroup v2; " + c.path +
@@ -126,8 +134,8 @@ CgroupFiles read_cgroup_files(const CgroupRoots& roots, const CgroupSample& c) {
     else if (roots.v2.empty())
         out.psi_unavailable = "cgroup2 is not mounted";
     else
-        read_psi(join(roots.v2, c.path), out);
-    read_memory(roots, c, out.mem);
+        read_psi(files, join(roots.v2, c.path), out);
+    read_memory(files, roots, c, out.mem);
     return out;
 }
 

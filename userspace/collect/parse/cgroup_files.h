@@ -9,6 +9,7 @@
 #include <string>
 
 #include "model/snapshot.h"
+#include "util/kept_files.h"
 
 namespace perfbpf {
 
@@ -28,7 +29,9 @@ struct CgroupFiles {
     CgroupMemory mem;
 };
 
-// Reads the files of the cgroup `c` names (path, hierarchy, v1_memory_path).
+// Reads the files of the cgroup `c` names (path, hierarchy, v1_memory_path): through `files`
+// (kept open between intervals), or each opened and closed.
+CgroupFiles read_cgroup_files(const CgroupRoots& roots, const CgroupSample& c, KeptFiles& files);
 CgroupFiles read_cgroup_files(const CgroupRoots& roots, const CgroupSample& c);
 
 // Fills `out` from `now`: levels as read, PSI interval shares and memory events as the
