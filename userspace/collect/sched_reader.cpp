@@ -2,10 +2,14 @@
 
 #include <bpf/bpf.h>
 
+#include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "collect/bpf_map_iter.h"
@@ -19,6 +23,35 @@ bool thread_alive(uint32_t tgid, uint32_t tid) {
     std::string path = "/proc/" + std::to_string(tgid) + "/task/" + std::to_string(tid);
     return ::access(path.c_str(), F_OK) == 0;
 }
+
+// The sweep's view of which threads exist: each process's task directory is listed once,
+// where a path lookup per thread cost a 1,000-thread process 1,000 lookups (≈4 µs each
+// here, 2 % of the daemon's own CPU at 1 s). A thread the listing lacks is looked up by
+// path before it counts as gone: it may have started after its process was listed.
+class LiveThreads {
+  public:
+    bool alive(uint32_t tgid, uint32_t tid) {
+        auto [it, fresh] = tasks_.try_emplace(tgid);
+        if (fresh) it->second = list(tgid);
+        return std::ranges::binary_search(it->second, tid) || thread_alive(tgid, tid);
+    }
+
+  private:
+    static std::vector<uint32_t> list(uint32_t tgid) {
+        std::vector<uint32_t> tids;
+        const std::string dir = "/proc/" + std::to_string(tgid) + "/task";
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (const dirent* de = ::readdir(d))
+                if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+                    tids.push_back(static_cast<uint32_t>(std::strtoul(de->d_name, nullptr, 10)));
+            ::closedir(d);
+        }
+        std::ranges::sort(tids);
+        return tids;
+    }
+
+    std::unordered_map<uint32_t, std::vector<uint32_t>> tasks_;
+};
 
 // Words [from, to) of a slot the BPF side may be writing, each an atomic load, so every
 // field holds a value the program wrote (fields may come from two switch-outs; the counters
@@ -47,6 +80,7 @@ void SchedReader::collect(SnapshotBuilder& builder) {
     const uint64_t now = builder.context().now_ns;
     const bool sweep = !last_sweep_ns_ || now - last_sweep_ns_ >= kSweepEveryNs;
     if (sweep) last_sweep_ns_ = now;
+    LiveThreads live;
     table.for_each_claimed([&](uint32_t idx) {
         // Line 0 first: a thread that has not switched out since the last read left it as
         // it was, and its other four lines are not worth a cache miss each.
@@ -55,7 +89,7 @@ void SchedReader::collect(SnapshotBuilder& builder) {
         const SchedDeltas::Head head(reinterpret_cast<const uint64_t*>(&slot),
                                      SchedDeltas::kHeadWords);
         if (const sched_task_stats* last = deltas_.unchanged(idx, head)) {
-            if (sweep && !thread_alive(last->tgid, last->pid)) finished_.push_back(idx);
+            if (sweep && !live.alive(last->tgid, last->pid)) finished_.push_back(idx);
             return;
         }
         copy_words(slots[idx], slot, SchedDeltas::kHeadWords, kSlotWords);
@@ -64,7 +98,7 @@ void SchedReader::collect(SnapshotBuilder& builder) {
         deltas_.add_thread(idx, s, builder, head);
         // The final switch-out marks the slot dead; a thread that vanished without one
         // (its id changed at an exec from a non-leader thread) is caught by the sweep.
-        if (thread_slot_dead(slot) || (sweep && !thread_alive(s.tgid, s.pid)))
+        if (thread_slot_dead(slot) || (sweep && !live.alive(s.tgid, s.pid)))
             finished_.push_back(idx);
     });
     deltas_.end_read();
