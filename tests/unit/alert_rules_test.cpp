@@ -293,7 +293,7 @@ struct SpanFeed {
 
     void add(const Snapshot& snap, const std::vector<SeriesSample>& series,
              std::span<const Verdict> v) {
-        span.add(series);
+        span.add(std::vector(series));
         fold_alert_inputs(span_snap, snap, !open);
         if (!open) verdicts.clear();
         fold_span_verdicts(verdicts, v);

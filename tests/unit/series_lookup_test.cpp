@@ -69,6 +69,24 @@ TEST(SeriesHints, SeriesRemovedAheadCostOneLookup) {
     EXPECT_EQ(pass(hints, map, names('a', 'z')), 4u);
 }
 
+TEST(SeriesHints, AnEqualIdIsTakenWithoutComparingKeys) {
+    Map map;
+    SeriesHints<Map::value_type> hints;
+    ASSERT_EQ(hints.find(0, key("a"), 7), nullptr);
+    auto* a = &*map.try_emplace(key("a"), 0).first;
+    hints.remember(0, a, 7);
+    // Equal nonzero ids mean equal keys (SeriesSample::id): the key is not looked at, as a
+    // key that differs shows here.
+    EXPECT_EQ(hints.find(0, key("not a"), 7), a);
+    // Another id: the keys decide.
+    EXPECT_EQ(hints.find(0, key("a"), 8), a);
+    EXPECT_EQ(hints.find(0, key("b"), 9), nullptr);
+    hints.remember(0, a, 9);  // as if "b" had been found as a: the next pass trusts id 9
+    EXPECT_EQ(hints.find(0, key("b"), 9), a);
+    // No id: the keys decide.
+    EXPECT_EQ(hints.find(0, key("b"), 0), nullptr);
+}
+
 TEST(SeriesHints, ClearForgetsEveryEntry) {
     Map map;
     SeriesHints<Map::value_type> hints;

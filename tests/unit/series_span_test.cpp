@@ -38,7 +38,7 @@ TEST(DaemonSeriesSpan, IntervalsPerSpanMakeAtLeastASecond) {
 
 TEST(DaemonSeriesSpan, OneIntervalIsThatInterval) {
     SeriesSpan span;
-    const auto in = interval(3);
+    auto in = interval(3);
     span.add(in);
     EXPECT_EQ(span.intervals(), 1u);
     const SpanSeries out = span.take();
@@ -101,6 +101,30 @@ TEST(DaemonSeriesSpan, SeriesMissingFromTheLastIntervalComeAfterIt) {
         ASSERT_EQ(later.series.size(), 2u);
         EXPECT_DOUBLE_EQ(later.series[1].value, 20);
     }
+}
+
+TEST(DaemonSeriesSpan, EachKeyHasOneIdWhileItLasts) {
+    SeriesSpan span;
+    auto first = interval(1);
+    span.add(first);
+    const SpanSeries out = span.take();
+    for (size_t i = 0; i < first.size(); ++i) {
+        EXPECT_NE(first[i].id, 0u);
+        EXPECT_EQ(out.series[i].id, first[i].id);  // what the span's consumers see
+        for (size_t j = 0; j < i; ++j) EXPECT_NE(first[i].id, first[j].id);
+    }
+    // The same keys in another order: the same ids, each with its key.
+    auto again = interval(2);
+    std::swap(again[0], again[3]);
+    span.add(again);
+    EXPECT_EQ(again[0].id, first[3].id);
+    EXPECT_EQ(again[3].id, first[0].id);
+    EXPECT_EQ(again[1].id, first[1].id);
+    // Another span has ids of its own: none is another key's.
+    SeriesSpan other;
+    auto other_keys = std::vector{sample("cpu_pct", {{"pid", "9"}}, MetricKind::gauge, 1)};
+    other.add(other_keys);
+    for (const auto& s : first) EXPECT_NE(other_keys[0].id, s.id);
 }
 
 TEST(DaemonSeriesSpan, CountersPerIntervalForScoring) {

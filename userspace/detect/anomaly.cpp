@@ -211,10 +211,10 @@ void AnomalyScorer::feed_one(int64_t ts_ms, const SeriesSample& s,
 
 void AnomalyScorer::feed_at(size_t pos, int64_t ts_ms, const SeriesSample& s,
                             std::vector<SeriesAnomaly>& out) {
-    auto* node = hints_.find(pos, s.key);
+    auto* node = hints_.find(pos, s.key, s.id);
     if (!node) {
         node = &entry(s.key, s.kind);
-        if (pos != SIZE_MAX) hints_.remember(pos, node);
+        if (pos != SIZE_MAX) hints_.remember(pos, node, s.id);
     }
     SeriesBaseline& b = node->second;
     b.last_seen_ms = ts_ms;

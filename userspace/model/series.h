@@ -44,6 +44,12 @@ struct SeriesSample {
     MetricKind kind = MetricKind::gauge;
     double value = 0;    // counter, gauge, level
     Log2Histogram hist;  // histogram
+    // The number SeriesSpan::add gave this sample's key: the same every interval while the
+    // series lasts, never given to another key; 0 for none (derived, restored series). A
+    // lookup that found the same id at the same position last time skips comparing the
+    // key's strings (SeriesHints): four such compares a series an interval were 6 % of the
+    // daemon's own CPU at 1 s.
+    uint64_t id = 0;
 };
 
 }  // namespace perfbpf

@@ -44,24 +44,27 @@ class SeriesHints {
   public:
     // The entry that had `key` at this position, or at this position moved as the last
     // remembered entry moved, in the previous pass; else nullptr.
-    Node* find(size_t pos, const SeriesKey& key) {
+    // `id`: the sample's SeriesSample::id; when nonzero and equal to the id noted with the
+    // entry, the entry is taken without comparing keys.
+    Node* find(size_t pos, const SeriesKey& key, uint64_t id = 0) {
         if (pos == kOutside) return nullptr;
         if (pos == 0) start_pass();
-        Node* n = at(moved(pos), key);
-        if (!n && shift_ != 0) n = at(pos, key);
-        if (n) note(pos, n);
+        Node* n = at(moved(pos), key, id);
+        if (!n && shift_ != 0) n = at(pos, key, id);
+        if (n) note(pos, n, id);
         return n;
     }
-    // `node` is the entry found for `pos` after find() returned nullptr.
-    void remember(size_t pos, Node* node) {
-        note(pos, node);
+    // `node` is the entry found for `pos` (its key the sample's, whose id is `id`) after
+    // find() returned nullptr.
+    void remember(size_t pos, Node* node, uint64_t id = 0) {
+        note(pos, node, id);
         // Where it was last pass, near where this pass's entries were expected.
         const size_t expected = moved(pos);
         if (expected == kOutside) return;
         const size_t lo = expected > kReach ? expected - kReach : 0;
         const size_t hi = std::min(prev_.size(), expected + kReach + 1);
         for (size_t q = lo; q < hi; ++q) {
-            if (prev_[q] == node) {
+            if (prev_[q].node == node) {
                 shift_ = static_cast<ptrdiff_t>(q) - static_cast<ptrdiff_t>(pos);
                 return;
             }
@@ -90,20 +93,27 @@ class SeriesHints {
         cur_.clear();
         shift_ = 0;
     }
-    Node* at(size_t pos, const SeriesKey& key) const {
-        if (pos >= prev_.size() || prev_[pos] == nullptr) return nullptr;
-        Node* n = prev_[pos];
-        return n->first == key ? n : nullptr;
+    Node* at(size_t pos, const SeriesKey& key, uint64_t id) const {
+        if (pos >= prev_.size() || prev_[pos].node == nullptr) return nullptr;
+        const Seen& seen = prev_[pos];
+        if (id != 0 && seen.id == id) return seen.node;
+        return seen.node->first == key ? seen.node : nullptr;
     }
-    void note(size_t pos, Node* node) {
+    void note(size_t pos, Node* node, uint64_t id) {
         if (pos == kOutside) return;
-        if (pos >= cur_.size()) cur_.resize(pos + 1, nullptr);
-        cur_[pos] = node;
+        if (pos >= cur_.size()) cur_.resize(pos + 1);
+        cur_[pos] = {node, id};
     }
 
-    std::vector<Node*> prev_;  // entries by position, previous pass
-    std::vector<Node*> cur_;   // entries by position, this pass
-    ptrdiff_t shift_ = 0;      // this pass's position + shift_ = the previous pass's
+    // An entry, and the id of the sample it was found for (0: none): equal nonzero ids
+    // mean equal keys.
+    struct Seen {
+        Node* node = nullptr;
+        uint64_t id = 0;
+    };
+    std::vector<Seen> prev_;  // entries by position, previous pass
+    std::vector<Seen> cur_;   // entries by position, this pass
+    ptrdiff_t shift_ = 0;     // this pass's position + shift_ = the previous pass's
 };
 
 }  // namespace perfbpf

@@ -1,6 +1,7 @@
 #include "model/series_span.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 namespace perfbpf {
@@ -17,17 +18,23 @@ void SpanSeries::counters_per_interval() {
             series[i].value /= static_cast<double>(present[i]);
 }
 
-void SeriesSpan::add(std::span<const SeriesSample> series) {
+void SeriesSpan::add(std::span<SeriesSample> series) {
+    // Unique in the process, so samples of two spans never share an id for two keys.
+    static std::atomic<uint64_t> next_id{1};
     ++intervals_;
     last_order_.resize(series.size());
     for (size_t pos = 0; pos < series.size(); ++pos) {
-        const SeriesSample& s = series[pos];
+        SeriesSample& s = series[pos];
+        // By key: this is where ids come from.
         auto* node = hints_.find(pos, s.key);
         if (!node) {
-            node = &*accs_.try_emplace(s.key).first;
+            auto [it, fresh] = accs_.try_emplace(s.key);
+            if (fresh) it->second.id = next_id.fetch_add(1, std::memory_order_relaxed);
+            node = &*it;
             hints_.remember(pos, node);
         }
         Acc& a = node->second;
+        s.id = a.id;
         const double v = s.value;
         const bool histogram = s.kind == MetricKind::histogram;
         if (a.present == 0) {
@@ -50,6 +57,7 @@ void SeriesSpan::emit(SpanSeries& out, const Map::value_type& node) {
     SeriesSample s;
     s.key = node.first;
     s.kind = a.kind;
+    s.id = a.id;
     switch (a.kind) {
         case MetricKind::counter:
             s.value = a.sum;

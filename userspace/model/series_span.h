@@ -46,7 +46,9 @@ class SeriesSpan {
     SeriesSpan& operator=(const SeriesSpan&) = delete;
 
     // One interval's series; the daemon passes them in the same order interval after interval.
-    void add(std::span<const SeriesSample> series);
+    // Gives each sample its key's id (SeriesSample::id), which the span's samples carry too.
+    void add(std::span<SeriesSample> series);
+    void add(std::vector<SeriesSample>&& series) { add(std::span<SeriesSample>(series)); }
     size_t intervals() const { return intervals_; }
     // The span so far, folded; starts the next span.
     SpanSeries take();
@@ -58,6 +60,7 @@ class SeriesSpan {
         Log2Histogram hist;
         uint32_t present = 0;    // intervals of this span it was in
         uint64_t last_take = 0;  // the take() of the last span it was in
+        uint64_t id = 0;         // SeriesSample::id of its key
     };
     using Map = std::unordered_map<SeriesKey, Acc, SeriesKeyHash>;
     static void emit(SpanSeries& out, const Map::value_type& node);

@@ -228,13 +228,13 @@ void Exposition::update(std::span<const SeriesSample> series,
 }
 
 void Exposition::add(size_t pos, const SeriesSample& s) {
-    auto* node = hints_.find(pos, s.key);
+    auto* node = hints_.find(pos, s.key, s.id);
     if (!node) {
         const PromFamily* family = family_of(s.key.metric);
         if (!family) return;
         node = &*entries_.try_emplace(s.key).first;
         node->second.family = family;
-        hints_.remember(pos, node);
+        hints_.remember(pos, node, s.id);
     }
     Entry& e = node->second;
     e.last_interval = interval_;

@@ -526,11 +526,11 @@ Result<void> History::append(int64_t ts_ms, const std::vector<SeriesSample>& sam
     for (size_t i = 0; i < samples.size(); ++i) {
         const SeriesSample& s = samples[i];
         SeriesId id = 0;
-        if (const auto* hit = im.id_hints.find(i, s.key)) {
+        if (const auto* hit = im.id_hints.find(i, s.key, s.id)) {
             id = hit->second;
         } else {
             id = intern(s.key, s.kind);
-            im.id_hints.remember(i, &*im.ids.find(s.key));
+            im.id_hints.remember(i, &*im.ids.find(s.key), s.id);
         }
         if (s.kind == MetricKind::histogram)
             hists.emplace_back(id, &s.hist);
