@@ -41,7 +41,6 @@ void SystemSource::collect(SnapshotBuilder& builder) {
     const uint64_t interval_ns = builder.context().interval_ns;
     struct utsname u;
     if (::uname(&u) == 0) sys.kernel = u.release;
-    sys.ncpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
 
     if (auto text = files_.read(root_ + "/loadavg"); text) {
         if (auto l = parse_loadavg(*text)) {
@@ -65,9 +64,12 @@ void SystemSource::collect(SnapshotBuilder& builder) {
                 sys.cpu_busy_pct = total ? 100.0 - sys.cpu_idle_pct - sys.cpu_iowait_pct : 0;
                 sys.context_switches = grew(st->context_switches, prev_stat_->context_switches);
             }
+            // /proc/stat lists the online CPUs (glibc's sysconf opens a sysfs file for it).
+            sys.ncpus = st->cpu_lines;
             prev_stat_ = *st;
         }
     }
+    if (sys.ncpus == 0) sys.ncpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
     if (auto text = files_.read(root_ + "/meminfo"); text) {
         auto m = parse_meminfo(*text);
         sys.mem_total_bytes = m["MemTotal"];

@@ -77,6 +77,7 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
                 if (n >= kMaxCpus) continue;
                 if (st.per_cpu.size() <= n) st.per_cpu.resize(n + 1);
                 st.per_cpu[n] = t;
+                ++st.cpu_lines;
             }
         } else if (f[0] == "ctxt" && f.size() > 1) {
             st.context_switches = to_u64(f[1]);

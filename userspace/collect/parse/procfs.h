@@ -39,7 +39,8 @@ struct CpuTimes {
 };
 struct ProcStat {
     CpuTimes all;
-    std::vector<CpuTimes> per_cpu;
+    std::vector<CpuTimes> per_cpu;  // by CPU number
+    int cpu_lines = 0;              // the online CPUs: only they have a line
     uint64_t context_switches = 0;
     uint64_t processes_forked = 0;
     int procs_running = 0, procs_blocked = 0;
