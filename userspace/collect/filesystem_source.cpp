@@ -32,8 +32,7 @@ const std::vector<MountEntry>* FilesystemSource::mounts() {
     }
     Result<std::string> text = fail_errno("open " + path, errno);
     if (mountinfo_.valid()) {
-        text = ::lseek(mountinfo_.get(), 0, SEEK_SET) == 0 ? read_rest(mountinfo_.get(), path)
-                                                           : fail_errno("seek " + path, errno);
+        text = read_from_start(mountinfo_.get(), path);
         if (!text) mountinfo_.reset();  // opened again next time
     }
     if (!text) {

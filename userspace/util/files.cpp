@@ -13,12 +13,15 @@ namespace perfbpf {
 
 namespace {
 
-// Reads fd to EOF; more than `max_bytes` is an error.
-Result<std::string> read_all(int fd, const std::string& path, size_t max_bytes) {
+// Reads fd to EOF, from its position or (`from_start`) from offset 0 by pread; more than
+// `max_bytes` is an error.
+Result<std::string> read_all(int fd, const std::string& path, size_t max_bytes,
+                             bool from_start = false) {
     std::string out;
     char buf[16384];
     for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof(buf));
+        ssize_t n = from_start ? ::pread(fd, buf, sizeof(buf), static_cast<off_t>(out.size()))
+                               : ::read(fd, buf, sizeof(buf));
         if (n < 0) {
             if (errno == EINTR) continue;
             return fail_errno("read " + path, errno);
@@ -40,8 +43,8 @@ Result<std::string> read_file(const std::string& path) {
     return read_all(fd.get(), path, std::string().max_size());
 }
 
-Result<std::string> read_rest(int fd, const std::string& path) {
-    return read_all(fd, path, std::string().max_size());
+Result<std::string> read_from_start(int fd, const std::string& path) {
+    return read_all(fd, path, std::string().max_size(), true);
 }
 
 Result<std::string> read_regular_file(const std::string& path, size_t max_bytes) {
@@ -60,12 +63,15 @@ Result<std::string> read_regular(int fd, const std::string& path, size_t max_byt
     return read_all(fd, path, max_bytes);
 }
 
-Result<std::string> read_first_line(const std::string& path) {
-    auto text = read_file(path);
-    if (!text) return std::unexpected(text.error());
+Result<std::string> first_line(Result<std::string> text) {
+    if (!text) return text;
     auto nl = text->find('\n');
     if (nl != std::string::npos) text->resize(nl);
     return text;
+}
+
+Result<std::string> read_first_line(const std::string& path) {
+    return first_line(read_file(path));
 }
 
 Result<void> write_file(const std::string& path, std::string_view content) {

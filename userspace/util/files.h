@@ -13,8 +13,9 @@ namespace perfbpf {
 
 // Whole file (procfs/sysfs files report size 0, so this reads until EOF).
 Result<std::string> read_file(const std::string& path);
-// The rest of an open file, until EOF; an error names `path`.
-Result<std::string> read_rest(int fd, const std::string& path);
+// An open file from offset 0 to EOF, whatever its position (pread: for a seq_file of procfs
+// or cgroupfs a read at 0 starts the file over); an error names `path`.
+Result<std::string> read_from_start(int fd, const std::string& path);
 
 // A file the user named (config, recording, journal): refused unless it is a regular file,
 // opened without blocking so a FIFO cannot hang us, and refused when larger than
@@ -25,6 +26,8 @@ Result<std::string> read_regular(int fd, const std::string& path, size_t max_byt
 
 // First line without the newline, or an error.
 Result<std::string> read_first_line(const std::string& path);
+// The first line of a text read (without the newline), or its error.
+Result<std::string> first_line(Result<std::string> text);
 
 // Writes the whole string; an error names the path.
 Result<void> write_file(const std::string& path, std::string_view content);

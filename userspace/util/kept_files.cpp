@@ -6,26 +6,10 @@
 
 #include <cerrno>
 
+#include "util/files.h"
+
 namespace perfbpf {
 namespace {
-
-// From offset 0 whatever the descriptor's position: for a seq_file (procfs, cgroupfs) a
-// read at 0 starts the file over.
-Result<std::string> read_from_start(int fd, const std::string& path) {
-    std::string out;
-    char buf[16384];
-    off_t at = 0;
-    for (;;) {
-        ssize_t n = ::pread(fd, buf, sizeof(buf), at);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail_errno("read " + path, errno);
-        }
-        if (n == 0) return out;
-        out.append(buf, static_cast<size_t>(n));
-        at += n;
-    }
-}
 
 // Files generated when read. A regular file on disk (a test's fake /proc tree) is not kept:
 // replaced by a rename or removed, its old descriptor would still read the old text.
@@ -63,10 +47,7 @@ Result<std::string> KeptFiles::read(const std::string& path, bool keep) {
 }
 
 Result<std::string> KeptFiles::read_first_line(const std::string& path) {
-    auto text = read(path);
-    if (!text) return text;
-    if (auto nl = text->find('\n'); nl != std::string::npos) text->resize(nl);
-    return text;
+    return first_line(read(path));
 }
 
 void KeptFiles::end_pass() {
