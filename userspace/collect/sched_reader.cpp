@@ -2,11 +2,9 @@
 
 #include <bpf/bpf.h>
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -14,6 +12,7 @@
 
 #include "collect/bpf_map_iter.h"
 #include "collect/parse/sched_slots.h"
+#include "collect/thread_ids.h"
 #include "probes/sched_probe.h"
 
 namespace perfbpf {
@@ -32,25 +31,14 @@ class LiveThreads {
   public:
     bool alive(uint32_t tgid, uint32_t tid) {
         auto [it, fresh] = tasks_.try_emplace(tgid);
-        if (fresh) it->second = list(tgid);
-        return std::ranges::binary_search(it->second, tid) || thread_alive(tgid, tid);
+        if (fresh)
+            it->second = thread_ids("/proc", static_cast<int>(tgid)).value_or(std::vector<int>{});
+        return std::ranges::binary_search(it->second, static_cast<int>(tid)) ||
+               thread_alive(tgid, tid);
     }
 
   private:
-    static std::vector<uint32_t> list(uint32_t tgid) {
-        std::vector<uint32_t> tids;
-        const std::string dir = "/proc/" + std::to_string(tgid) + "/task";
-        if (DIR* d = ::opendir(dir.c_str())) {
-            while (const dirent* de = ::readdir(d))
-                if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
-                    tids.push_back(static_cast<uint32_t>(std::strtoul(de->d_name, nullptr, 10)));
-            ::closedir(d);
-        }
-        std::ranges::sort(tids);
-        return tids;
-    }
-
-    std::unordered_map<uint32_t, std::vector<uint32_t>> tasks_;
+    std::unordered_map<uint32_t, std::vector<int>> tasks_;
 };
 
 // Words [from, to) of a slot the BPF side may be writing, each an atomic load, so every

@@ -1,14 +1,10 @@
 #include "collect/thread_reader.h"
 
-#include <dirent.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <ctime>
-#include <memory>
 
 #include "collect/parse/procfs.h"
+#include "collect/thread_ids.h"
 #include "util/files.h"
 
 namespace perfbpf {
@@ -34,18 +30,15 @@ bool parse_schedstat(std::string_view text, uint64_t& run_ns, uint64_t& wait_ns)
 }  // namespace
 
 Result<std::vector<ThreadSample>> ThreadReader::read(int pid) {
-    const std::string dir = proc_root_ + "/" + std::to_string(pid) + "/task";
-    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
-    if (!d) return fail_errno("threads of pid " + std::to_string(pid) + ": " + dir, errno);
+    auto tids = thread_ids(proc_root_, pid);
+    if (!tids) return std::unexpected(tids.error());
+    const std::string dir = proc_root_ + "/" + std::to_string(pid) + "/task/";
     std::vector<ThreadTotals> totals;
-    while (const dirent* e = ::readdir(d.get())) {
-        int tid = 0;
-        std::string_view name = e->d_name;
-        auto r = std::from_chars(name.data(), name.data() + name.size(), tid);
-        if (r.ec != std::errc{} || r.ptr != name.data() + name.size()) continue;
+    for (int tid : *tids) {
         // A thread may exit between the listing and these reads: it is simply not shown.
-        auto stat = read_file(dir + "/" + std::string(name) + "/stat");
-        auto sched = read_file(dir + "/" + std::string(name) + "/schedstat");
+        const std::string tdir = dir + std::to_string(tid);
+        auto stat = read_file(tdir + "/stat");
+        auto sched = read_file(tdir + "/schedstat");
         if (!stat || !sched) continue;
         auto parsed = parse_pid_stat(*stat);
         ThreadTotals t;
@@ -55,8 +48,7 @@ Result<std::vector<ThreadSample>> ThreadReader::read(int pid) {
         t.state = parsed->state;
         totals.push_back(std::move(t));
     }
-    std::sort(totals.begin(), totals.end(),
-              [](const ThreadTotals& a, const ThreadTotals& b) { return a.tid < b.tid; });
+    // In tid order, as thread_ids lists them.
     return deltas_.update(pid, totals, monotonic_ns());
 }
 
