@@ -14,7 +14,6 @@
 struct sched_task_stats {
     __u32 pid;
     __u32 tgid;
-    __u64 cgroup_id;
     __u64 start_ns; /* task start time, CLOCK_MONOTONIC */
     __u64 oncpu_ns;
     __u64 runq_wait_ns; /* runnable (woken or preempted) -> switched in */
@@ -22,8 +21,7 @@ struct sched_task_stats {
     __u64 runq_waits;   /* number of run-queue waits */
     __u64 nvcsw;
     __u64 nivcsw;
-    __u64 flush_ns; /* CLOCK_MONOTONIC of the last flush (offcpu_ns, switches, comm) */
-    __u32 flags;    /* PERFBPF_TASK_* */
+    __u32 flags; /* PERFBPF_TASK_* */
     char comm[PERFBPF_COMM_LEN];
     __u32 runq_hist[PERFBPF_HIST_SLOTS]; /* log2 µs */
 };
@@ -41,7 +39,7 @@ struct sched_task_stats {
  * their low PERFBPF_THREAD_GROUP_BITS share a hashed group of adjacent slots (tgid_slot):
  * a pool's threads, created together with consecutive ids, sit on a few pages. */
 #define PERFBPF_THREAD_PROBES 8
-#define PERFBPF_THREAD_GROUP_BITS 6 /* 64 slots, 20 KiB a group */
+#define PERFBPF_THREAD_GROUP_BITS 6     /* 64 slots, 20 KiB a group */
 #define PERFBPF_THREAD_SLOT_BITS_MIN 14 /* 16,384 slots, 5 MiB */
 #define PERFBPF_THREAD_SLOT_BITS_MAX 17
 /* Set in tag at the thread's final switch-out: the slot is kept for user space to read
@@ -58,8 +56,8 @@ struct sched_thread_slot {
     __u64 run_delay_ns;
     __u64 pcount;
     __u64 last_flush_clock; /* sched_info.last_arrival's clock (the fallback: ktime) */
-    __u64 flush_ns;         /* CLOCK_MONOTONIC of the last flush */
-    __u64 offcpu_ns;        /* as of the last flush */
+    __u64 pad0;
+    __u64 offcpu_ns; /* as of the last flush */
     /* origin_ns - base_oncpu_ns - base_run_delay_ns (mod 2^64): offcpu at a flush is
      * now - offcpu_origin - oncpu_ns - run_delay_ns, from this line alone */
     __u64 offcpu_origin;
@@ -68,8 +66,8 @@ struct sched_thread_slot {
     __u32 tgid;
     __u64 nvcsw; /* kernel counters as of the last flush (the fallback: counted) */
     __u64 nivcsw;
-    __u64 cgroup_id;
-    char comm[PERFBPF_COMM_LEN];
+    __u64 pad1;
+    char comm[PERFBPF_COMM_LEN]; /* at first sight and each rename */
     __u32 flags;
     __u32 pad;
     __u64 sleep_start_ns; /* fallback: voluntary switch-out time, 0 when runnable */

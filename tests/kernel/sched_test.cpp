@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "collect/collector.h"
@@ -16,6 +18,12 @@ namespace {
 using test::Child;
 using test::find_process;
 using test::fixture;
+
+uint64_t steady_ns() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
 
 std::unique_ptr<Collector> sched_collector(uint64_t interval_ns, bool measure_waits = false) {
     CollectorOptions o;
@@ -89,6 +97,74 @@ TEST_P(SchedModes, ExitedProcessStillReported) {
     const double cpu_ns = static_cast<double>(c.cpu_time_ns());
     ASSERT_GT(cpu_ns, 0);
     EXPECT_NEAR(static_cast<double>(p->oncpu_ns), cpu_ns, 0.05 * cpu_ns + 20e6);
+}
+
+// A thread's comm is taken at its first switch-out and at each rename (the task_rename
+// hook), not at every flush: a process renamed, or exec'd, after its first switch-out
+// must still carry its last name when it exits and is reaped between two reads (then no
+// /proc entry names it).
+TEST_P(SchedModes, ExitedProcessKeepsTheNameItHadLast) {
+    PERFBPF_REQUIRE_ROOT();
+    auto collector = sched_collector(1'500'000'000, GetParam());
+    ASSERT_TRUE(collector);
+    // Each sleeps first, so its first switch-out sees the name it was forked with.
+    auto renamed = test::start_in_cgroups({}, [] {
+        ::usleep(50'000);
+        ::prctl(PR_SET_NAME, "pb-renamed", 0, 0, 0);
+        ::usleep(50'000);
+        return 0;
+    });
+    ASSERT_TRUE(renamed) << renamed.error().message;
+    const std::string spin = fixture("spin");
+    auto execd = test::start_in_cgroups({}, [&spin] {
+        ::usleep(50'000);
+        ::execl(spin.c_str(), "spin", "0.05", static_cast<char*>(nullptr));
+        return 127;
+    });
+    ASSERT_TRUE(execd) << execd.error().message;
+    // Reaped before the read: a zombie's /proc entry would name it.
+    ASSERT_EQ(renamed->wait(), 0);
+    ASSERT_EQ(execd->wait(), 0);
+    Snapshot s = collector->next();
+    const ProcessSample* r = find_process(s, renamed->pid());
+    const ProcessSample* e = find_process(s, execd->pid());
+    ASSERT_TRUE(r && e) << "the exited children are missing from the snapshot";
+    EXPECT_TRUE(r->exited);
+    EXPECT_EQ(r->comm, "pb-renamed");
+    EXPECT_TRUE(e->exited);
+    EXPECT_EQ(e->comm, "spin");
+}
+
+// Off-CPU time is the part of a thread's life it neither ran nor waited to run: a child
+// that sleeps 0.3 s, spins 0.15 s and sleeps 0.4 s is off-CPU ≈0.7 s, and its three
+// times add up to its life, which the parent's clock bounds from above.
+TEST_P(SchedModes, OffCpuIsTheTimeAsleep) {
+    PERFBPF_REQUIRE_ROOT();
+    auto collector = sched_collector(1'500'000'000, GetParam());
+    ASSERT_TRUE(collector);
+    const uint64_t t0 = steady_ns();
+    auto child = test::start_in_cgroups({}, [] {
+        ::usleep(300'000);
+        selftest::spin_for(0.15);
+        ::usleep(400'000);
+        return 0;
+    });
+    ASSERT_TRUE(child) << child.error().message;
+    ASSERT_EQ(child->wait(), 0);
+    const uint64_t life_bound = steady_ns() - t0;
+    Snapshot s = collector->next();
+    const ProcessSample* p = find_process(s, child->pid());
+    ASSERT_TRUE(p) << "the exited child is missing from the snapshot";
+    const uint64_t sum = p->oncpu_ns + p->offcpu_ns + p->runq_wait_ns;
+    std::printf(
+        "[measured] off-CPU %.1f ms, on-CPU %.1f ms, run-queue %.1f ms, sum %.1f ms, "
+        "life at most %.1f ms\n",
+        p->offcpu_ns / 1e6, p->oncpu_ns / 1e6, p->runq_wait_ns / 1e6, sum / 1e6, life_bound / 1e6);
+    // usleep sleeps at least as long as asked; what a loaded machine adds is run-queue
+    // time or more sleep, never less.
+    EXPECT_GE(p->offcpu_ns, 695'000'000u);
+    EXPECT_GE(sum, 850'000'000u);
+    EXPECT_LE(sum, life_bound + 2'000'000);
 }
 
 INSTANTIATE_TEST_SUITE_P(SchedProbe, SchedModes, ::testing::Values(false, true),

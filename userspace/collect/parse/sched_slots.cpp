@@ -11,7 +11,6 @@ bool decode_thread_slot(const sched_thread_slot& s, sched_task_stats& out) {
         return false;
     out.pid = s.pid;
     out.tgid = s.tgid;
-    out.cgroup_id = s.cgroup_id;
     out.start_ns = s.start_ns;
     out.oncpu_ns = s.oncpu_ns - s.base_oncpu_ns;
     out.runq_wait_ns = s.run_delay_ns - s.base_run_delay_ns;
@@ -20,7 +19,6 @@ bool decode_thread_slot(const sched_thread_slot& s, sched_task_stats& out) {
     // Switch counts are refreshed at a flush only; the first one may come after a read.
     out.nvcsw = s.nvcsw >= s.base_nvcsw ? s.nvcsw - s.base_nvcsw : 0;
     out.nivcsw = s.nivcsw >= s.base_nivcsw ? s.nivcsw - s.base_nivcsw : 0;
-    out.flush_ns = s.flush_ns;
     out.flags = s.flags;
     std::memcpy(out.comm, s.comm, sizeof out.comm);
     std::memcpy(out.runq_hist, s.runq_hist, sizeof out.runq_hist);
