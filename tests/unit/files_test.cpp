@@ -2,12 +2,32 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string_view>
+#include <vector>
 
 #include "support/temp_dir.h"
 #include "util/files.h"
 
 namespace perfbpf {
 namespace {
+
+using Fields = std::vector<std::string_view>;
+
+TEST(SplitFields, RunsOfAnySeparatorSplitOnceAndNoFieldIsEmpty) {
+    EXPECT_EQ(split_fields("  a\tbb \n\n ccc  "), (Fields{"a", "bb", "ccc"}));
+    EXPECT_EQ(split_fields("x"), (Fields{"x"}));
+    EXPECT_EQ(split_fields(""), Fields{});
+    EXPECT_EQ(split_fields(" \t\n"), Fields{});
+    // Bytes above 127 are field text, not separators (a comm may be UTF-8).
+    EXPECT_EQ(split_fields("\xc3\xa9t\xc3\xa9 ok"), (Fields{"\xc3\xa9t\xc3\xa9", "ok"}));
+    EXPECT_EQ(split_fields("a,b;;c", ",;"), (Fields{"a", "b", "c"}));
+}
+
+TEST(SplitFields, OneSeparatorSkipsEmptyLines) {
+    EXPECT_EQ(split_fields("\nl1\n\nl 2\n", "\n"), (Fields{"l1", "l 2"}));
+    EXPECT_EQ(split_fields("no newline", "\n"), (Fields{"no newline"}));
+    EXPECT_EQ(split_fields("\n\n", "\n"), Fields{});
+}
 
 TEST(ReadRegularFile, ExactlyTheLimitIsReadOneByteMoreIsRefused) {
     test::TempDir d;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 
@@ -103,14 +104,29 @@ Result<uint64_t> parse_u64(std::string_view text) {
 
 std::vector<std::string_view> split_fields(std::string_view text, std::string_view seps) {
     std::vector<std::string_view> out;
-    size_t i = 0;
-    while (i < text.size()) {
-        size_t start = text.find_first_not_of(seps, i);
-        if (start == std::string_view::npos) break;
-        size_t end = text.find_first_of(seps, start);
-        if (end == std::string_view::npos) end = text.size();
-        out.push_back(text.substr(start, end - start));
-        i = end;
+    if (seps.size() == 1) {
+        // One separator (lines): memchr finds the next quickly.
+        size_t i = 0;
+        while (i < text.size()) {
+            size_t end = text.find(seps[0], i);
+            if (end == std::string_view::npos) end = text.size();
+            if (end > i) out.push_back(text.substr(i, end - i));
+            i = end + 1;
+        }
+        return out;
+    }
+    // Several: a byte table. find_first_of/find_first_not_of call memchr over the set for
+    // every character, which was 5 % of the daemon's own CPU (the /proc files it parses each
+    // interval are a few KiB of short fields).
+    std::array<bool, 256> sep{};
+    for (char c : seps) sep[static_cast<unsigned char>(c)] = true;
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    while (p < end) {
+        while (p < end && sep[static_cast<unsigned char>(*p)]) ++p;
+        const char* start = p;
+        while (p < end && !sep[static_cast<unsigned char>(*p)]) ++p;
+        if (p > start) out.emplace_back(start, static_cast<size_t>(p - start));
     }
     return out;
 }
