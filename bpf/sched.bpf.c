@@ -288,8 +288,10 @@ static __always_inline void account_measured(struct task_struct *cur, struct tas
 			s->seen = 1;
 		}
 		__u64 wait = cpu->pending_pid == prev_pid ? cpu->pending_wait_ns : 0;
-		__u64 off = s->sleep_start_ns && slice_start > s->sleep_start_ns
-				    ? slice_start - s->sleep_start_ns
+		/* Asleep from the voluntary switch-out until the wakeup: the wait between the
+		 * wakeup and this slice is run-queue time, counted once, as wait. */
+		__u64 off = s->sleep_start_ns && slice_start > s->sleep_start_ns + wait
+				    ? slice_start - s->sleep_start_ns - wait
 				    : 0;
 
 		cpu->busy_ns += ran;
