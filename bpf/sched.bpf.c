@@ -177,6 +177,7 @@ static __always_inline void start_slot(struct task_struct *cur, struct sched_thr
 	s->base_pcount = 0;
 	s->base_nvcsw = 0;
 	s->base_nivcsw = 0;
+	s->pending_hist = 0;
 	__builtin_memset(s->runq_hist, 0, sizeof(s->runq_hist));
 }
 
@@ -222,6 +223,25 @@ static __always_inline void set_base(struct task_struct *cur, struct sched_threa
 	s->seen = 1;
 }
 
+/* One run-queue wait in histogram slot `slot` of the thread's own histogram, batched in
+ * line 0 while consecutive waits fall in the same slot (sched.h: pending_hist). Beside
+ * 1,000 threads waking every 100 ms the histogram's line was a cache miss at each wait. */
+static __always_inline void add_wait(struct sched_thread_slot *s, __u32 slot)
+{
+	__u64 pending = s->pending_hist;
+
+	if (pending && (pending & 0xff) == slot) {
+		s->pending_hist = pending + 0x100;
+		return;
+	}
+	s->pending_hist = 0x100 | slot;
+	/* cleared before it is added: a reader may miss the batch for one read, never count
+	 * it twice */
+	asm volatile("" ::: "memory");
+	if (pending)
+		s->runq_hist[pending & (PERFBPF_HIST_SLOTS - 1)] += pending >> 8;
+}
+
 /* The slice of the current thread ends: take the kernel's counters. */
 static __always_inline void account_kernel_counters(struct task_struct *cur,
 						    struct sched_thread_slot *s,
@@ -244,7 +264,7 @@ static __always_inline void account_kernel_counters(struct task_struct *cur,
 		if (pcount - s->pcount == 1) {
 			__u32 slot = hist_slot_us(wait);
 
-			s->runq_hist[slot]++;
+			add_wait(s, slot);
 			cpu->runq_hist[slot]++;
 		}
 	}
@@ -297,7 +317,7 @@ static __always_inline void account_measured(struct task_struct *cur, struct tas
 		cpu->busy_ns += ran;
 		/* the histogram and line 1 before line 0, as in flush() */
 		if (wait)
-			s->runq_hist[hist_slot_us(wait)]++;
+			add_wait(s, hist_slot_us(wait));
 		s->sleep_start_ns = involuntary ? 0 : now;
 		if (involuntary)
 			s->nivcsw++;

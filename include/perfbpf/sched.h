@@ -56,7 +56,11 @@ struct sched_thread_slot {
     __u64 run_delay_ns;
     __u64 pcount;
     __u64 last_flush_clock; /* sched_info.last_arrival's clock (the fallback: ktime) */
-    __u64 pad0;
+    /* Waits not yet added to runq_hist, all in one slot: (count << 8) | slot, 0 for none.
+     * Consecutive waits mostly fall in one slot, so most switch-outs leave the histogram's
+     * lines alone. A change of slot clears this word first, then adds the old batch to
+     * runq_hist: a reader reads runq_hist, then this word, and adds it. */
+    __u64 pending_hist;
     __u64 offcpu_ns; /* as of the last flush */
     /* origin_ns - base_oncpu_ns - base_run_delay_ns (mod 2^64): offcpu at a flush is
      * now - offcpu_origin - oncpu_ns - run_delay_ns, from this line alone */

@@ -50,6 +50,19 @@ TEST(SchedSlots, TotalsCountFromTheThreadsBase) {
     EXPECT_FALSE(thread_slot_dead(counted_slot()));
 }
 
+// Waits batched in line 0 (pending_hist: count << 8 | slot) count in their slot.
+TEST(SchedSlots, PendingWaitsCountInTheirHistogramSlot) {
+    sched_thread_slot s = counted_slot();
+    s.pending_hist = (4ULL << 8) | 6;
+    sched_task_stats t{};
+    ASSERT_TRUE(decode_thread_slot(s, t));
+    EXPECT_EQ(t.runq_hist[6], 3u + 4u);
+    s.pending_hist = (1ULL << 8) | 0;  // slot 0 (under 1 µs) is a slot like any other
+    ASSERT_TRUE(decode_thread_slot(s, t));
+    EXPECT_EQ(t.runq_hist[0], 1u);
+    EXPECT_EQ(t.runq_hist[6], 3u);
+}
+
 TEST(SchedSlots, FreeUnseenAndTornSlotsAreSkipped) {
     sched_task_stats t{};
     EXPECT_FALSE(decode_thread_slot(sched_thread_slot{}, t));

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -81,6 +82,11 @@ void SchedReader::collect(SnapshotBuilder& builder) {
             return;
         }
         copy_words(slots[idx], slot, SchedDeltas::kHeadWords, kSlotWords);
+        // The batch of waits not yet in the histogram, read again after the histogram:
+        // the program clears it before adding it there, so this counts it once at most
+        // (sched.h: pending_hist).
+        std::atomic_thread_fence(std::memory_order_acquire);
+        slot.pending_hist = __atomic_load_n(&slots[idx].pending_hist, __ATOMIC_RELAXED);
         sched_task_stats s;
         if (!decode_thread_slot(slot, s)) return;
         deltas_.add_thread(idx, s, builder, head);

@@ -22,6 +22,9 @@ bool decode_thread_slot(const sched_thread_slot& s, sched_task_stats& out) {
     out.flags = s.flags;
     std::memcpy(out.comm, s.comm, sizeof out.comm);
     std::memcpy(out.runq_hist, s.runq_hist, sizeof out.runq_hist);
+    if (s.pending_hist)
+        out.runq_hist[s.pending_hist & (PERFBPF_HIST_SLOTS - 1)] +=
+            static_cast<uint32_t>(s.pending_hist >> 8);
     return true;
 }
 
