@@ -70,6 +70,12 @@ TEST_P(SchedModes, HogPairOnOneCpuWaits) {
         EXPECT_GT(p->runq_wait_ns, 200'000'000u);
         EXPECT_GT(p->invol_switches, 10u);
         EXPECT_GT(p->runq_lat_p99_us, 500.0);
+        // Every wait is in the histogram once (batched waits included, sched.h:
+        // pending_hist); a wait counted twice, or a read that saw the histogram go down
+        // (then the whole count is taken as new), would put it above the waits. A read
+        // takes the waits before the histogram, so it may hold a wait or two more.
+        EXPECT_LE(p->runq_hist.count(), p->runq_waits + 2);
+        EXPECT_GE(p->runq_hist.count() + 2, p->runq_waits * 9 / 10);
         EXPECT_EQ(p->comm, "spin");
     }
     // The scheduler shares the CPU fairly between equal hogs.
