@@ -99,23 +99,28 @@ static __always_inline struct sched_thread_slot *thread_slot(__u32 pid, bool cre
 			 PERFBPF_DROP_TASK_MAP_FULL, &idx);
 }
 
+/* The run queue of the CPU cur runs on, or NULL where the kernel's structures do not lead
+ * there (no CONFIG_FAIR_GROUP_SCHED). */
+static __always_inline struct rq *rq_of(struct task_struct *cur)
+{
+	struct cfs_rq *cfs;
+
+	if (!bpf_core_field_exists(cur->se.cfs_rq) || !bpf_core_field_exists(struct cfs_rq, rq))
+		return NULL;
+	cfs = cur->se.cfs_rq;
+	return cfs ? cfs->rq : NULL;
+}
+
 /* The run-queue clock of the CPU cur runs on (rq->clock, what sched_info's times are
- * taken on), or 0 where the kernel's structures do not lead there. __schedule() brings it
+ * taken on), or 0 where rq_of() finds no run queue. __schedule() brings it
  * up to date before the switch tracepoint, and the tick before a cpu-clock sample's
  * sum_exec_runtime, so it is "now" for the counters a flush reads. It replaces
  * bpf_ktime_get_ns() in the flush: where a thread's lines are cold (1,000 threads waking
  * every 100 ms) the clock helper cost ≈340 ns a flush; rq is the scheduler's hottest line. */
 static __always_inline __u64 rq_clock_of(struct task_struct *cur)
 {
-	struct cfs_rq *cfs;
-	struct rq *rq;
+	struct rq *rq = rq_of(cur);
 
-	if (!bpf_core_field_exists(cur->se.cfs_rq) || !bpf_core_field_exists(struct cfs_rq, rq))
-		return 0;
-	cfs = cur->se.cfs_rq;
-	if (!cfs)
-		return 0;
-	rq = cfs->rq;
 	return rq ? rq->clock : 0;
 }
 
@@ -498,17 +503,14 @@ int on_cpu_sample(struct bpf_perf_event_data *ctx)
 	struct sched_cpu_stats *cpu = this_cpu();
 	struct sched_thread_slot *s;
 	__u64 now, oncpu;
+	struct rq *rq;
 
 	if (!cpu)
 		return 0;
-	if (bpf_core_field_exists(cur->se.cfs_rq)) {
-		struct cfs_rq *cfs = BPF_CORE_READ(cur, se.cfs_rq);
-		struct rq *rq = cfs ? BPF_CORE_READ(cfs, rq) : NULL;
-
-		if (rq) {
-			cpu->nr_running_sum += BPF_CORE_READ(rq, nr_running);
-			cpu->nr_running_samples++;
-		}
+	rq = rq_of(cur);
+	if (rq) {
+		cpu->nr_running_sum += rq->nr_running;
+		cpu->nr_running_samples++;
 	}
 	if (!cur->pid)
 		return 0;
