@@ -362,17 +362,22 @@ static __always_inline int switch_out(bool preempt, struct task_struct *next,
 				      unsigned int prev_state, const __u32 bits)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	struct sched_cpu_stats *cpu = this_cpu();
 	/* prev is the current task: its pid is a direct load through the trusted pointer
 	 * already taken (no probe read, no second helper call) */
 	__u32 prev_pid = cur->pid;
 	bool voluntary = !preempt && prev_state != TASK_RUNNING;
 	struct sched_thread_slot *s = NULL;
+	struct sched_cpu_stats *cpu;
 	__u64 clock;
 
+	/* The idle task's switch-out: with the kernel's counters there is nothing to take from
+	 * it (the per-CPU switch count it once kept was never read). The fallback measures the
+	 * slice and the wait of the task switched in here, so it goes on. */
+	if (!prev_pid && kernel_counts_waits(cur))
+		return 0;
+	cpu = this_cpu();
 	if (!cpu)
 		return 0;
-	cpu->switches++;
 	if (prev_pid)
 		s = thread_slot(prev_pid, true, bits);
 	if (kernel_counts_waits(cur)) {

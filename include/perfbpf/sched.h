@@ -90,8 +90,7 @@ struct sched_thread_slot {
 
 /* Per-CPU totals (one PERCPU_ARRAY slot; user space reads every CPU's copy). */
 struct sched_cpu_stats {
-    __u64 busy_ns; /* on-CPU time of non-idle tasks */
-    __u64 switches;
+    __u64 busy_ns;      /* on-CPU time of non-idle tasks */
     __u64 runq_wait_ns; /* sum of waits that ended on this CPU: / interval = avg queue */
     __u64 runq_waits;
     __u64 nr_running_sum; /* sampled run-queue length (incl. the running task) */
