@@ -263,8 +263,10 @@ static __always_inline void account_owner_latency(struct bio *first, __u32 slot,
 	o->bio = 0; /* the bio ends with this request: a reused address must not match */
 	idx = o->slot;
 	p = bpf_map_lookup_elem(&proc_stats, &idx);
-	/* The slot was freed (the process exited) or claimed by another since: unattributed. */
-	if (p && p->tgid == o->tgid)
+	/* The slot was freed (the process exited) or claimed by another since: unattributed.
+	 * Checked on lat_tgid, in the histogram's line: the submitter's CPU writes line 0 at
+	 * every bio, and reading it here moved it to this CPU and back at every I/O. */
+	if (p && p->lat_tgid == o->tgid)
 		__sync_fetch_and_add(&p->io_lat_hist[slot & (PERFBPF_HIST_SLOTS - 1)], 1);
 }
 
@@ -456,6 +458,7 @@ static __always_inline int account_bio(struct bio *bio, __u32 new_request, bool 
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 op = KFIELD(btf, bio, bi_opf) & REQ_OP_MASK;
 	struct block_proc_slot *p;
+	bool claimed = false;
 	struct bio_owner *o;
 	__u32 idx = 0;
 	__u64 bytes;
@@ -464,9 +467,15 @@ static __always_inline int account_bio(struct bio *bio, __u32 new_request, bool 
 		return 0;
 	bytes = KFIELD(btf, bio, bi_iter.bi_size);
 	p = tgid_slot(&proc_stats, &proc_claims, &proc_used, PERFBPF_BLK_PROC_SLOT_BITS, 0,
-		      PERFBPF_BLK_PROC_PROBES, tgid, true, PERFBPF_DROP_BLOCK_MAP_FULL, &idx);
+		      PERFBPF_BLK_PROC_PROBES, tgid, true, PERFBPF_DROP_BLOCK_MAP_FULL, &idx,
+		      &claimed);
 	if (!p)
 		return 0;
+	if (claimed) {
+		/* before any owner record names this slot (account_owner_latency reads it) */
+		p->lat_tgid = tgid;
+		asm volatile("" ::: "memory");
+	}
 	o = owner_slot(addr_key(bio, btf));
 	if (o) {
 		o->bio = addr_key(bio, btf);

@@ -71,8 +71,9 @@ static __always_inline void mark_slot_used(void *used, __u32 idx)
 /* Index of process tgid's slot in a table of per-process slots (an ARRAY of 2^bits entries
  * whose value starts with a __u32 tgid, 0 when free): its home by Fibonacci hashing, then
  * `probes` neighbours. With create, a free slot is claimed through claims (see claim_slot)
- * when the process has none, and marked in used. Returns the slot (its index in *idx_out),
- * or NULL: no tgid, or none found (counted as drop full_kind when creating). Array lookups
+ * when the process has none, and marked in used. Returns the slot (its index in *idx_out;
+ * *claimed_out, when not NULL, set true if this call claimed it), or NULL: no tgid, or none
+ * found (counted as drop full_kind when creating). Array lookups
  * only, inlined by the verifier: no hash on the hot path. The same serves any 32-bit id
  * (the sched family's thread ids).
  *
@@ -84,7 +85,7 @@ static __always_inline void mark_slot_used(void *used, __u32 idx)
  * a page walk less (sched.bpf.c). */
 static __always_inline void *tgid_slot(void *slots, void *claims, void *used, __u32 bits,
 				       __u32 group_bits, __u32 probes, __u32 tgid, bool create,
-				       __u32 full_kind, __u32 *idx_out)
+				       __u32 full_kind, __u32 *idx_out, bool *claimed_out)
 {
 	__u32 group_mask = (1U << (bits - group_bits)) - 1;
 	__u32 home = ((tgid >> group_bits) * 2654435761U) >> (32 - (bits - group_bits));
@@ -108,6 +109,8 @@ static __always_inline void *tgid_slot(void *slots, void *claims, void *used, __
 			*e = tgid;
 			mark_slot_used(used, idx);
 			*idx_out = idx;
+			if (claimed_out)
+				*claimed_out = true;
 			return e;
 		}
 	}

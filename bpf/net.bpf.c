@@ -152,7 +152,8 @@ static __always_inline struct net_proc_slot *proc_slot(__u32 tgid, bool create)
 	__u32 idx;
 
 	return tgid_slot(&proc_stats, &proc_claims, &proc_used, PERFBPF_NET_PROC_SLOT_BITS, 0,
-			 PERFBPF_NET_PROC_PROBES, tgid, create, PERFBPF_DROP_NET_MAP_FULL, &idx);
+			 PERFBPF_NET_PROC_PROBES, tgid, create, PERFBPF_DROP_NET_MAP_FULL, &idx,
+			 NULL);
 }
 
 static __always_inline void remember_owner(const struct sock *sk, __u32 tgid,

@@ -96,7 +96,7 @@ static __always_inline struct sched_thread_slot *thread_slot(__u32 pid, bool cre
 
 	return tgid_slot(&thread_slots, &thread_claims, &thread_used, bits,
 			 PERFBPF_THREAD_GROUP_BITS, PERFBPF_THREAD_PROBES, pid, create,
-			 PERFBPF_DROP_TASK_MAP_FULL, &idx);
+			 PERFBPF_DROP_TASK_MAP_FULL, &idx, NULL);
 }
 
 /* The run queue of the CPU cur runs on, or NULL where the kernel's structures do not lead

@@ -129,6 +129,7 @@ struct block_proc_stats {
 #define PERFBPF_BLK_PROC_PROBES 4
 
 struct block_proc_slot {
+    /* line 0: written by the submitting task's CPU at each bio (block_getrq, merges) */
     __u32 tgid; /* 0: free */
     __u32 pad;
     __u64 read_bytes;
@@ -136,7 +137,12 @@ struct block_proc_slot {
     __u64 read_ios;
     __u64 write_ios;
     __u64 pad2[3];
+    /* from line 1: written at completion, often on another CPU (a loop device's worker, the
+     * interrupt's), so the two sides do not pass one line back and forth at every I/O */
+    __u32 lat_tgid; /* tgid again, set when the slot is claimed: the completion's check */
+    __u32 pad3;
     __u64 io_lat_hist[PERFBPF_HIST_SLOTS];
+    __u64 pad4[7];
 };
 
 #endif

@@ -123,6 +123,10 @@ TEST(BlockProbe, DirectWritesAttributedToTheWriter) {
     EXPECT_LE(t.dev_write_bytes, 1.5 * n);
     EXPECT_GE(t.dev_write_ios, kFileMiB / 4);  // 1 MiB writes, split at most into 4 pieces
     EXPECT_GE(t.dev_lat_samples, t.dev_write_ios);
+    // Each of the writer's requests completes with one latency sample in its own histogram:
+    // the completion finds the submitter by the request's first bio.
+    EXPECT_GE(t.proc_lat.count(), t.proc_ios * 9 / 10);
+    EXPECT_LE(t.proc_lat.count(), t.proc_ios);
     EXPECT_GT(t.dev_lat_p99_us, 0.0);
     EXPECT_GE(t.dev_inflight_max, 1u);
     EXPECT_NE(t.lat_source, "");
