@@ -128,5 +128,46 @@ TEST(SafeOpen, OutputFilesAndRecordingsDoNotFollowSymlinks) {
     EXPECT_EQ(read_file(plain).value(), "newer");
 }
 
+// The daemon's status file: a reader sees the old text or the new, whole, also when it
+// opened the file before the replacement; planted links are never written through.
+TEST(ReplaceInDir, ReplacesWholeAndKeepsAnOpenReadersText) {
+    TempDir d;
+    UniqueFd dir(::open(d.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(dir.valid());
+    const std::string path = d.path() + "/status";
+    ASSERT_TRUE(replace_in_dir(dir.get(), d.path(), "status", "first\n"));
+    EXPECT_EQ(read_file(path).value(), "first\n");
+    UniqueFd reader(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(reader.valid());
+    for (const char* text : {"second, longer\n", "3\n", "fourth\n"}) {
+        ASSERT_TRUE(replace_in_dir(dir.get(), d.path(), "status", text));
+        EXPECT_EQ(read_file(path).value(), text);
+    }
+    char buf[64] = {};
+    EXPECT_EQ(::pread(reader.get(), buf, sizeof(buf) - 1, 0), 6);
+    EXPECT_STREQ(buf, "first\n");
+    struct stat st {};
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
+TEST(ReplaceInDir, PlantedLinksAreNotWrittenThrough) {
+    TempDir d;
+    Victim victim(d);
+    const std::string dir_path = d.path() + "/state";
+    fs::create_directory(dir_path);
+    UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(dir.valid());
+    fs::create_symlink(victim.path, dir_path + "/status");
+    fs::create_symlink(victim.path, dir_path + "/status.tmp");
+    ASSERT_TRUE(replace_in_dir(dir.get(), dir_path, "status", "ours\n"));
+    EXPECT_TRUE(victim.untouched());
+    EXPECT_FALSE(fs::is_symlink(dir_path + "/status"));
+    EXPECT_EQ(read_file(dir_path + "/status").value(), "ours\n");
+    ASSERT_TRUE(replace_in_dir(dir.get(), dir_path, "status", "again\n"));
+    EXPECT_TRUE(victim.untouched());
+    EXPECT_EQ(read_file(dir_path + "/status").value(), "again\n");
+}
+
 }  // namespace
 }  // namespace perfbpf

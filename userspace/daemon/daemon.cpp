@@ -64,15 +64,9 @@ HistoryOptions history_options(const HistoryConfig& h) {
 // status keeps saying what the daemon is doing while history writes are paused.
 void write_status(int dirfd, const std::string& dir, const DaemonStatus& s) {
     const std::string name = kDaemonStatusFile;
-    const std::string tmp = name + ".tmp";
     const std::string text = daemon_status_json(s).dump(2) + "\n";
-    auto fd = open_in_dir(dirfd, dir, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd) {
-        if (write_all(fd->get(), tmp, text) &&
-            ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) == 0)
-            return;
-        ::unlinkat(dirfd, tmp.c_str(), 0);
-    }
+    if (replace_in_dir(dirfd, dir, name, text)) return;
+    ::unlinkat(dirfd, (name + ".tmp").c_str(), 0);
     auto in_place = open_in_dir(dirfd, dir, name, O_WRONLY, 0644);
     if (!in_place) return;
     if (!write_all(in_place->get(), name, text) ||
@@ -378,6 +372,8 @@ void Daemon::write_status_file() {
     status_.history_bytes = history_->bytes_on_disk();
     status_.own_rss_bytes = own_rss_bytes();
     write_status(state_fd_.get(), state_dir_, status_);
+    // The last status stays; the copy replace_in_dir swapped out goes.
+    ::unlinkat(state_fd_.get(), (std::string(kDaemonStatusFile) + ".tmp").c_str(), 0);
 }
 
 int Daemon::run() {

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "util/files.h"
+
 namespace perfbpf {
 namespace {
 
@@ -78,6 +80,25 @@ Result<UniqueFd> open_in_dir(int dirfd, const std::string& dir, const std::strin
         return open_error(dir + "/" + name, errno);
     }
     return fd;
+}
+
+Result<void> replace_in_dir(int dirfd, const std::string& dir, const std::string& name,
+                            std::string_view text, mode_t mode) {
+    const std::string tmp = name + ".tmp";
+    // A new inode, not the old one truncated: ext4 flushes a file truncated to 0 at its
+    // close (auto_da_alloc again), and a reader still holding the old text keeps it whole.
+    if (::unlinkat(dirfd, tmp.c_str(), 0) != 0 && errno != ENOENT)
+        return fail_errno("removing " + dir + "/" + tmp, errno);
+    auto fd = open_in_dir(dirfd, dir, tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
+    if (!fd) return std::unexpected(fd.error());
+    if (auto w = write_all(fd->get(), dir + "/" + tmp, text); !w) return w;
+    fd->reset();
+    if (::renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), RENAME_EXCHANGE) == 0) return {};
+    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+        return fail_errno("replacing " + dir + "/" + name, errno);
+    if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0)
+        return fail_errno("replacing " + dir + "/" + name, errno);
+    return {};
 }
 
 Result<UniqueFd> create_output_file(const std::string& path, bool append) {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 
 #include "util/fd.h"
 #include "util/result.h"
@@ -25,6 +26,18 @@ Result<UniqueFd> open_state_dir(const std::string& path, bool create, int* err =
 // (ELOOP: a symlink).
 Result<UniqueFd> open_in_dir(int dirfd, const std::string& dir, const std::string& name, int flags,
                              mode_t mode = 0600, int* err = nullptr);
+
+// Replaces `name` inside `dirfd` by a file holding `text`, atomically: whoever opens `name`
+// reads the old text or the new, whole. The text goes to a new NAME.tmp, which is then
+// swapped with `name` (renameat2 RENAME_EXCHANGE): NAME.tmp names the old file until the
+// next call removes it. A plain rename over an existing file makes ext4 (auto_da_alloc)
+// write the new file's blocks out at once, a disk write each second for the daemon's
+// status; swapped, a superseded text that was never written back is dropped with its
+// inode. A plain rename where `name` does not exist yet or the file system cannot swap.
+// Neither name is followed if it is a symlink (a planted one is swapped or removed, never
+// written through).
+Result<void> replace_in_dir(int dirfd, const std::string& dir, const std::string& name,
+                            std::string_view text, mode_t mode = 0644);
 
 // An output file the user named, for writing: created (0644) or truncated, or with
 // `append` appended to; a symlink there is refused rather than followed.
