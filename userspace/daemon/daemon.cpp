@@ -66,7 +66,6 @@ void write_status(int dirfd, const std::string& dir, const DaemonStatus& s) {
     const std::string name = kDaemonStatusFile;
     const std::string text = daemon_status_json(s).dump(2) + "\n";
     if (replace_in_dir(dirfd, dir, name, text)) return;
-    ::unlinkat(dirfd, (name + ".tmp").c_str(), 0);
     auto in_place = open_in_dir(dirfd, dir, name, O_WRONLY, 0644);
     if (!in_place) return;
     if (!write_all(in_place->get(), name, text) ||
@@ -372,8 +371,7 @@ void Daemon::write_status_file() {
     status_.history_bytes = history_->bytes_on_disk();
     status_.own_rss_bytes = own_rss_bytes();
     write_status(state_fd_.get(), state_dir_, status_);
-    // The last status stays; the copy replace_in_dir swapped out goes.
-    ::unlinkat(state_fd_.get(), (std::string(kDaemonStatusFile) + ".tmp").c_str(), 0);
+    remove_replaced_copy(state_fd_.get(), kDaemonStatusFile);
 }
 
 int Daemon::run() {

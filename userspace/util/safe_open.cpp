@@ -27,6 +27,11 @@ std::unexpected<Error> open_error(const std::string& what, int err) {
     return fail_errno(what, err);
 }
 
+// Where replace_in_dir writes the new text, and where the old one stays until the next call.
+std::string replaced_copy(const std::string& name) {
+    return name + ".tmp";
+}
+
 }  // namespace
 
 Result<UniqueFd> open_state_dir(const std::string& path, bool create, int* err) {
@@ -84,21 +89,29 @@ Result<UniqueFd> open_in_dir(int dirfd, const std::string& dir, const std::strin
 
 Result<void> replace_in_dir(int dirfd, const std::string& dir, const std::string& name,
                             std::string_view text, mode_t mode) {
-    const std::string tmp = name + ".tmp";
+    const std::string tmp = replaced_copy(name);
     // A new inode, not the old one truncated: ext4 flushes a file truncated to 0 at its
     // close (auto_da_alloc again), and a reader still holding the old text keeps it whole.
     if (::unlinkat(dirfd, tmp.c_str(), 0) != 0 && errno != ENOENT)
         return fail_errno("removing " + dir + "/" + tmp, errno);
     auto fd = open_in_dir(dirfd, dir, tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
     if (!fd) return std::unexpected(fd.error());
-    if (auto w = write_all(fd->get(), dir + "/" + tmp, text); !w) return w;
-    fd->reset();
-    if (::renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), RENAME_EXCHANGE) == 0) return {};
-    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-        return fail_errno("replacing " + dir + "/" + name, errno);
-    if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0)
-        return fail_errno("replacing " + dir + "/" + name, errno);
-    return {};
+    auto done = [&]() -> Result<void> {
+        if (auto w = write_all(fd->get(), dir + "/" + tmp, text); !w) return w;
+        fd->reset();
+        if (::renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), RENAME_EXCHANGE) == 0) return {};
+        if (errno != ENOENT && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+            return fail_errno("replacing " + dir + "/" + name, errno);
+        if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0)
+            return fail_errno("replacing " + dir + "/" + name, errno);
+        return {};
+    }();
+    if (!done) ::unlinkat(dirfd, tmp.c_str(), 0);
+    return done;
+}
+
+void remove_replaced_copy(int dirfd, const std::string& name) {
+    ::unlinkat(dirfd, replaced_copy(name).c_str(), 0);
 }
 
 Result<UniqueFd> create_output_file(const std::string& path, bool append) {

@@ -36,8 +36,11 @@ Result<UniqueFd> open_in_dir(int dirfd, const std::string& dir, const std::strin
 // inode. A plain rename where `name` does not exist yet or the file system cannot swap.
 // Neither name is followed if it is a symlink (a planted one is swapped or removed, never
 // written through).
+// On failure nothing of the attempt is left behind.
 Result<void> replace_in_dir(int dirfd, const std::string& dir, const std::string& name,
                             std::string_view text, mode_t mode = 0644);
+// Removes the old file the last replace_in_dir of `name` left (when done replacing it).
+void remove_replaced_copy(int dirfd, const std::string& name);
 
 // An output file the user named, for writing: created (0644) or truncated, or with
 // `append` appended to; a symlink there is refused rather than followed.
